@@ -1,0 +1,83 @@
+/* Command-line configuration: one table of options, parsed with getopt_long
+ * and validated up front. Pure code: nothing here touches the loop. */
+#ifndef LBSIM_CONFIG_H
+#define LBSIM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "lbsim/latency.h"
+#include "lbsim/url.h"
+
+#define LBSIM_MAX_BACKENDS 4096
+
+/* Process exit codes (DESIGN.md). */
+enum {
+  LBSIM_EXIT_OK = 0,
+  LBSIM_EXIT_RUNTIME = 1,   /* port in use, cannot resolve, ... */
+  LBSIM_EXIT_USAGE = 2,     /* bad command line */
+  LBSIM_EXIT_INTERRUPTED = 130
+};
+
+typedef enum lbsim_role_e {
+  LBSIM_ROLE_DEMO = 0,      /* backends and client on one loop */
+  LBSIM_ROLE_BACKENDS,
+  LBSIM_ROLE_CLIENT
+} lbsim_role_t;
+
+typedef struct lbsim_config_s {
+  lbsim_role_t role;
+
+  /* backends */
+  uint32_t backends;
+  char host[256];
+  uint32_t port_base;             /* 0: ports chosen by the OS */
+  lbsim_latency_spec_t latency;
+  double drift_period_s;          /* 0: no drift */
+  uint32_t max_conns;             /* connections per backend */
+  uint32_t max_header_bytes;      /* request line + headers -> 431 */
+  uint32_t max_url_bytes;         /* -> 414 */
+  uint32_t max_body_bytes;        /* -> 413 */
+  uint32_t max_pipeline;          /* queued requests per connection */
+  uint32_t max_output_bytes;      /* unsent output before reading stops */
+  double header_timeout_s;        /* whole header section (slowloris) */
+  double idle_timeout_s;          /* keep-alive idle */
+
+  /* client */
+  lbsim_url_t *servers;           /* --server, in order */
+  uint32_t nservers;
+  double alpha;
+  double explore;
+  uint32_t burst;
+  double sleep_s;
+  uint64_t rounds;                /* 0: until a signal */
+  double duration_s;              /* 0: no limit */
+  double timeout_s;
+  double failure_latency_ms;
+  uint32_t pool_size;             /* connections per backend; 0: as many as can be in flight */
+  double client_idle_s;           /* idle keep-alive connections closed after this */
+
+  /* run */
+  uint64_t seed;
+  bool seed_given;
+  bool quiet;
+} lbsim_config_t;
+
+typedef enum lbsim_parse_result_e {
+  LBSIM_PARSE_RUN = 0,      /* configuration valid: run */
+  LBSIM_PARSE_HELP,         /* --help: print usage, exit 0 */
+  LBSIM_PARSE_VERSION,      /* --version: print version, exit 0 */
+  LBSIM_PARSE_ERROR         /* err holds the one-line reason: exit 2 */
+} lbsim_parse_result_t;
+
+void lbsim_config_defaults(lbsim_config_t *cfg);
+/* Parses argv into cfg (defaults first). On LBSIM_PARSE_ERROR, err holds a
+ * message without the "lbsim: " prefix and without a newline. */
+lbsim_parse_result_t lbsim_config_parse(lbsim_config_t *cfg, int argc, char **argv,
+                                        char *err, size_t errlen);
+void lbsim_config_free(lbsim_config_t *cfg);
+void lbsim_config_usage(FILE *out);
+
+#endif

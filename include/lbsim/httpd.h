@@ -1,0 +1,56 @@
+/* An HTTP/1.1 listener on the loop: accepts connections, moves bytes between
+ * sockets and lbsim_hsession_t, arms one timer per connection, applies the
+ * connection cap and output backpressure. The application (a backend, the
+ * admin endpoint) plugs in through lbsim_happ_t. */
+#ifndef LBSIM_HTTPD_H
+#define LBSIM_HTTPD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "lbsim/hserver.h"
+
+typedef struct lbsim_hconn_s lbsim_hconn_t;
+typedef struct lbsim_httpd_s lbsim_httpd_t;
+
+typedef void (*lbsim_httpd_closed_cb)(lbsim_httpd_t *server);
+
+struct lbsim_httpd_s {
+  uv_loop_t *loop;
+  uv_tcp_t listener;
+  lbsim_hlimits_t limits;
+  const lbsim_happ_t *app;
+  void *app_data;
+  uint32_t max_conns;
+  uint32_t max_output_bytes;
+
+  lbsim_hconn_t *conns;        /* live connections, doubly linked */
+  uint32_t nconns;
+  uint32_t nhandles;           /* listener + every handle not yet closed */
+  bool listening;
+  bool closing;
+  lbsim_httpd_closed_cb on_closed;
+
+  uint64_t accepted;
+  uint64_t rejected;           /* over the connection cap: 503 and closed */
+  uint64_t accept_errors;      /* EMFILE and friends */
+};
+
+/* Fills limits from the defaults (8 KiB headers, 100 header lines, ...).
+ * Callers adjust them before lbsim_httpd_listen. */
+void lbsim_httpd_init(lbsim_httpd_t *server, uv_loop_t *loop, const lbsim_happ_t *app, void *app_data);
+/* Binds host:port (port 0: chosen by the OS) and starts accepting.
+ * Returns 0 or a libuv error code; *bound_port receives the port. */
+int lbsim_httpd_listen(lbsim_httpd_t *server, const char *host, uint16_t port, uint16_t *bound_port);
+/* Stops accepting (closes the listener); existing connections go on. */
+void lbsim_httpd_stop_listening(lbsim_httpd_t *server);
+/* Closes the listener and every connection, dropping queued answers;
+ * on_closed (may be NULL) runs when the last handle is closed. */
+void lbsim_httpd_close(lbsim_httpd_t *server, lbsim_httpd_closed_cb on_closed);
+/* Closes every connection but keeps listening (a backend going down keeps
+ * its listener closed separately). */
+void lbsim_httpd_close_connections(lbsim_httpd_t *server);
+
+#endif

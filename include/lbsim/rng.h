@@ -1,0 +1,39 @@
+/* Seeded, splittable pseudo-random numbers (xoshiro256**, seeded by splitmix64).
+ *
+ * Every consumer of randomness owns its own stream, derived from the run's
+ * seed and a stream id. Streams are independent of one another, so backend
+ * k's drift trajectory does not depend on how many backends exist, on the
+ * traffic, or on the policy. */
+#ifndef LBSIM_RNG_H
+#define LBSIM_RNG_H
+
+#include <stdint.h>
+
+typedef struct lbsim_rng_s {
+  uint64_t s[4];
+} lbsim_rng_t;
+
+/* Stream ids. Per-backend streams are LBSIM_STREAM_* + backend index (0-based),
+ * so up to 2^24 backends can never collide with one another. */
+#define LBSIM_STREAM_DRIFT      (UINT64_C(1) << 32)
+#define LBSIM_STREAM_JITTER     (UINT64_C(2) << 32)
+#define LBSIM_STREAM_ERRORS     (UINT64_C(3) << 32)
+#define LBSIM_STREAM_POLICY     (UINT64_C(4) << 32)
+#define LBSIM_STREAM_ARRIVALS   (UINT64_C(5) << 32)
+
+void lbsim_rng_init(lbsim_rng_t *rng, uint64_t seed, uint64_t stream);
+uint64_t lbsim_rng_next(lbsim_rng_t *rng);
+/* Uniform in [0, 1), 53 bits. */
+double lbsim_rng_double(lbsim_rng_t *rng);
+/* Uniform in [lo, hi]. */
+double lbsim_rng_uniform(lbsim_rng_t *rng, double lo, double hi);
+/* Uniform integer in [0, n), unbiased; n must be > 0. */
+uint64_t lbsim_rng_below(lbsim_rng_t *rng, uint64_t n);
+/* Standard normal deviate (Box-Muller, one of the pair). */
+double lbsim_rng_normal(lbsim_rng_t *rng);
+/* Exponential deviate with the given mean. */
+double lbsim_rng_exponential(lbsim_rng_t *rng, double mean);
+/* A seed from the clock and the process id, for runs without --seed. */
+uint64_t lbsim_rng_clock_seed(void);
+
+#endif

@@ -1,0 +1,39 @@
+/* The simulation: owns the loop, the backend models and copies, the
+ * client, signals and shutdown. */
+#ifndef LBSIM_SIM_H
+#define LBSIM_SIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "lbsim/backend.h"
+#include "lbsim/config.h"
+
+typedef struct lbsim_sim_s {
+  uv_loop_t loop;
+  const lbsim_config_t *cfg;
+  uint64_t seed;
+
+  lbsim_model_t *models;        /* cfg->backends of them (none with --client-only) */
+  uint32_t nmodels;
+  lbsim_backend_t *backends;    /* one listening copy per model */
+  uint32_t nbackends;
+
+  uv_signal_t sigint, sigterm;
+  uint32_t open_handles;        /* counted down by close callbacks */
+  bool stopping;
+  bool aborted;                 /* second SIGINT: exit without cleanup */
+  int exit_code;
+} lbsim_sim_t;
+
+/* Runs the configured role to completion; returns the process exit code.
+ * Errors are reported on stderr as one line. */
+int lbsim_sim_run(const lbsim_config_t *cfg);
+
+/* Raises RLIMIT_NOFILE's soft limit to the hard limit; returns the limit now
+ * in force. */
+uint64_t lbsim_raise_fd_limit(void);
+
+#endif

@@ -1,0 +1,462 @@
+/* libuv transport for lbsim_hsession_t. See lbsim/httpd.h.
+ *
+ * Memory per idle connection is one struct (two handles, the parser and the
+ * session): the read buffer is shared by the whole loop, since every read is
+ * parsed before the callback returns, and output is composed in a shared
+ * scratch buffer and handed to the kernel with one uv_try_write. Only what
+ * the kernel does not take is copied into memory of the connection's own. */
+#include "lbsim/httpd.h"
+
+#include <assert.h>
+#include <math.h>
+
+#include "internal.h"
+
+#define READ_BUFFER_SIZE 65536
+#define LISTEN_BACKLOG 4096
+
+struct lbsim_hconn_s {
+  uv_tcp_t tcp;
+  uv_timer_t timer;
+  lbsim_httpd_t *server;
+  lbsim_hconn_t *prev, *next;
+  lbsim_hsession_t session;
+  lbsim_buf_t unsent;        /* output the kernel has not taken and no write holds yet */
+  char *rest;                /* input not yet parsed (the session paused) */
+  uint32_t rest_len;
+  uint32_t inflight_bytes;   /* held by the write in flight */
+  uint64_t timer_due_ns;     /* what the timer is armed for; LBSIM_NEVER: stopped */
+  uint8_t open_handles;
+  bool writing;
+  bool reading;
+  bool eof;                  /* the peer closed its side, seen after `rest` */
+  bool shut;                 /* our write side is shut down */
+  bool closing;
+};
+
+typedef struct hwrite_s {
+  uv_write_t req;
+  lbsim_hconn_t *conn;
+  size_t len;
+  char data[];
+} hwrite_t;
+
+static char read_buffer[READ_BUFFER_SIZE];
+static lbsim_buf_t scratch; /* composed output of the connection being served */
+
+static void conn_update(lbsim_hconn_t *c);
+
+/* ---- closing ------------------------------------------------------------ */
+
+static void server_handle_closed(lbsim_httpd_t *server) {
+  assert(server->nhandles > 0);
+  if (--server->nhandles == 0 && server->closing && server->on_closed)
+    server->on_closed(server);
+}
+
+static void conn_handle_closed(uv_handle_t *handle) {
+  lbsim_hconn_t *c = handle->data;
+  if (--c->open_handles > 0)
+    return;
+  lbsim_httpd_t *server = c->server;
+  lbsim_buf_free(&c->unsent);
+  free(c->rest);
+  free(c);
+  server_handle_closed(server);
+}
+
+static void conn_close(lbsim_hconn_t *c) {
+  if (c->closing)
+    return;
+  c->closing = true;
+  lbsim_hsession_free(&c->session);
+  lbsim_httpd_t *server = c->server;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    server->conns = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  server->nconns--;
+  uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
+  uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
+}
+
+/* ---- output ------------------------------------------------------------- */
+
+/* Where the session should append output now: the shared scratch buffer,
+ * unless earlier output is still waiting (order must hold). */
+static lbsim_buf_t *conn_out(lbsim_hconn_t *c) {
+  if (c->writing || c->unsent.len > 0)
+    return &c->unsent;
+  scratch.len = 0;
+  return &scratch;
+}
+
+static void on_write(uv_write_t *req, int status);
+
+static void start_write(lbsim_hconn_t *c) {
+  size_t len = c->unsent.len;
+  hwrite_t *w = malloc(sizeof(*w) + len);
+  if (w == NULL) {
+    conn_close(c);
+    return;
+  }
+  w->conn = c;
+  w->len = len;
+  memcpy(w->data, c->unsent.data, len);
+  c->unsent.len = 0;
+  if (c->unsent.cap > 4096)
+    lbsim_buf_free(&c->unsent); /* do not keep a burst's worth of memory */
+  uv_buf_t buf = uv_buf_init(w->data, (unsigned int)len);
+  if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, on_write) != 0) {
+    free(w);
+    conn_close(c);
+    return;
+  }
+  c->writing = true;
+  c->inflight_bytes = (uint32_t)len;
+}
+
+static void on_write(uv_write_t *req, int status) {
+  hwrite_t *w = LBSIM_CONTAINER_OF(req, hwrite_t, req);
+  lbsim_hconn_t *c = w->conn;
+  free(w);
+  c->writing = false;
+  c->inflight_bytes = 0;
+  if (c->closing)
+    return;
+  if (status != 0) {
+    conn_close(c);
+    return;
+  }
+  if (c->unsent.len > 0)
+    start_write(c);
+  conn_update(c);
+}
+
+/* Hands composed output to the kernel: one try_write, the rest queued. */
+static void conn_flush(lbsim_hconn_t *c, lbsim_buf_t *out) {
+  if (c->closing)
+    return;
+  if (out == &scratch && scratch.len > 0) {
+    uv_buf_t buf = uv_buf_init(scratch.data, (unsigned int)scratch.len);
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &buf, 1);
+    if (n < 0 && n != UV_EAGAIN) {
+      conn_close(c);
+      return;
+    }
+    size_t written = n > 0 ? (size_t)n : 0;
+    if (written < scratch.len &&
+        lbsim_buf_append(&c->unsent, scratch.data + written, scratch.len - written) != 0) {
+      conn_close(c);
+      return;
+    }
+    scratch.len = 0;
+  }
+  if (!c->writing && c->unsent.len > 0)
+    start_write(c);
+}
+
+static size_t conn_pending_output(const lbsim_hconn_t *c) {
+  return c->unsent.len + c->inflight_bytes;
+}
+
+/* ---- input -------------------------------------------------------------- */
+
+static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
+  (void)handle;
+  (void)suggested;
+  *buf = uv_buf_init(read_buffer, sizeof(read_buffer));
+}
+
+/* Feeds bytes to the session; keeps what it could not take yet. */
+static void conn_feed(lbsim_hconn_t *c, const char *data, size_t len) {
+  lbsim_buf_t *out = conn_out(c);
+  size_t used = lbsim_hsession_feed(&c->session, data, len, uv_hrtime(), out);
+  conn_flush(c, out);
+  if (used < len && !c->closing) {
+    char *rest = malloc(len - used);
+    if (rest == NULL) {
+      conn_close(c);
+      return;
+    }
+    memcpy(rest, data + used, len - used);
+    c->rest = rest;
+    c->rest_len = (uint32_t)(len - used);
+  }
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
+  lbsim_hconn_t *c = stream->data;
+  if (nread > 0) {
+    conn_feed(c, buf->base, (size_t)nread);
+  } else if (nread == UV_EOF) {
+    c->eof = true;
+    if (c->rest == NULL) {
+      lbsim_buf_t *out = conn_out(c);
+      lbsim_hsession_eof(&c->session, uv_hrtime(), out);
+      conn_flush(c, out);
+    }
+  } else if (nread < 0) {
+    conn_close(c); /* reset: nobody is left to answer */
+    return;
+  }
+  if (!c->closing)
+    conn_update(c);
+}
+
+/* Feeds input the session paused on, once it wants more. */
+static void conn_feed_rest(lbsim_hconn_t *c) {
+  while (c->rest != NULL && !c->closing && lbsim_hsession_wants_input(&c->session)) {
+    char *rest = c->rest;
+    uint32_t len = c->rest_len;
+    c->rest = NULL;
+    c->rest_len = 0;
+    conn_feed(c, rest, len);
+    free(rest);
+    if (c->rest != NULL && c->rest_len == len)
+      break; /* no progress: still paused */
+  }
+  if (c->rest == NULL && c->eof && !c->closing && c->session.state == LBSIM_HSTATE_OPEN) {
+    lbsim_buf_t *out = conn_out(c);
+    lbsim_hsession_eof(&c->session, uv_hrtime(), out);
+    conn_flush(c, out);
+  }
+}
+
+/* ---- timer -------------------------------------------------------------- */
+
+static void on_timer(uv_timer_t *timer) {
+  lbsim_hconn_t *c = timer->data;
+  c->timer_due_ns = LBSIM_NEVER;
+  lbsim_buf_t *out = conn_out(c);
+  lbsim_hsession_tick(&c->session, uv_hrtime(), out);
+  conn_flush(c, out);
+  if (!c->closing)
+    conn_update(c);
+}
+
+/* Arms the timer for `due_ns`. The timer is only moved earlier: a timer that
+ * fires too early finds nothing to do and is re-armed, which is cheaper than
+ * moving it in the heap on every request. */
+static void conn_arm(lbsim_hconn_t *c, uint64_t due_ns) {
+  if (due_ns == LBSIM_NEVER || due_ns >= c->timer_due_ns)
+    return;
+  /* Loop time never runs ahead of uv_hrtime(), so rounding the due time up
+   * to a whole loop millisecond never fires before due_ns. */
+  uint64_t due_ms = (due_ns + 999999) / 1000000;
+  uint64_t now_ms = uv_now(c->server->loop);
+  uv_timer_start(&c->timer, on_timer, due_ms > now_ms ? due_ms - now_ms : 0, 0);
+  c->timer_due_ns = due_ns;
+}
+
+/* ---- state -------------------------------------------------------------- */
+
+static void on_shutdown(uv_shutdown_t *req, int status) {
+  lbsim_hconn_t *c = req->data;
+  free(req);
+  (void)status;
+  if (!c->closing)
+    conn_update(c);
+}
+
+/* Brings the socket in line with the session: close, shut down, read or
+ * not, and the timer. Called after every event. */
+static void conn_update(lbsim_hconn_t *c) {
+  if (c->closing)
+    return;
+  conn_feed_rest(c);
+  if (c->closing)
+    return;
+  lbsim_hsession_t *s = &c->session;
+  if (s->state == LBSIM_HSTATE_CLOSE) {
+    conn_close(c);
+    return;
+  }
+  if (s->state == LBSIM_HSTATE_LINGER && !c->shut && conn_pending_output(c) == 0) {
+    /* Everything is answered and written: send FIN, then read and discard
+     * for a while so that a client still sending does not get a reset that
+     * destroys the answer in its receive buffer. */
+    if (c->eof) {
+      conn_close(c);
+      return;
+    }
+    uv_shutdown_t *req = malloc(sizeof(*req));
+    if (req == NULL || uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
+      free(req);
+      conn_close(c);
+      return;
+    }
+    req->data = c;
+    c->shut = true;
+    lbsim_hsession_linger(s, uv_hrtime());
+  }
+  bool want_read = !c->eof && c->rest == NULL && lbsim_hsession_wants_input(s) &&
+                   conn_pending_output(c) <= c->server->max_output_bytes;
+  if (want_read && !c->reading) {
+    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
+      conn_close(c);
+      return;
+    }
+    c->reading = true;
+  } else if (!want_read && c->reading) {
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = false;
+  }
+  conn_arm(c, lbsim_hsession_next_wakeup(s));
+}
+
+/* ---- accepting ---------------------------------------------------------- */
+
+static void on_rejected_closed(uv_handle_t *handle) {
+  lbsim_httpd_t *server = handle->data;
+  free(handle);
+  server_handle_closed(server);
+}
+
+/* Over the connection cap: answer 503 at once and close. */
+static void reject(lbsim_httpd_t *server) {
+  static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+                             "Content-Type: application/json\r\n"
+                             "Content-Length: 60\r\n"
+                             "Connection: close\r\n"
+                             "Retry-After: 1\r\n"
+                             "\r\n"
+                             "{\"status\":\"error\",\"code\":503,\"reason\":\"too many connections\"}";
+  uv_tcp_t *tcp = malloc(sizeof(*tcp));
+  if (tcp == NULL || uv_tcp_init(server->loop, tcp) != 0) {
+    free(tcp);
+    return;
+  }
+  tcp->data = server;
+  server->nhandles++;
+  if (uv_accept((uv_stream_t *)&server->listener, (uv_stream_t *)tcp) == 0) {
+    uv_buf_t buf = uv_buf_init((char *)busy, sizeof(busy) - 1);
+    (void)uv_try_write((uv_stream_t *)tcp, &buf, 1);
+    server->rejected++;
+  }
+  uv_close((uv_handle_t *)tcp, on_rejected_closed);
+}
+
+static void on_connection(uv_stream_t *listener, int status) {
+  lbsim_httpd_t *server = listener->data;
+  if (status != 0) {
+    /* EMFILE/ENFILE: libuv already accepted and dropped the connection with
+     * its reserve descriptor, so the loop does not spin. */
+    if (server->accept_errors++ == 0)
+      lbsim_log_error("accept failed: %s (further errors are counted, not logged)", uv_strerror(status));
+    return;
+  }
+  if (server->nconns >= server->max_conns) {
+    reject(server);
+    return;
+  }
+  lbsim_hconn_t *c = calloc(1, sizeof(*c));
+  if (c == NULL) {
+    reject(server);
+    return;
+  }
+  c->server = server;
+  c->timer_due_ns = LBSIM_NEVER;
+  uv_tcp_init(server->loop, &c->tcp);
+  uv_timer_init(server->loop, &c->timer);
+  c->tcp.data = c;
+  c->timer.data = c;
+  c->open_handles = 2;
+  server->nhandles++;
+  c->next = server->conns;
+  if (server->conns)
+    server->conns->prev = c;
+  server->conns = c;
+  server->nconns++;
+  if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
+    lbsim_hsession_init(&c->session, &server->limits, server->app, server->app_data, uv_hrtime());
+    conn_close(c);
+    return;
+  }
+  server->accepted++;
+  uv_tcp_nodelay(&c->tcp, 1);
+  lbsim_hsession_init(&c->session, &server->limits, server->app, server->app_data, uv_hrtime());
+  conn_update(c);
+}
+
+/* ---- public ------------------------------------------------------------- */
+
+void lbsim_httpd_init(lbsim_httpd_t *server, uv_loop_t *loop, const lbsim_happ_t *app, void *app_data) {
+  memset(server, 0, sizeof(*server));
+  server->loop = loop;
+  server->app = app;
+  server->app_data = app_data;
+  server->max_conns = 10000;
+  server->max_output_bytes = 65536;
+  server->limits = (lbsim_hlimits_t){
+      .max_header_bytes = 8192,
+      .max_url_bytes = 4096,
+      .max_body_bytes = 65536,
+      .max_headers = 100,
+      .max_pipeline = 64,
+      .request_timeout_ns = 10 * (uint64_t)LBSIM_NS_PER_S,
+      .idle_timeout_ns = 15 * (uint64_t)LBSIM_NS_PER_S,
+      .linger_timeout_ns = 2 * (uint64_t)LBSIM_NS_PER_S,
+      .linger_bytes = 65536,
+  };
+}
+
+int lbsim_httpd_listen(lbsim_httpd_t *server, const char *host, uint16_t port, uint16_t *bound_port) {
+  struct sockaddr_storage addr;
+  int err = uv_ip4_addr(host, port, (struct sockaddr_in *)&addr);
+  if (err != 0)
+    err = uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr);
+  if (err != 0)
+    return err;
+  err = uv_tcp_init(server->loop, &server->listener);
+  if (err != 0)
+    return err;
+  server->listener.data = server;
+  server->nhandles++;
+  server->listening = true;
+  err = uv_tcp_bind(&server->listener, (const struct sockaddr *)&addr, 0);
+  if (err == 0)
+    err = uv_listen((uv_stream_t *)&server->listener, LISTEN_BACKLOG, on_connection);
+  if (err != 0) {
+    lbsim_httpd_stop_listening(server);
+    return err;
+  }
+  struct sockaddr_storage name;
+  int namelen = sizeof(name);
+  err = uv_tcp_getsockname(&server->listener, (struct sockaddr *)&name, &namelen);
+  if (err != 0) {
+    lbsim_httpd_stop_listening(server);
+    return err;
+  }
+  if (bound_port)
+    *bound_port = ntohs(name.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&name)->sin6_port
+                                                   : ((struct sockaddr_in *)&name)->sin_port);
+  return 0;
+}
+
+static void on_listener_closed(uv_handle_t *handle) {
+  server_handle_closed(handle->data);
+}
+
+void lbsim_httpd_stop_listening(lbsim_httpd_t *server) {
+  if (!server->listening)
+    return;
+  server->listening = false;
+  uv_close((uv_handle_t *)&server->listener, on_listener_closed);
+}
+
+void lbsim_httpd_close_connections(lbsim_httpd_t *server) {
+  while (server->conns)
+    conn_close(server->conns);
+}
+
+void lbsim_httpd_close(lbsim_httpd_t *server, lbsim_httpd_closed_cb on_closed) {
+  server->closing = true;
+  server->on_closed = on_closed;
+  lbsim_httpd_stop_listening(server);
+  lbsim_httpd_close_connections(server);
+  if (server->nhandles == 0 && on_closed)
+    on_closed(server);
+}
