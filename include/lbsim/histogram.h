@@ -1,0 +1,38 @@
+/* A log-linear latency histogram (HDR-style) with bounded memory and at most
+ * 1 % relative error on every quantile.
+ *
+ * Values are recorded in microseconds. Values below 2 * SUB are exact; above,
+ * each power of two is cut into SUB equal buckets and a quantile reports the
+ * middle of its bucket, so the error is at most 1 / (2 * SUB) < 1 %.
+ * Buckets are allocated one power of two at a time, when first touched:
+ * a backend whose latency stays within one octave costs about 0.5 KiB. */
+#ifndef LBSIM_HISTOGRAM_H
+#define LBSIM_HISTOGRAM_H
+
+#include <stdint.h>
+
+#define LBSIM_HIST_SUB_BITS 6                      /* 64 buckets per octave */
+#define LBSIM_HIST_SUB (1u << LBSIM_HIST_SUB_BITS)
+#define LBSIM_HIST_OCTAVES 40                      /* up to 2^45 us: beyond a year */
+
+typedef struct lbsim_hist_s {
+  uint64_t *octaves[LBSIM_HIST_OCTAVES];           /* NULL until touched */
+  uint64_t count;
+  uint64_t min_us, max_us;
+  double sum_us;
+} lbsim_hist_t;
+
+void lbsim_hist_init(lbsim_hist_t *h);
+/* Returns 0, or -1 if memory for a new octave could not be had (the sample
+ * is then counted in count/min/max/sum but not in the quantiles). */
+int lbsim_hist_record(lbsim_hist_t *h, uint64_t value_us);
+/* The value at quantile q in [0, 1] (0.5 = median), in microseconds; 0 when empty. */
+double lbsim_hist_quantile(const lbsim_hist_t *h, double q);
+double lbsim_hist_mean(const lbsim_hist_t *h);
+/* Adds src's samples to dst. */
+int lbsim_hist_merge(lbsim_hist_t *dst, const lbsim_hist_t *src);
+/* Forgets every sample, keeping the memory for reuse. */
+void lbsim_hist_reset(lbsim_hist_t *h);
+void lbsim_hist_free(lbsim_hist_t *h);
+
+#endif
