@@ -115,11 +115,11 @@ static const lbsim_happ_t backend_app = {
     .dropped = backend_dropped,
 };
 
-int lbsim_backend_start(lbsim_backend_t *b, uv_loop_t *loop, lbsim_model_t *model, const lbsim_config_t *cfg,
-                        uint16_t port) {
+int lbsim_backend_start(lbsim_backend_t *b, uv_loop_t *loop, lbsim_sched_t *sched, lbsim_model_t *model,
+                        const lbsim_config_t *cfg, uint16_t port) {
   memset(b, 0, sizeof(*b));
   b->model = model;
-  lbsim_httpd_init(&b->httpd, loop, &backend_app, b);
+  lbsim_httpd_init(&b->httpd, loop, sched, &backend_app, b);
   b->httpd.max_conns = cfg->max_conns;
   b->httpd.max_output_bytes = cfg->max_output_bytes;
   b->httpd.limits.max_header_bytes = cfg->max_header_bytes;

@@ -1,7 +1,7 @@
 /* libuv transport for lbsim_hsession_t. See lbsim/httpd.h.
  *
- * Memory per idle connection is one struct (two handles, the parser and the
- * session): the read buffer is shared by the whole loop, since every read is
+ * Memory per idle connection is one struct (the handle, the parser and the
+ * session; deadlines live in the loop's lbsim_sched_t): the read buffer is shared by the whole loop, since every read is
  * parsed before the callback returns, and output is composed in a shared
  * scratch buffer and handed to the kernel with one uv_try_write. Only what
  * the kernel does not take is copied into memory of the connection's own. */
@@ -17,7 +17,7 @@
 
 struct lbsim_hconn_s {
   uv_tcp_t tcp;
-  uv_timer_t timer;
+  lbsim_sched_entry_t wake;   /* the session's next wake-up */
   lbsim_httpd_t *server;
   lbsim_hconn_t *prev, *next;
   lbsim_hsession_t session;
@@ -25,8 +25,6 @@ struct lbsim_hconn_s {
   char *rest;                /* input not yet parsed (the session paused) */
   uint32_t rest_len;
   uint32_t inflight_bytes;   /* held by the write in flight */
-  uint64_t timer_due_ns;     /* what the timer is armed for; LBSIM_NEVER: stopped */
-  uint8_t open_handles;
   bool writing;
   bool reading;
   bool eof;                  /* the peer closed its side, seen after `rest` */
@@ -56,8 +54,6 @@ static void server_handle_closed(lbsim_httpd_t *server) {
 
 static void conn_handle_closed(uv_handle_t *handle) {
   lbsim_hconn_t *c = handle->data;
-  if (--c->open_handles > 0)
-    return;
   lbsim_httpd_t *server = c->server;
   lbsim_buf_free(&c->unsent);
   free(c->rest);
@@ -78,8 +74,8 @@ static void conn_close(lbsim_hconn_t *c) {
   if (c->next)
     c->next->prev = c->prev;
   server->nconns--;
+  lbsim_sched_cancel(server->sched, &c->wake);
   uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
-  uv_close((uv_handle_t *)&c->timer, conn_handle_closed);
 }
 
 /* ---- output ------------------------------------------------------------- */
@@ -227,28 +223,13 @@ static void conn_feed_rest(lbsim_hconn_t *c) {
 
 /* ---- timer -------------------------------------------------------------- */
 
-static void on_timer(uv_timer_t *timer) {
-  lbsim_hconn_t *c = timer->data;
-  c->timer_due_ns = LBSIM_NEVER;
+static void on_wake(lbsim_sched_entry_t *entry, uint64_t now_ns) {
+  lbsim_hconn_t *c = LBSIM_CONTAINER_OF(entry, lbsim_hconn_t, wake);
   lbsim_buf_t *out = conn_out(c);
-  lbsim_hsession_tick(&c->session, uv_hrtime(), out);
+  lbsim_hsession_tick(&c->session, now_ns, out);
   conn_flush(c, out);
   if (!c->closing)
     conn_update(c);
-}
-
-/* Arms the timer for `due_ns`. The timer is only moved earlier: a timer that
- * fires too early finds nothing to do and is re-armed, which is cheaper than
- * moving it in the heap on every request. */
-static void conn_arm(lbsim_hconn_t *c, uint64_t due_ns) {
-  if (due_ns == LBSIM_NEVER || due_ns >= c->timer_due_ns)
-    return;
-  /* Loop time never runs ahead of uv_hrtime(), so rounding the due time up
-   * to a whole loop millisecond never fires before due_ns. */
-  uint64_t due_ms = (due_ns + 999999) / 1000000;
-  uint64_t now_ms = uv_now(c->server->loop);
-  uv_timer_start(&c->timer, on_timer, due_ms > now_ms ? due_ms - now_ms : 0, 0);
-  c->timer_due_ns = due_ns;
 }
 
 /* ---- state -------------------------------------------------------------- */
@@ -304,7 +285,8 @@ static void conn_update(lbsim_hconn_t *c) {
     uv_read_stop((uv_stream_t *)&c->tcp);
     c->reading = false;
   }
-  conn_arm(c, lbsim_hsession_next_wakeup(s));
+  if (lbsim_sched_set(c->server->sched, &c->wake, lbsim_hsession_next_wakeup(s), on_wake) != 0)
+    conn_close(c);
 }
 
 /* ---- accepting ---------------------------------------------------------- */
@@ -358,12 +340,8 @@ static void on_connection(uv_stream_t *listener, int status) {
     return;
   }
   c->server = server;
-  c->timer_due_ns = LBSIM_NEVER;
   uv_tcp_init(server->loop, &c->tcp);
-  uv_timer_init(server->loop, &c->timer);
   c->tcp.data = c;
-  c->timer.data = c;
-  c->open_handles = 2;
   server->nhandles++;
   c->next = server->conns;
   if (server->conns)
@@ -383,9 +361,11 @@ static void on_connection(uv_stream_t *listener, int status) {
 
 /* ---- public ------------------------------------------------------------- */
 
-void lbsim_httpd_init(lbsim_httpd_t *server, uv_loop_t *loop, const lbsim_happ_t *app, void *app_data) {
+void lbsim_httpd_init(lbsim_httpd_t *server, uv_loop_t *loop, lbsim_sched_t *sched, const lbsim_happ_t *app,
+                      void *app_data) {
   memset(server, 0, sizeof(*server));
   server->loop = loop;
+  server->sched = sched;
   server->app = app;
   server->app_data = app_data;
   server->max_conns = 10000;

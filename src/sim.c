@@ -3,6 +3,9 @@
 
 #include <signal.h>
 #include <sys/resource.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include "internal.h"
 #include "lbsim_version.h"
@@ -27,8 +30,11 @@ static void close_signals(lbsim_sim_t *sim) {
 }
 
 static void handle_closed(lbsim_sim_t *sim) {
-  if (--sim->open_handles == 0)
+  if (--sim->open_handles == 0) {
+    /* Connections are all closed: their deadlines are gone. */
+    lbsim_sched_close(&sim->sched, NULL);
     close_signals(sim);
+  }
 }
 
 static void on_handle_closed(uv_handle_t *handle) {
@@ -37,6 +43,10 @@ static void on_handle_closed(uv_handle_t *handle) {
 
 static void on_backend_closed(lbsim_httpd_t *server) {
   handle_closed(server->loop->data);
+}
+
+static void on_traffic_closed(lbsim_traffic_t *traffic) {
+  handle_closed(traffic->loop->data);
 }
 
 static void on_model_changed(lbsim_model_t *model, double old_ms, void *data) {
@@ -51,6 +61,10 @@ static void sim_stop(lbsim_sim_t *sim) {
     return;
   sim->stopping = true;
   sim->open_handles++; /* held until everything below is under way */
+  if (sim->traffic) {
+    sim->open_handles++;
+    lbsim_traffic_close(sim->traffic, on_traffic_closed);
+  }
   for (uint32_t i = 0; i < sim->nmodels; i++) {
     sim->open_handles++;
     lbsim_model_close(&sim->models[i], on_handle_closed);
@@ -62,9 +76,19 @@ static void sim_stop(lbsim_sim_t *sim) {
   handle_closed(sim);
 }
 
+static void on_traffic_finished(lbsim_traffic_t *traffic) {
+  sim_stop(traffic->loop->data);
+}
+
 static void on_signal(uv_signal_t *handle, int signum) {
   lbsim_sim_t *sim = handle->data;
-  if (!sim->stopping) {
+  if (sim->traffic && sim->traffic->start_ns != 0 && !sim->traffic->finished && !sim->traffic->stopping) {
+    /* The run summary comes once what is in flight has ended. */
+    if (sim->traffic->round_outstanding > 0)
+      lbsim_log("stopping: waiting for %llu requests in flight (at most %.3g s; Ctrl-C again to quit now)",
+                (unsigned long long)sim->traffic->round_outstanding, sim->cfg->timeout_s);
+    lbsim_traffic_stop(sim->traffic);
+  } else if (!sim->stopping) {
     sim_stop(sim);
   } else if (signum == SIGINT) {
     /* A second Ctrl-C: leave at once. */
@@ -90,7 +114,7 @@ static int start_backends(lbsim_sim_t *sim) {
   }
   for (uint32_t i = 0; i < sim->nmodels; i++) {
     uint16_t port = cfg->port_base ? (uint16_t)(cfg->port_base + i) : 0;
-    int err = lbsim_backend_start(&sim->backends[i], &sim->loop, &sim->models[i], cfg, port);
+    int err = lbsim_backend_start(&sim->backends[i], &sim->loop, &sim->sched, &sim->models[i], cfg, port);
     sim->nbackends = i + 1; /* a failed start still has a listener closing */
     if (err != 0) {
       lbsim_log_error("cannot listen on %s:%u: %s", cfg->host, port, uv_strerror(err));
@@ -99,8 +123,93 @@ static int start_backends(lbsim_sim_t *sim) {
     lbsim_log("backend %u listening on %s latency=%.2f ms", i + 1, sim->backends[i].url,
               sim->models[i].latency.latency_ms);
   }
+  if (cfg->role == LBSIM_ROLE_DEMO) {
+    /* The demo's client drives the backends just started, by their URLs. */
+    sim->nurls = sim->nbackends;
+    sim->urls = calloc(sim->nurls, sizeof(*sim->urls));
+    if (sim->urls == NULL)
+      return -1;
+    for (uint32_t i = 0; i < sim->nurls; i++) {
+      char why[128];
+      if (lbsim_url_parse(&sim->urls[i], sim->backends[i].url, why, sizeof(why)) != 0) {
+        lbsim_log_error("internal error: backend URL %s: %s", sim->backends[i].url, why);
+        return -1;
+      }
+    }
+  }
   for (uint32_t i = 0; i < sim->nmodels; i++)
     lbsim_model_start_drift(&sim->models[i]);
+  return 0;
+}
+
+static void start_traffic_when_resolved(lbsim_sim_t *sim) {
+  if (sim->resolving > 0 || sim->stopping)
+    return;
+  lbsim_traffic_start(sim->traffic, on_traffic_finished);
+}
+
+typedef struct resolve_s {
+  uv_getaddrinfo_t req;
+  lbsim_sim_t *sim;
+  uint32_t index;
+} resolve_t;
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
+  resolve_t *r = LBSIM_CONTAINER_OF(req, resolve_t, req);
+  lbsim_sim_t *sim = r->sim;
+  sim->resolving--;
+  if (status == 0 && res != NULL) {
+    lbsim_traffic_set_address(sim->traffic, r->index, res->ai_addr);
+  } else if (!sim->stopping) {
+    lbsim_log_error("cannot resolve %s: %s", sim->urls[r->index].host,
+                    status ? uv_strerror(status) : "no address");
+    sim->exit_code = LBSIM_EXIT_RUNTIME;
+    sim_stop(sim);
+  }
+  uv_freeaddrinfo(res);
+  free(r);
+  start_traffic_when_resolved(sim);
+}
+
+/* Numeric hosts are used as they are; names are resolved once, here, with
+ * uv_getaddrinfo. Traffic starts when every address is known. */
+static int start_client(lbsim_sim_t *sim) {
+  sim->traffic = calloc(1, sizeof(*sim->traffic));
+  if (sim->traffic == NULL)
+    return UV_ENOMEM;
+  int err = lbsim_traffic_init(sim->traffic, &sim->loop, &sim->sched, sim->cfg, sim->seed, 0, sim->urls, sim->nurls, stdout);
+  if (err != 0) {
+    lbsim_log_error("cannot start the client: %s", uv_strerror(err));
+    return err;
+  }
+  sim->resolving = 1; /* held while the look-ups are issued */
+  for (uint32_t i = 0; i < sim->nurls; i++) {
+    const lbsim_url_t *url = &sim->urls[i];
+    struct sockaddr_storage addr;
+    if (uv_ip4_addr(url->host, url->port, (struct sockaddr_in *)&addr) == 0 ||
+        uv_ip6_addr(url->host, url->port, (struct sockaddr_in6 *)&addr) == 0) {
+      lbsim_traffic_set_address(sim->traffic, i, (struct sockaddr *)&addr);
+      continue;
+    }
+    resolve_t *r = calloc(1, sizeof(*r));
+    if (r == NULL)
+      return UV_ENOMEM;
+    r->sim = sim;
+    r->index = i;
+    char port[8];
+    snprintf(port, sizeof(port), "%u", url->port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    sim->resolving++;
+    err = uv_getaddrinfo(&sim->loop, &r->req, on_resolved, url->host, port, &hints);
+    if (err != 0) {
+      sim->resolving--;
+      free(r);
+      lbsim_log_error("cannot resolve %s: %s", url->host, uv_strerror(err));
+      return err;
+    }
+  }
+  sim->resolving--;
+  start_traffic_when_resolved(sim);
   return 0;
 }
 
@@ -113,6 +222,11 @@ int lbsim_sim_run(const lbsim_config_t *cfg) {
   sim->seed = cfg->seed_given ? cfg->seed : lbsim_rng_clock_seed();
 
   signal(SIGPIPE, SIG_IGN);
+#ifdef __linux__
+  /* Deadlines are simulated latencies: let the kernel wake us on time
+   * rather than up to 50 us late to batch wake-ups. */
+  prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+#endif
   lbsim_raise_fd_limit();
   int err = uv_loop_init(&sim->loop);
   if (err != 0) {
@@ -120,6 +234,12 @@ int lbsim_sim_run(const lbsim_config_t *cfg) {
     return LBSIM_EXIT_RUNTIME;
   }
   sim->loop.data = sim;
+  err = lbsim_sched_init(&sim->sched, &sim->loop);
+  if (err != 0) {
+    lbsim_log_error("cannot create the scheduler: %s", uv_strerror(err));
+    uv_loop_close(&sim->loop);
+    return LBSIM_EXIT_RUNTIME;
+  }
 
   lbsim_log("lbsim %s seed=%llu", LBSIM_VERSION, (unsigned long long)sim->seed);
 
@@ -129,11 +249,14 @@ int lbsim_sim_run(const lbsim_config_t *cfg) {
   uv_signal_start(&sim->sigint, on_signal, SIGINT);
   uv_signal_start(&sim->sigterm, on_signal, SIGTERM);
 
-  if (cfg->role != LBSIM_ROLE_CLIENT && start_backends(sim) != 0) {
+  if (cfg->role == LBSIM_ROLE_CLIENT) {
+    sim->nurls = cfg->nservers;
+    sim->urls = cfg->servers;
+  }
+  if ((cfg->role != LBSIM_ROLE_CLIENT && start_backends(sim) != 0) ||
+      (cfg->role != LBSIM_ROLE_BACKENDS && start_client(sim) != 0)) {
     sim->exit_code = LBSIM_EXIT_RUNTIME;
     sim_stop(sim);
-  } else if (cfg->role == LBSIM_ROLE_DEMO) {
-    lbsim_log("running the backends only: the balancer client is not built yet (Ctrl-C to stop)");
   }
 
   /* Runs until every handle is closed: sim_stop() starts that. */
@@ -148,6 +271,12 @@ int lbsim_sim_run(const lbsim_config_t *cfg) {
     if (sim->exit_code == LBSIM_EXIT_OK)
       sim->exit_code = LBSIM_EXIT_RUNTIME;
   }
+  if (sim->traffic) {
+    lbsim_traffic_free(sim->traffic);
+    free(sim->traffic);
+  }
+  if (sim->urls != cfg->servers)
+    free(sim->urls);
   free(sim->models);
   free(sim->backends);
   return sim->exit_code;

@@ -58,7 +58,7 @@ void lbsim_model_set_latency(lbsim_model_t *model, double ms);
 void lbsim_model_close(lbsim_model_t *model, uv_close_cb closed);
 
 /* Copies. port 0: chosen by the OS. Returns 0 or a libuv error. */
-int lbsim_backend_start(lbsim_backend_t *backend, uv_loop_t *loop, lbsim_model_t *model,
+int lbsim_backend_start(lbsim_backend_t *backend, uv_loop_t *loop, lbsim_sched_t *sched, lbsim_model_t *model,
                         const lbsim_config_t *cfg, uint16_t port);
 void lbsim_backend_close(lbsim_backend_t *backend, lbsim_httpd_closed_cb on_closed);
 

@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "lbsim/hserver.h"
+#include "lbsim/sched.h"
 
 typedef struct lbsim_hconn_s lbsim_hconn_t;
 typedef struct lbsim_httpd_s lbsim_httpd_t;
@@ -19,6 +20,7 @@ typedef void (*lbsim_httpd_closed_cb)(lbsim_httpd_t *server);
 
 struct lbsim_httpd_s {
   uv_loop_t *loop;
+  lbsim_sched_t *sched;
   uv_tcp_t listener;
   lbsim_hlimits_t limits;
   const lbsim_happ_t *app;
@@ -40,7 +42,8 @@ struct lbsim_httpd_s {
 
 /* Fills limits from the defaults (8 KiB headers, 100 header lines, ...).
  * Callers adjust them before lbsim_httpd_listen. */
-void lbsim_httpd_init(lbsim_httpd_t *server, uv_loop_t *loop, const lbsim_happ_t *app, void *app_data);
+void lbsim_httpd_init(lbsim_httpd_t *server, uv_loop_t *loop, lbsim_sched_t *sched, const lbsim_happ_t *app,
+                      void *app_data);
 /* Binds host:port (port 0: chosen by the OS) and starts accepting.
  * Returns 0 or a libuv error code; *bound_port receives the port. */
 int lbsim_httpd_listen(lbsim_httpd_t *server, const char *host, uint16_t port, uint16_t *bound_port);

@@ -10,9 +10,11 @@
 
 #include "lbsim/backend.h"
 #include "lbsim/config.h"
+#include "lbsim/traffic.h"
 
 typedef struct lbsim_sim_s {
   uv_loop_t loop;
+  lbsim_sched_t sched;          /* precise deadlines of every connection */
   const lbsim_config_t *cfg;
   uint64_t seed;
 
@@ -20,6 +22,11 @@ typedef struct lbsim_sim_s {
   uint32_t nmodels;
   lbsim_backend_t *backends;    /* one listening copy per model */
   uint32_t nbackends;
+
+  lbsim_url_t *urls;            /* what the client drives, in order */
+  uint32_t nurls;
+  lbsim_traffic_t *traffic;     /* NULL with --backends-only */
+  uint32_t resolving;           /* name look-ups still under way */
 
   uv_signal_t sigint, sigterm;
   uint32_t open_handles;        /* counted down by close callbacks */

@@ -1,0 +1,102 @@
+/* The balancer's HTTP client: a keep-alive connection pool per backend on the
+ * loop, one request per connection at a time, a deadline per request
+ * covering connect, send and the whole response.
+ *
+ * Each backend has a pool: idle connections are reused (most recently used
+ * first) and closed after `idle_ms`; at most `pool_size` connections exist
+ * per backend (0: no cap), and requests beyond it wait in a FIFO queue.
+ * A request that finds the reused connection closed by the server before any
+ * response byte is retried once on a fresh connection (the keep-alive race),
+ * and is not a failure. Every submitted request ends in exactly one on_done. */
+#ifndef LBSIM_CLIENT_H
+#define LBSIM_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "lbsim/sched.h"
+#include "lbsim/url.h"
+
+typedef enum lbsim_result_e {
+  LBSIM_RESULT_OK = 0,
+  LBSIM_RESULT_CONNECT,       /* could not connect (refused, unreachable, no fds) */
+  LBSIM_RESULT_RESET,         /* closed or reset by the server before a complete response */
+  LBSIM_RESULT_TIMEOUT,       /* the deadline passed */
+  LBSIM_RESULT_BAD_RESPONSE,  /* not a valid HTTP/1.x response, or over a cap */
+  LBSIM_RESULT_STATUS,        /* a complete response with a status other than 200 */
+  LBSIM_RESULT_CANCELLED,     /* cut short by shutdown */
+  LBSIM_RESULT_COUNT
+} lbsim_result_t;
+
+/* Short names for output: "ok", "connect", "reset", "timeout", "bad_response", "status", "cancelled". */
+const char *lbsim_result_name(lbsim_result_t result);
+
+typedef struct lbsim_client_s lbsim_client_t;
+typedef struct lbsim_creq_s lbsim_creq_t;
+
+struct lbsim_creq_s {
+  /* set by the caller */
+  uint32_t backend;
+  uint64_t start_ns;          /* the pick: latency is measured from here */
+  void *data;
+  /* private */
+  uint64_t deadline_ns;
+  lbsim_creq_t *next;         /* pool queue / free list */
+  struct lbsim_cconn_s *conn;
+  bool retried;
+  bool fresh_only;            /* the retry: never on a reused connection */
+};
+
+typedef void (*lbsim_client_done_cb)(lbsim_client_t *client, lbsim_creq_t *req, lbsim_result_t result,
+                                     int http_status, uint64_t end_ns);
+typedef void (*lbsim_client_closed_cb)(lbsim_client_t *client);
+
+typedef struct lbsim_client_config_s {
+  uint32_t pool_size;         /* connections per backend; 0 = no cap */
+  uint32_t max_connecting;    /* connects under way per backend (keeps listen backlogs from overflowing) */
+  uint64_t timeout_ns;        /* per request */
+  uint64_t idle_ns;           /* idle connections are closed after this */
+} lbsim_client_config_t;
+
+typedef struct lbsim_pool_s lbsim_pool_t;
+
+struct lbsim_client_s {
+  uv_loop_t *loop;
+  lbsim_sched_t *sched;
+  lbsim_client_config_t config;
+  lbsim_pool_t *pools;
+  uint32_t npools;
+  lbsim_client_done_cb on_done;
+  void *data;
+
+  lbsim_creq_t *free_reqs;    /* recycled requests */
+  void *slabs;                /* their memory */
+  uint64_t in_flight;         /* submitted, not yet done */
+  uint32_t open_handles;
+  bool closing;
+  lbsim_client_closed_cb on_closed;
+
+  uint64_t connects;          /* connections opened */
+  uint64_t retries;           /* keep-alive races retried */
+};
+
+/* `urls` are backends in order; their addresses must be resolved with
+ * lbsim_client_set_address before the first request. */
+int lbsim_client_init(lbsim_client_t *client, uv_loop_t *loop, lbsim_sched_t *sched, const lbsim_client_config_t *config,
+                      const lbsim_url_t *urls, uint32_t n, lbsim_client_done_cb on_done, void *data);
+int lbsim_client_set_address(lbsim_client_t *client, uint32_t backend, const struct sockaddr *addr);
+/* A request object to fill (backend, start_ns, data) and submit. */
+lbsim_creq_t *lbsim_client_request(lbsim_client_t *client);
+void lbsim_client_submit(lbsim_client_t *client, lbsim_creq_t *req);
+/* Fails every request still waiting for a connection with CANCELLED. */
+void lbsim_client_cancel_queued(lbsim_client_t *client);
+/* Cancels everything and closes every handle; on_closed runs when done. */
+void lbsim_client_close(lbsim_client_t *client, lbsim_client_closed_cb on_closed);
+/* Frees memory once closed (after on_closed). */
+void lbsim_client_free(lbsim_client_t *client);
+/* Connections to `backend` now: open (connecting, busy or idle), idle. */
+void lbsim_client_pool_counts(const lbsim_client_t *client, uint32_t backend, uint32_t *open, uint32_t *idle);
+
+#endif

@@ -1,0 +1,566 @@
+/* The balancer's HTTP client: pools, connections, deadlines. See lbsim/client.h. */
+#include "lbsim/client.h"
+
+#include <assert.h>
+
+#include "internal.h"
+#include "lbsim/hclient.h"
+#include "lbsim_version.h"
+
+#define READ_BUFFER_SIZE 65536
+#define REQUEST_SLAB 256
+
+typedef struct lbsim_cconn_s lbsim_cconn_t;
+
+struct lbsim_cconn_s {
+  uv_tcp_t tcp;
+  lbsim_sched_entry_t wake;   /* the request's deadline, or the idle expiry */
+  uv_connect_t connect_req;
+  lbsim_hresp_t resp;
+  lbsim_pool_t *pool;
+  lbsim_creq_t *req;          /* in progress; NULL when idle */
+  lbsim_cconn_t *prev, *next; /* the pool's list of every connection */
+  lbsim_cconn_t *idle_prev, *idle_next;
+  uint64_t idle_deadline_ns;
+  uint32_t served;            /* complete responses on this connection */
+  bool connected;
+  bool connecting;
+  bool idle;
+  bool closing;
+};
+
+struct lbsim_pool_s {
+  lbsim_client_t *client;
+  uint32_t index;
+  struct sockaddr_storage addr;
+  bool has_addr;
+  char *request;              /* the GET, formatted once */
+  size_t request_len;
+  lbsim_cconn_t *conns;
+  lbsim_cconn_t *idle;        /* most recently used first */
+  uint32_t nconns, nidle, nconnecting;
+  lbsim_creq_t *queue_head, *queue_tail;
+  lbsim_sched_entry_t queue_wake; /* the oldest queued request's deadline */
+};
+
+static char read_buffer[READ_BUFFER_SIZE];
+
+static void pool_pump(lbsim_pool_t *pool);
+static void conn_start(lbsim_cconn_t *c, lbsim_creq_t *req);
+
+const char *lbsim_result_name(lbsim_result_t result) {
+  static const char *const names[LBSIM_RESULT_COUNT] = {"ok", "connect", "reset", "timeout",
+                                                        "bad_response", "status", "cancelled"};
+  return (unsigned)result < LBSIM_RESULT_COUNT ? names[result] : "unknown";
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+/* Requests come from slabs that live as long as the client: the first
+ * burst allocates, later ones reuse. */
+typedef struct req_slab_s {
+  struct req_slab_s *next;
+  lbsim_creq_t reqs[REQUEST_SLAB];
+} req_slab_t;
+
+lbsim_creq_t *lbsim_client_request(lbsim_client_t *client) {
+  if (client->free_reqs == NULL) {
+    req_slab_t *slab = malloc(sizeof(*slab));
+    if (slab == NULL)
+      return NULL;
+    slab->next = client->slabs;
+    client->slabs = slab;
+    for (int i = REQUEST_SLAB - 1; i >= 0; i--) {
+      slab->reqs[i].next = client->free_reqs;
+      client->free_reqs = &slab->reqs[i];
+    }
+  }
+  lbsim_creq_t *req = client->free_reqs;
+  client->free_reqs = req->next;
+  memset(req, 0, sizeof(*req));
+  return req;
+}
+
+static void finish(lbsim_client_t *client, lbsim_creq_t *req, lbsim_result_t result, int status) {
+  uint64_t now = uv_hrtime();
+  req->conn = NULL;
+  client->in_flight--;
+  client->on_done(client, req, result, status, now);
+  req->next = client->free_reqs;
+  client->free_reqs = req;
+}
+
+/* ---- connections -------------------------------------------------------- */
+
+static void conn_handle_closed(uv_handle_t *handle) {
+  lbsim_cconn_t *c = handle->data;
+  lbsim_client_t *client = c->pool->client;
+  free(c);
+  if (--client->open_handles == 0 && client->closing && client->on_closed)
+    client->on_closed(client);
+}
+
+static void idle_remove(lbsim_cconn_t *c) {
+  if (!c->idle)
+    return;
+  lbsim_pool_t *pool = c->pool;
+  if (c->idle_prev)
+    c->idle_prev->idle_next = c->idle_next;
+  else
+    pool->idle = c->idle_next;
+  if (c->idle_next)
+    c->idle_next->idle_prev = c->idle_prev;
+  c->idle_prev = c->idle_next = NULL;
+  c->idle = false;
+  pool->nidle--;
+}
+
+/* Closes a connection that carries no request any more. */
+static void conn_close(lbsim_cconn_t *c) {
+  if (c->closing)
+    return;
+  assert(c->req == NULL);
+  c->closing = true;
+  lbsim_pool_t *pool = c->pool;
+  idle_remove(c);
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    pool->conns = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  pool->nconns--;
+  if (c->connecting) {
+    c->connecting = false;
+    pool->nconnecting--;
+  }
+  lbsim_sched_cancel(pool->client->sched, &c->wake);
+  uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
+}
+
+/* Ends the connection's request with `result` and closes the connection. */
+static void conn_fail(lbsim_cconn_t *c, lbsim_result_t result, int status) {
+  lbsim_creq_t *req = c->req;
+  lbsim_pool_t *pool = c->pool;
+  c->req = NULL;
+  conn_close(c);
+  if (req)
+    finish(pool->client, req, result, status);
+  pool_pump(pool);
+}
+
+static void on_conn_wake(lbsim_sched_entry_t *entry, uint64_t now);
+
+static void conn_arm(lbsim_cconn_t *c) {
+  uint64_t due = c->req ? c->req->deadline_ns : c->idle_deadline_ns;
+  if (lbsim_sched_set(c->pool->client->sched, &c->wake, due, on_conn_wake) != 0 && c->req)
+    conn_fail(c, LBSIM_RESULT_CANCELLED, 0);
+}
+
+static void on_conn_wake(lbsim_sched_entry_t *entry, uint64_t now) {
+  lbsim_cconn_t *c = LBSIM_CONTAINER_OF(entry, lbsim_cconn_t, wake);
+  if (c->req && now >= c->req->deadline_ns) {
+    conn_fail(c, LBSIM_RESULT_TIMEOUT, 0);
+    return;
+  }
+  if (!c->req && now >= c->idle_deadline_ns) {
+    conn_close(c);
+    return;
+  }
+  conn_arm(c);
+}
+
+/* The connection finished a response it may carry another request after. */
+static void conn_release(lbsim_cconn_t *c) {
+  lbsim_pool_t *pool = c->pool;
+  c->served++;
+  c->req = NULL;
+  lbsim_creq_t *head = pool->queue_head;
+  if (head != NULL && !head->fresh_only && !pool->client->closing) {
+    pool->queue_head = head->next;
+    if (pool->queue_head == NULL)
+      pool->queue_tail = NULL;
+    conn_start(c, head);
+    return;
+  }
+  c->idle = true;
+  c->idle_prev = NULL;
+  c->idle_next = pool->idle;
+  if (pool->idle)
+    pool->idle->idle_prev = c;
+  pool->idle = c;
+  pool->nidle++;
+  c->idle_deadline_ns = uv_hrtime() + pool->client->config.idle_ns;
+  conn_arm(c);
+}
+
+/* The server closed a reused connection before sending a byte of the
+ * answer: the request goes again, first in line, on a fresh connection. */
+static void conn_retry(lbsim_cconn_t *c) {
+  lbsim_creq_t *req = c->req;
+  lbsim_pool_t *pool = c->pool;
+  c->req = NULL;
+  conn_close(c);
+  req->retried = true;
+  req->fresh_only = true;
+  req->conn = NULL;
+  pool->client->retries++;
+  req->next = pool->queue_head;
+  pool->queue_head = req;
+  if (pool->queue_tail == NULL)
+    pool->queue_tail = req;
+  pool_pump(pool);
+}
+
+static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
+  (void)handle;
+  (void)suggested;
+  *buf = uv_buf_init(read_buffer, sizeof(read_buffer));
+}
+
+static bool may_retry(const lbsim_cconn_t *c) {
+  return c->req && !c->req->retried && c->served > 0 && c->resp.bytes == 0;
+}
+
+static void conn_complete(lbsim_cconn_t *c) {
+  lbsim_creq_t *req = c->req;
+  lbsim_pool_t *pool = c->pool;
+  int status = c->resp.status;
+  bool reusable = c->resp.keep_alive && !c->resp.trailing;
+  if (reusable) {
+    conn_release(c);
+  } else {
+    c->req = NULL;
+    conn_close(c);
+  }
+  finish(pool->client, req, status == 200 ? LBSIM_RESULT_OK : LBSIM_RESULT_STATUS, status);
+  pool_pump(pool);
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
+  lbsim_cconn_t *c = stream->data;
+  if (nread == 0)
+    return;
+  if (c->req == NULL) {
+    /* Bytes or a close on an idle connection: either way it cannot carry
+     * another request. */
+    conn_close(c);
+    pool_pump(c->pool);
+    return;
+  }
+  if (nread > 0) {
+    switch (lbsim_hresp_feed(&c->resp, buf->base, (size_t)nread)) {
+    case LBSIM_HRESP_DONE:
+      conn_complete(c);
+      return;
+    case LBSIM_HRESP_ERROR:
+      conn_fail(c, LBSIM_RESULT_BAD_RESPONSE, 0);
+      return;
+    case LBSIM_HRESP_MORE:
+      return;
+    }
+  }
+  if (may_retry(c)) {
+    conn_retry(c);
+    return;
+  }
+  if (nread == UV_EOF && lbsim_hresp_eof(&c->resp) == LBSIM_HRESP_DONE) {
+    c->resp.keep_alive = false; /* close-delimited */
+    conn_complete(c);
+    return;
+  }
+  conn_fail(c, LBSIM_RESULT_RESET, 0);
+}
+
+typedef struct cwrite_s {
+  uv_write_t req;
+  lbsim_cconn_t *conn;
+} cwrite_t;
+
+static void on_write(uv_write_t *w, int status) {
+  cwrite_t *cw = LBSIM_CONTAINER_OF(w, cwrite_t, req);
+  lbsim_cconn_t *c = cw->conn;
+  free(cw);
+  if (status == 0 || c->closing || c->req == NULL)
+    return;
+  if (may_retry(c))
+    conn_retry(c);
+  else
+    conn_fail(c, LBSIM_RESULT_RESET, 0);
+}
+
+/* Sends the request: one try_write; the kernel takes it whole unless its
+ * buffer is full, and then the rest goes through uv_write. */
+static void conn_send(lbsim_cconn_t *c) {
+  lbsim_pool_t *pool = c->pool;
+  uv_buf_t buf = uv_buf_init(pool->request, (unsigned int)pool->request_len);
+  int n = uv_try_write((uv_stream_t *)&c->tcp, &buf, 1);
+  if (n == UV_EAGAIN)
+    n = 0;
+  if (n < 0) {
+    if (may_retry(c))
+      conn_retry(c);
+    else
+      conn_fail(c, LBSIM_RESULT_RESET, 0);
+    return;
+  }
+  if ((size_t)n < pool->request_len) {
+    cwrite_t *cw = malloc(sizeof(*cw));
+    buf = uv_buf_init(pool->request + n, (unsigned int)(pool->request_len - (size_t)n));
+    if (cw == NULL) {
+      conn_fail(c, LBSIM_RESULT_RESET, 0);
+      return;
+    }
+    cw->conn = c;
+    if (uv_write(&cw->req, (uv_stream_t *)&c->tcp, &buf, 1, on_write) != 0) {
+      free(cw);
+      conn_fail(c, LBSIM_RESULT_RESET, 0);
+      return;
+    }
+  }
+}
+
+static void on_connect(uv_connect_t *creq, int status) {
+  lbsim_cconn_t *c = creq->data;
+  if (c->closing)
+    return; /* closed while connecting: the request has been dealt with */
+  c->connecting = false;
+  c->pool->nconnecting--;
+  if (status != 0) {
+    conn_fail(c, LBSIM_RESULT_CONNECT, 0);
+    return;
+  }
+  c->connected = true;
+  if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
+    conn_fail(c, LBSIM_RESULT_CONNECT, 0);
+    return;
+  }
+  if (c->req)
+    conn_send(c);
+  pool_pump(c->pool); /* a connect slot is free */
+}
+
+static void conn_start(lbsim_cconn_t *c, lbsim_creq_t *req) {
+  c->req = req;
+  req->conn = c;
+  lbsim_hresp_next(&c->resp);
+  conn_arm(c);
+  if (c->connected)
+    conn_send(c);
+}
+
+/* Opens a connection for `req`. Failures end the request (CONNECT). */
+static void conn_open(lbsim_pool_t *pool, lbsim_creq_t *req) {
+  lbsim_client_t *client = pool->client;
+  lbsim_cconn_t *c = calloc(1, sizeof(*c));
+  if (c == NULL) {
+    finish(client, req, LBSIM_RESULT_CONNECT, 0);
+    return;
+  }
+  c->pool = pool;
+  uv_tcp_init(client->loop, &c->tcp);
+  c->tcp.data = c->connect_req.data = c;
+  client->open_handles++;
+  c->next = pool->conns;
+  if (pool->conns)
+    pool->conns->prev = c;
+  pool->conns = c;
+  pool->nconns++;
+  lbsim_hresp_init(&c->resp);
+  uv_tcp_nodelay(&c->tcp, 1);
+  client->connects++;
+  int err = uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&pool->addr, on_connect);
+  if (err != 0) {
+    /* EMFILE and friends: no socket, so no callback will come. */
+    conn_close(c);
+    finish(client, req, LBSIM_RESULT_CONNECT, 0);
+    return;
+  }
+  c->connecting = true;
+  pool->nconnecting++;
+  conn_start(c, req);
+}
+
+/* ---- pools -------------------------------------------------------------- */
+
+static void on_queue_wake(lbsim_sched_entry_t *entry, uint64_t now);
+
+static void queue_arm(lbsim_pool_t *pool) {
+  uint64_t due = pool->queue_head ? pool->queue_head->deadline_ns : UINT64_MAX;
+  if (lbsim_sched_set(pool->client->sched, &pool->queue_wake, due, on_queue_wake) != 0) {
+    /* Without a deadline the queue could wait for ever: give up on it. */
+    lbsim_client_t *client = pool->client;
+    while (pool->queue_head) {
+      lbsim_creq_t *req = pool->queue_head;
+      pool->queue_head = req->next;
+      finish(client, req, LBSIM_RESULT_CANCELLED, 0);
+    }
+    pool->queue_tail = NULL;
+  }
+}
+
+/* Queued requests expire in order: deadlines grow along the queue (a
+ * retried request at the front is older than the rest). */
+static void on_queue_wake(lbsim_sched_entry_t *entry, uint64_t now) {
+  lbsim_pool_t *pool = LBSIM_CONTAINER_OF(entry, lbsim_pool_t, queue_wake);
+  while (pool->queue_head && pool->queue_head->deadline_ns <= now) {
+    lbsim_creq_t *req = pool->queue_head;
+    pool->queue_head = req->next;
+    if (pool->queue_head == NULL)
+      pool->queue_tail = NULL;
+    finish(pool->client, req, LBSIM_RESULT_TIMEOUT, 0);
+  }
+  queue_arm(pool);
+}
+
+static bool pool_may_open(const lbsim_pool_t *pool) {
+  const lbsim_client_config_t *cfg = &pool->client->config;
+  return (cfg->pool_size == 0 || pool->nconns < cfg->pool_size) && pool->nconnecting < cfg->max_connecting;
+}
+
+/* Hands queued requests to idle connections or new ones while it can. */
+static void pool_pump(lbsim_pool_t *pool) {
+  while (pool->queue_head && !pool->client->closing) {
+    lbsim_creq_t *req = pool->queue_head;
+    lbsim_cconn_t *c = NULL;
+    if (!req->fresh_only && pool->idle) {
+      c = pool->idle;
+    } else if (!pool_may_open(pool)) {
+      /* A retry must not wait behind the cap while idle connections hold
+       * it: give up the least recently used one. */
+      if (!(req->fresh_only && pool->idle && pool->nconnecting < pool->client->config.max_connecting))
+        break;
+      lbsim_cconn_t *lru = pool->idle;
+      while (lru->idle_next)
+        lru = lru->idle_next;
+      conn_close(lru);
+    }
+    pool->queue_head = req->next;
+    if (pool->queue_head == NULL)
+      pool->queue_tail = NULL;
+    if (c) {
+      idle_remove(c);
+      conn_start(c, req);
+    } else {
+      conn_open(pool, req);
+    }
+  }
+  queue_arm(pool);
+}
+
+/* ---- public ------------------------------------------------------------- */
+
+int lbsim_client_init(lbsim_client_t *client, uv_loop_t *loop, lbsim_sched_t *sched,
+                      const lbsim_client_config_t *config, const lbsim_url_t *urls, uint32_t n,
+                      lbsim_client_done_cb on_done, void *data) {
+  memset(client, 0, sizeof(*client));
+  client->loop = loop;
+  client->sched = sched;
+  client->config = *config;
+  if (client->config.max_connecting == 0)
+    client->config.max_connecting = 256;
+  client->on_done = on_done;
+  client->data = data;
+  client->pools = calloc(n, sizeof(*client->pools));
+  if (client->pools == NULL)
+    return UV_ENOMEM;
+  client->npools = n;
+  for (uint32_t i = 0; i < n; i++) {
+    lbsim_pool_t *pool = &client->pools[i];
+    pool->client = client;
+    pool->index = i;
+    lbsim_buf_t req = {0};
+    if (lbsim_buf_printf(&req,
+                         "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: lbsim/%s\r\nAccept: */*\r\n\r\n",
+                         urls[i].path, urls[i].authority, LBSIM_VERSION) != 0)
+      return UV_ENOMEM;
+    pool->request = req.data;
+    pool->request_len = req.len;
+  }
+  return 0;
+}
+
+int lbsim_client_set_address(lbsim_client_t *client, uint32_t backend, const struct sockaddr *addr) {
+  lbsim_pool_t *pool = &client->pools[backend];
+  size_t len = addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+  memcpy(&pool->addr, addr, len);
+  pool->has_addr = true;
+  return 0;
+}
+
+void lbsim_client_submit(lbsim_client_t *client, lbsim_creq_t *req) {
+  lbsim_pool_t *pool = &client->pools[req->backend];
+  req->deadline_ns = req->start_ns + client->config.timeout_ns;
+  req->next = NULL;
+  client->in_flight++;
+  if (client->closing) {
+    finish(client, req, LBSIM_RESULT_CANCELLED, 0);
+    return;
+  }
+  if (pool->queue_head == NULL && pool->idle) {
+    lbsim_cconn_t *c = pool->idle;
+    idle_remove(c);
+    conn_start(c, req);
+    return;
+  }
+  if (pool->queue_tail)
+    pool->queue_tail->next = req;
+  else
+    pool->queue_head = req;
+  pool->queue_tail = req;
+  pool_pump(pool);
+}
+
+void lbsim_client_cancel_queued(lbsim_client_t *client) {
+  for (uint32_t i = 0; i < client->npools; i++) {
+    lbsim_pool_t *pool = &client->pools[i];
+    while (pool->queue_head) {
+      lbsim_creq_t *req = pool->queue_head;
+      pool->queue_head = req->next;
+      if (pool->queue_head == NULL)
+        pool->queue_tail = NULL;
+      finish(client, req, LBSIM_RESULT_CANCELLED, 0);
+    }
+  }
+}
+
+void lbsim_client_close(lbsim_client_t *client, lbsim_client_closed_cb on_closed) {
+  if (client->closing)
+    return;
+  client->closing = true;
+  client->on_closed = on_closed;
+  client->open_handles++; /* held while closing below */
+  lbsim_client_cancel_queued(client);
+  for (uint32_t i = 0; i < client->npools; i++) {
+    lbsim_pool_t *pool = &client->pools[i];
+    while (pool->conns) {
+      lbsim_cconn_t *c = pool->conns;
+      lbsim_creq_t *req = c->req;
+      c->req = NULL;
+      conn_close(c);
+      if (req)
+        finish(client, req, LBSIM_RESULT_CANCELLED, 0);
+    }
+    lbsim_sched_cancel(client->sched, &pool->queue_wake);
+  }
+  if (--client->open_handles == 0 && on_closed)
+    on_closed(client);
+}
+
+void lbsim_client_free(lbsim_client_t *client) {
+  while (client->slabs) {
+    req_slab_t *slab = client->slabs;
+    client->slabs = slab->next;
+    free(slab);
+  }
+  client->free_reqs = NULL;
+  for (uint32_t i = 0; i < client->npools; i++)
+    free(client->pools[i].request);
+  free(client->pools);
+  client->pools = NULL;
+}
+
+void lbsim_client_pool_counts(const lbsim_client_t *client, uint32_t backend, uint32_t *open, uint32_t *idle) {
+  *open = client->pools[backend].nconns;
+  *idle = client->pools[backend].nidle;
+}

@@ -1,0 +1,34 @@
+#include "lbsim/ema.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+int lbsim_ema_init(lbsim_ema_t *ema, uint32_t n, double alpha) {
+  ema->alpha = alpha;
+  ema->n = n;
+  ema->value_ms = calloc(n, sizeof(*ema->value_ms));
+  ema->measured = calloc(n, sizeof(*ema->measured));
+  if (ema->value_ms == NULL || ema->measured == NULL) {
+    lbsim_ema_free(ema);
+    return -ENOMEM;
+  }
+  return 0;
+}
+
+void lbsim_ema_free(lbsim_ema_t *ema) {
+  free(ema->value_ms);
+  free(ema->measured);
+  ema->value_ms = NULL;
+  ema->measured = NULL;
+}
+
+double lbsim_ema_update(lbsim_ema_t *ema, uint32_t backend, double sample_ms) {
+  double *v = &ema->value_ms[backend];
+  if (!ema->measured[backend]) {
+    ema->measured[backend] = true;
+    *v = sample_ms;
+  } else {
+    *v = ema->alpha * sample_ms + (1.0 - ema->alpha) * *v;
+  }
+  return *v;
+}
