@@ -42,6 +42,10 @@ void lbsim_model_set_latency(lbsim_model_t *model, double ms) {
     model->on_change(model, old, model->on_change_data);
 }
 
+double lbsim_model_true_ms(const lbsim_model_t *model) {
+  return model->latency.latency_ms;
+}
+
 void lbsim_model_close(lbsim_model_t *model, uv_close_cb closed) {
   uv_close((uv_handle_t *)&model->drift_timer, closed);
 }

@@ -9,6 +9,8 @@
 
 #include <arpa/inet.h>
 
+#include "lbsim/policy.h"
+
 /* How an option's argument is read and where it is stored. */
 typedef enum opt_kind_e {
   OPT_FLAG,      /* no argument: sets a bool */
@@ -20,6 +22,10 @@ typedef enum opt_kind_e {
   OPT_HOST,      /* bind address */
   OPT_SERVER,    /* repeatable URL */
   OPT_SEED,
+  OPT_POLICY,    /* one policy name, or "help" */
+  OPT_COMPARE,   /* comma-separated policy names */
+  OPT_SHAPE,     /* --rate / --concurrency: a number that also picks the shape */
+  OPT_FORMAT,
   OPT_HELP,
   OPT_VERSION
 } opt_kind_t;
@@ -103,6 +109,25 @@ static const opt_t options[] = {
   {"client-idle", 0, "S", OPT_DOUBLE, OFF(client_idle_s), 0, 86400, true,
    "a number of seconds in (0, 86400]", "idle client connections are closed after S (keep below the server's)", "4", NULL},
 
+  {"policy", 0, "NAME", OPT_POLICY, 0, 0, 0, false, NULL,
+   "balancing policy; 'help' lists them", "ema-greedy", "Policies and traffic"},
+  {"compare", 0, "P1,P2,...", OPT_COMPARE, 0, 0, 0, false, NULL,
+   "run one client per policy, each against its own copy of the backends", NULL, NULL},
+  {"decay", 0, "S", OPT_DOUBLE, OFF(decay_s), 0, 86400, true,
+   "a number of seconds in (0, 86400]", "p2c-peak-ewma: time constant of the moving average", "10", NULL},
+  {"choices", 0, "K", OPT_UINT32, OFF(choices), 0, 4096, false,
+   "an integer in 0..4096", "least-outstanding: best of K random backends; 0 = all", "0", NULL},
+  {"temperature", 0, "MS", OPT_DOUBLE, OFF(temperature_ms), 0, 3600000, true,
+   "a number of milliseconds > 0", "ema-softmax: EMA gap in ms that splits traffic e:1", "20", NULL},
+  {"rate", 0, "R", OPT_SHAPE, OFF(rate), 0, 10000000, true,
+   "a number of requests per second > 0", "open loop: Poisson arrivals at R req/s instead of bursts", NULL, NULL},
+  {"concurrency", 'c', "C", OPT_SHAPE, OFF(concurrency), 1, 1000000, false,
+   "an integer in 1..1000000", "closed loop: C requests always in flight instead of bursts", NULL, NULL},
+  {"interval", 'i', "S", OPT_DOUBLE, OFF(interval_s), 0, 86400, true,
+   "a number of seconds in (0, 86400]", "summary period with --rate or --concurrency", "1", NULL},
+  {"format", 'f', "FMT", OPT_FORMAT, 0, 0, 0, false, NULL,
+   "output on stdout: text (the seed's lines) or json (JSON Lines)", "text", NULL},
+
   {"seed", 's', "N", OPT_SEED, OFF(seed), 0, 0, false,
    "an integer in 0..18446744073709551615", "seed of every random choice; printed in the header", "from the clock", "Run"},
   {"quiet", 'q', NULL, OPT_FLAG, OFF(quiet), 0, 0, false, NULL,
@@ -140,6 +165,14 @@ void lbsim_config_defaults(lbsim_config_t *cfg) {
   cfg->failure_latency_ms = 10000;
   cfg->pool_size = 0;
   cfg->client_idle_s = 4;
+  strcpy(cfg->policies[0], "ema-greedy");
+  cfg->npolicies = 1;
+  cfg->decay_s = 10;
+  cfg->choices = 0;
+  cfg->temperature_ms = 20;
+  cfg->shape = LBSIM_SHAPE_BURST;
+  cfg->interval_s = 1;
+  cfg->format = LBSIM_FORMAT_TEXT;
 }
 
 void lbsim_config_free(lbsim_config_t *cfg) {
@@ -242,6 +275,40 @@ static lbsim_parse_result_t add_server(lbsim_config_t *cfg, const char *arg, cha
   return LBSIM_PARSE_RUN;
 }
 
+static lbsim_parse_result_t set_policy(lbsim_config_t *cfg, uint32_t slot, const char *name, size_t len,
+                                       char *err, size_t errlen) {
+  char buf[32];
+  if (len == 0 || len >= sizeof(buf))
+    return error(err, errlen, "invalid policy name '%.*s' (see --policy help)", (int)len, name);
+  memcpy(buf, name, len);
+  buf[len] = '\0';
+  if (lbsim_policy_find(buf) == NULL)
+    return error(err, errlen, "unknown policy '%s' (see --policy help)", buf);
+  for (uint32_t i = 0; i < slot; i++)
+    if (strcmp(cfg->policies[i], buf) == 0)
+      return error(err, errlen, "policy '%s' listed twice in --compare", buf);
+  strcpy(cfg->policies[slot], buf);
+  return LBSIM_PARSE_RUN;
+}
+
+static lbsim_parse_result_t parse_compare(lbsim_config_t *cfg, const char *arg, char *err, size_t errlen) {
+  uint32_t n = 0;
+  for (const char *p = arg;;) {
+    size_t len = strcspn(p, ",");
+    if (n == LBSIM_MAX_POLICIES)
+      return error(err, errlen, "--compare takes at most %d policies", LBSIM_MAX_POLICIES);
+    if (set_policy(cfg, n, p, len, err, errlen) != LBSIM_PARSE_RUN)
+      return LBSIM_PARSE_ERROR;
+    n++;
+    if (p[len] == '\0')
+      break;
+    p += len + 1;
+  }
+  cfg->npolicies = n;
+  cfg->compare = true;
+  return LBSIM_PARSE_RUN;
+}
+
 static lbsim_parse_result_t apply(lbsim_config_t *cfg, const opt_t *o, const char *arg,
                                   char *err, size_t errlen) {
   void *field = (char *)cfg + o->offset;
@@ -282,6 +349,41 @@ static lbsim_parse_result_t apply(lbsim_config_t *cfg, const opt_t *o, const cha
     cfg->seed = u;
     cfg->seed_given = true;
     return LBSIM_PARSE_RUN;
+  case OPT_POLICY:
+    if (strcmp(arg, "help") == 0)
+      return LBSIM_PARSE_POLICIES;
+    if (cfg->compare)
+      return error(err, errlen, "--policy and --compare cannot be combined");
+    cfg->policy_given = true;
+    return set_policy(cfg, 0, arg, strlen(arg), err, errlen);
+  case OPT_COMPARE:
+    if (cfg->compare || cfg->policy_given)
+      return error(err, errlen, cfg->compare ? "--compare given twice" : "--policy and --compare cannot be combined");
+    return parse_compare(cfg, arg, err, errlen);
+  case OPT_SHAPE: {
+    lbsim_shape_t shape = strcmp(o->name, "rate") == 0 ? LBSIM_SHAPE_RATE : LBSIM_SHAPE_CONCURRENCY;
+    if (cfg->shape != LBSIM_SHAPE_BURST && cfg->shape != shape)
+      return error(err, errlen, "--rate and --concurrency cannot be combined");
+    bool bad = shape == LBSIM_SHAPE_RATE ? parse_double(arg, &d) != 0 : parse_u64(arg, &u) != 0;
+    if (shape == LBSIM_SHAPE_CONCURRENCY && !bad)
+      d = (double)u;
+    if (bad || !in_range(o, d))
+      return error(err, errlen, "invalid --%s '%s': expected %s", o->name, arg, o->range_text);
+    cfg->shape = shape;
+    if (shape == LBSIM_SHAPE_RATE)
+      cfg->rate = d;
+    else
+      cfg->concurrency = (uint32_t)u;
+    return LBSIM_PARSE_RUN;
+  }
+  case OPT_FORMAT:
+    if (strcmp(arg, "text") == 0)
+      cfg->format = LBSIM_FORMAT_TEXT;
+    else if (strcmp(arg, "json") == 0)
+      cfg->format = LBSIM_FORMAT_JSON;
+    else
+      return error(err, errlen, "invalid --format '%s': expected text or json", arg);
+    return LBSIM_PARSE_RUN;
   case OPT_HELP:
     return LBSIM_PARSE_HELP;
   case OPT_VERSION:
@@ -299,10 +401,14 @@ static lbsim_parse_result_t validate(lbsim_config_t *cfg, char *err, size_t errl
     return error(err, errlen, "--client-only needs at least one --server URL");
   if (cfg->role != LBSIM_ROLE_CLIENT && cfg->nservers > 0)
     return error(err, errlen, "--server is only for --client-only (the demo drives its own backends)");
+  if (cfg->compare && cfg->role != LBSIM_ROLE_DEMO)
+    return error(err, errlen, "--compare runs its own copies of the backends: it cannot be combined with %s",
+                 cfg->role == LBSIM_ROLE_CLIENT ? "--client-only" : "--backends-only");
+  uint32_t copies = cfg->compare ? cfg->npolicies : 1;
   if (cfg->role != LBSIM_ROLE_CLIENT && cfg->port_base != 0 &&
-      cfg->port_base + cfg->backends - 1 > 65535)
-    return error(err, errlen, "--port-base %u with %u backends goes past port 65535",
-                 cfg->port_base, cfg->backends);
+      cfg->port_base + copies * cfg->backends - 1 > 65535)
+    return error(err, errlen, "--port-base %u with %u backends%s goes past port 65535", cfg->port_base,
+                 copies * cfg->backends, cfg->compare ? " (a copy per compared policy)" : "");
   return LBSIM_PARSE_RUN;
 }
 
@@ -355,7 +461,7 @@ lbsim_parse_result_t lbsim_config_parse(lbsim_config_t *cfg, int argc, char **ar
     if (r == LBSIM_PARSE_ERROR)
       return r;
     if (r != LBSIM_PARSE_RUN && result == LBSIM_PARSE_RUN)
-      result = r; /* --help / --version win, but later options are still checked */
+      result = r; /* --help / --version / --policy help win, but later options are still checked */
   }
   if (optind < argc)
     return error(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
@@ -396,4 +502,10 @@ void lbsim_config_usage(FILE *out) {
           "  lbsim --rounds 3 --sleep 0 --latency 1:20 --seed 7\n"
           "  lbsim --backends-only --latency 0 --drift-period 0\n"
           "  lbsim --client-only --server http://127.0.0.1:8080/ --burst 50\n");
+}
+
+void lbsim_config_list_policies(FILE *out) {
+  fprintf(out, "Policies (--policy NAME, or --compare NAME1,NAME2,...):\n");
+  for (const lbsim_policy_ops_t *const *p = lbsim_policy_all(); *p; p++)
+    fprintf(out, "  %-20s %s\n", (*p)->name, (*p)->summary);
 }

@@ -23,6 +23,10 @@ int main(int argc, char **argv) {
            LLHTTP_VERSION_MINOR, LLHTTP_VERSION_PATCH);
     code = LBSIM_EXIT_OK;
     break;
+  case LBSIM_PARSE_POLICIES:
+    lbsim_config_list_policies(stdout);
+    code = LBSIM_EXIT_OK;
+    break;
   case LBSIM_PARSE_ERROR:
     fprintf(stderr, "lbsim: %s\n", err);
     code = LBSIM_EXIT_USAGE;

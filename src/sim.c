@@ -1,4 +1,4 @@
-/* The simulation: one loop, the backends, the client, signals, shutdown. */
+/* The simulation: one loop, the backends, the balancers, signals, shutdown. */
 #include "lbsim/sim.h"
 
 #include <signal.h>
@@ -8,6 +8,7 @@
 #endif
 
 #include "internal.h"
+#include "lbsim/report.h"
 #include "lbsim_version.h"
 
 uint64_t lbsim_raise_fd_limit(void) {
@@ -22,18 +23,15 @@ uint64_t lbsim_raise_fd_limit(void) {
   return rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
 }
 
+/* ---- shutdown ------------------------------------------------------------ */
+
 /* The signal handles close last, so that a second SIGINT during shutdown
  * is still ours. */
-static void close_signals(lbsim_sim_t *sim) {
-  uv_close((uv_handle_t *)&sim->sigint, NULL);
-  uv_close((uv_handle_t *)&sim->sigterm, NULL);
-}
-
 static void handle_closed(lbsim_sim_t *sim) {
   if (--sim->open_handles == 0) {
-    /* Connections are all closed: their deadlines are gone. */
-    lbsim_sched_close(&sim->sched, NULL);
-    close_signals(sim);
+    lbsim_sched_close(&sim->sched, NULL); /* every connection is gone */
+    uv_close((uv_handle_t *)&sim->sigint, NULL);
+    uv_close((uv_handle_t *)&sim->sigterm, NULL);
   }
 }
 
@@ -45,25 +43,19 @@ static void on_backend_closed(lbsim_httpd_t *server) {
   handle_closed(server->loop->data);
 }
 
-static void on_traffic_closed(lbsim_traffic_t *traffic) {
-  handle_closed(traffic->loop->data);
+static void on_runner_closed(lbsim_runner_t *runner) {
+  handle_closed(runner->loop->data);
 }
 
-static void on_model_changed(lbsim_model_t *model, double old_ms, void *data) {
-  lbsim_sim_t *sim = data;
-  if (!sim->cfg->quiet)
-    lbsim_log("backend %u latency %.2f -> %.2f ms", model->index + 1, old_ms, model->latency.latency_ms);
-}
-
-/* Stops everything: the loop then runs until the last handle is closed. */
+/* Closes everything; the loop then runs until the last handle is gone. */
 static void sim_stop(lbsim_sim_t *sim) {
   if (sim->stopping)
     return;
   sim->stopping = true;
   sim->open_handles++; /* held until everything below is under way */
-  if (sim->traffic) {
+  if (sim->runner_ready) {
     sim->open_handles++;
-    lbsim_traffic_close(sim->traffic, on_traffic_closed);
+    lbsim_runner_close(&sim->runner, on_runner_closed);
   }
   for (uint32_t i = 0; i < sim->nmodels; i++) {
     sim->open_handles++;
@@ -76,33 +68,48 @@ static void sim_stop(lbsim_sim_t *sim) {
   handle_closed(sim);
 }
 
-static void on_traffic_finished(lbsim_traffic_t *traffic) {
-  sim_stop(traffic->loop->data);
+static void on_runner_finished(lbsim_runner_t *runner) {
+  sim_stop(runner->loop->data);
 }
 
 static void on_signal(uv_signal_t *handle, int signum) {
   lbsim_sim_t *sim = handle->data;
-  if (sim->traffic && sim->traffic->start_ns != 0 && !sim->traffic->finished && !sim->traffic->stopping) {
-    /* The run summary comes once what is in flight has ended. */
-    if (sim->traffic->round_outstanding > 0)
-      lbsim_log("stopping: waiting for %llu requests in flight (at most %.3g s; Ctrl-C again to quit now)",
-                (unsigned long long)sim->traffic->round_outstanding, sim->cfg->timeout_s);
-    lbsim_traffic_stop(sim->traffic);
-  } else if (!sim->stopping) {
+  lbsim_runner_t *r = &sim->runner;
+  bool running = sim->runner_ready && r->started && !r->finished;
+  if (running && !r->stopping) {
+    /* The summary comes once what is in flight has ended. */
+    uint64_t in_flight = lbsim_runner_in_flight(r);
+    if (in_flight > 0)
+      lbsim_log("stopping: waiting for %llu requests in flight (at most %g s; Ctrl-C again to quit now)",
+                (unsigned long long)in_flight, sim->cfg->timeout_s);
+    lbsim_runner_stop(r);
+  } else if (!running && !sim->stopping) {
     sim_stop(sim);
   } else if (signum == SIGINT) {
-    /* A second Ctrl-C: leave at once. */
+    /* A second Ctrl-C: leave at once. A second SIGTERM changes nothing. */
     sim->exit_code = LBSIM_EXIT_INTERRUPTED;
     sim->aborted = true;
     uv_stop(&sim->loop);
   }
 }
 
-static int start_backends(lbsim_sim_t *sim) {
+/* ---- backends -------------------------------------------------------------- */
+
+static void on_model_changed(lbsim_model_t *model, double old_ms, void *data) {
+  lbsim_sim_t *sim = data;
+  uint64_t now = uv_hrtime();
+  if (!sim->cfg->quiet)
+    lbsim_log("backend %u latency %.2f -> %.2f ms", model->index + 1, old_ms, model->latency.latency_ms);
+  lbsim_report_change(stdout, sim->cfg, (double)(now - sim->start_ns) / LBSIM_NS_PER_S, model->index, "drift",
+                      old_ms, model->latency.latency_ms);
+  lbsim_oracle_touch(&sim->oracle, now);
+}
+
+static int start_backends(lbsim_sim_t *sim, uint32_t copies) {
   const lbsim_config_t *cfg = sim->cfg;
   sim->nmodels = cfg->backends;
   sim->models = calloc(sim->nmodels, sizeof(*sim->models));
-  sim->backends = calloc(sim->nmodels, sizeof(*sim->backends));
+  sim->backends = calloc((size_t)copies * sim->nmodels, sizeof(*sim->backends));
   if (sim->models == NULL || sim->backends == NULL) {
     lbsim_log_error("out of memory for %u backends", cfg->backends);
     return -1;
@@ -112,40 +119,50 @@ static int start_backends(lbsim_sim_t *sim) {
     sim->models[i].on_change = on_model_changed;
     sim->models[i].on_change_data = sim;
   }
-  for (uint32_t i = 0; i < sim->nmodels; i++) {
-    uint16_t port = cfg->port_base ? (uint16_t)(cfg->port_base + i) : 0;
-    int err = lbsim_backend_start(&sim->backends[i], &sim->loop, &sim->sched, &sim->models[i], cfg, port);
-    sim->nbackends = i + 1; /* a failed start still has a listener closing */
+  lbsim_oracle_init(&sim->oracle, sim->models, sim->nmodels);
+  for (uint32_t k = 0; k < copies * sim->nmodels; k++) {
+    uint32_t i = k % sim->nmodels;
+    uint16_t port = cfg->port_base ? (uint16_t)(cfg->port_base + k) : 0;
+    lbsim_backend_t *b = &sim->backends[k];
+    int err = lbsim_backend_start(b, &sim->loop, &sim->sched, &sim->models[i], cfg, port);
+    sim->nbackends = k + 1; /* a failed start still has a listener closing */
     if (err != 0) {
       lbsim_log_error("cannot listen on %s:%u: %s", cfg->host, port, uv_strerror(err));
       return -1;
     }
-    lbsim_log("backend %u listening on %s latency=%.2f ms", i + 1, sim->backends[i].url,
-              sim->models[i].latency.latency_ms);
-  }
-  if (cfg->role == LBSIM_ROLE_DEMO) {
-    /* The demo's client drives the backends just started, by their URLs. */
-    sim->nurls = sim->nbackends;
-    sim->urls = calloc(sim->nurls, sizeof(*sim->urls));
-    if (sim->urls == NULL)
-      return -1;
-    for (uint32_t i = 0; i < sim->nurls; i++) {
-      char why[128];
-      if (lbsim_url_parse(&sim->urls[i], sim->backends[i].url, why, sizeof(why)) != 0) {
-        lbsim_log_error("internal error: backend URL %s: %s", sim->backends[i].url, why);
-        return -1;
-      }
-    }
+    if (copies == 1)
+      lbsim_log("backend %u listening on %s latency=%.2f ms", i + 1, b->url, sim->models[i].latency.latency_ms);
+    else
+      lbsim_log("backend %u (copy for %s) listening on %s latency=%.2f ms", i + 1, cfg->policies[k / sim->nmodels],
+                b->url, sim->models[i].latency.latency_ms);
   }
   for (uint32_t i = 0; i < sim->nmodels; i++)
     lbsim_model_start_drift(&sim->models[i]);
   return 0;
 }
 
-static void start_traffic_when_resolved(lbsim_sim_t *sim) {
+/* The demo's balancers drive the copies just started, by their URLs. */
+static int urls_of_backends(lbsim_sim_t *sim) {
+  sim->nurls = sim->nmodels;
+  sim->urls = calloc(sim->nbackends, sizeof(*sim->urls));
+  if (sim->urls == NULL)
+    return -1;
+  for (uint32_t k = 0; k < sim->nbackends; k++) {
+    char why[128];
+    if (lbsim_url_parse(&sim->urls[k], sim->backends[k].url, why, sizeof(why)) != 0) {
+      lbsim_log_error("internal error: backend URL %s: %s", sim->backends[k].url, why);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* ---- balancers --------------------------------------------------------------- */
+
+static void start_runner_when_resolved(lbsim_sim_t *sim) {
   if (sim->resolving > 0 || sim->stopping)
     return;
-  lbsim_traffic_start(sim->traffic, on_traffic_finished);
+  lbsim_runner_start(&sim->runner, on_runner_finished);
 }
 
 typedef struct resolve_s {
@@ -159,48 +176,41 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
   lbsim_sim_t *sim = r->sim;
   sim->resolving--;
   if (status == 0 && res != NULL) {
-    lbsim_traffic_set_address(sim->traffic, r->index, res->ai_addr);
+    for (uint32_t w = 0; w < sim->nworlds; w++)
+      lbsim_traffic_set_address(&sim->worlds[w], r->index, res->ai_addr);
   } else if (!sim->stopping) {
-    lbsim_log_error("cannot resolve %s: %s", sim->urls[r->index].host,
-                    status ? uv_strerror(status) : "no address");
+    lbsim_log_error("cannot resolve %s: %s", sim->urls[r->index].host, status ? uv_strerror(status) : "no address");
     sim->exit_code = LBSIM_EXIT_RUNTIME;
     sim_stop(sim);
   }
   uv_freeaddrinfo(res);
   free(r);
-  start_traffic_when_resolved(sim);
+  start_runner_when_resolved(sim);
 }
 
 /* Numeric hosts are used as they are; names are resolved once, here, with
  * uv_getaddrinfo. Traffic starts when every address is known. */
-static int start_client(lbsim_sim_t *sim) {
-  sim->traffic = calloc(1, sizeof(*sim->traffic));
-  if (sim->traffic == NULL)
-    return UV_ENOMEM;
-  int err = lbsim_traffic_init(sim->traffic, &sim->loop, &sim->sched, sim->cfg, sim->seed, 0, sim->urls, sim->nurls, stdout);
-  if (err != 0) {
-    lbsim_log_error("cannot start the client: %s", uv_strerror(err));
-    return err;
-  }
+static int resolve_all(lbsim_sim_t *sim) {
   sim->resolving = 1; /* held while the look-ups are issued */
-  for (uint32_t i = 0; i < sim->nurls; i++) {
-    const lbsim_url_t *url = &sim->urls[i];
+  for (uint32_t k = 0; k < sim->nworlds * sim->nurls; k++) {
+    const lbsim_url_t *url = &sim->urls[k];
     struct sockaddr_storage addr;
     if (uv_ip4_addr(url->host, url->port, (struct sockaddr_in *)&addr) == 0 ||
         uv_ip6_addr(url->host, url->port, (struct sockaddr_in6 *)&addr) == 0) {
-      lbsim_traffic_set_address(sim->traffic, i, (struct sockaddr *)&addr);
+      lbsim_traffic_set_address(&sim->worlds[k / sim->nurls], k % sim->nurls, (struct sockaddr *)&addr);
       continue;
     }
+    /* Only --client-only has names, and it has one balancer. */
     resolve_t *r = calloc(1, sizeof(*r));
     if (r == NULL)
       return UV_ENOMEM;
     r->sim = sim;
-    r->index = i;
+    r->index = k;
     char port[8];
     snprintf(port, sizeof(port), "%u", url->port);
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     sim->resolving++;
-    err = uv_getaddrinfo(&sim->loop, &r->req, on_resolved, url->host, port, &hints);
+    int err = uv_getaddrinfo(&sim->loop, &r->req, on_resolved, url->host, port, &hints);
     if (err != 0) {
       sim->resolving--;
       free(r);
@@ -209,9 +219,36 @@ static int start_client(lbsim_sim_t *sim) {
     }
   }
   sim->resolving--;
-  start_traffic_when_resolved(sim);
   return 0;
 }
+
+static int start_balancers(lbsim_sim_t *sim, uint32_t nworlds) {
+  const lbsim_config_t *cfg = sim->cfg;
+  sim->worlds = calloc(nworlds, sizeof(*sim->worlds));
+  if (sim->worlds == NULL)
+    return UV_ENOMEM;
+  lbsim_oracle_t *oracle = cfg->role == LBSIM_ROLE_DEMO ? &sim->oracle : NULL;
+  int err = 0;
+  for (uint32_t w = 0; w < nworlds && err == 0; w++) {
+    err = lbsim_traffic_init(&sim->worlds[w], &sim->loop, &sim->sched, cfg, sim->seed, w,
+                             &sim->urls[w * sim->nurls], sim->nurls, oracle);
+    sim->nworlds = w + 1;
+  }
+  /* The runner owns closing the balancers: set it up even after an error. */
+  lbsim_runner_init(&sim->runner, &sim->loop, &sim->sched, cfg, sim->seed, sim->worlds, sim->nworlds, oracle, stdout);
+  sim->runner_ready = true;
+  if (err != 0) {
+    lbsim_log_error("cannot start the client: %s", uv_strerror(err));
+    return err;
+  }
+  err = resolve_all(sim);
+  if (err != 0)
+    return err;
+  start_runner_when_resolved(sim);
+  return 0;
+}
+
+/* ---- run --------------------------------------------------------------------- */
 
 int lbsim_sim_run(const lbsim_config_t *cfg) {
   lbsim_sim_t sim_storage;
@@ -240,6 +277,7 @@ int lbsim_sim_run(const lbsim_config_t *cfg) {
     uv_loop_close(&sim->loop);
     return LBSIM_EXIT_RUNTIME;
   }
+  sim->start_ns = uv_hrtime();
 
   lbsim_log("lbsim %s seed=%llu", LBSIM_VERSION, (unsigned long long)sim->seed);
 
@@ -249,12 +287,19 @@ int lbsim_sim_run(const lbsim_config_t *cfg) {
   uv_signal_start(&sim->sigint, on_signal, SIGINT);
   uv_signal_start(&sim->sigterm, on_signal, SIGTERM);
 
-  if (cfg->role == LBSIM_ROLE_CLIENT) {
+  uint32_t nworlds = cfg->compare ? cfg->npolicies : 1;
+  bool failed = false;
+  if (cfg->role != LBSIM_ROLE_CLIENT)
+    failed = start_backends(sim, cfg->role == LBSIM_ROLE_DEMO ? nworlds : 1) != 0;
+  if (!failed && cfg->role == LBSIM_ROLE_DEMO)
+    failed = urls_of_backends(sim) != 0;
+  if (!failed && cfg->role == LBSIM_ROLE_CLIENT) {
     sim->nurls = cfg->nservers;
     sim->urls = cfg->servers;
   }
-  if ((cfg->role != LBSIM_ROLE_CLIENT && start_backends(sim) != 0) ||
-      (cfg->role != LBSIM_ROLE_BACKENDS && start_client(sim) != 0)) {
+  if (!failed && cfg->role != LBSIM_ROLE_BACKENDS)
+    failed = start_balancers(sim, nworlds) != 0;
+  if (failed) {
     sim->exit_code = LBSIM_EXIT_RUNTIME;
     sim_stop(sim);
   }
@@ -271,10 +316,9 @@ int lbsim_sim_run(const lbsim_config_t *cfg) {
     if (sim->exit_code == LBSIM_EXIT_OK)
       sim->exit_code = LBSIM_EXIT_RUNTIME;
   }
-  if (sim->traffic) {
-    lbsim_traffic_free(sim->traffic);
-    free(sim->traffic);
-  }
+  for (uint32_t w = 0; w < sim->nworlds; w++)
+    lbsim_traffic_free(&sim->worlds[w]);
+  free(sim->worlds);
   if (sim->urls != cfg->servers)
     free(sim->urls);
   free(sim->models);

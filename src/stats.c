@@ -15,7 +15,13 @@ static void counts_reset(lbsim_counts_t *c) {
   lbsim_hist_reset(&c->latency);
 }
 
-static void counts_add(lbsim_counts_t *c, lbsim_result_t result, double latency_ms) {
+static void counts_add(lbsim_counts_t *c, lbsim_result_t result, double latency_ms, double sample_ms,
+                       double oracle_ms, bool to_fastest) {
+  if (oracle_ms >= 0) {
+    c->judged++;
+    c->to_fastest += to_fastest;
+    c->regret_sum_ms += sample_ms - oracle_ms;
+  }
   c->requests++;
   c->by_result[result]++;
   if (result == LBSIM_RESULT_OK) {
@@ -37,6 +43,7 @@ int lbsim_stats_init(lbsim_stats_t *stats, uint32_t n) {
   }
   counts_init(&stats->total);
   counts_init(&stats->round);
+  stats->majority = -1;
   for (uint32_t i = 0; i < n; i++)
     counts_init(&stats->backend[i]);
   return 0;
@@ -59,10 +66,53 @@ void lbsim_stats_pick(lbsim_stats_t *stats, uint32_t backend) {
   stats->launched++;
 }
 
-void lbsim_stats_record(lbsim_stats_t *stats, uint32_t backend, lbsim_result_t result, double latency_ms) {
-  counts_add(&stats->total, result, latency_ms);
-  counts_add(&stats->round, result, latency_ms);
-  counts_add(&stats->backend[backend], result, latency_ms);
+void lbsim_stats_record(lbsim_stats_t *stats, uint32_t backend, lbsim_result_t result, double latency_ms,
+                        double sample_ms, double oracle_ms, bool to_fastest) {
+  counts_add(&stats->total, result, latency_ms, sample_ms, oracle_ms, to_fastest);
+  counts_add(&stats->round, result, latency_ms, sample_ms, oracle_ms, to_fastest);
+  counts_add(&stats->backend[backend], result, latency_ms, sample_ms, oracle_ms, to_fastest);
+}
+
+void lbsim_stats_end_round(lbsim_stats_t *stats) {
+  uint64_t total = 0, top = 0;
+  uint32_t top_backend = 0;
+  for (uint32_t i = 0; i < stats->n; i++) {
+    total += stats->round_picks[i];
+    if (stats->round_picks[i] > top) {
+      top = stats->round_picks[i];
+      top_backend = i;
+    }
+  }
+  if (total == 0)
+    return;
+  stats->rounds++;
+  stats->top_share_sum += (double)top / (double)total;
+  if (2 * top > total) {
+    if (stats->majority >= 0 && stats->majority != (int64_t)top_backend)
+      stats->majority_switches++;
+    stats->majority = top_backend;
+  }
+}
+
+void lbsim_stats_fastest_changed(lbsim_stats_t *stats, uint32_t target, uint64_t since_ns) {
+  stats->changes++;
+  stats->divert_pending = true;
+  stats->divert_target = target;
+  stats->divert_since_ns = since_ns;
+  stats->window_picks = stats->window_to_target = 0;
+}
+
+void lbsim_stats_divert_window(lbsim_stats_t *stats, uint64_t picks, uint64_t to_target, uint64_t at_ns) {
+  if (!stats->divert_pending || picks == 0)
+    return;
+  if (2 * to_target <= picks)
+    return;
+  double s = at_ns > stats->divert_since_ns ? (double)(at_ns - stats->divert_since_ns) / 1e9 : 0.0;
+  stats->divert_pending = false;
+  stats->diverts++;
+  stats->divert_sum_s += s;
+  if (s > stats->divert_max_s)
+    stats->divert_max_s = s;
 }
 
 void lbsim_stats_new_round(lbsim_stats_t *stats) {

@@ -54,6 +54,9 @@ void lbsim_model_init(lbsim_model_t *model, uv_loop_t *loop, const lbsim_config_
 void lbsim_model_start_drift(lbsim_model_t *model);
 /* Sets the latency (scripted changes); notifies on_change. */
 void lbsim_model_set_latency(lbsim_model_t *model, double ms);
+/* The latency a request sent now would see, before queueing and noise;
+ * INFINITY when the backend cannot answer at all. */
+double lbsim_model_true_ms(const lbsim_model_t *model);
 /* Closes the drift timer; `closed` counts down the caller's handle count. */
 void lbsim_model_close(lbsim_model_t *model, uv_close_cb closed);
 

@@ -40,7 +40,8 @@ struct lbsim_creq_s {
   /* set by the caller */
   uint32_t backend;
   uint64_t start_ns;          /* the pick: latency is measured from here */
-  void *data;
+  double oracle_ms;           /* the truly fastest latency at the pick (< 0: unknown) */
+  bool to_fastest;            /* the pick was the truly fastest backend */
   /* private */
   uint64_t deadline_ns;
   lbsim_creq_t *next;         /* pool queue / free list */

@@ -12,6 +12,7 @@
 #include "lbsim/url.h"
 
 #define LBSIM_MAX_BACKENDS 4096
+#define LBSIM_MAX_POLICIES 16
 
 /* Process exit codes (DESIGN.md). */
 enum {
@@ -26,6 +27,17 @@ typedef enum lbsim_role_e {
   LBSIM_ROLE_BACKENDS,
   LBSIM_ROLE_CLIENT
 } lbsim_role_t;
+
+typedef enum lbsim_shape_e {
+  LBSIM_SHAPE_BURST = 0,    /* rounds of --burst requests (the seed) */
+  LBSIM_SHAPE_RATE,         /* open loop: Poisson arrivals at --rate */
+  LBSIM_SHAPE_CONCURRENCY   /* closed loop: --concurrency always in flight */
+} lbsim_shape_t;
+
+typedef enum lbsim_format_e {
+  LBSIM_FORMAT_TEXT = 0,
+  LBSIM_FORMAT_JSON         /* JSON Lines on stdout */
+} lbsim_format_t;
 
 typedef struct lbsim_config_s {
   lbsim_role_t role;
@@ -59,6 +71,20 @@ typedef struct lbsim_config_s {
   uint32_t pool_size;             /* connections per backend; 0: as many as can be in flight */
   double client_idle_s;           /* idle keep-alive connections closed after this */
 
+  /* policies and traffic shapes */
+  char policies[LBSIM_MAX_POLICIES][32]; /* --policy, or each of --compare */
+  uint32_t npolicies;
+  bool compare;
+  bool policy_given;
+  double decay_s;                 /* p2c-peak-ewma time constant */
+  uint32_t choices;               /* least-outstanding: 0 = full scan, k = best of k */
+  double temperature_ms;          /* ema-softmax */
+  lbsim_shape_t shape;
+  double rate;                    /* requests per second, --rate */
+  uint32_t concurrency;           /* --concurrency */
+  double interval_s;              /* summary period for rate/concurrency */
+  lbsim_format_t format;
+
   /* run */
   uint64_t seed;
   bool seed_given;
@@ -69,6 +95,7 @@ typedef enum lbsim_parse_result_e {
   LBSIM_PARSE_RUN = 0,      /* configuration valid: run */
   LBSIM_PARSE_HELP,         /* --help: print usage, exit 0 */
   LBSIM_PARSE_VERSION,      /* --version: print version, exit 0 */
+  LBSIM_PARSE_POLICIES,     /* --policy help: list the policies, exit 0 */
   LBSIM_PARSE_ERROR         /* err holds the one-line reason: exit 2 */
 } lbsim_parse_result_t;
 
@@ -79,5 +106,7 @@ lbsim_parse_result_t lbsim_config_parse(lbsim_config_t *cfg, int argc, char **ar
                                         char *err, size_t errlen);
 void lbsim_config_free(lbsim_config_t *cfg);
 void lbsim_config_usage(FILE *out);
+/* --policy help */
+void lbsim_config_list_policies(FILE *out);
 
 #endif

@@ -1,20 +1,27 @@
-/* Output: the seed's round block and the run summary (text). */
+/* Output on stdout: text (the seed's round block, the run summary, compare
+ * tables) or JSON Lines (--format json; the schema is in the README). */
 #ifndef LBSIM_REPORT_H
 #define LBSIM_REPORT_H
 
 #include <stdint.h>
 #include <stdio.h>
 
-#include "lbsim/ema.h"
-#include "lbsim/stats.h"
+#include "lbsim/config.h"
+#include "lbsim/oracle.h"
+#include "lbsim/traffic.h"
 
-/* The seed's block, byte for byte: a blank line, the title, one line per
- * backend in order ("URL: avg=X.XX ms, requests=N"). */
-void lbsim_report_round(FILE *out, uint64_t round, const char *const *names, const lbsim_ema_t *ema,
-                        const uint64_t *picks, uint32_t n);
-/* "=== Run Summary ===": totals, rate, failures by kind, and per backend
- * requests/ok/failed/p50/p99/ema. */
-void lbsim_report_run(FILE *out, const lbsim_stats_t *stats, const char *const *names, const lbsim_ema_t *ema,
-                      double elapsed_s);
+/* JSON: a "start" object (seed, shape, policies, backends). Text: nothing. */
+void lbsim_report_start(FILE *out, const lbsim_config_t *cfg, uint64_t seed, lbsim_traffic_t *worlds,
+                        uint32_t nworlds, lbsim_oracle_t *oracle);
+/* A round (bursts) or interval (--rate, --concurrency) of every balancer.
+ * Text with one balancer: the seed's block, byte for byte. */
+void lbsim_report_round(FILE *out, const lbsim_config_t *cfg, uint64_t round, double t_s, lbsim_traffic_t *worlds,
+                        uint32_t nworlds, lbsim_oracle_t *oracle);
+/* The run summary, or the comparison table. */
+void lbsim_report_run(FILE *out, const lbsim_config_t *cfg, lbsim_traffic_t *worlds, uint32_t nworlds,
+                      lbsim_oracle_t *oracle, double elapsed_s);
+/* JSON only: a drift (or scripted) change of a backend's latency. */
+void lbsim_report_change(FILE *out, const lbsim_config_t *cfg, double t_s, uint32_t backend, const char *what,
+                         double from, double to);
 
 #endif

@@ -1,5 +1,5 @@
-/* The simulation: owns the loop, the backend models and copies, the
- * client, signals and shutdown. */
+/* The simulation: owns the loop, the backend models and their copies, the
+ * balancers and the runner, signals and shutdown. */
 #ifndef LBSIM_SIM_H
 #define LBSIM_SIM_H
 
@@ -10,6 +10,9 @@
 
 #include "lbsim/backend.h"
 #include "lbsim/config.h"
+#include "lbsim/oracle.h"
+#include "lbsim/runner.h"
+#include "lbsim/sched.h"
 #include "lbsim/traffic.h"
 
 typedef struct lbsim_sim_s {
@@ -17,15 +20,20 @@ typedef struct lbsim_sim_s {
   lbsim_sched_t sched;          /* precise deadlines of every connection */
   const lbsim_config_t *cfg;
   uint64_t seed;
+  uint64_t start_ns;
 
-  lbsim_model_t *models;        /* cfg->backends of them (none with --client-only) */
+  lbsim_model_t *models;        /* the truth about each backend (none with --client-only) */
   uint32_t nmodels;
-  lbsim_backend_t *backends;    /* one listening copy per model */
+  lbsim_backend_t *backends;    /* copies: nworlds x nmodels, world-major */
   uint32_t nbackends;
+  lbsim_oracle_t oracle;
 
-  lbsim_url_t *urls;            /* what the client drives, in order */
-  uint32_t nurls;
-  lbsim_traffic_t *traffic;     /* NULL with --backends-only */
+  lbsim_url_t *urls;            /* what each balancer drives: nworlds x nurls */
+  uint32_t nurls;               /* backends per balancer */
+  lbsim_traffic_t *worlds;      /* one balancer per policy; none with --backends-only */
+  uint32_t nworlds;
+  lbsim_runner_t runner;
+  bool runner_ready;
   uint32_t resolving;           /* name look-ups still under way */
 
   uv_signal_t sigint, sigterm;

@@ -1,20 +1,21 @@
-/* The traffic driver: the balancer proper. Rounds of --burst requests, all
- * picked by the policy when the round starts; each response feeds the EMA,
- * the policy and the statistics; a round ends when its last request is done,
- * its summary is printed, and the next starts after --sleep. */
+/* One balancer: a client with its pools, the EMA, a policy and the
+ * statistics. It launches requests when the runner says so and reports each
+ * completion back. Compare mode has one per policy, each against its own copy
+ * of the backends. */
 #ifndef LBSIM_TRAFFIC_H
 #define LBSIM_TRAFFIC_H
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include <uv.h>
 
 #include "lbsim/client.h"
 #include "lbsim/config.h"
 #include "lbsim/ema.h"
+#include "lbsim/oracle.h"
 #include "lbsim/policy.h"
+#include "lbsim/sched.h"
 #include "lbsim/stats.h"
 
 typedef struct lbsim_traffic_s lbsim_traffic_t;
@@ -23,36 +24,38 @@ typedef void (*lbsim_traffic_cb)(lbsim_traffic_t *traffic);
 struct lbsim_traffic_s {
   uv_loop_t *loop;
   const lbsim_config_t *cfg;
+  uint32_t index;               /* which policy of --compare */
+  const char *policy_name;
   uint32_t n;
   const char **names;           /* the URL of each backend, as printed */
+  lbsim_oracle_t *oracle;       /* NULL when the backends are elsewhere */
   lbsim_client_t client;
   lbsim_ema_t ema;
   lbsim_policy_t policy;
   lbsim_stats_t stats;
-  uv_timer_t sleep_timer;
-  FILE *out;
 
-  uint64_t round;
-  uint64_t round_outstanding;   /* requests of this round not done yet */
-  uint64_t start_ns;
-  uint64_t end_ns;
-  bool launching;               /* picking a burst: completions wait */
-  bool sleeping;
-  bool stopping;
-  bool finished;
-  lbsim_traffic_cb on_finished; /* the run summary is out */
+  uint64_t in_flight;           /* launched, not done */
+  uint64_t round_outstanding;   /* launched in this round, not done */
+  uint64_t round_start_ns;
+  bool launching;               /* a burst is being launched: completions wait */
+  bool round_open;
+
+  lbsim_traffic_cb on_request_done; /* after each completion (runner) */
+  lbsim_traffic_cb on_round_done;   /* the round's last request is done */
+  void *data;                   /* the runner */
   lbsim_traffic_cb on_closed;
-  uint32_t open_handles;
+  bool closing;
 };
 
-/* `urls` and their addresses: the backends in order. */
-int lbsim_traffic_init(lbsim_traffic_t *traffic, uv_loop_t *loop, lbsim_sched_t *sched, const lbsim_config_t *cfg, uint64_t seed,
-                       uint32_t index, const lbsim_url_t *urls, uint32_t n, FILE *out);
+int lbsim_traffic_init(lbsim_traffic_t *traffic, uv_loop_t *loop, lbsim_sched_t *sched, const lbsim_config_t *cfg,
+                       uint64_t seed, uint32_t index, const lbsim_url_t *urls, uint32_t n, lbsim_oracle_t *oracle);
 int lbsim_traffic_set_address(lbsim_traffic_t *traffic, uint32_t backend, const struct sockaddr *addr);
-void lbsim_traffic_start(lbsim_traffic_t *traffic, lbsim_traffic_cb on_finished);
-/* Stops launching; requests not sent yet are cancelled, those in flight end
- * by their deadline; then the run summary, then on_finished. */
-void lbsim_traffic_stop(lbsim_traffic_t *traffic);
+/* Picks a backend with the policy and sends one request to it. */
+void lbsim_traffic_launch(lbsim_traffic_t *traffic);
+/* Starts a round: `burst` requests, all picked now, one after another. */
+void lbsim_traffic_round(lbsim_traffic_t *traffic, uint32_t burst);
+/* Requests not sent yet end as cancelled. */
+void lbsim_traffic_cancel_queued(lbsim_traffic_t *traffic);
 void lbsim_traffic_close(lbsim_traffic_t *traffic, lbsim_traffic_cb on_closed);
 void lbsim_traffic_free(lbsim_traffic_t *traffic);
 
