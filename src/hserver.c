@@ -478,7 +478,8 @@ void lbsim_hsession_tick(lbsim_hsession_t *s, uint64_t now_ns, lbsim_buf_t *out)
   s->now_ns = now_ns;
   switch (s->state) {
   case LBSIM_HSTATE_LINGER:
-    if (now_ns >= s->linger_deadline_ns)
+    /* The deadline starts when the transport has flushed and shut down. */
+    if (s->linger_deadline_ns != 0 && now_ns >= s->linger_deadline_ns)
       s->state = LBSIM_HSTATE_CLOSE;
     return;
   case LBSIM_HSTATE_CLOSE:
@@ -506,7 +507,7 @@ uint64_t lbsim_hsession_next_wakeup(const lbsim_hsession_t *s) {
   case LBSIM_HSTATE_CLOSE:
     return LBSIM_NEVER;
   case LBSIM_HSTATE_LINGER:
-    return s->linger_deadline_ns;
+    return s->linger_deadline_ns ? s->linger_deadline_ns : LBSIM_NEVER;
   case LBSIM_HSTATE_OPEN:
   case LBSIM_HSTATE_DRAINING:
     break;

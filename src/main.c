@@ -1,5 +1,6 @@
 /* lbsim: command line in, exit code out. Everything else is in lbsim_core. */
 #include <stdio.h>
+#include <unistd.h>
 
 #include <llhttp.h>
 #include <uv.h>
@@ -37,5 +38,10 @@ int main(int argc, char **argv) {
     break;
   }
   lbsim_config_free(&cfg);
+  if (code == LBSIM_EXIT_INTERRUPTED) {
+    /* A second Ctrl-C: the user asked to leave now, not to tidy up. */
+    fflush(stdout);
+    _exit(code);
+  }
   return code;
 }

@@ -1,0 +1,297 @@
+#!/usr/bin/env python3
+"""Command-line tests: run the lbsim binary as a user would.
+
+Usage: cli_test.py LBSIM_BINARY TEST_NAME
+Every function named test_* is one ctest entry. Each test bounds its own
+waits and stops only the processes it started."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+LBSIM = None
+
+
+def run(args, timeout=20):
+    """Runs lbsim to completion: (exit code, stdout, stderr)."""
+    p = subprocess.run([LBSIM] + args, capture_output=True, text=True, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def start(args):
+    return subprocess.Popen([LBSIM] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_stderr_line(proc, pattern, timeout=10):
+    """Reads stderr lines until one matches; returns the match."""
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        seen.append(line)
+        m = re.search(pattern, line)
+        if m:
+            return m
+    raise AssertionError("no stderr line matching %r in %r" % (pattern, seen))
+
+
+def finish(proc, sig=None, timeout=15):
+    if sig is not None:
+        proc.send_signal(sig)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        raise AssertionError("lbsim did not exit in time")
+    return proc.returncode, out, err
+
+
+def http_get(port, path="/ping"):
+    with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=5) as r:
+        return r.status, r.read().decode()
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def one_error_line(err):
+    lines = err.splitlines()
+    check(len(lines) == 1 and lines[0].startswith("lbsim: "), "expected one 'lbsim: ' line, got %r" % err)
+
+
+ROUND_BLOCK = re.compile(
+    r"\n=== Traffic Round (\d+) Summary ===\n((?:http://[^\s]+: avg=\d+\.\d\d ms, requests=\d+\n)+)")
+
+
+def round_blocks(out):
+    return [(int(m.group(1)), m.group(2).splitlines()) for m in ROUND_BLOCK.finditer(out)]
+
+
+# ---- tests -------------------------------------------------------------------
+
+def test_help_lists_every_option():
+    code, out, err = run(["--help"])
+    check(code == 0, "exit %d" % code)
+    for opt in ["--backends-only", "--client-only", "--backends", "--host", "--port-base", "--latency",
+                "--drift-period", "--drift-step", "--latency-floor", "--latency-ceil", "--server", "--alpha",
+                "--explore", "--burst", "--sleep", "--rounds", "--duration", "--timeout", "--failure-latency",
+                "--seed", "--quiet", "--help", "--version", "--max-conns", "--header-timeout", "--idle-timeout",
+                "--policy", "--compare", "--rate", "--concurrency", "--format"]:
+        check(opt in out, "--help does not mention " + opt)
+    check("(default: 100:1500)" in out, "defaults are shown")
+    check("Examples:" in out, "an example is shown")
+
+
+def test_version_format():
+    code, out, err = run(["--version"])
+    check(code == 0, "exit %d" % code)
+    check(re.fullmatch(r"lbsim \d+\.\d+\.\d+ \(libuv \d+\.\d+\.\d+, llhttp \d+\.\d+\.\d+\)\n", out), repr(out))
+
+
+def test_bad_input_exits_2_with_one_line():
+    for args in [["-n", "0"], ["-n", "4097"], ["-n", "x"], ["--alpha", "0"], ["--latency", "9:1"],
+                 ["--burst", "-1"], ["--bogus"], ["--client-only"], ["--client-only", "--server", "https://h/"],
+                 ["--client-only", "--server", "http://h:99999/"], ["--timeout", "nan"], ["--policy", "nope"],
+                 ["stray"], ["-n"]]:
+        code, out, err = run(args)
+        check(code == 2, "%s: exit %d" % (args, code))
+        one_error_line(err)
+        check(out == "", "%s printed on stdout" % args)
+
+
+def test_port_in_use_exits_1():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    port = s.getsockname()[1]
+    try:
+        code, out, err = run(["--backends-only", "-n", "1", "--port-base", str(port)])
+        check(code == 1, "exit %d" % code)
+        errors = [l for l in err.splitlines() if l.startswith("lbsim: ")]
+        check(len(errors) == 1 and "address already in use" in errors[0], repr(err))
+    finally:
+        s.close()
+
+
+def test_backends_only_serves_and_stops_on_sigterm():
+    p = start(["--backends-only", "--port-base", "0", "-n", "2", "--latency", "5", "--drift-period", "0"])
+    try:
+        m = wait_for_stderr_line(p, r"backend 2 listening on http://127\.0\.0\.1:(\d+)/ping latency=5\.00 ms")
+        status, body = http_get(int(m.group(1)))
+        check(status == 200, "status %d" % status)
+        check(json.loads(body) == {"status": "ok", "backend": 2, "latency_ms": 5.0}, body)
+    finally:
+        code, out, err = finish(p, signal.SIGTERM)
+    check(code == 0, "exit %d: %s" % (code, err))
+    check("lbsim: " not in err, err)
+
+
+def test_demo_prints_rounds_and_summary():
+    code, out, err = run(["--port-base", "0", "--rounds", "3", "--sleep", "0", "--latency", "1:20", "--seed", "7"])
+    check(code == 0, "exit %d: %s" % (code, err))
+    check(err.startswith("lbsim 0.1.0 seed=7\n"), err[:80])
+    blocks = round_blocks(out)
+    check([b[0] for b in blocks] == [1, 2, 3], "rounds %r" % [b[0] for b in blocks])
+    for _, lines in blocks:
+        check(len(lines) == 5, "5 backends per block")
+        check(sum(int(l.rsplit("=", 1)[1]) for l in lines) == 100, "a block adds up to the burst")
+    m = re.search(r"\n=== Run Summary ===\nrequests=300 ok=(\d+) failed=(\d+) elapsed=\d+\.\d\d s rate=\d+\.\d\d req/s\n",
+                  out)
+    check(m and int(m.group(1)) + int(m.group(2)) == 300, out[-600:])
+    per_backend = re.findall(r"^http://\S+: requests=(\d+) ok=\d+ failed=\d+ p50=\d+\.\d\d ms p99=\d+\.\d\d ms "
+                             r"ema=\d+\.\d\d ms$", out, re.M)
+    check(len(per_backend) == 5 and sum(map(int, per_backend)) == 300, "per-backend lines")
+
+
+def test_client_only_without_server_exits_2():
+    code, out, err = run(["--client-only"])
+    check(code == 2, "exit %d" % code)
+    one_error_line(err)
+
+
+def test_sigterm_mid_run_prints_the_summary():
+    p = start(["--port-base", "0", "--latency", "200", "--drift-period", "0", "--sleep", "0"])
+    try:
+        wait_for_stderr_line(p, r"backend 5 listening")
+        time.sleep(0.5)
+    finally:
+        code, out, err = finish(p, signal.SIGTERM)
+    check(code == 0, "exit %d" % code)
+    check("=== Run Summary ===" in out, out[-300:])
+    m = re.search(r"requests=(\d+) ok=(\d+) failed=(\d+)", out)
+    check(m and int(m.group(1)) == int(m.group(2)) + int(m.group(3)) and int(m.group(1)) > 0, out[-300:])
+    blocks = round_blocks(out)
+    check(int(m.group(1)) == 100 * len(blocks), "every launched request is counted")
+
+
+def test_second_sigint_exits_130_at_once():
+    p = start(["--port-base", "0", "--latency", "3000", "--drift-period", "0", "--timeout", "10"])
+    try:
+        wait_for_stderr_line(p, r"backend 5 listening")
+        time.sleep(0.3)
+        p.send_signal(signal.SIGINT)
+        wait_for_stderr_line(p, r"stopping: waiting for 100 requests in flight")
+        t0 = time.monotonic()
+        p.send_signal(signal.SIGINT)
+        code, out, err = finish(p, timeout=5)
+        check(time.monotonic() - t0 < 1.0, "exited at once")
+    finally:
+        if p.poll() is None:
+            p.kill()
+    check(code == 130, "exit %d" % code)
+
+
+def test_client_only_drives_backends_only():
+    b = start(["--backends-only", "--port-base", "0", "-n", "2", "--latency", "2", "--drift-period", "0"])
+    try:
+        ports = [wait_for_stderr_line(b, r"backend %d listening on http://127\.0\.0\.1:(\d+)/" % i).group(1)
+                 for i in (1, 2)]
+        servers = sum([["--server", "http://localhost:%s/ping" % port] for port in ports], [])
+        code, out, err = run(["--client-only", "--rounds", "2", "--sleep", "0", "--burst", "10", "-s", "3"] + servers)
+        check(code == 0, "exit %d: %s" % (code, err))
+        blocks = round_blocks(out)
+        check(len(blocks) == 2 and blocks[0][1][0].startswith("http://localhost:%s/ping: avg=" % ports[0]), out)
+        check("requests=20 ok=20 failed=0" in out, out[-400:])
+    finally:
+        finish(b, signal.SIGTERM)
+
+
+def test_same_seed_same_drift_and_rounds():
+    args = ["--port-base", "0", "--latency", "10:300", "--drift-period", "0.05", "--drift-step", "20",
+            "--rounds", "4", "--sleep", "0.1", "--burst", "20", "--seed", "99"]
+    runs = [run(args) for _ in range(2)]
+    for code, out, err in runs:
+        check(code == 0, "exit %d" % code)
+
+    def drift(err):
+        return [l for l in err.splitlines() if re.match(r"backend \d+ latency ", l)]
+
+    def picks(out):
+        return [[l.rsplit("=", 1)[1] for l in lines] for _, lines in round_blocks(out)]
+
+    # Drift lines come at the same instants in both runs; compare the common prefix.
+    d0, d1 = drift(runs[0][2]), drift(runs[1][2])
+    n = min(len(d0), len(d1))
+    check(n >= 10 and d0[:n] == d1[:n], "drift logs differ")
+    initial = [re.sub(r":\d+/", ":P/", l) for l in runs[0][2].splitlines() if "listening" in l]
+    initial1 = [re.sub(r":\d+/", ":P/", l) for l in runs[1][2].splitlines() if "listening" in l]
+    check(initial == initial1, "initial latencies differ")
+    check(picks(runs[0][1]) == picks(runs[1][1]), "round blocks differ")
+
+
+def test_json_lines_are_valid():
+    code, out, err = run(["--port-base", "0", "--rounds", "2", "--sleep", "0", "--latency", "1:5", "--seed", "1",
+                          "--drift-period", "0.01", "--format", "json"])
+    check(code == 0, "exit %d" % code)
+    objs = [json.loads(l) for l in out.splitlines()]
+    types = [o["type"] for o in objs]
+    check(types[0] == "start" and types[-1] == "summary", types)
+    check(types.count("round") == 2, types)
+    for o in objs:
+        if o["type"] == "round":
+            check(sum(b["requests"] for b in o["backends"]) == 100, "round requests")
+            for key in ("n", "t", "policy", "ok", "failed", "p50_ms", "p99_ms", "p999_ms", "to_fastest", "regret_ms"):
+                check(key in o, key)
+        if o["type"] == "drift":
+            check(set(o) == {"type", "t", "backend", "from_ms", "to_ms"}, o)
+    s = objs[-1]
+    check(s["requests"] == 200 and s["ok"] + s["failed"] == 200, s)
+
+
+def test_compare_prints_tables_with_one_truth():
+    code, out, err = run(["--port-base", "0", "--compare", "ema-greedy,p2c-peak-ewma,round-robin", "--rounds", "2",
+                          "--sleep", "0", "--latency", "1:30", "--seed", "1"])
+    check(code == 0, "exit %d: %s" % (code, err))
+    check(out.count("=== Round ") == 2, out[:200])
+    check("=== Comparison Summary" in out, out[-500:])
+    for name in ("ema-greedy", "p2c-peak-ewma", "round-robin"):
+        check(re.search(r"^%s\s+200\s+" % name, out, re.M), "summary row for " + name)
+    # Three copies of five backends, each copy with the same initial latencies.
+    lat = re.findall(r"^backend (\d) \(copy for (\S+)\) listening on \S+ latency=(\S+) ms", err, re.M)
+    check(len(lat) == 15, err)
+    by_backend = {}
+    for b, _, l in lat:
+        by_backend.setdefault(b, set()).add(l)
+    check(all(len(v) == 1 for v in by_backend.values()), "copies differ: %r" % by_backend)
+
+
+def test_rate_and_concurrency_give_interval_blocks():
+    for shape in (["--rate", "300"], ["--concurrency", "8"]):
+        code, out, err = run(["--port-base", "0", "--latency", "2", "--drift-period", "0", "--duration", "1.2",
+                              "--interval", "0.5", "-s", "4"] + shape)
+        check(code == 0, "exit %d" % code)
+        check(out.count("=== Traffic Interval ") >= 2, out[:300])
+        m = re.search(r"requests=(\d+) ok=(\d+) failed=0", out)
+        check(m and int(m.group(1)) == int(m.group(2)) and int(m.group(1)) > 50, out[-300:])
+
+
+def main():
+    global LBSIM
+    LBSIM = sys.argv[1]
+    name = sys.argv[2]
+    fn = globals().get(name)
+    if fn is None:
+        print("no test named %s" % name)
+        return 2
+    try:
+        fn()
+    except AssertionError as e:
+        print("FAIL %s: %s" % (name, e))
+        return 1
+    print("ok   %s" % name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,286 @@
+/* The backend's request handling, without sockets: bytes and time in,
+ * answers out. */
+#include "harness.h"
+#include "internal.h"
+#include "lbsim/hserver.h"
+
+#define MS 1000000ull
+#define T0 (1000 * MS)
+
+static uint64_t ping_delay_ns = 10 * MS;
+static int dropped;
+
+static void app_route(void *app, const lbsim_hrequest_t *req, uint64_t now_ns, lbsim_hentry_t *e) {
+  (void)app;
+  if (req->path && req->path_len == 5 && memcmp(req->path, "/ping", 5) == 0) {
+    e->kind = 1;
+    e->status = 200;
+    e->due_ns = now_ns + ping_delay_ns;
+  } else {
+    e->kind = 2;
+    e->status = 404;
+  }
+}
+
+static void app_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out) {
+  (void)app;
+  if (e->kind == 1)
+    lbsim_hresponse_simple(out, e, 200, "text/plain", NULL, "pong", 4);
+  else
+    lbsim_hresponse_simple(out, e, 404, "text/plain", NULL, "none", 4);
+}
+
+static void app_dropped(void *app, const lbsim_hentry_t *e) {
+  (void)app;
+  (void)e;
+  dropped++;
+}
+
+static const lbsim_happ_t app = {app_route, app_render, app_dropped};
+
+static lbsim_hlimits_t limits(void) {
+  return (lbsim_hlimits_t){
+      .max_header_bytes = 8192,
+      .max_url_bytes = 1024,
+      .max_body_bytes = 1000,
+      .max_headers = 20,
+      .max_pipeline = 8,
+      .request_timeout_ns = 2000 * MS,
+      .idle_timeout_ns = 5000 * MS,
+      .linger_timeout_ns = 1000 * MS,
+      .linger_bytes = 4096,
+  };
+}
+
+typedef struct fixture_s {
+  lbsim_hlimits_t limits;
+  lbsim_hsession_t s;
+  lbsim_buf_t out;
+} fixture_t;
+
+static void setup(fixture_t *f) {
+  f->limits = limits();
+  memset(&f->out, 0, sizeof(f->out));
+  ping_delay_ns = 10 * MS;
+  lbsim_hsession_init(&f->s, &f->limits, &app, NULL, T0);
+}
+
+static void teardown(fixture_t *f) {
+  lbsim_hsession_free(&f->s);
+  lbsim_buf_free(&f->out);
+}
+
+static size_t feed(fixture_t *f, const char *text, uint64_t now) {
+  return lbsim_hsession_feed(&f->s, text, strlen(text), now, &f->out);
+}
+
+static const char *out(fixture_t *f) {
+  lbsim_buf_append(&f->out, "", 1);
+  f->out.len--;
+  return f->out.data ? f->out.data : "";
+}
+
+static int count(const char *hay, const char *needle) {
+  int n = 0;
+  for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+    n++;
+  return n;
+}
+
+TEST(ping_is_answered_when_due) {
+  fixture_t f;
+  setup(&f);
+  const char *req = "GET /ping HTTP/1.1\r\nHost: x\r\n\r\n";
+  CHECK_EQ(feed(&f, req, T0), strlen(req));
+  CHECK_EQ(f.out.len, 0);
+  CHECK_EQ(lbsim_hsession_next_wakeup(&f.s), T0 + 10 * MS);
+  lbsim_hsession_tick(&f.s, T0 + 9 * MS, &f.out);
+  CHECK_EQ(f.out.len, 0);
+  lbsim_hsession_tick(&f.s, T0 + 10 * MS, &f.out);
+  CHECK(strncmp(out(&f), "HTTP/1.1 200 OK\r\n", 17) == 0);
+  CHECK(strstr(out(&f), "\r\n\r\npong") != NULL);
+  CHECK(strstr(out(&f), "Connection:") == NULL);
+  CHECK_EQ(f.s.state, LBSIM_HSTATE_OPEN);
+  /* Idle now: the next wake-up is the idle deadline, then the end. */
+  CHECK_EQ(lbsim_hsession_next_wakeup(&f.s), T0 + 10 * MS + 5000 * MS);
+  lbsim_hsession_tick(&f.s, T0 + 5010 * MS, &f.out);
+  CHECK_EQ(f.s.state, LBSIM_HSTATE_CLOSE);
+  teardown(&f);
+}
+
+TEST(head_has_headers_only) {
+  fixture_t f;
+  setup(&f);
+  ping_delay_ns = 0;
+  feed(&f, "HEAD /ping HTTP/1.1\r\nHost: x\r\n\r\n", T0);
+  CHECK(strstr(out(&f), "Content-Length: 4\r\n\r\n") != NULL);
+  CHECK(strstr(out(&f), "pong") == NULL);
+  teardown(&f);
+}
+
+TEST(pipelined_answers_keep_request_order) {
+  fixture_t f;
+  setup(&f);
+  feed(&f, "GET /ping HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\nGET /ping HTTP/1.1\r\nHost: x\r\n\r\n",
+       T0);
+  /* The 404 is ready at once but waits behind the first ping. */
+  CHECK_EQ(f.out.len, 0);
+  lbsim_hsession_tick(&f.s, T0 + 10 * MS, &f.out);
+  const char *o = out(&f);
+  const char *a = strstr(o, "200 OK"), *b = strstr(o, "404 Not Found");
+  CHECK(a && b && a < b);
+  CHECK(strstr(b, "200 OK") != NULL);
+  CHECK_EQ(count(o, "HTTP/1.1 "), 3);
+  teardown(&f);
+}
+
+TEST(pipeline_cap_pauses_and_resumes) {
+  fixture_t f;
+  setup(&f);
+  char many[2048] = "";
+  for (int i = 0; i < 12; i++)
+    strcat(many, "GET /ping HTTP/1.1\r\nHost: x\r\n\r\n");
+  size_t used = feed(&f, many, T0);
+  CHECK(used < strlen(many));
+  CHECK_EQ(f.s.queue_len, 8);
+  CHECK(!lbsim_hsession_wants_input(&f.s));
+  lbsim_hsession_tick(&f.s, T0 + 10 * MS, &f.out);
+  CHECK(lbsim_hsession_wants_input(&f.s));
+  size_t more = lbsim_hsession_feed(&f.s, many + used, strlen(many) - used, T0 + 10 * MS, &f.out);
+  CHECK_EQ(more, strlen(many) - used);
+  lbsim_hsession_tick(&f.s, T0 + 20 * MS, &f.out);
+  CHECK_EQ(count(out(&f), "200 OK"), 12);
+  teardown(&f);
+}
+
+/* Sends `request`, expects the error status and a closing connection. */
+static int rejects(const char *request, const char *status) {
+  fixture_t f;
+  setup(&f);
+  ping_delay_ns = 0;
+  lbsim_hsession_feed(&f.s, request, strlen(request), T0, &f.out);
+  lbsim_hsession_tick(&f.s, T0, &f.out);
+  const char *o = out(&f);
+  int ok = strncmp(o, status, strlen(status)) == 0 && strstr(o, "Connection: close\r\n") != NULL &&
+           count(o, "HTTP/1.1 ") == 1 && f.s.state == LBSIM_HSTATE_LINGER;
+  if (!ok)
+    lbsim_test_fail(__FILE__, __LINE__, "request %.40s...: got '%.60s' state %d", request, o, f.s.state);
+  teardown(&f);
+  return ok ? 0 : -1;
+}
+
+TEST(limits_give_their_status_and_close) {
+  char big[10000];
+  snprintf(big, sizeof(big), "GET /ping HTTP/1.1\r\nHost: x\r\nX-Big: %09000d\r\n\r\n", 1);
+  CHECK(rejects(big, "HTTP/1.1 431 ") == 0);
+  char many[2000] = "GET /ping HTTP/1.1\r\nHost: x\r\n";
+  for (int i = 0; i < 25; i++)
+    strcat(many, "A: b\r\n");
+  strcat(many, "\r\n");
+  CHECK(rejects(many, "HTTP/1.1 431 ") == 0);
+  char url[3000];
+  snprintf(url, sizeof(url), "GET /%02000d HTTP/1.1\r\nHost: x\r\n\r\n", 7);
+  CHECK(rejects(url, "HTTP/1.1 414 ") == 0);
+  CHECK(rejects("POST /ping HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n", "HTTP/1.1 413 ") == 0);
+  CHECK(rejects("GET /ping HTTP/1.1\r\n\r\n", "HTTP/1.1 400 ") == 0);
+  CHECK(rejects("GET /ping HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "HTTP/1.1 400 ") == 0);
+  CHECK(rejects("GET /ping HTTP/1.1\r\nHost: a\r\nExpect: magic\r\n\r\n", "HTTP/1.1 417 ") == 0);
+  CHECK(rejects("\x01\x02garbage\r\n\r\n", "HTTP/1.1 400 ") == 0);
+  CHECK(rejects("GET /ping HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                "HTTP/1.1 400 ") == 0);
+}
+
+TEST(chunked_body_over_the_cap_is_413) {
+  fixture_t f;
+  setup(&f);
+  feed(&f, "POST /ping HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", T0);
+  char chunk[1100];
+  memset(chunk, 'z', sizeof(chunk));
+  char head[16];
+  snprintf(head, sizeof(head), "%zx\r\n", sizeof(chunk));
+  feed(&f, head, T0);
+  lbsim_hsession_feed(&f.s, chunk, sizeof(chunk), T0, &f.out);
+  CHECK(strncmp(out(&f), "HTTP/1.1 413 ", 13) == 0);
+  teardown(&f);
+}
+
+TEST(slow_request_times_out_with_408) {
+  fixture_t f;
+  setup(&f);
+  feed(&f, "GET /ping HTTP/1.1\r\nHo", T0);
+  CHECK_EQ(lbsim_hsession_next_wakeup(&f.s), T0 + 2000 * MS);
+  feed(&f, "st: x\r\n", T0 + 1000 * MS); /* trickling does not extend it */
+  lbsim_hsession_tick(&f.s, T0 + 1999 * MS, &f.out);
+  CHECK_EQ(f.out.len, 0);
+  lbsim_hsession_tick(&f.s, T0 + 2000 * MS, &f.out);
+  CHECK(strncmp(out(&f), "HTTP/1.1 408 ", 13) == 0);
+  CHECK_EQ(f.s.state, LBSIM_HSTATE_LINGER);
+  teardown(&f);
+}
+
+TEST(http10_keeps_alive_only_when_asked) {
+  fixture_t f;
+  setup(&f);
+  ping_delay_ns = 0;
+  feed(&f, "GET /ping HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", T0);
+  CHECK(strstr(out(&f), "Connection: keep-alive\r\n") != NULL);
+  CHECK_EQ(f.s.state, LBSIM_HSTATE_OPEN);
+  teardown(&f);
+  setup(&f);
+  ping_delay_ns = 0;
+  feed(&f, "GET /ping HTTP/1.0\r\n\r\n", T0);
+  CHECK(strstr(out(&f), "Connection: close\r\n") != NULL);
+  CHECK_EQ(f.s.state, LBSIM_HSTATE_LINGER);
+  teardown(&f);
+}
+
+TEST(connection_close_stops_reading_and_drops_nothing_before) {
+  fixture_t f;
+  setup(&f);
+  feed(&f, "GET /ping HTTP/1.1\r\nHost: x\r\n\r\nGET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+           "GET /ping HTTP/1.1\r\nHost: x\r\n\r\n", T0);
+  lbsim_hsession_tick(&f.s, T0 + 10 * MS, &f.out);
+  CHECK_EQ(count(out(&f), "200 OK"), 2);
+  CHECK_EQ(f.s.state, LBSIM_HSTATE_LINGER);
+  teardown(&f);
+}
+
+TEST(expect_continue_gets_an_interim_answer) {
+  fixture_t f;
+  setup(&f);
+  feed(&f, "POST /ping HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n", T0);
+  CHECK(strcmp(out(&f), "HTTP/1.1 100 Continue\r\n\r\n") == 0);
+  feed(&f, "abc", T0);
+  CHECK(strstr(out(&f), "404 Not Found") == NULL); /* /ping with POST is routed; the app says 200 here */
+  teardown(&f);
+}
+
+TEST(half_close_still_answers_what_was_asked) {
+  fixture_t f;
+  setup(&f);
+  feed(&f, "GET /ping HTTP/1.1\r\nHost: x\r\n\r\n", T0);
+  lbsim_hsession_eof(&f.s, T0 + MS, &f.out);
+  CHECK_EQ(f.s.state, LBSIM_HSTATE_DRAINING);
+  lbsim_hsession_tick(&f.s, T0 + 10 * MS, &f.out);
+  CHECK(strstr(out(&f), "200 OK") != NULL);
+  CHECK(f.s.state == LBSIM_HSTATE_LINGER || f.s.state == LBSIM_HSTATE_CLOSE);
+  teardown(&f);
+}
+
+TEST(closing_drops_queued_answers_and_says_so) {
+  fixture_t f;
+  setup(&f);
+  dropped = 0;
+  feed(&f, "GET /ping HTTP/1.1\r\nHost: x\r\n\r\nGET /ping HTTP/1.1\r\nHost: x\r\n\r\n", T0);
+  teardown(&f);
+  CHECK_EQ(dropped, 2);
+}
+
+TEST(absolute_form_and_query_are_routed_by_path) {
+  fixture_t f;
+  setup(&f);
+  ping_delay_ns = 0;
+  feed(&f, "GET http://example.com:5001/ping?x=1 HTTP/1.1\r\nHost: example.com:5001\r\n\r\n", T0);
+  CHECK(strstr(out(&f), "200 OK") != NULL);
+  teardown(&f);
+}
