@@ -248,6 +248,55 @@ static int start_balancers(lbsim_sim_t *sim, uint32_t nworlds) {
   return 0;
 }
 
+/* ---- file descriptors ------------------------------------------------------------ */
+
+/* How many connections one balancer may hold open at once. */
+static uint64_t connections_per_balancer(const lbsim_config_t *cfg, uint32_t nbackends) {
+  uint64_t in_flight;
+  switch (cfg->shape) {
+  case LBSIM_SHAPE_CONCURRENCY:
+    in_flight = cfg->concurrency;
+    break;
+  case LBSIM_SHAPE_RATE:
+    in_flight = (uint64_t)(cfg->rate * cfg->timeout_s) + 1; /* at worst, every request waits its deadline */
+    break;
+  case LBSIM_SHAPE_BURST:
+  default:
+    in_flight = cfg->burst;
+    break;
+  }
+  if (cfg->pool_size > 0 && (uint64_t)cfg->pool_size * nbackends < in_flight)
+    in_flight = (uint64_t)cfg->pool_size * nbackends;
+  return in_flight;
+}
+
+/* Raises the descriptor limit and refuses to start a run that would run
+ * out of descriptors by design: every request in flight holds a socket in
+ * the client and, in the demo, one more in the backend. */
+static int check_fd_budget(const lbsim_config_t *cfg) {
+  uint64_t limit = lbsim_raise_fd_limit();
+  uint32_t worlds = cfg->compare ? cfg->npolicies : 1;
+  uint32_t n = cfg->role == LBSIM_ROLE_CLIENT ? cfg->nservers : cfg->backends;
+  uint64_t need = 32; /* stdio, the loop, signals, the scheduler, slack */
+  if (cfg->role != LBSIM_ROLE_CLIENT)
+    need += (uint64_t)worlds * cfg->backends;
+  if (cfg->role != LBSIM_ROLE_BACKENDS) {
+    uint64_t conns = worlds * connections_per_balancer(cfg, n);
+    need += cfg->role == LBSIM_ROLE_DEMO ? 2 * conns : conns;
+  }
+  if (need <= limit)
+    return 0;
+  if (cfg->shape == LBSIM_SHAPE_RATE) {
+    lbsim_log("warning: at --rate %g with --timeout %g s up to %llu descriptors may be needed; the limit is %llu",
+              cfg->rate, cfg->timeout_s, (unsigned long long)need, (unsigned long long)limit);
+    return 0;
+  }
+  lbsim_log_error("this run needs about %llu file descriptors but the limit is %llu: raise it (ulimit -n), "
+                  "or lower --burst/--concurrency, or cap --pool-size",
+                  (unsigned long long)need, (unsigned long long)limit);
+  return -1;
+}
+
 /* ---- run --------------------------------------------------------------------- */
 
 int lbsim_sim_run(const lbsim_config_t *cfg) {
@@ -264,7 +313,8 @@ int lbsim_sim_run(const lbsim_config_t *cfg) {
    * rather than up to 50 us late to batch wake-ups. */
   prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 #endif
-  lbsim_raise_fd_limit();
+  if (check_fd_budget(cfg) != 0)
+    return LBSIM_EXIT_RUNTIME;
   int err = uv_loop_init(&sim->loop);
   if (err != 0) {
     lbsim_log_error("cannot create the event loop: %s", uv_strerror(err));
