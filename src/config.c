@@ -26,6 +26,10 @@ typedef enum opt_kind_e {
   OPT_COMPARE,   /* comma-separated policy names */
   OPT_SHAPE,     /* --rate / --concurrency: a number that also picks the shape */
   OPT_FORMAT,
+  OPT_JITTER,
+  OPT_PATH,      /* a file name into a char[1024] */
+  OPT_ADMIN,
+  OPT_REPLAY,    /* applied before the other options, see lbsim_config_parse */
   OPT_HELP,
   OPT_VERSION
 } opt_kind_t;
@@ -100,6 +104,8 @@ static const opt_t options[] = {
    "an integer >= 0", "stop after N rounds; 0 = until SIGINT/SIGTERM", "0", NULL},
   {"duration", 'd', "S", OPT_DOUBLE, OFF(duration_s), 0, 31536000, false,
    "a number of seconds >= 0", "start no new round after S seconds; 0 = no limit", "0", NULL},
+  {"requests", 0, "N", OPT_UINT64, OFF(requests), 0, 1e15, false,
+   "an integer >= 0", "launch no more than N requests (per compared policy); 0 = no limit", "0", NULL},
   {"timeout", 't', "S", OPT_DOUBLE, OFF(timeout_s), 0, 86400, true,
    "a number of seconds in (0, 86400]", "per-request deadline: connect, send and the whole response", "5", NULL},
   {"failure-latency", 0, "MS", OPT_DOUBLE, OFF(failure_latency_ms), 0, 86400000, false,
@@ -127,6 +133,24 @@ static const opt_t options[] = {
    "a number of seconds in (0, 86400]", "summary period with --rate or --concurrency", "1", NULL},
   {"format", 'f', "FMT", OPT_FORMAT, 0, 0, 0, false, NULL,
    "output on stdout: text (the seed's lines) or json (JSON Lines)", "text", NULL},
+
+  {"capacity", 0, "N", OPT_UINT32, OFF(capacity), 0, 1000000, false,
+   "an integer in 0..1000000", "requests a backend serves at once, the rest queue (FIFO); 0 = unlimited", "0",
+   "Load, faults and scenarios"},
+  {"jitter", 0, "DIST", OPT_JITTER, 0, 0, 0, false, NULL,
+   "per-request noise: none, exp:MS, lognormal:SIGMA, uniform:WIDTH", "none", NULL},
+  {"error-rate", 0, "P", OPT_DOUBLE, OFF(error_rate), 0, 1, false,
+   "a probability in [0, 1]", "probability that a backend answers 503", "0", NULL},
+  {"scenario", 0, "FILE", OPT_PATH, OFF(scenario_path), 0, 0, false, NULL,
+   "scripted changes: 'at 15s backend 3 latency 2000ms', ... (see README)", NULL, NULL},
+  {"time-scale", 0, "X", OPT_DOUBLE, OFF(time_scale), 0, 1000, true,
+   "a number in (0, 1000]", "multiply scenario times and --duration by X", "1", NULL},
+  {"replay", 0, "NAME", OPT_REPLAY, 0, 0, 0, false, NULL,
+   "a published experiment: linkerd or tower (later options override it)", NULL, NULL},
+  {"admin", 0, "PORT", OPT_ADMIN, 0, 0, 65535, false, "an integer in 0..65535",
+   "HTTP control on 127.0.0.1:PORT: GET/POST /backends, GET /metrics", "off", "Observability"},
+  {"report", 0, "FILE.svg", OPT_PATH, OFF(report_path), 0, 0, false, NULL,
+   "draw latency, estimates and traffic shares over time into an SVG file at the end", NULL, NULL},
 
   {"seed", 's', "N", OPT_SEED, OFF(seed), 0, 0, false,
    "an integer in 0..18446744073709551615", "seed of every random choice; printed in the header", "from the clock", "Run"},
@@ -173,9 +197,11 @@ void lbsim_config_defaults(lbsim_config_t *cfg) {
   cfg->shape = LBSIM_SHAPE_BURST;
   cfg->interval_s = 1;
   cfg->format = LBSIM_FORMAT_TEXT;
+  cfg->time_scale = 1;
 }
 
 void lbsim_config_free(lbsim_config_t *cfg) {
+  lbsim_scenario_free(&cfg->scenario);
   free(cfg->servers);
   cfg->servers = NULL;
   cfg->nservers = 0;
@@ -384,6 +410,25 @@ static lbsim_parse_result_t apply(lbsim_config_t *cfg, const opt_t *o, const cha
     else
       return error(err, errlen, "invalid --format '%s': expected text or json", arg);
     return LBSIM_PARSE_RUN;
+  case OPT_JITTER: {
+    char why[160];
+    if (lbsim_jitter_parse(arg, &cfg->jitter, why, sizeof(why)) != 0)
+      return error(err, errlen, "invalid --jitter: %s", why);
+    return LBSIM_PARSE_RUN;
+  }
+  case OPT_PATH:
+    if (*arg == '\0' || strlen(arg) >= 1024)
+      return error(err, errlen, "invalid --%s: expected a file name", o->name);
+    strcpy(field, arg);
+    return LBSIM_PARSE_RUN;
+  case OPT_ADMIN:
+    if (parse_u64(arg, &u) != 0 || !in_range(o, (double)u))
+      return error(err, errlen, "invalid --%s '%s': expected %s", o->name, arg, o->range_text);
+    cfg->admin = true;
+    cfg->admin_port = (uint32_t)u;
+    return LBSIM_PARSE_RUN;
+  case OPT_REPLAY:
+    return LBSIM_PARSE_RUN; /* applied first, by lbsim_config_parse */
   case OPT_HELP:
     return LBSIM_PARSE_HELP;
   case OPT_VERSION:
@@ -394,6 +439,21 @@ static lbsim_parse_result_t apply(lbsim_config_t *cfg, const opt_t *o, const cha
 
 /* Checks that involve more than one option. */
 static lbsim_parse_result_t validate(lbsim_config_t *cfg, char *err, size_t errlen) {
+  if (cfg->scenario_path[0] != '\0') {
+    if (cfg->role == LBSIM_ROLE_CLIENT)
+      return error(err, errlen, "--scenario changes the built-in backends: it cannot be combined with --client-only");
+    lbsim_scenario_free(&cfg->scenario); /* a file replaces a replay's script */
+    if (lbsim_scenario_load(&cfg->scenario, cfg->scenario_path, cfg->backends, err, errlen) != 0)
+      return LBSIM_PARSE_ERROR;
+  }
+  if (cfg->time_scale != 1) {
+    /* Scenario times are scaled when they are scheduled. */
+    cfg->duration_s *= cfg->time_scale;
+    if (cfg->requests)
+      cfg->requests = (uint64_t)ceil((double)cfg->requests * cfg->time_scale);
+  }
+  if (cfg->report_path[0] != '\0' && cfg->role == LBSIM_ROLE_BACKENDS)
+    return error(err, errlen, "--report draws the client's view: it cannot be combined with --backends-only");
   if (cfg->latency.floor_ms > cfg->latency.ceil_ms)
     return error(err, errlen, "--latency-floor (%g) is greater than --latency-ceil (%g)",
                  cfg->latency.floor_ms, cfg->latency.ceil_ms);
@@ -412,13 +472,110 @@ static lbsim_parse_result_t validate(lbsim_config_t *cfg, char *err, size_t errl
   return LBSIM_PARSE_RUN;
 }
 
-lbsim_parse_result_t lbsim_config_parse(lbsim_config_t *cfg, int argc, char **argv,
-                                        char *err, size_t errlen) {
+/* A replay is a published experiment, written as the options and the
+ * scenario that reproduce it. Options given after it override it. */
+typedef struct replay_s {
+  const char *name;
+  const char *const *args;
+  const char *scenario;
+} replay_t;
+
+/* Linkerd, "Beyond Round Robin: Load Balancing for Latency" (2016): 11
+ * backends, 1000 req/s open loop for 60 s, one backend stuck at 2 s from
+ * t=15 s to t=45 s, 1 s timeout. The healthy backends' latency is not
+ * published: they answer in 10 ms plus exponential noise of mean 10 ms. */
+static const char *const linkerd_args[] = {
+    "--backends", "11", "--latency", "10", "--jitter", "exp:10", "--drift-period", "0", "--rate", "1000",
+    "--duration", "60", "--timeout", "1", "--interval", "5", "--choices", "2", "-q",
+    "--compare", "round-robin,least-outstanding,p2c-peak-ewma", NULL};
+static const char linkerd_scenario[] = "at 15s backend 1 latency 2000ms\n"
+                                       "at 45s backend 1 latency 10ms\n";
+
+/* tower's balance example (tower-balance/examples/demo.rs, 2019): 10
+ * endpoints whose latency is uniform in [0, max) with max 1, 10, 10, 10, 10,
+ * 100, 100, 100, 100, 1000 ms; 50,000 requests at concurrency 50. */
+static const char *const tower_args[] = {
+    "--backends", "10", "--latency", "1", "--jitter", "uniform:1", "--drift-period", "0", "--concurrency", "50",
+    "--requests", "50000", "--interval", "5", "--choices", "2", "--decay", "10", "-q",
+    "--compare", "p2c-peak-ewma,least-outstanding,round-robin", NULL};
+static const char tower_scenario[] = "at 0s backend 1 latency 0.5ms\n"
+                                     "at 0s backend 2 latency 5ms\n"
+                                     "at 0s backend 3 latency 5ms\n"
+                                     "at 0s backend 4 latency 5ms\n"
+                                     "at 0s backend 5 latency 5ms\n"
+                                     "at 0s backend 6 latency 50ms\n"
+                                     "at 0s backend 7 latency 50ms\n"
+                                     "at 0s backend 8 latency 50ms\n"
+                                     "at 0s backend 9 latency 50ms\n"
+                                     "at 0s backend 10 latency 500ms\n";
+
+static const replay_t replays[] = {
+    {"linkerd", linkerd_args, linkerd_scenario},
+    {"tower", tower_args, tower_scenario},
+};
+
+static const replay_t *find_replay(const char *name) {
+  for (size_t i = 0; i < sizeof(replays) / sizeof(replays[0]); i++)
+    if (strcmp(replays[i].name, name) == 0)
+      return &replays[i];
+  return NULL;
+}
+
+/* The value of --replay in argv, if any. */
+static const char *replay_in(int argc, char **argv) {
+  const char *name = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--") == 0)
+      break;
+    if (strcmp(argv[i], "--replay") == 0 && i + 1 < argc)
+      name = argv[++i];
+    else if (strncmp(argv[i], "--replay=", 9) == 0)
+      name = argv[i] + 9;
+  }
+  return name;
+}
+
+static lbsim_parse_result_t parse_args(lbsim_config_t *cfg, int argc, char **argv, char *err, size_t errlen);
+
+lbsim_parse_result_t lbsim_config_parse(lbsim_config_t *cfg, int argc, char **argv, char *err, size_t errlen) {
+  lbsim_config_defaults(cfg);
+  const char *name = replay_in(argc, argv);
+  const replay_t *replay = NULL;
+  if (name != NULL) {
+    replay = find_replay(name);
+    if (replay == NULL)
+      return error(err, errlen, "unknown --replay '%s' (linkerd or tower)", name);
+    char *args[64];
+    int n = 0;
+    args[n++] = argv[0];
+    for (const char *const *a = replay->args; *a; a++)
+      args[n++] = (char *)*a;
+    args[n] = NULL;
+    if (parse_args(cfg, n, args, err, errlen) != LBSIM_PARSE_RUN)
+      return error(err, errlen, "internal error in replay %s", name);
+    snprintf(cfg->replay, sizeof(cfg->replay), "%s", name);
+    /* The user's --policy or --compare replaces the replay's policies. */
+    cfg->compare = false;
+  }
+  lbsim_parse_result_t r = parse_args(cfg, argc, argv, err, errlen);
+  if (r != LBSIM_PARSE_RUN)
+    return r;
+  if (replay && !cfg->compare && !cfg->policy_given)
+    cfg->compare = true; /* the replay's own comparison */
+  if (replay && cfg->scenario_path[0] == '\0') {
+    char what[64];
+    snprintf(what, sizeof(what), "replay %s", name);
+    if (lbsim_scenario_parse(&cfg->scenario, replay->scenario, what, cfg->backends, err, errlen) != 0)
+      return LBSIM_PARSE_ERROR;
+  }
+  return validate(cfg, err, errlen);
+}
+
+static lbsim_parse_result_t parse_args(lbsim_config_t *cfg, int argc, char **argv, char *err, size_t errlen) {
   struct option longopts[NOPTIONS + 1];
   char shortopts[2 * NOPTIONS + 2];
   size_t ns = 0;
 
-  lbsim_config_defaults(cfg);
   shortopts[ns++] = ':'; /* report a missing argument as ':' */
   for (size_t i = 0; i < NOPTIONS; i++) {
     longopts[i] = (struct option){options[i].name, options[i].metavar ? required_argument : no_argument,
@@ -465,9 +622,7 @@ lbsim_parse_result_t lbsim_config_parse(lbsim_config_t *cfg, int argc, char **ar
   }
   if (optind < argc)
     return error(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
-  if (result != LBSIM_PARSE_RUN)
-    return result;
-  return validate(cfg, err, errlen);
+  return result;
 }
 
 void lbsim_config_usage(FILE *out) {

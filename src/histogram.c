@@ -88,6 +88,20 @@ double lbsim_hist_quantile(const lbsim_hist_t *h, double q) {
   return (double)h->max_us; /* samples that found no memory */
 }
 
+uint64_t lbsim_hist_count_le(const lbsim_hist_t *h, double value_us) {
+  uint64_t n = 0;
+  for (unsigned o = 0; o < LBSIM_HIST_OCTAVES; o++) {
+    if (h->octaves[o] == NULL)
+      continue;
+    for (unsigned b = 0; b < octave_size(o); b++) {
+      if (bucket_value(o, b) > value_us)
+        return n;
+      n += h->octaves[o][b];
+    }
+  }
+  return n;
+}
+
 double lbsim_hist_mean(const lbsim_hist_t *h) {
   return h->count ? h->sum_us / (double)h->count : 0.0;
 }

@@ -61,7 +61,7 @@ static void conn_handle_closed(uv_handle_t *handle) {
   server_handle_closed(server);
 }
 
-static void conn_close(lbsim_hconn_t *c) {
+static void conn_close_how(lbsim_hconn_t *c, bool reset) {
   if (c->closing)
     return;
   c->closing = true;
@@ -75,7 +75,12 @@ static void conn_close(lbsim_hconn_t *c) {
     c->next->prev = c->prev;
   server->nconns--;
   lbsim_sched_cancel(server->sched, &c->wake);
-  uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
+  if (!reset || uv_tcp_close_reset(&c->tcp, conn_handle_closed) != 0)
+    uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
+}
+
+static void conn_close(lbsim_hconn_t *c) {
+  conn_close_how(c, false);
 }
 
 /* ---- output ------------------------------------------------------------- */
@@ -384,6 +389,18 @@ void lbsim_httpd_init(lbsim_httpd_t *server, uv_loop_t *loop, lbsim_sched_t *sch
 }
 
 int lbsim_httpd_listen(lbsim_httpd_t *server, const char *host, uint16_t port, uint16_t *bound_port) {
+  if (server->listening)
+    return UV_EALREADY;
+  if (host != server->host)
+    snprintf(server->host, sizeof(server->host), "%s", host);
+  if (server->listener_closing) {
+    /* The handle's memory is ours again only in its close callback. */
+    server->relisten = true;
+    server->port = port;
+    if (bound_port)
+      *bound_port = port;
+    return 0;
+  }
   struct sockaddr_storage addr;
   int err = uv_ip4_addr(host, port, (struct sockaddr_in *)&addr);
   if (err != 0)
@@ -410,33 +427,48 @@ int lbsim_httpd_listen(lbsim_httpd_t *server, const char *host, uint16_t port, u
     lbsim_httpd_stop_listening(server);
     return err;
   }
+  server->port = ntohs(name.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&name)->sin6_port
+                                                  : ((struct sockaddr_in *)&name)->sin_port);
   if (bound_port)
-    *bound_port = ntohs(name.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&name)->sin6_port
-                                                   : ((struct sockaddr_in *)&name)->sin_port);
+    *bound_port = server->port;
   return 0;
 }
 
+int lbsim_httpd_relisten(lbsim_httpd_t *server) {
+  return lbsim_httpd_listen(server, server->host, server->port, NULL);
+}
+
 static void on_listener_closed(uv_handle_t *handle) {
-  server_handle_closed(handle->data);
+  lbsim_httpd_t *server = handle->data;
+  server->listener_closing = false;
+  if (server->relisten && !server->closing) {
+    server->relisten = false;
+    int err = lbsim_httpd_relisten(server);
+    if (err != 0)
+      lbsim_log_error("cannot listen again on %s:%u: %s", server->host, server->port, uv_strerror(err));
+  }
+  server_handle_closed(server);
 }
 
 void lbsim_httpd_stop_listening(lbsim_httpd_t *server) {
+  server->relisten = false;
   if (!server->listening)
     return;
   server->listening = false;
+  server->listener_closing = true;
   uv_close((uv_handle_t *)&server->listener, on_listener_closed);
 }
 
-void lbsim_httpd_close_connections(lbsim_httpd_t *server) {
+void lbsim_httpd_close_connections(lbsim_httpd_t *server, bool reset) {
   while (server->conns)
-    conn_close(server->conns);
+    conn_close_how(server->conns, reset);
 }
 
 void lbsim_httpd_close(lbsim_httpd_t *server, lbsim_httpd_closed_cb on_closed) {
   server->closing = true;
   server->on_closed = on_closed;
   lbsim_httpd_stop_listening(server);
-  lbsim_httpd_close_connections(server);
+  lbsim_httpd_close_connections(server, false);
   if (server->nhandles == 0 && on_closed)
     on_closed(server);
 }

@@ -12,7 +12,7 @@ void lbsim_oracle_init(lbsim_oracle_t *o, const lbsim_model_t *models, uint32_t 
 }
 
 double lbsim_oracle_true_ms(const lbsim_oracle_t *o, uint32_t backend) {
-  return lbsim_model_true_ms(&o->models[backend]);
+  return lbsim_model_true_ms(&o->models[backend], uv_hrtime());
 }
 
 void lbsim_oracle_touch(lbsim_oracle_t *o, uint64_t now_ns) {
@@ -21,10 +21,14 @@ void lbsim_oracle_touch(lbsim_oracle_t *o, uint64_t now_ns) {
 }
 
 static void refresh(lbsim_oracle_t *o) {
+  uint64_t now = uv_hrtime();
   uint32_t best = 0;
-  double best_ms = lbsim_oracle_true_ms(o, 0);
-  for (uint32_t i = 1; i < o->n; i++) {
-    double ms = lbsim_oracle_true_ms(o, i);
+  double best_ms = INFINITY;
+  bool ramping = false; /* a backend in slow start gets faster by the moment */
+  for (uint32_t i = 0; i < o->n; i++) {
+    const lbsim_model_t *m = &o->models[i];
+    ramping = ramping || (m->slow_start_ns > 0 && now < m->slow_start_from_ns + m->slow_start_ns);
+    double ms = lbsim_model_true_ms(m, now);
     if (ms < best_ms) {
       best = i;
       best_ms = ms;
@@ -36,7 +40,9 @@ static void refresh(lbsim_oracle_t *o) {
   }
   o->fastest = best;
   o->fastest_ms = best_ms;
-  o->dirty = false;
+  o->dirty = ramping;
+  if (ramping)
+    o->touched_ns = now;
 }
 
 uint32_t lbsim_oracle_fastest(lbsim_oracle_t *o) {

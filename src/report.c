@@ -316,11 +316,36 @@ void lbsim_report_run(FILE *out, const lbsim_config_t *cfg, lbsim_traffic_t *wor
   fflush(out);
 }
 
-void lbsim_report_change(FILE *out, const lbsim_config_t *cfg, double t_s, uint32_t backend, const char *what,
-                         double from, double to) {
+void lbsim_report_change(FILE *out, const lbsim_config_t *cfg, double t_s, uint32_t backend, const lbsim_event_t *ev,
+                         double from, double to, const char *jitter) {
+  static const char *const origins[] = {"scenario", "drift", "admin"};
   if (cfg->format != LBSIM_FORMAT_JSON)
     return;
-  fprintf(out, "{\"type\":\"%s\",\"t\":%.3f,\"backend\":%u,\"from_ms\":%.3f,\"to_ms\":%.3f}\n", what, t_s, backend + 1,
-          from, to);
+  if (ev->origin == LBSIM_ORIGIN_DRIFT) {
+    fprintf(out, "{\"type\":\"drift\",\"t\":%.3f,\"backend\":%u,\"from_ms\":%.3f,\"to_ms\":%.3f}\n", t_s,
+            backend + 1, from, to);
+  } else {
+    fprintf(out, "{\"type\":\"change\",\"t\":%.3f,\"backend\":%u,\"source\":\"%s\",\"action\":\"%s\"", t_s,
+            backend + 1, origins[ev->origin], lbsim_action_name(ev->action));
+    switch (ev->action) {
+    case LBSIM_ACTION_JITTER:
+      fputs(",\"to\":", out);
+      json_string(out, jitter);
+      break;
+    case LBSIM_ACTION_UP:
+      fprintf(out, ",\"slow_start_s\":%.3f,\"slow_start_factor\":%.3f", ev->slow_start_s, ev->slow_start_factor);
+      break;
+    case LBSIM_ACTION_LATENCY:
+    case LBSIM_ACTION_ERROR_RATE:
+    case LBSIM_ACTION_CAPACITY:
+      fprintf(out, ",\"from\":%.3f,\"to\":%.3f", from, to);
+      break;
+    case LBSIM_ACTION_DOWN:
+    case LBSIM_ACTION_STALL:
+    case LBSIM_ACTION_RESUME:
+      break;
+    }
+    fputs("}\n", out);
+  }
   fflush(out);
 }

@@ -32,10 +32,23 @@ static void finish(lbsim_runner_t *r) {
     r->on_finished(r);
 }
 
-/* Rounds, intervals or time used up? */
+/* Requests a balancer may still launch under --requests. */
+static uint64_t requests_left(const lbsim_runner_t *r, const lbsim_traffic_t *t) {
+  uint64_t limit = r->cfg->requests;
+  if (limit == 0)
+    return UINT64_MAX;
+  return t->stats.launched < limit ? limit - t->stats.launched : 0;
+}
+
+/* Rounds, intervals, requests or time used up? */
 static bool limits_reached(const lbsim_runner_t *r, uint64_t now_ns) {
   const lbsim_config_t *cfg = r->cfg;
   if (cfg->rounds > 0 && r->round >= cfg->rounds)
+    return true;
+  bool all_spent = cfg->requests > 0;
+  for (uint32_t i = 0; i < r->nworlds && all_spent; i++)
+    all_spent = requests_left(r, &r->worlds[i]) == 0;
+  if (all_spent)
     return true;
   return cfg->duration_s > 0 && since_start_s(r, now_ns) >= cfg->duration_s;
 }
@@ -73,8 +86,11 @@ static void round_start(lbsim_runner_t *r) {
   }
   r->worlds_busy = r->nworlds;
   /* Launch order rotates so that no balancer always goes first. */
-  for (uint32_t k = 0; k < r->nworlds; k++)
-    lbsim_traffic_round(&r->worlds[(k + r->round) % r->nworlds], r->cfg->burst);
+  for (uint32_t k = 0; k < r->nworlds; k++) {
+    lbsim_traffic_t *t = &r->worlds[(k + r->round) % r->nworlds];
+    uint64_t left = requests_left(r, t);
+    lbsim_traffic_round(t, left < r->cfg->burst ? (uint32_t)left : r->cfg->burst);
+  }
 }
 
 /* ---- open and closed loops ---------------------------------------------- */
@@ -120,11 +136,17 @@ static void on_arrival(lbsim_sched_entry_t *entry, uint64_t now_ns) {
 static void on_world_request_done(lbsim_traffic_t *t) {
   lbsim_runner_t *r = t->data;
   if (r->cfg->shape == LBSIM_SHAPE_CONCURRENCY && !r->launching_stopped) {
-    if (!limits_reached(r, uv_hrtime())) {
+    bool time_up = r->cfg->duration_s > 0 && since_start_s(r, uv_hrtime()) >= r->cfg->duration_s;
+    if (!time_up && requests_left(r, t) > 0) {
       lbsim_traffic_launch(t);
       return;
     }
-    stop_launching(r);
+    /* This balancer is done; the run is once every one of them is. */
+    bool everyone = true;
+    for (uint32_t i = 0; i < r->nworlds; i++)
+      everyone = everyone && requests_left(r, &r->worlds[i]) == 0;
+    if (time_up || everyone)
+      stop_launching(r);
   }
   maybe_finish_drained(r);
 }

@@ -57,9 +57,17 @@ static void sim_stop(lbsim_sim_t *sim) {
     sim->open_handles++;
     lbsim_runner_close(&sim->runner, on_runner_closed);
   }
+  if (sim->admin_ready) {
+    sim->open_handles++;
+    lbsim_admin_close(&sim->admin, on_backend_closed);
+  }
   for (uint32_t i = 0; i < sim->nmodels; i++) {
     sim->open_handles++;
     lbsim_model_close(&sim->models[i], on_handle_closed);
+  }
+  if (sim->nmodels > 0) {
+    sim->open_handles++;
+    uv_close((uv_handle_t *)&sim->scenario_timer, on_handle_closed);
   }
   for (uint32_t i = 0; i < sim->nbackends; i++) {
     sim->open_handles++;
@@ -95,14 +103,84 @@ static void on_signal(uv_signal_t *handle, int signum) {
 
 /* ---- backends -------------------------------------------------------------- */
 
-static void on_model_changed(lbsim_model_t *model, double old_ms, void *data) {
+static const char *const origin_names[] = {"scenario", "drift", "admin"};
+
+/* Logs a change (stderr; drift steps unless --quiet), reports it (JSON),
+ * and brings every copy of the backend in line. */
+static void on_model_changed(lbsim_model_t *model, const lbsim_event_t *ev, double old, void *data) {
   lbsim_sim_t *sim = data;
   uint64_t now = uv_hrtime();
-  if (!sim->cfg->quiet)
-    lbsim_log("backend %u latency %.2f -> %.2f ms", model->index + 1, old_ms, model->latency.latency_ms);
-  lbsim_report_change(stdout, sim->cfg, (double)(now - sim->start_ns) / LBSIM_NS_PER_S, model->index, "drift",
-                      old_ms, model->latency.latency_ms);
+  double t = (double)(now - sim->start_ns) / LBSIM_NS_PER_S;
+  unsigned i = model->index + 1;
+  const char *origin = origin_names[ev->origin];
+  double now_value = ev->value;
+  char jitter[48] = "";
+  switch (ev->action) {
+  case LBSIM_ACTION_LATENCY:
+    if (ev->origin != LBSIM_ORIGIN_DRIFT || !sim->cfg->quiet)
+      lbsim_log("backend %u latency %.2f -> %.2f ms%s%s%s", i, old, model->latency.latency_ms,
+                ev->origin == LBSIM_ORIGIN_DRIFT ? "" : " (", ev->origin == LBSIM_ORIGIN_DRIFT ? "" : origin,
+                ev->origin == LBSIM_ORIGIN_DRIFT ? "" : ")");
+    now_value = model->latency.latency_ms;
+    break;
+  case LBSIM_ACTION_UP:
+    if (ev->slow_start_s > 0)
+      lbsim_log("backend %u up, slow start over %g s from x%g (%s)", i, ev->slow_start_s, ev->slow_start_factor,
+                origin);
+    else
+      lbsim_log("backend %u up (%s)", i, origin);
+    break;
+  case LBSIM_ACTION_DOWN:
+  case LBSIM_ACTION_STALL:
+  case LBSIM_ACTION_RESUME:
+    lbsim_log("backend %u %s (%s)", i, lbsim_action_name(ev->action), origin);
+    break;
+  case LBSIM_ACTION_JITTER:
+    lbsim_jitter_format(&ev->jitter, jitter, sizeof(jitter));
+    lbsim_log("backend %u jitter %s (%s)", i, jitter, origin);
+    break;
+  case LBSIM_ACTION_ERROR_RATE:
+  case LBSIM_ACTION_CAPACITY:
+    lbsim_log("backend %u %s %g -> %g (%s)", i, lbsim_action_name(ev->action), old, ev->value, origin);
+    break;
+  }
+  lbsim_report_change(stdout, sim->cfg, t, model->index, ev, old, now_value, jitter);
+  for (uint32_t k = model->index; k < sim->nbackends; k += sim->nmodels)
+    lbsim_backend_sync(&sim->backends[k], now);
   lbsim_oracle_touch(&sim->oracle, now);
+}
+
+/* ---- scenario ------------------------------------------------------------------ */
+
+static uint64_t event_due_ms(const lbsim_sim_t *sim, const lbsim_event_t *ev) {
+  return lbsim_s_to_ms(ev->at_s * sim->cfg->time_scale);
+}
+
+static void on_scenario_timer(uv_timer_t *timer) {
+  lbsim_sim_t *sim = timer->data;
+  const lbsim_scenario_t *sc = &sim->cfg->scenario;
+  uint64_t elapsed_ms = (uv_hrtime() - sim->start_ns) / 1000000u;
+  while (sim->next_event < sc->nevents && event_due_ms(sim, &sc->events[sim->next_event]) <= elapsed_ms + 1) {
+    const lbsim_event_t *ev = &sc->events[sim->next_event++];
+    uint64_t now = uv_hrtime();
+    if (ev->backend == LBSIM_ALL_BACKENDS)
+      for (uint32_t i = 0; i < sim->nmodels; i++)
+        lbsim_model_apply(&sim->models[i], ev, now);
+    else
+      lbsim_model_apply(&sim->models[ev->backend], ev, now);
+  }
+  if (sim->next_event < sc->nevents) {
+    uint64_t due = event_due_ms(sim, &sc->events[sim->next_event]);
+    uv_timer_start(timer, on_scenario_timer, due > elapsed_ms ? due - elapsed_ms : 0, 0);
+  }
+}
+
+/* Events at 0 s apply before anything listens; the rest by the timer. */
+static void start_scenario(lbsim_sim_t *sim) {
+  uv_timer_init(&sim->loop, &sim->scenario_timer);
+  sim->scenario_timer.data = sim;
+  if (sim->cfg->scenario.nevents > 0)
+    on_scenario_timer(&sim->scenario_timer);
 }
 
 static int start_backends(lbsim_sim_t *sim, uint32_t copies) {
@@ -120,16 +198,20 @@ static int start_backends(lbsim_sim_t *sim, uint32_t copies) {
     sim->models[i].on_change_data = sim;
   }
   lbsim_oracle_init(&sim->oracle, sim->models, sim->nmodels);
+  start_scenario(sim);
   for (uint32_t k = 0; k < copies * sim->nmodels; k++) {
     uint32_t i = k % sim->nmodels;
     uint16_t port = cfg->port_base ? (uint16_t)(cfg->port_base + k) : 0;
     lbsim_backend_t *b = &sim->backends[k];
-    int err = lbsim_backend_start(b, &sim->loop, &sim->sched, &sim->models[i], cfg, port);
+    int err = lbsim_backend_start(b, &sim->loop, &sim->sched, &sim->models[i], cfg, port, sim->seed);
     sim->nbackends = k + 1; /* a failed start still has a listener closing */
     if (err != 0) {
       lbsim_log_error("cannot listen on %s:%u: %s", cfg->host, port, uv_strerror(err));
       return -1;
     }
+    lbsim_backend_sync(b, uv_hrtime()); /* a backend scripted down at 0 s */
+    if (copies > 1)
+      b->policy = cfg->policies[k / sim->nmodels];
     if (copies == 1)
       lbsim_log("backend %u listening on %s latency=%.2f ms", i + 1, b->url, sim->models[i].latency.latency_ms);
     else
@@ -248,6 +330,27 @@ static int start_balancers(lbsim_sim_t *sim, uint32_t nworlds) {
   return 0;
 }
 
+/* ---- admin ----------------------------------------------------------------------- */
+
+static int start_admin(lbsim_sim_t *sim) {
+  lbsim_admin_t *a = &sim->admin;
+  memset(a, 0, sizeof(*a));
+  a->models = sim->models;
+  a->nmodels = sim->nmodels;
+  a->backends = sim->backends;
+  a->nbackends = sim->nbackends;
+  a->worlds = sim->worlds;
+  a->nworlds = sim->nworlds;
+  int err = lbsim_admin_start(a, &sim->loop, &sim->sched, (uint16_t)sim->cfg->admin_port);
+  sim->admin_ready = true; /* a failed start still has a listener closing */
+  if (err != 0) {
+    lbsim_log_error("cannot listen on 127.0.0.1:%u for --admin: %s", sim->cfg->admin_port, uv_strerror(err));
+    return err;
+  }
+  lbsim_log("admin listening on http://127.0.0.1:%u/ (GET /backends, POST /backends/N, GET /metrics)", a->port);
+  return 0;
+}
+
 /* ---- file descriptors ------------------------------------------------------------ */
 
 /* How many connections one balancer may hold open at once. */
@@ -349,6 +452,8 @@ int lbsim_sim_run(const lbsim_config_t *cfg) {
   }
   if (!failed && cfg->role != LBSIM_ROLE_BACKENDS)
     failed = start_balancers(sim, nworlds) != 0;
+  if (!failed && cfg->admin)
+    failed = start_admin(sim) != 0;
   if (failed) {
     sim->exit_code = LBSIM_EXIT_RUNTIME;
     sim_stop(sim);

@@ -1,6 +1,8 @@
 /* One balancer. See lbsim/traffic.h. */
 #include "lbsim/traffic.h"
 
+#include <math.h>
+
 #include "internal.h"
 
 /* With --rate and --concurrency there are no rounds: whether traffic has
@@ -40,7 +42,10 @@ static void judge_pick(lbsim_traffic_t *t, lbsim_creq_t *req) {
   if (t->oracle == NULL)
     return;
   uint32_t fastest = lbsim_oracle_fastest(t->oracle);
-  req->oracle_ms = lbsim_oracle_fastest_ms(t->oracle);
+  double best = lbsim_oracle_fastest_ms(t->oracle);
+  if (!isfinite(best))
+    return; /* nothing can answer: there is no right choice */
+  req->oracle_ms = best;
   req->to_fastest = req->backend == fastest ||
                     lbsim_oracle_true_ms(t->oracle, req->backend) <= req->oracle_ms;
   if (t->oracle->epoch != t->stats.seen_epoch) {
@@ -48,10 +53,11 @@ static void judge_pick(lbsim_traffic_t *t, lbsim_creq_t *req) {
       lbsim_stats_fastest_changed(&t->stats, fastest, t->oracle->epoch_ns);
     t->stats.seen_epoch = t->oracle->epoch;
   }
-  if (!t->round_open && t->stats.divert_pending) {
+  if (t->stats.divert_pending) {
+    /* Ties count: any backend as fast as the fastest is a right choice. */
     t->stats.window_picks++;
-    t->stats.window_to_target += req->backend == t->stats.divert_target;
-    if (t->stats.window_picks == DIVERT_WINDOW) {
+    t->stats.window_to_target += req->to_fastest;
+    if (!t->round_open && t->stats.window_picks == DIVERT_WINDOW) {
       lbsim_stats_divert_window(&t->stats, t->stats.window_picks, t->stats.window_to_target, req->start_ns);
       t->stats.window_picks = t->stats.window_to_target = 0;
     }
@@ -86,8 +92,8 @@ void lbsim_traffic_round(lbsim_traffic_t *t, uint32_t burst) {
     lbsim_traffic_launch(t);
   t->launching = false;
   if (t->stats.divert_pending) {
-    uint64_t to_target = t->stats.round_picks[t->stats.divert_target];
-    lbsim_stats_divert_window(&t->stats, burst, to_target, t->round_start_ns);
+    lbsim_stats_divert_window(&t->stats, t->stats.window_picks, t->stats.window_to_target, t->round_start_ns);
+    t->stats.window_picks = t->stats.window_to_target = 0;
   }
   if (t->round_outstanding == 0) {
     t->round_open = false;

@@ -9,6 +9,8 @@
 #include <stdio.h>
 
 #include "lbsim/latency.h"
+#include "lbsim/scenario.h"
+#include "lbsim/service.h"
 #include "lbsim/url.h"
 
 #define LBSIM_MAX_BACKENDS 4096
@@ -65,6 +67,7 @@ typedef struct lbsim_config_s {
   uint32_t burst;
   double sleep_s;
   uint64_t rounds;                /* 0: until a signal */
+  uint64_t requests;              /* stop launching after this many per balancer; 0: no limit */
   double duration_s;              /* 0: no limit */
   double timeout_s;
   double failure_latency_ms;
@@ -84,6 +87,18 @@ typedef struct lbsim_config_s {
   uint32_t concurrency;           /* --concurrency */
   double interval_s;              /* summary period for rate/concurrency */
   lbsim_format_t format;
+
+  /* load, faults, scenarios, observability */
+  uint32_t capacity;              /* requests served at once per backend; 0: unlimited */
+  lbsim_jitter_t jitter;          /* per-request noise */
+  double error_rate;              /* probability of a 503 */
+  char scenario_path[1024];
+  lbsim_scenario_t scenario;      /* scripted changes (--scenario or a replay) */
+  double time_scale;              /* scenario times and --duration are multiplied by it */
+  char replay[16];                /* a published experiment, or "" */
+  bool admin;
+  uint32_t admin_port;            /* --admin PORT (0: chosen by the OS) */
+  char report_path[1024];         /* --report FILE.svg, or "" */
 
   /* run */
   uint64_t seed;

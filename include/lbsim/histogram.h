@@ -29,6 +29,8 @@ int lbsim_hist_record(lbsim_hist_t *h, uint64_t value_us);
 /* The value at quantile q in [0, 1] (0.5 = median), in microseconds; 0 when empty. */
 double lbsim_hist_quantile(const lbsim_hist_t *h, double q);
 double lbsim_hist_mean(const lbsim_hist_t *h);
+/* How many samples are at most value_us (to the histogram's resolution). */
+uint64_t lbsim_hist_count_le(const lbsim_hist_t *h, double value_us);
 /* Adds src's samples to dst. */
 int lbsim_hist_merge(lbsim_hist_t *dst, const lbsim_hist_t *src);
 /* Forgets every sample, keeping the memory for reuse. */

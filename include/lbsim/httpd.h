@@ -32,6 +32,10 @@ struct lbsim_httpd_s {
   uint32_t nconns;
   uint32_t nhandles;           /* listener + every handle not yet closed */
   bool listening;
+  bool listener_closing;       /* uv_close'd, callback not run yet */
+  bool relisten;               /* listen again once it has closed */
+  char host[256];
+  uint16_t port;               /* as bound */
   bool closing;
   lbsim_httpd_closed_cb on_closed;
 
@@ -49,11 +53,13 @@ void lbsim_httpd_init(lbsim_httpd_t *server, uv_loop_t *loop, lbsim_sched_t *sch
 int lbsim_httpd_listen(lbsim_httpd_t *server, const char *host, uint16_t port, uint16_t *bound_port);
 /* Stops accepting (closes the listener); existing connections go on. */
 void lbsim_httpd_stop_listening(lbsim_httpd_t *server);
+/* Listens again on the host and port of the first lbsim_httpd_listen. */
+int lbsim_httpd_relisten(lbsim_httpd_t *server);
 /* Closes the listener and every connection, dropping queued answers;
  * on_closed (may be NULL) runs when the last handle is closed. */
 void lbsim_httpd_close(lbsim_httpd_t *server, lbsim_httpd_closed_cb on_closed);
-/* Closes every connection but keeps listening (a backend going down keeps
- * its listener closed separately). */
-void lbsim_httpd_close_connections(lbsim_httpd_t *server);
+/* Closes every connection, with a reset (RST) when `reset`: what peers of
+ * a crashed server see. */
+void lbsim_httpd_close_connections(lbsim_httpd_t *server, bool reset);
 
 #endif

@@ -20,8 +20,9 @@ void lbsim_report_round(FILE *out, const lbsim_config_t *cfg, uint64_t round, do
 /* The run summary, or the comparison table. */
 void lbsim_report_run(FILE *out, const lbsim_config_t *cfg, lbsim_traffic_t *worlds, uint32_t nworlds,
                       lbsim_oracle_t *oracle, double elapsed_s);
-/* JSON only: a drift (or scripted) change of a backend's latency. */
-void lbsim_report_change(FILE *out, const lbsim_config_t *cfg, double t_s, uint32_t backend, const char *what,
-                         double from, double to);
+/* JSON only: a drift step ("drift") or a scripted or admin change
+ * ("change") of a backend. */
+void lbsim_report_change(FILE *out, const lbsim_config_t *cfg, double t_s, uint32_t backend, const lbsim_event_t *event,
+                         double from, double to, const char *jitter);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include <uv.h>
 
+#include "lbsim/admin.h"
 #include "lbsim/backend.h"
 #include "lbsim/config.h"
 #include "lbsim/oracle.h"
@@ -27,6 +28,8 @@ typedef struct lbsim_sim_s {
   lbsim_backend_t *backends;    /* copies: nworlds x nmodels, world-major */
   uint32_t nbackends;
   lbsim_oracle_t oracle;
+  uv_timer_t scenario_timer;    /* the next scripted change */
+  uint32_t next_event;
 
   lbsim_url_t *urls;            /* what each balancer drives: nworlds x nurls */
   uint32_t nurls;               /* backends per balancer */
@@ -34,6 +37,8 @@ typedef struct lbsim_sim_s {
   uint32_t nworlds;
   lbsim_runner_t runner;
   bool runner_ready;
+  lbsim_admin_t admin;
+  bool admin_ready;
   uint32_t resolving;           /* name look-ups still under way */
 
   uv_signal_t sigint, sigterm;

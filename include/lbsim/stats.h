@@ -35,8 +35,8 @@ typedef struct lbsim_stats_s {
   uint64_t rounds;
   double top_share_sum;                     /* share of each round's busiest backend */
 
-  /* Time to divert: after the truly fastest changes, how long until it gets
-   * the majority of the traffic. */
+  /* Time to divert: after the truly fastest changes, how long until the
+   * majority of the traffic goes to it (or to backends as fast). */
   uint64_t seen_epoch;
   bool divert_pending;
   uint32_t divert_target;

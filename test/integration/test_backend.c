@@ -25,7 +25,7 @@ static int start(fixture_t *f, double latency_ms) {
   REQUIRE(lbsim_sched_init(&f->sched, &f->loop) == 0);
   lbsim_model_init(&f->model, &f->loop, &f->cfg, 1, 0);
   f->model.latency.latency_ms = latency_ms;
-  REQUIRE(lbsim_backend_start(&f->backend, &f->loop, &f->sched, &f->model, &f->cfg, 0) == 0);
+  REQUIRE(lbsim_backend_start(&f->backend, &f->loop, &f->sched, &f->model, &f->cfg, 0, 1) == 0);
   f->port = f->backend.port;
   REQUIRE(f->port != 0);
   lbsim_model_start_drift(&f->model);

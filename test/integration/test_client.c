@@ -57,7 +57,7 @@ static int add_backend(fixture_t *f, double latency_ms) {
   uint32_t i = f->nbackends++;
   lbsim_model_init(&f->models[i], &f->loop, &f->cfg, 1, i);
   f->models[i].latency.latency_ms = latency_ms;
-  REQUIRE(lbsim_backend_start(&f->backends[i], &f->loop, &f->sched, &f->models[i], &f->cfg, 0) == 0);
+  REQUIRE(lbsim_backend_start(&f->backends[i], &f->loop, &f->sched, &f->models[i], &f->cfg, 0, 1) == 0);
   return add_url(f, f->backends[i].port);
 }
 

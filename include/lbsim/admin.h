@@ -1,0 +1,40 @@
+/* Runtime control and metrics on 127.0.0.1:PORT (--admin PORT):
+ *
+ *   GET  /backends      every backend's state (JSON)
+ *   GET  /backends/N    one backend
+ *   POST /backends/N    change it: a JSON object ({"latency_ms": 2000,
+ *                       "error_rate": 0.5, "down": true, "stalled": false,
+ *                       "capacity": 10, "jitter": "exp:20"}), the same as a
+ *                       form (latency=2000&down=1), or a scenario action
+ *                       ("up slow-start 5s")
+ *   GET  /metrics       the client's metrics, and the backends', in the
+ *                       Prometheus text format */
+#ifndef LBSIM_ADMIN_H
+#define LBSIM_ADMIN_H
+
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "lbsim/backend.h"
+#include "lbsim/httpd.h"
+#include "lbsim/traffic.h"
+
+typedef struct lbsim_admin_s {
+  lbsim_httpd_t httpd;
+  uint16_t port;
+  lbsim_model_t *models;
+  uint32_t nmodels;
+  lbsim_backend_t *backends;    /* every copy, world-major */
+  uint32_t nbackends;
+  lbsim_traffic_t *worlds;
+  uint32_t nworlds;
+  char last_error[256];         /* the message of the last 400 answer */
+} lbsim_admin_t;
+
+int lbsim_admin_start(lbsim_admin_t *admin, uv_loop_t *loop, lbsim_sched_t *sched, uint16_t port);
+void lbsim_admin_close(lbsim_admin_t *admin, lbsim_httpd_closed_cb on_closed);
+/* The client's Prometheus metrics, appended to out. */
+void lbsim_client_metrics(lbsim_traffic_t *worlds, uint32_t nworlds, struct lbsim_buf_s *out);
+
+#endif
