@@ -602,6 +602,9 @@ static lbsim_parse_result_t parse_args(lbsim_config_t *cfg, int argc, char **arg
       if (optopt != 0 && optopt < 256)
         return error(err, errlen, c == ':' ? "option '-%c' needs a value" : "unknown option '-%c' (see --help)",
                      optopt);
+      if (optopt >= 256 && (size_t)(optopt - 256) < NOPTIONS) /* a known long option */
+        return error(err, errlen, c == ':' ? "option '--%s' needs a value" : "option '--%s' takes no value",
+                     options[optopt - 256].name);
       return error(err, errlen, c == ':' ? "option '%s' needs a value" : "unknown option '%s' (see --help)",
                    what);
     }
