@@ -28,12 +28,9 @@ static void put(greedy_t *g, uint32_t slot, uint32_t backend) {
   g->pos[backend] = slot;
 }
 
-static void sift(greedy_t *g, uint32_t slot) {
+/* Moves the backend at `slot` down below any smaller child. */
+static void sift_down(greedy_t *g, uint32_t slot) {
   uint32_t b = g->heap[slot];
-  while (slot > 0 && less(g, b, g->heap[(slot - 1) / 2])) {
-    put(g, slot, g->heap[(slot - 1) / 2]);
-    slot = (slot - 1) / 2;
-  }
   for (;;) {
     uint32_t child = 2 * slot + 1;
     if (child >= g->n)
@@ -46,6 +43,17 @@ static void sift(greedy_t *g, uint32_t slot) {
     slot = child;
   }
   put(g, slot, b);
+}
+
+/* Restores the heap after the key of the backend at `slot` changed. */
+static void sift(greedy_t *g, uint32_t slot) {
+  uint32_t b = g->heap[slot];
+  while (slot > 0 && less(g, b, g->heap[(slot - 1) / 2])) {
+    put(g, slot, g->heap[(slot - 1) / 2]);
+    slot = (slot - 1) / 2;
+  }
+  put(g, slot, b);
+  sift_down(g, slot);
 }
 
 static int greedy_create(lbsim_policy_t *p, const lbsim_policy_params_t *params) {
@@ -64,11 +72,13 @@ static int greedy_create(lbsim_policy_t *p, const lbsim_policy_params_t *params)
     free(g);
     return -ENOMEM;
   }
-  /* Index order is a valid heap when every EMA is equal; otherwise sift. */
+  /* Index order is a valid heap when every EMA is equal; otherwise build
+   * one bottom-up. Only downward moves here: moving a key up would push a
+   * parent into a slot whose subtree has already been ordered. */
   for (uint32_t i = 0; i < g->n; i++)
     put(g, i, i);
-  for (uint32_t i = g->n; i-- > 0;)
-    sift(g, i);
+  for (uint32_t i = g->n / 2; i-- > 0;)
+    sift_down(g, i);
   p->state = g;
   return 0;
 }
