@@ -14,7 +14,7 @@ static int fail(llhttp_t *p, const char *why) {
 
 static int count_header(llhttp_t *p, size_t len) {
   lbsim_hresp_t *r = resp_of(p);
-  r->header_bytes += (uint32_t)len + 4;
+  r->header_bytes += (uint32_t)len;
   return r->header_bytes > LBSIM_HRESP_MAX_HEADER_BYTES ? fail(p, "response headers too large") : 0;
 }
 
@@ -23,14 +23,26 @@ static int on_message_begin(llhttp_t *p) {
   return 0;
 }
 
+/* The status, a field name or a value: its bytes may come in several
+ * pieces (one call per read), so only their length is counted here ... */
 static int on_data(llhttp_t *p, const char *at, size_t len) {
   (void)at;
   return count_header(p, len);
 }
 
+/* ... and the separators around it (": ", CRLF, the status line's other
+ * parts) once, when it is complete. */
+static int on_element_complete(llhttp_t *p) {
+  return count_header(p, 4);
+}
+
 static int on_headers_complete(llhttp_t *p) {
   if (p->status_code == 101 || p->upgrade)
     return fail(p, "unexpected protocol switch");
+  /* 1xx, 204 and 304 responses end with their header section, whatever
+   * Content-Length says (RFC 9112, 6.3): 1 tells llhttp to skip the body. */
+  if (p->status_code < 200 || p->status_code == 204 || p->status_code == 304)
+    return 1;
   return 0;
 }
 
@@ -56,6 +68,9 @@ static const llhttp_settings_t settings = {
     .on_status = on_data,
     .on_header_field = on_data,
     .on_header_value = on_data,
+    .on_status_complete = on_element_complete,
+    .on_header_field_complete = on_element_complete,
+    .on_header_value_complete = on_element_complete,
     .on_headers_complete = on_headers_complete,
     .on_body = on_body,
     .on_message_complete = on_message_complete,
