@@ -1,6 +1,7 @@
 /* Traffic shapes and the run. See lbsim/runner.h. */
 #include "lbsim/runner.h"
 
+#include <errno.h>
 #include <math.h>
 
 #include "internal.h"
@@ -19,6 +20,26 @@ uint64_t lbsim_runner_in_flight(const lbsim_runner_t *r) {
   return n;
 }
 
+static void write_report(lbsim_runner_t *r) {
+  const char *path = r->cfg->report_path;
+  const char *policies[LBSIM_MAX_POLICIES];
+  for (uint32_t w = 0; w < r->nworlds; w++)
+    policies[w] = r->worlds[w].policy_name;
+  char title[160];
+  snprintf(title, sizeof(title), "lbsim: %u backends, %s%s, seed %llu", r->worlds[0].n,
+           r->nworlds > 1 ? "compare " : "policy ", r->nworlds > 1 ? "mode" : policies[0], (unsigned long long)r->seed);
+  FILE *f = fopen(path, "w");
+  int err = f ? lbsim_svg_write(f, &r->timeline, r->worlds[0].names, policies, title) : -1;
+  if (f && fclose(f) != 0)
+    err = -1;
+  if (err != 0) {
+    lbsim_log_error("cannot write the report %s: %s", path, strerror(errno));
+    r->report_failed = true;
+  } else {
+    lbsim_log("report written to %s", path);
+  }
+}
+
 static void finish(lbsim_runner_t *r) {
   if (r->finished)
     return;
@@ -28,6 +49,8 @@ static void finish(lbsim_runner_t *r) {
   uv_timer_stop(&r->timer);
   lbsim_sched_cancel(r->sched, &r->arrival);
   lbsim_report_run(r->out, r->cfg, r->worlds, r->nworlds, r->oracle, since_start_s(r, r->end_ns));
+  if (r->cfg->report_path[0] != '\0')
+    write_report(r);
   if (r->on_finished)
     r->on_finished(r);
 }
@@ -53,9 +76,32 @@ static bool limits_reached(const lbsim_runner_t *r, uint64_t now_ns) {
   return cfg->duration_s > 0 && since_start_s(r, now_ns) >= cfg->duration_s;
 }
 
+/* One snapshot of every balancer for the visual report. */
+static void record(lbsim_runner_t *r, double t_s) {
+  lbsim_timeline_t *tl = &r->timeline;
+  int at = lbsim_timeline_push(tl, t_s);
+  if (at < 0)
+    return;
+  float *truth = lbsim_timeline_true(tl, (uint32_t)at);
+  for (uint32_t i = 0; i < tl->n; i++)
+    truth[i] = r->oracle ? (float)lbsim_oracle_true_ms(r->oracle, i) : NAN;
+  for (uint32_t w = 0; w < r->nworlds; w++) {
+    const lbsim_traffic_t *t = &r->worlds[w];
+    float *ema = lbsim_timeline_ema(tl, (uint32_t)at, w);
+    uint32_t *picks = lbsim_timeline_picks(tl, (uint32_t)at, w);
+    for (uint32_t i = 0; i < tl->n; i++) {
+      ema[i] = t->ema.measured[i] ? (float)t->ema.value_ms[i] : NAN;
+      picks[i] = (uint32_t)t->stats.round_picks[i];
+    }
+    tl->failed[(size_t)at * r->nworlds + w] = (uint32_t)t->stats.round.failed;
+  }
+}
+
 static void report_block(lbsim_runner_t *r, uint64_t now_ns) {
   r->round++;
   lbsim_report_round(r->out, r->cfg, r->round, since_start_s(r, now_ns), r->worlds, r->nworlds, r->oracle);
+  if (r->cfg->report_path[0] != '\0')
+    record(r, since_start_s(r, now_ns));
 }
 
 /* ---- bursts ------------------------------------------------------------- */
@@ -176,6 +222,9 @@ void lbsim_runner_init(lbsim_runner_t *r, uv_loop_t *loop, lbsim_sched_t *sched,
   r->oracle = oracle;
   r->out = out;
   lbsim_rng_init(&r->arrivals, seed, LBSIM_STREAM_ARRIVALS);
+  if (cfg->report_path[0] != '\0' && nworlds > 0 &&
+      lbsim_timeline_init(&r->timeline, nworlds, worlds[0].n) != 0)
+    lbsim_log_error("out of memory for the report: it will be empty");
   uv_timer_init(loop, &r->timer);
   r->timer.data = r;
   r->open_handles = 1;
@@ -248,6 +297,7 @@ static void on_world_closed(lbsim_traffic_t *t) {
 
 void lbsim_runner_close(lbsim_runner_t *r, lbsim_runner_cb on_closed) {
   r->on_closed = on_closed;
+  lbsim_timeline_free(&r->timeline);
   lbsim_sched_cancel(r->sched, &r->arrival);
   r->open_handles += r->nworlds;
   for (uint32_t i = 0; i < r->nworlds; i++)

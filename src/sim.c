@@ -465,6 +465,8 @@ int lbsim_sim_run(const lbsim_config_t *cfg) {
     fflush(stdout);
     return sim->exit_code; /* no cleanup: the user asked to leave now */
   }
+  if (sim->runner_ready && sim->runner.report_failed && sim->exit_code == LBSIM_EXIT_OK)
+    sim->exit_code = LBSIM_EXIT_RUNTIME;
   err = uv_loop_close(&sim->loop);
   if (err != 0) {
     lbsim_log_error("internal error: handles left open at exit (%s)", uv_strerror(err));

@@ -222,6 +222,8 @@ static void panel(FILE *out, const lbsim_timeline_t *tl, uint32_t w, const char 
     double x = fx(&share, tl->t[s]) - bar_w / 2, y = share.y0 + share.h;
     if (x < share.x0)
       x = share.x0;
+    if (x + bar_w > share.x0 + share.w)
+      x = share.x0 + share.w - bar_w;
     for (uint32_t k = 0; k <= ncolored; k++) {
       uint64_t c;
       if (k < ncolored) {
@@ -279,21 +281,26 @@ int lbsim_svg_write(FILE *out, const lbsim_timeline_t *tl, const char *const *na
   rank_backends(tl, order);
   uint32_t ncolored = tl->n < TOP_BACKENDS ? tl->n : TOP_BACKENDS;
 
-  /* Shared axes: the whole run, the highest finite latency of any panel. */
+  /* Shared axes: the whole run, and the highest true latency of any drawn
+   * backend. Estimates above it (a failure counts 10 s) are cut at the top. */
   double t_max = tl->len ? tl->t[tl->len - 1] : 1;
-  double y_max = 1;
+  double y_max = 0;
   for (uint32_t s = 0; s < tl->len; s++)
     for (uint32_t k = 0; k < ncolored; k++) {
       float v = tl->true_ms[(size_t)s * tl->n + order[k]];
       if (isfinite(v) && v > y_max)
         y_max = v;
-      for (uint32_t w = 0; w < tl->nworlds; w++) {
-        float e = tl->ema_ms[((size_t)s * tl->nworlds + w) * tl->n + order[k]];
-        if (isfinite(e) && e > y_max && e < 3 * y_max + 1000)
-          y_max = e; /* estimates of failures (10 s) would flatten everything else */
-      }
     }
-  y_max = nice_step(y_max * 1.05, 5) * ceil(y_max * 1.05 / nice_step(y_max * 1.05, 5));
+  if (y_max == 0) {
+    /* No truth known (--client-only): the estimates, but not failures'. */
+    for (size_t k = 0; k < (size_t)tl->len * tl->nworlds * tl->n; k++)
+      if (isfinite(tl->ema_ms[k]) && tl->ema_ms[k] > y_max && tl->ema_ms[k] < 9000)
+        y_max = tl->ema_ms[k];
+  }
+  if (y_max <= 0)
+    y_max = 1;
+  double step = nice_step(y_max * 1.2, 5);
+  y_max = step * ceil(y_max * 1.2 / step);
 
   int height = 50 + (int)tl->nworlds * PANEL_H;
   fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"

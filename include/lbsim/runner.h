@@ -17,6 +17,7 @@
 #include "lbsim/oracle.h"
 #include "lbsim/rng.h"
 #include "lbsim/sched.h"
+#include "lbsim/svg.h"
 #include "lbsim/traffic.h"
 
 typedef struct lbsim_runner_s lbsim_runner_t;
@@ -49,6 +50,9 @@ struct lbsim_runner_s {
   lbsim_runner_cb on_finished;
   lbsim_runner_cb on_closed;
   uint32_t open_handles;
+
+  lbsim_timeline_t timeline;    /* for --report */
+  bool report_failed;
 };
 
 /* The worlds must be initialised (lbsim_traffic_init) already. */

@@ -25,8 +25,8 @@ typedef struct lbsim_timeline_s {
 } lbsim_timeline_t;
 
 int lbsim_timeline_init(lbsim_timeline_t *tl, uint32_t nworlds, uint32_t n);
-/* Reserves the next snapshot; NULL when this block is skipped (thinning)
- * or memory ran out. Fill its slices with lbsim_timeline_* accessors. */
+/* Reserves the next snapshot and returns its index; -1 when this block is
+ * skipped (thinning) or memory ran out. Fill it with the accessors below. */
 int lbsim_timeline_push(lbsim_timeline_t *tl, double t_s);
 static inline float *lbsim_timeline_true(lbsim_timeline_t *tl, uint32_t at) {
   return &tl->true_ms[(size_t)at * tl->n];
