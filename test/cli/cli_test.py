@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 LBSIM = None
@@ -274,6 +275,198 @@ def test_rate_and_concurrency_give_interval_blocks():
         check(out.count("=== Traffic Interval ") >= 2, out[:300])
         m = re.search(r"requests=(\d+) ok=(\d+) failed=0", out)
         check(m and int(m.group(1)) == int(m.group(2)) and int(m.group(1)) > 50, out[-300:])
+
+
+def write_temp(text, suffix=".txt"):
+    import tempfile
+    fd, path = tempfile.mkstemp(suffix=suffix, prefix="lbsim-test-")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return path
+
+
+def test_scenario_errors_name_file_and_line():
+    path = write_temp("# drill\nat 1s backend 2 down\nat 2s backend 9 up\n")
+    try:
+        code, out, err = run(["--port-base", "0", "--scenario", path])
+        check(code == 2, "exit %d" % code)
+        one_error_line(err)
+        check("%s:3: backend 9 does not exist (there are 5)" % path in err, err)
+        code, out, err = run(["--port-base", "0", "--scenario", path + ".missing"])
+        check(code == 2 and "cannot read scenario" in err, err)
+    finally:
+        os.unlink(path)
+
+
+def test_scenario_changes_the_backends_on_time():
+    path = write_temp("at 0s all capacity 5\n"
+                      "at 0.3s backend 1 latency 150ms\n"
+                      "at 0.6s backend 2 down\n"
+                      "at 1.0s backend 2 up\n"
+                      "at 1.2s backend 3 error-rate 1\n")
+    try:
+        code, out, err = run(["--port-base", "0", "-n", "3", "--latency", "10", "--drift-period", "0",
+                              "--scenario", path, "--duration", "1.6", "--sleep", "0.1", "--burst", "10",
+                              "-s", "2", "--policy", "round-robin", "-f", "json"])
+        check(code == 0, "exit %d: %s" % (code, err))
+        for line in ["backend 1 capacity 0 -> 5 (scenario)", "backend 1 latency 10.00 -> 150.00 ms (scenario)",
+                     "backend 2 down (scenario)", "backend 2 up (scenario)", "backend 3 error-rate 0 -> 1 (scenario)"]:
+            check(line in err, "no '%s' in %s" % (line, err))
+        objs = [json.loads(l) for l in out.splitlines()]
+        changes = [o for o in objs if o["type"] == "change"]
+        check(len(changes) == 7, changes)
+        down = [o for o in changes if o["action"] == "down"][0]
+        check(0.55 <= down["t"] <= 0.8, down)
+        s = objs[-1]
+        check(s["failures"]["connect"] > 0 or s["failures"]["reset"] > 0, s["failures"])
+        check(s["failures"]["status"] > 0, s["failures"])
+        check(s["requests"] == s["ok"] + s["failed"], s)
+    finally:
+        os.unlink(path)
+
+
+def admin_port(proc):
+    return int(wait_for_stderr_line(proc, r"admin listening on http://127\.0\.0\.1:(\d+)/").group(1))
+
+
+def admin(port, path, body=None):
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path),
+                                 data=body.encode() if body is not None else None,
+                                 method="POST" if body is not None else "GET")
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def test_admin_endpoint_changes_backends():
+    p = start(["--port-base", "0", "-n", "3", "--latency", "20", "--drift-period", "0", "--admin", "0",
+               "--sleep", "0.05", "-s", "1"])
+    try:
+        port = admin_port(p)
+        status, body = admin(port, "/backends")
+        check(status == 200, status)
+        state = json.loads(body)
+        check([b["backend"] for b in state] == [1, 2, 3] and state[0]["latency_ms"] == 20, state)
+        status, body = admin(port, "/backends/2", '{"latency_ms": 300, "error_rate": 0.25}')
+        one = json.loads(body)
+        check(status == 200 and one["latency_ms"] == 300 and one["error_rate"] == 0.25, body)
+        status, body = admin(port, "/backends/3", "down=true")
+        check(status == 200 and json.loads(body)["down"] is True, body)
+        status, body = admin(port, "/backends/3", "up slow-start 1s x3")
+        check(status == 200 and json.loads(body)["down"] is False, body)
+        status, body = admin(port, "/backends/3", "latency=fast")
+        check(status == 400 and "bad latency" in json.loads(body)["reason"], body)
+        check(admin(port, "/backends/7")[0] == 404, "backend 7")
+        check(admin(port, "/nope")[0] == 404, "/nope")
+        state = json.loads(admin(port, "/backends")[1])
+        check(state[1]["latency_ms"] == 300 and state[2]["down"] is False, state)
+    finally:
+        code, out, err = finish(p, signal.SIGTERM)
+    check(code == 0, "exit %d" % code)
+    check("backend 2 latency 20.00 -> 300.00 ms (admin)" in err and "backend 3 down (admin)" in err, err)
+
+
+def parse_prometheus(text):
+    from prometheus_client.parser import text_string_to_metric_families
+    return {f.name: f for f in text_string_to_metric_families(text)}
+
+
+def test_metrics_follow_the_prometheus_format():
+    p = start(["--port-base", "0", "-n", "2", "--latency", "5", "--drift-period", "0", "--admin", "0",
+               "--sleep", "0.05", "--burst", "20", "-s", "1"])
+    try:
+        port = admin_port(p)
+        time.sleep(0.5)
+        status, text = admin(port, "/metrics")
+        check(status == 200, status)
+        fams = parse_prometheus(text)
+        for name in ("lbsim_client_requests", "lbsim_client_request_duration_seconds", "lbsim_client_estimate_seconds",
+                     "lbsim_client_in_flight", "lbsim_backend_requests", "lbsim_backend_latency_seconds",
+                     "lbsim_backend_in_flight", "lbsim_backend_queue_length"):
+            check(name in fams, "no family %s in %s" % (name, sorted(fams)))
+        check(fams["lbsim_client_requests"].type == "counter", "counter type")
+        check(fams["lbsim_client_request_duration_seconds"].type == "histogram", "histogram type")
+        ok = sum(s.value for s in fams["lbsim_client_requests"].samples
+                 if s.name == "lbsim_client_requests_total" and s.labels["result"] == "ok")
+        count = [s.value for s in fams["lbsim_client_request_duration_seconds"].samples
+                 if s.name.endswith("_count")][0]
+        check(ok > 0 and ok == count, (ok, count))
+    finally:
+        code, out, err = finish(p, signal.SIGTERM)
+    check(code == 0, "exit %d" % code)
+    # Each backend serves its own /metrics too.
+    b = start(["--backends-only", "--port-base", "0", "-n", "1", "--latency", "1", "--drift-period", "0"])
+    try:
+        bport = int(wait_for_stderr_line(b, r"backend 1 listening on http://127\.0\.0\.1:(\d+)/").group(1))
+        http_get(bport)
+        status, text = http_get(bport, "/metrics")
+        fams = parse_prometheus(text)
+        served = [s for s in fams["lbsim_backend_requests"].samples
+                  if s.name == "lbsim_backend_requests_total" and s.labels["code"] == "200"]
+        check(served and served[0].value == 1, served)
+        check(fams["lbsim_backend_latency_seconds"].samples[0].value == 0.001, "latency gauge")
+    finally:
+        finish(b, signal.SIGTERM)
+
+
+def test_report_is_well_formed_svg():
+    import shutil
+    import xml.etree.ElementTree as ET
+    path = write_temp("", suffix=".svg")
+    try:
+        code, out, err = run(["--port-base", "0", "--compare", "ema-greedy,round-robin", "--rounds", "6",
+                              "--sleep", "0.05", "--latency", "5:40", "--drift-period", "0.1", "-q", "-s", "3",
+                              "--report", path])
+        check(code == 0, "exit %d: %s" % (code, err))
+        root = ET.parse(path).getroot()
+        check(root.tag.endswith("svg"), root.tag)
+        texts = "".join(t.text or "" for t in root.iter() if t.tag.endswith("text"))
+        for want in ("ema-greedy", "round-robin", "latency (ms)", "time (s)", "share of requests", "true latency"):
+            check(want in texts, "no '%s' in the report" % want)
+        lines = [e for e in root.iter() if e.tag.endswith("polyline")]
+        check(len(lines) >= 2 * 2 * 5 - 2, "%d lines" % len(lines))
+        if shutil.which("rsvg-convert"):
+            png = path + ".png"
+            subprocess.run(["rsvg-convert", "-o", png, path], check=True, timeout=30)
+            check(os.path.getsize(png) > 10000, "rendered image too small")
+            os.unlink(png)
+        code, out, err = run(["--port-base", "0", "--rounds", "1", "--sleep", "0", "--latency", "1",
+                              "--report", "/nonexistent/dir/r.svg"])
+        check(code == 1 and "cannot write the report /nonexistent/dir/r.svg" in err, (code, err))
+    finally:
+        os.unlink(path)
+
+
+def success_rates(out):
+    rates = {}
+    for o in (json.loads(l) for l in out.splitlines()):
+        if o["type"] == "summary":
+            rates[o["policy"]] = (o["ok"] / o["requests"], o)
+    return rates
+
+
+def test_replay_linkerd_keeps_the_published_order():
+    code, out, err = run(["--replay", "linkerd", "--time-scale", "0.05", "--port-base", "0", "-s", "1", "-f", "json"],
+                         timeout=60)
+    check(code == 0, "exit %d: %s" % (code, err))
+    r = success_rates(out)
+    rr, lo, pe = r["round-robin"][0], r["least-outstanding"][0], r["p2c-peak-ewma"][0]
+    check(rr < 0.97, "round-robin %.4f" % rr)
+    check(lo > rr and pe > rr, "order %.4f %.4f %.4f" % (rr, lo, pe))
+    check(pe >= 0.995, "p2c-peak-ewma %.4f" % pe)
+
+
+def test_replay_tower_keeps_the_published_order():
+    code, out, err = run(["--replay", "tower", "--time-scale", "0.06", "--port-base", "0", "-s", "1", "-f", "json"],
+                         timeout=60)
+    check(code == 0, "exit %d: %s" % (code, err))
+    r = success_rates(out)
+    pe, rr = r["p2c-peak-ewma"][1], r["round-robin"][1]
+    check(pe["requests"] == 3000 and rr["requests"] == 3000, (pe["requests"], rr["requests"]))
+    check(pe["p99_ms"] < 150, "p2c-peak-ewma p99 %.1f" % pe["p99_ms"])
+    check(rr["p99_ms"] > 700, "round-robin p99 %.1f" % rr["p99_ms"])
 
 
 def main():

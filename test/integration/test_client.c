@@ -230,3 +230,81 @@ TEST(a_small_pool_queues_and_still_counts_everything) {
             lbsim_counts_quantile_ms(&s->total, 0.99));
   CHECK(teardown(&f) == 0);
 }
+
+/* Applies an event to backend i and brings its copy in line, as the
+ * simulation does. */
+static void apply(fixture_t *f, uint32_t i, lbsim_action_t action, double value) {
+  lbsim_event_t ev = {.backend = (int32_t)i, .action = action, .value = value, .slow_start_factor = 1};
+  lbsim_model_apply(&f->models[i], &ev, uv_hrtime());
+  lbsim_backend_sync(&f->backends[i], uv_hrtime());
+}
+
+TEST(capacity_turns_a_burst_into_waves) {
+  fixture_t f;
+  CHECK(setup(&f) == 0);
+  f.cfg.rounds = 1;
+  f.cfg.explore = 0;
+  CHECK(add_backend(&f, 20) == 0);
+  apply(&f, 0, LBSIM_ACTION_CAPACITY, 10);
+  CHECK(run(&f) == 0);
+  const lbsim_hist_t *h = &f.world.stats.total.latency;
+  CHECK_EQ(h->count, 100);
+  /* Ten waves of ten, 20 ms apart: each wave lands in its own 20 ms slot. */
+  for (int wave = 1; wave <= 10; wave++) {
+    uint64_t upto = lbsim_hist_count_le(h, (wave * 20 + 10) * 1000.0);
+    CHECK_MSG(upto == (uint64_t)wave * 10, "by %d ms: %llu answers", wave * 20 + 10, (unsigned long long)upto);
+  }
+  CHECK(teardown(&f) == 0);
+}
+
+TEST(an_error_rate_answers_503) {
+  fixture_t f;
+  CHECK(setup(&f) == 0);
+  f.cfg.rounds = 2;
+  f.cfg.burst = 20;
+  CHECK(add_backend(&f, 2) == 0);
+  apply(&f, 0, LBSIM_ACTION_ERROR_RATE, 1.0);
+  CHECK(run(&f) == 0);
+  const lbsim_stats_t *s = &f.world.stats;
+  CHECK_EQ(s->total.by_result[LBSIM_RESULT_STATUS], 40);
+  CHECK_EQ(f.backends[0].answered_503, 40);
+  CHECK_NEAR(f.world.ema.value_ms[0], f.cfg.failure_latency_ms, 1e-6);
+  CHECK(teardown(&f) == 0);
+}
+
+TEST(an_outage_refuses_and_recovery_serves_again) {
+  fixture_t f;
+  CHECK(setup(&f) == 0);
+  f.cfg.rounds = 1;
+  f.cfg.burst = 5;
+  CHECK(add_backend(&f, 2) == 0);
+  apply(&f, 0, LBSIM_ACTION_DOWN, 0);
+  run_for(&f.loop, 20); /* the listener closes */
+  CHECK(run(&f) == 0);
+  CHECK_EQ(f.world.stats.total.by_result[LBSIM_RESULT_CONNECT], 5);
+  apply(&f, 0, LBSIM_ACTION_UP, 0);
+  run_for(&f.loop, 20);
+  /* A second run on the same balancer: served again. */
+  f.finished = false;
+  f.runner.finished = f.runner.stopping = false;
+  f.cfg.rounds = 2;
+  lbsim_runner_start(&f.runner, on_finished);
+  while (!f.finished)
+    uv_run(&f.loop, UV_RUN_ONCE);
+  CHECK_EQ(f.world.stats.total.ok, 5);
+  CHECK(teardown(&f) == 0);
+}
+
+TEST(a_stalled_backend_is_a_timeout) {
+  fixture_t f;
+  CHECK(setup(&f) == 0);
+  f.cfg.rounds = 1;
+  f.cfg.burst = 3;
+  f.cfg.timeout_s = 0.2;
+  CHECK(add_backend(&f, 2) == 0);
+  apply(&f, 0, LBSIM_ACTION_STALL, 0);
+  CHECK(run(&f) == 0);
+  CHECK_EQ(f.world.stats.total.by_result[LBSIM_RESULT_TIMEOUT], 3);
+  CHECK_MSG(f.elapsed_s < 0.35, "took %.3f s", f.elapsed_s);
+  CHECK(teardown(&f) == 0);
+}

@@ -1,0 +1,191 @@
+/* Scenario files, jitter and the capacity queue: pure code. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "harness.h"
+#include "lbsim/scenario.h"
+#include "lbsim/service.h"
+
+TEST(parses_every_action_sorted_by_time) {
+  lbsim_scenario_t sc;
+  char err[256];
+  const char *text = "# outage drill\n"
+                     "at 45s backend 4 up slow-start 10s   # comes back slowly\n"
+                     "at 15s backend 3 latency 2000ms\n"
+                     "\n"
+                     "at 20s backend 2 error-rate 0.5\n"
+                     "at 30s backend 4 down\n"
+                     "at 0s all capacity 50\n"
+                     "at 1.5m backend 1 stall\n"
+                     "at 91s backend 1 resume\n"
+                     "at 500ms all jitter lognormal:0.3\n"
+                     "at 46s backend 4 up slow-start 2s x8\n";
+  CHECK_EQ(lbsim_scenario_parse(&sc, text, "drill", 5, err, sizeof(err)), 0);
+  CHECK_EQ(sc.nevents, 9);
+  CHECK_NEAR(sc.events[0].at_s, 0, 0);
+  CHECK_EQ(sc.events[0].backend, LBSIM_ALL_BACKENDS);
+  CHECK_EQ(sc.events[0].action, LBSIM_ACTION_CAPACITY);
+  CHECK_NEAR(sc.events[0].value, 50, 0);
+  CHECK_NEAR(sc.events[1].at_s, 0.5, 1e-12);
+  CHECK_EQ(sc.events[1].jitter.kind, LBSIM_JITTER_LOGNORMAL);
+  CHECK_EQ(sc.events[2].action, LBSIM_ACTION_LATENCY);
+  CHECK_EQ(sc.events[2].backend, 2);
+  CHECK_NEAR(sc.events[2].value, 2000, 1e-9);
+  CHECK_EQ(sc.events[3].action, LBSIM_ACTION_ERROR_RATE);
+  CHECK_NEAR(sc.events[3].value, 0.5, 0);
+  CHECK_EQ(sc.events[4].action, LBSIM_ACTION_DOWN);
+  CHECK_EQ(sc.events[5].action, LBSIM_ACTION_UP);
+  CHECK_NEAR(sc.events[5].slow_start_s, 10, 0);
+  CHECK_NEAR(sc.events[5].slow_start_factor, 5, 0);
+  CHECK_EQ(sc.events[5].line, 2);
+  CHECK_NEAR(sc.events[6].slow_start_factor, 8, 0);
+  CHECK_EQ(sc.events[7].action, LBSIM_ACTION_STALL);
+  CHECK_NEAR(sc.events[7].at_s, 90, 0);
+  CHECK_EQ(sc.events[8].action, LBSIM_ACTION_RESUME);
+  lbsim_scenario_free(&sc);
+}
+
+/* Each bad line is refused with "name:line: reason". */
+static int refuses(const char *text, const char *expect) {
+  lbsim_scenario_t sc;
+  char err[256] = "";
+  int r = lbsim_scenario_parse(&sc, text, "s.txt", 4, err, sizeof(err));
+  lbsim_scenario_free(&sc);
+  if (r != -1 || strstr(err, expect) == NULL) {
+    lbsim_test_fail(__FILE__, __LINE__, "'%s': got %d '%s', wanted '%s'", text, r, err, expect);
+    return -1;
+  }
+  return 0;
+}
+
+TEST(refuses_bad_lines_with_file_and_line) {
+  CHECK(refuses("at 1s backend 1 down\nbogus\n", "s.txt:2: expected 'at TIME") == 0);
+  CHECK(refuses("at 10 backend 1 down", "s.txt:1: bad time '10'") == 0);
+  CHECK(refuses("at -1s backend 1 down", "bad time") == 0);
+  CHECK(refuses("at 1s backend 5 down", "s.txt:1: backend 5 does not exist (there are 4)") == 0);
+  CHECK(refuses("at 1s backend 0 down", "bad backend number") == 0);
+  CHECK(refuses("at 1s backend x down", "bad backend number") == 0);
+  CHECK(refuses("at 1s server 1 down", "bad target 'server'") == 0);
+  CHECK(refuses("at 1s all", "missing action") == 0);
+  CHECK(refuses("at 1s all explode", "unknown action 'explode'") == 0);
+  CHECK(refuses("at 1s all latency", "'latency' needs a value") == 0);
+  CHECK(refuses("at 1s all latency 5", "bad latency '5'") == 0);
+  CHECK(refuses("at 1s all error-rate 1.5", "bad error rate") == 0);
+  CHECK(refuses("at 1s all capacity 2.5", "bad capacity") == 0);
+  CHECK(refuses("at 1s all jitter gauss:1", "unknown jitter") == 0);
+  CHECK(refuses("at 1s all jitter exp:-3", "bad exp parameter") == 0);
+  CHECK(refuses("at 1s all down now", "unexpected 'now'") == 0);
+  CHECK(refuses("at 1s all up slowly", "unexpected 'slowly'") == 0);
+  CHECK(refuses("at 1s all up slow-start 2s y3", "bad slow-start factor") == 0);
+  CHECK(refuses("at 1s all latency 10ms extra", "unexpected 'extra'") == 0);
+}
+
+TEST(empty_and_comment_only_files_are_fine) {
+  lbsim_scenario_t sc;
+  char err[256];
+  CHECK_EQ(lbsim_scenario_parse(&sc, "", "e", 3, err, sizeof(err)), 0);
+  CHECK_EQ(sc.nevents, 0);
+  lbsim_scenario_free(&sc);
+  CHECK_EQ(lbsim_scenario_parse(&sc, "# nothing\n   \n\t# more\n", "e", 3, err, sizeof(err)), 0);
+  CHECK_EQ(sc.nevents, 0);
+  lbsim_scenario_free(&sc);
+}
+
+TEST(load_reports_missing_files) {
+  lbsim_scenario_t sc;
+  char err[256];
+  CHECK_EQ(lbsim_scenario_load(&sc, "/nonexistent/scenario.txt", 3, err, sizeof(err)), -1);
+  CHECK(strstr(err, "cannot read scenario /nonexistent/scenario.txt") != NULL);
+  char path[] = "/tmp/lbsim-scenario-XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  FILE *f = fdopen(fd, "w");
+  fputs("at 2s backend 2 latency 1s\nat 3s backend 9 down\n", f);
+  fclose(f);
+  CHECK_EQ(lbsim_scenario_load(&sc, path, 3, err, sizeof(err)), -1);
+  char expect[300];
+  snprintf(expect, sizeof(expect), "%s:2: backend 9 does not exist", path);
+  CHECK_MSG(strstr(err, expect) != NULL, "%s", err);
+  remove(path);
+}
+
+TEST(jitter_parse_and_format) {
+  lbsim_jitter_t j;
+  char err[200], text[48];
+  CHECK_EQ(lbsim_jitter_parse("none", &j, err, sizeof(err)), 0);
+  CHECK_EQ(j.kind, LBSIM_JITTER_NONE);
+  CHECK_EQ(lbsim_jitter_parse("exp:20", &j, err, sizeof(err)), 0);
+  lbsim_jitter_format(&j, text, sizeof(text));
+  CHECK_STR_EQ(text, "exp:20");
+  CHECK_EQ(lbsim_jitter_parse("uniform:1", &j, err, sizeof(err)), 0);
+  CHECK_EQ(lbsim_jitter_parse("uniform:1.5", &j, err, sizeof(err)), -1);
+  CHECK_EQ(lbsim_jitter_parse("lognormal:", &j, err, sizeof(err)), -1);
+  CHECK_EQ(lbsim_jitter_parse("lognormal", &j, err, sizeof(err)), -1);
+  CHECK_EQ(lbsim_jitter_parse("exp:0", &j, err, sizeof(err)), -1);
+}
+
+TEST(jitter_keeps_the_mean_and_spreads) {
+  static const char *specs[] = {"exp:20", "lognormal:0.3", "uniform:1"};
+  static const double means[] = {120, 100, 100};
+  for (int k = 0; k < 3; k++) {
+    lbsim_jitter_t j;
+    char err[200];
+    CHECK_EQ(lbsim_jitter_parse(specs[k], &j, err, sizeof(err)), 0);
+    lbsim_rng_t r;
+    lbsim_rng_init(&r, 8, 8);
+    double sum = 0, lo = 1e9, hi = 0;
+    enum { N = 100000 };
+    for (int i = 0; i < N; i++) {
+      double v = lbsim_jitter_apply(&j, 100, &r);
+      CHECK(v >= 0);
+      sum += v;
+      lo = v < lo ? v : lo;
+      hi = v > hi ? v : hi;
+    }
+    CHECK_MSG(fabs(sum / N - means[k]) < means[k] * 0.01, "%s: mean %.2f", specs[k], sum / N);
+    CHECK(hi - lo > 50);
+  }
+}
+
+TEST(capacity_serves_first_come_first_served_in_waves) {
+  lbsim_servers_t s;
+  CHECK_EQ(lbsim_servers_init(&s, 10), 0);
+  uint64_t ms = 1000000;
+  int waves[11] = {0};
+  for (int i = 0; i < 100; i++) {
+    uint64_t done = lbsim_servers_schedule(&s, 0, 20 * ms);
+    CHECK(done % (20 * ms) == 0);
+    int wave = (int)(done / (20 * ms));
+    CHECK(wave >= 1 && wave <= 10);
+    waves[wave]++;
+    /* First come, first served: never sooner than an earlier arrival. */
+    CHECK(wave == i / 10 + 1);
+  }
+  for (int w = 1; w <= 10; w++)
+    CHECK_EQ(waves[w], 10);
+  /* Later arrivals after the queue drained start at once. */
+  CHECK_EQ(lbsim_servers_schedule(&s, 500 * ms, 20 * ms), 520 * ms);
+  /* Growing adds idle servers; shrinking keeps the soonest free. */
+  CHECK_EQ(lbsim_servers_resize(&s, 20, 600 * ms), 0);
+  CHECK_EQ(s.capacity, 20);
+  CHECK_EQ(lbsim_servers_resize(&s, 2, 600 * ms), 0);
+  CHECK_EQ(lbsim_servers_schedule(&s, 600 * ms, 10 * ms), 610 * ms);
+  lbsim_servers_free(&s);
+  CHECK_EQ(lbsim_servers_init(&s, 0), 0); /* unlimited */
+  CHECK_EQ(lbsim_servers_schedule(&s, 5, 7), 12);
+  lbsim_servers_free(&s);
+}
+
+TEST(action_parse_serves_the_admin_endpoint_too) {
+  lbsim_event_t ev;
+  char err[200];
+  char *w1[] = {"up", "slow-start", "3s"};
+  CHECK_EQ(lbsim_action_parse(&ev, w1, 3, err, sizeof(err)), 0);
+  CHECK_EQ(ev.action, LBSIM_ACTION_UP);
+  CHECK_NEAR(ev.slow_start_s, 3, 0);
+  char *w2[] = {"latency", "2s"};
+  CHECK_EQ(lbsim_action_parse(&ev, w2, 2, err, sizeof(err)), 0);
+  CHECK_NEAR(ev.value, 2000, 0);
+  CHECK_STR_EQ(lbsim_action_name(LBSIM_ACTION_ERROR_RATE), "error-rate");
+}
