@@ -165,7 +165,10 @@ static void text_compare_round(FILE *out, const lbsim_config_t *cfg, uint64_t ro
     fprintf(out, "\n%-*s %9s", width, "to fastest / regret", "");
     for (uint32_t w = 0; w < nworlds; w++) {
       const lbsim_counts_t *c = &worlds[w].stats.round;
-      snprintf(cell, sizeof(cell), "%.1f %% / %+.2f ms", 100.0 * share_to_fastest(c), mean_regret_ms(c));
+      if (c->judged)
+        snprintf(cell, sizeof(cell), "%.1f %% / %+.2f ms", 100.0 * share_to_fastest(c), mean_regret_ms(c));
+      else
+        snprintf(cell, sizeof(cell), "-");
       fprintf(out, " | %-*s", COL - 3, cell);
     }
   }
@@ -282,7 +285,7 @@ static void text_comparison(FILE *out, lbsim_traffic_t *worlds, uint32_t nworlds
     fprintf(out, "%-18s %9llu %9llu %7llu %9.2f %9.2f %9.2f", worlds[w].policy_name, (unsigned long long)c->requests,
             (unsigned long long)c->ok, (unsigned long long)c->failed, lbsim_counts_quantile_ms(c, 0.5),
             lbsim_counts_quantile_ms(c, 0.99), lbsim_counts_quantile_ms(c, 0.999));
-    if (oracle)
+    if (oracle && c->judged)
       fprintf(out, " %7.1f%% %+10.2f", 100.0 * share_to_fastest(c), mean_regret_ms(c));
     else
       fprintf(out, " %8s %10s", "-", "-");
