@@ -208,7 +208,8 @@ int lbsim_scenario_parse(lbsim_scenario_t *sc, const char *text, const char *nam
     }
     sc->nevents++;
   }
-  qsort(sc->events, sc->nevents, sizeof(*sc->events), by_time);
+  if (sc->nevents > 1)
+    qsort(sc->events, sc->nevents, sizeof(*sc->events), by_time);
   return 0;
 }
 
