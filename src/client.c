@@ -21,6 +21,7 @@ struct lbsim_cconn_s {
   lbsim_creq_t *req;          /* in progress; NULL when idle */
   lbsim_cconn_t *prev, *next; /* the pool's list of every connection */
   lbsim_cconn_t *idle_prev, *idle_next;
+  lbsim_cconn_t *lru_newer, *lru_older; /* the client's idle list */
   uint64_t idle_deadline_ns;
   uint32_t served;            /* complete responses on this connection */
   bool connected;
@@ -41,6 +42,8 @@ struct lbsim_pool_s {
   uint32_t nconns, nidle, nconnecting;
   lbsim_creq_t *queue_head, *queue_tail;
   lbsim_sched_entry_t queue_wake; /* the oldest queued request's deadline */
+  lbsim_pool_t *starved_next;
+  bool starved;               /* waits for a connection anywhere to close */
 };
 
 static char read_buffer[READ_BUFFER_SIZE];
@@ -100,10 +103,39 @@ static void conn_handle_closed(uv_handle_t *handle) {
     client->on_closed(client);
 }
 
+static void idle_add(lbsim_cconn_t *c) {
+  lbsim_pool_t *pool = c->pool;
+  lbsim_client_t *client = pool->client;
+  c->idle = true;
+  c->idle_prev = NULL;
+  c->idle_next = pool->idle;
+  if (pool->idle)
+    pool->idle->idle_prev = c;
+  pool->idle = c;
+  pool->nidle++;
+  c->lru_newer = NULL;
+  c->lru_older = client->lru_newest;
+  if (client->lru_newest)
+    client->lru_newest->lru_newer = c;
+  else
+    client->lru_oldest = c;
+  client->lru_newest = c;
+}
+
 static void idle_remove(lbsim_cconn_t *c) {
   if (!c->idle)
     return;
   lbsim_pool_t *pool = c->pool;
+  lbsim_client_t *client = pool->client;
+  if (c->lru_newer)
+    c->lru_newer->lru_older = c->lru_older;
+  else
+    client->lru_newest = c->lru_older;
+  if (c->lru_older)
+    c->lru_older->lru_newer = c->lru_newer;
+  else
+    client->lru_oldest = c->lru_newer;
+  c->lru_newer = c->lru_older = NULL;
   if (c->idle_prev)
     c->idle_prev->idle_next = c->idle_next;
   else
@@ -130,6 +162,7 @@ static void conn_close(lbsim_cconn_t *c) {
   if (c->next)
     c->next->prev = c->prev;
   pool->nconns--;
+  pool->client->nconns--;
   if (c->connecting) {
     c->connecting = false;
     pool->nconnecting--;
@@ -165,6 +198,7 @@ static void on_conn_wake(lbsim_sched_entry_t *entry, uint64_t now) {
   }
   if (!c->req && now >= c->idle_deadline_ns) {
     conn_close(c);
+    pool_pump(c->pool); /* a slot under max_total may be awaited */
     return;
   }
   conn_arm(c);
@@ -183,13 +217,13 @@ static void conn_release(lbsim_cconn_t *c) {
     conn_start(c, head);
     return;
   }
-  c->idle = true;
-  c->idle_prev = NULL;
-  c->idle_next = pool->idle;
-  if (pool->idle)
-    pool->idle->idle_prev = c;
-  pool->idle = c;
-  pool->nidle++;
+  if (pool->client->starved_head != NULL) {
+    /* Another backend waits for a connection under max_total: this one
+     * goes, so that one can be opened there (pool_pump follows). */
+    conn_close(c);
+    return;
+  }
+  idle_add(c);
   c->idle_deadline_ns = uv_hrtime() + pool->client->config.idle_ns;
   conn_arm(c);
 }
@@ -366,6 +400,7 @@ static void conn_open(lbsim_pool_t *pool, lbsim_creq_t *req) {
     pool->conns->prev = c;
   pool->conns = c;
   pool->nconns++;
+  client->nconns++;
   lbsim_hresp_init(&c->resp);
   uv_tcp_nodelay(&c->tcp, 1);
   client->connects++;
@@ -418,13 +453,56 @@ static bool pool_may_open(const lbsim_pool_t *pool) {
   return (cfg->pool_size == 0 || pool->nconns < cfg->pool_size) && pool->nconnecting < cfg->max_connecting;
 }
 
+static bool total_full(const lbsim_client_t *client) {
+  return client->config.max_total > 0 && client->nconns >= client->config.max_total;
+}
+
+static void starve(lbsim_pool_t *pool) {
+  lbsim_client_t *client = pool->client;
+  if (pool->starved)
+    return;
+  pool->starved = true;
+  pool->starved_next = NULL;
+  if (client->starved_tail)
+    client->starved_tail->starved_next = pool;
+  else
+    client->starved_head = pool;
+  client->starved_tail = pool;
+}
+
+/* Pools that waited for max_total get the room that has freed up, in the
+ * order they started waiting. */
+static void unstarve(lbsim_client_t *client) {
+  if (client->unstarving)
+    return;
+  client->unstarving = true;
+  while (client->starved_head && !total_full(client)) {
+    lbsim_pool_t *pool = client->starved_head;
+    client->starved_head = pool->starved_next;
+    if (client->starved_head == NULL)
+      client->starved_tail = NULL;
+    pool->starved = false;
+    pool_pump(pool);
+  }
+  client->unstarving = false;
+}
+
 /* Hands queued requests to idle connections or new ones while it can. */
 static void pool_pump(lbsim_pool_t *pool) {
-  while (pool->queue_head && !pool->client->closing) {
+  lbsim_client_t *client = pool->client;
+  while (pool->queue_head && !client->closing) {
     lbsim_creq_t *req = pool->queue_head;
     lbsim_cconn_t *c = NULL;
     if (!req->fresh_only && pool->idle) {
       c = pool->idle;
+    } else if (pool_may_open(pool) && total_full(client)) {
+      /* Every connection the descriptors allow is open: an idle one of
+       * another backend makes room, or this pool waits its turn. */
+      if (client->lru_oldest == NULL) {
+        starve(pool);
+        break;
+      }
+      conn_close(client->lru_oldest);
     } else if (!pool_may_open(pool)) {
       /* A retry must not wait behind the cap while idle connections hold
        * it: give up the least recently used one. */
@@ -446,6 +524,7 @@ static void pool_pump(lbsim_pool_t *pool) {
     }
   }
   queue_arm(pool);
+  unstarve(client);
 }
 
 /* ---- public ------------------------------------------------------------- */

@@ -313,7 +313,7 @@ static int start_balancers(lbsim_sim_t *sim, uint32_t nworlds) {
   int err = 0;
   for (uint32_t w = 0; w < nworlds && err == 0; w++) {
     err = lbsim_traffic_init(&sim->worlds[w], &sim->loop, &sim->sched, cfg, sim->seed, w,
-                             &sim->urls[w * sim->nurls], sim->nurls, oracle);
+                             &sim->urls[w * sim->nurls], sim->nurls, oracle, sim->max_connections);
     sim->nworlds = w + 1;
   }
   /* The runner owns closing the balancers: set it up even after an error. */
@@ -373,31 +373,42 @@ static uint64_t connections_per_balancer(const lbsim_config_t *cfg, uint32_t nba
   return in_flight;
 }
 
-/* Raises the descriptor limit and refuses to start a run that would run
- * out of descriptors by design: every request in flight holds a socket in
- * the client and, in the demo, one more in the backend. */
-static int check_fd_budget(const lbsim_config_t *cfg) {
+/* Raises the descriptor limit and shares it out. Every connection of a
+ * balancer holds a socket, and in the demo one more in the backend; the
+ * listeners and a reserve come first. Beyond what remains, requests wait
+ * for a connection (the client's max_total); when not even one connection
+ * per balancer fits, the run is refused. */
+static int plan_descriptors(lbsim_sim_t *sim) {
+  const lbsim_config_t *cfg = sim->cfg;
   uint64_t limit = lbsim_raise_fd_limit();
   uint32_t worlds = cfg->compare ? cfg->npolicies : 1;
   uint32_t n = cfg->role == LBSIM_ROLE_CLIENT ? cfg->nservers : cfg->backends;
-  uint64_t need = 32; /* stdio, the loop, signals, the scheduler, slack */
+  uint64_t fixed = 64; /* stdio, the loop, signals, the scheduler, admin, name look-ups */
   if (cfg->role != LBSIM_ROLE_CLIENT)
-    need += (uint64_t)worlds * cfg->backends;
-  if (cfg->role != LBSIM_ROLE_BACKENDS) {
-    uint64_t conns = worlds * connections_per_balancer(cfg, n);
-    need += cfg->role == LBSIM_ROLE_DEMO ? 2 * conns : conns;
+    fixed += (uint64_t)worlds * cfg->backends;
+  if (fixed >= limit) {
+    lbsim_log_error("%u backends need about %llu file descriptors but the limit is %llu: raise it (ulimit -n)",
+                    worlds * cfg->backends, (unsigned long long)fixed, (unsigned long long)limit);
+    return -1;
   }
-  if (need <= limit)
+  if (cfg->role == LBSIM_ROLE_BACKENDS)
     return 0;
-  if (cfg->shape == LBSIM_SHAPE_RATE) {
-    lbsim_log("warning: at --rate %g with --timeout %g s up to %llu descriptors may be needed; the limit is %llu",
-              cfg->rate, cfg->timeout_s, (unsigned long long)need, (unsigned long long)limit);
-    return 0;
+  uint64_t per_connection = cfg->role == LBSIM_ROLE_DEMO ? 2 : 1;
+  /* A tenth is kept back: closed connections free their descriptors in the
+   * backend a moment after the client has opened new ones. */
+  uint64_t budget = (limit - fixed) * 9 / 10 / per_connection / worlds;
+  if (budget < 1) {
+    lbsim_log_error("the file descriptor limit %llu leaves no connection for the client: raise it (ulimit -n)",
+                    (unsigned long long)limit);
+    return -1;
   }
-  lbsim_log_error("this run needs about %llu file descriptors but the limit is %llu: raise it (ulimit -n), "
-                  "or lower --burst/--concurrency, or cap --pool-size",
-                  (unsigned long long)need, (unsigned long long)limit);
-  return -1;
+  uint64_t wanted = connections_per_balancer(cfg, n);
+  if (wanted > budget) {
+    sim->max_connections = budget > UINT32_MAX ? UINT32_MAX : (uint32_t)budget;
+    lbsim_log("note: the file descriptor limit (%llu) allows %u client connections%s; requests beyond wait for one",
+              (unsigned long long)limit, sim->max_connections, worlds > 1 ? " per policy" : "");
+  }
+  return 0;
 }
 
 /* ---- run --------------------------------------------------------------------- */
@@ -416,7 +427,7 @@ int lbsim_sim_run(const lbsim_config_t *cfg) {
    * rather than up to 50 us late to batch wake-ups. */
   prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 #endif
-  if (check_fd_budget(cfg) != 0)
+  if (plan_descriptors(sim) != 0)
     return LBSIM_EXIT_RUNTIME;
   int err = uv_loop_init(&sim->loop);
   if (err != 0) {

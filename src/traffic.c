@@ -104,7 +104,8 @@ void lbsim_traffic_round(lbsim_traffic_t *t, uint32_t burst) {
 }
 
 int lbsim_traffic_init(lbsim_traffic_t *t, uv_loop_t *loop, lbsim_sched_t *sched, const lbsim_config_t *cfg,
-                       uint64_t seed, uint32_t index, const lbsim_url_t *urls, uint32_t n, lbsim_oracle_t *oracle) {
+                       uint64_t seed, uint32_t index, const lbsim_url_t *urls, uint32_t n, lbsim_oracle_t *oracle,
+                       uint32_t max_connections) {
   memset(t, 0, sizeof(*t));
   t->loop = loop;
   t->cfg = cfg;
@@ -140,6 +141,7 @@ int lbsim_traffic_init(lbsim_traffic_t *t, uv_loop_t *loop, lbsim_sched_t *sched
 
   lbsim_client_config_t ccfg = {
       .pool_size = cfg->pool_size,
+      .max_total = max_connections,
       .timeout_ns = lbsim_ms_to_ns(cfg->timeout_s * 1000.0),
       .idle_ns = lbsim_ms_to_ns(cfg->client_idle_s * 1000.0),
   };

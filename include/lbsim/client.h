@@ -56,6 +56,7 @@ typedef void (*lbsim_client_closed_cb)(lbsim_client_t *client);
 
 typedef struct lbsim_client_config_s {
   uint32_t pool_size;         /* connections per backend; 0 = no cap */
+  uint32_t max_total;         /* connections over all backends; 0 = no cap */
   uint32_t max_connecting;    /* connects under way per backend (keeps listen backlogs from overflowing) */
   uint64_t timeout_ns;        /* per request */
   uint64_t idle_ns;           /* idle connections are closed after this */
@@ -72,6 +73,10 @@ struct lbsim_client_s {
   lbsim_client_done_cb on_done;
   void *data;
 
+  uint32_t nconns;            /* open connections, every backend */
+  struct lbsim_cconn_s *lru_newest, *lru_oldest; /* idle connections, every backend */
+  lbsim_pool_t *starved_head, *starved_tail;     /* pools waiting for max_total */
+  bool unstarving;
   lbsim_creq_t *free_reqs;    /* recycled requests */
   void *slabs;                /* their memory */
   uint64_t in_flight;         /* submitted, not yet done */

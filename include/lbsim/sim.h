@@ -40,6 +40,7 @@ typedef struct lbsim_sim_s {
   lbsim_admin_t admin;
   bool admin_ready;
   uint32_t resolving;           /* name look-ups still under way */
+  uint32_t max_connections;     /* per balancer, from the descriptor limit */
 
   uv_signal_t sigint, sigterm;
   uint32_t open_handles;        /* counted down by close callbacks */

@@ -47,8 +47,11 @@ struct lbsim_traffic_s {
   bool closing;
 };
 
+/* max_connections: the most connections it may hold over all backends
+ * (what the file descriptors allow); 0 = no cap. */
 int lbsim_traffic_init(lbsim_traffic_t *traffic, uv_loop_t *loop, lbsim_sched_t *sched, const lbsim_config_t *cfg,
-                       uint64_t seed, uint32_t index, const lbsim_url_t *urls, uint32_t n, lbsim_oracle_t *oracle);
+                       uint64_t seed, uint32_t index, const lbsim_url_t *urls, uint32_t n, lbsim_oracle_t *oracle,
+                       uint32_t max_connections);
 int lbsim_traffic_set_address(lbsim_traffic_t *traffic, uint32_t backend, const struct sockaddr *addr);
 /* Picks a backend with the policy and sends one request to it. */
 void lbsim_traffic_launch(lbsim_traffic_t *traffic);

@@ -72,7 +72,7 @@ static void on_runner_closed(lbsim_runner_t *r) {
 
 /* Runs the balancer to the end of its rounds. */
 static int run(fixture_t *f) {
-  REQUIRE(lbsim_traffic_init(&f->world, &f->loop, &f->sched, &f->cfg, f->cfg.seed, 0, f->urls, f->nurls, NULL) == 0);
+  REQUIRE(lbsim_traffic_init(&f->world, &f->loop, &f->sched, &f->cfg, f->cfg.seed, 0, f->urls, f->nurls, NULL, 0) == 0);
   for (uint32_t i = 0; i < f->nurls; i++) {
     struct sockaddr_in a;
     uv_ip4_addr(f->urls[i].host, f->urls[i].port, &a);
