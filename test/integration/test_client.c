@@ -26,6 +26,7 @@ typedef struct fixture_s {
   FILE *out;
   bool finished;
   double elapsed_s;
+  uint32_t max_connections;   /* the client's cap over all backends */
 } fixture_t;
 
 static void noop_close(uv_handle_t *h) {
@@ -72,7 +73,8 @@ static void on_runner_closed(lbsim_runner_t *r) {
 
 /* Runs the balancer to the end of its rounds. */
 static int run(fixture_t *f) {
-  REQUIRE(lbsim_traffic_init(&f->world, &f->loop, &f->sched, &f->cfg, f->cfg.seed, 0, f->urls, f->nurls, NULL, 0) == 0);
+  REQUIRE(lbsim_traffic_init(&f->world, &f->loop, &f->sched, &f->cfg, f->cfg.seed, 0, f->urls, f->nurls, NULL,
+                               f->max_connections) == 0);
   for (uint32_t i = 0; i < f->nurls; i++) {
     struct sockaddr_in a;
     uv_ip4_addr(f->urls[i].host, f->urls[i].port, &a);
@@ -306,5 +308,32 @@ TEST(a_stalled_backend_is_a_timeout) {
   CHECK(run(&f) == 0);
   CHECK_EQ(f.world.stats.total.by_result[LBSIM_RESULT_TIMEOUT], 3);
   CHECK_MSG(f.elapsed_s < 0.35, "took %.3f s", f.elapsed_s);
+  CHECK(teardown(&f) == 0);
+}
+
+TEST(a_cap_on_all_connections_queues_and_moves_connections) {
+  fixture_t f;
+  CHECK(setup(&f) == 0);
+  f.cfg.rounds = 3;
+  f.cfg.burst = 30;
+  f.cfg.policies[0][0] = '\0';
+  strcpy(f.cfg.policies[0], "round-robin");
+  f.max_connections = 4;
+  CHECK(add_backend(&f, 5) == 0);
+  CHECK(add_backend(&f, 5) == 0);
+  CHECK(add_backend(&f, 5) == 0);
+  CHECK(run(&f) == 0);
+  const lbsim_stats_t *s = &f.world.stats;
+  CHECK_EQ(s->total.ok, 90);
+  CHECK(f.world.client.nconns <= 4);
+  /* Each backend got connections, so some were closed to make room. */
+  uint64_t accepted = 0;
+  for (int i = 0; i < 3; i++) {
+    CHECK(f.backends[i].httpd.accepted >= 1);
+    accepted += f.backends[i].httpd.accepted;
+  }
+  CHECK(accepted >= 4);
+  /* 30 requests through 4 connections at 5 ms: at least 8 waves. */
+  CHECK_MSG(lbsim_counts_quantile_ms(&s->total, 1.0) >= 40, "max %.1f ms", lbsim_counts_quantile_ms(&s->total, 1.0));
   CHECK(teardown(&f) == 0);
 }
