@@ -186,7 +186,7 @@ static void on_conn_wake(lbsim_sched_entry_t *entry, uint64_t now);
 
 static void conn_arm(lbsim_cconn_t *c) {
   uint64_t due = c->req ? c->req->deadline_ns : c->idle_deadline_ns;
-  if (lbsim_sched_set(c->pool->client->sched, &c->wake, due, on_conn_wake) != 0 && c->req)
+  if (lbsim_sched_no_later(c->pool->client->sched, &c->wake, due, on_conn_wake) != 0 && c->req)
     conn_fail(c, LBSIM_RESULT_CANCELLED, 0);
 }
 

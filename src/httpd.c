@@ -290,7 +290,7 @@ static void conn_update(lbsim_hconn_t *c) {
     uv_read_stop((uv_stream_t *)&c->tcp);
     c->reading = false;
   }
-  if (lbsim_sched_set(c->server->sched, &c->wake, lbsim_hsession_next_wakeup(s), on_wake) != 0)
+  if (lbsim_sched_no_later(c->server->sched, &c->wake, lbsim_hsession_next_wakeup(s), on_wake) != 0)
     conn_close(c);
 }
 

@@ -197,6 +197,12 @@ int lbsim_sched_set(lbsim_sched_t *s, lbsim_sched_entry_t *e, uint64_t due_ns, l
   return 0;
 }
 
+int lbsim_sched_no_later(lbsim_sched_t *s, lbsim_sched_entry_t *e, uint64_t due_ns, lbsim_sched_cb cb) {
+  if (e->slot && e->due_ns <= due_ns)
+    return 0;
+  return lbsim_sched_set(s, e, due_ns, cb);
+}
+
 void lbsim_sched_cancel(lbsim_sched_t *s, lbsim_sched_entry_t *e) {
   if (e->slot)
     heap_remove(s, e);

@@ -42,6 +42,11 @@ int lbsim_sched_init(lbsim_sched_t *sched, uv_loop_t *loop);
  * Returns 0, or UV_ENOMEM when the heap could not grow. */
 int lbsim_sched_set(lbsim_sched_t *sched, lbsim_sched_entry_t *entry, uint64_t due_ns, lbsim_sched_cb cb);
 void lbsim_sched_cancel(lbsim_sched_t *sched, lbsim_sched_entry_t *entry);
+/* Schedules `entry` no later than due_ns: an entry already due sooner stays
+ * where it is. For deadlines that move later on every request (idle
+ * timeouts): the callback then finds nothing due yet and schedules again,
+ * once, instead of the heap being reordered on every request. */
+int lbsim_sched_no_later(lbsim_sched_t *sched, lbsim_sched_entry_t *entry, uint64_t due_ns, lbsim_sched_cb cb);
 /* Closes the scheduler's handle; `closed` gets it as argument. Entries still
  * scheduled are forgotten. */
 void lbsim_sched_close(lbsim_sched_t *sched, uv_close_cb closed);
