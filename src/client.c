@@ -48,6 +48,18 @@ struct lbsim_pool_s {
 
 static char read_buffer[READ_BUFFER_SIZE];
 
+/* The pool's FIFO of requests waiting for a connection. */
+static lbsim_creq_t *queue_pop(lbsim_pool_t *pool) {
+  lbsim_creq_t *req = pool->queue_head;
+  pool->queue_head = req->next;
+  if (pool->queue_head == NULL)
+    pool->queue_tail = NULL;
+  return req;
+}
+
+/* Ends every request still waiting in the pool's queue. */
+static void queue_fail_all(lbsim_pool_t *pool, lbsim_result_t result);
+
 static void pool_pump(lbsim_pool_t *pool);
 static void conn_start(lbsim_cconn_t *c, lbsim_creq_t *req);
 
@@ -211,10 +223,7 @@ static void conn_release(lbsim_cconn_t *c) {
   c->req = NULL;
   lbsim_creq_t *head = pool->queue_head;
   if (head != NULL && !head->fresh_only && !pool->client->closing) {
-    pool->queue_head = head->next;
-    if (pool->queue_head == NULL)
-      pool->queue_tail = NULL;
-    conn_start(c, head);
+    conn_start(c, queue_pop(pool));
     return;
   }
   if (pool->client->starved_head != NULL) {
@@ -424,13 +433,7 @@ static void queue_arm(lbsim_pool_t *pool) {
   uint64_t due = pool->queue_head ? pool->queue_head->deadline_ns : UINT64_MAX;
   if (lbsim_sched_set(pool->client->sched, &pool->queue_wake, due, on_queue_wake) != 0) {
     /* Without a deadline the queue could wait for ever: give up on it. */
-    lbsim_client_t *client = pool->client;
-    while (pool->queue_head) {
-      lbsim_creq_t *req = pool->queue_head;
-      pool->queue_head = req->next;
-      finish(client, req, LBSIM_RESULT_CANCELLED, 0);
-    }
-    pool->queue_tail = NULL;
+    queue_fail_all(pool, LBSIM_RESULT_CANCELLED);
   }
 }
 
@@ -439,11 +442,7 @@ static void queue_arm(lbsim_pool_t *pool) {
 static void on_queue_wake(lbsim_sched_entry_t *entry, uint64_t now) {
   lbsim_pool_t *pool = LBSIM_CONTAINER_OF(entry, lbsim_pool_t, queue_wake);
   while (pool->queue_head && pool->queue_head->deadline_ns <= now) {
-    lbsim_creq_t *req = pool->queue_head;
-    pool->queue_head = req->next;
-    if (pool->queue_head == NULL)
-      pool->queue_tail = NULL;
-    finish(pool->client, req, LBSIM_RESULT_TIMEOUT, 0);
+    finish(pool->client, queue_pop(pool), LBSIM_RESULT_TIMEOUT, 0);
   }
   queue_arm(pool);
 }
@@ -513,9 +512,7 @@ static void pool_pump(lbsim_pool_t *pool) {
         lru = lru->idle_next;
       conn_close(lru);
     }
-    pool->queue_head = req->next;
-    if (pool->queue_head == NULL)
-      pool->queue_tail = NULL;
+    queue_pop(pool);
     if (c) {
       idle_remove(c);
       conn_start(c, req);
@@ -525,6 +522,11 @@ static void pool_pump(lbsim_pool_t *pool) {
   }
   queue_arm(pool);
   unstarve(client);
+}
+
+static void queue_fail_all(lbsim_pool_t *pool, lbsim_result_t result) {
+  while (pool->queue_head)
+    finish(pool->client, queue_pop(pool), result, 0);
 }
 
 /* ---- public ------------------------------------------------------------- */
@@ -593,13 +595,7 @@ void lbsim_client_submit(lbsim_client_t *client, lbsim_creq_t *req) {
 void lbsim_client_cancel_queued(lbsim_client_t *client) {
   for (uint32_t i = 0; i < client->npools; i++) {
     lbsim_pool_t *pool = &client->pools[i];
-    while (pool->queue_head) {
-      lbsim_creq_t *req = pool->queue_head;
-      pool->queue_head = req->next;
-      if (pool->queue_head == NULL)
-        pool->queue_tail = NULL;
-      finish(client, req, LBSIM_RESULT_CANCELLED, 0);
-    }
+    queue_fail_all(pool, LBSIM_RESULT_CANCELLED);
   }
 }
 
