@@ -183,6 +183,8 @@ static int on_message_begin(llhttp_t *p) {
   s->header_bytes = REQUEST_LINE_OVERHEAD;
   s->body_bytes = 0;
   s->hdr_name_len = s->hdr_value_len = 0;
+  s->version_len = 0;
+  s->upgrade = false;
   if (s->body)
     s->body->len = 0;
   s->message_deadline_ns = s->now_ns + s->limits->request_timeout_ns;
@@ -224,8 +226,24 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len) {
   return count_header_bytes(s, p, len);
 }
 
+static int on_version(llhttp_t *p, const char *at, size_t len) {
+  lbsim_hsession_t *s = session_of(p);
+  for (size_t i = 0; i < len && s->version_len < sizeof(s->version); i++)
+    s->version[s->version_len++] = at[i];
+  return 0;
+}
+
 static int on_header_value(llhttp_t *p, const char *at, size_t len) {
   lbsim_hsession_t *s = session_of(p);
+  /* A value part that starts a line is an obsolete line folding, which
+   * RFC 9112 5.2 lets a server reject: folded headers read differently by
+   * two hops are a smuggling vector. */
+  char before = at > s->chunk ? at[-1] : s->prev_byte;
+  if (len > 0 && (at[0] == ' ' || at[0] == '\t') && before == '\n') {
+    fail_request(s, 400);
+    llhttp_set_error_reason(p, "obsolete line folding");
+    return HPE_USER;
+  }
   for (size_t i = 0; i < len && s->hdr_value_len < sizeof(s->hdr_value); i++)
     s->hdr_value[s->hdr_value_len++] = (char)tolower((unsigned char)at[i]);
   return count_header_bytes(s, p, len);
@@ -238,6 +256,11 @@ static bool name_is(const lbsim_hsession_t *s, const char *name) {
 
 static int on_header_value_complete(llhttp_t *p) {
   lbsim_hsession_t *s = session_of(p);
+  if (s->hdr_name_len == 0) {
+    fail_request(s, 400);
+    llhttp_set_error_reason(p, "empty header name");
+    return HPE_USER;
+  }
   s->header_count++;
   if (s->header_count > s->limits->max_headers)
     return too_large(s, p, 431);
@@ -272,11 +295,14 @@ static int on_headers_complete(llhttp_t *p) {
     llhttp_set_error_reason(p, s->host_count ? "duplicate Host" : "missing Host");
     return HPE_USER;
   }
-  if (p->upgrade || p->method == HTTP_CONNECT) {
-    fail_request(s, p->method == HTTP_CONNECT ? 405 : 400);
-    llhttp_set_error_reason(p, "upgrade not supported");
+  if (p->method == HTTP_CONNECT) {
+    fail_request(s, 405);
+    llhttp_set_error_reason(p, "CONNECT is not supported");
     return HPE_USER;
   }
+  /* An Upgrade (websocket, h2c) is declined by answering the request as
+   * HTTP/1.1; nothing after it is parsed, and the connection closes. */
+  s->upgrade = p->upgrade != 0;
   bool has_body = (p->flags & F_CHUNKED) || ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0);
   if ((p->flags & F_CONTENT_LENGTH) && p->content_length > s->limits->max_body_bytes)
     return too_large(s, p, 413);
@@ -349,7 +375,7 @@ static int on_message_complete(llhttp_t *p) {
   }
   lbsim_hentry_t e = {0};
   s->app->route(s->app_data, &req, s->now_ns, &e);
-  if (llhttp_should_keep_alive(p))
+  if (llhttp_should_keep_alive(p) && !s->upgrade)
     e.flags |= LBSIM_HENTRY_KEEP_ALIVE;
   if (p->http_minor == 0)
     e.flags |= LBSIM_HENTRY_HTTP10;
@@ -373,6 +399,7 @@ static int on_message_complete(llhttp_t *p) {
 static const llhttp_settings_t settings = {
     .on_message_begin = on_message_begin,
     .on_url = on_url,
+    .on_version = on_version,
     .on_header_field = on_header_field,
     .on_header_value = on_header_value,
     .on_header_value_complete = on_header_value_complete,
@@ -412,15 +439,16 @@ void lbsim_hsession_free(lbsim_hsession_t *s) {
   }
 }
 
-static int status_for_parse_error(llhttp_errno_t err) {
-  switch (err) {
-  case HPE_INVALID_VERSION:
-    return 505;
-  case HPE_INVALID_METHOD:
-    return 400;
-  default:
-    return 400;
-  }
+/* 505 for a well-formed version lbsim does not speak (HTTP/1.2, 3.0);
+ * anything malformed is 400. */
+static int status_for_parse_error(const lbsim_hsession_t *s, llhttp_errno_t err) {
+  const char *v = s->version;
+  bool well_formed = s->version_len == 3 && v[0] >= '0' && v[0] <= '9' && v[1] == '.' && v[2] >= '0' && v[2] <= '9';
+  /* llhttp says "Invalid HTTP version" for a version it does not accept,
+   * and reports a bad line end after a good version the same way. */
+  const char *why = llhttp_get_error_reason(&s->parser);
+  bool unsupported = why != NULL && strcmp(why, "Invalid HTTP version") == 0;
+  return err == HPE_INVALID_VERSION && well_formed && unsupported ? 505 : 400;
 }
 
 size_t lbsim_hsession_feed(lbsim_hsession_t *s, const char *data, size_t len, uint64_t now_ns, lbsim_buf_t *out) {
@@ -441,16 +469,22 @@ size_t lbsim_hsession_feed(lbsim_hsession_t *s, const char *data, size_t len, ui
     llhttp_resume(&s->parser);
   }
   size_t consumed = len;
+  s->chunk = data;
   llhttp_errno_t err = llhttp_execute(&s->parser, data, len);
   if (err == HPE_PAUSED) {
     consumed = (size_t)(llhttp_get_error_pos(&s->parser) - data);
+  } else if (err == HPE_PAUSED_UPGRADE) {
+    if (s->state == LBSIM_HSTATE_OPEN)
+      s->state = LBSIM_HSTATE_DRAINING; /* answered; the rest is another protocol */
   } else if (err == HPE_USER) {
     /* A callback has queued the error answer already. */
   } else if (err != HPE_OK) {
-    fail_request(s, status_for_parse_error(err));
+    fail_request(s, status_for_parse_error(s, err));
   }
   if (s->state != LBSIM_HSTATE_OPEN)
     consumed = len; /* no more requests on this connection: drop the rest */
+  if (consumed > 0)
+    s->prev_byte = data[consumed - 1];
   send_due(s, now_ns);
   return consumed;
 }

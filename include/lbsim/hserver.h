@@ -93,6 +93,11 @@ typedef struct lbsim_hsession_s {
   bool in_headers;
   bool expect_continue;
   bool url_too_long_to_route;
+  bool upgrade;                 /* an Upgrade request: answered, then the connection closes */
+  char prev_byte;               /* the last byte of the previous chunk fed */
+  const char *chunk;            /* the chunk being parsed */
+  char version[8];              /* the request's version token, to tell 505 from 400 */
+  uint8_t version_len;
   uint8_t hdr_name_len, hdr_value_len;
   uint16_t host_count;
   uint16_t header_count;

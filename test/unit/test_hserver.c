@@ -284,3 +284,34 @@ TEST(absolute_form_and_query_are_routed_by_path) {
   CHECK(strstr(out(&f), "200 OK") != NULL);
   teardown(&f);
 }
+
+TEST(folded_and_nameless_headers_are_refused) {
+  CHECK(rejects("GET /ping HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n", "HTTP/1.1 400 ") == 0);
+  CHECK(rejects("GET /ping HTTP/1.1\r\nHost: x\r\nX-A: a\r\n\tb\r\n\r\n", "HTTP/1.1 400 ") == 0);
+  CHECK(rejects("GET /ping HTTP/1.1\r\nHost: x\r\n: x\r\n\r\n", "HTTP/1.1 400 ") == 0);
+  /* a bad line end after a good version is malformed, not unsupported */
+  CHECK(rejects("GET /ping HTTP/1.1\rHost: x\r\r", "HTTP/1.1 400 ") == 0);
+  CHECK(rejects("GET /ping HTTP/1.2\r\nHost: x\r\n\r\n", "HTTP/1.1 505 ") == 0);
+  CHECK(rejects("GET /ping HTTP/3.0\r\nHost: x\r\n\r\n", "HTTP/1.1 505 ") == 0);
+}
+
+TEST(folding_split_across_reads_is_still_seen) {
+  fixture_t f;
+  setup(&f);
+  ping_delay_ns = 0;
+  feed(&f, "GET /ping HTTP/1.1\r\nHost: x\r\nX-A: a\r\n", T0);
+  feed(&f, " b\r\n\r\n", T0);
+  CHECK(strncmp(out(&f), "HTTP/1.1 400 ", 13) == 0);
+  teardown(&f);
+}
+
+TEST(upgrade_requests_are_answered_then_closed) {
+  fixture_t f;
+  setup(&f);
+  ping_delay_ns = 0;
+  feed(&f, "GET /ping HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x05hello", T0);
+  CHECK(strncmp(out(&f), "HTTP/1.1 200 OK\r\n", 17) == 0);
+  CHECK(strstr(out(&f), "Connection: close\r\n") != NULL);
+  CHECK(f.s.state == LBSIM_HSTATE_LINGER);
+  teardown(&f);
+}
