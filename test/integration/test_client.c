@@ -188,7 +188,7 @@ TEST(a_silent_server_fails_by_timeout_in_time) {
   CHECK(run(&f) == 0);
   const lbsim_stats_t *s = &f.world.stats;
   CHECK_EQ(s->total.by_result[LBSIM_RESULT_TIMEOUT], 4);
-  CHECK_MSG(f.elapsed_s >= 0.29 && f.elapsed_s <= 0.4, "the round took %.3f s", f.elapsed_s);
+  CHECK_MSG(f.elapsed_s >= 0.29 && f.elapsed_s <= 0.5, "the round took %.3f s", f.elapsed_s);
   fake_server_stop(&silent);
   CHECK(teardown(&f) == 0);
 }
@@ -308,7 +308,7 @@ TEST(a_stalled_backend_is_a_timeout) {
   apply(&f, 0, LBSIM_ACTION_STALL, 0);
   CHECK(run(&f) == 0);
   CHECK_EQ(f.world.stats.total.by_result[LBSIM_RESULT_TIMEOUT], 3);
-  CHECK_MSG(f.elapsed_s < 0.35, "took %.3f s", f.elapsed_s);
+  CHECK_MSG(f.elapsed_s < 0.5, "took %.3f s", f.elapsed_s);
   CHECK(teardown(&f) == 0);
 }
 
