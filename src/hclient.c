@@ -37,6 +37,9 @@ static int on_element_complete(llhttp_t *p) {
 }
 
 static int on_headers_complete(llhttp_t *p) {
+  /* llhttp takes any digits: "HTTP/1.1 007 OK" is not a status. */
+  if (p->status_code < 100 || p->status_code > 999)
+    return fail(p, "invalid status code");
   if (p->status_code == 101 || p->upgrade)
     return fail(p, "unexpected protocol switch");
   /* 1xx, 204 and 304 responses end with their header section, whatever

@@ -32,6 +32,11 @@ void lbsim_test_fail(const char *file, int line, const char *fmt, ...) {
   current_failed = true;
 }
 
+bool lbsim_test_timing(void) {
+  const char *v = getenv("LBSIM_TEST_NO_TIMING");
+  return v == NULL || strcmp(v, "1") != 0;
+}
+
 bool lbsim_test_failed(void) {
   return current_failed;
 }

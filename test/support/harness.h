@@ -72,6 +72,18 @@ bool lbsim_test_failed(void);
     }                                                                                \
   } while (0)
 
+/* A check on elapsed time. Under valgrind (LBSIM_TEST_NO_TIMING=1 in the
+ * environment) everything runs many times slower and only the memory is
+ * checked: timing checks are then skipped, every other check still runs. */
+bool lbsim_test_timing(void);
+#define CHECK_TIME(cond, ...)                                                        \
+  do {                                                                               \
+    if (lbsim_test_timing() && !(cond)) {                                            \
+      lbsim_test_fail(__FILE__, __LINE__, __VA_ARGS__);                              \
+      return;                                                                        \
+    }                                                                                \
+  } while (0)
+
 /* Like CHECK, for helper functions that return int: returns -1. */
 #define REQUIRE(cond)                                                                \
   do {                                                                               \
