@@ -206,6 +206,12 @@ static int count_header_bytes(lbsim_hsession_t *s, llhttp_t *p, size_t len) {
 
 static int on_url(llhttp_t *p, const char *at, size_t len) {
   lbsim_hsession_t *s = session_of(p);
+  if (memchr(at, '#', len) != NULL) {
+    /* RFC 9112 3.2: a fragment is never part of a request target. */
+    fail_request(s, 400);
+    llhttp_set_error_reason(p, "fragment in the request target");
+    return HPE_USER;
+  }
   s->url_bytes += (uint32_t)len;
   if (s->url_bytes > s->limits->max_url_bytes)
     return too_large(s, p, 414);
@@ -233,8 +239,29 @@ static int on_version(llhttp_t *p, const char *at, size_t len) {
   return 0;
 }
 
+static bool name_is(const lbsim_hsession_t *s, const char *name) {
+  size_t n = strlen(name);
+  return s->hdr_name_len == n && memcmp(s->hdr_name, name, n) == 0;
+}
+
+/* A Host value is a URI authority: no spaces, slashes or user info. */
+static bool host_char(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         strchr("-._~:[]!$&'()*+,;=%", c) != NULL;
+}
+
 static int on_header_value(llhttp_t *p, const char *at, size_t len) {
   lbsim_hsession_t *s = session_of(p);
+  if (name_is(s, "host"))
+    for (size_t i = 0; i < len; i++) {
+      bool ws = at[i] == ' ' || at[i] == '\t';
+      if (!ws && (s->host_ws || !host_char((unsigned char)at[i]))) {
+        fail_request(s, 400);
+        llhttp_set_error_reason(p, "invalid Host");
+        return HPE_USER;
+      }
+      s->host_ws = s->host_ws || ws; /* only trailing blanks may follow */
+    }
   /* A value part that starts a line is an obsolete line folding, which
    * RFC 9112 5.2 lets a server reject: folded headers read differently by
    * two hops are a smuggling vector. */
@@ -249,10 +276,6 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len) {
   return count_header_bytes(s, p, len);
 }
 
-static bool name_is(const lbsim_hsession_t *s, const char *name) {
-  size_t n = strlen(name);
-  return s->hdr_name_len == n && memcmp(s->hdr_name, name, n) == 0;
-}
 
 static int on_header_value_complete(llhttp_t *p) {
   lbsim_hsession_t *s = session_of(p);
@@ -266,6 +289,7 @@ static int on_header_value_complete(llhttp_t *p) {
     return too_large(s, p, 431);
   if (name_is(s, "host")) {
     s->host_count++;
+    s->host_ws = false;
   } else if (name_is(s, "expect")) {
     static const char cont[] = "100-continue";
     if (s->hdr_value_len == sizeof(cont) - 1 && memcmp(s->hdr_value, cont, sizeof(cont) - 1) == 0) {

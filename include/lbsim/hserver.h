@@ -94,6 +94,7 @@ typedef struct lbsim_hsession_s {
   bool expect_continue;
   bool url_too_long_to_route;
   bool upgrade;                 /* an Upgrade request: answered, then the connection closes */
+  bool host_ws;                 /* blank seen in the Host value: nothing but blanks may follow */
   char prev_byte;               /* the last byte of the previous chunk fed */
   const char *chunk;            /* the chunk being parsed */
   char version[8];              /* the request's version token, to tell 505 from 400 */

@@ -5,107 +5,57 @@
 #include "harness.h"
 #include "lbsim/backend.h"
 #include "lbsim/sched.h"
+#include "backend_fixture.h"
 #include "rawclient.h"
 
-typedef struct fixture_s {
-  uv_loop_t loop;
-  lbsim_sched_t sched;
-  lbsim_config_t cfg;
-  lbsim_model_t model;
-  lbsim_backend_t backend;
-  uint16_t port;
-} fixture_t;
-
-static void no_close_cb(uv_handle_t *h) {
-  (void)h;
-}
-
-static int start(fixture_t *f, double latency_ms) {
-  REQUIRE(uv_loop_init(&f->loop) == 0);
-  REQUIRE(lbsim_sched_init(&f->sched, &f->loop) == 0);
-  lbsim_model_init(&f->model, &f->loop, &f->cfg, 1, 0);
-  f->model.latency.latency_ms = latency_ms;
-  REQUIRE(lbsim_backend_start(&f->backend, &f->loop, &f->sched, &f->model, &f->cfg, 0, 1) == 0);
-  f->port = f->backend.port;
-  REQUIRE(f->port != 0);
-  lbsim_model_start_drift(&f->model);
-  return 0;
-}
-
-/* Defaults as on the command line, then the test's own changes. */
-static void defaults(fixture_t *f) {
-  memset(f, 0, sizeof(*f));
-  lbsim_config_defaults(&f->cfg);
-  f->cfg.drift_period_s = 0;
-}
-
-static int stop(fixture_t *f) {
-  lbsim_backend_close(&f->backend, NULL);
-  lbsim_model_close(&f->model, no_close_cb);
-  for (int i = 0; i < 50; i++)
-    uv_run(&f->loop, UV_RUN_NOWAIT);
-  REQUIRE(f->backend.httpd.nhandles == 0);
-  lbsim_sched_close(&f->sched, NULL);
-  return close_loop(&f->loop);
-}
-
-static int exchange(fixture_t *f, const char *req, int want, raw_result_t *res) {
-  raw_opts_t o = {.want_responses = want, .wait_ms = 2000};
-  return raw_exchange(&f->loop, f->port, req, strlen(req), &o, res);
-}
-
-static bool starts(raw_result_t *r, const char *prefix) {
-  return strncmp(raw_text(r), prefix, strlen(prefix)) == 0;
-}
-
 TEST(get_head_404_405) {
-  fixture_t f;
-  defaults(&f);
-  CHECK(start(&f, 5) == 0);
+  backend_fixture_t f;
+  bfx_defaults(&f);
+  CHECK(bfx_start(&f, 5) == 0);
   raw_result_t r;
-  exchange(&f, "GET /ping HTTP/1.1\r\nHost: t\r\n\r\n", 1, &r);
-  CHECK(starts(&r, "HTTP/1.1 200 OK\r\n"));
+  bfx_exchange(&f, "GET /ping HTTP/1.1\r\nHost: t\r\n\r\n", 1, &r);
+  CHECK(bfx_starts(&r, "HTTP/1.1 200 OK\r\n"));
   CHECK(strstr(raw_text(&r), "Content-Type: application/json\r\n") != NULL);
   CHECK(strstr(raw_text(&r), "{\"status\":\"ok\",\"backend\":1,\"latency_ms\":5.00}") != NULL);
   raw_result_free(&r);
 
-  exchange(&f, "HEAD /ping HTTP/1.1\r\nHost: t\r\n\r\n", 0, &r); /* no body to count: wait */
-  CHECK(starts(&r, "HTTP/1.1 200 OK\r\n"));
+  bfx_exchange(&f, "HEAD /ping HTTP/1.1\r\nHost: t\r\n\r\n", 0, &r); /* no body to count: wait */
+  CHECK(bfx_starts(&r, "HTTP/1.1 200 OK\r\n"));
   CHECK(strstr(raw_text(&r), "Content-Length: 45\r\n") != NULL);
   CHECK(strstr(raw_text(&r), "{") == NULL);
   raw_result_free(&r);
 
-  exchange(&f, "GET /other HTTP/1.1\r\nHost: t\r\n\r\n", 1, &r);
-  CHECK(starts(&r, "HTTP/1.1 404 Not Found\r\n"));
+  bfx_exchange(&f, "GET /other HTTP/1.1\r\nHost: t\r\n\r\n", 1, &r);
+  CHECK(bfx_starts(&r, "HTTP/1.1 404 Not Found\r\n"));
   raw_result_free(&r);
 
-  exchange(&f, "DELETE /ping HTTP/1.1\r\nHost: t\r\n\r\n", 1, &r);
-  CHECK(starts(&r, "HTTP/1.1 405 Method Not Allowed\r\n"));
+  bfx_exchange(&f, "DELETE /ping HTTP/1.1\r\nHost: t\r\n\r\n", 1, &r);
+  CHECK(bfx_starts(&r, "HTTP/1.1 405 Method Not Allowed\r\n"));
   CHECK(strstr(raw_text(&r), "Allow: GET, HEAD\r\n") != NULL);
   raw_result_free(&r);
-  CHECK(stop(&f) == 0);
+  CHECK(bfx_stop(&f) == 0);
 }
 
 TEST(keep_alive_reuses_the_connection) {
-  fixture_t f;
-  defaults(&f);
-  CHECK(start(&f, 1) == 0);
+  backend_fixture_t f;
+  bfx_defaults(&f);
+  CHECK(bfx_start(&f, 1) == 0);
   raw_result_t r;
-  exchange(&f, "GET /ping HTTP/1.1\r\nHost: t\r\n\r\nGET /ping HTTP/1.1\r\nHost: t\r\n\r\n", 2, &r);
+  bfx_exchange(&f, "GET /ping HTTP/1.1\r\nHost: t\r\n\r\nGET /ping HTTP/1.1\r\nHost: t\r\n\r\n", 2, &r);
   CHECK_EQ(r.responses, 2);
   CHECK(!r.peer_closed);
   CHECK_EQ(f.backend.httpd.accepted, 1);
   raw_result_free(&r);
-  CHECK(stop(&f) == 0);
+  CHECK(bfx_stop(&f) == 0);
 }
 
 TEST(http10_keep_alive_only_on_request) {
-  fixture_t f;
-  defaults(&f);
-  CHECK(start(&f, 1) == 0);
+  backend_fixture_t f;
+  bfx_defaults(&f);
+  CHECK(bfx_start(&f, 1) == 0);
   raw_result_t r;
-  exchange(&f, "GET /ping HTTP/1.0\r\n\r\n", 0, &r);
-  CHECK(starts(&r, "HTTP/1.1 200 OK\r\n"));
+  bfx_exchange(&f, "GET /ping HTTP/1.0\r\n\r\n", 0, &r);
+  CHECK(bfx_starts(&r, "HTTP/1.1 200 OK\r\n"));
   CHECK(strstr(raw_text(&r), "Connection: close\r\n") != NULL);
   CHECK(r.peer_closed);
   raw_result_free(&r);
@@ -116,15 +66,15 @@ TEST(http10_keep_alive_only_on_request) {
   CHECK(strstr(raw_text(&r), "Connection: keep-alive\r\n") != NULL);
   CHECK(!r.peer_closed);
   raw_result_free(&r);
-  CHECK(stop(&f) == 0);
+  CHECK(bfx_stop(&f) == 0);
 }
 
 TEST(pipelined_requests_are_answered_in_order) {
-  fixture_t f;
-  defaults(&f);
-  CHECK(start(&f, 20) == 0);
+  backend_fixture_t f;
+  bfx_defaults(&f);
+  CHECK(bfx_start(&f, 20) == 0);
   raw_result_t r;
-  exchange(&f,
+  bfx_exchange(&f,
            "GET /ping HTTP/1.1\r\nHost: t\r\n\r\nGET /a HTTP/1.1\r\nHost: t\r\n\r\n"
            "GET /ping HTTP/1.1\r\nHost: t\r\n\r\nGET /b HTTP/1.1\r\nHost: t\r\n\r\n",
            4, &r);
@@ -134,47 +84,47 @@ TEST(pipelined_requests_are_answered_in_order) {
   CHECK(a && b && c && a < b && b < c);
   CHECK(strstr(c, "404") != NULL);
   raw_result_free(&r);
-  CHECK(stop(&f) == 0);
+  CHECK(bfx_stop(&f) == 0);
 }
 
 TEST(latency_is_honoured) {
-  fixture_t f;
-  defaults(&f);
-  CHECK(start(&f, 50) == 0);
+  backend_fixture_t f;
+  bfx_defaults(&f);
+  CHECK(bfx_start(&f, 50) == 0);
   for (int i = 0; i < 3; i++) {
     raw_result_t r;
-    exchange(&f, "GET /ping HTTP/1.1\r\nHost: t\r\n\r\n", 1, &r);
+    bfx_exchange(&f, "GET /ping HTTP/1.1\r\nHost: t\r\n\r\n", 1, &r);
     double ms = (double)r.first_byte_ns / 1e6;
     CHECK(ms >= 50.0);
     CHECK_TIME(ms <= 70.0, "answered after %.3f ms", ms);
     raw_result_free(&r);
   }
-  CHECK(stop(&f) == 0);
+  CHECK(bfx_stop(&f) == 0);
 }
 
 TEST(drift_changes_the_latency) {
-  fixture_t f;
-  defaults(&f);
+  backend_fixture_t f;
+  bfx_defaults(&f);
   f.cfg.drift_period_s = 0.02;
   f.cfg.latency.step_ms = 10;
   f.cfg.latency.floor_ms = 1;
   f.cfg.latency.ceil_ms = 100;
-  CHECK(start(&f, 30) == 0);
+  CHECK(bfx_start(&f, 30) == 0);
   run_for(&f.loop, 120);
   CHECK(f.model.generation > 3);
   CHECK(f.model.latency.latency_ms != 30.0);
   CHECK(f.model.latency.latency_ms >= 1 && f.model.latency.latency_ms <= 100);
   raw_result_t r;
-  exchange(&f, "GET /ping HTTP/1.1\r\nHost: t\r\n\r\n", 1, &r);
+  bfx_exchange(&f, "GET /ping HTTP/1.1\r\nHost: t\r\n\r\n", 1, &r);
   CHECK(strstr(raw_text(&r), "\"latency_ms\":30.00") == NULL);
   raw_result_free(&r);
-  CHECK(stop(&f) == 0);
+  CHECK(bfx_stop(&f) == 0);
 }
 
-static int rejected(fixture_t *f, const char *req, const char *status) {
+static int rejected(backend_fixture_t *f, const char *req, const char *status) {
   raw_result_t r;
-  exchange(f, req, 0, &r);
-  int ok = starts(&r, status) && r.peer_closed && r.responses == 1;
+  bfx_exchange(f, req, 0, &r);
+  int ok = bfx_starts(&r, status) && r.peer_closed && r.responses == 1;
   if (!ok)
     lbsim_test_fail(__FILE__, __LINE__, "expected %s then close, got '%.50s' (closed %d, %d answers)", status,
                     raw_text(&r), r.peer_closed, r.responses);
@@ -183,9 +133,9 @@ static int rejected(fixture_t *f, const char *req, const char *status) {
 }
 
 TEST(limits_answer_once_and_close) {
-  fixture_t f;
-  defaults(&f);
-  CHECK(start(&f, 0) == 0);
+  backend_fixture_t f;
+  bfx_defaults(&f);
+  CHECK(bfx_start(&f, 0) == 0);
   static char big[12000];
   snprintf(big, sizeof(big), "GET /ping HTTP/1.1\r\nHost: t\r\nX: %010000d\r\n\r\n", 0);
   CHECK(rejected(&f, big, "HTTP/1.1 431 ") == 0);
@@ -196,32 +146,32 @@ TEST(limits_answer_once_and_close) {
   CHECK(rejected(&f, "GET /ping HTTP/2.0\r\nHost: t\r\n\r\n", "HTTP/1.1 505 ") == 0);
   CHECK(rejected(&f, "GET /ping HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabc",
                  "HTTP/1.1 400 ") == 0);
-  CHECK(stop(&f) == 0);
+  CHECK(bfx_stop(&f) == 0);
 }
 
 TEST(header_deadline_closes_a_trickling_connection) {
-  fixture_t f;
-  defaults(&f);
+  backend_fixture_t f;
+  bfx_defaults(&f);
   f.cfg.header_timeout_s = 0.2;
-  CHECK(start(&f, 0) == 0);
+  CHECK(bfx_start(&f, 0) == 0);
   const char *req = "GET /ping HTTP/1.1\r\nHost: t\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
   raw_opts_t o = {.chunk = 1, .gap_ms = 30, .wait_ms = 2000};
   raw_result_t r;
   raw_exchange(&f.loop, f.port, req, strlen(req), &o, &r);
-  CHECK(starts(&r, "HTTP/1.1 408 "));
+  CHECK(bfx_starts(&r, "HTTP/1.1 408 "));
   CHECK(r.peer_closed);
   double ms = (double)r.first_byte_ns / 1e6;
   CHECK(ms >= 195);
   CHECK_TIME(ms < 400, "408 after %.1f ms", ms);
   raw_result_free(&r);
-  CHECK(stop(&f) == 0);
+  CHECK(bfx_stop(&f) == 0);
 }
 
 TEST(idle_connections_are_closed) {
-  fixture_t f;
-  defaults(&f);
+  backend_fixture_t f;
+  bfx_defaults(&f);
   f.cfg.idle_timeout_s = 0.15;
-  CHECK(start(&f, 0) == 0);
+  CHECK(bfx_start(&f, 0) == 0);
   raw_result_t r;
   raw_opts_t o = {.wait_ms = 1000};
   const char *req = "GET /ping HTTP/1.1\r\nHost: t\r\n\r\n";
@@ -232,7 +182,7 @@ TEST(idle_connections_are_closed) {
   CHECK(ms >= 140);
   CHECK_TIME(ms < 600, "closed after %.1f ms", ms);
   raw_result_free(&r);
-  CHECK(stop(&f) == 0);
+  CHECK(bfx_stop(&f) == 0);
 }
 
 /* Holds a connection open with nothing sent. */
@@ -248,10 +198,10 @@ static void on_idle_connect(uv_connect_t *req, int status) {
 }
 
 TEST(connection_cap_turns_new_connections_away) {
-  fixture_t f;
-  defaults(&f);
+  backend_fixture_t f;
+  bfx_defaults(&f);
   f.cfg.max_conns = 2;
-  CHECK(start(&f, 0) == 0);
+  CHECK(bfx_start(&f, 0) == 0);
   idle_conn_t held[2];
   struct sockaddr_in addr;
   uv_ip4_addr("127.0.0.1", f.port, &addr);
@@ -265,25 +215,25 @@ TEST(connection_cap_turns_new_connections_away) {
   CHECK(held[0].connected && held[1].connected);
   CHECK_EQ(f.backend.httpd.nconns, 2);
   raw_result_t r;
-  exchange(&f, "GET /ping HTTP/1.1\r\nHost: t\r\n\r\n", 0, &r);
-  CHECK(starts(&r, "HTTP/1.1 503 "));
+  bfx_exchange(&f, "GET /ping HTTP/1.1\r\nHost: t\r\n\r\n", 0, &r);
+  CHECK(bfx_starts(&r, "HTTP/1.1 503 "));
   CHECK(r.peer_closed);
   CHECK_EQ(f.backend.httpd.rejected, 1);
   raw_result_free(&r);
   /* Once one of the two leaves, a newcomer is served. */
   uv_close((uv_handle_t *)&held[0].tcp, NULL);
   run_for(&f.loop, 50);
-  exchange(&f, "GET /ping HTTP/1.1\r\nHost: t\r\n\r\n", 1, &r);
-  CHECK(starts(&r, "HTTP/1.1 200 OK"));
+  bfx_exchange(&f, "GET /ping HTTP/1.1\r\nHost: t\r\n\r\n", 1, &r);
+  CHECK(bfx_starts(&r, "HTTP/1.1 200 OK"));
   raw_result_free(&r);
   uv_close((uv_handle_t *)&held[1].tcp, NULL);
-  CHECK(stop(&f) == 0);
+  CHECK(bfx_stop(&f) == 0);
 }
 
 TEST(a_pipelined_flood_is_answered_completely) {
-  fixture_t f;
-  defaults(&f);
-  CHECK(start(&f, 0) == 0);
+  backend_fixture_t f;
+  bfx_defaults(&f);
+  CHECK(bfx_start(&f, 0) == 0);
   enum { N = 500 };
   lbsim_buf_t flood = {0};
   for (int i = 0; i < N; i++)
@@ -295,13 +245,13 @@ TEST(a_pipelined_flood_is_answered_completely) {
   CHECK(!r.peer_closed);
   raw_result_free(&r);
   lbsim_buf_free(&flood);
-  CHECK(stop(&f) == 0);
+  CHECK(bfx_stop(&f) == 0);
 }
 
 TEST(half_close_still_gets_the_answer) {
-  fixture_t f;
-  defaults(&f);
-  CHECK(start(&f, 30) == 0);
+  backend_fixture_t f;
+  bfx_defaults(&f);
+  CHECK(bfx_start(&f, 30) == 0);
   raw_opts_t o = {.half_close = true, .wait_ms = 2000};
   raw_result_t r;
   const char *req = "GET /ping HTTP/1.1\r\nHost: t\r\n\r\n";
@@ -309,5 +259,5 @@ TEST(half_close_still_gets_the_answer) {
   CHECK_EQ(r.responses, 1);
   CHECK(r.peer_closed);
   raw_result_free(&r);
-  CHECK(stop(&f) == 0);
+  CHECK(bfx_stop(&f) == 0);
 }
