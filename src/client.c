@@ -370,7 +370,9 @@ static void on_connect(uv_connect_t *creq, int status) {
   c->connecting = false;
   c->pool->nconnecting--;
   if (status != 0) {
-    conn_fail(c, LBSIM_RESULT_CONNECT, 0);
+    /* A reset here means the handshake was done and the server dropped the
+     * connection at once: it was reached, so this is not a connect failure. */
+    conn_fail(c, status == UV_ECONNRESET ? LBSIM_RESULT_RESET : LBSIM_RESULT_CONNECT, 0);
     return;
   }
   c->connected = true;

@@ -101,7 +101,7 @@ static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf) {
     c->match = 0;
     c->requests++;
     c->server->requests++;
-    if (b->answer_first && c->requests > b->answer_first) {
+    if (b->answer_first != 0 && c->requests > (b->answer_first < 0 ? 0 : b->answer_first)) {
       conn_close(c, false);
       return;
     }

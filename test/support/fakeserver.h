@@ -19,7 +19,8 @@ typedef struct fake_behavior_s {
   bool reset_after;        /* reset (RST) once the reply is sent */
   bool reset_on_accept;
   bool close_on_accept;
-  int answer_first;        /* answer the first N requests of a connection, then close on the next (0: all) */
+  int answer_first;        /* answer the first N requests of a connection, then close on the next
+                            * (0: answer all; -1: close on the first, unanswered) */
 } fake_behavior_t;
 
 typedef struct fake_conn_s fake_conn_t;
