@@ -472,3 +472,10 @@ void lbsim_httpd_close(lbsim_httpd_t *server, lbsim_httpd_closed_cb on_closed) {
   if (server->nhandles == 0 && on_closed)
     on_closed(server);
 }
+
+uint64_t lbsim_httpd_buffered_bytes(const lbsim_httpd_t *server) {
+  uint64_t n = 0;
+  for (const lbsim_hconn_t *c = server->conns; c; c = c->next)
+    n += c->unsent.cap + c->inflight_bytes + c->rest_len;
+  return n;
+}

@@ -61,5 +61,8 @@ void lbsim_httpd_close(lbsim_httpd_t *server, lbsim_httpd_closed_cb on_closed);
 /* Closes every connection, with a reset (RST) when `reset`: what peers of
  * a crashed server see. */
 void lbsim_httpd_close_connections(lbsim_httpd_t *server, bool reset);
+/* Bytes held for connections: output not yet written and input not yet
+ * parsed. Bounded per connection by the limits, whatever peers do. */
+uint64_t lbsim_httpd_buffered_bytes(const lbsim_httpd_t *server);
 
 #endif
