@@ -469,6 +469,63 @@ def test_replay_tower_keeps_the_published_order():
     check(rr["p99_ms"] > 700, "round-robin p99 %.1f" % rr["p99_ms"])
 
 
+def test_shutdown_under_load_counts_every_request():
+    p = start(["--port-base", "0", "-n", "2", "--burst", "3000", "--latency", "400", "--drift-period", "0",
+               "--timeout", "3", "--sleep", "0", "-s", "9"])
+    try:
+        wait_for_stderr_line(p, r"backend 2 listening")
+        time.sleep(0.25)  # thousands in flight now
+    finally:
+        code, out, err = finish(p, signal.SIGTERM, timeout=20)
+    check(code == 0, "exit %d: %s" % (code, err[-300:]))
+    check("stopping: waiting for" in err, err[-300:])
+    m = re.search(r"requests=(\d+) ok=(\d+) failed=(\d+)", out)
+    check(m is not None, out[-300:])
+    requests, ok, failed = map(int, m.groups())
+    blocks = round_blocks(out)
+    check(requests == ok + failed and requests == 3000 * len(blocks) and requests >= 3000, (requests, ok, failed))
+    check("lbsim: internal error" not in err, err)
+
+
+def test_a_killed_backend_process_loses_traffic_then_gets_it_back():
+    import socket as _socket
+    s = _socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    args = ["--backends-only", "-n", "1", "--port-base", str(port), "--latency", "5", "--drift-period", "0"]
+    b = start(args)
+    wait_for_stderr_line(b, r"backend 1 listening")
+    other = start(["--backends-only", "-n", "1", "--port-base", "0", "--latency", "5", "--drift-period", "0"])
+    oport = int(wait_for_stderr_line(other, r"listening on http://127\.0\.0\.1:(\d+)/").group(1))
+    c = start(["--client-only", "--server", "http://127.0.0.1:%d/ping" % port,
+               "--server", "http://127.0.0.1:%d/ping" % oport, "--policy", "round-robin", "--burst", "10",
+               "--sleep", "0.1", "--timeout", "1", "-f", "json", "-s", "5"])
+    try:
+        time.sleep(0.6)
+        b.kill()  # SIGKILL: no goodbye
+        b.wait()
+        time.sleep(0.8)
+        b = start(args)
+        wait_for_stderr_line(b, r"backend 1 listening")
+        time.sleep(0.8)
+    finally:
+        code, out, err = finish(c, signal.SIGTERM)
+        finish(b, signal.SIGTERM)
+        finish(other, signal.SIGTERM)
+    check(code == 0, "exit %d" % code)
+    rounds = [json.loads(l) for l in out.splitlines() if '"type":"round"' in l]
+    summary = json.loads(out.splitlines()[-1])
+    dead = [r for r in rounds if r["failed"] > 0]
+    check(dead, "no failures while the backend was down")
+    after = rounds[-3:]
+    # Round robin keeps sending half to it: once it is back they succeed.
+    check(all(r["failed"] == 0 and r["ok"] == 10 for r in after), after)
+    kinds = summary["failures"]
+    check(kinds["connect"] + kinds["reset"] > 0, kinds)
+    check(summary["requests"] == summary["ok"] + summary["failed"], summary)
+
+
 def main():
     global LBSIM
     LBSIM = sys.argv[1]
