@@ -1,0 +1,520 @@
+#!/usr/bin/env python3
+"""lbsim's benchmarks, side by side with wrk, nginx and the seed's Python
+stack, alternating lbsim and its peer run by run so that the machine's noise
+hits both. Every figure is printed as median [min - max] over the runs, with
+the ratio lbsim/peer computed run by run. See test/bench/README.md.
+
+Usage: bench.py LBSIM [--quick] [--runs N] [--results FILE] [--seed-dir DIR]
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+STARTED = []  # every process this script started, to stop on exit
+
+
+# ---- processes --------------------------------------------------------------
+
+def spawn(args, env=None, cwd=None, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
+    p = subprocess.Popen(args, env=env, cwd=cwd, stdout=stdout, stderr=stderr)
+    STARTED.append(p)
+    return p
+
+
+def stop(p, sig=signal.SIGTERM, timeout=10):
+    if p.poll() is None:
+        p.send_signal(sig)
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    if p in STARTED:
+        STARTED.remove(p)
+
+
+def stop_all():
+    for p in list(STARTED):
+        stop(p, signal.SIGKILL)
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+
+
+def peak_rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def run_measured(args, timeout, env=None):
+    """Runs a command to the end: (stdout, cpu seconds, peak RSS KiB, wall seconds)."""
+    t0 = time.monotonic()
+    p = spawn(args, env=env, stdout=subprocess.PIPE)
+    out, _ = p.communicate(timeout=timeout)
+    STARTED.remove(p)
+    wall = time.monotonic() - t0
+    _, status, ru = os.wait4(p.pid, 0) if False else (None, None, None)
+    return out.decode(), wall
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, timeout=15):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("nothing listens on port %d" % port)
+
+
+class Child:
+    """A child run to completion with its rusage (CPU seconds, peak RSS)."""
+
+    def __init__(self, args, env=None, timeout=120):
+        t0 = time.monotonic()
+        p = spawn(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            out, err = p.communicate(timeout=timeout)
+        finally:
+            if p in STARTED:
+                STARTED.remove(p)
+        self.wall = time.monotonic() - t0
+        self.out, self.err = out.decode(), err.decode()
+        self.code = p.returncode
+        # communicate() reaped it: read rusage from the pid's wait4 is gone,
+        # so ask RUSAGE_CHILDREN for the difference instead (see measure()).
+
+
+def measure(args, env=None, timeout=120):
+    """Runs to completion; returns (stdout, stderr, cpu seconds, peak RSS KiB)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    p = spawn(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    finally:
+        if p in STARTED:
+            STARTED.remove(p)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    # ru_maxrss of children is the largest of any child so far: measure in a
+    # fresh helper so that it is this run's.
+    return out.decode(), err.decode(), cpu, p.returncode
+
+
+def measure_rss(args, env=None, timeout=120):
+    """Peak RSS (KiB) and CPU seconds of one run, measured by /usr/bin/time in its own process."""
+    fd, path = tempfile.mkstemp()
+    os.close(fd)
+    try:
+        p = spawn(["/usr/bin/time", "-f", "%M %U %S", "-o", path] + args, env=env, stdout=subprocess.PIPE,
+                  stderr=subprocess.PIPE)
+        out, err = p.communicate(timeout=timeout)
+        if p in STARTED:
+            STARTED.remove(p)
+        with open(path) as f:
+            rss, user, sys_ = f.read().split()[-3:]
+        return out.decode(), err.decode(), int(rss), float(user) + float(sys_)
+    finally:
+        os.unlink(path)
+
+
+# ---- peers --------------------------------------------------------------------
+
+NGINX_CONF = """worker_processes 1;
+daemon off;
+error_log {dir}/error.log;
+pid {dir}/nginx.pid;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  keepalive_requests 1000000;
+  server {{
+{listens}
+    location /ping {{ return 200 '{{"status":"ok"}}'; }}
+  }}
+}}
+"""
+
+
+class Nginx:
+    def __init__(self, ports):
+        self.dir = tempfile.mkdtemp(prefix="lbsim-bench-nginx-")
+        listens = "\n".join("    listen 127.0.0.1:%d;" % p for p in ports)
+        with open(os.path.join(self.dir, "nginx.conf"), "w") as f:
+            f.write(NGINX_CONF.format(dir=self.dir, listens=listens))
+        self.proc = spawn(["nginx", "-c", os.path.join(self.dir, "nginx.conf"), "-p", self.dir])
+        for p in ports:
+            wait_port(p)
+        self.worker = None
+        deadline = time.monotonic() + 5
+        while self.worker is None and time.monotonic() < deadline:
+            try:
+                with open("/proc/%d/task/%d/children" % (self.proc.pid, self.proc.pid)) as f:
+                    kids = f.read().split()
+                self.worker = int(kids[0]) if kids else None
+            except OSError:
+                pass
+            time.sleep(0.05)
+
+    def close(self):
+        stop(self.proc, signal.SIGQUIT)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+WRK_LAT = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+
+
+def wrk(url, connections, seconds):
+    out = subprocess.run(["wrk", "-t1", "-c%d" % connections, "-d%ds" % seconds, "--latency", url],
+                         capture_output=True, text=True, timeout=seconds + 30).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    lat = {}
+    for q, v, unit in WRK_LAT.findall(out):
+        lat[q] = float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    errors = re.search(r"Socket errors: (.*)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rate": rate, "requests": total, "p50_ms": lat.get("50"), "p99_ms": lat.get("99"),
+            "errors": errors.group(1) if errors else "", "non2xx": int(non2xx.group(1)) if non2xx else 0}
+
+
+def lbsim_rate(text):
+    m = re.search(r"requests=(\d+) ok=(\d+) failed=(\d+) elapsed=([\d.]+) s rate=([\d.]+) req/s", text)
+    if not m:
+        raise RuntimeError("no run summary in lbsim's output:\n" + text[-800:])
+    return {"requests": int(m.group(1)), "ok": int(m.group(2)), "failed": int(m.group(3)),
+            "elapsed": float(m.group(4)), "rate": float(m.group(5))}
+
+
+# ---- results ------------------------------------------------------------------
+
+class Results:
+    def __init__(self, path):
+        self.path = path
+        self.rows = []
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        self.file = open(path, "w")
+
+    def add(self, bench, figure, unit, lbsim, peer=None, peer_name=None, target=None, better="higher"):
+        """lbsim, peer: lists of per-run values (same length when paired)."""
+        row = {"bench": bench, "figure": figure, "unit": unit, "lbsim": summary(lbsim)}
+        if peer:
+            row["peer"] = peer_name
+            row["peer_values"] = summary(peer)
+            ratios = [a / b for a, b in zip(lbsim, peer) if b]
+            row["ratio"] = summary(ratios)
+        if target is not None:
+            row["target"] = target
+            value = row.get("ratio", row["lbsim"])["median"]
+            row["met"] = value >= target if better == "higher" else value <= target
+        self.rows.append(row)
+        self.file.write(json.dumps(row) + "\n")
+        self.file.flush()
+
+    def table(self):
+        lines = ["", "%-14s %-30s %-28s %-28s %-22s %s" % ("benchmark", "figure", "lbsim", "peer", "lbsim/peer",
+                                                          "target")]
+        for r in self.rows:
+            def fmt(s):
+                return "%.4g [%.4g-%.4g]" % (s["median"], s["min"], s["max"]) if s else "-"
+            peer = "%s %s" % (r.get("peer", ""), fmt(r.get("peer_values"))) if "peer" in r else "-"
+            target = ""
+            if "target" in r:
+                target = "%s %g %s" % (">=" if r["target"] and r.get("met") is not None and
+                                       (r.get("ratio", r["lbsim"])["median"] >= r["target"]) == r["met"] else "<=",
+                                       r["target"], "met" if r["met"] else "MISSED")
+            lines.append("%-14s %-30s %-28s %-28s %-22s %s" % (r["bench"], "%s (%s)" % (r["figure"], r["unit"]),
+                                                               fmt(r["lbsim"]), peer, fmt(r.get("ratio")), target))
+        return "\n".join(lines)
+
+
+def summary(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+
+
+# ---- the benchmarks -----------------------------------------------------------
+
+def bench_backend(args, res):
+    """wrk against one lbsim backend and against a one-worker nginx."""
+    d = 2 if args.quick else 5
+    cols = {k: ([], []) for k in ("rate", "p50", "p99", "cpu_us")}
+    for _ in range(args.runs):
+        port = free_port()
+        b = spawn([args.lbsim, "--backends-only", "-n", "1", "--latency", "0", "--drift-period", "0",
+                   "--port-base", str(port), "-q"])
+        wait_port(port)
+        c0 = cpu_seconds(b.pid)
+        w = wrk("http://127.0.0.1:%d/ping" % port, 50, d)
+        c1 = cpu_seconds(b.pid)
+        stop(b)
+        if w["errors"] or w["non2xx"]:
+            raise RuntimeError("wrk saw errors against lbsim: %s, non-2xx %d" % (w["errors"], w["non2xx"]))
+        nport = free_port()
+        n = Nginx([nport])
+        n0 = cpu_seconds(n.worker)
+        wn = wrk("http://127.0.0.1:%d/ping" % nport, 50, d)
+        n1 = cpu_seconds(n.worker)
+        n.close()
+        for key, lv, nv in (("rate", w["rate"], wn["rate"]), ("p50", w["p50_ms"], wn["p50_ms"]),
+                            ("p99", w["p99_ms"], wn["p99_ms"]),
+                            ("cpu_us", (c1 - c0) / w["requests"] * 1e6, (n1 - n0) / wn["requests"] * 1e6)):
+            cols[key][0].append(lv)
+            cols[key][1].append(nv)
+    res.add("backend", "requests/s", "req/s", *cols["rate"], "nginx", target=1.0)
+    res.add("backend", "p50 latency", "ms", *cols["p50"], "nginx")
+    res.add("backend", "p99 latency", "ms", *cols["p99"], "nginx")
+    res.add("backend", "server CPU per request", "us", *cols["cpu_us"], "nginx", target=1.0, better="lower")
+
+
+def seed_available(args):
+    if args.quick or not os.path.isdir(args.seed_dir):
+        return False
+    r = subprocess.run(["/usr/bin/python3", "-c", "import fastapi, uvicorn, httpx"], capture_output=True)
+    return r.returncode == 0
+
+
+class SeedServers:
+    """The seed's five uvicorn servers on free ports."""
+
+    def __init__(self, seed_dir, fixed_ms):
+        env = dict(os.environ, SERVER_FIXED_LATENCY_MS=str(fixed_ms))
+        self.ports = [free_port() for _ in range(5)]
+        self.procs = [spawn(["/usr/bin/python3", "-m", "uvicorn", "server:app", "--host", "127.0.0.1",
+                             "--port", str(p), "--log-level", "warning"], env=env, cwd=seed_dir)
+                      for p in self.ports]
+        for p in self.ports:
+            wait_port(p, 30)
+        self.cpu0 = [cpu_seconds(p.pid) for p in self.procs]
+
+    def cpu(self):
+        return sum(cpu_seconds(p.pid) - c for p, c in zip(self.procs, self.cpu0))
+
+    def rss_kb(self):
+        return sum(peak_rss_kb(p.pid) for p in self.procs)
+
+    def close(self):
+        for p in self.procs:
+            stop(p)
+
+
+def run_seed_balancer(args, servers, env_extra):
+    """The seed's balancer, patched to the servers' ports through a copy."""
+    work = tempfile.mkdtemp(prefix="lbsim-bench-seed-")
+    try:
+        src = open(os.path.join(args.seed_dir, "load_balancer_v2.py")).read()
+        for i, port in enumerate(servers.ports):
+            src = src.replace("127.0.0.1:%d/ping" % (5001 + i), "127.0.0.1:%d/ping" % port)
+        path = os.path.join(work, "load_balancer_v2.py")
+        with open(path, "w") as f:
+            f.write(src)
+        stats = os.path.join(work, "stats.json")
+        env = dict(os.environ, LB_STATS_FILE=stats, **env_extra)
+        out, err, rss, cpu = measure_rss(["/usr/bin/python3", path], env=env, timeout=300)
+        with open(stats) as f:
+            data = json.load(f)
+        data["maxrss_kb_measured"] = rss
+        return data
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def bench_ceiling(args, res, with_seed):
+    d = 3 if args.quick else 10
+    rate, cpu, rss = [], [], []
+    srate, scpu, srss = [], [], []
+    for _ in range(args.runs):
+        out, err, kb, secs = measure_rss([args.lbsim, "--port-base", "0", "--latency", "0", "--drift-period", "0",
+                                          "--sleep", "0", "--duration", str(d), "-q"], timeout=d + 60)
+        s = lbsim_rate(out)
+        rate.append(s["rate"])
+        cpu.append(secs / s["requests"] * 1000)
+        rss.append(kb / 1024)
+        if with_seed:
+            servers = SeedServers(args.seed_dir, 0)
+            try:
+                data = run_seed_balancer(args, servers, {"LB_SLEEP_S": "0", "LB_DURATION_S": str(d)})
+                total_cpu = data["cpu_s_process"] + servers.cpu()
+                srate.append(data["requests"] / data["wall_s"])
+                scpu.append(total_cpu / data["requests"] * 1000)
+                srss.append((data["maxrss_kb_measured"] + servers.rss_kb()) / 1024)
+            finally:
+                servers.close()
+    res.all_in_one_rate = statistics.median(rate)
+    peer = "seed" if with_seed else None
+    res.add("all-in-one", "completed requests/s", "req/s", rate, srate or None, peer, target=50.0 if srate else None)
+    res.add("all-in-one", "CPU per 1000 requests", "s", cpu, scpu or None, peer, target=0.02 if scpu else None,
+            better="lower")
+    res.add("all-in-one", "peak RSS", "MB", rss, srss or None, peer)
+    res.add("all-in-one", "peak RSS (target 8 MB)", "MB", rss, target=8.0, better="lower")
+
+
+def excess(rounds, key):
+    return [r[key] - 100.0 for r in rounds if r["n"] >= 2 and r.get(key) is not None]
+
+
+def bench_fidelity(args, res, with_seed):
+    ceiling = getattr(res, "all_in_one_rate", None)
+    for burst, rounds, sleep in ((100, 8 if args.quick else 12, "0.2"), (10000, 3 if args.quick else 5, "0.5")):
+        p50, p99, worst = [], [], []
+        for _ in range(args.runs):
+            out, err, cpu, code = measure([args.lbsim, "--port-base", "0", "-n", "1", "--latency", "100",
+                                           "--drift-period", "0", "--burst", str(burst), "--rounds", str(rounds),
+                                           "--sleep", sleep, "-q", "-f", "json"], timeout=120)
+            objs = [json.loads(l) for l in out.splitlines()]
+            rs = [o for o in objs if o["type"] == "round"]
+            p50.append(statistics.median(excess(rs, "p50_ms")))
+            p99.append(statistics.median(excess(rs, "p99_ms")))
+            worst.append(max(excess(rs, "p999_ms")))
+        name = "timer@%d" % burst
+        if burst == 100:
+            res.add(name, "excess over 100 ms, p50", "ms", p50)
+            res.add(name, "excess over 100 ms, p99", "ms", p99, target=2.0, better="lower")
+        else:
+            res.add(name, "excess over 100 ms, p50", "ms", p50)
+            res.add(name, "excess over 100 ms, p99", "ms", p99)
+        res.add(name, "excess over 100 ms, p99.9", "ms", worst)
+        if ceiling:
+            service = burst / ceiling * 1000
+            res.add(name, "burst service time at ceiling", "ms", [service])
+            if burst == 10000:
+                res.add(name, "p99 excess / service time", "x", [v / service for v in p99], target=1.2,
+                        better="lower")
+    if with_seed:
+        ex = []
+        for _ in range(max(1, args.runs // 2)):
+            servers = SeedServers(args.seed_dir, 100)
+            try:
+                data = run_seed_balancer(args, servers, {"LB_BURST": "100", "LB_ROUNDS": "6", "LB_SLEEP_S": "0.2"})
+            finally:
+                servers.close()
+            lat = sorted(s[2] - 100.0 for s in data["samples"] if s[0] >= 2 and s[3])
+            ex.append(lat[int(0.99 * (len(lat) - 1))])
+        res.add("timer@100", "seed's excess, p99", "ms", ex)
+
+
+def bench_client(args, res):
+    d = 2 if args.quick else 5
+    ports = [free_port() for _ in range(5)]
+    n = Nginx(ports)
+    try:
+        mine, theirs = [], []
+        for _ in range(args.runs):
+            servers = sum([["--server", "http://127.0.0.1:%d/ping" % p] for p in ports], [])
+            out, err, cpu, code = measure([args.lbsim, "--client-only", "--sleep", "0", "--duration", str(d), "-q"] +
+                                          servers, timeout=d + 60)
+            s = lbsim_rate(out)
+            if s["failed"]:
+                raise RuntimeError("lbsim --client-only saw %d failures against nginx" % s["failed"])
+            mine.append(s["rate"])
+            theirs.append(wrk("http://127.0.0.1:%d/ping" % ports[0], 100, d)["rate"])
+    finally:
+        n.close()
+    res.add("client", "requests/s against nginx", "req/s", mine, theirs, "wrk -c100", target=0.8)
+
+
+def bench_scale(args, res):
+    d = 2 if args.quick else 5
+    wide, narrow = [], []
+    for _ in range(args.runs):
+        for n, sink in ((1000, wide), (5, narrow)):
+            out, err, cpu, code = measure([args.lbsim, "--port-base", "0", "-n", str(n), "--latency", "0",
+                                           "--drift-period", "0", "--sleep", "0", "--burst", "10000",
+                                           "--duration", str(d), "-q"], timeout=d + 120)
+            s = lbsim_rate(out)
+            if s["failed"]:
+                raise RuntimeError("%d failures with %d backends" % (s["failed"], n))
+            sink.append(s["rate"])
+    res.add("scale", "req/s, 1000 vs 5 backends, burst 10k", "req/s", wide, narrow, "5 backends", target=0.8)
+    per = []
+    for _ in range(max(1, args.runs // 2)):
+        rss = {}
+        for burst in (10, 10000):
+            out, err, kb, secs = measure_rss([args.lbsim, "--port-base", "0", "-n", "5", "--latency", "100",
+                                              "--drift-period", "0", "--burst", str(burst), "--rounds", "3",
+                                              "--sleep", "0.2", "-q"], timeout=120)
+            rss[burst] = kb
+        per.append((rss[10000] - rss[10]) / 10000.0)
+    res.add("scale", "RSS per request in flight", "KiB", per, target=2.0, better="lower")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("lbsim")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--runs", type=int)
+    ap.add_argument("--results", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results",
+                                                      "latest.jsonl"))
+    ap.add_argument("--seed-dir", default=os.environ.get("LBSIM_SEED_DIR", os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "anchors", "seed_py")))
+    ap.add_argument("--only", default="backend,ceiling,fidelity,client,scale")
+    args = ap.parse_args()
+    args.runs = args.runs or (2 if args.quick else 5)
+    args.seed_dir = os.path.abspath(args.seed_dir)
+    for tool in ("wrk", "nginx"):
+        if shutil.which(tool) is None:
+            sys.exit("bench: %s is not installed (apt-get install wrk nginx-light)" % tool)
+    with_seed = seed_available(args)
+    if not with_seed:
+        print("note: the seed's Python stack is skipped (%s)" %
+              ("--quick" if args.quick else "needs %s with python3-fastapi, python3-uvicorn, python3-httpx" %
+               args.seed_dir))
+    res = Results(args.results)
+    print("lbsim benchmarks on %s, %d cores, %.1f GiB; %d runs each%s" % (
+        platform.node(), os.cpu_count(), os.sysconf("SC_PHYS_PAGES") * PAGE / 2**30, args.runs,
+        " (quick)" if args.quick else ""))
+    only = set(args.only.split(","))
+    try:
+        steps = [("backend", lambda: bench_backend(args, res)), ("ceiling", lambda: bench_ceiling(args, res, with_seed)),
+                 ("fidelity", lambda: bench_fidelity(args, res, with_seed)), ("client", lambda: bench_client(args, res)),
+                 ("scale", lambda: bench_scale(args, res))]
+        for name, step in steps:
+            if name in only:
+                t0 = time.monotonic()
+                step()
+                print("  %s done in %.0f s" % (name, time.monotonic() - t0), flush=True)
+    finally:
+        stop_all()
+    print(res.table())
+    print("\nresults: %s" % args.results)
+    missed = [r for r in res.rows if r.get("met") is False]
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        stop_all()
+        sys.exit(130)
