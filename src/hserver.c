@@ -144,6 +144,7 @@ static void fail_request(lbsim_hsession_t *s, int status) {
 }
 
 static void send_due(lbsim_hsession_t *s, uint64_t now_ns) {
+  bool sent = false;
   while (s->queue_len > 0 && s->state != LBSIM_HSTATE_CLOSE) {
     lbsim_hentry_t e = *queue_at(s, 0);
     if (e.due_ns > now_ns)
@@ -153,6 +154,7 @@ static void send_due(lbsim_hsession_t *s, uint64_t now_ns) {
     else
       s->app->render(s->app_data, &e, s->out);
     queue_pop(s);
+    sent = true;
     if (!(e.flags & LBSIM_HENTRY_KEEP_ALIVE)) {
       /* Anything queued after a closing answer can never be sent. */
       s->state = LBSIM_HSTATE_DRAINING;
@@ -165,7 +167,9 @@ static void send_due(lbsim_hsession_t *s, uint64_t now_ns) {
   }
   if (s->queue_len == 0 && s->state == LBSIM_HSTATE_DRAINING)
     s->state = LBSIM_HSTATE_LINGER;
-  if (s->queue_len == 0 && s->state == LBSIM_HSTATE_OPEN && !s->in_message)
+  /* Idle time runs from the last answer; a call that sends nothing (an
+   * early timer) must not push the deadline back. */
+  if (sent && s->queue_len == 0 && s->state == LBSIM_HSTATE_OPEN && !s->in_message)
     s->idle_deadline_ns = now_ns + s->limits->idle_timeout_ns;
 }
 
@@ -216,13 +220,14 @@ static int on_url(llhttp_t *p, const char *at, size_t len) {
   if (s->url_bytes > s->limits->max_url_bytes)
     return too_large(s, p, 414);
   size_t room = sizeof(s->url) - s->url_len_stored;
-  if (len > room) {
+  size_t keep = len;
+  if (keep > room) {
     s->url_too_long_to_route = true;
-    len = room;
+    keep = room;
   }
-  memcpy(s->url + s->url_len_stored, at, len);
-  s->url_len_stored = (uint16_t)(s->url_len_stored + len);
-  return count_header_bytes(s, p, len);
+  memcpy(s->url + s->url_len_stored, at, keep);
+  s->url_len_stored = (uint16_t)(s->url_len_stored + keep);
+  return count_header_bytes(s, p, len); /* the whole target, not what was kept */
 }
 
 static int on_header_field(llhttp_t *p, const char *at, size_t len) {
