@@ -303,14 +303,16 @@ static void on_rejected_closed(uv_handle_t *handle) {
 }
 
 /* Over the connection cap: answer 503 at once and close. */
+#define BUSY_BODY "{\"status\":\"error\",\"code\":503,\"reason\":\"too many connections\"}"
+_Static_assert(sizeof(BUSY_BODY) - 1 == 61, "Content-Length of the 503 answer");
+
 static void reject(lbsim_httpd_t *server) {
   static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
                              "Content-Type: application/json\r\n"
-                             "Content-Length: 60\r\n"
+                             "Content-Length: 61\r\n"
                              "Connection: close\r\n"
                              "Retry-After: 1\r\n"
-                             "\r\n"
-                             "{\"status\":\"error\",\"code\":503,\"reason\":\"too many connections\"}";
+                             "\r\n" BUSY_BODY;
   uv_tcp_t *tcp = malloc(sizeof(*tcp));
   if (tcp == NULL || uv_tcp_init(server->loop, tcp) != 0) {
     free(tcp);
