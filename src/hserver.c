@@ -165,8 +165,13 @@ static void send_due(lbsim_hsession_t *s, uint64_t now_ns) {
       }
     }
   }
-  if (s->queue_len == 0 && s->state == LBSIM_HSTATE_DRAINING)
+  if (s->queue_len == 0 && s->state == LBSIM_HSTATE_DRAINING) {
     s->state = LBSIM_HSTATE_LINGER;
+    /* The transport may still be writing the last answers; a reader that
+     * slow gets the idle timeout to take them (lbsim_hsession_linger()
+     * restarts the clock once they are written). */
+    s->linger_deadline_ns = now_ns + s->limits->idle_timeout_ns;
+  }
   /* Idle time runs from the last answer; a call that sends nothing (an
    * early timer) must not push the deadline back. */
   if (sent && s->queue_len == 0 && s->state == LBSIM_HSTATE_OPEN && !s->in_message)
@@ -521,19 +526,15 @@ size_t lbsim_hsession_feed(lbsim_hsession_t *s, const char *data, size_t len, ui
 void lbsim_hsession_eof(lbsim_hsession_t *s, uint64_t now_ns, lbsim_buf_t *out) {
   s->out = out;
   s->now_ns = now_ns;
-  if (s->state == LBSIM_HSTATE_LINGER || s->state == LBSIM_HSTATE_CLOSE) {
-    s->state = LBSIM_HSTATE_CLOSE;
-    return;
-  }
   if (s->state == LBSIM_HSTATE_OPEN) {
     /* Requests are never close-delimited: a request cut short by EOF has
      * nothing to answer. What was queued is still sent (half-close). */
     s->in_message = false;
-    s->state = s->queue_len > 0 ? LBSIM_HSTATE_DRAINING : LBSIM_HSTATE_CLOSE;
+    s->state = LBSIM_HSTATE_DRAINING;
   }
+  /* Once all is answered the session lingers, not closes: answers may be
+   * waiting in the transport, which closes when they are written. */
   send_due(s, now_ns);
-  if (s->state == LBSIM_HSTATE_LINGER)
-    s->state = LBSIM_HSTATE_CLOSE; /* the peer is gone: nothing to linger for */
 }
 
 void lbsim_hsession_tick(lbsim_hsession_t *s, uint64_t now_ns, lbsim_buf_t *out) {

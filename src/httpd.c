@@ -209,7 +209,10 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
 
 /* Feeds input the session paused on, once it wants more. */
 static void conn_feed_rest(lbsim_hconn_t *c) {
-  while (c->rest != NULL && !c->closing && lbsim_hsession_wants_input(&c->session)) {
+  /* Held input counts against the output cap as reading does: one read's
+   * worth of pipelined requests would otherwise queue megabytes of answers. */
+  while (c->rest != NULL && !c->closing && lbsim_hsession_wants_input(&c->session) &&
+         conn_pending_output(c) <= c->server->max_output_bytes) {
     char *rest = c->rest;
     uint32_t len = c->rest_len;
     c->rest = NULL;
@@ -260,14 +263,14 @@ static void conn_update(lbsim_hconn_t *c) {
     conn_close(c);
     return;
   }
+  if (s->state == LBSIM_HSTATE_LINGER && conn_pending_output(c) == 0 && c->eof) {
+    conn_close(c); /* everything written and the peer is done: nothing to linger for */
+    return;
+  }
   if (s->state == LBSIM_HSTATE_LINGER && !c->shut && conn_pending_output(c) == 0) {
     /* Everything is answered and written: send FIN, then read and discard
      * for a while so that a client still sending does not get a reset that
      * destroys the answer in its receive buffer. */
-    if (c->eof) {
-      conn_close(c);
-      return;
-    }
     uv_shutdown_t *req = malloc(sizeof(*req));
     if (req == NULL || uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
       free(req);

@@ -73,7 +73,8 @@ typedef struct lbsim_hlimits_s {
 typedef enum lbsim_hstate_e {
   LBSIM_HSTATE_OPEN = 0,        /* reading requests */
   LBSIM_HSTATE_DRAINING,        /* no more requests: answer the queue, then close */
-  LBSIM_HSTATE_LINGER,          /* all answered: transport shuts down writes, discards input */
+  LBSIM_HSTATE_LINGER,          /* all answered: once written, the transport shuts down writes and
+                                   discards input, or closes if the peer has closed its side */
   LBSIM_HSTATE_CLOSE            /* close now */
 } lbsim_hstate_t;
 
@@ -128,7 +129,8 @@ void lbsim_hsession_free(lbsim_hsession_t *s);
  * paused (queue full); the rest must be fed again once it wants input. */
 size_t lbsim_hsession_feed(lbsim_hsession_t *s, const char *data, size_t len, uint64_t now_ns,
                            struct lbsim_buf_s *out);
-/* The peer closed its side: remaining answers are still sent. */
+/* The peer closed its side: remaining answers are still sent, then the
+ * session lingers (the transport closes once its output is written). */
 void lbsim_hsession_eof(lbsim_hsession_t *s, uint64_t now_ns, struct lbsim_buf_s *out);
 /* Sends due answers and applies expired deadlines. */
 void lbsim_hsession_tick(lbsim_hsession_t *s, uint64_t now_ns, struct lbsim_buf_s *out);
