@@ -210,7 +210,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
 /* Feeds input the session paused on, once it wants more. */
 static void conn_feed_rest(lbsim_hconn_t *c) {
   /* Held input counts against the output cap as reading does: one read's
-   * worth of pipelined requests would otherwise queue megabytes of answers. */
+   * worth of pipelined requests would otherwise queue some 2000 answers. */
   while (c->rest != NULL && !c->closing && lbsim_hsession_wants_input(&c->session) &&
          conn_pending_output(c) <= c->server->max_output_bytes) {
     char *rest = c->rest;
