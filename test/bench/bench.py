@@ -66,17 +66,6 @@ def peak_rss_kb(pid):
     return 0
 
 
-def run_measured(args, timeout, env=None):
-    """Runs a command to the end: (stdout, cpu seconds, peak RSS KiB, wall seconds)."""
-    t0 = time.monotonic()
-    p = spawn(args, env=env, stdout=subprocess.PIPE)
-    out, _ = p.communicate(timeout=timeout)
-    STARTED.remove(p)
-    wall = time.monotonic() - t0
-    _, status, ru = os.wait4(p.pid, 0) if False else (None, None, None)
-    return out.decode(), wall
-
-
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -96,24 +85,6 @@ def wait_port(port, timeout=15):
     raise RuntimeError("nothing listens on port %d" % port)
 
 
-class Child:
-    """A child run to completion with its rusage (CPU seconds, peak RSS)."""
-
-    def __init__(self, args, env=None, timeout=120):
-        t0 = time.monotonic()
-        p = spawn(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            out, err = p.communicate(timeout=timeout)
-        finally:
-            if p in STARTED:
-                STARTED.remove(p)
-        self.wall = time.monotonic() - t0
-        self.out, self.err = out.decode(), err.decode()
-        self.code = p.returncode
-        # communicate() reaped it: read rusage from the pid's wait4 is gone,
-        # so ask RUSAGE_CHILDREN for the difference instead (see measure()).
-
-
 def measure(args, env=None, timeout=120):
     """Runs to completion; returns (stdout, stderr, cpu seconds, peak RSS KiB)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -125,8 +96,6 @@ def measure(args, env=None, timeout=120):
             STARTED.remove(p)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    # ru_maxrss of children is the largest of any child so far: measure in a
-    # fresh helper so that it is this run's.
     return out.decode(), err.decode(), cpu, p.returncode
 
 
@@ -508,7 +477,6 @@ def main():
         stop_all()
     print(res.table())
     print("\nresults: %s" % args.results)
-    missed = [r for r in res.rows if r.get("met") is False]
     return 0
 
 
