@@ -409,7 +409,11 @@ static int on_message_complete(llhttp_t *p) {
   }
   lbsim_hentry_t e = {0};
   s->app->route(s->app_data, &req, s->now_ns, &e);
-  if (llhttp_should_keep_alive(p) && !s->upgrade)
+  /* RFC 9112 6.1: Transfer-Encoding in an HTTP/1.0 request means its
+   * framing cannot be trusted (a 1.0 intermediary may have framed it
+   * differently); answer it, then close. */
+  bool faulty_framing = p->http_minor == 0 && (p->flags & F_TRANSFER_ENCODING);
+  if (llhttp_should_keep_alive(p) && !s->upgrade && !faulty_framing)
     e.flags |= LBSIM_HENTRY_KEEP_ALIVE;
   if (p->http_minor == 0)
     e.flags |= LBSIM_HENTRY_HTTP10;

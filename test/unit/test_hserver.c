@@ -234,6 +234,20 @@ TEST(http10_keeps_alive_only_when_asked) {
   teardown(&f);
 }
 
+TEST(http10_with_transfer_encoding_is_answered_then_closed) {
+  /* RFC 9112 6.1: the framing of a 1.0 request with Transfer-Encoding is
+   * faulty even when keep-alive is asked for; what follows is not parsed. */
+  fixture_t f;
+  setup(&f);
+  ping_delay_ns = 0;
+  feed(&f, "GET /ping HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+           "GET /ping HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", T0);
+  CHECK_EQ(count(out(&f), "200 OK"), 1);
+  CHECK(strstr(out(&f), "Connection: close\r\n") != NULL);
+  CHECK_EQ(f.s.state, LBSIM_HSTATE_LINGER);
+  teardown(&f);
+}
+
 TEST(connection_close_stops_reading_and_drops_nothing_before) {
   fixture_t f;
   setup(&f);
