@@ -19,6 +19,8 @@ struct lbsim_cconn_s {
   lbsim_hresp_t resp;
   lbsim_pool_t *pool;
   lbsim_creq_t *req;          /* in progress; NULL when idle */
+  lbsim_creq_t *behind_head, *behind_tail; /* pipelined after req, sent */
+  uint32_t depth;             /* requests on the connection: req and those behind */
   lbsim_cconn_t *prev, *next; /* the pool's list of every connection */
   lbsim_cconn_t *idle_prev, *idle_next;
   lbsim_cconn_t *lru_newer, *lru_older; /* the client's idle list */
@@ -44,7 +46,12 @@ struct lbsim_pool_s {
   lbsim_sched_entry_t queue_wake; /* the oldest queued request's deadline */
   lbsim_pool_t *starved_next;
   bool starved;               /* waits for a connection anywhere to close */
+  lbsim_cconn_t *pipe_cursor; /* where the search for a connection to pipeline on goes on */
 };
+
+/* How many connections one search for a connection to pipeline on looks
+ * at: it stays O(1) per request, and walks round the pool. */
+#define PIPELINE_SCAN 16
 
 static char read_buffer[READ_BUFFER_SIZE];
 
@@ -55,6 +62,14 @@ static lbsim_creq_t *queue_pop(lbsim_pool_t *pool) {
   if (pool->queue_head == NULL)
     pool->queue_tail = NULL;
   return req;
+}
+
+/* Puts the chain first..last back at the front of the pool's queue. */
+static void requeue_front(lbsim_pool_t *pool, lbsim_creq_t *first, lbsim_creq_t *last) {
+  last->next = pool->queue_head;
+  pool->queue_head = first;
+  if (pool->queue_tail == NULL)
+    pool->queue_tail = last;
 }
 
 /* Ends every request still waiting in the pool's queue. */
@@ -159,7 +174,42 @@ static void idle_remove(lbsim_cconn_t *c) {
   pool->nidle--;
 }
 
-/* Closes a connection that carries no request any more. */
+static void requeue_front(lbsim_pool_t *pool, lbsim_creq_t *first, lbsim_creq_t *last);
+
+/* Requests pipelined behind the one in progress were sent but will get no
+ * answer on this connection: they go again, first in line, on a fresh
+ * connection (GET is idempotent), once; a second time they fail. */
+static void conn_drop_behind(lbsim_cconn_t *c) {
+  lbsim_pool_t *pool = c->pool;
+  lbsim_client_t *client = pool->client;
+  lbsim_creq_t *again_head = NULL, *again_tail = NULL;
+  lbsim_creq_t *req = c->behind_head;
+  c->behind_head = c->behind_tail = NULL;
+  c->depth = c->req ? 1 : 0;
+  while (req) {
+    lbsim_creq_t *next = req->next;
+    req->conn = NULL;
+    req->next = NULL;
+    if (client->closing || req->retried) {
+      finish(client, req, client->closing ? LBSIM_RESULT_CANCELLED : LBSIM_RESULT_RESET, 0);
+    } else {
+      req->retried = true;
+      req->fresh_only = true;
+      client->retries++;
+      if (again_tail)
+        again_tail->next = req;
+      else
+        again_head = req;
+      again_tail = req;
+    }
+    req = next;
+  }
+  if (again_head)
+    requeue_front(pool, again_head, again_tail);
+}
+
+/* Closes a connection that carries no request in progress any more;
+ * requests pipelined behind go back to the pool's queue. */
 static void conn_close(lbsim_cconn_t *c) {
   if (c->closing)
     return;
@@ -167,6 +217,8 @@ static void conn_close(lbsim_cconn_t *c) {
   c->closing = true;
   lbsim_pool_t *pool = c->pool;
   idle_remove(c);
+  if (pool->pipe_cursor == c)
+    pool->pipe_cursor = c->next;
   if (c->prev)
     c->prev->next = c->next;
   else
@@ -181,6 +233,8 @@ static void conn_close(lbsim_cconn_t *c) {
   }
   lbsim_sched_cancel(pool->client->sched, &c->wake);
   uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
+  if (c->behind_head)
+    conn_drop_behind(c);
 }
 
 /* Ends the connection's request with `result` and closes the connection. */
@@ -221,6 +275,20 @@ static void conn_release(lbsim_cconn_t *c) {
   lbsim_pool_t *pool = c->pool;
   c->served++;
   c->req = NULL;
+  if (c->behind_head != NULL) {
+    /* The next pipelined request's answer comes next. */
+    lbsim_creq_t *next = c->behind_head;
+    c->behind_head = next->next;
+    if (c->behind_head == NULL)
+      c->behind_tail = NULL;
+    next->next = NULL;
+    c->depth--;
+    c->req = next;
+    lbsim_hresp_next(&c->resp);
+    conn_arm(c);
+    return;
+  }
+  c->depth = 0;
   lbsim_creq_t *head = pool->queue_head;
   if (head != NULL && !head->fresh_only && !pool->client->closing) {
     conn_start(c, queue_pop(pool));
@@ -248,10 +316,7 @@ static void conn_retry(lbsim_cconn_t *c) {
   req->fresh_only = true;
   req->conn = NULL;
   pool->client->retries++;
-  req->next = pool->queue_head;
-  pool->queue_head = req;
-  if (pool->queue_tail == NULL)
-    pool->queue_tail = req;
+  requeue_front(pool, req, req);
   pool_pump(pool);
 }
 
@@ -292,16 +357,30 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     return;
   }
   if (nread > 0) {
-    switch (lbsim_hresp_feed(&c->resp, buf->base, (size_t)nread)) {
-    case LBSIM_HRESP_DONE:
-      conn_complete(c);
-      return;
-    case LBSIM_HRESP_ERROR:
-      conn_fail(c, LBSIM_RESULT_BAD_RESPONSE, 0);
-      return;
-    case LBSIM_HRESP_MORE:
-      return;
+    /* One read may hold the ends of several pipelined answers. */
+    const char *p = buf->base;
+    size_t left = (size_t)nread;
+    while (left > 0) {
+      switch (lbsim_hresp_feed(&c->resp, p, left)) {
+      case LBSIM_HRESP_DONE:
+        p += c->resp.consumed;
+        left -= c->resp.consumed;
+        /* What follows is the next answer if a request was pipelined;
+         * otherwise nobody asked for it. */
+        if (c->behind_head != NULL)
+          c->resp.trailing = false;
+        conn_complete(c);
+        if (c->closing || c->req == NULL || left == 0)
+          return;
+        break;
+      case LBSIM_HRESP_ERROR:
+        conn_fail(c, LBSIM_RESULT_BAD_RESPONSE, 0);
+        return;
+      case LBSIM_HRESP_MORE:
+        return;
+      }
     }
+    return;
   }
   if (may_retry(c)) {
     conn_retry(c);
@@ -387,11 +466,47 @@ static void on_connect(uv_connect_t *creq, int status) {
 
 static void conn_start(lbsim_cconn_t *c, lbsim_creq_t *req) {
   c->req = req;
+  c->depth = 1;
   req->conn = c;
   lbsim_hresp_next(&c->resp);
   conn_arm(c);
   if (c->connected)
     conn_send(c);
+}
+
+/* Sends `req` on a busy connection, behind the requests already on it;
+ * its deadline is watched once it is the one in progress. */
+static void conn_pipeline(lbsim_cconn_t *c, lbsim_creq_t *req) {
+  req->conn = c;
+  req->next = NULL;
+  if (c->behind_tail)
+    c->behind_tail->next = req;
+  else
+    c->behind_head = req;
+  c->behind_tail = req;
+  c->depth++;
+  c->pool->client->pipelined++;
+  conn_send(c);
+}
+
+/* A connection of the pool that can take one more pipelined request, or
+ * NULL: connected, not closing, a request in progress, fewer than
+ * max_pipeline on it. The search resumes where it stopped, so depth grows evenly. */
+static lbsim_cconn_t *pool_find_pipeline(lbsim_pool_t *pool) {
+  uint32_t max = pool->client->config.max_pipeline;
+  if (max < 2 || pool->conns == NULL)
+    return NULL;
+  lbsim_cconn_t *c = pool->pipe_cursor ? pool->pipe_cursor : pool->conns;
+  for (int i = 0; i < PIPELINE_SCAN && i < (int)pool->nconns; i++) {
+    lbsim_cconn_t *next = c->next ? c->next : pool->conns;
+    if (c->connected && !c->closing && c->req && c->depth < max) {
+      pool->pipe_cursor = next;
+      return c;
+    }
+    c = next;
+  }
+  pool->pipe_cursor = c;
+  return NULL;
 }
 
 /* Opens a connection for `req`. Failures end the request (CONNECT). */
@@ -498,10 +613,19 @@ static void pool_pump(lbsim_pool_t *pool) {
       c = pool->idle;
     } else if (pool_may_open(pool) && total_full(client)) {
       /* Every connection the descriptors allow is open: an idle one of
-       * another backend makes room, or this pool waits its turn. */
+       * another backend makes room; failing that the request is pipelined
+       * on a busy connection of this backend, or this pool waits its turn. */
       if (client->lru_oldest == NULL) {
-        starve(pool);
-        break;
+        /* A request sent again is not pipelined: it waits for a
+         * connection of its own. */
+        lbsim_cconn_t *busy = req->retried ? NULL : pool_find_pipeline(pool);
+        if (busy == NULL) {
+          starve(pool);
+          break;
+        }
+        queue_pop(pool);
+        conn_pipeline(busy, req);
+        continue;
       }
       conn_close(client->lru_oldest);
     } else if (!pool_may_open(pool)) {

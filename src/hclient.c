@@ -107,19 +107,23 @@ static lbsim_hresp_status_t result_of(lbsim_hresp_t *r, llhttp_errno_t err) {
 }
 
 lbsim_hresp_status_t lbsim_hresp_feed(lbsim_hresp_t *r, const char *data, size_t len) {
+  r->consumed = 0;
   if (r->done) {
     r->trailing = r->trailing || len > 0;
     return LBSIM_HRESP_DONE;
   }
   if (r->error)
     return LBSIM_HRESP_ERROR;
-  r->bytes += len;
   llhttp_errno_t err = llhttp_execute(&r->parser, data, len);
+  r->consumed = len;
   if (err == HPE_PAUSED && r->done) {
     const char *stop = llhttp_get_error_pos(&r->parser);
-    if (stop != NULL && stop < data + len)
+    if (stop != NULL && stop >= data && stop < data + len) {
+      r->consumed = (size_t)(stop - data);
       r->trailing = true;
+    }
   }
+  r->bytes += r->consumed;
   return result_of(r, err == HPE_PAUSED ? HPE_OK : err);
 }
 

@@ -142,6 +142,10 @@ int lbsim_traffic_init(lbsim_traffic_t *t, uv_loop_t *loop, lbsim_sched_t *sched
   lbsim_client_config_t ccfg = {
       .pool_size = cfg->pool_size,
       .max_total = max_connections,
+      /* Beyond the descriptor budget, a few requests per connection rather
+       * than a whole round trip's wait: far below any server's cap
+       * (nginx and lbsim's backends queue dozens). */
+      .max_pipeline = 8,
       .timeout_ns = lbsim_ms_to_ns(cfg->timeout_s * 1000.0),
       .idle_ns = lbsim_ms_to_ns(cfg->client_idle_s * 1000.0),
   };

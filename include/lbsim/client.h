@@ -2,6 +2,11 @@
  * loop, one request per connection at a time, a deadline per request
  * covering connect, send and the whole response.
  *
+ * Only when `max_total` connections (the descriptor budget) are open and
+ * none is idle are requests pipelined, up to `max_pipeline` per connection,
+ * rather than left waiting for a whole round trip; one whose connection
+ * closes before its answer goes again once.
+ *
  * Each backend has a pool: idle connections are reused (most recently used
  * first) and closed after `idle_ms`; at most `pool_size` connections exist
  * per backend (0: no cap), and requests beyond it wait in a FIFO queue.
@@ -58,6 +63,7 @@ typedef struct lbsim_client_config_s {
   uint32_t pool_size;         /* connections per backend; 0 = no cap */
   uint32_t max_total;         /* connections over all backends; 0 = no cap */
   uint32_t max_connecting;    /* connects under way per backend (keeps listen backlogs from overflowing) */
+  uint32_t max_pipeline;      /* requests per connection once max_total is reached (< 2: no pipelining) */
   uint64_t timeout_ns;        /* per request */
   uint64_t idle_ns;           /* idle connections are closed after this */
 } lbsim_client_config_t;
@@ -85,7 +91,8 @@ struct lbsim_client_s {
   lbsim_client_closed_cb on_closed;
 
   uint64_t connects;          /* connections opened */
-  uint64_t retries;           /* keep-alive races retried */
+  uint64_t retries;           /* keep-alive races retried, pipelined requests sent again */
+  uint64_t pipelined;         /* requests sent behind another on a busy connection */
 };
 
 /* `urls` are backends in order; their addresses must be resolved with

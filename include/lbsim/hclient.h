@@ -29,6 +29,7 @@ typedef struct lbsim_hresp_s {
   bool done;
   bool keep_alive;          /* the connection may carry another request */
   bool trailing;            /* bytes followed the response: the connection is unusable */
+  size_t consumed;          /* bytes of the last feed that belong to this response */
   const char *error;        /* why, once ERROR */
 } lbsim_hresp_t;
 
@@ -36,7 +37,8 @@ void lbsim_hresp_init(lbsim_hresp_t *r);
 /* Prepares for the response to a new request on the same connection. */
 void lbsim_hresp_next(lbsim_hresp_t *r);
 /* Parses bytes of the current response. Bytes past the end of a complete
- * response mark it `trailing` (nobody asked for them). */
+ * response are left unconsumed (`consumed` says where it ended) and mark
+ * it `trailing`: they are garbage unless another request was pipelined. */
 lbsim_hresp_status_t lbsim_hresp_feed(lbsim_hresp_t *r, const char *data, size_t len);
 /* The server closed the connection: completes a close-delimited body. */
 lbsim_hresp_status_t lbsim_hresp_eof(lbsim_hresp_t *r);

@@ -424,3 +424,39 @@ TEST(next_after_trailing_bytes_starts_clean) {
   CHECK_EQ(feed_str(&r, ok_response), LBSIM_HRESP_DONE);
   CHECK(!r.trailing);
 }
+
+TEST(consumed_splits_pipelined_responses) {
+  /* Three answers to pipelined requests, in reads cut anywhere: each feed
+   * says how much of it was the current response, the rest is the next. */
+  char all[1024];
+  int n = snprintf(all, sizeof(all), "%s%s%s", ok_response, chunked_response, ok_response);
+  const int expect_body[3] = {47, 27, 47};
+  for (size_t cut = 1; cut < (size_t)n; cut += 7) {
+    lbsim_hresp_t r;
+    lbsim_hresp_init(&r);
+    const char *pieces[2] = {all, all + cut};
+    size_t lens[2] = {cut, (size_t)n - cut};
+    int seen = 0;
+    for (int k = 0; k < 2; k++) {
+      const char *p = pieces[k];
+      size_t left = lens[k];
+      while (left > 0) {
+        lbsim_hresp_status_t st = lbsim_hresp_feed(&r, p, left);
+        CHECK(st != LBSIM_HRESP_ERROR);
+        CHECK(r.consumed <= left);
+        p += r.consumed;
+        left -= r.consumed;
+        if (st == LBSIM_HRESP_DONE) {
+          CHECK(seen < 3);
+          CHECK_EQ(r.body_bytes, (uint64_t)expect_body[seen]);
+          CHECK_EQ(r.trailing, left > 0);
+          seen++;
+          lbsim_hresp_next(&r);
+        } else {
+          CHECK_EQ(left, 0);
+        }
+      }
+    }
+    CHECK_MSG(seen == 3, "cut %zu: %d responses", cut, seen);
+  }
+}
