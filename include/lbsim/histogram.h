@@ -3,15 +3,16 @@
  *
  * Values are recorded in microseconds. Values below 2 * SUB are exact; above,
  * each power of two is cut into SUB equal buckets and a quantile reports the
- * middle of its bucket, so the error is at most 1 / (2 * SUB) < 1 %.
+ * middle of its bucket, so the error is at most 1 / (2 * SUB) < 0.4 %: a
+ * quarter of a millisecond at 100 ms.
  * Buckets are allocated one power of two at a time, when first touched:
- * a backend whose latency stays within one octave costs about 0.5 KiB. */
+ * a backend whose latency stays within one octave costs about 1 KiB. */
 #ifndef LBSIM_HISTOGRAM_H
 #define LBSIM_HISTOGRAM_H
 
 #include <stdint.h>
 
-#define LBSIM_HIST_SUB_BITS 6                      /* 64 buckets per octave */
+#define LBSIM_HIST_SUB_BITS 7                      /* 128 buckets per octave */
 #define LBSIM_HIST_SUB (1u << LBSIM_HIST_SUB_BITS)
 #define LBSIM_HIST_OCTAVES 40                      /* up to 2^45 us: beyond a year */
 
