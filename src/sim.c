@@ -375,9 +375,9 @@ static uint64_t connections_per_balancer(const lbsim_config_t *cfg, uint32_t nba
 
 /* Raises the descriptor limit and shares it out. Every connection of a
  * balancer holds a socket, and in the demo one more in the backend; the
- * listeners and a reserve come first. Beyond what remains, requests wait
- * for a connection (the client's max_total); when not even one connection
- * per balancer fits, the run is refused. */
+ * listeners and a reserve come first. Beyond what remains, requests are
+ * pipelined on busy connections or wait for one (the client's max_total);
+ * when not even one connection per balancer fits, the run is refused. */
 static int plan_descriptors(lbsim_sim_t *sim) {
   const lbsim_config_t *cfg = sim->cfg;
   uint64_t limit = lbsim_raise_fd_limit();
@@ -405,7 +405,8 @@ static int plan_descriptors(lbsim_sim_t *sim) {
   uint64_t wanted = connections_per_balancer(cfg, n);
   if (wanted > budget) {
     sim->max_connections = budget > UINT32_MAX ? UINT32_MAX : (uint32_t)budget;
-    lbsim_log("note: the file descriptor limit (%llu) allows %u client connections%s; requests beyond wait for one",
+    lbsim_log("note: the file descriptor limit (%llu) allows %u client connections%s; "
+              "requests beyond are pipelined on busy ones",
               (unsigned long long)limit, sim->max_connections, worlds > 1 ? " per policy" : "");
   }
   return 0;
