@@ -134,8 +134,7 @@ static void fail_request(lbsim_hsession_t *s, int status) {
   if (s->state != LBSIM_HSTATE_OPEN)
     return;
   lbsim_hentry_t e = {.due_ns = 0, .status = (uint16_t)status, .kind = 0, .flags = 0};
-  /* The method is known once the target has started. */
-  if (s->in_message && s->url_bytes > 0 && s->parser.method == HTTP_HEAD)
+  if (s->in_message && s->method_known && s->parser.method == HTTP_HEAD)
     e.flags |= LBSIM_HENTRY_HEAD;
   s->state = LBSIM_HSTATE_DRAINING;
   s->in_message = false;
@@ -185,6 +184,7 @@ static int on_message_begin(llhttp_t *p) {
   s->in_message = true;
   s->in_headers = true;
   s->expect_continue = false;
+  s->method_known = false;
   s->url_too_long_to_route = false;
   s->host_count = s->header_count = 0;
   s->url_len_stored = 0;
@@ -240,6 +240,13 @@ static int on_header_field(llhttp_t *p, const char *at, size_t len) {
   for (size_t i = 0; i < len && s->hdr_name_len < sizeof(s->hdr_name); i++)
     s->hdr_name[s->hdr_name_len++] = (char)tolower((unsigned char)at[i]);
   return count_header_bytes(s, p, len);
+}
+
+/* Known as soon as it is parsed, wherever the bytes were split (the
+ * target's first piece may come in a later call, or never for a bad one). */
+static int on_method_complete(llhttp_t *p) {
+  session_of(p)->method_known = true;
+  return 0;
 }
 
 static int on_version(llhttp_t *p, const char *at, size_t len) {
@@ -437,6 +444,7 @@ static int on_message_complete(llhttp_t *p) {
 static const llhttp_settings_t settings = {
     .on_message_begin = on_message_begin,
     .on_url = on_url,
+    .on_method_complete = on_method_complete,
     .on_version = on_version,
     .on_header_field = on_header_field,
     .on_header_value = on_header_value,
@@ -517,6 +525,8 @@ size_t lbsim_hsession_feed(lbsim_hsession_t *s, const char *data, size_t len, ui
   } else if (err == HPE_USER) {
     /* A callback has queued the error answer already. */
   } else if (err != HPE_OK) {
+    if (err == HPE_INVALID_METHOD)
+      s->method_known = false; /* "HEADX": llhttp matched HEAD before the X */
     fail_request(s, status_for_parse_error(s, err));
   }
   if (s->state != LBSIM_HSTATE_OPEN)

@@ -93,6 +93,7 @@ typedef struct lbsim_hsession_s {
   bool in_message;              /* between the first byte of a request and its end */
   bool in_headers;
   bool expect_continue;
+  bool method_known;            /* the request's method is parsed (parser.method) */
   bool url_too_long_to_route;
   bool upgrade;                 /* an Upgrade request: answered, then the connection closes */
   bool host_ws;                 /* blank seen in the Host value: nothing but blanks may follow */

@@ -329,3 +329,30 @@ TEST(upgrade_requests_are_answered_then_closed) {
   CHECK(f.s.state == LBSIM_HSTATE_LINGER);
   teardown(&f);
 }
+
+/* An error answer to a HEAD request has no body, however the bytes came. */
+TEST(error_answers_to_head_have_no_body_whatever_the_split) {
+  static const struct {
+    const char *request;
+    bool head;
+  } cases[] = {
+      {"HEAD /?q=\xea HTTP/1.1\r\nHost: x\r\n\r\n", true}, /* a bad target */
+      {"HEAD /ping HTTP/1.1\r\nHost : x\r\n\r\n", true},   /* a bad header */
+      {"HEADX /ping HTTP/1.1\r\nHost: x\r\n\r\n", false},  /* not HEAD at all */
+  };
+  for (size_t i = 0; i < LBSIM_ARRAY_SIZE(cases); i++) {
+    for (int bytewise = 0; bytewise < 2; bytewise++) {
+      fixture_t f;
+      setup(&f);
+      const char *req = cases[i].request;
+      size_t len = strlen(req);
+      for (size_t at = 0; at < len && f.s.state == LBSIM_HSTATE_OPEN; at += bytewise ? 1 : len)
+        lbsim_hsession_feed(&f.s, req + at, bytewise ? 1 : len, T0, &f.out);
+      const char *o = out(&f);
+      bool has_body = strstr(o, "\r\n\r\n{") != NULL;
+      CHECK_MSG(strncmp(o, "HTTP/1.1 400 ", 13) == 0 && has_body != cases[i].head,
+                "case %zu bytewise %d: '%.80s'", i, bytewise, o);
+      teardown(&f);
+    }
+  }
+}
