@@ -86,7 +86,7 @@ static const opt_t options[] = {
   {"max-output-bytes", 0, "B", OPT_UINT32, OFF(max_output_bytes), 1024, 1073741824, false,
    "an integer in 1024..1073741824", "unsent output per connection before reading pauses", "65536", NULL},
   {"header-timeout", 0, "S", OPT_DOUBLE, OFF(header_timeout_s), 0, 3600, true,
-   "a number of seconds in (0, 3600]", "a request's header section must arrive within S", "10", NULL},
+   "a number of seconds in (0, 3600]", "a request (headers and body) must arrive within S", "10", NULL},
   {"idle-timeout", 0, "S", OPT_DOUBLE, OFF(idle_timeout_s), 0, 86400, true,
    "a number of seconds in (0, 86400]", "idle keep-alive connections are closed after S", "15", NULL},
 
