@@ -1,4 +1,4 @@
-/* A binary heap of deadlines woken by one timerfd. See lbsim/sched.h. */
+/* A heap of deadlines woken by one timerfd. See lbsim/sched.h. */
 #include "lbsim/sched.h"
 
 #include <errno.h>
@@ -10,6 +10,8 @@
 #include <sys/timerfd.h>
 #endif
 
+#include "lbsim/heap.h"
+
 /* A wake-up from epoll arrives tens to hundreds of microseconds after the
  * timer expires (more under virtualisation). The timerfd is therefore set
  * SPIN_NS early and the rest is waited out on the clock: at most SPIN_NS of
@@ -20,51 +22,14 @@
 
 /* ---- heap --------------------------------------------------------------- */
 
-static void place(lbsim_sched_t *s, uint32_t i, lbsim_sched_entry_t *e) {
-  s->heap[i] = e;
-  e->slot = i + 1;
-}
-
-static void sift_up(lbsim_sched_t *s, uint32_t i) {
-  lbsim_sched_entry_t *e = s->heap[i];
-  while (i > 0) {
-    uint32_t parent = (i - 1) / 2;
-    if (s->heap[parent]->due_ns <= e->due_ns)
-      break;
-    place(s, i, s->heap[parent]);
-    i = parent;
-  }
-  place(s, i, e);
-}
-
-static void sift_down(lbsim_sched_t *s, uint32_t i) {
-  lbsim_sched_entry_t *e = s->heap[i];
-  for (;;) {
-    uint32_t child = 2 * i + 1;
-    if (child >= s->len)
-      break;
-    if (child + 1 < s->len && s->heap[child + 1]->due_ns < s->heap[child]->due_ns)
-      child++;
-    if (s->heap[child]->due_ns >= e->due_ns)
-      break;
-    place(s, i, s->heap[child]);
-    i = child;
-  }
-  place(s, i, e);
-}
+#define ENTRY_LESS(ctx, a, b) ((a)->due_ns < (b)->due_ns)
+#define ENTRY_MOVED(ctx, e, i) ((e)->slot = (i) + 1)
+LBSIM_HEAP_DEFINE(static inline, entry_heap, lbsim_sched_entry_t *, 4, ENTRY_LESS, ENTRY_MOVED)
 
 static void heap_remove(lbsim_sched_t *s, lbsim_sched_entry_t *e) {
   uint32_t i = e->slot - 1;
   e->slot = 0;
-  s->len--;
-  if (i == s->len)
-    return;
-  lbsim_sched_entry_t *last = s->heap[s->len];
-  place(s, i, last);
-  if (i > 0 && s->heap[(i - 1) / 2]->due_ns > last->due_ns)
-    sift_up(s, i);
-  else
-    sift_down(s, i);
+  entry_heap_remove(NULL, s->heap, &s->len, i);
 }
 
 /* ---- wake-up ------------------------------------------------------------ */
@@ -175,9 +140,9 @@ int lbsim_sched_set(lbsim_sched_t *s, lbsim_sched_entry_t *e, uint64_t due_ns, l
       return 0;
     e->due_ns = due_ns;
     if (due_ns < old)
-      sift_up(s, e->slot - 1);
+      entry_heap_up(NULL, s->heap, e->slot - 1);
     else
-      sift_down(s, e->slot - 1);
+      entry_heap_down(NULL, s->heap, s->len, e->slot - 1);
   } else {
     if (s->len == s->cap) {
       uint32_t cap = s->cap ? s->cap * 2 : 64;
@@ -188,9 +153,7 @@ int lbsim_sched_set(lbsim_sched_t *s, lbsim_sched_entry_t *e, uint64_t due_ns, l
       s->cap = cap;
     }
     e->due_ns = due_ns;
-    place(s, s->len, e);
-    s->len++;
-    sift_up(s, s->len - 1);
+    entry_heap_push(NULL, s->heap, &s->len, e);
   }
   if (s->heap[0] == e)
     arm(s);
