@@ -10,7 +10,8 @@
 #include <sys/timerfd.h>
 #endif
 
-#include "lbsim/heap.h"
+#include "internal.h"
+
 
 /* A wake-up from epoll arrives tens to hundreds of microseconds after the
  * timer expires (more under virtualisation). The timerfd is therefore set
@@ -20,24 +21,13 @@
 #define SPIN_NS 200000u
 #define MAX_SPIN_NS 400000u
 
-/* ---- heap --------------------------------------------------------------- */
-
-#define ENTRY_LESS(ctx, a, b) ((a)->due_ns < (b)->due_ns)
-#define ENTRY_MOVED(ctx, e, i) ((e)->slot = (i) + 1)
-LBSIM_HEAP_DEFINE(static inline, entry_heap, lbsim_sched_entry_t *, 4, ENTRY_LESS, ENTRY_MOVED)
-
-static void heap_remove(lbsim_sched_t *s, lbsim_sched_entry_t *e) {
-  uint32_t i = e->slot - 1;
-  e->slot = 0;
-  entry_heap_remove(NULL, s->heap, &s->len, i);
-}
-
 /* ---- wake-up ------------------------------------------------------------ */
 
 static void on_timer(uv_timer_t *timer);
 
 static void arm(lbsim_sched_t *s) {
-  uint64_t due = s->len ? s->heap[0]->due_ns : UINT64_MAX;
+  lbsim_timer_t *next = lbsim_timers_peek(&s->timers);
+  uint64_t due = next ? next->due_ns : UINT64_MAX;
   if (due == s->armed_ns)
     return;
 #ifdef __linux__
@@ -71,15 +61,15 @@ static void run_due(lbsim_sched_t *s) {
   s->wakeups++;
   uint64_t start = uv_hrtime();
   uint64_t now = start;
-  while (s->len > 0) {
-    lbsim_sched_entry_t *e = s->heap[0];
+  lbsim_timer_t *e;
+  while ((e = lbsim_timers_peek(&s->timers)) != NULL) {
     if (e->due_ns > now) {
       if (s->tfd < 0 || e->due_ns - now > SPIN_NS || e->due_ns - start > MAX_SPIN_NS)
         break;
       while ((now = uv_hrtime()) < e->due_ns) {
       }
     }
-    heap_remove(s, e);
+    lbsim_timers_pop(&s->timers);
     e->cb(e, now); /* may schedule entries, this one included */
     now = uv_hrtime();
   }
@@ -104,11 +94,22 @@ static void on_poll(uv_poll_t *poll, int status, int events) {
 
 /* ---- public ------------------------------------------------------------- */
 
+static int clock_set(lbsim_clock_t *clock, lbsim_timer_t *timer, uint64_t due_ns, lbsim_timer_cb cb) {
+  return lbsim_sched_set(LBSIM_CONTAINER_OF(clock, lbsim_sched_t, clock), timer, due_ns, cb);
+}
+
+static void clock_cancel(lbsim_clock_t *clock, lbsim_timer_t *timer) {
+  lbsim_sched_cancel(LBSIM_CONTAINER_OF(clock, lbsim_sched_t, clock), timer);
+}
+
 int lbsim_sched_init(lbsim_sched_t *s, uv_loop_t *loop) {
   memset(s, 0, sizeof(*s));
   s->loop = loop;
   s->armed_ns = UINT64_MAX;
   s->tfd = -1;
+  lbsim_timers_init(&s->timers);
+  s->clock.set = clock_set;
+  s->clock.cancel = clock_cancel;
 #ifdef __linux__
   s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   if (s->tfd >= 0) {
@@ -129,35 +130,10 @@ int lbsim_sched_init(lbsim_sched_t *s, uv_loop_t *loop) {
 }
 
 int lbsim_sched_set(lbsim_sched_t *s, lbsim_sched_entry_t *e, uint64_t due_ns, lbsim_sched_cb cb) {
-  if (due_ns == UINT64_MAX) {
-    lbsim_sched_cancel(s, e);
-    return 0;
-  }
-  e->cb = cb;
-  if (e->slot) {
-    uint64_t old = e->due_ns;
-    if (old == due_ns)
-      return 0;
-    e->due_ns = due_ns;
-    if (due_ns < old)
-      entry_heap_up(NULL, s->heap, e->slot - 1);
-    else
-      entry_heap_down(NULL, s->heap, s->len, e->slot - 1);
-  } else {
-    if (s->len == s->cap) {
-      uint32_t cap = s->cap ? s->cap * 2 : 64;
-      lbsim_sched_entry_t **heap = realloc(s->heap, cap * sizeof(*heap));
-      if (heap == NULL)
-        return UV_ENOMEM;
-      s->heap = heap;
-      s->cap = cap;
-    }
-    e->due_ns = due_ns;
-    entry_heap_push(NULL, s->heap, &s->len, e);
-  }
-  if (s->heap[0] == e)
+  int err = lbsim_timers_set(&s->timers, e, due_ns, cb);
+  if (err == 0 && lbsim_timers_peek(&s->timers) == e)
     arm(s);
-  return 0;
+  return err;
 }
 
 int lbsim_sched_no_later(lbsim_sched_t *s, lbsim_sched_entry_t *e, uint64_t due_ns, lbsim_sched_cb cb) {
@@ -167,17 +143,11 @@ int lbsim_sched_no_later(lbsim_sched_t *s, lbsim_sched_entry_t *e, uint64_t due_
 }
 
 void lbsim_sched_cancel(lbsim_sched_t *s, lbsim_sched_entry_t *e) {
-  if (e->slot)
-    heap_remove(s, e);
+  lbsim_timers_cancel(&s->timers, e);
 }
 
 void lbsim_sched_close(lbsim_sched_t *s, uv_close_cb closed) {
-  for (uint32_t i = 0; i < s->len; i++)
-    s->heap[i]->slot = 0;
-  s->len = 0;
-  free(s->heap);
-  s->heap = NULL;
-  s->cap = 0;
+  lbsim_timers_free(&s->timers);
 #ifdef __linux__
   if (s->tfd >= 0) {
     uv_close((uv_handle_t *)&s->poll, closed);
