@@ -12,9 +12,9 @@ enum { KIND_HELP = 1, KIND_LIST, KIND_ONE, KIND_METRICS, KIND_BAD_REQUEST, KIND_
 /* ---- state as JSON ---------------------------------------------------------- */
 
 static void backend_json(const lbsim_admin_t *a, uint32_t i, lbsim_buf_t *out) {
-  const lbsim_model_t *m = &a->models[i];
+  const lbsim_model_t *m = &a->fleet->models[i];
   uint64_t in_flight = 0, conns = 0, ok = 0, failed = 0;
-  for (uint32_t k = i; k < a->nbackends; k += a->nmodels) {
+  for (uint32_t k = i; k < a->nbackends; k += a->fleet->n) {
     const lbsim_backend_t *b = &a->backends[k];
     in_flight += b->in_flight;
     conns += b->httpd.nconns;
@@ -179,7 +179,7 @@ static int apply_body(lbsim_admin_t *a, uint32_t i, const char *body, size_t len
   uint64_t now = uv_hrtime();
   for (int k = 0; k < n; k++) {
     events[k].backend = (int32_t)i;
-    lbsim_model_apply(&a->models[i], &events[k], now);
+    lbsim_fleet_apply(a->fleet, (int32_t)i, &events[k], now);
   }
   return 0;
 }
@@ -198,7 +198,7 @@ static int backend_of(const lbsim_admin_t *a, const lbsim_hrequest_t *req) {
       return -1;
     v = v * 10 + (unsigned)(req->path[k] - '0');
   }
-  return v >= 1 && v <= a->nmodels ? (int)v - 1 : -2;
+  return v >= 1 && v <= a->fleet->n ? (int)v - 1 : -2;
 }
 
 static bool is(const lbsim_hrequest_t *req, const char *path) {
@@ -258,7 +258,7 @@ static void admin_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out) {
     break;
   case KIND_LIST:
     lbsim_buf_append_str(&body, "[");
-    for (uint32_t i = 0; i < a->nmodels; i++) {
+    for (uint32_t i = 0; i < a->fleet->n; i++) {
       if (i)
         lbsim_buf_append_str(&body, ",");
       backend_json(a, i, &body);
@@ -271,7 +271,7 @@ static void admin_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out) {
     break;
   case KIND_METRICS: {
     type = "text/plain; version=0.0.4; charset=utf-8";
-    lbsim_client_metrics(a->worlds, a->nworlds, &body);
+    lbsim_client_metrics(a->balancers, a->nbalancers, &body);
     lbsim_backend_t *copies[LBSIM_MAX_BACKENDS];
     uint32_t n = a->nbackends < LBSIM_MAX_BACKENDS ? a->nbackends : LBSIM_MAX_BACKENDS;
     for (uint32_t k = 0; k < n; k++)
@@ -326,11 +326,11 @@ static void escape_label(lbsim_buf_t *out, const char *v) {
   }
 }
 
-void lbsim_client_metrics(lbsim_traffic_t *worlds, uint32_t nworlds, lbsim_buf_t *out) {
+void lbsim_client_metrics(const lbsim_balancer_t *worlds, uint32_t nworlds, lbsim_buf_t *out) {
   lbsim_buf_append_str(out, "# HELP lbsim_client_requests_total Requests completed by the balancer, by backend and "
                             "result.\n# TYPE lbsim_client_requests_total counter\n");
   for (uint32_t w = 0; w < nworlds; w++) {
-    const lbsim_traffic_t *t = &worlds[w];
+    const lbsim_balancer_t *t = &worlds[w];
     for (uint32_t i = 0; i < t->n; i++)
       for (int r = 0; r < LBSIM_RESULT_COUNT; r++) {
         lbsim_buf_printf(out, "lbsim_client_requests_total{policy=\"%s\",backend=\"", t->policy_name);

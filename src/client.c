@@ -78,12 +78,6 @@ static void queue_fail_all(lbsim_pool_t *pool, lbsim_result_t result);
 static void pool_pump(lbsim_pool_t *pool);
 static void conn_start(lbsim_cconn_t *c, lbsim_creq_t *req);
 
-const char *lbsim_result_name(lbsim_result_t result) {
-  static const char *const names[LBSIM_RESULT_COUNT] = {"ok", "connect", "reset", "timeout",
-                                                        "bad_response", "status", "cancelled"};
-  return (unsigned)result < LBSIM_RESULT_COUNT ? names[result] : "unknown";
-}
-
 /* ---- requests ----------------------------------------------------------- */
 
 /* Requests come from slabs that live as long as the client: the first
@@ -111,11 +105,11 @@ lbsim_creq_t *lbsim_client_request(lbsim_client_t *client) {
   return req;
 }
 
-static void finish(lbsim_client_t *client, lbsim_creq_t *req, lbsim_result_t result, int status) {
+static void finish(lbsim_client_t *client, lbsim_creq_t *req, lbsim_result_t result) {
   uint64_t now = uv_hrtime();
   req->conn = NULL;
   client->in_flight--;
-  client->on_done(client, req, result, status, now);
+  client->transport.on_done(client->transport.done_data, &req->base, result, now, 1);
   req->next = client->free_reqs;
   client->free_reqs = req;
 }
@@ -191,7 +185,7 @@ static void conn_drop_behind(lbsim_cconn_t *c) {
     req->conn = NULL;
     req->next = NULL;
     if (client->closing || req->retried) {
-      finish(client, req, client->closing ? LBSIM_RESULT_CANCELLED : LBSIM_RESULT_RESET, 0);
+      finish(client, req, client->closing ? LBSIM_RESULT_CANCELLED : LBSIM_RESULT_RESET);
     } else {
       req->retried = true;
       req->fresh_only = true;
@@ -244,7 +238,7 @@ static void conn_fail(lbsim_cconn_t *c, lbsim_result_t result, int status) {
   c->req = NULL;
   conn_close(c);
   if (req)
-    finish(pool->client, req, result, status);
+    finish(pool->client, req, result);
   pool_pump(pool);
 }
 
@@ -341,7 +335,7 @@ static void conn_complete(lbsim_cconn_t *c) {
     c->req = NULL;
     conn_close(c);
   }
-  finish(pool->client, req, status == 200 ? LBSIM_RESULT_OK : LBSIM_RESULT_STATUS, status);
+  finish(pool->client, req, status == 200 ? LBSIM_RESULT_OK : LBSIM_RESULT_STATUS);
   pool_pump(pool);
 }
 
@@ -514,7 +508,7 @@ static void conn_open(lbsim_pool_t *pool, lbsim_creq_t *req) {
   lbsim_client_t *client = pool->client;
   lbsim_cconn_t *c = calloc(1, sizeof(*c));
   if (c == NULL) {
-    finish(client, req, LBSIM_RESULT_CONNECT, 0);
+    finish(client, req, LBSIM_RESULT_CONNECT);
     return;
   }
   c->pool = pool;
@@ -534,7 +528,7 @@ static void conn_open(lbsim_pool_t *pool, lbsim_creq_t *req) {
   if (err != 0) {
     /* EMFILE and friends: no socket, so no callback will come. */
     conn_close(c);
-    finish(client, req, LBSIM_RESULT_CONNECT, 0);
+    finish(client, req, LBSIM_RESULT_CONNECT);
     return;
   }
   c->connecting = true;
@@ -559,7 +553,7 @@ static void queue_arm(lbsim_pool_t *pool) {
 static void on_queue_wake(lbsim_sched_entry_t *entry, uint64_t now) {
   lbsim_pool_t *pool = LBSIM_CONTAINER_OF(entry, lbsim_pool_t, queue_wake);
   while (pool->queue_head && pool->queue_head->deadline_ns <= now) {
-    finish(pool->client, queue_pop(pool), LBSIM_RESULT_TIMEOUT, 0);
+    finish(pool->client, queue_pop(pool), LBSIM_RESULT_TIMEOUT);
   }
   queue_arm(pool);
 }
@@ -652,22 +646,41 @@ static void pool_pump(lbsim_pool_t *pool) {
 
 static void queue_fail_all(lbsim_pool_t *pool, lbsim_result_t result) {
   while (pool->queue_head)
-    finish(pool->client, queue_pop(pool), result, 0);
+    finish(pool->client, queue_pop(pool), result);
 }
 
 /* ---- public ------------------------------------------------------------- */
 
+/* ---- the balancer's transport -------------------------------------------- */
+
+static lbsim_request_t *transport_request(lbsim_transport_t *t) {
+  lbsim_creq_t *req = lbsim_client_request(LBSIM_CONTAINER_OF(t, lbsim_client_t, transport));
+  return req ? &req->base : NULL;
+}
+
+static void transport_submit(lbsim_transport_t *t, lbsim_request_t *req) {
+  lbsim_client_submit(LBSIM_CONTAINER_OF(t, lbsim_client_t, transport), LBSIM_CONTAINER_OF(req, lbsim_creq_t, base));
+}
+
+static void transport_cancel_queued(lbsim_transport_t *t) {
+  lbsim_client_cancel_queued(LBSIM_CONTAINER_OF(t, lbsim_client_t, transport));
+}
+
+static const lbsim_transport_ops_t client_transport = {
+    .request = transport_request,
+    .submit = transport_submit,
+    .cancel_queued = transport_cancel_queued,
+};
+
 int lbsim_client_init(lbsim_client_t *client, uv_loop_t *loop, lbsim_sched_t *sched,
-                      const lbsim_client_config_t *config, const lbsim_url_t *urls, uint32_t n,
-                      lbsim_client_done_cb on_done, void *data) {
+                      const lbsim_client_config_t *config, const lbsim_url_t *urls, uint32_t n) {
   memset(client, 0, sizeof(*client));
+  client->transport.ops = &client_transport;
   client->loop = loop;
   client->sched = sched;
   client->config = *config;
   if (client->config.max_connecting == 0)
     client->config.max_connecting = 256;
-  client->on_done = on_done;
-  client->data = data;
   client->pools = calloc(n, sizeof(*client->pools));
   if (client->pools == NULL)
     return UV_ENOMEM;
@@ -696,12 +709,12 @@ int lbsim_client_set_address(lbsim_client_t *client, uint32_t backend, const str
 }
 
 void lbsim_client_submit(lbsim_client_t *client, lbsim_creq_t *req) {
-  lbsim_pool_t *pool = &client->pools[req->backend];
-  req->deadline_ns = req->start_ns + client->config.timeout_ns;
+  lbsim_pool_t *pool = &client->pools[req->base.backend];
+  req->deadline_ns = req->base.start_ns + client->config.timeout_ns;
   req->next = NULL;
   client->in_flight++;
   if (client->closing) {
-    finish(client, req, LBSIM_RESULT_CANCELLED, 0);
+    finish(client, req, LBSIM_RESULT_CANCELLED);
     return;
   }
   if (pool->queue_head == NULL && pool->idle) {
@@ -740,7 +753,7 @@ void lbsim_client_close(lbsim_client_t *client, lbsim_client_closed_cb on_closed
       c->req = NULL;
       conn_close(c);
       if (req)
-        finish(client, req, LBSIM_RESULT_CANCELLED, 0);
+        finish(client, req, LBSIM_RESULT_CANCELLED);
     }
     lbsim_sched_cancel(client->sched, &pool->queue_wake);
   }

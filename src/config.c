@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 
 #include "lbsim/policy.h"
+#include "lbsim/report.h"
 
 /* How an option's argument is read and where it is stored. */
 typedef enum opt_kind_e {
@@ -26,6 +27,7 @@ typedef enum opt_kind_e {
   OPT_COMPARE,   /* comma-separated policy names */
   OPT_SHAPE,     /* --rate / --concurrency: a number that also picks the shape */
   OPT_FORMAT,
+  OPT_CLOCK,
   OPT_JITTER,
   OPT_PATH,      /* a file name into a char[1024] */
   OPT_ADMIN,
@@ -134,6 +136,11 @@ static const opt_t options[] = {
   {"format", 'f', "FMT", OPT_FORMAT, 0, 0, 0, false, NULL,
    "output on stdout: text (the seed's lines) or json (JSON Lines)", "text", NULL},
 
+  {"clock", 0, "real|virtual", OPT_CLOCK, 0, 0, 0, false, NULL,
+   "real: sockets and the wall clock; virtual: the same models on simulated time, no sockets", "real", "Clock"},
+  {"net-delay", 0, "MS", OPT_DOUBLE, OFF(net_delay_ms), 0, 3600000, false,
+   "a number of milliseconds >= 0", "virtual clock: network and HTTP cost added to every request", "0.1", NULL},
+
   {"capacity", 0, "N", OPT_UINT32, OFF(capacity), 0, 1000000, false,
    "an integer in 0..1000000", "requests a backend serves at once, the rest queue (FIFO); 0 = unlimited", "0",
    "Load, faults and scenarios"},
@@ -196,8 +203,10 @@ void lbsim_config_defaults(lbsim_config_t *cfg) {
   cfg->temperature_ms = 20;
   cfg->shape = LBSIM_SHAPE_BURST;
   cfg->interval_s = 1;
-  cfg->format = LBSIM_FORMAT_TEXT;
+  cfg->format = lbsim_format_find("text");
   cfg->time_scale = 1;
+  cfg->clock = LBSIM_CLOCK_REAL;
+  cfg->net_delay_ms = 0.1;
 }
 
 void lbsim_config_free(lbsim_config_t *cfg) {
@@ -402,13 +411,25 @@ static lbsim_parse_result_t apply(lbsim_config_t *cfg, const opt_t *o, const cha
       cfg->concurrency = (uint32_t)u;
     return LBSIM_PARSE_RUN;
   }
-  case OPT_FORMAT:
-    if (strcmp(arg, "text") == 0)
-      cfg->format = LBSIM_FORMAT_TEXT;
-    else if (strcmp(arg, "json") == 0)
-      cfg->format = LBSIM_FORMAT_JSON;
+  case OPT_FORMAT: {
+    const lbsim_format_t *format = lbsim_format_find(arg);
+    if (format == NULL) {
+      char names[128] = "";
+      for (const lbsim_format_t *const *f = lbsim_format_all(); *f; f++)
+        snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", f == lbsim_format_all() ? "" : ", ",
+                 (*f)->name);
+      return error(err, errlen, "invalid --format '%s': expected one of %s", arg, names);
+    }
+    cfg->format = format;
+    return LBSIM_PARSE_RUN;
+  }
+  case OPT_CLOCK:
+    if (strcmp(arg, "real") == 0)
+      cfg->clock = LBSIM_CLOCK_REAL;
+    else if (strcmp(arg, "virtual") == 0)
+      cfg->clock = LBSIM_CLOCK_VIRTUAL;
     else
-      return error(err, errlen, "invalid --format '%s': expected text or json", arg);
+      return error(err, errlen, "invalid --clock '%s': expected real or virtual", arg);
     return LBSIM_PARSE_RUN;
   case OPT_JITTER: {
     char why[160];
@@ -457,6 +478,18 @@ static lbsim_parse_result_t validate(lbsim_config_t *cfg, char *err, size_t errl
   if (cfg->latency.floor_ms > cfg->latency.ceil_ms)
     return error(err, errlen, "--latency-floor (%g) is greater than --latency-ceil (%g)",
                  cfg->latency.floor_ms, cfg->latency.ceil_ms);
+  if (cfg->clock == LBSIM_CLOCK_VIRTUAL) {
+    /* No sockets: what needs one cannot run, and nothing else would end it. */
+    if (cfg->role != LBSIM_ROLE_DEMO)
+      return error(err, errlen, "%s needs sockets: it cannot be combined with --clock virtual",
+                   cfg->role == LBSIM_ROLE_CLIENT ? "--client-only" : "--backends-only");
+    if (cfg->nservers > 0)
+      return error(err, errlen, "--server needs sockets: it cannot be combined with --clock virtual");
+    if (cfg->admin)
+      return error(err, errlen, "--admin needs sockets: it cannot be combined with --clock virtual");
+    if (cfg->rounds == 0 && cfg->duration_s == 0 && cfg->requests == 0)
+      return error(err, errlen, "--clock virtual needs an end: give --rounds, --duration or --requests");
+  }
   if (cfg->role == LBSIM_ROLE_CLIENT && cfg->nservers == 0)
     return error(err, errlen, "--client-only needs at least one --server URL");
   if (cfg->role != LBSIM_ROLE_CLIENT && cfg->nservers > 0)

@@ -5,8 +5,10 @@
 
 #include <stdint.h>
 
-#include "lbsim/client.h"
+#include <stdbool.h>
+
 #include "lbsim/histogram.h"
+#include "lbsim/result.h"
 
 typedef struct lbsim_counts_s {
   uint64_t requests;                        /* completed: ok + failed */
@@ -50,11 +52,11 @@ typedef struct lbsim_stats_s {
 int lbsim_stats_init(lbsim_stats_t *stats, uint32_t n);
 void lbsim_stats_free(lbsim_stats_t *stats);
 void lbsim_stats_pick(lbsim_stats_t *stats, uint32_t backend);
-/* A completed request: latency_ms measured; sample_ms what the estimator
- * got (the failure latency for a failure); oracle_ms the fastest backend's
- * true latency at the pick (< 0: unknown). */
+/* `count` completed requests alike: latency_ms measured; sample_ms what the
+ * estimator got (the failure latency for a failure); oracle_ms the best
+ * expected cost at the pick (< 0: unknown). */
 void lbsim_stats_record(lbsim_stats_t *stats, uint32_t backend, lbsim_result_t result, double latency_ms,
-                        double sample_ms, double oracle_ms, bool to_fastest);
+                        double sample_ms, double oracle_ms, bool to_fastest, uint32_t count);
 /* Ends a round: majority holder, switches, top share. */
 void lbsim_stats_end_round(lbsim_stats_t *stats);
 /* The truly fastest backend changed at since_ns to `target`. */
