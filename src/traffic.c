@@ -156,6 +156,11 @@ int lbsim_traffic_set_address(lbsim_traffic_t *t, uint32_t backend, const struct
   return lbsim_client_set_address(&t->client, backend, addr);
 }
 
+int lbsim_traffic_set_addresses(lbsim_traffic_t *t, uint32_t backend, const struct sockaddr *const *addrs,
+                                uint32_t n) {
+  return lbsim_client_set_addresses(&t->client, backend, addrs, n);
+}
+
 void lbsim_traffic_cancel_queued(lbsim_traffic_t *t) {
   lbsim_client_cancel_queued(&t->client);
 }

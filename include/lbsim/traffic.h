@@ -53,6 +53,9 @@ int lbsim_traffic_init(lbsim_traffic_t *traffic, uv_loop_t *loop, lbsim_sched_t 
                        uint64_t seed, uint32_t index, const lbsim_url_t *urls, uint32_t n, lbsim_oracle_t *oracle,
                        uint32_t max_connections);
 int lbsim_traffic_set_address(lbsim_traffic_t *traffic, uint32_t backend, const struct sockaddr *addr);
+/* Every address a name resolved to, in the order to try them (lbsim/client.h). */
+int lbsim_traffic_set_addresses(lbsim_traffic_t *traffic, uint32_t backend, const struct sockaddr *const *addrs,
+                                uint32_t n);
 /* Picks a backend with the policy and sends one request to it. */
 void lbsim_traffic_launch(lbsim_traffic_t *traffic);
 /* Starts a round: `burst` requests, all picked now, one after another. */

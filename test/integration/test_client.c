@@ -1,7 +1,9 @@
 /* The balancer end to end on one loop: backends (or misbehaving servers) on
  * port 0, one balancer, the runner, output captured in a temporary file. */
 #include <math.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "client_fixture.h"
@@ -10,6 +12,7 @@
 #include "lbsim/backend.h"
 #include "lbsim/runner.h"
 #include "rawclient.h"
+#include "tnet.h"
 
 TEST(the_fastest_backend_gets_the_traffic) {
   client_fixture_t f;
@@ -128,6 +131,16 @@ static void apply(client_fixture_t *f, uint32_t i, lbsim_action_t action, double
   lbsim_backend_sync(&f->backends[i], uv_hrtime());
 }
 
+/* Runs the balancer of a finished cfx_run for one more round. */
+static void run_one_more_round(client_fixture_t *f) {
+  f->finished = false;
+  f->runner.finished = f->runner.stopping = false;
+  f->cfg.rounds++;
+  lbsim_runner_start(&f->runner, cfx_on_finished);
+  while (!f->finished)
+    uv_run(&f->loop, UV_RUN_ONCE);
+}
+
 TEST(capacity_turns_a_burst_into_waves) {
   client_fixture_t f;
   CHECK(cfx_setup(&f) == 0);
@@ -175,12 +188,7 @@ TEST(an_outage_refuses_and_recovery_serves_again) {
   apply(&f, 0, LBSIM_ACTION_UP, 0);
   run_for(&f.loop, 20);
   /* A second run on the same balancer: served again. */
-  f.finished = false;
-  f.runner.finished = f.runner.stopping = false;
-  f.cfg.rounds = 2;
-  lbsim_runner_start(&f.runner, cfx_on_finished);
-  while (!f.finished)
-    uv_run(&f.loop, UV_RUN_ONCE);
+  run_one_more_round(&f);
   CHECK_EQ(f.world.stats.total.ok, 5);
   CHECK(cfx_teardown(&f) == 0);
 }
@@ -268,5 +276,167 @@ TEST(a_server_that_answers_pipelined_requests_in_one_write) {
   CHECK_EQ(s->total.failed, 0);
   CHECK_EQ(f.backends[0].answered_200, 64);
   CHECK(f.world.client.pipelined >= 4 * 7);
+  CHECK(cfx_teardown(&f) == 0);
+}
+
+/* ---- several addresses per backend (a name such as localhost) ------------ */
+
+/* [::1]:port where connections are refused: a socket bound there and never
+ * listening, kept open (returned) so that nothing else takes the port.
+ * Without IPv6 the connect fails too (address not available), which the
+ * client must get past just the same. */
+static int refusing_ipv6_loopback(struct sockaddr_in6 *a) {
+  uv_ip6_addr("::1", 0, a);
+  int fd = socket(AF_INET6, SOCK_STREAM, 0);
+  socklen_t len = sizeof(*a);
+  if (fd < 0 || bind(fd, (struct sockaddr *)a, len) != 0 || getsockname(fd, (struct sockaddr *)a, &len) != 0)
+    a->sin6_port = htons(1);
+  return fd;
+}
+
+static bool no_connection_open(void *arg) {
+  client_fixture_t *f = arg;
+  uint32_t open, idle;
+  lbsim_client_pool_counts(&f->world.client, 0, &open, &idle);
+  return open == 0;
+}
+
+TEST(a_refused_ipv6_address_falls_back_to_ipv4_and_sticks) {
+  /* localhost on a fresh Debian: ::1 first, then 127.0.0.1, where the
+   * backend listens. */
+  client_fixture_t f;
+  CHECK(cfx_setup(&f) == 0);
+  f.cfg.rounds = 1;
+  f.cfg.burst = 10;
+  CHECK(cfx_add_backend(&f, 2) == 0);
+  struct sockaddr_in6 v6;
+  struct sockaddr_in v4;
+  int v6_fd = refusing_ipv6_loopback(&v6);
+  uv_ip4_addr("127.0.0.1", f.backends[0].port, &v4);
+  f.addrs[0][0] = (struct sockaddr *)&v6;
+  f.addrs[0][1] = (struct sockaddr *)&v4;
+  f.naddrs[0] = 2;
+  CHECK(cfx_run(&f) == 0);
+  const lbsim_stats_t *s = &f.world.stats;
+  CHECK_EQ(s->total.ok, 10);
+  CHECK_EQ(s->total.failed, 0);
+  /* Each of the 10 connections opened at once was refused at ::1 first. */
+  CHECK_EQ(f.world.client.fallbacks, 10);
+  CHECK_EQ(f.world.client.connects, 20);
+  CHECK_EQ(f.backends[0].httpd.accepted, 10);
+  /* Twice as many at once: 10 connections are reused, the 10 new ones go
+   * straight to 127.0.0.1, the address that answered. */
+  f.cfg.burst = 20;
+  run_one_more_round(&f);
+  CHECK_EQ(s->total.ok, 30);
+  CHECK_EQ(s->total.failed, 0);
+  CHECK_EQ(f.world.client.fallbacks, 10);
+  CHECK_EQ(f.world.client.connects, 30);
+  CHECK_EQ(f.backends[0].httpd.accepted, 20);
+  CHECK(cfx_teardown(&f) == 0);
+  if (v6_fd >= 0)
+    close(v6_fd);
+}
+
+TEST(a_backend_fails_as_connect_once_every_address_has_refused) {
+  client_fixture_t f;
+  CHECK(cfx_setup(&f) == 0);
+  f.cfg.rounds = 1;
+  f.cfg.burst = 5;
+  CHECK(cfx_add_url(&f, refused_port()) == 0);
+  struct sockaddr_in6 v6;
+  struct sockaddr_in unreachable, v4;
+  int v6_fd = refusing_ipv6_loopback(&v6);
+  uv_ip4_addr("255.255.255.255", f.urls[0].port, &unreachable);
+  uv_ip4_addr("127.0.0.1", f.urls[0].port, &v4);
+  f.addrs[0][0] = (struct sockaddr *)&v6;
+  f.addrs[0][1] = (struct sockaddr *)&unreachable;
+  f.addrs[0][2] = (struct sockaddr *)&v4;
+  f.addrs[0][3] = (struct sockaddr *)&v6; /* listed twice, as resolvers may: tried once */
+  f.naddrs[0] = 4;
+  CHECK(cfx_run(&f) == 0);
+  const lbsim_stats_t *s = &f.world.stats;
+  CHECK_EQ(s->total.by_result[LBSIM_RESULT_CONNECT], 5);
+  CHECK_EQ(s->total.failed, 5);
+  /* Each request tried each address once. */
+  CHECK_EQ(f.world.client.connects, 15);
+  CHECK_EQ(f.world.client.fallbacks, 10);
+  CHECK(cfx_teardown(&f) == 0);
+  if (v6_fd >= 0)
+    close(v6_fd);
+}
+
+TEST(an_address_that_fails_at_once_is_passed_over) {
+  /* TCP to a broadcast address fails in connect() itself (ENETUNREACH), as
+   * ::1 does where IPv6 is off (EADDRNOTAVAIL). */
+  client_fixture_t f;
+  CHECK(cfx_setup(&f) == 0);
+  f.cfg.rounds = 1;
+  f.cfg.burst = 5;
+  CHECK(cfx_add_backend(&f, 2) == 0);
+  struct sockaddr_in unreachable, v4;
+  uv_ip4_addr("255.255.255.255", f.backends[0].port, &unreachable);
+  uv_ip4_addr("127.0.0.1", f.backends[0].port, &v4);
+  f.addrs[0][0] = (struct sockaddr *)&unreachable;
+  f.addrs[0][1] = (struct sockaddr *)&v4;
+  f.naddrs[0] = 2;
+  CHECK(cfx_run(&f) == 0);
+  CHECK_EQ(f.world.stats.total.ok, 5);
+  CHECK_EQ(f.world.stats.total.failed, 0);
+  CHECK_EQ(f.world.client.fallbacks, 5);
+  CHECK_EQ(f.backends[0].answered_200, 5);
+  CHECK(cfx_teardown(&f) == 0);
+}
+
+TEST(when_the_address_in_use_stops_answering_the_list_is_tried_again) {
+  /* One backend URL whose two addresses are two lbsim backends. */
+  client_fixture_t f;
+  CHECK(cfx_setup(&f) == 0);
+  f.cfg.rounds = 1;
+  f.cfg.burst = 4;
+  CHECK(cfx_add_backend(&f, 2) == 0);
+  CHECK(cfx_add_backend(&f, 2) == 0);
+  f.nurls = 1;
+  struct sockaddr_in first, second;
+  uv_ip4_addr("127.0.0.1", f.backends[0].port, &first);
+  uv_ip4_addr("127.0.0.1", f.backends[1].port, &second);
+  f.addrs[0][0] = (struct sockaddr *)&first;
+  f.addrs[0][1] = (struct sockaddr *)&second;
+  f.naddrs[0] = 2;
+  CHECK(cfx_run(&f) == 0);
+  const lbsim_stats_t *s = &f.world.stats;
+  CHECK_EQ(s->total.ok, 4);
+  CHECK_EQ(f.backends[0].answered_200, 4); /* the first address answers: it is used */
+  CHECK_EQ(f.backends[1].answered_200, 0);
+  CHECK_EQ(f.world.client.fallbacks, 0);
+
+  /* The first goes down (its connections reset): the list is tried again
+   * from it, and the second answers. */
+  apply(&f, 0, LBSIM_ACTION_DOWN, 0);
+  CHECK(tnet_run_until(&f.loop, no_connection_open, &f, 5000));
+  run_one_more_round(&f);
+  CHECK_EQ(s->total.ok, 8);
+  CHECK_EQ(f.backends[1].answered_200, 4);
+  CHECK_EQ(f.world.client.fallbacks, 4);
+
+  /* The first is back, but the second answers: 4 connections reused and 4
+   * new ones, all to the second. */
+  apply(&f, 0, LBSIM_ACTION_UP, 0);
+  f.cfg.burst = 8;
+  run_one_more_round(&f);
+  CHECK_EQ(s->total.ok, 16);
+  CHECK_EQ(f.backends[0].answered_200, 4);
+  CHECK_EQ(f.backends[1].answered_200, 12);
+  CHECK_EQ(f.world.client.fallbacks, 4);
+
+  /* The second goes down: round the list to the first again. */
+  apply(&f, 1, LBSIM_ACTION_DOWN, 0);
+  CHECK(tnet_run_until(&f.loop, no_connection_open, &f, 5000));
+  run_one_more_round(&f);
+  CHECK_EQ(s->total.ok, 24);
+  CHECK_EQ(s->total.failed, 0);
+  CHECK_EQ(f.backends[0].answered_200, 12);
+  CHECK_EQ(f.world.client.fallbacks, 12);
+  apply(&f, 1, LBSIM_ACTION_UP, 0);
   CHECK(cfx_teardown(&f) == 0);
 }

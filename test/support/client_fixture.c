@@ -55,7 +55,10 @@ int cfx_run(client_fixture_t *f) {
   for (uint32_t i = 0; i < f->nurls; i++) {
     struct sockaddr_in a;
     uv_ip4_addr(f->urls[i].host, f->urls[i].port, &a);
-    lbsim_traffic_set_address(&f->world, i, (struct sockaddr *)&a);
+    if (f->naddrs[i] > 0)
+      REQUIRE(lbsim_traffic_set_addresses(&f->world, i, f->addrs[i], f->naddrs[i]) == 0);
+    else
+      lbsim_traffic_set_address(&f->world, i, (struct sockaddr *)&a);
   }
   lbsim_runner_init(&f->runner, &f->loop, &f->sched, &f->cfg, f->cfg.seed, &f->world, 1, NULL, f->out);
   uint64_t t0 = uv_hrtime();

@@ -11,6 +11,7 @@
 #include "lbsim/runner.h"
 
 #define CFX_MAX_BACKENDS 8
+#define CFX_MAX_ADDRS 4
 
 typedef struct client_fixture_s {
   uv_loop_t loop;
@@ -27,6 +28,9 @@ typedef struct client_fixture_s {
   bool finished;
   double elapsed_s;
   uint32_t max_connections;   /* the client's cap over all backends */
+  /* When naddrs[i] > 0: the addresses of URL i, in order, instead of its host. */
+  const struct sockaddr *addrs[CFX_MAX_BACKENDS][CFX_MAX_ADDRS];
+  uint32_t naddrs[CFX_MAX_BACKENDS];
 } client_fixture_t;
 
 int cfx_setup(client_fixture_t *f);
