@@ -26,6 +26,7 @@ struct lbsim_cconn_s {
   lbsim_cconn_t *lru_newer, *lru_older; /* the client's idle list */
   uint64_t idle_deadline_ns;
   uint32_t served;            /* complete responses on this connection */
+  uint32_t addr;              /* the pool's address it connects to */
   bool connected;
   bool connecting;
   bool idle;
@@ -35,8 +36,10 @@ struct lbsim_cconn_s {
 struct lbsim_pool_s {
   lbsim_client_t *client;
   uint32_t index;
-  struct sockaddr_storage addr;
-  bool has_addr;
+  struct sockaddr_storage *addrs; /* in order; `one` when there is only one */
+  struct sockaddr_storage one;
+  uint32_t naddrs;
+  uint32_t current;           /* the address that last connected: new connections start there */
   char *request;              /* the GET, formatted once */
   size_t request_len;
   lbsim_cconn_t *conns;
@@ -77,6 +80,7 @@ static void queue_fail_all(lbsim_pool_t *pool, lbsim_result_t result);
 
 static void pool_pump(lbsim_pool_t *pool);
 static void conn_start(lbsim_cconn_t *c, lbsim_creq_t *req);
+static void conn_open_to(lbsim_pool_t *pool, lbsim_creq_t *req, uint32_t addr);
 
 /* ---- requests ----------------------------------------------------------- */
 
@@ -232,7 +236,7 @@ static void conn_close(lbsim_cconn_t *c) {
 }
 
 /* Ends the connection's request with `result` and closes the connection. */
-static void conn_fail(lbsim_cconn_t *c, lbsim_result_t result, int status) {
+static void conn_fail(lbsim_cconn_t *c, lbsim_result_t result) {
   lbsim_creq_t *req = c->req;
   lbsim_pool_t *pool = c->pool;
   c->req = NULL;
@@ -247,13 +251,13 @@ static void on_conn_wake(lbsim_sched_entry_t *entry, uint64_t now);
 static void conn_arm(lbsim_cconn_t *c) {
   uint64_t due = c->req ? c->req->deadline_ns : c->idle_deadline_ns;
   if (lbsim_sched_no_later(c->pool->client->sched, &c->wake, due, on_conn_wake) != 0 && c->req)
-    conn_fail(c, LBSIM_RESULT_CANCELLED, 0);
+    conn_fail(c, LBSIM_RESULT_CANCELLED);
 }
 
 static void on_conn_wake(lbsim_sched_entry_t *entry, uint64_t now) {
   lbsim_cconn_t *c = LBSIM_CONTAINER_OF(entry, lbsim_cconn_t, wake);
   if (c->req && now >= c->req->deadline_ns) {
-    conn_fail(c, LBSIM_RESULT_TIMEOUT, 0);
+    conn_fail(c, LBSIM_RESULT_TIMEOUT);
     return;
   }
   if (!c->req && now >= c->idle_deadline_ns) {
@@ -368,7 +372,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
           return;
         break;
       case LBSIM_HRESP_ERROR:
-        conn_fail(c, LBSIM_RESULT_BAD_RESPONSE, 0);
+        conn_fail(c, LBSIM_RESULT_BAD_RESPONSE);
         return;
       case LBSIM_HRESP_MORE:
         return;
@@ -385,7 +389,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     conn_complete(c);
     return;
   }
-  conn_fail(c, LBSIM_RESULT_RESET, 0);
+  conn_fail(c, LBSIM_RESULT_RESET);
 }
 
 typedef struct cwrite_s {
@@ -402,7 +406,7 @@ static void on_write(uv_write_t *w, int status) {
   if (may_retry(c))
     conn_retry(c);
   else
-    conn_fail(c, LBSIM_RESULT_RESET, 0);
+    conn_fail(c, LBSIM_RESULT_RESET);
 }
 
 /* Sends the request: one try_write; the kernel takes it whole unless its
@@ -417,23 +421,33 @@ static void conn_send(lbsim_cconn_t *c) {
     if (may_retry(c))
       conn_retry(c);
     else
-      conn_fail(c, LBSIM_RESULT_RESET, 0);
+      conn_fail(c, LBSIM_RESULT_RESET);
     return;
   }
   if ((size_t)n < pool->request_len) {
     cwrite_t *cw = malloc(sizeof(*cw));
     buf = uv_buf_init(pool->request + n, (unsigned int)(pool->request_len - (size_t)n));
     if (cw == NULL) {
-      conn_fail(c, LBSIM_RESULT_RESET, 0);
+      conn_fail(c, LBSIM_RESULT_RESET);
       return;
     }
     cw->conn = c;
     if (uv_write(&cw->req, (uv_stream_t *)&c->tcp, &buf, 1, on_write) != 0) {
       free(cw);
-      conn_fail(c, LBSIM_RESULT_RESET, 0);
+      conn_fail(c, LBSIM_RESULT_RESET);
       return;
     }
   }
+}
+
+/* The address after `*addr` for a request whose connect failed there, as
+ * long as it has not tried every address of the pool. */
+static bool next_address(lbsim_pool_t *pool, lbsim_creq_t *req, uint32_t *addr) {
+  if (req->addr_tries >= pool->naddrs)
+    return false;
+  *addr = *addr + 1 == pool->naddrs ? 0 : *addr + 1;
+  pool->client->fallbacks++;
+  return true;
 }
 
 static void on_connect(uv_connect_t *creq, int status) {
@@ -445,12 +459,24 @@ static void on_connect(uv_connect_t *creq, int status) {
   if (status != 0) {
     /* A reset here means the handshake was done and the server dropped the
      * connection at once: it was reached, so this is not a connect failure. */
-    conn_fail(c, status == UV_ECONNRESET ? LBSIM_RESULT_RESET : LBSIM_RESULT_CONNECT, 0);
+    lbsim_pool_t *pool = c->pool;
+    lbsim_creq_t *req = c->req;
+    uint32_t addr = c->addr;
+    if (status == UV_ECONNRESET || req == NULL || !next_address(pool, req, &addr)) {
+      conn_fail(c, status == UV_ECONNRESET ? LBSIM_RESULT_RESET : LBSIM_RESULT_CONNECT);
+      return;
+    }
+    /* Refused or unreachable there: the same request, the next address. */
+    c->req = NULL;
+    conn_close(c);
+    conn_open_to(pool, req, addr);
+    pool_pump(pool);
     return;
   }
+  c->pool->current = c->addr;
   c->connected = true;
   if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
-    conn_fail(c, LBSIM_RESULT_CONNECT, 0);
+    conn_fail(c, LBSIM_RESULT_CONNECT);
     return;
   }
   if (c->req)
@@ -503,37 +529,55 @@ static lbsim_cconn_t *pool_find_pipeline(lbsim_pool_t *pool) {
   return NULL;
 }
 
-/* Opens a connection for `req`. Failures end the request (CONNECT). */
-static void conn_open(lbsim_pool_t *pool, lbsim_creq_t *req) {
+/* Opens a connection for `req` to the pool's address `addr`. A connect that
+ * fails goes on to the next address (here when it fails at once, in
+ * on_connect when it fails later); when every address has failed, the
+ * request ends (CONNECT). */
+static void conn_open_to(lbsim_pool_t *pool, lbsim_creq_t *req, uint32_t addr) {
   lbsim_client_t *client = pool->client;
-  lbsim_cconn_t *c = calloc(1, sizeof(*c));
-  if (c == NULL) {
-    finish(client, req, LBSIM_RESULT_CONNECT);
-    return;
-  }
-  c->pool = pool;
-  uv_tcp_init(client->loop, &c->tcp);
-  c->tcp.data = c->connect_req.data = c;
-  client->open_handles++;
-  c->next = pool->conns;
-  if (pool->conns)
-    pool->conns->prev = c;
-  pool->conns = c;
-  pool->nconns++;
-  client->nconns++;
-  lbsim_hresp_init(&c->resp);
-  uv_tcp_nodelay(&c->tcp, 1);
-  client->connects++;
-  int err = uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&pool->addr, on_connect);
-  if (err != 0) {
-    /* EMFILE and friends: no socket, so no callback will come. */
+  assert(pool->naddrs > 0); /* lbsim_client_set_addresses first */
+  for (;;) {
+    lbsim_cconn_t *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+      finish(client, req, LBSIM_RESULT_CONNECT);
+      return;
+    }
+    c->pool = pool;
+    c->addr = addr;
+    uv_tcp_init(client->loop, &c->tcp);
+    c->tcp.data = c->connect_req.data = c;
+    client->open_handles++;
+    c->next = pool->conns;
+    if (pool->conns)
+      pool->conns->prev = c;
+    pool->conns = c;
+    pool->nconns++;
+    client->nconns++;
+    lbsim_hresp_init(&c->resp);
+    uv_tcp_nodelay(&c->tcp, 1);
+    client->connects++;
+    req->addr_tries++;
+    int err = uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&pool->addrs[addr], on_connect);
+    if (err == 0) {
+      c->connecting = true;
+      pool->nconnecting++;
+      conn_start(c, req);
+      return;
+    }
+    /* No route, no IPv6, EMFILE and friends: no callback will come. */
     conn_close(c);
-    finish(client, req, LBSIM_RESULT_CONNECT);
-    return;
+    if (!next_address(pool, req, &addr)) {
+      finish(client, req, LBSIM_RESULT_CONNECT);
+      return;
+    }
   }
-  c->connecting = true;
-  pool->nconnecting++;
-  conn_start(c, req);
+}
+
+/* New connections go to the address that last connected, and from there
+ * round the list. */
+static void conn_open(lbsim_pool_t *pool, lbsim_creq_t *req) {
+  req->addr_tries = 0;
+  conn_open_to(pool, req, pool->current);
 }
 
 /* ---- pools -------------------------------------------------------------- */
@@ -700,12 +744,55 @@ int lbsim_client_init(lbsim_client_t *client, uv_loop_t *loop, lbsim_sched_t *sc
   return 0;
 }
 
-int lbsim_client_set_address(lbsim_client_t *client, uint32_t backend, const struct sockaddr *addr) {
+static size_t sockaddr_len(const struct sockaddr *addr) {
+  switch (addr->sa_family) {
+  case AF_INET:
+    return sizeof(struct sockaddr_in);
+  case AF_INET6:
+    return sizeof(struct sockaddr_in6);
+  default:
+    return 0;
+  }
+}
+
+static void pool_free_addresses(lbsim_pool_t *pool) {
+  if (pool->addrs != &pool->one)
+    free(pool->addrs);
+  pool->addrs = NULL;
+  pool->naddrs = 0;
+}
+
+int lbsim_client_set_addresses(lbsim_client_t *client, uint32_t backend, const struct sockaddr *const *addrs,
+                               uint32_t n) {
   lbsim_pool_t *pool = &client->pools[backend];
-  size_t len = addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-  memcpy(&pool->addr, addr, len);
-  pool->has_addr = true;
+  uint32_t usable = 0;
+  for (uint32_t i = 0; i < n; i++)
+    usable += sockaddr_len(addrs[i]) > 0;
+  if (usable == 0)
+    return UV_EAFNOSUPPORT;
+  pool_free_addresses(pool);
+  /* A single address, by far the usual case, needs no allocation. */
+  struct sockaddr_storage *list = usable == 1 ? &pool->one : calloc(usable, sizeof(*list));
+  if (list == NULL)
+    return UV_ENOMEM;
+  memset(list, 0, usable * sizeof(*list));
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    size_t len = sockaddr_len(addrs[i]);
+    bool seen = false;
+    for (uint32_t j = 0; j < kept && !seen; j++)
+      seen = memcmp(&list[j], addrs[i], len) == 0; /* resolvers may list an address twice */
+    if (len > 0 && !seen)
+      memcpy(&list[kept++], addrs[i], len);
+  }
+  pool->addrs = list;
+  pool->naddrs = kept;
+  pool->current = 0;
   return 0;
+}
+
+int lbsim_client_set_address(lbsim_client_t *client, uint32_t backend, const struct sockaddr *addr) {
+  return lbsim_client_set_addresses(client, backend, &addr, 1);
 }
 
 void lbsim_client_submit(lbsim_client_t *client, lbsim_creq_t *req) {
@@ -768,8 +855,10 @@ void lbsim_client_free(lbsim_client_t *client) {
     free(slab);
   }
   client->free_reqs = NULL;
-  for (uint32_t i = 0; i < client->npools; i++)
+  for (uint32_t i = 0; i < client->npools; i++) {
     free(client->pools[i].request);
+    pool_free_addresses(&client->pools[i]);
+  }
   free(client->pools);
   client->pools = NULL;
 }

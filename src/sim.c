@@ -183,15 +183,35 @@ typedef struct resolve_s {
   uint32_t index;
 } resolve_t;
 
+/* The client gets every address, in the resolver's order, and tries them
+ * in turn as curl does: `localhost` is often ::1 first, then 127.0.0.1. */
+static int set_resolved(lbsim_sim_t *sim, uint32_t index, const struct addrinfo *res) {
+  uint32_t n = 0;
+  for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next)
+    n++;
+  const struct sockaddr **addrs = calloc(n, sizeof(*addrs));
+  if (addrs == NULL)
+    return UV_ENOMEM;
+  n = 0;
+  for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next)
+    addrs[n++] = ai->ai_addr;
+  int err = 0;
+  for (uint32_t w = 0; w < sim->nclients && err == 0; w++)
+    err = lbsim_client_set_addresses(&sim->clients[w], index, addrs, n);
+  free(addrs);
+  return err;
+}
+
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
   resolve_t *r = LBSIM_CONTAINER_OF(req, resolve_t, req);
   lbsim_sim_t *sim = r->sim;
   sim->resolving--;
-  if (status == 0 && res != NULL) {
-    for (uint32_t w = 0; w < sim->nbalancers; w++)
-      lbsim_client_set_address(&sim->clients[w], r->index, res->ai_addr);
-  } else if (!sim->stopping) {
-    lbsim_log_error("cannot resolve %s: %s", sim->urls[r->index].host, status ? uv_strerror(status) : "no address");
+  if (status == 0 && res == NULL)
+    status = UV_EAI_NODATA;
+  if (status == 0)
+    status = set_resolved(sim, r->index, res);
+  if (status != 0 && !sim->stopping) {
+    lbsim_log_error("cannot resolve %s: %s", sim->urls[r->index].host, uv_strerror(status));
     sim->exit_code = LBSIM_EXIT_RUNTIME;
     sim_stop(sim);
   }
@@ -380,8 +400,8 @@ int lbsim_sim_run(const lbsim_config_t *cfg) {
     err = start_balancers(sim, nbalancers);
   if (err == 0 && cfg->admin)
     err = start_admin(sim);
-  if (err == 0 && cfg->role == LBSIM_ROLE_BACKENDS)
-    start_run(sim); /* no traffic: the models' clock starts now */
+  if (err == 0)
+    start_run(sim); /* or, with names to look up, once they are resolved */
   if (err != 0) {
     sim->exit_code = LBSIM_EXIT_RUNTIME;
     sim_stop(sim);

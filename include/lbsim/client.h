@@ -12,7 +12,14 @@
  * per backend (0: no cap), and requests beyond it wait in a FIFO queue.
  * A request that finds the reused connection closed by the server before any
  * response byte is retried once on a fresh connection (the keep-alive race),
- * and is not a failure. Every submitted request ends in exactly one on_done. */
+ * and is not a failure. Every submitted request ends in exactly one on_done.
+ *
+ * A backend may have several addresses (a name that resolves to ::1 and
+ * 127.0.0.1): a new connection goes to the one that last connected (the
+ * first, to begin with); when its connect fails (refused, unreachable, no
+ * IPv6), the same request goes on to the next address, round the list, each
+ * at most once and within the request's deadline, and fails as CONNECT only
+ * when every address has failed. */
 #ifndef LBSIM_CLIENT_H
 #define LBSIM_CLIENT_H
 
@@ -36,6 +43,7 @@ struct lbsim_creq_s {
   struct lbsim_cconn_s *conn;
   bool retried;
   bool fresh_only;            /* the retry: never on a reused connection */
+  uint32_t addr_tries;        /* addresses tried for its connection */
 };
 
 typedef void (*lbsim_client_closed_cb)(lbsim_client_t *client);
@@ -73,12 +81,17 @@ struct lbsim_client_s {
   uint64_t connects;          /* connections opened */
   uint64_t retries;           /* keep-alive races retried, pipelined requests sent again */
   uint64_t pipelined;         /* requests sent behind another on a busy connection */
+  uint64_t fallbacks;         /* connects that failed at one address and went on to the next */
 };
 
 /* `urls` are backends in order; their addresses must be resolved with
- * lbsim_client_set_address before the first request. */
+ * lbsim_client_set_addresses before the first request. */
 int lbsim_client_init(lbsim_client_t *client, uv_loop_t *loop, lbsim_sched_t *sched, const lbsim_client_config_t *config,
                       const lbsim_url_t *urls, uint32_t n);
+/* The backend's addresses in the order to try them (IPv4 and IPv6 kept,
+ * duplicates dropped); UV_EAFNOSUPPORT when none is usable. */
+int lbsim_client_set_addresses(lbsim_client_t *client, uint32_t backend, const struct sockaddr *const *addrs,
+                               uint32_t n);
 int lbsim_client_set_address(lbsim_client_t *client, uint32_t backend, const struct sockaddr *addr);
 /* A request object to fill (base.backend, base.start_ns) and submit. */
 lbsim_creq_t *lbsim_client_request(lbsim_client_t *client);

@@ -111,9 +111,9 @@ TEST(drift_changes_the_latency) {
   f.cfg.latency.ceil_ms = 100;
   CHECK(bfx_start(&f, 30) == 0);
   run_for(&f.loop, 120);
-  CHECK(f.model.generation > 3);
-  CHECK(f.model.latency.latency_ms != 30.0);
-  CHECK(f.model.latency.latency_ms >= 1 && f.model.latency.latency_ms <= 100);
+  CHECK(f.fleet.models[0].generation > 3);
+  CHECK(f.fleet.models[0].latency.latency_ms != 30.0);
+  CHECK(f.fleet.models[0].latency.latency_ms >= 1 && f.fleet.models[0].latency.latency_ms <= 100);
   raw_result_t r;
   bfx_exchange(&f, "GET /ping HTTP/1.1\r\nHost: t\r\n\r\n", 1, &r);
   CHECK(strstr(raw_text(&r), "\"latency_ms\":30.00") == NULL);
