@@ -1,4 +1,5 @@
 # bash completion for lbsim(1)                                -*- shell-script -*-
+# shellcheck shell=bash disable=SC2207 # COMPREPLY=($(compgen ...)) with IFS set to a newline
 #
 # Options are read from `lbsim --help` and policy names from
 # `lbsim --policy help` of the very binary being completed, so that the
@@ -10,6 +11,7 @@ _lbsim_run() {
     # The binary as typed (lbsim, ./build/lbsim, ~/bin/lbsim).
     local cmd=$1
     shift
+    # shellcheck disable=SC2088 # the word as typed: a literal "~/"
     [[ $cmd == "~/"* ]] && cmd=$HOME/${cmd#"~/"}
     command -v -- "$cmd" >/dev/null 2>&1 || return 1
     LC_ALL=C "$cmd" "$@" 2>/dev/null
@@ -36,14 +38,14 @@ _lbsim_policies() {
 }
 
 _lbsim() {
-    local cmd=${COMP_WORDS[0]} cur=${COMP_WORDS[COMP_CWORD]} prev=
+    local cmd=${COMP_WORDS[0]} cur=${COMP_WORDS[COMP_CWORD]} prev=''
     ((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
     COMPREPLY=()
 
     # --opt=value: bash splits the line at '=' (COMP_WORDBREAKS), so the words
     # are "--opt" "=" "value", and what gets replaced is the part after '='.
     # Where '=' is not a word break, the word is "--opt=value" itself.
-    local keep=
+    local keep=''
     if [[ $cur == "=" ]]; then
         cur=
     elif [[ $prev == "=" ]] && ((COMP_CWORD > 1)); then
@@ -67,7 +69,7 @@ _lbsim() {
             ;;
         --compare)
             # A comma-separated list: complete its last element, each policy once.
-            local head= last=$cur p
+            local head='' last=$cur p
             [[ $cur == *,* ]] && head=${cur%,*}, last=${cur##*,}
             for p in $(_lbsim_policies "$cmd"); do
                 [[ ,$head == *",$p,"* || $p != "$last"* ]] || COMPREPLY+=("$head$p")

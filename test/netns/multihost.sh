@@ -37,13 +37,14 @@ cannot_run() {
   exit 77
 }
 
+# shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
-  local pid ns i
+  local pid ns
   for pid in "${PIDS[@]}"; do
     kill -TERM "$pid" 2>/dev/null
   done
   for pid in "${PIDS[@]}"; do
-    for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
   done
@@ -92,8 +93,8 @@ say "namespaces $NS_C $NS_B1 $NS_B2 joined by veth pairs (198.18.1.0/24, 198.18.
 
 # Waits (bounded) until FILE has a line matching REGEX.
 wait_for() {
-  local file=$1 regex=$2 what=$3 i
-  for i in $(seq 200); do
+  local file=$1 regex=$2 what=$3
+  for _ in $(seq 200); do
     grep -Eq -- "$regex" "$file" 2>/dev/null && return 0
     sleep 0.05
   done
@@ -105,8 +106,8 @@ rounds_done() { grep -c '^=== Traffic Round' "$TMP/client.out" 2>/dev/null; }
 
 # Waits (bounded) until the client has printed N more rounds.
 wait_rounds() {
-  local target=$(($(rounds_done) + $1)) i
-  for i in $(seq 300); do
+  local target=$(($(rounds_done) + $1))
+  for _ in $(seq 300); do
     [ "$(rounds_done)" -ge "$target" ] && return 0
     kill -0 "$CLIENT" 2>/dev/null || fail "the client exited early"
     sleep 0.05
@@ -122,6 +123,7 @@ start_backends() { # NS ADDR LOG
 }
 
 # GET /metrics from inside the client's namespace (bash's /dev/tcp, HTTP/1.0).
+# shellcheck disable=SC2016 # $0 and $1 are the inner shell's
 answered_200() { # ADDR PORT -> the backend's count of 200 answers
   ip netns exec "$NS_C" bash -c '
     exec 3<>"/dev/tcp/$0/$1" || exit 1
@@ -152,7 +154,7 @@ B2=${PIDS[-1]}
 
 # Traffic returns: the new process answers both of its backends' requests.
 back=0
-for i in $(seq 200); do
+for _ in $(seq 200); do
   n1=$(answered_200 198.18.2.2 8080) n2=$(answered_200 198.18.2.2 8081)
   if [ "${n1:-0}" -gt 0 ] && [ "${n2:-0}" -gt 0 ]; then back=1; break; fi
   sleep 0.05
@@ -162,7 +164,7 @@ say "the restarted backends answer again (200 answers so far: $n1, $n2)"
 wait_rounds 10
 
 kill -TERM "$CLIENT"
-for i in $(seq 100); do kill -0 "$CLIENT" 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 100); do kill -0 "$CLIENT" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$CLIENT" 2>/dev/null && fail "the client did not stop within 10 s of SIGTERM"
 wait "$CLIENT"
 code=$?
@@ -179,7 +181,7 @@ num() { # KEY TEXT -> the number after KEY= in TEXT
 
 total=$(printf '%s\n' "$summary" | grep '^requests=')
 req=$(num requests "$total") ok=$(num ok "$total") failed=$(num failed "$total")
-[ -n "$req" ] && [ -n "$ok" ] && [ -n "$failed" ] || fail "cannot read the totals line: $total"
+if [ -z "$req" ] || [ -z "$ok" ] || [ -z "$failed" ]; then fail "cannot read the totals line: $total"; fi
 [ "$req" -eq $((ok + failed)) ] || fail "requests=$req is not ok+failed=$((ok + failed))"
 [ "$failed" -gt 0 ] || fail "no failure counted while host b2 was down"
 
