@@ -64,6 +64,15 @@ if ! err=$(ip netns add "$NS_C" 2>&1); then
   cannot_run "cannot create a network namespace (needs CAP_NET_ADMIN): $err"
 fi
 CREATED+=("$NS_C")
+# A run killed outright (SIGKILL: no trap runs) leaves its namespaces behind;
+# remove those whose test process is gone and in which nothing runs.
+for ns in $(ip netns list | sed -n 's/^\(lbsim[0-9]*-[0-9]*-\(c\|b1\|b2\)\)\b.*/\1/p'); do
+  owner=${ns#lbsim}
+  owner=${owner%%-*}
+  if ! kill -0 "$owner" 2>/dev/null && [ -z "$(ip netns pids "$ns" 2>/dev/null)" ]; then
+    ip netns del "$ns" 2>/dev/null && say "removed $ns, left behind by an earlier run"
+  fi
+done
 # Making a namespace needs CAP_SYS_ADMIN; putting links in it needs CAP_NET_ADMIN.
 if ! err=$(ip -n "$NS_C" link add probe0 type veth peer name probe1 2>&1); then
   cannot_run "cannot create a veth pair in a network namespace (needs CAP_NET_ADMIN): $err"
