@@ -416,9 +416,9 @@ static lbsim_parse_result_t apply(lbsim_config_t *cfg, const opt_t *o, const cha
     if (format == NULL) {
       char names[128] = "";
       for (const lbsim_format_t *const *f = lbsim_format_all(); *f; f++)
-        snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", f == lbsim_format_all() ? "" : ", ",
-                 (*f)->name);
-      return error(err, errlen, "invalid --format '%s': expected one of %s", arg, names);
+        snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+                 f == lbsim_format_all() ? "" : f[1] ? ", " : " or ", (*f)->name);
+      return error(err, errlen, "invalid --format '%s': expected %s", arg, names);
     }
     cfg->format = format;
     return LBSIM_PARSE_RUN;
