@@ -6,17 +6,15 @@
 #include "lbsim/error.h"
 #include "lbsim/heap.h"
 
-static inline bool timer_less(void *ctx, const lbsim_timer_t *a, const lbsim_timer_t *b) {
+#define SEQ_BITS 56
+
+static inline bool slot_less(void *ctx, lbsim_timer_slot_t a, lbsim_timer_slot_t b) {
   (void)ctx;
-  if (a->due_ns != b->due_ns)
-    return a->due_ns < b->due_ns;
-  if (a->order != b->order)
-    return a->order < b->order;
-  return a->seq < b->seq;
+  return a.due_ns < b.due_ns || (a.due_ns == b.due_ns && a.tie < b.tie);
 }
 
-#define TIMER_MOVED(ctx, t, i) ((t)->slot = (i) + 1)
-LBSIM_HEAP_DEFINE(static inline, timer_heap, lbsim_timer_t *, 4, timer_less, TIMER_MOVED)
+#define SLOT_MOVED(ctx, s, i) ((s).timer->slot = (i) + 1)
+LBSIM_HEAP_DEFINE(static inline, timer_heap, lbsim_timer_slot_t, 4, slot_less, SLOT_MOVED)
 
 void lbsim_timers_init(lbsim_timers_t *timers) {
   timers->heap = NULL;
@@ -33,38 +31,44 @@ void lbsim_timers_free(lbsim_timers_t *timers) {
 
 void lbsim_timers_clear(lbsim_timers_t *timers) {
   for (uint32_t i = 0; i < timers->len; i++)
-    timers->heap[i]->slot = 0;
+    timers->heap[i].timer->slot = 0;
   timers->len = 0;
 }
 
-int lbsim_timers_set(lbsim_timers_t *timers, lbsim_timer_t *t, uint64_t due_ns, lbsim_timer_cb cb) {
+int lbsim_timers_set_seq(lbsim_timers_t *timers, lbsim_timer_t *t, uint64_t due_ns, uint64_t seq, lbsim_timer_cb cb) {
   if (due_ns == LBSIM_NEVER) {
     lbsim_timers_cancel(timers, t);
     return 0;
   }
   t->cb = cb;
-  t->seq = timers->seq++;
+  t->seq = seq;
+  lbsim_timer_slot_t key = {due_ns, ((uint64_t)t->order << SEQ_BITS) | (seq & ((UINT64_C(1) << SEQ_BITS) - 1)), t};
   if (t->slot) {
-    uint64_t old = t->due_ns;
+    uint32_t i = t->slot - 1;
+    bool earlier = slot_less(NULL, key, timers->heap[i]);
     t->due_ns = due_ns;
-    /* A new sequence number orders it after its equals, as if set anew. */
-    if (due_ns < old)
-      timer_heap_up(NULL, timers->heap, t->slot - 1);
+    timers->heap[i] = key;
+    if (earlier)
+      timer_heap_up(NULL, timers->heap, i);
     else
-      timer_heap_down(NULL, timers->heap, timers->len, t->slot - 1);
+      timer_heap_down(NULL, timers->heap, timers->len, i);
     return 0;
   }
   if (timers->len == timers->cap) {
     uint32_t cap = timers->cap ? timers->cap * 2 : 64;
-    lbsim_timer_t **heap = realloc(timers->heap, cap * sizeof(*heap));
+    lbsim_timer_slot_t *heap = realloc(timers->heap, cap * sizeof(*heap));
     if (heap == NULL)
       return LBSIM_ENOMEM;
     timers->heap = heap;
     timers->cap = cap;
   }
   t->due_ns = due_ns;
-  timer_heap_push(NULL, timers->heap, &timers->len, t);
+  timer_heap_push(NULL, timers->heap, &timers->len, key);
   return 0;
+}
+
+int lbsim_timers_set(lbsim_timers_t *timers, lbsim_timer_t *t, uint64_t due_ns, lbsim_timer_cb cb) {
+  return lbsim_timers_set_seq(timers, t, due_ns, timers->seq++, cb);
 }
 
 void lbsim_timers_cancel(lbsim_timers_t *timers, lbsim_timer_t *t) {
@@ -76,7 +80,7 @@ void lbsim_timers_cancel(lbsim_timers_t *timers, lbsim_timer_t *t) {
 }
 
 lbsim_timer_t *lbsim_timers_pop(lbsim_timers_t *timers) {
-  lbsim_timer_t *t = timer_heap_pop(NULL, timers->heap, &timers->len);
+  lbsim_timer_t *t = timer_heap_pop(NULL, timers->heap, &timers->len).timer;
   t->slot = 0;
   return t;
 }
