@@ -101,7 +101,7 @@ static void json_round(FILE *out, const lbsim_config_t *cfg, uint64_t round, dou
   fputs(",\"regret_ms\":", out);
   json_number(out, mean_regret_ms(c));
   fputs(",\"fastest\":", out);
-  if (oracle)
+  if (oracle && isfinite(lbsim_oracle_fastest_ms(oracle)))
     fprintf(out, "%u", lbsim_oracle_fastest(oracle) + 1);
   else
     fputs("null", out);

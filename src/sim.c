@@ -197,7 +197,7 @@ static int start_backends(lbsim_sim_t *sim, uint32_t copies) {
     sim->models[i].on_change = on_model_changed;
     sim->models[i].on_change_data = sim;
   }
-  lbsim_oracle_init(&sim->oracle, sim->models, sim->nmodels);
+  lbsim_oracle_init(&sim->oracle, sim->models, sim->nmodels, cfg->failure_latency_ms, cfg->timeout_s * 1000.0);
   start_scenario(sim);
   for (uint32_t k = 0; k < copies * sim->nmodels; k++) {
     uint32_t i = k % sim->nmodels;

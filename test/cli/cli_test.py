@@ -325,6 +325,31 @@ def test_scenario_changes_the_backends_on_time():
         os.unlink(path)
 
 
+def test_oracle_counts_failures_as_their_cost():
+    # Backend 1 is the fastest but fails every request: it is never the right choice.
+    path = write_temp("at 0s all latency 50ms\nat 0s backend 1 latency 1ms\nat 0s backend 1 error-rate 1\n")
+    try:
+        code, out, err = run(["--port-base", "0", "--drift-period", "0", "-s", "1", "-f", "json",
+                              "--compare", "round-robin,least-outstanding", "--concurrency", "20",
+                              "--duration", "0.6", "--interval", "0.2", "--scenario", path])
+        check(code == 0, "exit %d: %s" % (code, err))
+        objs = [json.loads(l) for l in out.splitlines()]
+        for o in objs:
+            if o["type"] == "interval":
+                check(o["fastest"] != 1, o)
+        for s in (o for o in objs if o["type"] == "summary"):
+            to_b1 = s["backends"][0]["requests"]
+            check(s["backends"][0]["failed"] == to_b1 and to_b1 > 0, s["backends"][0])
+            # Every other backend is as good as any: exactly the picks of backend 1 are wrong.
+            check(abs(s["to_fastest"] - (1 - to_b1 / s["requests"])) < 1e-3, (s["policy"], s["to_fastest"], to_b1))
+            # A failure costs --failure-latency (10 s) against the best backend's 50 ms.
+            check(s["regret_ms"] > 0.9 * 9950 * to_b1 / s["requests"], (s["policy"], s["regret_ms"]))
+        lo = [s for s in objs if s["type"] == "summary" and s["policy"] == "least-outstanding"][0]
+        check(lo["failed"] > lo["requests"] / 2 and lo["to_fastest"] < 0.5, lo)
+    finally:
+        os.unlink(path)
+
+
 def admin_port(proc):
     return int(wait_for_stderr_line(proc, r"admin listening on http://127\.0\.0\.1:(\d+)/").group(1))
 
