@@ -235,12 +235,18 @@ void lbsim_runner_init(lbsim_runner_t *r, uv_loop_t *loop, lbsim_sched_t *sched,
   }
 }
 
+void lbsim_runner_announce(lbsim_runner_t *r) {
+  if (r->announced)
+    return;
+  r->announced = true;
+  lbsim_report_start(r->out, r->cfg, r->seed, r->worlds, r->nworlds, r->oracle);
+}
+
 void lbsim_runner_start(lbsim_runner_t *r, lbsim_runner_cb on_finished) {
+  lbsim_runner_announce(r);
   r->on_finished = on_finished;
   r->started = true;
   r->start_ns = uv_hrtime();
-  r->interval_start_ns = r->start_ns;
-  lbsim_report_start(r->out, r->cfg, r->seed, r->worlds, r->nworlds, r->oracle);
   switch (r->cfg->shape) {
   case LBSIM_SHAPE_BURST:
     round_start(r);

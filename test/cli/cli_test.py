@@ -325,6 +325,47 @@ def test_scenario_changes_the_backends_on_time():
         os.unlink(path)
 
 
+def test_json_begins_with_start_in_every_mode():
+    # Scenario lines at 0 s are reported after the start object, before any traffic.
+    path = write_temp("at 0s backend 1 latency 3ms\nat 0s backend 2 error-rate 0.5\n")
+    base = ["--port-base", "0", "-n", "3", "--latency", "2", "--drift-period", "0", "-s", "1", "-f", "json"]
+    modes = {
+        "demo": ["--rounds", "2", "--sleep", "0", "--burst", "10", "--scenario", path],
+        "compare": ["--compare", "ema-greedy,round-robin", "--rounds", "2", "--sleep", "0", "--burst", "10",
+                    "--scenario", path],
+        "rate": ["--rate", "200", "--duration", "0.3", "--interval", "0.1", "--scenario", path],
+        "concurrency": ["--concurrency", "4", "--duration", "0.3", "--interval", "0.1", "--scenario", path],
+    }
+    try:
+        runs = {name: base + args for name, args in modes.items()}
+        runs["replay"] = ["--replay", "tower", "--time-scale", "0.004", "--port-base", "0", "-s", "1", "-f", "json"]
+        for name, args in runs.items():
+            code, out, err = run(args, timeout=60)
+            check(code == 0, "%s: exit %d: %s" % (name, code, err))
+            objs = [json.loads(l) for l in out.splitlines()]
+            types = [o["type"] for o in objs]
+            check(types[0] == "start" and types.count("start") == 1, "%s: %r" % (name, types[:4]))
+            changes = [k for k, o in enumerate(objs) if o["type"] == "change"]
+            traffic = [k for k, t in enumerate(types) if t in ("round", "interval")]
+            check(changes and traffic and max(changes) < min(traffic), "%s: %r" % (name, types[:14]))
+            # The start object shows the backends as the options set them; the changes follow.
+            first = objs[changes[0]]
+            start_ms = {b["backend"]: b["true_ms"] for b in objs[0]["backends"]}
+            check(first["t"] == 0 and start_ms[first["backend"]] == first["from"], "%s: %r %r" % (name, first, start_ms))
+        # The backends alone have a start object too.
+        p = start(["--backends-only"] + base + ["--scenario", path])
+        try:
+            wait_for_stderr_line(p, r"backend 2 error-rate 0 -> 0.5 \(scenario\)")
+        finally:
+            code, out, err = finish(p, signal.SIGTERM)
+        check(code == 0, "backends-only: exit %d" % code)
+        objs = [json.loads(l) for l in out.splitlines()]
+        check([o["type"] for o in objs] == ["start", "change", "change"], objs)
+        check(objs[0]["policies"] == [] and objs[0]["shape"] is None and len(objs[0]["backends"]) == 3, objs[0])
+    finally:
+        os.unlink(path)
+
+
 def test_oracle_counts_failures_as_their_cost():
     # Backend 1 is the fastest but fails every request: it is never the right choice.
     path = write_temp("at 0s all latency 50ms\nat 0s backend 1 latency 1ms\nat 0s backend 1 error-rate 1\n")
