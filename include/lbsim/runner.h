@@ -52,6 +52,7 @@ struct lbsim_runner_s {
   uint32_t open_handles;
 
   lbsim_timeline_t timeline;    /* for --report */
+  lbsim_sched_entry_t sample;   /* its next sample of the truth and the estimates */
   bool report_failed;
 };
 

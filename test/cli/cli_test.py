@@ -477,22 +477,63 @@ def test_metrics_follow_the_prometheus_format():
         finish(b, signal.SIGTERM)
 
 
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def report_panels(path):
+    """Parses the SVG report: (legend backend numbers in order, {policy: panel})
+    where a panel holds its latency axis, its share bands' x-ranges with the
+    plot's, and its failure counts."""
+    import xml.etree.ElementTree as ET
+    root = ET.parse(path).getroot()
+    check(root.tag == SVG + "svg", root.tag)
+    legend = [int(e.get("data-backend")) for e in root.iter(SVG + "text") if e.get("class") == "legend-backend"]
+    panels = {}
+    for g in root.iter(SVG + "g"):
+        if g.get("class") != "panel":
+            continue
+        groups = {c.get("class"): c for c in g if c.tag == SVG + "g"}
+        lat, shares, fails = groups["latency"], groups["shares"], groups["failures"]
+        frame = shares.find(SVG + "rect")
+        bands = [(float(r.get("x")), float(r.get("x")) + float(r.get("width")))
+                 for r in shares.iter(SVG + "rect") if r.get("class") == "share"]
+        failed = [int(r.find(SVG + "title").text.split()[0])
+                  for r in fails.iter(SVG + "rect") if r.get("class") == "failed"]
+        truth = {int(e.get("data-backend")) for e in lat.iter(SVG + "polyline") if e.get("class") == "truth"}
+        panels[g.get("data-policy")] = {
+            "scale": lat.get("data-scale"), "hi": float(lat.get("data-hi")), "truth": truth,
+            "plot": (float(frame.get("x")), float(frame.get("x")) + float(frame.get("width"))),
+            "bands": bands, "failed": failed, "texts": "".join(t.text or "" for t in g.iter(SVG + "text"))}
+    return legend, panels
+
+
+def check_bands_cover_the_run(name, panel):
+    """The share bands leave no gap from the start of the run to its end."""
+    x0, x1 = panel["plot"]
+    covered = x0
+    for a, b in sorted(panel["bands"]):
+        check(a <= covered + 1.0, "%s: no share band from x=%.1f to %.1f" % (name, covered, a))
+        covered = max(covered, b)
+    check(covered >= x0 + 0.97 * (x1 - x0), "%s: share bands end at x=%.1f of %.1f-%.1f" % (name, covered, x0, x1))
+
+
 def test_report_is_well_formed_svg():
     import shutil
-    import xml.etree.ElementTree as ET
     path = write_temp("", suffix=".svg")
     try:
         code, out, err = run(["--port-base", "0", "--compare", "ema-greedy,round-robin", "--rounds", "6",
                               "--sleep", "0.05", "--latency", "5:40", "--drift-period", "0.1", "-q", "-s", "3",
                               "--report", path])
         check(code == 0, "exit %d: %s" % (code, err))
-        root = ET.parse(path).getroot()
-        check(root.tag.endswith("svg"), root.tag)
-        texts = "".join(t.text or "" for t in root.iter() if t.tag.endswith("text"))
-        for want in ("ema-greedy", "round-robin", "latency (ms)", "time (s)", "share of requests", "true latency"):
-            check(want in texts, "no '%s' in the report" % want)
-        lines = [e for e in root.iter() if e.tag.endswith("polyline")]
-        check(len(lines) >= 2 * 2 * 5 - 2, "%d lines" % len(lines))
+        legend, panels = report_panels(path)
+        check(sorted(legend) == [1, 2, 3, 4, 5], legend)
+        check(sorted(panels) == ["ema-greedy", "round-robin"], sorted(panels))
+        for name, panel in panels.items():
+            for want in ("latency (ms", "time (s)", "share of requests", "failed", "no failures"):
+                check(want in panel["texts"], "no '%s' in the %s panel" % (want, name))
+            check(panel["truth"] == {1, 2, 3, 4, 5}, panel["truth"])
+            check(len(panel["bands"]) >= 6, "%s: %d share bands for 6 rounds" % (name, len(panel["bands"])))
+            check_bands_cover_the_run(name, panel)
         if shutil.which("rsvg-convert"):
             png = path + ".png"
             subprocess.run(["rsvg-convert", "-o", png, path], check=True, timeout=30)
@@ -501,6 +542,27 @@ def test_report_is_well_formed_svg():
         code, out, err = run(["--port-base", "0", "--rounds", "1", "--sleep", "0", "--latency", "1",
                               "--report", "/nonexistent/dir/r.svg"])
         check(code == 1 and "cannot write the report /nonexistent/dir/r.svg" in err, (code, err))
+    finally:
+        os.unlink(path)
+
+
+def test_report_of_an_open_loop_replay_shows_the_stuck_backend_and_failures():
+    path = write_temp("", suffix=".svg")
+    try:
+        code, out, err = run(["--replay", "linkerd", "--time-scale", "0.1", "--port-base", "0", "-s", "1", "-f", "json",
+                              "--report", path], timeout=60)
+        check(code == 0, "exit %d: %s" % (code, err))
+        summaries = {o["policy"]: o for o in map(json.loads, out.splitlines()) if o["type"] == "summary"}
+        legend, panels = report_panels(path)
+        # Backend 1, stuck at 2 s from 1.5 s to 4.5 s, leads the legend and is drawn.
+        check(legend and legend[0] == 1, legend)
+        for name, panel in panels.items():
+            check(1 in panel["truth"], "%s: backend 1 not drawn" % name)
+            check(panel["scale"] == "log" or panel["hi"] >= 2000, "%s: axis %s to %g" % (name, panel["scale"], panel["hi"]))
+            check_bands_cover_the_run(name, panel)
+            # Every failure of the run is drawn, in the interval it happened.
+            check(sum(panel["failed"]) == summaries[name]["failed"], (name, panel["failed"], summaries[name]["failed"]))
+        check(summaries["round-robin"]["failed"] > 0, summaries["round-robin"])
     finally:
         os.unlink(path)
 
