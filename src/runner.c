@@ -180,11 +180,12 @@ static void maybe_finish_drained(lbsim_runner_t *r) {
   if (r->launching_stopped && !r->finished && lbsim_runner_in_flight(r) == 0) {
     uint64_t now = uv_hrtime();
     r->end_ns = now;
-    /* The last, partial interval is reported too when anything happened. */
-    uint64_t picks = 0;
+    /* The last, partial interval is reported too when anything ended in
+     * it: the answers (and failures) of the requests drained. */
+    uint64_t ended = 0;
     for (uint32_t i = 0; i < r->nworlds; i++)
-      picks += r->worlds[i].stats.round.requests;
-    if (picks > 0)
+      ended += r->worlds[i].stats.round.requests;
+    if (ended > 0)
       report_block(r, now);
     finish(r);
   }
