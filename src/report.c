@@ -59,25 +59,49 @@ static double true_ms(lbsim_oracle_t *oracle, uint32_t i) {
 
 /* ---- start ------------------------------------------------------------------ */
 
+static void json_start_head(FILE *out, uint64_t seed, const char *shape) {
+  fprintf(out, "{\"type\":\"start\",\"version\":\"%s\",\"seed\":%llu,\"shape\":", LBSIM_VERSION,
+          (unsigned long long)seed);
+  if (shape)
+    json_string(out, shape);
+  else
+    fputs("null", out);
+  fputs(",\"policies\":[", out);
+}
+
+static void json_start_backend(FILE *out, uint32_t i, const char *url, lbsim_oracle_t *oracle) {
+  fprintf(out, "%s{\"backend\":%u,\"url\":", i ? "," : "", i + 1);
+  json_string(out, url);
+  fputs(",\"true_ms\":", out);
+  json_number(out, true_ms(oracle, i));
+  fputc('}', out);
+}
+
 void lbsim_report_start(FILE *out, const lbsim_config_t *cfg, uint64_t seed, lbsim_traffic_t *worlds,
                         uint32_t nworlds, lbsim_oracle_t *oracle) {
   if (cfg->format != LBSIM_FORMAT_JSON)
     return;
-  fprintf(out, "{\"type\":\"start\",\"version\":\"%s\",\"seed\":%llu,\"shape\":\"%s\",\"policies\":[", LBSIM_VERSION,
-          (unsigned long long)seed, shape_names[cfg->shape]);
+  json_start_head(out, seed, shape_names[cfg->shape]);
   for (uint32_t w = 0; w < nworlds; w++) {
     if (w)
       fputc(',', out);
     json_string(out, worlds[w].policy_name);
   }
   fputs("],\"backends\":[", out);
-  for (uint32_t i = 0; i < worlds[0].n; i++) {
-    fprintf(out, "%s{\"backend\":%u,\"url\":", i ? "," : "", i + 1);
-    json_string(out, worlds[0].names[i]);
-    fputs(",\"true_ms\":", out);
-    json_number(out, true_ms(oracle, i));
-    fputc('}', out);
-  }
+  for (uint32_t i = 0; i < worlds[0].n; i++)
+    json_start_backend(out, i, worlds[0].names[i], oracle);
+  fputs("]}\n", out);
+  fflush(out);
+}
+
+void lbsim_report_start_backends(FILE *out, const lbsim_config_t *cfg, uint64_t seed,
+                                 const lbsim_backend_t *backends, uint32_t n, lbsim_oracle_t *oracle) {
+  if (cfg->format != LBSIM_FORMAT_JSON)
+    return;
+  json_start_head(out, seed, NULL);
+  fputs("],\"backends\":[", out);
+  for (uint32_t i = 0; i < n; i++)
+    json_start_backend(out, i, backends[i].url, oracle);
   fputs("]}\n", out);
   fflush(out);
 }
@@ -101,7 +125,7 @@ static void json_round(FILE *out, const lbsim_config_t *cfg, uint64_t round, dou
   fputs(",\"regret_ms\":", out);
   json_number(out, mean_regret_ms(c));
   fputs(",\"fastest\":", out);
-  if (oracle)
+  if (oracle && isfinite(lbsim_oracle_fastest_ms(oracle)))
     fprintf(out, "%u", lbsim_oracle_fastest(oracle) + 1);
   else
     fputs("null", out);

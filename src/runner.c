@@ -20,6 +20,58 @@ uint64_t lbsim_runner_in_flight(const lbsim_runner_t *r) {
   return n;
 }
 
+/* ---- the visual report ---------------------------------------------------- */
+
+static bool reporting(const lbsim_runner_t *r) {
+  return r->cfg->report_path[0] != '\0' && r->timeline.nworlds > 0;
+}
+
+/* The truth and every balancer's estimates now. */
+static void record_sample(lbsim_runner_t *r, uint64_t now_ns, bool keep) {
+  lbsim_timeline_t *tl = &r->timeline;
+  int at = lbsim_timeline_sample(tl, since_start_s(r, now_ns), keep);
+  if (at < 0)
+    return;
+  float *truth = lbsim_timeline_true(tl, (uint32_t)at);
+  float *cost = lbsim_timeline_cost(tl, (uint32_t)at);
+  for (uint32_t i = 0; i < tl->n; i++) {
+    truth[i] = r->oracle ? (float)lbsim_oracle_true_ms(r->oracle, i) : NAN;
+    cost[i] = r->oracle ? (float)lbsim_oracle_cost_ms(r->oracle, i) : NAN;
+  }
+  for (uint32_t w = 0; w < r->nworlds; w++) {
+    const lbsim_traffic_t *t = &r->worlds[w];
+    float *ema = lbsim_timeline_ema(tl, (uint32_t)at, w);
+    for (uint32_t i = 0; i < tl->n; i++)
+      ema[i] = t->ema.measured[i] ? (float)t->ema.value_ms[i] : NAN;
+  }
+}
+
+static void on_sample(lbsim_sched_entry_t *entry, uint64_t now_ns) {
+  lbsim_runner_t *r = LBSIM_CONTAINER_OF(entry, lbsim_runner_t, sample);
+  record_sample(r, now_ns, false);
+  /* Every LBSIM_SAMPLE_MS of the run's clock; a late wake-up skips ahead. */
+  uint64_t period = lbsim_ms_to_ns(LBSIM_SAMPLE_MS);
+  uint64_t next = entry->due_ns + period;
+  lbsim_sched_set(r->sched, entry, next > now_ns ? next : now_ns + period, on_sample);
+}
+
+/* The round or interval just summarised: what each balancer sent where, and
+ * how many of its answers failed. */
+static void record_block(lbsim_runner_t *r, uint64_t now_ns) {
+  lbsim_timeline_t *tl = &r->timeline;
+  int at = lbsim_timeline_block(tl, since_start_s(r, now_ns));
+  if (at < 0)
+    return;
+  for (uint32_t w = 0; w < r->nworlds; w++) {
+    const lbsim_stats_t *s = &r->worlds[w].stats;
+    uint32_t *picks = lbsim_timeline_picks(tl, (uint32_t)at, w);
+    for (uint32_t i = 0; i < tl->n; i++)
+      picks[i] += (uint32_t)s->round_picks[i];
+    tl->answered[(size_t)at * r->nworlds + w] += (uint32_t)s->round.requests;
+    tl->failed[(size_t)at * r->nworlds + w] += (uint32_t)s->round.failed;
+  }
+}
+
 static void write_report(lbsim_runner_t *r) {
   const char *path = r->cfg->report_path;
   const char *policies[LBSIM_MAX_POLICIES];
@@ -48,9 +100,13 @@ static void finish(lbsim_runner_t *r) {
     r->end_ns = uv_hrtime();
   uv_timer_stop(&r->timer);
   lbsim_sched_cancel(r->sched, &r->arrival);
+  lbsim_sched_cancel(r->sched, &r->sample);
   lbsim_report_run(r->out, r->cfg, r->worlds, r->nworlds, r->oracle, since_start_s(r, r->end_ns));
-  if (r->cfg->report_path[0] != '\0')
+  if (r->cfg->report_path[0] != '\0') {
+    if (reporting(r) && r->started)
+      record_sample(r, uv_hrtime(), true); /* the truth as the run ends */
     write_report(r);
+  }
   if (r->on_finished)
     r->on_finished(r);
 }
@@ -76,32 +132,11 @@ static bool limits_reached(const lbsim_runner_t *r, uint64_t now_ns) {
   return cfg->duration_s > 0 && since_start_s(r, now_ns) >= cfg->duration_s;
 }
 
-/* One snapshot of every balancer for the visual report. */
-static void record(lbsim_runner_t *r, double t_s) {
-  lbsim_timeline_t *tl = &r->timeline;
-  int at = lbsim_timeline_push(tl, t_s);
-  if (at < 0)
-    return;
-  float *truth = lbsim_timeline_true(tl, (uint32_t)at);
-  for (uint32_t i = 0; i < tl->n; i++)
-    truth[i] = r->oracle ? (float)lbsim_oracle_true_ms(r->oracle, i) : NAN;
-  for (uint32_t w = 0; w < r->nworlds; w++) {
-    const lbsim_traffic_t *t = &r->worlds[w];
-    float *ema = lbsim_timeline_ema(tl, (uint32_t)at, w);
-    uint32_t *picks = lbsim_timeline_picks(tl, (uint32_t)at, w);
-    for (uint32_t i = 0; i < tl->n; i++) {
-      ema[i] = t->ema.measured[i] ? (float)t->ema.value_ms[i] : NAN;
-      picks[i] = (uint32_t)t->stats.round_picks[i];
-    }
-    tl->failed[(size_t)at * r->nworlds + w] = (uint32_t)t->stats.round.failed;
-  }
-}
-
 static void report_block(lbsim_runner_t *r, uint64_t now_ns) {
   r->round++;
   lbsim_report_round(r->out, r->cfg, r->round, since_start_s(r, now_ns), r->worlds, r->nworlds, r->oracle);
-  if (r->cfg->report_path[0] != '\0')
-    record(r, since_start_s(r, now_ns));
+  if (reporting(r))
+    record_block(r, now_ns);
 }
 
 /* ---- bursts ------------------------------------------------------------- */
@@ -145,11 +180,12 @@ static void maybe_finish_drained(lbsim_runner_t *r) {
   if (r->launching_stopped && !r->finished && lbsim_runner_in_flight(r) == 0) {
     uint64_t now = uv_hrtime();
     r->end_ns = now;
-    /* The last, partial interval is reported too when anything happened. */
-    uint64_t picks = 0;
+    /* The last, partial interval is reported too when anything ended in
+     * it: the answers (and failures) of the requests drained. */
+    uint64_t ended = 0;
     for (uint32_t i = 0; i < r->nworlds; i++)
-      picks += r->worlds[i].stats.round.requests;
-    if (picks > 0)
+      ended += r->worlds[i].stats.round.requests;
+    if (ended > 0)
       report_block(r, now);
     finish(r);
   }
@@ -235,12 +271,22 @@ void lbsim_runner_init(lbsim_runner_t *r, uv_loop_t *loop, lbsim_sched_t *sched,
   }
 }
 
+void lbsim_runner_announce(lbsim_runner_t *r) {
+  if (r->announced)
+    return;
+  r->announced = true;
+  lbsim_report_start(r->out, r->cfg, r->seed, r->worlds, r->nworlds, r->oracle);
+}
+
 void lbsim_runner_start(lbsim_runner_t *r, lbsim_runner_cb on_finished) {
+  lbsim_runner_announce(r);
   r->on_finished = on_finished;
   r->started = true;
   r->start_ns = uv_hrtime();
-  r->interval_start_ns = r->start_ns;
-  lbsim_report_start(r->out, r->cfg, r->seed, r->worlds, r->nworlds, r->oracle);
+  if (reporting(r)) {
+    record_sample(r, r->start_ns, true);
+    lbsim_sched_set(r->sched, &r->sample, r->start_ns + lbsim_ms_to_ns(LBSIM_SAMPLE_MS), on_sample);
+  }
   switch (r->cfg->shape) {
   case LBSIM_SHAPE_BURST:
     round_start(r);
@@ -299,6 +345,7 @@ void lbsim_runner_close(lbsim_runner_t *r, lbsim_runner_cb on_closed) {
   r->on_closed = on_closed;
   lbsim_timeline_free(&r->timeline);
   lbsim_sched_cancel(r->sched, &r->arrival);
+  lbsim_sched_cancel(r->sched, &r->sample);
   r->open_handles += r->nworlds;
   for (uint32_t i = 0; i < r->nworlds; i++)
     lbsim_traffic_close(&r->worlds[i], on_world_closed);

@@ -175,10 +175,11 @@ static void on_scenario_timer(uv_timer_t *timer) {
   }
 }
 
-/* Events at 0 s apply before anything listens; the rest by the timer. */
+/* Scenario times count from here: events at 0 s apply now, the rest by the
+ * timer. The balancers' start is reported first: the 0 s changes follow it,
+ * before the first pick. */
 static void start_scenario(lbsim_sim_t *sim) {
-  uv_timer_init(&sim->loop, &sim->scenario_timer);
-  sim->scenario_timer.data = sim;
+  sim->start_ns = uv_hrtime();
   if (sim->cfg->scenario.nevents > 0)
     on_scenario_timer(&sim->scenario_timer);
 }
@@ -197,8 +198,9 @@ static int start_backends(lbsim_sim_t *sim, uint32_t copies) {
     sim->models[i].on_change = on_model_changed;
     sim->models[i].on_change_data = sim;
   }
-  lbsim_oracle_init(&sim->oracle, sim->models, sim->nmodels);
-  start_scenario(sim);
+  lbsim_oracle_init(&sim->oracle, sim->models, sim->nmodels, cfg->failure_latency_ms, cfg->timeout_s * 1000.0);
+  uv_timer_init(&sim->loop, &sim->scenario_timer);
+  sim->scenario_timer.data = sim;
   for (uint32_t k = 0; k < copies * sim->nmodels; k++) {
     uint32_t i = k % sim->nmodels;
     uint16_t port = cfg->port_base ? (uint16_t)(cfg->port_base + k) : 0;
@@ -244,6 +246,9 @@ static int urls_of_backends(lbsim_sim_t *sim) {
 static void start_runner_when_resolved(lbsim_sim_t *sim) {
   if (sim->resolving > 0 || sim->stopping)
     return;
+  lbsim_runner_announce(&sim->runner);
+  if (sim->nmodels > 0)
+    start_scenario(sim);
   lbsim_runner_start(&sim->runner, on_runner_finished);
 }
 
@@ -484,6 +489,10 @@ int lbsim_sim_run(const lbsim_config_t *cfg) {
   }
   if (!failed && cfg->role != LBSIM_ROLE_BACKENDS)
     failed = start_balancers(sim, nworlds) != 0;
+  if (!failed && cfg->role == LBSIM_ROLE_BACKENDS) {
+    lbsim_report_start_backends(stdout, cfg, sim->seed, sim->backends, sim->nbackends, &sim->oracle);
+    start_scenario(sim); /* no balancer to wait for */
+  }
   if (!failed && cfg->admin)
     failed = start_admin(sim) != 0;
   if (failed) {

@@ -34,8 +34,10 @@ static void on_request_done(lbsim_client_t *client, lbsim_creq_t *req, lbsim_res
   }
 }
 
-/* Oracle bookkeeping at a pick: is it the truly fastest, and has the
- * fastest changed since the last pick? */
+/* Oracle bookkeeping at a pick: is it the truly fastest (the lowest
+ * expected cost, failures counted at --failure-latency), and has the fastest
+ * changed since the last pick? The best expected cost is kept with the
+ * request: its regret is what the estimator gets minus that. */
 static void judge_pick(lbsim_traffic_t *t, lbsim_creq_t *req) {
   req->oracle_ms = -1;
   req->to_fastest = false;
@@ -44,10 +46,9 @@ static void judge_pick(lbsim_traffic_t *t, lbsim_creq_t *req) {
   uint32_t fastest = lbsim_oracle_fastest(t->oracle);
   double best = lbsim_oracle_fastest_ms(t->oracle);
   if (!isfinite(best))
-    return; /* nothing can answer: there is no right choice */
+    return; /* every backend fails for sure: there is no right choice */
   req->oracle_ms = best;
-  req->to_fastest = req->backend == fastest ||
-                    lbsim_oracle_true_ms(t->oracle, req->backend) <= req->oracle_ms;
+  req->to_fastest = req->backend == fastest || lbsim_oracle_cost_ms(t->oracle, req->backend) <= best;
   if (t->oracle->epoch != t->stats.seen_epoch) {
     if (t->stats.seen_epoch != 0)
       lbsim_stats_fastest_changed(&t->stats, fastest, t->oracle->epoch_ns);

@@ -52,7 +52,7 @@ struct lbsim_creq_s {
   /* set by the caller */
   uint32_t backend;
   uint64_t start_ns;          /* the pick: latency is measured from here */
-  double oracle_ms;           /* the truly fastest latency at the pick (< 0: unknown) */
+  double oracle_ms;           /* the best expected cost at the pick (< 0: unknown; oracle.h) */
   bool to_fastest;            /* the pick was the truly fastest backend */
   /* private */
   uint64_t deadline_ns;

@@ -1,6 +1,14 @@
 /* What the simulator knows and a balancer cannot: each backend's true
- * current latency, and which backend is truly the fastest. Available when
- * the backends run in the same process (the demo, compare mode). */
+ * current latency, what a request to it is expected to cost, and which
+ * backend is truly the best. Available when the backends run in the same
+ * process (the demo, compare mode).
+ *
+ * A request's cost is what the estimators are fed: its latency when it
+ * succeeds, --failure-latency when it fails. A backend's expected cost is
+ * (1 - p) x latency + p x failure latency, where p is the chance that a
+ * request to it fails: its error rate, or 1 while it is down or stalled or
+ * while its latency is at or beyond --timeout. The "truly fastest" backend
+ * is the one of lowest expected cost. */
 #ifndef LBSIM_ORACLE_H
 #define LBSIM_ORACLE_H
 
@@ -13,22 +21,29 @@
 typedef struct lbsim_oracle_s {
   const lbsim_model_t *models;
   uint32_t n;
+  double failure_ms;        /* what a failure costs (--failure-latency) */
+  double timeout_ms;        /* a request this slow fails (--timeout) */
   bool dirty;               /* a model changed since the fastest was found */
   uint64_t touched_ns;      /* when a model last changed */
   uint32_t fastest;
-  double fastest_ms;
+  double fastest_ms;        /* its expected cost; INFINITY when every backend fails for sure */
   uint64_t epoch;           /* bumped whenever the fastest is another backend */
   uint64_t epoch_ns;        /* when that happened */
 } lbsim_oracle_t;
 
-void lbsim_oracle_init(lbsim_oracle_t *oracle, const lbsim_model_t *models, uint32_t n);
+void lbsim_oracle_init(lbsim_oracle_t *oracle, const lbsim_model_t *models, uint32_t n, double failure_ms,
+                       double timeout_ms);
 /* A model changed at now_ns (drift or scripted). O(1): the fastest is found
  * again at the next question. */
 void lbsim_oracle_touch(lbsim_oracle_t *oracle, uint64_t now_ns);
-/* The truly fastest backend now (lowest index among equals). */
+/* The truly fastest backend now: the lowest expected cost, the lowest index
+ * among equals. While every backend fails for sure there is none: the last
+ * one found stays, and lbsim_oracle_fastest_ms is INFINITY. */
 uint32_t lbsim_oracle_fastest(lbsim_oracle_t *oracle);
 double lbsim_oracle_fastest_ms(lbsim_oracle_t *oracle);
 /* A backend's true latency now; INFINITY when it cannot answer at all. */
 double lbsim_oracle_true_ms(const lbsim_oracle_t *oracle, uint32_t backend);
+/* A backend's expected cost now (see above). */
+double lbsim_oracle_cost_ms(const lbsim_oracle_t *oracle, uint32_t backend);
 
 #endif

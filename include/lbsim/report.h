@@ -13,6 +13,9 @@
 /* JSON: a "start" object (seed, shape, policies, backends). Text: nothing. */
 void lbsim_report_start(FILE *out, const lbsim_config_t *cfg, uint64_t seed, lbsim_traffic_t *worlds,
                         uint32_t nworlds, lbsim_oracle_t *oracle);
+/* The same for --backends-only: no policies, shape null. */
+void lbsim_report_start_backends(FILE *out, const lbsim_config_t *cfg, uint64_t seed,
+                                 const lbsim_backend_t *backends, uint32_t n, lbsim_oracle_t *oracle);
 /* A round (bursts) or interval (--rate, --concurrency) of every balancer.
  * Text with one balancer: the seed's block, byte for byte. */
 void lbsim_report_round(FILE *out, const lbsim_config_t *cfg, uint64_t round, double t_s, lbsim_traffic_t *worlds,

@@ -42,7 +42,7 @@ struct lbsim_runner_s {
   uint32_t worlds_busy;         /* balancers still in the current round */
   uint64_t start_ns;
   uint64_t end_ns;
-  uint64_t interval_start_ns;
+  bool announced;               /* the start object is out */
   bool started;
   bool launching_stopped;       /* duration, rounds, or a signal */
   bool stopping;                /* a signal */
@@ -52,12 +52,18 @@ struct lbsim_runner_s {
   uint32_t open_handles;
 
   lbsim_timeline_t timeline;    /* for --report */
+  lbsim_sched_entry_t sample;   /* its next sample of the truth and the estimates */
   bool report_failed;
 };
 
 /* The worlds must be initialised (lbsim_traffic_init) already. */
 void lbsim_runner_init(lbsim_runner_t *runner, uv_loop_t *loop, lbsim_sched_t *sched, const lbsim_config_t *cfg,
                        uint64_t seed, lbsim_traffic_t *worlds, uint32_t nworlds, lbsim_oracle_t *oracle, FILE *out);
+/* Reports the start (the JSON start object): the backends as they are now.
+ * Once; lbsim_runner_start does it when it has not been done. Anything that
+ * changes the backends before the traffic starts comes between the two, so
+ * that its report follows the start object. */
+void lbsim_runner_announce(lbsim_runner_t *runner);
 void lbsim_runner_start(lbsim_runner_t *runner, lbsim_runner_cb on_finished);
 /* SIGINT/SIGTERM: launch nothing more; what is queued is cancelled, what is
  * in flight ends by its deadline; then the summary and on_finished. */

@@ -21,7 +21,7 @@ typedef struct lbsim_sim_s {
   lbsim_sched_t sched;          /* precise deadlines of every connection */
   const lbsim_config_t *cfg;
   uint64_t seed;
-  uint64_t start_ns;
+  uint64_t start_ns;            /* scenario times and the t of changes count from here */
 
   lbsim_model_t *models;        /* the truth about each backend (none with --client-only) */
   uint32_t nmodels;
