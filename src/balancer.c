@@ -40,8 +40,10 @@ static void on_done(void *data, const lbsim_request_t *req, lbsim_result_t resul
     end_round(b, end_ns);
 }
 
-/* Oracle bookkeeping at a pick: is it the truly fastest, and has the
- * fastest changed since the last pick? */
+/* Oracle bookkeeping at a pick: is it the truly fastest (the lowest
+ * expected cost, failures counted at --failure-latency), and has the fastest
+ * changed since the last pick? The best expected cost is kept with the
+ * request: its regret is what the estimator gets minus that. */
 static void judge_pick(lbsim_balancer_t *b, lbsim_request_t *req, uint64_t now_ns) {
   req->oracle_ms = -1;
   req->to_fastest = false;
@@ -50,7 +52,7 @@ static void judge_pick(lbsim_balancer_t *b, lbsim_request_t *req, uint64_t now_n
   uint32_t fastest = lbsim_oracle_fastest(b->oracle, now_ns);
   double best = lbsim_oracle_fastest_ms(b->oracle, now_ns);
   if (!isfinite(best))
-    return; /* nothing can answer: there is no right choice */
+    return; /* every backend fails for sure: there is no right choice */
   req->oracle_ms = best;
   req->to_fastest = req->backend == fastest || lbsim_oracle_cost_ms(b->oracle, req->backend, now_ns) <= best;
   lbsim_stats_t *s = &b->stats;

@@ -157,7 +157,7 @@ static const opt_t options[] = {
   {"admin", 0, "PORT", OPT_ADMIN, 0, 0, 65535, false, "an integer in 0..65535",
    "HTTP control on 127.0.0.1:PORT: GET/POST /backends, GET /metrics", "off", "Observability"},
   {"report", 0, "FILE.svg", OPT_PATH, OFF(report_path), 0, 0, false, NULL,
-   "draw latency, estimates and traffic shares over time into an SVG file at the end", NULL, NULL},
+   "draw latency, estimates, traffic shares and failures over time into an SVG file at the end", NULL, NULL},
 
   {"seed", 's', "N", OPT_SEED, OFF(seed), 0, 0, false,
    "an integer in 0..18446744073709551615", "seed of every random choice; printed in the header", "from the clock", "Run"},

@@ -36,10 +36,12 @@ void lbsim_report_init(lbsim_report_t *r, const lbsim_config_t *cfg, uint64_t se
   r->quiet = cfg->quiet;
 }
 
-void lbsim_report_bind(lbsim_report_t *r, lbsim_balancer_t *balancers, uint32_t nbalancers, lbsim_oracle_t *oracle,
-                       uint64_t start_ns) {
+void lbsim_report_bind(lbsim_report_t *r, lbsim_balancer_t *balancers, uint32_t nbalancers, const char *const *names,
+                       uint32_t n, lbsim_oracle_t *oracle, uint64_t start_ns) {
   r->balancers = balancers;
   r->nbalancers = nbalancers;
+  r->names = names;
+  r->n = n;
   r->oracle = oracle;
   r->start_ns = start_ns;
 }

@@ -52,22 +52,26 @@ static void json_oracle_figures(lbsim_buf_t *out, const lbsim_counts_t *c) {
   json_number(out, lbsim_report_mean_regret_ms(c));
 }
 
+/* With --backends-only there are no policies and no traffic shape. */
 static void json_start(lbsim_report_t *r, uint64_t now_ns) {
   lbsim_buf_t *out = &r->out;
-  lbsim_buf_printf(out, "{\"type\":\"start\",\"version\":\"%s\",\"seed\":%llu,\"shape\":\"%s\",\"clock\":\"%s\","
-                        "\"policies\":[",
-                   LBSIM_VERSION, (unsigned long long)r->seed, lbsim_shape_names[r->cfg->shape],
+  lbsim_buf_printf(out, "{\"type\":\"start\",\"version\":\"%s\",\"seed\":%llu,\"clock\":\"%s\",\"shape\":",
+                   LBSIM_VERSION, (unsigned long long)r->seed,
                    r->cfg->clock == LBSIM_CLOCK_VIRTUAL ? "virtual" : "real");
+  if (r->nbalancers > 0)
+    json_string(out, lbsim_shape_names[r->cfg->shape]);
+  else
+    lbsim_buf_append_str(out, "null");
+  lbsim_buf_append_str(out, ",\"policies\":[");
   for (uint32_t w = 0; w < r->nbalancers; w++) {
     if (w)
       lbsim_buf_append_str(out, ",");
     json_string(out, r->balancers[w].policy_name);
   }
   lbsim_buf_append_str(out, "],\"backends\":[");
-  const lbsim_balancer_t *b = r->nbalancers ? &r->balancers[0] : NULL;
-  for (uint32_t i = 0; b && i < b->n; i++) {
+  for (uint32_t i = 0; i < r->n; i++) {
     lbsim_buf_printf(out, "%s{\"backend\":%u,\"url\":", i ? "," : "", i + 1);
-    json_string(out, b->names[i]);
+    json_string(out, r->names[i]);
     lbsim_buf_append_str(out, ",\"true_ms\":");
     json_number(out, lbsim_report_true_ms(r, i, now_ns));
     lbsim_buf_append_str(out, "}");
@@ -95,7 +99,7 @@ static void json_round(lbsim_report_t *r, uint64_t round, double t_s, uint64_t n
     json_quantiles(out, c);
     json_oracle_figures(out, c);
     lbsim_buf_append_str(out, ",\"fastest\":");
-    if (r->oracle)
+    if (r->oracle && isfinite(lbsim_oracle_fastest_ms(r->oracle, now_ns)))
       lbsim_buf_u64(out, lbsim_oracle_fastest(r->oracle, now_ns) + 1);
     else
       lbsim_buf_append_str(out, "null");

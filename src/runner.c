@@ -19,6 +19,58 @@ uint64_t lbsim_runner_in_flight(const lbsim_runner_t *r) {
   return n;
 }
 
+/* ---- the visual report ---------------------------------------------------- */
+
+static bool reporting(const lbsim_runner_t *r) {
+  return r->cfg->report_path[0] != '\0' && r->timeline.nworlds > 0;
+}
+
+/* The truth and every balancer's estimates now. */
+static void record_sample(lbsim_runner_t *r, uint64_t now_ns, bool keep) {
+  lbsim_timeline_t *tl = &r->timeline;
+  int at = lbsim_timeline_sample(tl, since_start_s(r, now_ns), keep);
+  if (at < 0)
+    return;
+  float *truth = lbsim_timeline_true(tl, (uint32_t)at);
+  float *cost = lbsim_timeline_cost(tl, (uint32_t)at);
+  for (uint32_t i = 0; i < tl->n; i++) {
+    truth[i] = r->oracle ? (float)lbsim_oracle_true_ms(r->oracle, i, now_ns) : NAN;
+    cost[i] = r->oracle ? (float)lbsim_oracle_cost_ms(r->oracle, i, now_ns) : NAN;
+  }
+  for (uint32_t w = 0; w < r->nbalancers; w++) {
+    const lbsim_balancer_t *b = &r->balancers[w];
+    float *ema = lbsim_timeline_ema(tl, (uint32_t)at, w);
+    for (uint32_t i = 0; i < tl->n; i++)
+      ema[i] = b->ema.measured[i] ? (float)b->ema.value_ms[i] : NAN;
+  }
+}
+
+static void on_sample(lbsim_timer_t *timer, uint64_t now_ns) {
+  lbsim_runner_t *r = LBSIM_CONTAINER_OF(timer, lbsim_runner_t, sample);
+  record_sample(r, now_ns, false);
+  /* Every LBSIM_SAMPLE_MS of the run's clock; a late wake-up skips ahead. */
+  uint64_t period = lbsim_ms_to_ns(LBSIM_SAMPLE_MS);
+  uint64_t next = timer->due_ns + period;
+  lbsim_clock_set(r->clock, timer, next > now_ns ? next : now_ns + period, on_sample);
+}
+
+/* The round or interval just summarised: what each balancer sent where, and
+ * how many of its answers failed. */
+static void record_block(lbsim_runner_t *r, uint64_t now_ns) {
+  lbsim_timeline_t *tl = &r->timeline;
+  int at = lbsim_timeline_block(tl, since_start_s(r, now_ns));
+  if (at < 0)
+    return;
+  for (uint32_t w = 0; w < r->nbalancers; w++) {
+    const lbsim_stats_t *s = &r->balancers[w].stats;
+    uint32_t *picks = lbsim_timeline_picks(tl, (uint32_t)at, w);
+    for (uint32_t i = 0; i < tl->n; i++)
+      picks[i] += (uint32_t)s->round_picks[i];
+    tl->answered[(size_t)at * r->nbalancers + w] += (uint32_t)s->round.requests;
+    tl->failed[(size_t)at * r->nbalancers + w] += (uint32_t)s->round.failed;
+  }
+}
+
 static void write_report(lbsim_runner_t *r) {
   const char *path = r->cfg->report_path;
   const char *policies[LBSIM_MAX_POLICIES];
@@ -44,6 +96,7 @@ static void cancel_timers(lbsim_runner_t *r) {
   lbsim_clock_cancel(r->clock, &r->pause);
   lbsim_clock_cancel(r->clock, &r->interval);
   lbsim_clock_cancel(r->clock, &r->arrival);
+  lbsim_clock_cancel(r->clock, &r->sample);
 }
 
 static void finish(lbsim_runner_t *r, uint64_t now_ns) {
@@ -54,8 +107,11 @@ static void finish(lbsim_runner_t *r, uint64_t now_ns) {
     r->end_ns = now_ns;
   cancel_timers(r);
   lbsim_report_run(r->report, since_start_s(r, r->end_ns), r->end_ns);
-  if (r->cfg->report_path[0] != '\0')
+  if (r->cfg->report_path[0] != '\0') {
+    if (reporting(r) && r->started)
+      record_sample(r, now_ns, true); /* the truth as the run ends */
     write_report(r);
+  }
   if (r->on_finished)
     r->on_finished(r, now_ns);
 }
@@ -81,32 +137,11 @@ static bool limits_reached(const lbsim_runner_t *r, uint64_t now_ns) {
   return cfg->duration_s > 0 && since_start_s(r, now_ns) >= cfg->duration_s;
 }
 
-/* One snapshot of every balancer for the visual report. */
-static void record(lbsim_runner_t *r, uint64_t now_ns) {
-  lbsim_timeline_t *tl = &r->timeline;
-  int at = lbsim_timeline_push(tl, since_start_s(r, now_ns));
-  if (at < 0)
-    return;
-  float *truth = lbsim_timeline_true(tl, (uint32_t)at);
-  for (uint32_t i = 0; i < tl->n; i++)
-    truth[i] = r->oracle ? (float)lbsim_oracle_true_ms(r->oracle, i, now_ns) : NAN;
-  for (uint32_t w = 0; w < r->nbalancers; w++) {
-    const lbsim_balancer_t *b = &r->balancers[w];
-    float *ema = lbsim_timeline_ema(tl, (uint32_t)at, w);
-    uint32_t *picks = lbsim_timeline_picks(tl, (uint32_t)at, w);
-    for (uint32_t i = 0; i < tl->n; i++) {
-      ema[i] = b->ema.measured[i] ? (float)b->ema.value_ms[i] : NAN;
-      picks[i] = (uint32_t)b->stats.round_picks[i];
-    }
-    tl->failed[(size_t)at * r->nbalancers + w] = (uint32_t)b->stats.round.failed;
-  }
-}
-
 static void report_block(lbsim_runner_t *r, uint64_t now_ns) {
   r->round++;
   lbsim_report_round(r->report, r->round, now_ns);
-  if (r->cfg->report_path[0] != '\0')
-    record(r, now_ns);
+  if (reporting(r))
+    record_block(r, now_ns);
 }
 
 /* ---- bursts ------------------------------------------------------------- */
@@ -148,11 +183,12 @@ static void round_start(lbsim_runner_t *r, uint64_t now_ns) {
 static void maybe_finish_drained(lbsim_runner_t *r, uint64_t now_ns) {
   if (r->launching_stopped && !r->finished && lbsim_runner_in_flight(r) == 0) {
     r->end_ns = now_ns;
-    /* The last, partial interval is reported too when anything happened. */
-    uint64_t picks = 0;
+    /* The last, partial interval is reported too when anything ended in
+     * it: the answers (and failures) of the requests drained. */
+    uint64_t ended = 0;
     for (uint32_t i = 0; i < r->nbalancers; i++)
-      picks += r->balancers[i].stats.round.requests;
-    if (picks > 0)
+      ended += r->balancers[i].stats.round.requests;
+    if (ended > 0)
       report_block(r, now_ns);
     finish(r, now_ns);
   }
@@ -231,6 +267,7 @@ void lbsim_runner_init(lbsim_runner_t *r, lbsim_clock_t *clock, const lbsim_conf
   lbsim_timer_init(&r->pause, LBSIM_ORDER_TRAFFIC);
   lbsim_timer_init(&r->arrival, LBSIM_ORDER_TRAFFIC);
   lbsim_timer_init(&r->interval, LBSIM_ORDER_REPORT);
+  lbsim_timer_init(&r->sample, LBSIM_ORDER_REPORT);
   lbsim_rng_init(&r->arrivals, seed, LBSIM_STREAM_ARRIVALS);
   if (cfg->report_path[0] != '\0' && nbalancers > 0 &&
       lbsim_timeline_init(&r->timeline, nbalancers, balancers[0].n) != 0)
@@ -246,6 +283,10 @@ void lbsim_runner_start(lbsim_runner_t *r, uint64_t now_ns, lbsim_runner_cb on_f
   r->on_finished = on_finished;
   r->started = true;
   r->start_ns = now_ns;
+  if (reporting(r)) {
+    record_sample(r, now_ns, true);
+    lbsim_clock_set(r->clock, &r->sample, now_ns + lbsim_ms_to_ns(LBSIM_SAMPLE_MS), on_sample);
+  }
   switch (r->cfg->shape) {
   case LBSIM_SHAPE_BURST:
     round_start(r, now_ns);

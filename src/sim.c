@@ -165,7 +165,14 @@ static void start_run(lbsim_sim_t *sim) {
   if (sim->resolving > 0 || sim->stopping)
     return;
   uint64_t now = uv_hrtime();
-  lbsim_report_bind(&sim->report, sim->balancers, sim->nbalancers, sim->fleet.n ? &sim->oracle : NULL, now);
+  if (sim->names == NULL && sim->nbackends > 0) {
+    /* --backends-only: the start object names the backends by their URLs. */
+    sim->names = calloc(sim->nbackends, sizeof(*sim->names));
+    for (uint32_t k = 0; sim->names && k < sim->nbackends; k++)
+      sim->names[k] = sim->backends[k].url;
+  }
+  lbsim_report_bind(&sim->report, sim->balancers, sim->nbalancers, sim->names, sim->names ? sim->fleet.n : 0,
+                    sim->cfg->role == LBSIM_ROLE_CLIENT ? NULL : &sim->oracle, now);
   lbsim_report_start(&sim->report, now);
   if (sim->fleet.n > 0 && lbsim_fleet_start(&sim->fleet, now) != 0) {
     lbsim_log_error("out of memory for the scenario");

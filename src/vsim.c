@@ -73,7 +73,7 @@ int lbsim_vsim_init(lbsim_vsim_t *v, const lbsim_config_t *cfg, uint64_t seed, F
     lbsim_balancer_attach(&v->balancers[w], &v->nets[w].transport);
   }
   lbsim_runner_init(&v->runner, &v->engine.clock, cfg, seed, v->balancers, v->nbalancers, &v->oracle, &v->report);
-  lbsim_report_bind(&v->report, v->balancers, v->nbalancers, &v->oracle, v->engine.now_ns);
+  lbsim_report_bind(&v->report, v->balancers, v->nbalancers, v->names, n, &v->oracle, v->engine.now_ns);
   return 0;
 nomem:
   lbsim_log_error("out of memory for %u backends", cfg->backends);

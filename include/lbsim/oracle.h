@@ -1,12 +1,15 @@
 /* What the simulator knows and a balancer cannot: each backend's true
- * current latency and expected cost, and which backend is truly the best
- * pick. Available when the backends are simulated in the same process (the
- * demo, compare mode, the virtual clock). Pure: the time comes in.
+ * current latency, what a request to it is expected to cost, and which
+ * backend is truly the best. Available when the backends are simulated in
+ * the same process (the demo, compare mode, the virtual clock). Pure: the
+ * time comes in.
  *
- * A backend's expected cost is what the estimators would learn from it:
- * (1 - p) x latency + p x --failure-latency, where p is the chance that a
+ * A request's cost is what the estimators are fed: its latency when it
+ * succeeds, --failure-latency when it fails. A backend's expected cost is
+ * (1 - p) x latency + p x failure latency, where p is the chance that a
  * request to it fails: its error rate, or 1 while it is down or stalled or
- * while its latency is at or beyond --timeout. */
+ * while its latency is at or beyond --timeout. The "truly fastest" backend
+ * is the one of lowest expected cost. */
 #ifndef LBSIM_ORACLE_H
 #define LBSIM_ORACLE_H
 

@@ -55,8 +55,10 @@ struct lbsim_report_s {
   const lbsim_format_t *format;
   const lbsim_config_t *cfg;
   uint64_t seed;
-  lbsim_balancer_t *balancers;
+  lbsim_balancer_t *balancers;  /* none with --backends-only */
   uint32_t nbalancers;
+  const char *const *names;     /* the backends' URLs, as printed */
+  uint32_t n;
   lbsim_oracle_t *oracle;       /* NULL when the backends are elsewhere */
   uint64_t start_ns;            /* times are printed from here */
   lbsim_buf_t out;              /* formatted, not yet written */
@@ -72,9 +74,11 @@ const lbsim_format_t *lbsim_format_find(const char *name);
 const lbsim_format_t *const *lbsim_format_all(void);
 
 void lbsim_report_init(lbsim_report_t *r, const lbsim_config_t *cfg, uint64_t seed, FILE *file, size_t flush_at);
-/* What the report describes; balancers may be NULL (backends only). */
-void lbsim_report_bind(lbsim_report_t *r, lbsim_balancer_t *balancers, uint32_t nbalancers, lbsim_oracle_t *oracle,
-                       uint64_t start_ns);
+/* What the report describes: the balancers (none with --backends-only),
+ * the n backends by URL, what is true about them (NULL when they are
+ * elsewhere), and when the run starts. */
+void lbsim_report_bind(lbsim_report_t *r, lbsim_balancer_t *balancers, uint32_t nbalancers, const char *const *names,
+                       uint32_t n, lbsim_oracle_t *oracle, uint64_t start_ns);
 void lbsim_report_start(lbsim_report_t *r, uint64_t now_ns);
 void lbsim_report_round(lbsim_report_t *r, uint64_t round, uint64_t now_ns);
 void lbsim_report_run(lbsim_report_t *r, double elapsed_s, uint64_t now_ns);

@@ -49,6 +49,7 @@ struct lbsim_runner_s {
   lbsim_runner_cb on_finished;
 
   lbsim_timeline_t timeline;    /* for --report */
+  lbsim_timer_t sample;         /* its next sample of the truth and the estimates */
   bool report_failed;           /* the SVG could not be written */
 };
 

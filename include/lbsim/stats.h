@@ -19,7 +19,7 @@ typedef struct lbsim_counts_s {
   /* oracle (only for requests whose pick knew the truth) */
   uint64_t judged;                          /* requests with a known fastest */
   uint64_t to_fastest;                      /* ... sent to the truly fastest */
-  double regret_sum_ms;                     /* obtained minus the fastest's true latency */
+  double regret_sum_ms;                     /* obtained minus the best expected cost */
 } lbsim_counts_t;
 
 typedef struct lbsim_stats_s {
@@ -53,8 +53,10 @@ int lbsim_stats_init(lbsim_stats_t *stats, uint32_t n);
 void lbsim_stats_free(lbsim_stats_t *stats);
 void lbsim_stats_pick(lbsim_stats_t *stats, uint32_t backend);
 /* `count` completed requests alike: latency_ms measured; sample_ms what the
- * estimator got (the failure latency for a failure); oracle_ms the best
- * expected cost at the pick (< 0: unknown). */
+ * estimator got (the failure latency for a failure); oracle_ms the lowest
+ * expected cost of any backend at the pick (< 0: unknown; see oracle.h).
+ * Regret is sample_ms - oracle_ms: always picking the best backend averages
+ * zero, plus what the network and queueing add. */
 void lbsim_stats_record(lbsim_stats_t *stats, uint32_t backend, lbsim_result_t result, double latency_ms,
                         double sample_ms, double oracle_ms, bool to_fastest, uint32_t count);
 /* Ends a round: majority holder, switches, top share. */

@@ -71,7 +71,7 @@ int cfx_run(client_fixture_t *f) {
   lbsim_report_init(&f->report, &f->cfg, f->cfg.seed, f->out, 0);
   lbsim_runner_init(&f->runner, &f->sched.clock, &f->cfg, f->cfg.seed, &f->balancer, 1, NULL, &f->report);
   uint64_t t0 = uv_hrtime();
-  lbsim_report_bind(&f->report, &f->balancer, 1, NULL, t0);
+  lbsim_report_bind(&f->report, &f->balancer, 1, f->balancer.names, f->nurls, NULL, t0);
   lbsim_runner_start(&f->runner, t0, cfx_on_finished);
   while (!f->finished)
     uv_run(&f->loop, UV_RUN_ONCE);
