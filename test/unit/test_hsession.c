@@ -453,6 +453,34 @@ TEST(expect_100_continue) {
   teardown();
 }
 
+/* RFC 9110 10.1.1: an HTTP/1.0 client cannot take an interim answer. */
+TEST(http10_expect_100_continue_is_ignored) {
+  setup();
+  start();
+  feed("POST /a HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
+  CHECK_EQ(out.len, 0);
+  CHECK_EQ(session.state, LBSIM_HSTATE_OPEN);
+  feed("hi");
+  CHECK_EQ(app.routed, 1);
+  CHECK_EQ(responses(), 1);
+  CHECK(strncmp(output(), "HTTP/1.1 200 OK\r\n", 17) == 0);
+  CHECK(strstr(output(), "\r\nConnection: close\r\n") != NULL);
+  teardown();
+}
+
+/* Expect is an HTTP/1.1 mechanism: from HTTP/1.0 any value is ignored, as
+ * nginx does, rather than refused with 417. */
+TEST(http10_unknown_expectation_is_ignored) {
+  setup();
+  start();
+  feed("POST /a HTTP/1.0\r\nExpect: teapot\r\nContent-Length: 1\r\nConnection: keep-alive\r\n\r\nx");
+  CHECK_EQ(app.routed, 1);
+  CHECK_EQ(responses(), 1);
+  CHECK_EQ(status_of(0), 200);
+  CHECK_EQ(session.state, LBSIM_HSTATE_OPEN);
+  teardown();
+}
+
 TEST(error_waits_for_earlier_answers) {
   setup();
   start();
