@@ -272,12 +272,8 @@ static void admin_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out) {
   case KIND_METRICS: {
     type = "text/plain; version=0.0.4; charset=utf-8";
     lbsim_client_metrics(a->worlds, a->nworlds, &body);
-    lbsim_backend_t *copies[LBSIM_MAX_BACKENDS];
-    uint32_t n = a->nbackends < LBSIM_MAX_BACKENDS ? a->nbackends : LBSIM_MAX_BACKENDS;
-    for (uint32_t k = 0; k < n; k++)
-      copies[k] = &a->backends[k];
-    if (n > 0)
-      lbsim_backend_metrics(copies, n, &body);
+    if (a->nbackends > 0)
+      lbsim_backend_metrics(a->backends, a->nbackends, &body); /* every copy of every backend */
     break;
   }
   case KIND_BAD_REQUEST:

@@ -148,9 +148,11 @@ static void send_due(lbsim_hsession_t *s, uint64_t now_ns) {
     lbsim_hentry_t e = *queue_at(s, 0);
     if (e.due_ns > now_ns)
       break;
-    if (e.kind == 0)
+    if (e.kind == 0) {
       render_error(s->out, &e);
-    else
+      if (s->app->error_sent)
+        s->app->error_sent(s->app_data, &e);
+    } else
       s->app->render(s->app_data, &e, s->out);
     queue_pop(s);
     sent = true;
