@@ -71,6 +71,87 @@ static void afx_exchange(admin_fixture_t *f, const char *req, int want, raw_resu
   raw_exchange(&f->loop, f->admin.port, req, strlen(req), &o, r);
 }
 
+/* The n-th answer (0-based) of a pipelined exchange, copied into buf. */
+static const char *answer(raw_result_t *r, int n, char *buf, size_t len) {
+  const char *p = raw_text(r);
+  for (int i = 0; p != NULL && i <= n; i++) {
+    p = strstr(p, "HTTP/1.1 ");
+    if (p != NULL && i < n)
+      p++;
+  }
+  if (p == NULL)
+    return "";
+  const char *end = strstr(p + 1, "HTTP/1.1 ");
+  size_t size = end ? (size_t)(end - p) : strlen(p);
+  if (size >= len)
+    size = len - 1;
+  memcpy(buf, p, size);
+  buf[size] = '\0';
+  return buf;
+}
+
+#define POST(path, body) "POST " path " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %zu\r\n\r\n" body
+
+TEST(pipelined_requests_get_their_own_results) {
+  admin_fixture_t f;
+  CHECK(afx_start(&f, 2, 1) == 0);
+  static const char *const bodies[] = {"latency_ms=200", "latency_ms=fast", "colour=red", "latency_ms=300"};
+  lbsim_buf_t req = {0};
+  lbsim_buf_printf(&req, POST("/backends/1", "%s"), strlen(bodies[0]), bodies[0]);
+  lbsim_buf_append_str(&req, "GET /backends/1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  for (int i = 1; i < 4; i++)
+    lbsim_buf_printf(&req, POST("/backends/1", "%s"), strlen(bodies[i]), bodies[i]);
+  lbsim_buf_append_str(&req, "GET /backends HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  lbsim_buf_append(&req, "", 1);
+  raw_result_t r;
+  afx_exchange(&f, req.data, 6, &r);
+  lbsim_buf_free(&req);
+  CHECK_EQ(r.responses, 6);
+  char a[4096];
+  /* Each answer shows the state right after its own request: the first
+   * change, and a GET between two changes, see 200 ms, not the last 300. */
+  CHECK_MSG(strncmp(answer(&r, 0, a, sizeof(a)), "HTTP/1.1 200 ", 13) == 0, "%s", a);
+  CHECK_MSG(strstr(a, "\"backend\":1,") && strstr(a, "\"latency_ms\":200.000,"), "%s", a);
+  CHECK_MSG(strstr(answer(&r, 1, a, sizeof(a)), "\"latency_ms\":200.000,") != NULL, "%s", a);
+  /* Each refusal carries its own reason. */
+  CHECK_MSG(strncmp(answer(&r, 2, a, sizeof(a)), "HTTP/1.1 400 ", 13) == 0, "%s", a);
+  CHECK_MSG(strstr(a, "fast") != NULL && strstr(a, "colour") == NULL, "%s", a);
+  CHECK_MSG(strncmp(answer(&r, 3, a, sizeof(a)), "HTTP/1.1 400 ", 13) == 0, "%s", a);
+  CHECK_MSG(strstr(a, "'colour'") != NULL, "%s", a);
+  CHECK_MSG(strstr(answer(&r, 4, a, sizeof(a)), "\"latency_ms\":300.000,") != NULL, "%s", a);
+  answer(&r, 5, a, sizeof(a));
+  CHECK_MSG(strstr(a, "{\"backend\":1,") && strstr(a, "\"latency_ms\":300.000,"), "%s", a);
+  CHECK_MSG(strstr(a, "{\"backend\":2,") && strstr(a, "\"latency_ms\":10.000,"), "%s", a);
+  CHECK(!r.peer_closed);
+  raw_result_free(&r);
+  CHECK_EQ(f.models[0].latency.latency_ms, 300);
+  CHECK(afx_stop(&f) == 0);
+}
+
+/* More pipelined requests than the first batch of answer slots, the last
+ * one closing: every answer arrives, in order. */
+TEST(a_long_pipeline_is_answered_in_full) {
+  admin_fixture_t f;
+  CHECK(afx_start(&f, 3, 1) == 0);
+  lbsim_buf_t req = {0};
+  for (int i = 0; i < 40; i++)
+    lbsim_buf_printf(&req, "GET /backends/%d HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", i % 3 + 1);
+  lbsim_buf_append_str(&req, "GET /backends/1 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+  lbsim_buf_append(&req, "", 1);
+  raw_result_t r;
+  afx_exchange(&f, req.data, 0, &r);
+  lbsim_buf_free(&req);
+  CHECK_EQ(r.responses, 41);
+  CHECK(r.peer_closed);
+  char a[2048], want[32];
+  for (int i = 0; i < 41; i++) {
+    snprintf(want, sizeof(want), "{\"backend\":%d,", i < 40 ? i % 3 + 1 : 1);
+    CHECK_MSG(strstr(answer(&r, i, a, sizeof(a)), want) != NULL, "answer %d: %s", i, a);
+  }
+  raw_result_free(&r);
+  CHECK(afx_stop(&f) == 0);
+}
+
 static int count(const char *hay, const char *needle) {
   int n = 0;
   for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
