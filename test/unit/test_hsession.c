@@ -18,6 +18,8 @@ typedef struct fake_app_s {
   uint32_t routed;
   uint32_t rendered;
   uint32_t dropped;
+  uint32_t errors_sent;
+  int error_status;     /* of the last error answer the session sent */
 } fake_app_t;
 
 static void fake_route(void *data, const lbsim_hrequest_t *req, uint64_t now_ns, lbsim_hentry_t *e) {
@@ -49,7 +51,14 @@ static void fake_dropped(void *data, const lbsim_hentry_t *e) {
   app->dropped++;
 }
 
-static const lbsim_happ_t fake_vtable = {.route = fake_route, .render = fake_render, .dropped = fake_dropped};
+static void fake_error_sent(void *data, const lbsim_hentry_t *e) {
+  fake_app_t *app = data;
+  app->errors_sent++;
+  app->error_status = e->status;
+}
+
+static const lbsim_happ_t fake_vtable = {
+    .route = fake_route, .render = fake_render, .dropped = fake_dropped, .error_sent = fake_error_sent};
 
 /* ---- fixture -------------------------------------------------------------- */
 
@@ -318,6 +327,7 @@ static int check_refused(const char *request, int status) {
   char code[16];
   snprintf(code, sizeof(code), "\"code\":%d", status);
   REQUIRE(strstr(output(), code) != NULL);
+  REQUIRE(app.errors_sent == 1 && app.error_status == status); /* the application can count it */
   teardown();
   memset(&app, 0, sizeof(app));
   return 0;
@@ -487,7 +497,9 @@ TEST(error_waits_for_earlier_answers) {
   feed(GET("/a?d=20") "GET / HTTP/1.1\r\n\r\n");
   CHECK_EQ(app.routed, 1);
   CHECK_EQ(out.len, 0);
+  CHECK_EQ(app.errors_sent, 0); /* counted when sent, not when queued */
   tick(T0 + MS(20));
+  CHECK_EQ(app.errors_sent, 1);
   CHECK_EQ(responses(), 2);
   CHECK_EQ(status_of(0), 200);
   CHECK_EQ(status_of(1), 400);
