@@ -414,9 +414,12 @@ def test_metrics_follow_the_prometheus_format():
 def test_admin_metrics_cover_every_copy_in_compare_mode():
     # 2 x 2,100 = 4,200 copies, past the 4,096 backends of one run: 4,200
     # listeners (lbsim raises its descriptor limit to the hard limit).
+    # Each round prints a 2,100-line table: stdout goes to /dev/null, not to
+    # a pipe that would fill up and stop lbsim while the test is not reading.
     n = 2100
-    p = start(["--compare", "ema-greedy,round-robin", "-n", str(n), "--port-base", "0", "--latency", "1",
-               "--drift-period", "0", "--burst", "2", "--sleep", "0.05", "-q", "--admin", "0", "-s", "1"])
+    p = subprocess.Popen([LBSIM, "--compare", "ema-greedy,round-robin", "-n", str(n), "--port-base", "0",
+                          "--latency", "1", "--drift-period", "0", "--burst", "2", "--sleep", "0.05", "-q",
+                          "--admin", "0", "-s", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         port = admin_port(p)
         status, text = admin(port, "/metrics")

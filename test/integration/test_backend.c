@@ -283,7 +283,7 @@ TEST(metrics_count_every_answer_the_backend_sends) {
   lbsim_buf_append_str(&many, "GET /ping HTTP/1.1\r\nHost: t\r\n");
   for (int i = 0; i < 120; i++)
     lbsim_buf_append_str(&many, "X: y\r\n");
-  lbsim_buf_append_str(&many, "\r\n");
+  lbsim_buf_append(&many, "\r\n", 3); /* with its NUL */
   static const struct {
     const char *request;
     const char *status;
