@@ -1,6 +1,7 @@
 /* Simulated backends on sockets. See lbsim/backend.h. */
 #include "lbsim/backend.h"
 
+#include <assert.h>
 #include <math.h>
 
 #include "internal.h"
@@ -8,6 +9,32 @@
 enum { KIND_PING = 1, KIND_FAILED, KIND_METRICS, KIND_NOT_FOUND, KIND_METHOD_NOT_ALLOWED };
 
 /* ---- the HTTP application ------------------------------------------------ */
+
+/* Every status a backend sends, with its counter, in the order /metrics
+ * lists them. */
+static const struct {
+  uint16_t status;
+  const char *code;
+  size_t offset;
+} answer_counters[] = {
+    {200, "200", offsetof(lbsim_backend_t, answered_200)}, {400, "400", offsetof(lbsim_backend_t, answered_400)},
+    {404, "404", offsetof(lbsim_backend_t, answered_404)}, {405, "405", offsetof(lbsim_backend_t, answered_405)},
+    {408, "408", offsetof(lbsim_backend_t, answered_408)}, {413, "413", offsetof(lbsim_backend_t, answered_413)},
+    {414, "414", offsetof(lbsim_backend_t, answered_414)}, {417, "417", offsetof(lbsim_backend_t, answered_417)},
+    {431, "431", offsetof(lbsim_backend_t, answered_431)}, {503, "503", offsetof(lbsim_backend_t, answered_503)},
+    {505, "505", offsetof(lbsim_backend_t, answered_505)},
+};
+
+static uint64_t *answer_counter(lbsim_backend_t *b, size_t row) {
+  return (uint64_t *)((char *)b + answer_counters[row].offset);
+}
+
+/* The answers with answer_counters[row]'s status, turned-away connections
+ * included. */
+static uint64_t answers_sent(const lbsim_backend_t *b, size_t row) {
+  uint64_t n = *(const uint64_t *)((const char *)b + answer_counters[row].offset);
+  return answer_counters[row].status == 503 ? n + b->httpd.rejected : n;
+}
 
 static void refresh_ping(lbsim_backend_t *b) {
   char body[128];
@@ -79,7 +106,8 @@ static void backend_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out)
   }
   case KIND_METRICS: {
     lbsim_buf_t text = {0};
-    lbsim_backend_metrics(&b, 1, &text);
+    b->answered_200++; /* before rendering: the answer counts itself */
+    lbsim_backend_metrics(b, 1, &text);
     lbsim_hresponse_simple(out, e, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, text.data, text.len);
     lbsim_buf_free(&text);
     break;
@@ -105,10 +133,23 @@ static void backend_dropped(void *app, const lbsim_hentry_t *e) {
     b->in_flight--;
 }
 
+/* The session's own answers to bad requests: rare, so a table search is
+ * fine here; the answers above count without one. */
+static void backend_error_sent(void *app, const lbsim_hentry_t *e) {
+  lbsim_backend_t *b = app;
+  for (size_t row = 0; row < LBSIM_ARRAY_SIZE(answer_counters); row++)
+    if (answer_counters[row].status == e->status) {
+      (*answer_counter(b, row))++;
+      return;
+    }
+  assert(!"a status missing from answer_counters");
+}
+
 static const lbsim_happ_t backend_app = {
     .route = backend_route,
     .render = backend_render,
     .dropped = backend_dropped,
+    .error_sent = backend_error_sent,
 };
 
 /* The labels of a copy: backend="N", and policy="..." in compare mode. */
@@ -124,22 +165,15 @@ static uint64_t queue_length(const lbsim_backend_t *b) {
   return cap && b->in_flight > cap ? b->in_flight - cap : 0;
 }
 
-void lbsim_backend_metrics(lbsim_backend_t *const *copies, uint32_t n, lbsim_buf_t *out) {
+void lbsim_backend_metrics(const lbsim_backend_t *copies, uint32_t n, lbsim_buf_t *out) {
   char l[128];
-  static const struct {
-    const char *code;
-    size_t offset;
-  } codes[] = {{"200", offsetof(lbsim_backend_t, answered_200)},
-               {"404", offsetof(lbsim_backend_t, answered_404)},
-               {"405", offsetof(lbsim_backend_t, answered_405)},
-               {"503", offsetof(lbsim_backend_t, answered_503)}};
   lbsim_buf_printf(out, "# HELP lbsim_backend_requests_total Requests answered, by status code.\n"
                         "# TYPE lbsim_backend_requests_total counter\n");
   for (uint32_t k = 0; k < n; k++) {
-    labels(copies[k], l, sizeof(l));
-    for (size_t c = 0; c < LBSIM_ARRAY_SIZE(codes); c++)
-      lbsim_buf_printf(out, "lbsim_backend_requests_total{%s,code=\"%s\"} %llu\n", l, codes[c].code,
-                       (unsigned long long)*(const uint64_t *)((const char *)copies[k] + codes[c].offset));
+    labels(&copies[k], l, sizeof(l));
+    for (size_t row = 0; row < LBSIM_ARRAY_SIZE(answer_counters); row++)
+      lbsim_buf_printf(out, "lbsim_backend_requests_total{%s,code=\"%s\"} %llu\n", l, answer_counters[row].code,
+                       (unsigned long long)answers_sent(&copies[k], row));
   }
   static const struct {
     const char *name, *type, *help;
@@ -155,7 +189,7 @@ void lbsim_backend_metrics(lbsim_backend_t *const *copies, uint32_t n, lbsim_buf
     lbsim_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", gauges[g].name, gauges[g].help, gauges[g].name,
                      gauges[g].type);
     for (uint32_t k = 0; k < n; k++) {
-      const lbsim_backend_t *b = copies[k];
+      const lbsim_backend_t *b = &copies[k];
       const lbsim_model_t *m = b->model;
       double v = 0;
       switch (g) {

@@ -148,9 +148,11 @@ static void send_due(lbsim_hsession_t *s, uint64_t now_ns) {
     lbsim_hentry_t e = *queue_at(s, 0);
     if (e.due_ns > now_ns)
       break;
-    if (e.kind == 0)
+    if (e.kind == 0) {
       render_error(s->out, &e);
-    else
+      if (s->app->error_sent)
+        s->app->error_sent(s->app_data, &e);
+    } else
       s->app->render(s->app_data, &e, s->out);
     queue_pop(s);
     sent = true;
@@ -307,7 +309,12 @@ static int on_header_value_complete(llhttp_t *p) {
   if (name_is(s, "host")) {
     s->host_count++;
     s->host_ws = false;
-  } else if (name_is(s, "expect")) {
+  } else if (name_is(s, "expect") && (p->http_major > 1 || (p->http_major == 1 && p->http_minor >= 1))) {
+    /* Expect is an HTTP/1.1 mechanism. RFC 9110 10.1.1: a 100-continue
+     * from an HTTP/1.0 client must be ignored (it cannot take an interim
+     * answer); any other expectation from it is ignored too, as nginx
+     * does, rather than refused. The version is parsed by now: the
+     * request line comes before the headers. */
     static const char cont[] = "100-continue";
     if (s->hdr_value_len == sizeof(cont) - 1 && memcmp(s->hdr_value, cont, sizeof(cont) - 1) == 0) {
       s->expect_continue = true;

@@ -29,7 +29,11 @@ typedef struct lbsim_admin_s {
   uint32_t nbackends;
   const lbsim_balancer_t *balancers;
   uint32_t nbalancers;
-  char last_error[256];         /* the message of the last 400 answer */
+  /* Answers rendered when their request was routed, until they are sent
+   * (src/admin.c says why): slots, and the first free one. */
+  struct lbsim_admin_answer_s *answers;
+  uint32_t nanswers;
+  uint32_t free_answer;
 } lbsim_admin_t;
 
 int lbsim_admin_start(lbsim_admin_t *admin, uv_loop_t *loop, lbsim_sched_t *sched, uint16_t port);

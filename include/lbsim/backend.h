@@ -32,7 +32,12 @@ typedef struct lbsim_backend_s {
   uint32_t ping_body_len;
   uint64_t ping_generation;
 
-  uint64_t answered_200, answered_503, answered_404, answered_405, answered_other;
+  /* Answers sent, by status, as GET /metrics counts them: the backend's
+   * own (200 for /ping and /metrics, 503 injected, 404, 405) and those the
+   * HTTP session sends for bad requests. Turned-away connections (503 over
+   * --max-conns) are httpd.rejected. */
+  uint64_t answered_200, answered_400, answered_404, answered_405, answered_408, answered_413, answered_414,
+      answered_417, answered_431, answered_503, answered_505;
   uint64_t in_flight;         /* /ping requests routed, not yet answered */
 } lbsim_backend_t;
 
@@ -44,8 +49,8 @@ int lbsim_backend_start(lbsim_backend_t *backend, uv_loop_t *loop, lbsim_sched_t
  * same port, a new capacity resizes the queue. */
 void lbsim_backend_sync(lbsim_backend_t *backend, uint64_t now_ns);
 void lbsim_backend_close(lbsim_backend_t *backend, lbsim_httpd_closed_cb on_closed);
-/* Prometheus text for copies (GET /metrics), appended to out: each family
- * once, one sample per copy. */
-void lbsim_backend_metrics(lbsim_backend_t *const *copies, uint32_t n, lbsim_buf_t *out);
+/* Prometheus text for n copies in an array (GET /metrics), appended to
+ * out: each family once, one sample per copy. */
+void lbsim_backend_metrics(const lbsim_backend_t *copies, uint32_t n, lbsim_buf_t *out);
 
 #endif

@@ -471,10 +471,37 @@ def test_metrics_follow_the_prometheus_format():
         fams = parse_prometheus(text)
         served = [s for s in fams["lbsim_backend_requests"].samples
                   if s.name == "lbsim_backend_requests_total" and s.labels["code"] == "200"]
-        check(served and served[0].value == 1, served)
+        check(served and served[0].value == 2, served)  # the /ping, and this /metrics answer itself
         check(fams["lbsim_backend_latency_seconds"].samples[0].value == 0.001, "latency gauge")
     finally:
         finish(b, signal.SIGTERM)
+
+
+def test_admin_metrics_cover_every_copy_in_compare_mode():
+    # 2 x 2,100 = 4,200 copies, past the 4,096 backends of one run: 4,200
+    # listeners (lbsim raises its descriptor limit to the hard limit).
+    # Each round prints a 2,100-line table: stdout goes to /dev/null, not to
+    # a pipe that would fill up and stop lbsim while the test is not reading.
+    n = 2100
+    p = subprocess.Popen([LBSIM, "--compare", "ema-greedy,round-robin", "-n", str(n), "--port-base", "0",
+                          "--latency", "1", "--drift-period", "0", "--burst", "2", "--sleep", "0.05", "-q",
+                          "--admin", "0", "-s", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        port = admin_port(p)
+        status, text = admin(port, "/metrics")
+        check(status == 200, status)
+        fams = parse_prometheus(text)
+        for fam in ("lbsim_backend_up", "lbsim_backend_latency_seconds"):
+            seen = {(s.labels["policy"], s.labels["backend"]) for s in fams[fam].samples}
+            want = {(pol, str(i)) for pol in ("ema-greedy", "round-robin") for i in range(1, n + 1)}
+            check(len(fams[fam].samples) == 2 * n and seen == want,
+                  "%s: %d samples, missing %s" % (fam, len(fams[fam].samples), sorted(want - seen)[:5]))
+        codes = {s.labels["code"] for s in fams["lbsim_backend_requests"].samples
+                 if s.labels["backend"] == str(n) and s.labels["policy"] == "round-robin"}
+        check(codes >= {"200", "404", "503", "400", "408"}, codes)
+    finally:
+        code, out, err = finish(p, signal.SIGTERM)
+    check(code == 0, "exit %d: %s" % (code, err[-300:]))
 
 
 SVG = "{http://www.w3.org/2000/svg}"
