@@ -54,11 +54,13 @@ void lbsim_engine_run(lbsim_engine_t *e) {
 /* ---- the network -------------------------------------------------------------- */
 
 struct lbsim_vbatch_s {
-  lbsim_timer_t timer;          /* its end */
+  lbsim_timer_t timer;          /* its end, when out of FIFO order */
+  uint64_t end_ns;
+  uint64_t seq;                 /* the engine's sequence number when it was sent */
   lbsim_request_t req;
   lbsim_result_t result;
   uint32_t count;
-  lbsim_queue_t link;           /* in its copy's pending list */
+  lbsim_queue_t link;           /* in its copy's fifo or others */
   lbsim_vnet_t *net;
   lbsim_vbatch_t *next_free;
 };
@@ -91,6 +93,19 @@ static lbsim_vbatch_t *batch_new(lbsim_vnet_t *net) {
   return b;
 }
 
+static void on_head_due(lbsim_timer_t *timer, uint64_t now_ns);
+
+/* The copy's timer follows the head of its FIFO. */
+static void arm_head(lbsim_vnet_t *net, lbsim_vcopy_t *vc) {
+  lbsim_queue_t *first = lbsim_queue_head(&vc->fifo);
+  if (first == NULL) {
+    lbsim_timers_cancel(&net->engine->timers, &vc->head);
+    return;
+  }
+  lbsim_vbatch_t *b = lbsim_queue_data(first, lbsim_vbatch_t, link);
+  lbsim_timers_set_seq(&net->engine->timers, &vc->head, b->end_ns, b->seq, on_head_due);
+}
+
 /* Hands a batch's requests back to the balancer. */
 static void batch_end(lbsim_vbatch_t *b, lbsim_result_t result, uint64_t now_ns) {
   lbsim_vnet_t *net = b->net;
@@ -111,13 +126,22 @@ static void on_batch_due(lbsim_timer_t *timer, uint64_t now_ns) {
   batch_end(b, b->result, now_ns);
 }
 
+static void on_head_due(lbsim_timer_t *timer, uint64_t now_ns) {
+  lbsim_vcopy_t *vc = LBSIM_CONTAINER_OF(timer, lbsim_vcopy_t, head);
+  lbsim_vbatch_t *b = lbsim_queue_data(lbsim_queue_head(&vc->fifo), lbsim_vbatch_t, link);
+  lbsim_vnet_t *net = b->net;
+  lbsim_queue_remove(&b->link);
+  arm_head(net, vc);
+  batch_end(b, b->result, now_ns);
+}
+
 static lbsim_request_t *vnet_request(lbsim_transport_t *t) {
   lbsim_vnet_t *net = LBSIM_CONTAINER_OF(t, lbsim_vnet_t, transport);
   return &net->scratch;
 }
 
 static bool same_batch(const lbsim_vbatch_t *b, const lbsim_request_t *req, lbsim_result_t result, uint64_t end_ns) {
-  return b->timer.due_ns == end_ns && b->result == result && b->req.start_ns == req->start_ns &&
+  return b->end_ns == end_ns && b->result == result && b->req.start_ns == req->start_ns &&
          b->req.to_fastest == req->to_fastest && b->req.oracle_ms == req->oracle_ms;
 }
 
@@ -149,7 +173,26 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
     return;
   }
   b = batch_new(net);
-  if (b == NULL || lbsim_clock_set(&net->engine->clock, &b->timer, end, on_batch_due) != 0) {
+  int err = b ? 0 : LBSIM_ENOMEM;
+  if (b != NULL) {
+    b->end_ns = end;
+    b->seq = lbsim_timers_next_seq(&net->engine->timers);
+    b->req = *req;
+    b->result = result;
+    b->count = 1;
+    lbsim_queue_t *tail = lbsim_queue_tail(&vc->fifo);
+    if (tail == NULL || end >= lbsim_queue_data(tail, lbsim_vbatch_t, link)->end_ns) {
+      lbsim_queue_insert_tail(&vc->fifo, &b->link);
+      if (tail == NULL)
+        err = lbsim_timers_set_seq(&net->engine->timers, &vc->head, end, b->seq, on_head_due);
+    } else {
+      lbsim_queue_insert_tail(&vc->others, &b->link);
+      err = lbsim_timers_set_seq(&net->engine->timers, &b->timer, end, b->seq, on_batch_due);
+    }
+    if (err != 0)
+      lbsim_queue_remove(&b->link);
+  }
+  if (err != 0) {
     /* Out of memory: the request cannot be simulated; it fails at once. */
     net->in_flight--;
     if (b != NULL) {
@@ -160,10 +203,6 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
     net->transport.on_done(net->transport.done_data, req, LBSIM_RESULT_CANCELLED, now, 1);
     return;
   }
-  b->req = *req;
-  b->result = result;
-  b->count = 1;
-  lbsim_queue_insert_tail(&vc->pending, &b->link);
   vc->last = b;
 }
 
@@ -190,7 +229,10 @@ int lbsim_vnet_init(lbsim_vnet_t *net, lbsim_engine_t *engine, const lbsim_model
   if (net->copies == NULL)
     return LBSIM_ENOMEM;
   for (uint32_t i = 0; i < n; i++) {
-    lbsim_queue_init(&net->copies[i].pending);
+    lbsim_vcopy_t *vc = &net->copies[i];
+    lbsim_queue_init(&vc->fifo);
+    lbsim_queue_init(&vc->others);
+    lbsim_timer_init(&vc->head, LBSIM_ORDER_COMPLETION);
     net->n = i + 1;
     if (lbsim_copy_init(&net->copies[i].copy, &models[i], seed) != 0)
       return LBSIM_ENOMEM;
@@ -198,12 +240,18 @@ int lbsim_vnet_init(lbsim_vnet_t *net, lbsim_engine_t *engine, const lbsim_model
   return 0;
 }
 
-/* Ends everything in flight to a copy, now, as `result`. */
+/* Ends everything in flight to a copy, now, as `result`, in the order it
+ * was sent. */
 static void end_pending(lbsim_vnet_t *net, lbsim_vcopy_t *vc, lbsim_result_t result, uint64_t now_ns) {
-  lbsim_queue_t *node;
-  while ((node = lbsim_queue_head(&vc->pending)) != NULL) {
-    lbsim_vbatch_t *b = lbsim_queue_data(node, lbsim_vbatch_t, link);
-    lbsim_clock_cancel(&net->engine->clock, &b->timer);
+  lbsim_timers_cancel(&net->engine->timers, &vc->head);
+  for (;;) {
+    lbsim_queue_t *a = lbsim_queue_head(&vc->fifo), *o = lbsim_queue_head(&vc->others);
+    if (a == NULL && o == NULL)
+      break;
+    lbsim_vbatch_t *fa = a ? lbsim_queue_data(a, lbsim_vbatch_t, link) : NULL;
+    lbsim_vbatch_t *fo = o ? lbsim_queue_data(o, lbsim_vbatch_t, link) : NULL;
+    lbsim_vbatch_t *b = fo == NULL || (fa != NULL && fa->seq < fo->seq) ? fa : fo;
+    lbsim_timers_cancel(&net->engine->timers, &b->timer);
     batch_end(b, result, now_ns);
   }
 }
