@@ -44,10 +44,20 @@ void lbsim_engine_run(lbsim_engine_t *e) {
       on_interrupt(e);
       continue;
     }
-    lbsim_timer_t *t = lbsim_timers_pop(&e->timers);
-    e->now_ns = t->due_ns;
+    /* The timer stays in the heap while it runs: most callbacks set their
+     * own timer again (the next drift step, the next arrival, the next
+     * answer of a FIFO), which then costs one move down from the top
+     * instead of a removal and an insertion. Left as it was, it goes. */
+    lbsim_timer_slot_t top = e->timers.heap[0];
+    lbsim_timer_t *t = top.timer;
+    e->now_ns = top.due_ns;
     e->events++;
     t->cb(t, e->now_ns);
+    if (t->slot != 0) {
+      const lbsim_timer_slot_t *at = &e->timers.heap[t->slot - 1];
+      if (at->due_ns == top.due_ns && at->tie == top.tie)
+        lbsim_timers_cancel(&e->timers, t);
+    }
   }
 }
 
