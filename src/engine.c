@@ -133,6 +133,10 @@ static void batch_end(lbsim_vbatch_t *b, lbsim_result_t result, uint64_t now_ns)
 
 static void on_batch_due(lbsim_timer_t *timer, uint64_t now_ns) {
   lbsim_vbatch_t *b = LBSIM_CONTAINER_OF(timer, lbsim_vbatch_t, timer);
+  /* The batch is freed below, and may be taken again at once by a request
+   * its answers launch: its timer must leave the heap first (the engine
+   * leaves a running timer at the top; see lbsim_engine_run). */
+  lbsim_timers_cancel(&b->net->engine->timers, timer);
   batch_end(b, b->result, now_ns);
 }
 

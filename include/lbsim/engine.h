@@ -2,19 +2,46 @@
  * the transport that carries a balancer's requests to the model copies
  * without a socket.
  *
- * The engine keeps every pending timer in the clock's heap (clock.h) and
- * runs them in the order of their key: the due time, then the order class
- * (scripted changes, drift, request ends, traffic, intervals), then the
- * order in which they were set. Time jumps from one due time to the next; a
- * timer set for "now" runs after the one that set it. Nothing reads the
- * wall clock, so a run is a function of its options and its seed.
+ * The order of events. The engine keeps every pending timer in the clock's
+ * heap (clock.h) and always runs the one of least key
+ *
+ *     (due time in ns, order class, sequence number)
+ *
+ * Time jumps from one due time to the next. At one instant the order
+ * classes run in this order (lbsim_order_t):
+ *
+ *     1. CHANGE      scripted changes (scenario, replay)
+ *     2. DRIFT       drift steps, every backend in index order
+ *     3. COMPLETION  requests ending: answers, timeouts at their deadline,
+ *                    refused connects
+ *     4. TRAFFIC     a round starting after its pause, a Poisson arrival
+ *     5. REPORT      an interval ending, a sample for --report
+ *
+ * so a request launched at the instant of a change already sees it, and an
+ * interval ending at the instant of an answer counts it. Within a class, the
+ * sequence number is the order in which the timers were set (a timer set
+ * again takes a new one). A timer set from a callback for the current
+ * instant, or for the past, runs at the current instant at its place in
+ * that order: after the callback that set it, before any pending timer of a
+ * greater key. Requests of one batch (below) end in one callback, at the
+ * place of the batch's first request.
+ *
+ * Nothing reads the wall clock and every random draw comes from a seeded
+ * stream, so a run is a function of its options and its seed: the same
+ * options print the same bytes.
+ *
+ * A callback runs while its timer is still at the top of the heap (setting
+ * it again from there costs one move down). A callback that frees or reuses
+ * the memory of its own timer must cancel that timer first.
  *
  * The network (lbsim_vnet_t) stands for the HTTP client and the sockets: a
  * request reaches its backend's copy net_delay/2 after the pick, is served
  * as the copy's model says (the same lbsim_copy_serve as on sockets), and
  * its answer is back net_delay/2 after the copy is done. A backend that is
  * down refuses at once (connect); a stalled one never answers (timeout at
- * the deadline); an outage resets what is in flight to it (reset).
+ * the deadline, pick + --timeout); an answer that would be back after the
+ * deadline is a timeout at the deadline; an outage resets what is in
+ * flight to it (reset), at the instant of the outage, in the order sent.
  * Requests that would end at the same instant with the same outcome (a
  * burst to one backend, without jitter) travel as one event. */
 #ifndef LBSIM_ENGINE_H
