@@ -255,11 +255,18 @@ int lbsim_vnet_init(lbsim_vnet_t *net, lbsim_engine_t *engine, const lbsim_model
 }
 
 /* Ends everything in flight to a copy, now, as `result`, in the order it
- * was sent. */
+ * was sent. The batches are taken off the copy first: what their
+ * completions launch (to this copy too) is new traffic, with its own end. */
 static void end_pending(lbsim_vnet_t *net, lbsim_vcopy_t *vc, lbsim_result_t result, uint64_t now_ns) {
+  lbsim_queue_t fifo, others;
+  lbsim_queue_init(&fifo);
+  lbsim_queue_init(&others);
+  lbsim_queue_move(&vc->fifo, &fifo);
+  lbsim_queue_move(&vc->others, &others);
   lbsim_timers_cancel(&net->engine->timers, &vc->head);
+  vc->last = NULL;
   for (;;) {
-    lbsim_queue_t *a = lbsim_queue_head(&vc->fifo), *o = lbsim_queue_head(&vc->others);
+    lbsim_queue_t *a = lbsim_queue_head(&fifo), *o = lbsim_queue_head(&others);
     if (a == NULL && o == NULL)
       break;
     lbsim_vbatch_t *fa = a ? lbsim_queue_data(a, lbsim_vbatch_t, link) : NULL;

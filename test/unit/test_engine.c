@@ -556,6 +556,31 @@ TEST(an_outage_drops_the_queued_work) {
   rig_free(&r);
 }
 
+/* A reset's completion launches requests to the backend that just went
+ * down (a closed loop, round-robin): they are refused, not reset with the
+ * ones in flight. */
+TEST(requests_launched_by_an_outage_s_resets_are_refused) {
+  rig_t r;
+  rig_init(&r, 100, 0, 0, 5);
+  burst_t b;
+  change_t down;
+  schedule_burst(&b, &r, 0, 0, 2);
+  schedule_change(&down, &r, MS(50), 0, LBSIM_ACTION_DOWN, 0);
+  r.resend_to = 0;
+  r.resends_left = 2;
+  lbsim_engine_run(&r.engine);
+  CHECK_EQ(r.ended, 4);
+  CHECK_EQ(r.ndone, 2);
+  CHECK_EQ(r.done[0].result, LBSIM_RESULT_RESET);
+  CHECK_EQ(r.done[0].count, 2);
+  CHECK_EQ(r.done[1].result, LBSIM_RESULT_CONNECT);
+  CHECK_EQ(r.done[1].count, 2);
+  CHECK_EQ(r.done[1].end_ns, MS(50));
+  CHECK_EQ(r.net.in_flight, 0);
+  CHECK_EQ(r.engine.timers.len, 0);
+  rig_free(&r);
+}
+
 /* Stalled: accepted, never answered; the client gives up at the deadline.
  * What was served before the stall is answered; after resume, all is well. */
 TEST(a_stall_times_out_at_the_deadline_and_resume_answers_again) {
