@@ -55,11 +55,20 @@
 #include "lbsim/model.h"
 #include "lbsim/queue.h"
 
+/* Events at one instant beyond which time is taken to stand still: a
+ * closed loop of requests that take no time (--net-delay 0 with a latency
+ * of 0, or a backend that refuses) would otherwise never end. Far above
+ * what one instant holds in a real run (a batch per backend and policy). */
+#define LBSIM_ENGINE_MAX_AT_ONE_INSTANT (UINT64_C(1) << 24)
+
 typedef struct lbsim_engine_s {
   lbsim_clock_t clock;          /* the virtual clock, as the models use it */
   lbsim_timers_t timers;
   uint64_t now_ns;
   uint64_t events;              /* timers run */
+  uint64_t at_instant;          /* of them, run at now_ns */
+  uint64_t max_at_instant;      /* LBSIM_ENGINE_MAX_AT_ONE_INSTANT */
+  bool stuck;                   /* time stood still: the run was stopped */
   bool stopped;
   volatile int *interrupt;      /* when set and non-zero: on_interrupt runs once */
   void (*on_interrupt)(struct lbsim_engine_s *engine);
@@ -67,7 +76,8 @@ typedef struct lbsim_engine_s {
 
 void lbsim_engine_init(lbsim_engine_t *engine, uint64_t start_ns);
 void lbsim_engine_free(lbsim_engine_t *engine);
-/* Runs timers in key order until none is left or lbsim_engine_stop. */
+/* Runs timers in key order until none is left or lbsim_engine_stop, or
+ * time stands still (`stuck`, with a message on stderr). */
 void lbsim_engine_run(lbsim_engine_t *engine);
 void lbsim_engine_stop(lbsim_engine_t *engine);
 
@@ -83,8 +93,18 @@ typedef struct lbsim_vbatch_s lbsim_vbatch_t;
  * jitter) gets a timer of its own. Either way it keeps the sequence number
  * it was sent with, so the order of events is the same as if every batch
  * were in the heap. */
+/* Connections of the client that became idle at one instant. */
+typedef struct lbsim_vidle_s {
+  uint64_t since_ns;
+  uint32_t count;
+} lbsim_vidle_t;
+
 typedef struct lbsim_vcopy_s {
   lbsim_copy_t copy;
+  /* The client's idle keep-alive connections to the copy, by when they
+   * became idle, oldest first (a ring of runs); closed after --client-idle. */
+  lbsim_vidle_t *idle;
+  uint32_t idle_first, idle_runs, idle_cap;
   lbsim_queue_t fifo;           /* batches in the order they end */
   lbsim_queue_t others;         /* batches with a timer of their own */
   lbsim_timer_t head;           /* the end of the FIFO's first batch */
@@ -98,20 +118,24 @@ typedef struct lbsim_vnet_s {
   uint32_t n;
   uint64_t there_ns, back_ns;   /* the network delay, split either way */
   uint64_t timeout_ns;
+  uint64_t idle_ns;             /* the client's keep-alive idle time */
   lbsim_request_t scratch;      /* the request being filled */
   lbsim_vbatch_t *free_batches;
   void *slabs;
   uint64_t in_flight;
 } lbsim_vnet_t;
 
-/* Copies of `n` models for one balancer. 0, or LBSIM_ENOMEM. */
+/* Copies of `n` models for one balancer: the network delay of a request
+ * (both ways), the client's deadline, how long the client keeps an idle
+ * connection open. 0, or LBSIM_ENOMEM. */
 int lbsim_vnet_init(lbsim_vnet_t *net, lbsim_engine_t *engine, const lbsim_model_t *models, uint32_t n,
-                    uint64_t seed, double net_delay_ms, double timeout_s);
+                    uint64_t seed, double net_delay_ms, double timeout_s, double client_idle_s);
 /* Takes in a change of backend `i`'s model: a new capacity, an outage
  * (what is in flight to it ends as reset now), a recovery. */
 void lbsim_vnet_sync(lbsim_vnet_t *net, uint32_t i, uint64_t now_ns);
 /* Ends everything in flight as cancelled. */
 void lbsim_vnet_cancel_all(lbsim_vnet_t *net);
+/* Before the engine: what is still in flight leaves its heap. */
 void lbsim_vnet_free(lbsim_vnet_t *net);
 
 #endif

@@ -349,7 +349,7 @@ static void rig_init(rig_t *r, double latency_ms, uint32_t capacity, double net_
     m->capacity = capacity;
     m->slow_start_factor = 1;
   }
-  lbsim_vnet_init(&r->net, &r->engine, r->models, 3, 7, net_delay_ms, timeout_s);
+  lbsim_vnet_init(&r->net, &r->engine, r->models, 3, 7, net_delay_ms, timeout_s, 4);
   r->net.transport.on_done = on_rig_done;
   r->net.transport.done_data = r;
   r->resend_to = 3;
@@ -578,6 +578,89 @@ TEST(requests_launched_by_an_outage_s_resets_are_refused) {
   CHECK_EQ(r.done[1].end_ns, MS(50));
   CHECK_EQ(r.net.in_flight, 0);
   CHECK_EQ(r.engine.timers.len, 0);
+  rig_free(&r);
+}
+
+/* The client keeps connections alive. At an outage a request on a
+ * connection that already carried one is sent again on a new connection,
+ * as the client does after a keep-alive race, and that connect is refused
+ * a round trip later; a request on a new connection is reset. Connections
+ * idle for longer than the client keeps them are closed meanwhile. */
+TEST(at_an_outage_reused_connections_are_refused_on_retry_and_new_ones_reset) {
+  rig_t r;
+  rig_init(&r, 100, 0, 0.4, 5);
+  burst_t b1, b2;
+  change_t down;
+  schedule_burst(&b1, &r, 0, 0, 3);          /* three connections, idle from 100.4 ms */
+  schedule_burst(&b2, &r, MS(200), 0, 5);    /* three reused, two new */
+  schedule_change(&down, &r, MS(250), 0, LBSIM_ACTION_DOWN, 0);
+  lbsim_engine_run(&r.engine);
+  CHECK_EQ(r.ended, 8);
+  CHECK_EQ(r.ndone, 3);
+  CHECK_EQ(r.done[0].result, LBSIM_RESULT_OK);
+  CHECK_EQ(r.done[0].count, 3);
+  CHECK_EQ(r.done[1].result, LBSIM_RESULT_RESET);
+  CHECK_EQ(r.done[1].count, 2);
+  CHECK_EQ(r.done[1].end_ns, MS(250));
+  CHECK_EQ(r.done[2].result, LBSIM_RESULT_CONNECT);
+  CHECK_EQ(r.done[2].count, 3);
+  CHECK_EQ(r.done[2].start_ns, MS(200));
+  CHECK_EQ(r.done[2].end_ns, MS(250.4));
+  CHECK_EQ(r.net.in_flight, 0);
+  rig_free(&r);
+}
+
+TEST(connections_idle_longer_than_the_client_keeps_them_are_not_reused) {
+  rig_t r;
+  rig_init(&r, 100, 0, 0, 5);
+  burst_t b1, b2, b3;
+  change_t down;
+  schedule_burst(&b1, &r, 0, 0, 2);             /* idle from 100 ms, closed at 4.1 s */
+  schedule_burst(&b2, &r, MS(4100), 0, 1);      /* a new connection: the old ones are closed */
+  schedule_burst(&b3, &r, MS(4150), 0, 1);
+  schedule_change(&down, &r, MS(4160), 0, LBSIM_ACTION_DOWN, 0);
+  lbsim_engine_run(&r.engine);
+  CHECK_EQ(r.ndone, 3);
+  CHECK_EQ(r.done[1].result, LBSIM_RESULT_RESET);
+  CHECK_EQ(r.done[2].result, LBSIM_RESULT_RESET);
+  rig_free(&r);
+}
+
+/* A refused connect costs the connect's round trip on the network: a
+ * closed loop against a backend that is down moves on in time. */
+TEST(a_refused_connect_takes_a_round_trip) {
+  rig_t r;
+  rig_init(&r, 100, 0, 0.25, 5);
+  change_t down;
+  burst_t b;
+  schedule_change(&down, &r, 0, 0, LBSIM_ACTION_DOWN, 0);
+  schedule_burst(&b, &r, MS(1), 0, 1);
+  r.resend_to = 0;
+  r.resends_left = 99;
+  lbsim_engine_run(&r.engine);
+  CHECK_EQ(r.ended, 100);
+  CHECK_EQ(r.ndone, 100);
+  for (uint32_t k = 0; k < r.ndone; k++) {
+    CHECK_EQ(r.done[k].result, LBSIM_RESULT_CONNECT);
+    CHECK_EQ(r.done[k].end_ns, MS(1) + (uint64_t)(k + 1) * MS(0.25));
+  }
+  rig_free(&r);
+}
+
+/* Requests that take no time at all, in a closed loop: time stands still;
+ * the engine says so and stops instead of spinning for ever. */
+TEST(time_that_stands_still_stops_the_engine) {
+  rig_t r;
+  rig_init(&r, 0, 0, 0, 5);
+  r.engine.max_at_instant = 1000;
+  burst_t b;
+  schedule_burst(&b, &r, MS(3), 0, 1);
+  r.resend_to = 0;
+  r.resends_left = UINT32_MAX;
+  lbsim_engine_run(&r.engine);
+  CHECK(r.engine.stuck);
+  CHECK_EQ(r.engine.now_ns, MS(3));
+  CHECK(r.ended >= 1000 && r.ended <= 1002);
   rig_free(&r);
 }
 
