@@ -31,6 +31,7 @@ typedef enum opt_kind_e {
   OPT_JITTER,
   OPT_PATH,      /* a file name into a char[1024] */
   OPT_ADMIN,
+  OPT_METRICS,
   OPT_REPLAY,    /* applied before the other options, see lbsim_config_parse */
   OPT_HELP,
   OPT_VERSION
@@ -156,6 +157,8 @@ static const opt_t options[] = {
    "a published experiment: linkerd or tower (later options override it)", NULL, NULL},
   {"admin", 0, "PORT", OPT_ADMIN, 0, 0, 65535, false, "an integer in 0..65535",
    "HTTP control on 127.0.0.1:PORT: GET/POST /backends, GET /metrics", "off", "Observability"},
+  {"metrics", 0, "ADDR:PORT", OPT_METRICS, 0, 0, 65535, false, NULL,
+   "read-only GET /metrics (Prometheus) on any address, e.g. 0.0.0.0:9100 or [::]:9100", "off", NULL},
   {"report", 0, "FILE.svg", OPT_PATH, OFF(report_path), 0, 0, false, NULL,
    "draw latency, estimates, traffic shares and failures over time into an SVG file at the end", NULL, NULL},
 
@@ -293,6 +296,30 @@ static lbsim_parse_result_t parse_host(const char *arg, char *host, char *err, s
   if (strlen(arg) >= 256)
     return error(err, errlen, "invalid --host: address too long");
   strcpy(host, arg);
+  return LBSIM_PARSE_RUN;
+}
+
+/* ADDR:PORT with an IPv4 address, or [ADDR]:PORT with an IPv6 one. */
+static lbsim_parse_result_t parse_metrics(lbsim_config_t *cfg, const char *arg, char *err, size_t errlen) {
+  char host[64];
+  const char *colon = strrchr(arg, ':');
+  size_t len = colon ? (size_t)(colon - arg) : 0;
+  bool v6 = len >= 2 && arg[0] == '[' && arg[len - 1] == ']';
+  const char *start = v6 ? arg + 1 : arg;
+  if (v6)
+    len -= 2;
+  uint64_t port;
+  unsigned char addr[16];
+  if (colon == NULL || len == 0 || len >= sizeof(host) || parse_u64(colon + 1, &port) != 0 || port > 65535)
+    return error(err, errlen, "invalid --metrics '%s': expected ADDR:PORT, e.g. 127.0.0.1:9100 or [::]:9100", arg);
+  memcpy(host, start, len);
+  host[len] = '\0';
+  if (inet_pton(v6 ? AF_INET6 : AF_INET, host, addr) != 1)
+    return error(err, errlen, "invalid --metrics '%s': '%s' is not an %s address%s", arg, host, v6 ? "IPv6" : "IPv4",
+                 v6 ? "" : " (IPv6 goes in brackets: [::1]:9100)");
+  strcpy(cfg->metrics_host, host);
+  cfg->metrics_port = (uint32_t)port;
+  cfg->metrics = true;
   return LBSIM_PARSE_RUN;
 }
 
@@ -448,6 +475,8 @@ static lbsim_parse_result_t apply(lbsim_config_t *cfg, const opt_t *o, const cha
     cfg->admin = true;
     cfg->admin_port = (uint32_t)u;
     return LBSIM_PARSE_RUN;
+  case OPT_METRICS:
+    return parse_metrics(cfg, arg, err, errlen);
   case OPT_REPLAY:
     return LBSIM_PARSE_RUN; /* applied first, by lbsim_config_parse */
   case OPT_HELP:
@@ -487,6 +516,8 @@ static lbsim_parse_result_t validate(lbsim_config_t *cfg, char *err, size_t errl
       return error(err, errlen, "--server needs sockets: it cannot be combined with --clock virtual");
     if (cfg->admin)
       return error(err, errlen, "--admin needs sockets: it cannot be combined with --clock virtual");
+    if (cfg->metrics)
+      return error(err, errlen, "--metrics needs sockets: it cannot be combined with --clock virtual");
     if (cfg->rounds == 0 && cfg->duration_s == 0 && cfg->requests == 0)
       return error(err, errlen, "--clock virtual needs an end: give --rounds, --duration or --requests");
   }

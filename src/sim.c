@@ -56,6 +56,10 @@ static void sim_stop(lbsim_sim_t *sim) {
     sim->open_handles++;
     lbsim_admin_close(&sim->admin, on_httpd_closed);
   }
+  if (sim->metrics_ready) {
+    sim->open_handles++;
+    lbsim_metrics_close(&sim->metrics, on_httpd_closed);
+  }
   for (uint32_t w = 0; w < sim->nclients; w++) {
     sim->open_handles++;
     lbsim_client_close(&sim->clients[w], on_client_closed);
@@ -324,6 +328,28 @@ static int start_admin(lbsim_sim_t *sim) {
   return 0;
 }
 
+/* A read-only scrape endpoint, on any address the user names. */
+static int start_metrics(lbsim_sim_t *sim) {
+  lbsim_metrics_t *m = &sim->metrics;
+  memset(m, 0, sizeof(*m));
+  m->balancers = sim->balancers;
+  m->nbalancers = sim->nbalancers;
+  m->backends = sim->backends;
+  m->nbackends = sim->nbackends;
+  const lbsim_config_t *cfg = sim->cfg;
+  int err = lbsim_metrics_start(m, &sim->loop, &sim->sched, cfg->metrics_host, (uint16_t)cfg->metrics_port);
+  sim->metrics_ready = true; /* a failed start still has a listener closing */
+  bool v6 = strchr(cfg->metrics_host, ':') != NULL;
+  if (err != 0) {
+    lbsim_log_error(v6 ? "cannot listen on [%s]:%u for --metrics: %s" : "cannot listen on %s:%u for --metrics: %s",
+                    cfg->metrics_host, cfg->metrics_port, uv_strerror(err));
+    return err;
+  }
+  lbsim_log(v6 ? "metrics on http://[%s]:%u/metrics (read-only)" : "metrics on http://%s:%u/metrics (read-only)",
+            cfg->metrics_host, m->port);
+  return 0;
+}
+
 /* ---- file descriptors ------------------------------------------------------------ */
 
 /* Raises the descriptor limit and shares it out (fdbudget.h). */
@@ -407,6 +433,8 @@ int lbsim_sim_run(const lbsim_config_t *cfg) {
     err = start_balancers(sim, nbalancers);
   if (err == 0 && cfg->admin)
     err = start_admin(sim);
+  if (err == 0 && cfg->metrics)
+    err = start_metrics(sim);
   if (err == 0)
     start_run(sim); /* or, with names to look up, once they are resolved */
   if (err != 0) {

@@ -100,6 +100,9 @@ typedef struct lbsim_config_s {
   char replay[16];                /* a published experiment, or "" */
   bool admin;
   uint32_t admin_port;            /* --admin PORT (0: chosen by the OS) */
+  bool metrics;
+  char metrics_host[64];          /* --metrics ADDR:PORT: any address, read-only */
+  uint32_t metrics_port;
   char report_path[1024];         /* --report FILE.svg, or "" */
 
   /* clock */
