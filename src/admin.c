@@ -294,6 +294,7 @@ static void admin_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out) {
     lbsim_buf_append_str(&body, "{\"status\":\"error\",\"code\":404,\"reason\":\"Not Found\"}\n");
     break;
   }
+  lbsim_buf_take_error(out, &body);
   lbsim_hresponse_simple(out, e, e->status, type, extra, body.data ? body.data : "", body.len);
   lbsim_buf_free(&body);
 }

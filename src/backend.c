@@ -197,6 +197,7 @@ static void backend_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out)
   case KIND_METRICS: {
     lbsim_buf_t text = {0};
     lbsim_backend_metrics(&b, 1, &text);
+    lbsim_buf_take_error(out, &text);
     lbsim_hresponse_simple(out, e, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, text.data, text.len);
     lbsim_buf_free(&text);
     break;

@@ -195,7 +195,7 @@ static int on_message_begin(llhttp_t *p) {
   s->version_len = 0;
   s->upgrade = false;
   if (s->body)
-    s->body->len = 0;
+    lbsim_buf_clear(s->body);
   s->message_deadline_ns = s->now_ns + s->limits->request_timeout_ns;
   return 0;
 }

@@ -210,8 +210,8 @@ static void on_interval(uv_timer_t *timer) {
 
 /* ---- public ------------------------------------------------------------- */
 
-void lbsim_runner_init(lbsim_runner_t *r, uv_loop_t *loop, lbsim_sched_t *sched, const lbsim_config_t *cfg,
-                       uint64_t seed, lbsim_traffic_t *worlds, uint32_t nworlds, lbsim_oracle_t *oracle, FILE *out) {
+int lbsim_runner_init(lbsim_runner_t *r, uv_loop_t *loop, lbsim_sched_t *sched, const lbsim_config_t *cfg,
+                      uint64_t seed, lbsim_traffic_t *worlds, uint32_t nworlds, lbsim_oracle_t *oracle, FILE *out) {
   memset(r, 0, sizeof(*r));
   r->loop = loop;
   r->sched = sched;
@@ -222,9 +222,9 @@ void lbsim_runner_init(lbsim_runner_t *r, uv_loop_t *loop, lbsim_sched_t *sched,
   r->oracle = oracle;
   r->out = out;
   lbsim_rng_init(&r->arrivals, seed, LBSIM_STREAM_ARRIVALS);
-  if (cfg->report_path[0] != '\0' && nworlds > 0 &&
-      lbsim_timeline_init(&r->timeline, nworlds, worlds[0].n) != 0)
-    lbsim_log_error("out of memory for the report: it will be empty");
+  int err = 0;
+  if (cfg->report_path[0] != '\0' && nworlds > 0 && lbsim_timeline_init(&r->timeline, nworlds, worlds[0].n) != 0)
+    err = UV_ENOMEM;
   uv_timer_init(loop, &r->timer);
   r->timer.data = r;
   r->open_handles = 1;
@@ -233,6 +233,7 @@ void lbsim_runner_init(lbsim_runner_t *r, uv_loop_t *loop, lbsim_sched_t *sched,
     worlds[i].on_round_done = on_world_round_done;
     worlds[i].on_request_done = on_world_request_done;
   }
+  return err;
 }
 
 void lbsim_runner_start(lbsim_runner_t *r, lbsim_runner_cb on_finished) {

@@ -183,20 +183,22 @@ static void start_scenario(lbsim_sim_t *sim) {
     on_scenario_timer(&sim->scenario_timer);
 }
 
+/* On an error, what was started is closed by sim_stop: the models and the
+ * scenario timer once nmodels is set, and every backend below nbackends. */
 static int start_backends(lbsim_sim_t *sim, uint32_t copies) {
   const lbsim_config_t *cfg = sim->cfg;
-  sim->nmodels = cfg->backends;
-  sim->models = calloc(sim->nmodels, sizeof(*sim->models));
-  sim->backends = calloc((size_t)copies * sim->nmodels, sizeof(*sim->backends));
+  sim->models = calloc(cfg->backends, sizeof(*sim->models));
+  sim->backends = calloc((size_t)copies * cfg->backends, sizeof(*sim->backends));
   if (sim->models == NULL || sim->backends == NULL) {
     lbsim_log_error("out of memory for %u backends", cfg->backends);
-    return -1;
+    return UV_ENOMEM;
   }
-  for (uint32_t i = 0; i < sim->nmodels; i++) {
+  for (uint32_t i = 0; i < cfg->backends; i++) {
     lbsim_model_init(&sim->models[i], &sim->loop, cfg, sim->seed, i);
     sim->models[i].on_change = on_model_changed;
     sim->models[i].on_change_data = sim;
   }
+  sim->nmodels = cfg->backends;
   lbsim_oracle_init(&sim->oracle, sim->models, sim->nmodels);
   start_scenario(sim);
   for (uint32_t k = 0; k < copies * sim->nmodels; k++) {
@@ -205,9 +207,13 @@ static int start_backends(lbsim_sim_t *sim, uint32_t copies) {
     lbsim_backend_t *b = &sim->backends[k];
     int err = lbsim_backend_start(b, &sim->loop, &sim->sched, &sim->models[i], cfg, port, sim->seed);
     sim->nbackends = k + 1; /* a failed start still has a listener closing */
+    if (err == UV_ENOMEM) {
+      lbsim_log_error("out of memory for backend %u", i + 1);
+      return err;
+    }
     if (err != 0) {
       lbsim_log_error("cannot listen on %s:%u: %s", cfg->host, port, uv_strerror(err));
-      return -1;
+      return err;
     }
     lbsim_backend_sync(b, uv_hrtime()); /* a backend scripted down at 0 s */
     if (copies > 1)
@@ -225,15 +231,17 @@ static int start_backends(lbsim_sim_t *sim, uint32_t copies) {
 
 /* The demo's balancers drive the copies just started, by their URLs. */
 static int urls_of_backends(lbsim_sim_t *sim) {
-  sim->nurls = sim->nmodels;
   sim->urls = calloc(sim->nbackends, sizeof(*sim->urls));
-  if (sim->urls == NULL)
-    return -1;
+  if (sim->urls == NULL) {
+    lbsim_log_error("out of memory for the URLs of %u backends", sim->nbackends);
+    return UV_ENOMEM;
+  }
+  sim->nurls = sim->nmodels;
   for (uint32_t k = 0; k < sim->nbackends; k++) {
     char why[128];
     if (lbsim_url_parse(&sim->urls[k], sim->backends[k].url, why, sizeof(why)) != 0) {
       lbsim_log_error("internal error: backend URL %s: %s", sim->backends[k].url, why);
-      return -1;
+      return UV_EINVAL;
     }
   }
   return 0;
@@ -284,8 +292,10 @@ static int resolve_all(lbsim_sim_t *sim) {
     }
     /* Only --client-only has names, and it has one balancer. */
     resolve_t *r = calloc(1, sizeof(*r));
-    if (r == NULL)
+    if (r == NULL) {
+      lbsim_log_error("cannot resolve %s: %s", url->host, uv_strerror(UV_ENOMEM));
       return UV_ENOMEM;
+    }
     r->sim = sim;
     r->index = k;
     char port[8];
@@ -307,8 +317,10 @@ static int resolve_all(lbsim_sim_t *sim) {
 static int start_balancers(lbsim_sim_t *sim, uint32_t nworlds) {
   const lbsim_config_t *cfg = sim->cfg;
   sim->worlds = calloc(nworlds, sizeof(*sim->worlds));
-  if (sim->worlds == NULL)
+  if (sim->worlds == NULL) {
+    lbsim_log_error("cannot start the client: %s", uv_strerror(UV_ENOMEM));
     return UV_ENOMEM;
+  }
   lbsim_oracle_t *oracle = cfg->role == LBSIM_ROLE_DEMO ? &sim->oracle : NULL;
   int err = 0;
   for (uint32_t w = 0; w < nworlds && err == 0; w++) {
@@ -317,11 +329,16 @@ static int start_balancers(lbsim_sim_t *sim, uint32_t nworlds) {
     sim->nworlds = w + 1;
   }
   /* The runner owns closing the balancers: set it up even after an error. */
-  lbsim_runner_init(&sim->runner, &sim->loop, &sim->sched, cfg, sim->seed, sim->worlds, sim->nworlds, oracle, stdout);
+  int runner_err =
+      lbsim_runner_init(&sim->runner, &sim->loop, &sim->sched, cfg, sim->seed, sim->worlds, sim->nworlds, oracle, stdout);
   sim->runner_ready = true;
   if (err != 0) {
     lbsim_log_error("cannot start the client: %s", uv_strerror(err));
     return err;
+  }
+  if (runner_err != 0) {
+    lbsim_log_error("cannot start the report %s: %s", cfg->report_path, uv_strerror(runner_err));
+    return runner_err;
   }
   err = resolve_all(sim);
   if (err != 0)

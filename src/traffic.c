@@ -113,6 +113,20 @@ int lbsim_traffic_init(lbsim_traffic_t *t, uv_loop_t *loop, lbsim_sched_t *sched
   t->policy_name = cfg->policies[index];
   t->n = n;
   t->oracle = oracle;
+  lbsim_client_config_t ccfg = {
+      .pool_size = cfg->pool_size,
+      .max_total = max_connections,
+      /* Beyond the descriptor budget, a few requests per connection rather
+       * than a whole round trip's wait: far below any server's cap
+       * (nginx and lbsim's backends queue dozens). */
+      .max_pipeline = 8,
+      .timeout_ns = lbsim_ms_to_ns(cfg->timeout_s * 1000.0),
+      .idle_ns = lbsim_ms_to_ns(cfg->client_idle_s * 1000.0),
+  };
+  /* First: whatever fails below, lbsim_traffic_close closes the client. */
+  int err = lbsim_client_init(&t->client, loop, sched, &ccfg, urls, n, on_request_done, t);
+  if (err != 0)
+    return err;
   t->names = calloc(n, sizeof(*t->names));
   if (t->names == NULL)
     return UV_ENOMEM;
@@ -135,21 +149,7 @@ int lbsim_traffic_init(lbsim_traffic_t *t, uv_loop_t *loop, lbsim_sched_t *sched
       .choices = cfg->choices,
       .temperature_ms = cfg->temperature_ms,
   };
-  int err = ops ? lbsim_policy_init(&t->policy, ops, &params) : UV_EINVAL;
-  if (err != 0)
-    return err;
-
-  lbsim_client_config_t ccfg = {
-      .pool_size = cfg->pool_size,
-      .max_total = max_connections,
-      /* Beyond the descriptor budget, a few requests per connection rather
-       * than a whole round trip's wait: far below any server's cap
-       * (nginx and lbsim's backends queue dozens). */
-      .max_pipeline = 8,
-      .timeout_ns = lbsim_ms_to_ns(cfg->timeout_s * 1000.0),
-      .idle_ns = lbsim_ms_to_ns(cfg->client_idle_s * 1000.0),
-  };
-  return lbsim_client_init(&t->client, loop, sched, &ccfg, urls, n, on_request_done, t);
+  return ops ? lbsim_policy_init(&t->policy, ops, &params) : UV_EINVAL;
 }
 
 int lbsim_traffic_set_address(lbsim_traffic_t *t, uint32_t backend, const struct sockaddr *addr) {

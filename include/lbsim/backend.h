@@ -89,7 +89,9 @@ double lbsim_model_true_ms(const lbsim_model_t *model, uint64_t now_ns);
 /* Closes the drift timer; `closed` counts down the caller's handle count. */
 void lbsim_model_close(lbsim_model_t *model, uv_close_cb closed);
 
-/* Copies. port 0: chosen by the OS. Returns 0 or a libuv error. */
+/* Copies. port 0: chosen by the OS. Returns 0 or a libuv error (UV_ENOMEM
+ * when its queue cannot be allocated); either way the copy is then closed
+ * with lbsim_backend_close. */
 int lbsim_backend_start(lbsim_backend_t *backend, uv_loop_t *loop, lbsim_sched_t *sched, lbsim_model_t *model,
                         const lbsim_config_t *cfg, uint16_t port, uint64_t seed);
 /* Brings the copy in line with its model after a change: an outage closes

@@ -55,9 +55,11 @@ struct lbsim_runner_s {
   bool report_failed;
 };
 
-/* The worlds must be initialised (lbsim_traffic_init) already. */
-void lbsim_runner_init(lbsim_runner_t *runner, uv_loop_t *loop, lbsim_sched_t *sched, const lbsim_config_t *cfg,
-                       uint64_t seed, lbsim_traffic_t *worlds, uint32_t nworlds, lbsim_oracle_t *oracle, FILE *out);
+/* The worlds must be initialised (lbsim_traffic_init) already. Returns 0,
+ * or UV_ENOMEM when the report's timeline cannot be allocated; the runner
+ * is to be closed with lbsim_runner_close either way. */
+int lbsim_runner_init(lbsim_runner_t *runner, uv_loop_t *loop, lbsim_sched_t *sched, const lbsim_config_t *cfg,
+                      uint64_t seed, lbsim_traffic_t *worlds, uint32_t nworlds, lbsim_oracle_t *oracle, FILE *out);
 void lbsim_runner_start(lbsim_runner_t *runner, lbsim_runner_cb on_finished);
 /* SIGINT/SIGTERM: launch nothing more; what is queued is cancelled, what is
  * in flight ends by its deadline; then the summary and on_finished. */

@@ -48,7 +48,8 @@ struct lbsim_traffic_s {
 };
 
 /* max_connections: the most connections it may hold over all backends
- * (what the file descriptors allow); 0 = no cap. */
+ * (what the file descriptors allow); 0 = no cap. Returns 0 or a libuv
+ * error; either way it is then closed (lbsim_traffic_close) and freed. */
 int lbsim_traffic_init(lbsim_traffic_t *traffic, uv_loop_t *loop, lbsim_sched_t *sched, const lbsim_config_t *cfg,
                        uint64_t seed, uint32_t index, const lbsim_url_t *urls, uint32_t n, lbsim_oracle_t *oracle,
                        uint32_t max_connections);
