@@ -333,7 +333,16 @@ TEST(client_only_setup_survives_every_failed_allocation) {
 
 /* ---- accept ------------------------------------------------------------------ */
 
-static const char ping[] = "GET /ping HTTP/1.1\r\nHost: t\r\n\r\n";
+/* A server under test: its loop, its listener, what to ask and what the
+ * answer must hold. */
+typedef struct target_s {
+  const char *name;
+  uv_loop_t *loop;
+  lbsim_httpd_t *httpd;
+  uint16_t port;
+  const char *request;
+  const char *answer;        /* in the body of a whole 200 answer */
+} target_t;
 
 /* A plain blocking client: the kernel completes the connection from the
  * listen queue and holds the request, with nothing allocated in-process. */
@@ -344,13 +353,14 @@ typedef struct plain_s {
   bool closed;               /* EOF or reset */
 } plain_t;
 
-static int plain_open(plain_t *c, uint16_t port) {
+static int plain_open(plain_t *c, const target_t *t) {
   memset(c, 0, sizeof(*c));
   c->fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(t->port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  size_t len = strlen(t->request);
   REQUIRE(c->fd >= 0);
   REQUIRE(connect(c->fd, (struct sockaddr *)&a, sizeof(a)) == 0);
-  REQUIRE(send(c->fd, ping, sizeof(ping) - 1, 0) == (ssize_t)(sizeof(ping) - 1));
+  REQUIRE(send(c->fd, t->request, len, 0) == (ssize_t)len);
   REQUIRE(fcntl(c->fd, F_SETFL, O_NONBLOCK) == 0);
   return 0;
 }
@@ -383,6 +393,12 @@ static void plain_close(plain_t *c) {
   close(c->fd);
 }
 
+static bool served(const plain_t *c, const target_t *t) {
+  const char *body = memmem(c->in, c->len, "\r\n\r\n", 4);
+  return plain_answered(c) && strncmp(c->in, "HTTP/1.1 200 OK\r\n", 17) == 0 &&
+         memmem(body, c->len - (size_t)(body - c->in), t->answer, strlen(t->answer)) != NULL;
+}
+
 static void on_expired(uv_timer_t *timer) {
   *(bool *)timer->data = true;
 }
@@ -402,76 +418,141 @@ static bool run_until(uv_loop_t *loop, bool (*done)(void *), void *arg, unsigned
 }
 
 static bool no_connections(void *arg) {
-  return ((tbackend_t *)arg)->backend.httpd.nconns == 0;
-}
-
-static bool served(const plain_t *c) {
-  return plain_answered(c) && strncmp(c->in, "HTTP/1.1 200 OK\r\n", 17) == 0 &&
-         memmem(c->in, c->len, "\"status\":\"ok\"", 13) != NULL;
+  return ((target_t *)arg)->httpd->nconns == 0;
 }
 
 /* A fresh connection is answered in full. */
-static int next_client_is_served(tbackend_t *t) {
+static int next_client_is_served(target_t *t) {
   plain_t c;
-  REQUIRE(plain_open(&c, t->port) == 0);
-  bool done = run_until(&t->loop, plain_done, &c, WAIT_MS);
-  bool ok = served(&c);
+  REQUIRE(plain_open(&c, t) == 0);
+  bool done = run_until(t->loop, plain_done, &c, WAIT_MS);
+  bool ok = served(&c, t);
   plain_close(&c);
   REQUIRE(done && ok);
-  REQUIRE(run_until(&t->loop, no_connections, t, WAIT_MS));
+  REQUIRE(run_until(t->loop, no_connections, t, WAIT_MS));
+  return 0;
+}
+
+/* Allocation 1, 2, ... of a connection's life fails (alone, then with
+ * every later one): the connection gets its whole answer, a whole 500, or
+ * nothing, and the next connection is served. 0 or -1. */
+typedef struct fates_s {
+  int dropped;               /* got nothing */
+  int errors;                /* got a 500 */
+} fates_t;
+
+static int every_allocation_of_a_connection_fails(target_t *t, fates_t *fates) {
+  memset(fates, 0, sizeof(*fates));
+  REQUIRE(next_client_is_served(t) == 0);
+  for (int and_later = 0; and_later <= 1; and_later++) {
+    for (uint64_t nth = 1;; nth++) {
+      plain_t c;
+      REQUIRE(plain_open(&c, t) == 0);
+      failalloc_arm(nth, and_later);
+      bool done = run_until(t->loop, plain_done, &c, WAIT_MS);
+      failalloc_disarm();
+      uint64_t failures = failalloc_failures();
+      bool whole = served(&c, t), none = c.closed && c.len == 0;
+      bool error = plain_answered(&c) && strncmp(c.in, "HTTP/1.1 500 Internal Server Error\r\n", 36) == 0;
+      fates->dropped += none;
+      fates->errors += error;
+      plain_close(&c);
+      if (!done || !(whole || error || none)) {
+        lbsim_test_fail(__FILE__, __LINE__, "%s: allocation %llu failing%s: %s after %zu bytes:\n%.*s", t->name,
+                        (unsigned long long)nth, and_later ? " (and later ones)" : "",
+                        done ? "neither the whole answer, a 500, nor nothing" : "no end", c.len, (int)c.len, c.in);
+        return -1;
+      }
+      REQUIRE(run_until(t->loop, no_connections, t, WAIT_MS));
+      REQUIRE(next_client_is_served(t) == 0);
+      if (failures == 0)
+        break;
+      REQUIRE(nth < 1000);
+    }
+  }
   return 0;
 }
 
 TEST(failed_allocation_costs_one_connection_and_accepting_goes_on) {
-  /* Allocation 1, 2, ... of a connection's life fails (alone, then with
-   * every later one): the connection gets its whole answer or none, and
-   * the next connection is served. */
-  tbackend_t t;
-  tbackend_init(&t);
-  CHECK_EQ(tbackend_start(&t), 0);
-  CHECK_EQ(next_client_is_served(&t), 0);
-  uint64_t dropped = 0;
-  for (int and_later = 0; and_later <= 1; and_later++) {
-    for (uint64_t nth = 1;; nth++) {
-      plain_t c;
-      CHECK_EQ(plain_open(&c, t.port), 0);
-      failalloc_arm(nth, and_later);
-      bool done = run_until(&t.loop, plain_done, &c, WAIT_MS);
-      failalloc_disarm();
-      uint64_t failures = failalloc_failures();
-      bool whole = served(&c), none = c.closed && c.len == 0;
-      dropped += none;
-      plain_close(&c);
-      CHECK_MSG(done && (whole || none),
-                "allocation %llu failing%s: %s after %zu bytes:\n%.*s", (unsigned long long)nth,
-                and_later ? " (and later ones)" : "", done ? "neither a whole answer nor none" : "no end",
-                c.len, (int)c.len, c.in);
-      CHECK(run_until(&t.loop, no_connections, &t, WAIT_MS));
-      CHECK_EQ(next_client_is_served(&t), 0);
-      if (failures == 0)
-        break;
-      CHECK(nth < 1000);
-    }
-  }
-  CHECK(dropped > 0);
-  CHECK(t.backend.httpd.accept_errors > 0);
-  CHECK_EQ(tbackend_stop(&t), 0);
+  tbackend_t b;
+  tbackend_init(&b);
+  CHECK_EQ(tbackend_start(&b), 0);
+  target_t t = {"GET /ping", &b.loop, &b.backend.httpd, b.port, "GET /ping HTTP/1.1\r\nHost: t\r\n\r\n", "\"status\":\"ok\""};
+  fates_t fates;
+  CHECK_EQ(every_allocation_of_a_connection_fails(&t, &fates), 0);
+  CHECK(fates.dropped > 0);
+  CHECK(b.backend.httpd.accept_errors > 0);
+  CHECK_EQ(tbackend_stop(&b), 0);
+}
+
+/* ---- a server that keeps request bodies (as the admin endpoint does) ------------ */
+
+static void echo_route(void *app, const lbsim_hrequest_t *req, uint64_t now_ns, lbsim_hentry_t *e) {
+  e->kind = 1;
+  e->status = 200;
+  e->due_ns = now_ns;
+  e->arg = (uint32_t)req->body_len;
+}
+
+static void echo_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out) {
+  char body[64];
+  int n = snprintf(body, sizeof(body), "body of %u bytes\n", e->arg);
+  lbsim_hresponse_simple(out, e, 200, "text/plain", NULL, body, (size_t)n);
+}
+
+static const lbsim_happ_t echo_app = {.route = echo_route, .render = echo_render};
+
+typedef struct echo_server_s {
+  uv_loop_t loop;
+  lbsim_sched_t sched;
+  lbsim_httpd_t httpd;
+  uint16_t port;
+  bool closed;
+} echo_server_t;
+
+static void on_echo_closed(lbsim_httpd_t *server) {
+  LBSIM_CONTAINER_OF(server, echo_server_t, httpd)->closed = true;
+}
+
+TEST(failed_allocation_never_loses_a_request_body) {
+  /* A request whose body could not be kept is not answered as if it had
+   * none: the connection closes. */
+  echo_server_t e;
+  memset(&e, 0, sizeof(e));
+  CHECK_EQ(uv_loop_init(&e.loop), 0);
+  CHECK_EQ(lbsim_sched_init(&e.sched, &e.loop), 0);
+  lbsim_httpd_init(&e.httpd, &e.loop, &e.sched, &echo_app, &e);
+  e.httpd.limits.capture_body = true;
+  CHECK_EQ(lbsim_httpd_listen(&e.httpd, "127.0.0.1", 0, &e.port), 0);
+  target_t t = {"POST with a body", &e.loop, &e.httpd, e.port,
+                "POST /x HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello",
+                "body of 5 bytes"};
+  fates_t fates;
+  CHECK_EQ(every_allocation_of_a_connection_fails(&t, &fates), 0);
+  CHECK(fates.dropped > 0);
+  CHECK(fates.errors > 0);
+  lbsim_httpd_close(&e.httpd, on_echo_closed);
+  lbsim_sched_close(&e.sched, NULL);
+  uv_run(&e.loop, UV_RUN_DEFAULT);
+  CHECK(e.closed);
+  CHECK_EQ(uv_loop_close(&e.loop), 0);
 }
 
 TEST(connections_arriving_while_allocations_fail_are_dropped_then_service_resumes) {
   /* Several at once: each is taken off the listen queue and closed, though
    * nothing can be allocated for any of them. */
   enum { N = 8 };
-  tbackend_t t;
-  tbackend_init(&t);
-  CHECK_EQ(tbackend_start(&t), 0);
+  tbackend_t b;
+  tbackend_init(&b);
+  CHECK_EQ(tbackend_start(&b), 0);
+  target_t t = {"GET /ping", &b.loop, &b.backend.httpd, b.port, "GET /ping HTTP/1.1\r\nHost: t\r\n\r\n", "\"status\":\"ok\""};
   plain_t c[N];
   for (int i = 0; i < N; i++)
-    CHECK_EQ(plain_open(&c[i], t.port), 0);
+    CHECK_EQ(plain_open(&c[i], &t), 0);
   failalloc_arm(1, true);
   int closed = 0;
   for (int i = 0; i < N; i++) {
-    run_until(&t.loop, plain_done, &c[i], WAIT_MS);
+    run_until(&b.loop, plain_done, &c[i], WAIT_MS);
     closed += c[i].closed && c[i].len == 0;
   }
   failalloc_disarm();
@@ -479,8 +560,8 @@ TEST(connections_arriving_while_allocations_fail_are_dropped_then_service_resume
     plain_close(&c[i]);
   CHECK_EQ(closed, N);
   CHECK(failalloc_failures() >= N);
-  CHECK(run_until(&t.loop, no_connections, &t, WAIT_MS));
+  CHECK(run_until(&b.loop, no_connections, &t, WAIT_MS));
   CHECK_EQ(next_client_is_served(&t), 0);
-  CHECK_EQ(t.backend.httpd.accept_errors, N);
-  CHECK_EQ(tbackend_stop(&t), 0);
+  CHECK_EQ(b.backend.httpd.accept_errors, N);
+  CHECK_EQ(tbackend_stop(&b), 0);
 }
