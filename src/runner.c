@@ -197,6 +197,22 @@ static void on_world_request_done(lbsim_traffic_t *t) {
   maybe_finish_drained(r);
 }
 
+/* A closed loop replaces each request as it ends; one that could not be
+ * launched at all (out of memory) is tried again here, at each interval, or
+ * the loop would be left short, or with nothing in flight and no end. */
+static void top_up(lbsim_runner_t *r) {
+  for (uint32_t i = 0; i < r->nworlds; i++) {
+    lbsim_traffic_t *t = &r->worlds[i];
+    for (uint32_t k = 0; k < r->cfg->concurrency && t->in_flight < r->cfg->concurrency && requests_left(r, t) > 0;
+         k++) {
+      uint64_t launched = t->stats.launched;
+      lbsim_traffic_launch(t);
+      if (t->stats.launched == launched)
+        break;
+    }
+  }
+}
+
 static void on_interval(uv_timer_t *timer) {
   lbsim_runner_t *r = timer->data;
   uint64_t now = uv_hrtime();
@@ -206,6 +222,8 @@ static void on_interval(uv_timer_t *timer) {
     lbsim_stats_new_round(&r->worlds[i].stats);
   if (limits_reached(r, now))
     stop_launching(r);
+  else if (r->cfg->shape == LBSIM_SHAPE_CONCURRENCY && !r->launching_stopped)
+    top_up(r);
 }
 
 /* ---- public ------------------------------------------------------------- */

@@ -247,8 +247,9 @@ static bool every_allocation_fails_in_turn(const char *what, const char *const *
   return true;
 }
 
-static void survive_every_failure(const char *what, const char *const *args, const char *stop_at) {
-  for (int and_later = 0; and_later <= 1; and_later++) {
+static void survive_every_failure_how(const char *what, const char *const *args, const char *stop_at,
+                                      bool and_later_too) {
+  for (int and_later = 0; and_later <= (int)and_later_too; and_later++) {
     tally_t t;
     if (!every_allocation_fails_in_turn(what, args, stop_at, and_later, &t))
       return;
@@ -257,6 +258,10 @@ static void survive_every_failure(const char *what, const char *const *args, con
     CHECK(t.runs > t.allocations);
     CHECK(t.exit1 > 0);
   }
+}
+
+static void survive_every_failure(const char *what, const char *const *args, const char *stop_at) {
+  survive_every_failure_how(what, args, stop_at, true);
 }
 
 /* A loopback port on which nothing listens (bound, not listening: a
@@ -316,6 +321,16 @@ TEST(backends_only_setup_survives_every_failed_allocation) {
   const char *args[] = {"lbsim", "--backends-only", "--backends", "3", "--capacity", "4", "--latency", "1",
                         "--port-base", "0", "--seed", "1", "--admin", "0", NULL};
   survive_every_failure("backends-only", args, "admin listening on");
+}
+
+TEST(closed_loop_survives_every_failed_allocation) {
+  /* One request in flight, four in all: when the only one cannot be
+   * launched, it is tried again at the next interval rather than leave
+   * nothing in flight and no end. (With every later allocation failing as
+   * well, it would go on trying for ever, as it should.) */
+  const char *args[] = {"lbsim", "--backends", "2", "--latency", "1", "--concurrency", "1", "--requests", "4",
+                        "--interval", "0.05", "--port-base", "0", "--seed", "1", "--timeout", "2", NULL};
+  survive_every_failure_how("closed loop", args, NULL, false);
 }
 
 TEST(client_only_setup_survives_every_failed_allocation) {
@@ -565,3 +580,4 @@ TEST(connections_arriving_while_allocations_fail_are_dropped_then_service_resume
   CHECK_EQ(b.backend.httpd.accept_errors, N);
   CHECK_EQ(tbackend_stop(&b), 0);
 }
+
