@@ -339,9 +339,9 @@ static void drop(lbsim_httpd_t *server) {
   server->spare.data = server;
   server->spare_busy = true;
   server->nhandles++;
-  if (uv_accept((uv_stream_t *)&server->listener, (uv_stream_t *)&server->spare) == 0)
-    accept_failed(server, UV_ENOMEM);
+  (void)uv_accept((uv_stream_t *)&server->listener, (uv_stream_t *)&server->spare);
   uv_close((uv_handle_t *)&server->spare, on_spare_closed);
+  accept_failed(server, UV_ENOMEM);
 }
 
 static void on_rejected_closed(uv_handle_t *handle) {

@@ -40,7 +40,7 @@ int lbsim_buf_printf(lbsim_buf_t *buf, const char *fmt, ...) {
   va_end(ap);
   if (n < 0 && buf->err == 0)
     buf->err = UV_EINVAL; /* an encoding error: the text cannot be written */
-  int err = lbsim_buf_reserve(buf, (size_t)(n < 0 ? 0 : n) + 1);
+  int err = buf->err != 0 ? buf->err : lbsim_buf_reserve(buf, (size_t)n + 1);
   if (err != 0)
     return err;
   va_start(ap, fmt);
