@@ -160,24 +160,27 @@ static void run_lbsim(const char *const *args, uint64_t nth, bool and_later, con
   o->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 }
 
-/* Lines of stderr that start with `prefix`. */
-static int lines_starting(const char *text, const char *prefix) {
+/* Lines of stderr that start with `prefix` (and, with `lacking`, do not
+ * contain that). */
+static int lines_starting(const char *text, const char *prefix, const char *lacking) {
   int n = 0;
   size_t len = strlen(prefix);
-  for (const char *line = text; *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : line + strlen(line))
-    n += strncmp(line, prefix, len) == 0;
+  for (const char *line = text; *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : line + strlen(line)) {
+    size_t line_len = strcspn(line, "\n");
+    n += strncmp(line, prefix, len) == 0 && (lacking == NULL || !memmem(line, line_len, lacking, strlen(lacking)));
+  }
   return n;
 }
 
 /* Checks one run; on a problem, fails the test with what the run printed. */
 static bool acceptable(const char *what, uint64_t nth, bool and_later, const outcome_t *o) {
   const char *problem = NULL;
-  int errors = lines_starting(o->err, "lbsim: ");
+  int errors = lines_starting(o->err, "lbsim: ", NULL);
   if (o->hung)
     problem = "no exit within the bound";
   else if (o->signal != 0)
     problem = "killed by a signal";
-  else if (strstr(o->err, "Sanitizer") || strstr(o->err, "runtime error") || lines_starting(o->err, "==") > 0)
+  else if (strstr(o->err, "Sanitizer") || strstr(o->err, "runtime error") || lines_starting(o->err, "==", NULL) > 0)
     problem = "a sanitizer or valgrind report";
   else if (!o->reported)
     problem = "the process ended before lbsim_sim_run returned";
@@ -195,6 +198,8 @@ static bool acceptable(const char *what, uint64_t nth, bool and_later, const out
     problem = "exit 1 without a 'lbsim: ' line";
   else if (!and_later && errors > 1)
     problem = "one failed allocation, more than one 'lbsim: ' line";
+  else if (lines_starting(o->err, "lbsim: ", "memory") > 0)
+    problem = "a 'lbsim: ' line that does not name the cause (memory)";
   if (problem == NULL)
     return true;
   lbsim_test_fail(__FILE__, __LINE__,
@@ -220,7 +225,7 @@ static bool every_allocation_fails_in_turn(const char *what, const char *const *
       abort();
     run_lbsim(args, nth, and_later, stop_at, o);
     bool ok = acceptable(what, nth, and_later, o);
-    if (getenv("LBSIM_TEST_VERBOSE") != NULL) {
+    if (getenv("LBSIM_TEST_VERBOSE") != NULL) { /* what each run did, to look at by hand */
       const char *line = strstr(o->err, "lbsim: ");
       printf("%s %llu%s: exit %d %.*s\n", what, (unsigned long long)nth, and_later ? "+" : "", o->exit_code,
              line ? (int)strcspn(line, "\n") : 0, line ? line : "");
@@ -265,7 +270,7 @@ static void survive_every_failure(const char *what, const char *const *args, con
 }
 
 /* A loopback port on which nothing listens (bound, not listening: a
- * connection is refused), held until `release`. */
+ * connection is refused) for as long as the returned socket is open. */
 static int closed_port(uint16_t *port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
