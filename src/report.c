@@ -2,6 +2,7 @@
  * of changes. See lbsim/report.h. */
 #include "lbsim/report.h"
 
+#include <errno.h>
 #include <math.h>
 #include <string.h>
 
@@ -46,14 +47,21 @@ void lbsim_report_bind(lbsim_report_t *r, lbsim_balancer_t *balancers, uint32_t 
   r->start_ns = start_ns;
 }
 
+/* The first failure is told once; the run goes on, and exits 1. */
+static void output_failed(lbsim_report_t *r, const char *why) {
+  if (!r->failed)
+    lbsim_log_error("cannot write the output: %s", why);
+  r->failed = true;
+}
+
 int lbsim_report_flush(lbsim_report_t *r) {
   if (!lbsim_buf_ok(&r->out))
-    r->failed = true;
-  if (r->out.len > 0 && r->file && fwrite(r->out.data, 1, r->out.len, r->file) != r->out.len)
-    r->failed = true;
-  lbsim_buf_reset(&r->out);
+    output_failed(r, lbsim_strerror(r->out.err)); /* a block cut short is not written */
+  else if (r->out.len > 0 && r->file && fwrite(r->out.data, 1, r->out.len, r->file) != r->out.len)
+    output_failed(r, strerror(errno));
+  lbsim_buf_clear(&r->out);
   if (r->file && fflush(r->file) != 0)
-    r->failed = true;
+    output_failed(r, strerror(errno));
   return r->failed ? -1 : 0;
 }
 

@@ -113,6 +113,7 @@ static int start_backends(lbsim_sim_t *sim, uint32_t copies) {
   const lbsim_config_t *cfg = sim->cfg;
   if (lbsim_fleet_init(&sim->fleet, cfg, sim->seed, &sim->sched.clock) != 0) {
     lbsim_log_error("out of memory for %u backends", cfg->backends);
+    lbsim_fleet_free(&sim->fleet);
     return UV_ENOMEM;
   }
   sim->fleet.on_change = on_model_changed;
@@ -129,6 +130,10 @@ static int start_backends(lbsim_sim_t *sim, uint32_t copies) {
     lbsim_backend_t *b = &sim->backends[k];
     int err = lbsim_backend_start(b, &sim->loop, &sim->sched, &sim->fleet.models[i], cfg, port, sim->seed);
     sim->nbackends = k + 1; /* a failed start still has a listener closing */
+    if (err == UV_ENOMEM) {
+      lbsim_log_error("out of memory for backend %u", i + 1);
+      return err;
+    }
     if (err != 0) {
       lbsim_log_error("cannot listen on %s:%u: %s", cfg->host, port, uv_strerror(err));
       return err;
@@ -146,10 +151,12 @@ static int start_backends(lbsim_sim_t *sim, uint32_t copies) {
 
 /* The demo's balancers drive the copies just started, by their URLs. */
 static int urls_of_backends(lbsim_sim_t *sim) {
-  sim->nurls = sim->fleet.n;
   sim->urls = calloc(sim->nbackends, sizeof(*sim->urls));
-  if (sim->urls == NULL)
+  if (sim->urls == NULL) {
+    lbsim_log_error("out of memory for the URLs of %u backends", sim->nbackends);
     return UV_ENOMEM;
+  }
+  sim->nurls = sim->fleet.n;
   for (uint32_t k = 0; k < sim->nbackends; k++) {
     char why[128];
     if (lbsim_url_parse(&sim->urls[k], sim->backends[k].url, why, sizeof(why)) != 0) {
@@ -245,8 +252,10 @@ static int resolve_all(lbsim_sim_t *sim) {
     }
     /* Only --client-only has names, and it has one balancer. */
     resolve_t *r = calloc(1, sizeof(*r));
-    if (r == NULL)
+    if (r == NULL) {
+      lbsim_log_error("cannot resolve %s: %s", url->host, uv_strerror(UV_ENOMEM));
       return UV_ENOMEM;
+    }
     r->sim = sim;
     r->index = k;
     char port[8];
@@ -270,8 +279,10 @@ static int start_balancers(lbsim_sim_t *sim, uint32_t nbalancers) {
   sim->balancers = calloc(nbalancers, sizeof(*sim->balancers));
   sim->clients = calloc(nbalancers, sizeof(*sim->clients));
   sim->names = calloc((size_t)nbalancers * sim->nurls, sizeof(*sim->names));
-  if (sim->balancers == NULL || sim->clients == NULL || sim->names == NULL)
+  if (sim->balancers == NULL || sim->clients == NULL || sim->names == NULL) {
+    lbsim_log_error("cannot start the client: %s", uv_strerror(UV_ENOMEM));
     return UV_ENOMEM;
+  }
   for (uint32_t k = 0; k < nbalancers * sim->nurls; k++)
     sim->names[k] = sim->urls[k].text;
   lbsim_oracle_t *oracle = cfg->role == LBSIM_ROLE_DEMO ? &sim->oracle : NULL;
@@ -287,24 +298,30 @@ static int start_balancers(lbsim_sim_t *sim, uint32_t nbalancers) {
   };
   int err = 0;
   for (uint32_t w = 0; w < nbalancers && err == 0; w++) {
+    /* Counted as soon as they are tried: closing and freeing handle a
+     * balancer or a client that stopped half-way. */
+    sim->nbalancers = w + 1;
     err = lbsim_balancer_init(&sim->balancers[w], cfg, sim->seed, w, &sim->names[w * sim->nurls], sim->nurls,
                               oracle);
-    sim->nbalancers = w + 1;
+    if (err != 0)
+      break;
+    sim->nclients = w + 1;
+    err = lbsim_client_init(&sim->clients[w], &sim->loop, &sim->sched, &ccfg, &sim->urls[w * sim->nurls],
+                            sim->nurls);
     if (err == 0)
-      err = lbsim_client_init(&sim->clients[w], &sim->loop, &sim->sched, &ccfg, &sim->urls[w * sim->nurls],
-                              sim->nurls);
-    if (err == 0) {
-      sim->nclients = w + 1;
       lbsim_balancer_attach(&sim->balancers[w], &sim->clients[w].transport);
-    }
   }
   if (err != 0) {
     lbsim_log_error("cannot start the client: %s", uv_strerror(err));
     return err;
   }
-  lbsim_runner_init(&sim->runner, &sim->sched.clock, cfg, sim->seed, sim->balancers, sim->nbalancers, oracle,
-                    &sim->report);
+  err = lbsim_runner_init(&sim->runner, &sim->sched.clock, cfg, sim->seed, sim->balancers, sim->nbalancers, oracle,
+                          &sim->report);
   sim->runner_ready = true;
+  if (err != 0) {
+    lbsim_log_error("cannot start the report %s: %s", cfg->report_path, uv_strerror(err));
+    return err;
+  }
   return resolve_all(sim);
 }
 

@@ -65,21 +65,24 @@ int lbsim_vsim_init(lbsim_vsim_t *v, const lbsim_config_t *cfg, uint64_t seed, F
   for (uint32_t w = 0; w < nbalancers; w++) {
     v->nbalancers = w + 1;
     int err = lbsim_balancer_init(&v->balancers[w], cfg, seed, w, &v->names[(size_t)w * n], n, &v->oracle);
-    if (err != 0)
-      goto fail;
+    if (err != 0) {
+      lbsim_log_error("cannot set up the balancer for %s: %s", cfg->policies[w], lbsim_strerror(err));
+      return err;
+    }
     v->nnets = w + 1;
     if (lbsim_vnet_init(&v->nets[w], &v->engine, v->fleet.models, n, seed, cfg->net_delay_ms, cfg->timeout_s) != 0)
       goto nomem;
     lbsim_balancer_attach(&v->balancers[w], &v->nets[w].transport);
   }
-  lbsim_runner_init(&v->runner, &v->engine.clock, cfg, seed, v->balancers, v->nbalancers, &v->oracle, &v->report);
+  if (lbsim_runner_init(&v->runner, &v->engine.clock, cfg, seed, v->balancers, v->nbalancers, &v->oracle,
+                        &v->report) != 0) {
+    lbsim_log_error("out of memory for the report %s", cfg->report_path);
+    return LBSIM_ENOMEM;
+  }
   lbsim_report_bind(&v->report, v->balancers, v->nbalancers, v->names, n, &v->oracle, v->engine.now_ns);
   return 0;
 nomem:
   lbsim_log_error("out of memory for %u backends", cfg->backends);
-  return LBSIM_ENOMEM;
-fail:
-  lbsim_log_error("cannot set up the balancers");
   return LBSIM_ENOMEM;
 }
 

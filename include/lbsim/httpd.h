@@ -39,9 +39,13 @@ struct lbsim_httpd_s {
   bool closing;
   lbsim_httpd_closed_cb on_closed;
 
+  uv_tcp_t spare;              /* closes connections nothing can be allocated for */
+  bool spare_busy;             /* closing one */
+  bool drop_pending;           /* libuv holds another, and accepts nothing until it is taken */
+
   uint64_t accepted;
   uint64_t rejected;           /* over the connection cap: 503 and closed */
-  uint64_t accept_errors;      /* EMFILE and friends */
+  uint64_t accept_errors;      /* EMFILE and friends; connections closed for want of memory */
 };
 
 /* Fills limits from the defaults (8 KiB headers, 100 header lines, ...).
