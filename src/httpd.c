@@ -19,7 +19,7 @@ struct lbsim_hconn_s {
   uv_tcp_t tcp;
   lbsim_sched_entry_t wake;   /* the session's next wake-up */
   lbsim_httpd_t *server;
-  lbsim_hconn_t *prev, *next;
+  lbsim_queue_t node;         /* in the server's connections */
   lbsim_hsession_t session;
   lbsim_buf_t unsent;        /* output the kernel has not taken and no write holds yet */
   char *rest;                /* input not yet parsed (the session paused) */
@@ -70,12 +70,7 @@ static void conn_close_how(lbsim_hconn_t *c, bool reset) {
   c->closing = true;
   lbsim_hsession_free(&c->session);
   lbsim_httpd_t *server = c->server;
-  if (c->prev)
-    c->prev->next = c->next;
-  else
-    server->conns = c->next;
-  if (c->next)
-    c->next->prev = c->prev;
+  lbsim_queue_remove(&c->node);
   server->nconns--;
   lbsim_sched_cancel(server->sched, &c->wake);
   if (!reset || uv_tcp_close_reset(&c->tcp, conn_handle_closed) != 0)
@@ -399,10 +394,7 @@ static void on_connection(uv_stream_t *listener, int status) {
   conns_alive++;
   c->tcp.data = c;
   server->nhandles++;
-  c->next = server->conns;
-  if (server->conns)
-    server->conns->prev = c;
-  server->conns = c;
+  lbsim_queue_insert_tail(&server->conns, &c->node);
   server->nconns++;
   lbsim_hsession_init(&c->session, &server->limits, server->app, server->app_data, uv_hrtime());
   if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
@@ -423,6 +415,7 @@ void lbsim_httpd_init(lbsim_httpd_t *server, uv_loop_t *loop, lbsim_sched_t *sch
   server->sched = sched;
   server->app = app;
   server->app_data = app_data;
+  lbsim_queue_init(&server->conns);
   server->max_conns = 10000;
   server->max_output_bytes = 65536;
   server->limits = (lbsim_hlimits_t){
@@ -511,8 +504,9 @@ void lbsim_httpd_stop_listening(lbsim_httpd_t *server) {
 }
 
 void lbsim_httpd_close_connections(lbsim_httpd_t *server, bool reset) {
-  while (server->conns)
-    conn_close_how(server->conns, reset);
+  lbsim_queue_t *node;
+  while ((node = lbsim_queue_head(&server->conns)) != NULL)
+    conn_close_how(lbsim_queue_data(node, lbsim_hconn_t, node), reset);
 }
 
 void lbsim_httpd_close(lbsim_httpd_t *server, lbsim_httpd_closed_cb on_closed) {
@@ -526,7 +520,10 @@ void lbsim_httpd_close(lbsim_httpd_t *server, lbsim_httpd_closed_cb on_closed) {
 
 uint64_t lbsim_httpd_buffered_bytes(const lbsim_httpd_t *server) {
   uint64_t n = 0;
-  for (const lbsim_hconn_t *c = server->conns; c; c = c->next)
+  const lbsim_queue_t *node;
+  lbsim_queue_foreach(node, &server->conns) {
+    const lbsim_hconn_t *c = lbsim_queue_data(node, lbsim_hconn_t, node);
     n += c->unsent.cap + c->inflight_bytes + c->rest_len;
+  }
   return n;
 }

@@ -32,6 +32,10 @@ static void handle_closed(lbsim_sim_t *sim) {
     lbsim_sched_close(&sim->sched, NULL); /* every connection is gone */
     uv_close((uv_handle_t *)&sim->sigint, NULL);
     uv_close((uv_handle_t *)&sim->sigterm, NULL);
+    /* Closing the handles gives SIGTERM its default action back: during
+     * the last moments of a shutdown it would kill the process instead of
+     * letting it exit with its own status. */
+    signal(SIGTERM, SIG_IGN);
   }
 }
 

@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "lbsim/hserver.h"
+#include "lbsim/queue.h"
 #include "lbsim/sched.h"
 
 typedef struct lbsim_hconn_s lbsim_hconn_t;
@@ -28,7 +29,7 @@ struct lbsim_httpd_s {
   uint32_t max_conns;
   uint32_t max_output_bytes;
 
-  lbsim_hconn_t *conns;        /* live connections, doubly linked */
+  lbsim_queue_t conns;         /* live connections */
   uint32_t nconns;
   uint32_t nhandles;           /* listener + every handle not yet closed */
   bool listening;
