@@ -717,13 +717,18 @@ void lbsim_config_usage(FILE *out) {
     fputc('\n', out);
   }
   fprintf(out,
+          "\nWith --clock virtual nothing is bound or connected: --backends-only, --client-only,\n"
+          "--server, --admin and --metrics are refused, and the tuning of the HTTP layer\n"
+          "(--pool-size, --client-idle, --max-*, --header-timeout, --idle-timeout) is\n"
+          "accepted and has no effect. A virtual run needs --rounds, --duration or --requests.\n"
           "\nTimes accept decimals. Exit status: 0 done (or stopped by SIGINT/SIGTERM),\n"
           "1 runtime failure, 2 bad command line, 130 second SIGINT.\n"
           "\nExamples:\n"
           "  lbsim                                   the demo: 5 drifting backends on 5001-5005\n"
           "  lbsim --rounds 3 --sleep 0 --latency 1:20 --seed 7\n"
           "  lbsim --backends-only --latency 0 --drift-period 0\n"
-          "  lbsim --client-only --server http://127.0.0.1:8080/ --burst 50\n");
+          "  lbsim --client-only --server http://127.0.0.1:8080/ --burst 50\n"
+          "  lbsim --clock virtual --rounds 100000 -q   the demo's loop in simulated time\n");
 }
 
 void lbsim_config_list_policies(FILE *out) {
