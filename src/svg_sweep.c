@@ -6,7 +6,7 @@
 
 #include "lbsim/svg.h"
 
-#define WIDTH 1100
+#define WIDTH 1100 /* at least: wider when the legend needs it */
 #define X0 90.0
 #define Y0 60.0
 #define PLOT_W 680.0
@@ -14,9 +14,11 @@
 #define LEGEND_X (X0 + PLOT_W + 30)
 #define LEGEND_ROW 17.0
 #define LEGEND_MAX 40 /* lines named in the legend; the rest are counted */
+#define LEGEND_CHAR 6.2 /* width of a character of the legend, roughly */
+#define LABEL_LEN 512
 
 /* Dash patterns, one per policy when several policies share a plot. */
-static const char *const dashes[] = {"", "8,4", "2,3", "10,3,2,3"};
+static const char *const dashes[] = {"", "8,4", "2,3", "10,3,2,3", "4,2", "14,3,3,3,3,3"};
 
 /* One line: a policy and a value of each other swept parameter it uses. */
 typedef struct line_s {
@@ -57,17 +59,18 @@ static uint32_t find_lines(const plot_t *pl, line_t *lines) {
   return n;
 }
 
-/* "policy, explore=0.05" (and what it does not use). */
-static void line_label(FILE *out, const plot_t *pl, const line_t *l) {
+/* "policy, explore=0.05" (and whether it uses the first parameter). */
+static void line_label(const plot_t *pl, const line_t *l, char *label) {
   const lbsim_sweep_t *s = pl->p->sweep;
   double values[LBSIM_SWEEP_PARAMS];
   lbsim_sweep_values(s, l->base, values);
-  lbsim_svg_escape(out, pl->p->policies[l->policy]);
-  for (uint32_t k = 1; k < s->naxes; k++)
+  size_t len = (size_t)snprintf(label, LABEL_LEN, "%s", pl->p->policies[l->policy]);
+  for (uint32_t k = 1; k < s->naxes && len < LABEL_LEN; k++)
     if (!(pl->p->unused[l->policy] & (1u << k)))
-      fprintf(out, ", %s=%.15g", lbsim_sweep_param_name(s->axes[k].param), values[k]);
-  if (l->flat)
-    fprintf(out, " (does not use %s)", lbsim_sweep_param_name(pl->x_axis->param));
+      len += (size_t)snprintf(label + len, LABEL_LEN - len, ", %s=%.15g", lbsim_sweep_param_name(s->axes[k].param),
+                              values[k]);
+  if (l->flat && len < LABEL_LEN)
+    snprintf(label + len, LABEL_LEN - len, " (does not use %s)", lbsim_sweep_param_name(pl->x_axis->param));
 }
 
 static void fit(plot_t *pl, const line_t *lines, uint32_t nlines) {
@@ -144,8 +147,10 @@ static void draw_line(FILE *out, const plot_t *pl, const line_t *l, const char *
   const lbsim_sweep_axis_t *xa = pl->x_axis;
   fprintf(out, "<g class=\"sweep-line\" data-policy=\"");
   lbsim_svg_escape(out, pl->p->policies[l->policy]);
+  char label[LABEL_LEN];
+  line_label(pl, l, label);
   fputs("\" data-label=\"", out);
-  line_label(out, pl, l);
+  lbsim_svg_escape(out, label);
   fprintf(out, "\" data-flat=\"%s\">\n", l->flat ? "true" : "false");
   if (l->flat) {
     /* Run once: the same value across the whole range. */
@@ -181,8 +186,10 @@ static void legend_entry(FILE *out, const plot_t *pl, const line_t *l, double y,
           "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\" "
           "stroke-dasharray=\"%s\"/>\n",
           LEGEND_X, y - 4, LEGEND_X + 26, y - 4, color, dash);
+  char label[LABEL_LEN];
+  line_label(pl, l, label);
   fprintf(out, "<text class=\"legend\" x=\"%.1f\" y=\"%.1f\" font-size=\"11\">", LEGEND_X + 32, y);
-  line_label(out, pl, l);
+  lbsim_svg_escape(out, label);
   fputs("</text>\n", out);
 }
 
@@ -201,12 +208,19 @@ int lbsim_svg_sweep_write(FILE *out, const lbsim_sweep_plot_t *p) {
   uint32_t named = nlines < LEGEND_MAX ? nlines : LEGEND_MAX;
   double legend_h = 40 + LEGEND_ROW * (named + 1);
   double height = fmax(Y0 + PLOT_H + 60, Y0 + legend_h);
+  size_t longest = 0;
+  char label[LABEL_LEN];
+  for (uint32_t k = 0; k < named; k++) {
+    line_label(&pl, &lines[k], label);
+    longest = strlen(label) > longest ? strlen(label) : longest;
+  }
+  double width = fmax(WIDTH, LEGEND_X + 32 + (double)longest * LEGEND_CHAR + 20);
   fprintf(out,
           "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-          "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%.0f\" viewBox=\"0 0 %d %.0f\" "
+          "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
           "font-family=\"Helvetica, Arial, sans-serif\">\n"
           "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-          WIDTH, height, WIDTH, height);
+          width, height, width, height);
   fputs("<text x=\"20\" y=\"30\" font-size=\"18\">", out);
   lbsim_svg_escape(out, p->title);
   fputs("</text>\n", out);

@@ -109,9 +109,9 @@ int lbsim_vsweep_run(const lbsim_config_t *cfg) {
   }
   for (uint32_t k = 0; k < sweep->naxes; k++)
     sw.names[k] = lbsim_sweep_param_name(sweep->axes[k].param);
-  lbsim_log("lbsim %s seed=%llu clock=virtual sweep: %u combination%s x %u polic%s, %llu runs", LBSIM_VERSION,
+  lbsim_log("lbsim %s seed=%llu clock=virtual sweep: %u combination%s x %u polic%s, %llu run%s", LBSIM_VERSION,
             (unsigned long long)sw.seed, sweep->combinations, sweep->combinations == 1 ? "" : "s", sw.npolicies,
-            sw.npolicies == 1 ? "y" : "ies", (unsigned long long)planned);
+            sw.npolicies == 1 ? "y" : "ies", (unsigned long long)planned, planned == 1 ? "" : "s");
   if (cfg->report_path[0] != '\0') {
     size_t n = (size_t)sweep->combinations * sw.npolicies;
     sw.metric = malloc(n * sizeof(*sw.metric));
@@ -140,8 +140,8 @@ int lbsim_vsweep_run(const lbsim_config_t *cfg) {
   double wall = lbsim_wall_s() - t0;
   if (*interrupt)
     lbsim_log("interrupted: %llu of %llu runs done", (unsigned long long)sw.runs, (unsigned long long)planned);
-  lbsim_log("swept %llu runs in %.2f s (simulated %.2f s; %llu requests, %.2f M/s)", (unsigned long long)sw.runs, wall,
-            sw.simulated_s, (unsigned long long)sw.requests, wall > 0 ? (double)sw.requests / wall / 1e6 : 0.0);
+  lbsim_log("swept %llu run%s in %.2f s (simulated %.2f s; %llu requests, %.2f M/s)", (unsigned long long)sw.runs,
+            sw.runs == 1 ? "" : "s", wall, sw.simulated_s, (unsigned long long)sw.requests, wall > 0 ? (double)sw.requests / wall / 1e6 : 0.0);
   if (sw.metric != NULL && sw.runs > 0)
     write_plot(&sw);
   int code = LBSIM_EXIT_OK;
