@@ -19,7 +19,6 @@
 
 const char *const lbsim_svg_palette[LBSIM_SVG_COLORS] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b",
                                                          "#e377c2", "#17becf", "#bcbd22", "#393b79"};
-#define palette lbsim_svg_palette
 #define OTHERS_COLOR "#b0b0b0"
 #define FAIL_COLOR "#d62728"
 
@@ -512,7 +511,7 @@ static void shares(FILE *out, const frame_t *f, const lbsim_timeline_t *tl, uint
               "<rect class=\"share\" data-backend=\"%u\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
               "fill=\"%s\"/>\n",
               k < ncolored ? order[k] + 1 : 0, x, y, width > 0.5 ? width : 0.5, hgt,
-              k < ncolored ? palette[k] : OTHERS_COLOR);
+              k < ncolored ? lbsim_svg_palette[k] : OTHERS_COLOR);
     }
   }
 }
@@ -563,10 +562,10 @@ static void panel(FILE *out, const lbsim_timeline_t *tl, uint32_t w, const char 
           l->latency.lo, l->latency.hi);
   axes(out, &lat, l->latency.log ? "latency (ms, log scale)" : "latency (ms)", "%g", 1);
   for (uint32_t k = 0, rows = 0; k < l->ncolored; k++) {
-    truth_line(out, &lat, tl, l->order[k], palette[k]);
+    truth_line(out, &lat, tl, l->order[k], lbsim_svg_palette[k]);
     if (ever_down(tl, l->order[k]))
-      down_bars(out, &lat, tl, l->order[k], rows++, palette[k]);
-    estimate_line(out, &lat, tl, w, l->order[k], palette[k]);
+      down_bars(out, &lat, tl, l->order[k], rows++, lbsim_svg_palette[k]);
+    estimate_line(out, &lat, tl, w, l->order[k], lbsim_svg_palette[k]);
   }
   fputs("</g>\n", out);
 
@@ -587,7 +586,8 @@ static void legend(FILE *out, const char *const *names, const layout_t *l, uint3
   double x = WIDTH - MARGIN_RIGHT + 20, y = 70;
   fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" font-weight=\"bold\">backends</text>\n", x, y - 18);
   for (uint32_t k = 0; k < l->ncolored; k++, y += 18) {
-    fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"%s\"/>\n", x, y - 10, palette[k]);
+    fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"%s\"/>\n", x, y - 10,
+            lbsim_svg_palette[k]);
     fprintf(out, "<text class=\"legend-backend\" data-backend=\"%u\" x=\"%.1f\" y=\"%.1f\" font-size=\"11\">%u ",
             l->order[k] + 1, x + 18, y, l->order[k] + 1);
     lbsim_svg_escape(out, names[l->order[k]]);

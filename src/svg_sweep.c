@@ -115,8 +115,8 @@ static void axes(FILE *out, const plot_t *pl, const char *x_label, const char *y
       fprintf(out, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\">%g</text>\n", x,
               Y0 + PLOT_H + 16, ticks[k]);
   }
-  fprintf(out, "<text class=\"x-label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"12\">", X0 + PLOT_W / 2,
-          Y0 + PLOT_H + 36);
+  fprintf(out, "<text class=\"x-label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"12\">",
+          X0 + PLOT_W / 2, Y0 + PLOT_H + 36);
   lbsim_svg_escape(out, x_label);
   fputs(pl->x.log ? ", log scale</text>\n" : "</text>\n", out);
   fprintf(out,

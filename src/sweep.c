@@ -13,21 +13,25 @@
 
 /* Each parameter is the option of the same name: its values are read and
  * checked as the command line reads and checks that option. */
+#define NO_SHAPE (-1)
+
 static const struct {
   const char *name;
   uint32_t uses;     /* LBSIM_POLICY_USES_*; 0: every policy depends on it */
+  int shape;         /* the traffic shape it sets (lbsim_shape_t), or NO_SHAPE */
   const char *label; /* an axis' label, with the unit */
 } params[LBSIM_SWEEP_PARAMS] = {
-    [LBSIM_SWEEP_ALPHA] = {"alpha", LBSIM_POLICY_USES_ALPHA, "alpha (EMA weight of the newest sample)"},
-    [LBSIM_SWEEP_EXPLORE] = {"explore", LBSIM_POLICY_USES_EXPLORE, "explore (probability of a random other pick)"},
-    [LBSIM_SWEEP_TEMPERATURE] = {"temperature", LBSIM_POLICY_USES_TEMPERATURE, "temperature (ms)"},
-    [LBSIM_SWEEP_DECAY] = {"decay", LBSIM_POLICY_USES_DECAY, "decay (s)"},
-    [LBSIM_SWEEP_CHOICES] = {"choices", LBSIM_POLICY_USES_CHOICES, "choices (backends sampled per pick)"},
-    [LBSIM_SWEEP_BURST] = {"burst", 0, "burst (requests per round)"},
-    [LBSIM_SWEEP_CAPACITY] = {"capacity", 0, "capacity (requests served at once per backend)"},
-    [LBSIM_SWEEP_RATE] = {"rate", 0, "rate (requests/s)"},
-    [LBSIM_SWEEP_CONCURRENCY] = {"concurrency", 0, "concurrency (requests in flight)"},
-    [LBSIM_SWEEP_BACKENDS] = {"backends", 0, "backends"},
+    [LBSIM_SWEEP_ALPHA] = {"alpha", LBSIM_POLICY_USES_ALPHA, NO_SHAPE, "alpha (EMA weight of the newest sample)"},
+    [LBSIM_SWEEP_EXPLORE] = {"explore", LBSIM_POLICY_USES_EXPLORE, NO_SHAPE,
+                             "explore (probability of a random other pick)"},
+    [LBSIM_SWEEP_TEMPERATURE] = {"temperature", LBSIM_POLICY_USES_TEMPERATURE, NO_SHAPE, "temperature (ms)"},
+    [LBSIM_SWEEP_DECAY] = {"decay", LBSIM_POLICY_USES_DECAY, NO_SHAPE, "decay (s)"},
+    [LBSIM_SWEEP_CHOICES] = {"choices", LBSIM_POLICY_USES_CHOICES, NO_SHAPE, "choices (backends sampled per pick)"},
+    [LBSIM_SWEEP_BURST] = {"burst", 0, LBSIM_SHAPE_BURST, "burst (requests per round)"},
+    [LBSIM_SWEEP_CAPACITY] = {"capacity", 0, NO_SHAPE, "capacity (requests served at once per backend)"},
+    [LBSIM_SWEEP_RATE] = {"rate", 0, LBSIM_SHAPE_RATE, "rate (requests/s)"},
+    [LBSIM_SWEEP_CONCURRENCY] = {"concurrency", 0, LBSIM_SHAPE_CONCURRENCY, "concurrency (requests in flight)"},
+    [LBSIM_SWEEP_BACKENDS] = {"backends", 0, NO_SHAPE, "backends"},
 };
 
 static const struct {
@@ -297,26 +301,20 @@ bool lbsim_sweep_runs(const lbsim_sweep_t *s, uint32_t index, uint32_t unused) {
 void lbsim_sweep_apply(const lbsim_sweep_t *s, const double *values, lbsim_config_t *cfg) {
   for (uint32_t k = 0; k < s->naxes; k++) {
     double v = values[k];
-    switch (s->axes[k].param) {
+    lbsim_sweep_param_t p = s->axes[k].param;
+    if (params[p].shape != NO_SHAPE)
+      cfg->shape = (lbsim_shape_t)params[p].shape;
+    switch (p) {
     case LBSIM_SWEEP_ALPHA: cfg->alpha = v; break;
     case LBSIM_SWEEP_EXPLORE: cfg->explore = v; break;
     case LBSIM_SWEEP_TEMPERATURE: cfg->temperature_ms = v; break;
     case LBSIM_SWEEP_DECAY: cfg->decay_s = v; break;
     case LBSIM_SWEEP_CHOICES: cfg->choices = (uint32_t)v; break;
+    case LBSIM_SWEEP_BURST: cfg->burst = (uint32_t)v; break;
     case LBSIM_SWEEP_CAPACITY: cfg->capacity = (uint32_t)v; break;
+    case LBSIM_SWEEP_RATE: cfg->rate = v; break;
+    case LBSIM_SWEEP_CONCURRENCY: cfg->concurrency = (uint32_t)v; break;
     case LBSIM_SWEEP_BACKENDS: cfg->backends = (uint32_t)v; break;
-    case LBSIM_SWEEP_BURST:
-      cfg->shape = LBSIM_SHAPE_BURST;
-      cfg->burst = (uint32_t)v;
-      break;
-    case LBSIM_SWEEP_RATE:
-      cfg->shape = LBSIM_SHAPE_RATE;
-      cfg->rate = v;
-      break;
-    case LBSIM_SWEEP_CONCURRENCY:
-      cfg->shape = LBSIM_SHAPE_CONCURRENCY;
-      cfg->concurrency = (uint32_t)v;
-      break;
     case LBSIM_SWEEP_PARAMS: break;
     }
   }
@@ -326,6 +324,21 @@ void lbsim_sweep_apply(const lbsim_sweep_t *s, const double *values, lbsim_confi
 
 static const char *const shape_options[] = {"bursts", "--rate", "--concurrency"};
 
+/* What on the command line needs the real clock, if anything. */
+static const char *socket_option(const lbsim_config_t *cfg) {
+  if (cfg->role == LBSIM_ROLE_BACKENDS)
+    return "--backends-only";
+  if (cfg->role == LBSIM_ROLE_CLIENT)
+    return "--client-only";
+  if (cfg->nservers > 0)
+    return "--server";
+  if (cfg->admin)
+    return "--admin";
+  if (cfg->clock_given && cfg->clock == LBSIM_CLOCK_REAL)
+    return "--clock real";
+  return NULL;
+}
+
 int lbsim_sweep_validate(const lbsim_sweep_t *s, const lbsim_config_t *cfg, char *err, size_t errlen) {
   if (s->naxes == 0) {
     if (s->metric_given)
@@ -334,31 +347,23 @@ int lbsim_sweep_validate(const lbsim_sweep_t *s, const lbsim_config_t *cfg, char
   }
   if (s->metric_given && cfg->report_path[0] == '\0')
     return fail(err, errlen, "--sweep-metric chooses what --report plots: give --report FILE.svg too");
-  const char *sockets = cfg->role == LBSIM_ROLE_BACKENDS ? "--backends-only"
-                        : cfg->role == LBSIM_ROLE_CLIENT ? "--client-only"
-                        : cfg->nservers > 0              ? "--server"
-                        : cfg->admin                     ? "--admin"
-                        : cfg->clock_given && cfg->clock == LBSIM_CLOCK_REAL ? "--clock real"
-                                                                             : NULL;
+  const char *sockets = socket_option(cfg);
   if (sockets)
     return fail(err, errlen, "--sweep runs on the virtual clock: it cannot be combined with %s", sockets);
   if (cfg->rounds == 0 && cfg->duration_s == 0 && cfg->requests == 0)
     return fail(err, errlen, "--sweep needs an end for every run: give --rounds, --duration or --requests");
 
   /* One traffic shape: the swept one, which --rate or --concurrency may not contradict. */
-  int swept_shape = -1;
+  int swept_shape = NO_SHAPE;
   const char *swept_name = NULL;
   uint32_t fewest_backends = 0;
   for (uint32_t k = 0; k < s->naxes; k++) {
     lbsim_sweep_param_t p = s->axes[k].param;
-    int shape = p == LBSIM_SWEEP_BURST         ? LBSIM_SHAPE_BURST
-                : p == LBSIM_SWEEP_RATE        ? LBSIM_SHAPE_RATE
-                : p == LBSIM_SWEEP_CONCURRENCY ? LBSIM_SHAPE_CONCURRENCY
-                                               : -1;
-    if (shape >= 0 && swept_shape >= 0)
+    int shape = params[p].shape;
+    if (shape != NO_SHAPE && swept_shape != NO_SHAPE)
       return fail(err, errlen, "--sweep %s and --sweep %s set different traffic shapes: sweep one of them", swept_name,
                   params[p].name);
-    if (shape >= 0) {
+    if (shape != NO_SHAPE) {
       swept_shape = shape;
       swept_name = params[p].name;
     }
@@ -369,7 +374,7 @@ int lbsim_sweep_validate(const lbsim_sweep_t *s, const lbsim_config_t *cfg, char
           fewest_backends = (uint32_t)s->axes[k].values[i];
     }
   }
-  if (swept_shape >= 0 && cfg->shape != LBSIM_SHAPE_BURST && (int)cfg->shape != swept_shape)
+  if (swept_shape != NO_SHAPE && cfg->shape != LBSIM_SHAPE_BURST && (int)cfg->shape != swept_shape)
     return fail(err, errlen, "--sweep %s sets the traffic shape (%s): it cannot be combined with %s", swept_name,
                 shape_options[swept_shape], shape_options[cfg->shape]);
 

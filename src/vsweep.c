@@ -141,7 +141,8 @@ int lbsim_vsweep_run(const lbsim_config_t *cfg) {
   if (*interrupt)
     lbsim_log("interrupted: %llu of %llu runs done", (unsigned long long)sw.runs, (unsigned long long)planned);
   lbsim_log("swept %llu run%s in %.2f s (simulated %.2f s; %llu requests, %.2f M/s)", (unsigned long long)sw.runs,
-            sw.runs == 1 ? "" : "s", wall, sw.simulated_s, (unsigned long long)sw.requests, wall > 0 ? (double)sw.requests / wall / 1e6 : 0.0);
+            sw.runs == 1 ? "" : "s", wall, sw.simulated_s, (unsigned long long)sw.requests,
+            wall > 0 ? (double)sw.requests / wall / 1e6 : 0.0);
   if (sw.metric != NULL && sw.runs > 0)
     write_plot(&sw);
   int code = LBSIM_EXIT_OK;
