@@ -38,12 +38,17 @@
  * request reaches its backend's copy net_delay/2 after the pick, is served
  * as the copy's model says (the same lbsim_copy_serve as on sockets), and
  * its answer is back net_delay/2 after the copy is done. A backend that is
- * down refuses at once (connect); a stalled one never answers (timeout at
- * the deadline, pick + --timeout); an answer that would be back after the
- * deadline is a timeout at the deadline; an outage resets what is in
- * flight to it (reset), at the instant of the outage, in the order sent.
- * Requests that would end at the same instant with the same outcome (a
- * burst to one backend, without jitter) travel as one event. */
+ * down refuses the connect after the round trip, net_delay (connect); a
+ * stalled one never answers (timeout at the deadline, pick + --timeout); an
+ * answer that would be back after the deadline is a timeout at the
+ * deadline. The network keeps the client's account of keep-alive
+ * connections (idle ones close after --client-idle): an outage ends what is
+ * in flight to the backend at that instant, in the order sent, a request
+ * on a new connection as reset, one on a connection that had carried
+ * another is sent again on a new one, as the client does after a
+ * keep-alive race, and refused a round trip later. Requests that would end
+ * at the same instant with the same outcome (a burst to one backend,
+ * without jitter) travel as one event. */
 #ifndef LBSIM_ENGINE_H
 #define LBSIM_ENGINE_H
 
