@@ -338,7 +338,7 @@ static void on_rig_done(void *data, const lbsim_request_t *req, lbsim_result_t r
 
 /* Three backends at `latency_ms`, the network of `net_delay_ms`, the
  * client's deadline `timeout_s`. */
-static void rig_init(rig_t *r, double latency_ms, uint32_t capacity, double net_delay_ms, double timeout_s) {
+static int rig_init(rig_t *r, double latency_ms, uint32_t capacity, double net_delay_ms, double timeout_s) {
   memset(r, 0, sizeof(*r));
   lbsim_engine_init(&r->engine, 0);
   for (uint32_t i = 0; i < 3; i++) {
@@ -349,10 +349,11 @@ static void rig_init(rig_t *r, double latency_ms, uint32_t capacity, double net_
     m->capacity = capacity;
     m->slow_start_factor = 1;
   }
-  lbsim_vnet_init(&r->net, &r->engine, r->models, 3, 7, net_delay_ms, timeout_s, 4);
+  REQUIRE(lbsim_vnet_init(&r->net, &r->engine, r->models, 3, 7, net_delay_ms, timeout_s, 4) == 0);
   r->net.transport.on_done = on_rig_done;
   r->net.transport.done_data = r;
   r->resend_to = 3;
+  return 0;
 }
 
 static void rig_free(rig_t *r) {
@@ -409,7 +410,7 @@ static void schedule_burst(burst_t *b, rig_t *r, uint64_t at_ns, uint32_t backen
 
 TEST(an_answer_comes_back_after_the_latency_and_the_network_delay) {
   rig_t r;
-  rig_init(&r, 50, 0, 0.3, 5);
+  CHECK(rig_init(&r, 50, 0, 0.3, 5) == 0);
   burst_t b;
   schedule_burst(&b, &r, MS(1000), 1, 1);
   lbsim_engine_run(&r.engine);
@@ -427,7 +428,7 @@ TEST(an_answer_comes_back_after_the_latency_and_the_network_delay) {
  * one event. */
 TEST(capacity_waves_end_at_multiples_of_the_latency_plus_the_network) {
   rig_t r;
-  rig_init(&r, 50, 10, 0.2, 5);
+  CHECK(rig_init(&r, 50, 10, 0.2, 5) == 0);
   burst_t b;
   schedule_burst(&b, &r, 0, 0, 35);
   lbsim_engine_run(&r.engine);
@@ -448,7 +449,7 @@ TEST(capacity_waves_end_at_multiples_of_the_latency_plus_the_network) {
  * back: a request sent later joins the queue behind the first wave. */
 TEST(a_request_queues_from_when_it_reaches_the_backend) {
   rig_t r;
-  rig_init(&r, 50, 1, 2, 5);
+  CHECK(rig_init(&r, 50, 1, 2, 5) == 0);
   burst_t a, b;
   schedule_burst(&a, &r, 0, 0, 1);
   schedule_burst(&b, &r, MS(30), 0, 1);
@@ -463,7 +464,7 @@ TEST(a_request_queues_from_when_it_reaches_the_backend) {
  * pick + timeout; one that comes exactly at the deadline is in time. */
 TEST(an_answer_later_than_the_deadline_times_out_exactly_at_it) {
   rig_t r;
-  rig_init(&r, 300, 0, 0.5, 0.25);
+  CHECK(rig_init(&r, 300, 0, 0.5, 0.25) == 0);
   r.models[2].latency.latency_ms = 249.5; /* + 0.5 network: exactly 250 ms */
   burst_t a, b;
   schedule_burst(&a, &r, MS(10), 0, 3);
@@ -483,7 +484,7 @@ TEST(an_answer_later_than_the_deadline_times_out_exactly_at_it) {
  * deadline: they end as timeouts at it, the earlier ones as answers. */
 TEST(requests_queued_past_the_deadline_time_out_at_it) {
   rig_t r;
-  rig_init(&r, 40, 1, 0, 0.1);
+  CHECK(rig_init(&r, 40, 1, 0, 0.1) == 0);
   burst_t b;
   schedule_burst(&b, &r, 0, 0, 5);
   lbsim_engine_run(&r.engine);
@@ -504,7 +505,7 @@ TEST(requests_queued_past_the_deadline_time_out_at_it) {
  * times slower at first, falling linearly back. */
 TEST(outages_refuse_at_once_reset_what_is_in_flight_and_recover_slowly) {
   rig_t r;
-  rig_init(&r, 100, 0, 0, 5);
+  CHECK(rig_init(&r, 100, 0, 0, 5) == 0);
   burst_t b1, b2, b3, b4;
   change_t down, up;
   schedule_burst(&b1, &r, 0, 0, 4);        /* in flight at the outage */
@@ -538,7 +539,7 @@ TEST(outages_refuse_at_once_reset_what_is_in_flight_and_recover_slowly) {
 /* An outage empties the capacity queue: after recovery the servers are free. */
 TEST(an_outage_drops_the_queued_work) {
   rig_t r;
-  rig_init(&r, 100, 1, 0, 5);
+  CHECK(rig_init(&r, 100, 1, 0, 5) == 0);
   burst_t b1, b2;
   change_t down, up;
   schedule_burst(&b1, &r, 0, 0, 10); /* would hold the server for a second */
@@ -561,7 +562,7 @@ TEST(an_outage_drops_the_queued_work) {
  * ones in flight. */
 TEST(requests_launched_by_an_outage_s_resets_are_refused) {
   rig_t r;
-  rig_init(&r, 100, 0, 0, 5);
+  CHECK(rig_init(&r, 100, 0, 0, 5) == 0);
   burst_t b;
   change_t down;
   schedule_burst(&b, &r, 0, 0, 2);
@@ -588,7 +589,7 @@ TEST(requests_launched_by_an_outage_s_resets_are_refused) {
  * idle for longer than the client keeps them are closed meanwhile. */
 TEST(at_an_outage_reused_connections_are_refused_on_retry_and_new_ones_reset) {
   rig_t r;
-  rig_init(&r, 100, 0, 0.4, 5);
+  CHECK(rig_init(&r, 100, 0, 0.4, 5) == 0);
   burst_t b1, b2;
   change_t down;
   schedule_burst(&b1, &r, 0, 0, 3);          /* three connections, idle from 100.4 ms */
@@ -612,7 +613,7 @@ TEST(at_an_outage_reused_connections_are_refused_on_retry_and_new_ones_reset) {
 
 TEST(connections_idle_longer_than_the_client_keeps_them_are_not_reused) {
   rig_t r;
-  rig_init(&r, 100, 0, 0, 5);
+  CHECK(rig_init(&r, 100, 0, 0, 5) == 0);
   burst_t b1, b2, b3;
   change_t down;
   schedule_burst(&b1, &r, 0, 0, 2);             /* idle from 100 ms, closed at 4.1 s */
@@ -630,7 +631,7 @@ TEST(connections_idle_longer_than_the_client_keeps_them_are_not_reused) {
  * closed loop against a backend that is down moves on in time. */
 TEST(a_refused_connect_takes_a_round_trip) {
   rig_t r;
-  rig_init(&r, 100, 0, 0.25, 5);
+  CHECK(rig_init(&r, 100, 0, 0.25, 5) == 0);
   change_t down;
   burst_t b;
   schedule_change(&down, &r, 0, 0, LBSIM_ACTION_DOWN, 0);
@@ -651,7 +652,7 @@ TEST(a_refused_connect_takes_a_round_trip) {
  * the engine says so and stops instead of spinning for ever. */
 TEST(time_that_stands_still_stops_the_engine) {
   rig_t r;
-  rig_init(&r, 0, 0, 0, 5);
+  CHECK(rig_init(&r, 0, 0, 0, 5) == 0);
   r.engine.max_at_instant = 1000;
   burst_t b;
   schedule_burst(&b, &r, MS(3), 0, 1);
@@ -668,7 +669,7 @@ TEST(time_that_stands_still_stops_the_engine) {
  * What was served before the stall is answered; after resume, all is well. */
 TEST(a_stall_times_out_at_the_deadline_and_resume_answers_again) {
   rig_t r;
-  rig_init(&r, 20, 0, 0, 0.5);
+  CHECK(rig_init(&r, 20, 0, 0, 0.5) == 0);
   burst_t b1, b2, b3;
   change_t stall, resume;
   schedule_burst(&b1, &r, 0, 0, 1);
@@ -692,7 +693,7 @@ TEST(a_stall_times_out_at_the_deadline_and_resume_answers_again) {
  * backend's error stream says, after its latency. */
 TEST(injected_errors_follow_the_seeded_stream) {
   rig_t r;
-  rig_init(&r, 5, 0, 0, 5);
+  CHECK(rig_init(&r, 5, 0, 0, 5) == 0);
   r.models[1].error_rate = 0.3;
   r.resend_to = 1;
   r.resends_left = 199; /* one at a time: 200 requests in sequence */
@@ -722,7 +723,7 @@ TEST(injected_errors_follow_the_seeded_stream) {
  * and every answer comes back in time order. */
 TEST(answers_overtaken_by_a_faster_one_still_end_in_time_order) {
   rig_t r;
-  rig_init(&r, 100, 0, 0, 5);
+  CHECK(rig_init(&r, 100, 0, 0, 5) == 0);
   burst_t b1, b2, b3;
   change_t faster;
   schedule_burst(&b1, &r, 0, 0, 2);
@@ -743,7 +744,7 @@ TEST(answers_overtaken_by_a_faster_one_still_end_in_time_order) {
  * completion runs. Every request must still end once. */
 TEST(a_batch_taken_again_by_the_requests_its_answer_launches) {
   rig_t r;
-  rig_init(&r, 100, 0, 0, 5);
+  CHECK(rig_init(&r, 100, 0, 0, 5) == 0);
   burst_t b1, b2;
   change_t faster;
   schedule_burst(&b1, &r, 0, 0, 1);
@@ -761,7 +762,7 @@ TEST(a_batch_taken_again_by_the_requests_its_answer_launches) {
 /* With jitter every request is its own event; without, those alike are one. */
 TEST(requests_alike_travel_as_one_event_and_jittered_ones_do_not) {
   rig_t r;
-  rig_init(&r, 10, 0, 0.1, 5);
+  CHECK(rig_init(&r, 10, 0, 0.1, 5) == 0);
   r.models[2].jitter = (lbsim_jitter_t){LBSIM_JITTER_UNIFORM, 0.5};
   burst_t b1, b2;
   schedule_burst(&b1, &r, 0, 0, 50);
@@ -783,7 +784,7 @@ TEST(requests_alike_travel_as_one_event_and_jittered_ones_do_not) {
 
 TEST(cancel_all_ends_everything_in_flight_as_cancelled) {
   rig_t r;
-  rig_init(&r, 100, 2, 0, 5);
+  CHECK(rig_init(&r, 100, 2, 0, 5) == 0);
   burst_t b1, b2;
   schedule_burst(&b1, &r, 0, 0, 5);
   schedule_burst(&b2, &r, 0, 1, 1);
