@@ -309,6 +309,8 @@ static int start_balancers(lbsim_sim_t *sim, uint32_t nbalancers) {
 static int start_admin(lbsim_sim_t *sim) {
   lbsim_admin_t *a = &sim->admin;
   memset(a, 0, sizeof(*a));
+  a->cfg = sim->cfg;
+  a->seed = sim->seed;
   a->fleet = &sim->fleet;
   a->backends = sim->backends;
   a->nbackends = sim->nbackends;
@@ -321,6 +323,9 @@ static int start_admin(lbsim_sim_t *sim) {
     return err;
   }
   lbsim_log("admin listening on http://127.0.0.1:%u/ (GET /backends, POST /backends/N, GET /metrics)", a->port);
+  lbsim_log("dashboard on http://127.0.0.1:%u/", a->port);
+  /* The dashboard gets the run in JSON, whatever stdout's format. */
+  sim->report.next = &a->report;
   return 0;
 }
 
