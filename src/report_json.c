@@ -242,8 +242,9 @@ static void json_sweep_row(lbsim_report_t *r, const lbsim_sweep_row_t *row) {
 }
 
 /* Between rounds (the dashboard): the truth now, and each policy's
- * estimates, requests in flight (in all and per backend) and totals so far.
- * Arrays in backend order, to stay small with 1,000 backends. */
+ * estimates, requests in flight (in all and per backend), requests done per
+ * backend and totals so far. Arrays in backend order, to stay small with
+ * 1,000 backends. */
 static void json_tick(lbsim_report_t *r, double t_s, uint64_t now_ns) {
   lbsim_buf_t *out = &r->out;
   lbsim_buf_append_str(out, "{\"type\":\"tick\",\"t\":");
@@ -278,6 +279,12 @@ static void json_tick(lbsim_report_t *r, double t_s, uint64_t now_ns) {
       if (i)
         lbsim_buf_append_str(out, ",");
       lbsim_buf_u64(out, b->in_flight_to[i]);
+    }
+    lbsim_buf_append_str(out, "],\"backend_done\":[");
+    for (uint32_t i = 0; i < b->n; i++) {
+      if (i)
+        lbsim_buf_append_str(out, ",");
+      lbsim_buf_u64(out, b->stats.backend[i].requests);
     }
     lbsim_buf_append_str(out, "]}");
   }

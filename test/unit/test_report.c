@@ -110,7 +110,7 @@ TEST(a_tick_carries_the_estimates_and_what_is_in_flight) {
   lbsim_buf_append(&sink.got, "", 1);
   CHECK_MSG(strcmp(sink.got.data, "{\"type\":\"tick\",\"t\":1.500,\"true_ms\":null,\"policies\":[{\"policy\":\"ema-greedy\","
                                   "\"launched\":0,\"ok\":0,\"failed\":0,\"in_flight\":7,\"ema_ms\":[0.000,812.400,0.000],"
-                                  "\"backend_in_flight\":[0,0,7]}]}\n") == 0,
+                                  "\"backend_in_flight\":[0,0,7],\"backend_done\":[0,0,0]}]}\n") == 0,
             "%s", sink.got.data);
   lbsim_report_free(&json);
   lbsim_buf_free(&sink.got);
