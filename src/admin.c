@@ -408,8 +408,11 @@ static lbsim_admin_t *admin_of(lbsim_httpd_t *server) {
   return LBSIM_CONTAINER_OF(server, lbsim_admin_t, httpd);
 }
 
+/* A viewer too slow to follow: what it needs next has left the history. */
 static void viewer_drop(lbsim_admin_t *a, viewer_t *v) {
   a->viewers_dropped++;
+  lbsim_log("dashboard viewer disconnected: it fell behind by more than the history holds (%zu bytes)",
+            a->events.max_bytes);
   lbsim_httpd_stream_drop(v->conn); /* on_stream_closed frees it */
 }
 

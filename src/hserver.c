@@ -478,7 +478,9 @@ static int on_message_complete(llhttp_t *p) {
    * framing cannot be trusted (a 1.0 intermediary may have framed it
    * differently); answer it, then close. */
   bool faulty_framing = p->http_minor == 0 && (p->flags & F_TRANSFER_ENCODING);
-  if (llhttp_should_keep_alive(p) && !s->upgrade && !faulty_framing)
+  /* A stream ends with the connection: nothing after it is parsed. */
+  bool stream = (e.flags & LBSIM_HENTRY_STREAM) && p->method != HTTP_HEAD;
+  if (llhttp_should_keep_alive(p) && !s->upgrade && !faulty_framing && !stream)
     e.flags |= LBSIM_HENTRY_KEEP_ALIVE;
   if (p->http_minor == 0)
     e.flags |= LBSIM_HENTRY_HTTP10;
