@@ -155,7 +155,8 @@ static const opt_t options[] = {
   {"replay", 0, "NAME", OPT_REPLAY, 0, 0, 0, false, NULL,
    "a published experiment: linkerd or tower (later options override it)", NULL, NULL},
   {"admin", 0, "PORT", OPT_ADMIN, 0, 0, 65535, false, "an integer in 0..65535",
-   "HTTP control on 127.0.0.1:PORT: GET/POST /backends, GET /metrics", "off", "Observability"},
+   "live dashboard (GET /), JSON control (POST /backends/N) and metrics on 127.0.0.1:PORT", "off",
+   "Observability"},
   {"report", 0, "FILE.svg", OPT_PATH, OFF(report_path), 0, 0, false, NULL,
    "draw latency, estimates, traffic shares and failures over time into an SVG file at the end", NULL, NULL},
 

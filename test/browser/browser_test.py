@@ -194,6 +194,7 @@ def test_compare_has_a_panel_per_policy_on_the_same_axes():
                 "0.1", "-s", "1"])
     d = browser()
     try:
+        d.set_window_size(1500, 2600)  # every panel on screen: off-screen ones are not redrawn
         d.get(lb.url)
         wait_js(d, "lbsim.points().length === 4 && lbsim.points().every(p => p >= 10) && "
                    "%r.every(p => lbsim.rounds(p) >= 4)" % policies, 20, "four panels drawn")
@@ -201,9 +202,10 @@ def test_compare_has_a_panel_per_policy_on_the_same_axes():
         panels = [p.get_attribute("data-policy") for p in d.find_elements(By.CSS_SELECTOR, "#panels .panel")]
         check(panels == policies, panels)
         # Compared on the same axes: every panel's latency axis is the same.
-        axes = d.execute_script("return lbsim.state.panels.map(p => [p.latency.scales.y.min, p.latency.scales.y.max, "
-                                "p.latency.scales.x.max])")
-        check(all(a == axes[0] for a in axes), axes)
+        axes = wait_js(d, "(() => { const a = lbsim.state.panels.map(p => [p.latency.scales.y.min, "
+                          "p.latency.scales.y.max, p.latency.scales.x.max].join()); "
+                          "return a.every(x => x === a[0]) && a; })()", 5, "the same axes in every panel")
+        check(len(axes) == 4, axes)
         # Backend 2 fails every request: the adaptive policies leave it, round-robin cannot.
         use_editor(d, 2, "ctl-error", 1)
         wait_js(d, "lbsim.share('p2c-peak-ewma', 2, 3) < 0.12 && lbsim.share('least-outstanding', 2, 3) !== null",
