@@ -171,7 +171,9 @@ static void start_run(lbsim_sim_t *sim) {
     for (uint32_t k = 0; sim->names && k < sim->nbackends; k++)
       sim->names[k] = sim->backends[k].url;
   }
-  lbsim_report_bind(&sim->report, sim->balancers, sim->nbalancers, sim->names, sim->names ? sim->fleet.n : 0,
+  /* The backends by URL: the balancer's (--client-only has no models), or the models'. */
+  uint32_t nnames = sim->names == NULL ? 0 : sim->nurls ? sim->nurls : sim->fleet.n;
+  lbsim_report_bind(&sim->report, sim->balancers, sim->nbalancers, sim->names, nnames,
                     sim->cfg->role == LBSIM_ROLE_CLIENT ? NULL : &sim->oracle, now);
   lbsim_report_start(&sim->report, now);
   if (sim->fleet.n > 0 && lbsim_fleet_start(&sim->fleet, now) != 0) {

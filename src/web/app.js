@@ -217,15 +217,24 @@
     p.cut = { t: t, picks: picks, ok: p.ok, failed: p.failed };
   }
 
-  function actionLabel(o) {
+  function actionText(o) {
     switch (o.action) {
-      case 'latency': return 'b' + o.backend + ' ' + fmtMs(o.to) + ' ms';
-      case 'error-rate': return 'b' + o.backend + ' err ' + o.to;
-      case 'capacity': return 'b' + o.backend + ' cap ' + o.to;
-      case 'jitter': return 'b' + o.backend + ' jitter ' + o.to;
-      case 'up': return 'b' + o.backend + ' up' + (o.slow_start_s > 0 ? ' (slow start)' : '');
-      default: return 'b' + o.backend + ' ' + o.action;
+      case 'latency': return fmtMs(o.to) + ' ms';
+      case 'error-rate': return 'err ' + o.to;
+      case 'capacity': return 'cap ' + o.to;
+      case 'jitter': return 'jitter ' + o.to;
+      case 'up': return 'up' + (o.slow_start_s > 0 ? ' (slow start)' : '');
+      default: return o.action;
     }
+  }
+
+  /* Changes of several backends at once (a scenario's "all", POST
+   * /backends) make one mark: "all cap 10", "b1,b2 down". */
+  function changeLabel(c) {
+    const who = c.backends.length === S.n && S.n > 1 ? 'all'
+      : c.backends.length <= 3 ? c.backends.map(function (i) { return 'b' + (i + 1); }).join(',')
+        : c.backends.length + ' backends';
+    return who + ' ' + c.text;
   }
 
   function onChange(o) {
@@ -237,8 +246,16 @@
       if (b) b.latency_ms = o.to_ms;
       return;
     }
-    S.changes.push({ t: o.t, backend: o.backend - 1, source: o.source, label: actionLabel(o) });
-    if (S.changes.length > 1000) S.changes.shift();
+    const text = actionText(o);
+    const last = S.changes[S.changes.length - 1];
+    if (last && last.t === o.t && last.source === o.source && last.text === text) {
+      last.backends.push(o.backend - 1);
+    } else {
+      S.changes.push({ t: o.t, backend: o.backend - 1, backends: [o.backend - 1], source: o.source, text: text });
+      if (S.changes.length > 1000) S.changes.shift();
+    }
+    const mark = S.changes[S.changes.length - 1];
+    mark.label = changeLabel(mark);
     if (b) {
       switch (o.action) {
         case 'latency': b.latency_ms = o.to; break;
@@ -395,7 +412,7 @@
     dashed.appendChild(el('span', 'swatch dashed'));
     dashed.appendChild(document.createTextNode('estimate'));
     legend.appendChild(solid);
-    legend.appendChild(dashed);
+    if (S.pol.length) legend.appendChild(dashed);
   }
 
   /* ---- charts ----------------------------------------------------------------------- */
@@ -422,7 +439,7 @@
       ctx.stroke();
       ctx.setLineDash([4, 3]);
       ctx.font = '10px "DejaVu Sans", sans-serif';
-      let labelRight = -Infinity, row = 0;
+      const rights = [-Infinity, -Infinity, -Infinity]; /* where each row of labels ends */
       const labels = chart.$lbsimLabels;
       S.changes.forEach(function (c) {
         const px = x.getPixelForValue(c.t);
@@ -433,15 +450,14 @@
         ctx.moveTo(px, area.top);
         ctx.lineTo(px, area.bottom);
         ctx.stroke();
-        if (labels) {
-          row = px > labelRight + 4 ? 0 : row + 1;
-          if (row > 2) return;
-          ctx.fillStyle = colour;
-          const w = ctx.measureText(c.label).width;
-          const left = px + 3 + w > area.right ? px - 3 - w : px + 3;
-          ctx.fillText(c.label, left, area.top + 10 + 11 * row);
-          if (row === 0) labelRight = left + w;
-        }
+        if (!labels) return;
+        const w = ctx.measureText(c.label).width;
+        const left = px + 3 + w > area.right ? px - 3 - w : px + 3;
+        const row = rights.findIndex(function (r) { return r + 4 < left; });
+        if (row < 0) return; /* no room: the line alone */
+        rights[row] = left + w;
+        ctx.fillStyle = colour;
+        ctx.fillText(c.label, left, area.top + 10 + 11 * row);
       });
       ctx.restore();
     }
@@ -492,13 +508,6 @@
     const root = $('#panels');
     root.textContent = '';
     document.body.classList.toggle('single', S.pol.length <= 1);
-    if (S.pol.length === 0) {
-      const empty = el('div', 'panel');
-      empty.appendChild(el('h3', null, 'Backends only'));
-      empty.appendChild(el('p', 'note', 'No balancer runs in this process (--backends-only): the backends are ' +
-        'listed on the right, with their controls.'));
-      root.appendChild(empty);
-    }
     const observer = 'IntersectionObserver' in window ? new IntersectionObserver(function (entries) {
       entries.forEach(function (e) {
         const panel = S.panels.find(function (p) { return p.el === e.target; });
@@ -546,6 +555,25 @@
       S.panels.push(panel);
       if (observer) observer.observe(div);
     });
+    if (S.pol.length === 0 && S.hasTruth) {
+      /* --backends-only: no balancer here, the truth alone. */
+      const div = el('section', 'panel');
+      div.dataset.points = '0';
+      div.appendChild(el('h3', null, 'backends'));
+      const figures = el('span', 'figures',
+        'no balancer runs in this process (--backends-only): the true latency of each backend');
+      div.appendChild(figures);
+      const c = el('div', 'chart latency');
+      c.appendChild(el('div', 'title', 'latency (ms)'));
+      const box = el('div', 'box');
+      c.appendChild(box);
+      div.appendChild(c);
+      root.appendChild(div);
+      const panel = { policy: -1, el: div, figures: null, table: null, visible: true, rebuild: true,
+        latency: makeChart(box, null, true) };
+      panel.charts = [panel.latency];
+      S.panels.push(panel);
+    }
   }
 
   function unitName() { return S.shape === 'burst' ? 'round' : 'interval'; }
@@ -561,16 +589,18 @@
   }
 
   function rebuildDatasets(panel) {
-    const lat = [];
+    const lat = [], estimates = panel.policy >= 0;
     S.shown.forEach(function (i) {
       if (S.hasTruth) lat.push(lineSet('backend ' + (i + 1) + ' true', colourOf(i), false, true));
-      lat.push(lineSet('backend ' + (i + 1) + ' estimate', colourOf(i), true, false));
+      if (estimates) lat.push(lineSet('backend ' + (i + 1) + ' estimate', colourOf(i), true, false));
     });
     if (S.n > S.shown.length) {
       if (S.hasTruth) lat.push(lineSet('others true (mean)', OTHERS_COLOUR, false, true));
-      lat.push(lineSet('others estimate (mean)', OTHERS_COLOUR, true, false));
+      if (estimates) lat.push(lineSet('others estimate (mean)', OTHERS_COLOUR, true, false));
     }
     panel.latency.data.datasets = lat;
+    panel.rebuild = false;
+    if (!estimates) return;
     const share = S.shown.map(function (i, k) { return areaSet('backend ' + (i + 1), colourOf(i), k === 0); });
     if (S.n > S.shown.length) share.push(areaSet('others', OTHERS_COLOUR, share.length === 0));
     panel.share.data.datasets = share;
@@ -578,7 +608,6 @@
     const p50 = lineSet('p50', '#1f4e79', false, false), p99 = lineSet('p99', '#c0504d', true, false);
     p50.pointRadius = p99.pointRadius = 1.5;
     panel.percentiles.data.datasets = [p50, p99];
-    panel.rebuild = false;
   }
 
   function positive(v) { return v > 0 && isFinite(v) ? v : null; }
@@ -594,7 +623,7 @@
     sets.forEach(function (d) { d.data = []; });
     let lo = Infinity, hi = 0;
     const note = function (v) { if (v !== null) { if (v < lo) lo = v; if (v > hi) hi = v; } return v; };
-    const per = S.hasTruth ? 2 : 1;
+    const per = (S.hasTruth ? 1 : 0) + (p ? 1 : 0);
     const mean = function (values, wantPositive) {
       let sum = 0, k = 0;
       for (let i = 0; i < S.n; i++) {
@@ -609,6 +638,15 @@
         shown.forEach(function (i, k) { sets[per * k].data.push({ x: t, y: note(positive(values[i])) }); });
         if (others) sets[per * shown.length].data.push({ x: t, y: note(positive(mean(values, false))) });
       });
+    }
+    let points = 0;
+    const countPoints = function () {
+      sets.forEach(function (d) { d.data.forEach(function (pt) { if (pt.y !== null) points++; }); });
+      panel.el.dataset.points = String(points);
+    };
+    if (!p) {
+      countPoints();
+      return { lo: lo, hi: hi, plo: Infinity, phi: 0, amax: 0 };
     }
     p.est.forEach(function (t, values) {
       shown.forEach(function (i, k) { sets[per * k + per - 1].data.push({ x: t, y: note(positive(values[i])) }); });
@@ -647,9 +685,7 @@
       if (a !== null) { plo = Math.min(plo, a); phi = Math.max(phi, a); }
       if (b !== null) { plo = Math.min(plo, b); phi = Math.max(phi, b); }
     });
-    let points = 0;
-    sets.forEach(function (d) { d.data.forEach(function (pt) { if (pt.y !== null) points++; }); });
-    panel.el.dataset.points = String(points);
+    countPoints();
     panel.el.dataset.rounds = String(rounds.length ? rounds[rounds.length - 1].n : 0);
     return { lo: lo, hi: hi, plo: plo, phi: phi, amax: bands.reduce(function (m, r) { return Math.max(m, r.ok + r.failed); }, 0) };
   }
@@ -711,13 +747,16 @@
       if (!panel.visible) { panel.stale = true; return; }
       panel.charts.forEach(function (c) { c.options.scales.x.max = xmax; });
       setLatencyAxis(panel.latency, lo, hi);
-      setLatencyAxis(panel.percentiles, plo, phi);
-      panel.answers.options.scales.y.max = niceMax(amax * 1.05);
+      if (panel.policy >= 0) {
+        setLatencyAxis(panel.percentiles, plo, phi);
+        panel.answers.options.scales.y.max = niceMax(amax * 1.05);
+        drawFigures(panel);
+        drawRoundTable(panel);
+      }
       panel.charts.forEach(function (c) { c.update('none'); });
-      drawFigures(panel);
-      drawRoundTable(panel);
     });
     drawTable();
+    if (!editorBusy()) fillEditor();
     S.renderMs = performance.now() - t0;
     S.renders = (S.renders || 0) + 1;
   }
@@ -830,6 +869,7 @@
       tp.appendChild(o);
     });
     tp.disabled = S.policies.length <= 1;
+    tp.parentNode.hidden = S.policies.length === 0;
     fillEditor();
     setControlsEnabled(!S.ended);
   }
@@ -860,7 +900,15 @@
     $('#ctl-jitter').value = b.jitter;
   }
 
+  /* The editor shows the selected backend's state as it changes (drift,
+   * scripts), unless someone is typing into it. */
+  function editorBusy() {
+    const a = document.activeElement;
+    return S.editing || (a && a.closest && a.closest('#editor') && a.tagName === 'INPUT');
+  }
+
   function select(i) {
+    S.editing = false;
     S.selected = i;
     $('#ctl-backend').value = String(i + 1);
     fillEditor();
@@ -888,6 +936,7 @@
         if (!r.ok) throw new Error(j.reason || r.statusText);
         (Array.isArray(j) ? j : [j]).forEach(applyState);
         result.textContent = (n ? 'backend ' + n : 'every backend') + ': ' + JSON.stringify(body);
+        S.editing = false;
         fillEditor();
         S.dirty = true;
       });
@@ -965,6 +1014,8 @@
         tr.addEventListener('click', function () { select(parseInt(tr.dataset.backend, 10) - 1); });
       }
       const b = S.backends[i];
+      if (b.slow && truth && isFinite(truth[i]) && truth[i] <= b.latency_ms * 1.001 + 0.01)
+        b.slow = false; /* the slow start is over */
       tr.dataset.backend = String(i + 1);
       tr.classList.toggle('selected', i === S.selected);
       const numCell = tr.cells[0];
@@ -979,9 +1030,10 @@
       tr.cells[1].textContent = truth ? fmtMs(truth[i]) : '–';
       const st = stateOf(b);
       tr.cells[2].textContent = '';
-      tr.cells[2].appendChild(el('span', 'badge ' + st[0], st[1]));
-      tr.cells[3].textContent = b.error_rate ? String(b.error_rate) : '0';
-      tr.cells[4].textContent = b.capacity ? String(b.capacity) : '∞';
+      if (S.hasTruth) tr.cells[2].appendChild(el('span', 'badge ' + st[0], st[1]));
+      else tr.cells[2].textContent = '–'; /* the backends are elsewhere */
+      tr.cells[3].textContent = !S.hasTruth ? '–' : b.error_rate ? String(b.error_rate) : '0';
+      tr.cells[4].textContent = !S.hasTruth ? '–' : b.capacity ? String(b.capacity) : '∞';
       tr.cells[5].textContent = est && est[i] > 0 ? fmtMs(est[i]) : '–';
       tr.cells[6].textContent = last && last.requests ? fmtPct(last.req[i] / last.requests) : '–';
       tr.cells[7].textContent = p ? String(p.inflight[i]) : '–';
@@ -996,6 +1048,9 @@
 
   function wire() {
     $('#editor').addEventListener('submit', onApply);
+    $('#editor').addEventListener('input', function (e) {
+      if (e.target.id !== 'ctl-slow' && e.target.id !== 'ctl-factor') S.editing = true;
+    });
     ['#ctl-down', '#ctl-up', '#ctl-stall', '#ctl-resume'].forEach(function (id) {
       $(id).addEventListener('click', onAction);
     });

@@ -301,6 +301,34 @@ def test_an_id_that_left_the_history_gets_a_reset_and_a_fresh_start():
     check(code == 0, "exit %d" % code)
 
 
+def test_client_only_names_its_servers_in_the_start_object():
+    """The page (and --format json) learn the backends from the start object,
+    also when they run elsewhere."""
+    servers = ["http://127.0.0.1:9/ping", "http://127.0.0.1:10/ping"]
+    args = ["--client-only", "--rounds", "2", "--sleep", "0.05", "--timeout", "0.2", "-s", "1"]
+    for s in servers:
+        args += ["--server", s]
+    r = subprocess.run([LBSIM, "--format", "json"] + args, capture_output=True, text=True, timeout=20)
+    check(r.returncode == 0, r.stderr)
+    start = json.loads(r.stdout.splitlines()[0])
+    check(start["type"] == "start" and [b["url"] for b in start["backends"]] == servers, start)
+    check([b["true_ms"] for b in start["backends"]] == [None, None], start)
+    lb = Lbsim(args[:1] + ["--server", servers[0], "--server", servers[1], "--sleep", "0.05", "--timeout", "0.2"])
+    v = Viewer(lb.port)
+    try:
+        v.read_head()
+        e = v.next_event()
+        check(e["event"] == "start" and [b["url"] for b in e["json"]["backends"]] == servers, e)
+        tick = v.next_event()
+        while tick["event"] != "tick":
+            tick = v.next_event()
+        check(tick["json"]["true_ms"] is None and len(tick["json"]["policies"][0]["ema_ms"]) == 2, tick)
+    finally:
+        v.close()
+        code = lb.stop()
+    check(code == 0, "exit %d" % code)
+
+
 def main():
     global LBSIM
     LBSIM = sys.argv[1]
