@@ -426,17 +426,18 @@
       if (!x || !area) return;
       ctx.save();
       ctx.beginPath();
-      ctx.strokeStyle = 'rgba(60,60,60,.45)';
-      ctx.lineWidth = 1;
+      ctx.strokeStyle = 'rgba(40,40,40,.7)';
+      ctx.lineWidth = 1.5;
       let lastPx = -10;
       for (let k = 0; k < S.drift.length; k++) {
         const px = x.getPixelForValue(S.drift[k]);
         if (px < area.left || px > area.right || px - lastPx < 2) continue;
         lastPx = px;
         ctx.moveTo(px, area.bottom);
-        ctx.lineTo(px, area.bottom - 5);
+        ctx.lineTo(px, area.bottom - 7);
       }
       ctx.stroke();
+      ctx.lineWidth = 1;
       ctx.setLineDash([4, 3]);
       ctx.font = '10px "DejaVu Sans", sans-serif';
       const rights = [-Infinity, -Infinity, -Infinity]; /* where each row of labels ends */
@@ -487,8 +488,9 @@
         x: { type: 'linear', min: 0, max: 1,
           ticks: { maxTicksLimit: 8, includeBounds: false, callback: function (v) { return v + ' s'; } },
           grid: { color: '#eef1f4' } },
+        /* A fixed width, so that the time axes of charts one above the other line up. */
         y: { type: 'linear', min: 0, title: { display: !!yTitle, text: yTitle || '' }, grid: { color: '#eef1f4' },
-          ticks: { maxTicksLimit: 6 } }
+          ticks: { maxTicksLimit: 6 }, afterFit: function (scale) { scale.width = 46; } }
       }
     };
   }
