@@ -530,7 +530,8 @@
       div.appendChild(charts);
       const boxes = {};
       [['latency', 'latency (ms)'], ['share', 'share of requests' + (S.shape === 'burst' ? ', per round' : '')],
-        ['answers', 'answers per ' + (S.shape === 'burst' ? 'round' : WINDOW_S + ' s')],
+        ['answers', 'answers per ' + (S.shape === 'burst' ? 'round' : WINDOW_S + ' s') +
+          ': ok (green), failed (red, on its own scale above)'],
         ['percentiles', 'p50 and p99 (ms)']].forEach(function (kv) {
         const c = el('div', 'chart ' + kv[0]);
         c.appendChild(el('div', 'title', kv[1]));
@@ -553,7 +554,17 @@
       panel.share.options.scales.y.max = 100;
       panel.share.options.scales.y.stacked = true;
       panel.share.options.scales.y.ticks.callback = function (v) { return v + '%'; };
-      panel.answers.options.scales.y.stacked = true;
+      /* Successes below, failures above on a scale of their own: a few
+       * failures among a thousand answers still show. */
+      const ya = panel.answers.options.scales.y;
+      ya.stack = 'answers';
+      ya.stackWeight = 2;
+      ya.ticks.maxTicksLimit = 3;
+      panel.answers.options.scales.yf = {
+        type: 'linear', min: 0, stack: 'answers', stackWeight: 1, offset: true, grid: { color: '#f3e3e2' },
+        ticks: { maxTicksLimit: 2, color: '#c0392b', precision: 0,
+          callback: function (v) { return v === 0 ? '' : v; } }, afterFit: ya.afterFit
+      };
       S.panels.push(panel);
       if (observer) observer.observe(div);
     });
@@ -606,7 +617,9 @@
     const share = S.shown.map(function (i, k) { return areaSet('backend ' + (i + 1), colourOf(i), k === 0); });
     if (S.n > S.shown.length) share.push(areaSet('others', OTHERS_COLOUR, share.length === 0));
     panel.share.data.datasets = share;
-    panel.answers.data.datasets = [areaSet('ok', '#3a9a4a', true), areaSet('failed', '#d1403a', false)];
+    const failed = areaSet('failed', '#d1403a', true);
+    failed.yAxisID = 'yf';
+    panel.answers.data.datasets = [areaSet('ok', '#3a9a4a', true), failed];
     const p50 = lineSet('p50', '#1f4e79', false, false), p99 = lineSet('p99', '#c0504d', true, false);
     p50.pointRadius = p99.pointRadius = 1.5;
     panel.percentiles.data.datasets = [p50, p99];
@@ -648,7 +661,7 @@
     };
     if (!p) {
       countPoints();
-      return { lo: lo, hi: hi, plo: Infinity, phi: 0, amax: 0 };
+      return { lo: lo, hi: hi, plo: Infinity, phi: 0, amax: 0, fmax: 0 };
     }
     p.est.forEach(function (t, values) {
       shown.forEach(function (i, k) { sets[per * k + per - 1].data.push({ x: t, y: note(positive(values[i])) }); });
@@ -689,7 +702,8 @@
     });
     countPoints();
     panel.el.dataset.rounds = String(rounds.length ? rounds[rounds.length - 1].n : 0);
-    return { lo: lo, hi: hi, plo: plo, phi: phi, amax: bands.reduce(function (m, r) { return Math.max(m, r.ok + r.failed); }, 0) };
+    return { lo: lo, hi: hi, plo: plo, phi: phi, amax: bands.reduce(function (m, r) { return Math.max(m, r.ok); }, 0),
+      fmax: bands.reduce(function (m, r) { return Math.max(m, r.failed); }, 0) };
   }
 
   function setLatencyAxis(chart, lo, hi) {
@@ -739,11 +753,12 @@
     const xmax = Math.max(1, S.t);
     /* Every panel on the same axes: the ranges are taken over all of them. */
     const ranges = S.panels.map(function (panel) { return panel.visible ? fillPanel(panel) : null; });
-    let lo = Infinity, hi = 0, plo = Infinity, phi = 0, amax = 0;
+    let lo = Infinity, hi = 0, plo = Infinity, phi = 0, amax = 0, fmax = 0;
     ranges.forEach(function (r) {
       if (!r) return;
       lo = Math.min(lo, r.lo); hi = Math.max(hi, r.hi); plo = Math.min(plo, r.plo); phi = Math.max(phi, r.phi);
       amax = Math.max(amax, r.amax);
+      fmax = Math.max(fmax, r.fmax);
     });
     S.panels.forEach(function (panel) {
       if (!panel.visible) { panel.stale = true; return; }
@@ -752,6 +767,7 @@
       if (panel.policy >= 0) {
         setLatencyAxis(panel.percentiles, plo, phi);
         panel.answers.options.scales.y.max = niceMax(amax * 1.05);
+        panel.answers.options.scales.yf.max = Math.max(1, niceMax(fmax));
         drawFigures(panel);
         drawRoundTable(panel);
       }
