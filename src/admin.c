@@ -147,7 +147,7 @@ static uint32_t slot_take(lbsim_admin_t *a) {
   uint32_t slot = a->free_answer;
   struct lbsim_admin_answer_s *ans = &a->answers[slot];
   a->free_answer = ans->next_free;
-  lbsim_buf_reset(&ans->body);
+  lbsim_buf_clear(&ans->body);
   ans->static_body = NULL;
   ans->static_len = 0;
   ans->type = "application/json";

@@ -683,6 +683,8 @@ int lbsim_client_init(lbsim_client_t *client, uv_loop_t *loop, lbsim_sched_t *sc
   if (client->pools == NULL)
     return UV_ENOMEM;
   client->npools = n;
+  /* Every pool is a valid empty one before anything can fail: closing and
+   * freeing walk them all. */
   for (uint32_t i = 0; i < n; i++) {
     lbsim_pool_t *pool = &client->pools[i];
     pool->client = client;
@@ -691,6 +693,9 @@ int lbsim_client_init(lbsim_client_t *client, uv_loop_t *loop, lbsim_sched_t *sc
     lbsim_queue_init(&pool->idle);
     lbsim_queue_init(&pool->queue);
     lbsim_queue_init(&pool->in_starved);
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    lbsim_pool_t *pool = &client->pools[i];
     lbsim_buf_t req = {0};
     if (lbsim_buf_printf(&req,
                          "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: lbsim/%s\r\nAccept: */*\r\n\r\n",

@@ -102,7 +102,7 @@ TEST(a_stream_holds_the_connection_and_ends_parsing) {
   CHECK(s.state == LBSIM_HSTATE_STREAM);
   CHECK(lbsim_hsession_next_wakeup(&s) == LBSIM_NEVER); /* no idle timeout while it streams */
   CHECK(lbsim_hsession_wants_input(&s));
-  lbsim_buf_reset(&out);
+  lbsim_buf_clear(&out);
   CHECK(feed(&s, "anything at all", &out) == 15 && out.len == 0 && app.routed == 1);
   lbsim_hsession_tick(&s, MS(10000), &out);
   CHECK(s.state == LBSIM_HSTATE_STREAM && out.len == 0);
@@ -118,7 +118,7 @@ TEST(a_stream_holds_the_connection_and_ends_parsing) {
   lbsim_hsession_free(&s);
   /* HEAD is answered with the head only, and the connection stays. */
   lbsim_hsession_init(&s, &limits, &vtable, &app, 0);
-  lbsim_buf_reset(&out);
+  lbsim_buf_clear(&out);
   feed(&s, "HEAD /s HTTP/1.1\r\nHost: h\r\n\r\n", &out);
   lbsim_buf_append(&out, "", 1);
   CHECK(s.state == LBSIM_HSTATE_OPEN && strstr(out.data, "Connection: close") == NULL);

@@ -97,7 +97,7 @@ TEST(a_viewer_resumes_after_its_last_event_or_starts_afresh) {
   CHECK_MSG(strcmp(out.data, "event: reset\ndata: {\"type\":\"reset\",\"reason\":\"expired\",\"last_event_id\":"
                              "\"5f3a09c1.3\",\"oldest_id\":\"5f3a09c1.10\"}\n\n") == 0,
             "%s", out.data);
-  lbsim_buf_reset(&out);
+  lbsim_buf_clear(&out);
   lbsim_sse_reset_event(&s, "x\"\n", &out);
   lbsim_buf_append(&out, "", 1);
   CHECK_MSG(strstr(out.data, "\"reason\":\"other-run\",\"last_event_id\":\"x\\\"\\u000a\"") != NULL, "%s", out.data);
