@@ -26,16 +26,13 @@ static void on_done(void *data, const lbsim_request_t *req, lbsim_result_t resul
   bool ok = result == LBSIM_RESULT_OK;
   double measured_ms = (double)(end_ns - req->start_ns) / LBSIM_NS_PER_MS;
   double sample_ms = ok ? measured_ms : b->cfg->failure_latency_ms;
-  for (uint32_t k = 0; k < count; k++) {
-    lbsim_ema_update(&b->ema, backend, sample_ms);
-    lbsim_policy_observe(&b->policy, backend, sample_ms, ok, end_ns);
-  }
+  lbsim_ema_update_n(&b->ema, backend, sample_ms, count);
+  lbsim_policy_observe_n(&b->policy, backend, sample_ms, ok, end_ns, count);
   lbsim_stats_record(&b->stats, backend, result, measured_ms, sample_ms, req->oracle_ms, req->to_fastest, count);
   b->in_flight -= count;
   b->round_outstanding = b->round_outstanding > count ? b->round_outstanding - count : 0;
-  if (b->on_request_done && !b->detached)
-    for (uint32_t k = 0; k < count; k++)
-      b->on_request_done(b, end_ns);
+  if (b->on_requests_done && !b->detached)
+    b->on_requests_done(b, count, end_ns);
   if (b->round_open && !b->launching && b->round_outstanding == 0)
     end_round(b, end_ns);
 }

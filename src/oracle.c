@@ -39,7 +39,7 @@ double lbsim_oracle_cost_ms(const lbsim_oracle_t *o, uint32_t backend, uint64_t 
   return cost_ms(o, &o->models[backend], now_ns, &certain);
 }
 
-static void refresh(lbsim_oracle_t *o, uint64_t now_ns) {
+void lbsim_oracle_refresh(lbsim_oracle_t *o, uint64_t now_ns) {
   uint32_t best = 0;
   double best_ms = INFINITY;
   bool ramping = false; /* a backend in slow start gets faster by the moment */
@@ -64,16 +64,4 @@ static void refresh(lbsim_oracle_t *o, uint64_t now_ns) {
   o->dirty = ramping;
   if (ramping)
     o->touched_ns = now_ns;
-}
-
-uint32_t lbsim_oracle_fastest(lbsim_oracle_t *o, uint64_t now_ns) {
-  if (o->dirty)
-    refresh(o, now_ns);
-  return o->fastest;
-}
-
-double lbsim_oracle_fastest_ms(lbsim_oracle_t *o, uint64_t now_ns) {
-  if (o->dirty)
-    refresh(o, now_ns);
-  return o->fastest_ms;
 }

@@ -218,22 +218,27 @@ static void on_arrival(lbsim_timer_t *timer, uint64_t now_ns) {
   lbsim_clock_set(r->clock, &r->arrival, next, on_arrival);
 }
 
-static void on_balancer_request_done(lbsim_balancer_t *b, uint64_t now_ns) {
+static void on_balancer_requests_done(lbsim_balancer_t *b, uint32_t count, uint64_t now_ns) {
   lbsim_runner_t *r = b->data;
-  if (r->cfg->shape == LBSIM_SHAPE_CONCURRENCY && !r->launching_stopped) {
-    bool time_up = r->cfg->duration_s > 0 && since_start_s(r, now_ns) >= r->cfg->duration_s;
-    if (!time_up && requests_left(r, b) > 0) {
-      lbsim_balancer_launch(b, now_ns);
-      return;
+  for (uint32_t k = 0; k < count; k++) {
+    if (r->cfg->shape == LBSIM_SHAPE_CONCURRENCY && !r->launching_stopped) {
+      /* Closed loop: each answer launches the next request. */
+      bool time_up = r->cfg->duration_s > 0 && since_start_s(r, now_ns) >= r->cfg->duration_s;
+      if (!time_up && requests_left(r, b) > 0) {
+        lbsim_balancer_launch(b, now_ns);
+        continue;
+      }
+      /* This balancer is done; the run is once every one of them is. */
+      bool everyone = true;
+      for (uint32_t i = 0; i < r->nbalancers; i++)
+        everyone = everyone && requests_left(r, &r->balancers[i]) == 0;
+      if (time_up || everyone)
+        stop_launching(r, now_ns);
     }
-    /* This balancer is done; the run is once every one of them is. */
-    bool everyone = true;
-    for (uint32_t i = 0; i < r->nbalancers; i++)
-      everyone = everyone && requests_left(r, &r->balancers[i]) == 0;
-    if (time_up || everyone)
-      stop_launching(r, now_ns);
+    maybe_finish_drained(r, now_ns);
+    if (r->cfg->shape != LBSIM_SHAPE_CONCURRENCY || r->launching_stopped)
+      break; /* the other answers would only repeat that check */
   }
-  maybe_finish_drained(r, now_ns);
 }
 
 static void on_interval(lbsim_timer_t *timer, uint64_t now_ns) {
@@ -275,7 +280,7 @@ void lbsim_runner_init(lbsim_runner_t *r, lbsim_clock_t *clock, const lbsim_conf
   for (uint32_t i = 0; i < nbalancers; i++) {
     balancers[i].data = r;
     balancers[i].on_round_done = on_balancer_round_done;
-    balancers[i].on_request_done = on_balancer_request_done;
+    balancers[i].on_requests_done = on_balancer_requests_done;
   }
 }
 

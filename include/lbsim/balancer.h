@@ -56,6 +56,8 @@ struct lbsim_transport_s {
 
 typedef struct lbsim_balancer_s lbsim_balancer_t;
 typedef void (*lbsim_balancer_cb)(lbsim_balancer_t *balancer, uint64_t now_ns);
+/* `count` requests ended at now_ns. */
+typedef void (*lbsim_balancer_done_cb)(lbsim_balancer_t *balancer, uint32_t count, uint64_t now_ns);
 
 struct lbsim_balancer_s {
   const lbsim_config_t *cfg;
@@ -76,7 +78,7 @@ struct lbsim_balancer_s {
   bool round_open;
   bool detached;                /* shutting down: no more callbacks */
 
-  lbsim_balancer_cb on_request_done; /* after each completion (the runner) */
+  lbsim_balancer_done_cb on_requests_done; /* after completions (the runner) */
   lbsim_balancer_cb on_round_done;   /* the round's last request is done */
   void *data;                   /* the runner */
 };

@@ -64,6 +64,8 @@ typedef struct lbsim_copy_s {
   lbsim_rng_t jitter_rng;
   lbsim_rng_t error_rng;
   bool down;                  /* the outage the copy has taken in */
+  uint64_t service_generation; /* the model's generation service_ns is for (0: none) */
+  uint64_t service_ns;        /* a request's service time then, when it is the same for all */
 } lbsim_copy_t;
 
 /* 0, or LBSIM_ENOMEM. */

@@ -35,11 +35,23 @@ void lbsim_oracle_init(lbsim_oracle_t *oracle, const lbsim_model_t *models, uint
                        double timeout_ms);
 /* A model changed at now_ns. O(1): the best is found again at the next question. */
 void lbsim_oracle_touch(lbsim_oracle_t *oracle, uint64_t now_ns);
+/* Finds the best again (the questions below do it when a model changed). */
+void lbsim_oracle_refresh(lbsim_oracle_t *oracle, uint64_t now_ns);
 /* The best backend now: the lowest expected cost, the lowest index among
  * equals. While every backend fails for sure there is none: the last one
  * found stays, and lbsim_oracle_fastest_ms is INFINITY. */
-uint32_t lbsim_oracle_fastest(lbsim_oracle_t *oracle, uint64_t now_ns);
-double lbsim_oracle_fastest_ms(lbsim_oracle_t *oracle, uint64_t now_ns);
+static inline uint32_t lbsim_oracle_fastest(lbsim_oracle_t *oracle, uint64_t now_ns) {
+  if (oracle->dirty)
+    lbsim_oracle_refresh(oracle, now_ns);
+  return oracle->fastest;
+}
+
+static inline double lbsim_oracle_fastest_ms(lbsim_oracle_t *oracle, uint64_t now_ns) {
+  if (oracle->dirty)
+    lbsim_oracle_refresh(oracle, now_ns);
+  return oracle->fastest_ms;
+}
+
 /* A backend's expected cost now. */
 double lbsim_oracle_cost_ms(const lbsim_oracle_t *oracle, uint32_t backend, uint64_t now_ns);
 /* A backend's true latency now; INFINITY when it cannot answer at all. */

@@ -86,6 +86,17 @@ static void p2c_observe(lbsim_policy_t *pol, uint32_t backend, double latency_ms
   observe_sample(p, b, latency_ms, now_ns);
 }
 
+/* Observed again at the same instant, a sample changes nothing: no time
+ * has passed (the weight is 1), and it is no longer above the estimate. */
+static void p2c_observe_n(lbsim_policy_t *pol, uint32_t backend, double latency_ms, bool ok, uint64_t now_ns,
+                          uint32_t count) {
+  p2c_t *p = pol->state;
+  peak_t *b = &p->b[backend];
+  (void)ok;
+  b->pending = b->pending > count ? b->pending - count : 0;
+  observe_sample(p, b, latency_ms, now_ns);
+}
+
 static void p2c_destroy(lbsim_policy_t *pol) {
   p2c_t *p = pol->state;
   free(p->b);
@@ -98,5 +109,6 @@ const lbsim_policy_ops_t lbsim_policy_p2c_peak_ewma = {
     .create = p2c_create,
     .select = p2c_select,
     .observe = p2c_observe,
+    .observe_n = p2c_observe_n,
     .destroy = p2c_destroy,
 };
