@@ -37,6 +37,21 @@ static void on_done(void *data, const lbsim_request_t *req, lbsim_result_t resul
     end_round(b, end_ns);
 }
 
+/* The expected cost of a pick's backend. The oracle's answer changes only
+ * with its version (outside slow starts): kept for every backend, it is
+ * one small array to read instead of a model per pick. */
+static double pick_cost_ms(lbsim_balancer_t *b, uint32_t backend, uint64_t now_ns) {
+  const lbsim_oracle_t *o = b->oracle;
+  if (o->dirty || b->judge_cost_ms == NULL)
+    return lbsim_oracle_cost_ms(o, backend, now_ns);
+  if (b->judge_version != o->version) {
+    for (uint32_t i = 0; i < b->n; i++)
+      b->judge_cost_ms[i] = lbsim_oracle_cost_ms(o, i, now_ns);
+    b->judge_version = o->version;
+  }
+  return b->judge_cost_ms[backend];
+}
+
 /* Oracle bookkeeping at a pick: is it the truly fastest (the lowest
  * expected cost, failures counted at --failure-latency), and has the fastest
  * changed since the last pick? The best expected cost is kept with the
@@ -51,7 +66,7 @@ static void judge_pick(lbsim_balancer_t *b, lbsim_request_t *req, uint64_t now_n
   if (!isfinite(best))
     return; /* every backend fails for sure: there is no right choice */
   req->oracle_ms = best;
-  req->to_fastest = req->backend == fastest || lbsim_oracle_cost_ms(b->oracle, req->backend, now_ns) <= best;
+  req->to_fastest = req->backend == fastest || pick_cost_ms(b, req->backend, now_ns) <= best;
   lbsim_stats_t *s = &b->stats;
   if (b->oracle->epoch != s->seen_epoch) {
     if (s->seen_epoch != 0)
@@ -118,6 +133,8 @@ int lbsim_balancer_init(lbsim_balancer_t *b, const lbsim_config_t *cfg, uint64_t
   memcpy(b->names, names, n * sizeof(*b->names));
   if (lbsim_ema_init(&b->ema, n, cfg->alpha) != 0 || lbsim_stats_init(&b->stats, n) != 0)
     return LBSIM_ENOMEM;
+  if (oracle != NULL)
+    b->judge_cost_ms = malloc(n * sizeof(*b->judge_cost_ms)); /* without it, the oracle is asked each time */
   const lbsim_policy_ops_t *ops = lbsim_policy_find(b->policy_name);
   lbsim_policy_params_t params = {
       .n = n,
@@ -156,4 +173,6 @@ void lbsim_balancer_free(lbsim_balancer_t *b) {
   lbsim_ema_free(&b->ema);
   free(b->names);
   b->names = NULL;
+  free(b->judge_cost_ms);
+  b->judge_cost_ms = NULL;
 }

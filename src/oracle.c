@@ -15,6 +15,7 @@ void lbsim_oracle_init(lbsim_oracle_t *o, const lbsim_model_t *models, uint32_t 
   o->fastest_ms = INFINITY;
   o->epoch = 0;
   o->epoch_ns = 0;
+  o->version = 1;
 }
 
 double lbsim_oracle_true_ms(const lbsim_oracle_t *o, uint32_t backend, uint64_t now_ns) {
@@ -24,6 +25,7 @@ double lbsim_oracle_true_ms(const lbsim_oracle_t *o, uint32_t backend, uint64_t 
 void lbsim_oracle_touch(lbsim_oracle_t *o, uint64_t now_ns) {
   o->dirty = true;
   o->touched_ns = now_ns;
+  o->version++;
 }
 
 /* Sets *certain when a request would fail whatever happens. */

@@ -25,9 +25,9 @@
 /* What the balancer tells the transport about a request, and gets back
  * with its outcome. Transports embed it in their own request objects. */
 typedef struct lbsim_request_s {
-  uint32_t backend;
   uint64_t start_ns;          /* the pick: latency is measured from here */
   double oracle_ms;           /* the best expected cost at the pick (< 0: unknown) */
+  uint32_t backend;
   bool to_fastest;            /* the pick was as good as the truly fastest */
 } lbsim_request_t;
 
@@ -70,6 +70,8 @@ struct lbsim_balancer_s {
   lbsim_ema_t ema;
   lbsim_policy_t policy;
   lbsim_stats_t stats;
+  double *judge_cost_ms;        /* each backend's expected cost, for picks ... */
+  uint64_t judge_version;       /* ... while the oracle's version is this one */
 
   uint64_t in_flight;           /* launched, not done */
   uint64_t round_outstanding;   /* launched in this round, not done */

@@ -28,18 +28,18 @@
 #include "lbsim/service.h"
 
 typedef struct lbsim_model_s {
-  uint32_t index;             /* 0-based; printed 1-based */
-  lbsim_latency_t latency;
+  /* What serving a request reads comes first: one cache line, mostly. */
   uint64_t generation;        /* bumped on every change */
-
   double error_rate;
+  uint64_t slow_start_ns;     /* 0: none */
   bool down;
   bool stalled;
   uint32_t capacity;          /* 0: unlimited */
   lbsim_jitter_t jitter;
+  lbsim_latency_t latency;
   uint64_t slow_start_from_ns;
-  uint64_t slow_start_ns;     /* 0: none */
   double slow_start_factor;
+  uint32_t index;             /* 0-based; printed 1-based */
 } lbsim_model_t;
 
 /* Initial latency drawn from backend `index`'s stream of `seed`; capacity,

@@ -29,6 +29,7 @@ typedef struct lbsim_oracle_s {
   double fastest_ms;        /* its expected cost; INFINITY when every backend fails for sure */
   uint64_t epoch;           /* bumped whenever the best is another backend */
   uint64_t epoch_ns;        /* when that happened */
+  uint64_t version;         /* bumped at every change of a model: costs kept from before are stale */
 } lbsim_oracle_t;
 
 void lbsim_oracle_init(lbsim_oracle_t *oracle, const lbsim_model_t *models, uint32_t n, double failure_ms,
@@ -52,7 +53,9 @@ static inline double lbsim_oracle_fastest_ms(lbsim_oracle_t *oracle, uint64_t no
   return oracle->fastest_ms;
 }
 
-/* A backend's expected cost now. */
+/* A backend's expected cost now. While the oracle is not dirty (after a
+ * question, with no slow start under way) it stays the same until
+ * `version` changes. */
 double lbsim_oracle_cost_ms(const lbsim_oracle_t *oracle, uint32_t backend, uint64_t now_ns);
 /* A backend's true latency now; INFINITY when it cannot answer at all. */
 double lbsim_oracle_true_ms(const lbsim_oracle_t *oracle, uint32_t backend, uint64_t now_ns);

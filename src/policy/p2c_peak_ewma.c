@@ -31,12 +31,14 @@ typedef struct p2c_s {
 
 /* Finagle's observe(): decay to now, then take the peak or blend. */
 static void observe_sample(const p2c_t *p, peak_t *b, double sample_ms, uint64_t now_ns) {
-  double dt = now_ns > b->stamp_ns ? (double)(now_ns - b->stamp_ns) : 0.0;
-  double w = exp(-dt / p->decay_ns);
-  if (sample_ms > b->cost_ms)
+  if (sample_ms > b->cost_ms) {
     b->cost_ms = sample_ms;
-  else
+  } else if (now_ns > b->stamp_ns && b->cost_ms != 0.0) {
+    /* Without time passed the weight is 1, and from 0 the blend of 0 is 0:
+     * exp() only when it can change the estimate. */
+    double w = exp(-(double)(now_ns - b->stamp_ns) / p->decay_ns);
     b->cost_ms = b->cost_ms * w + sample_ms * (1.0 - w);
+  }
   b->stamp_ns = now_ns;
 }
 
