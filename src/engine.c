@@ -58,46 +58,66 @@ void lbsim_engine_run(lbsim_engine_t *e) {
       if (at->due_ns == top.due_ns && at->tie == top.tie)
         lbsim_timers_cancel(&e->timers, t);
     }
+    /* The timer after next is among the top's children: what it will read
+     * is fetched while the next one runs. */
+    uint32_t n = e->timers.len < 5 ? e->timers.len : 5;
+    if (n > 1) {
+      const lbsim_timer_slot_t *h = e->timers.heap;
+      uint32_t j = 1;
+      for (uint32_t c = 2; c < n; c++)
+        j = h[c].due_ns < h[j].due_ns ? c : j;
+      __builtin_prefetch(h[j].timer);
+      __builtin_prefetch(h[j].hint);
+    }
   }
 }
 
 /* ---- the network -------------------------------------------------------------- */
 
+/* Sized and aligned to two cache lines; what the end of a batch at the
+ * head of its FIFO reads is in the first. The FIFO is singly linked and a
+ * batch keeps its successor's key, so that taking the head off and arming
+ * the copy's timer for the next one never visits the next one (written
+ * long ago, it is far from the cache). */
 struct lbsim_vbatch_s {
-  lbsim_timer_t timer;          /* its end, when out of FIFO order */
-  uint64_t end_ns;
-  uint64_t seq;                 /* the engine's sequence number when it was sent */
+  _Alignas(64) lbsim_vbatch_t *next; /* in its copy's FIFO, or in the free list */
+  uint64_t next_end_ns, next_seq;    /* the key of the FIFO's next */
   lbsim_request_t req;
   lbsim_result_t result;
   uint32_t count;
-  lbsim_queue_t link;           /* in its copy's fifo or others */
   lbsim_vnet_t *net;
-  lbsim_vbatch_t *next_free;
+  uint64_t end_ns;
+  uint64_t seq;                 /* the engine's sequence number when it was sent */
+  lbsim_queue_t link;           /* in its copy's others (self-linked in the FIFO) */
+  lbsim_timer_t timer;          /* its end, when out of FIFO order */
 };
+
+_Static_assert(sizeof(lbsim_vbatch_t) == 128, "a batch is two cache lines");
 
 #define BATCH_SLAB 1024
 
 typedef struct batch_slab_s {
-  struct batch_slab_s *next;
   lbsim_vbatch_t batches[BATCH_SLAB];
+  struct batch_slab_s *next;
 } batch_slab_t;
 
 static lbsim_vbatch_t *batch_new(lbsim_vnet_t *net) {
   if (net->free_batches == NULL) {
-    batch_slab_t *slab = malloc(sizeof(*slab));
+    batch_slab_t *slab = aligned_alloc(_Alignof(batch_slab_t), sizeof(*slab));
     if (slab == NULL)
       return NULL;
     slab->next = net->slabs;
     net->slabs = slab;
     for (int i = BATCH_SLAB - 1; i >= 0; i--) {
-      slab->batches[i].next_free = net->free_batches;
+      slab->batches[i].next = net->free_batches;
       net->free_batches = &slab->batches[i];
     }
   }
   lbsim_vbatch_t *b = net->free_batches;
-  net->free_batches = b->next_free;
+  net->free_batches = b->next;
   lbsim_timer_init(&b->timer, LBSIM_ORDER_COMPLETION);
   lbsim_queue_init(&b->link);
+  b->next = NULL;
   b->net = net;
   b->count = 0;
   return b;
@@ -105,15 +125,16 @@ static lbsim_vbatch_t *batch_new(lbsim_vnet_t *net) {
 
 static void on_head_due(lbsim_timer_t *timer, uint64_t now_ns);
 
-/* The copy's timer follows the head of its FIFO. */
-static void arm_head(lbsim_vnet_t *net, lbsim_vcopy_t *vc) {
-  lbsim_queue_t *first = lbsim_queue_head(&vc->fifo);
-  if (first == NULL) {
+/* Takes the FIFO's head off; the copy's timer follows the new head. */
+static void fifo_pop(lbsim_vnet_t *net, lbsim_vcopy_t *vc) {
+  lbsim_vbatch_t *b = vc->fifo_head;
+  vc->fifo_head = b->next;
+  if (b->next == NULL) {
+    vc->fifo_tail = NULL;
     lbsim_timers_cancel(&net->engine->timers, &vc->head);
     return;
   }
-  lbsim_vbatch_t *b = lbsim_queue_data(first, lbsim_vbatch_t, link);
-  lbsim_timers_set_seq(&net->engine->timers, &vc->head, b->end_ns, b->seq, on_head_due);
+  lbsim_timers_set_hinted(&net->engine->timers, &vc->head, b->next_end_ns, b->next_seq, on_head_due, b->next);
 }
 
 /* Hands a batch's requests back to the balancer. */
@@ -126,22 +147,24 @@ static void batch_end(lbsim_vbatch_t *b, lbsim_result_t result, uint64_t now_ns)
   net->in_flight -= b->count;
   lbsim_request_t req = b->req;
   uint32_t count = b->count;
-  b->next_free = net->free_batches;
+  b->next = net->free_batches;
   net->free_batches = b;
   net->transport.on_done(net->transport.done_data, &req, result, now_ns, count);
 }
 
 static void on_batch_due(lbsim_timer_t *timer, uint64_t now_ns) {
   lbsim_vbatch_t *b = LBSIM_CONTAINER_OF(timer, lbsim_vbatch_t, timer);
+  /* The batch is freed below, and may be taken again at once by a request
+   * its answers launch: its timer must leave the heap first (the engine
+   * leaves a running timer at the top; see lbsim_engine_run). */
+  lbsim_timers_cancel(&b->net->engine->timers, timer);
   batch_end(b, b->result, now_ns);
 }
 
 static void on_head_due(lbsim_timer_t *timer, uint64_t now_ns) {
   lbsim_vcopy_t *vc = LBSIM_CONTAINER_OF(timer, lbsim_vcopy_t, head);
-  lbsim_vbatch_t *b = lbsim_queue_data(lbsim_queue_head(&vc->fifo), lbsim_vbatch_t, link);
-  lbsim_vnet_t *net = b->net;
-  lbsim_queue_remove(&b->link);
-  arm_head(net, vc);
+  lbsim_vbatch_t *b = vc->fifo_head;
+  fifo_pop(b->net, vc);
   batch_end(b, b->result, now_ns);
 }
 
@@ -190,23 +213,28 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
     b->req = *req;
     b->result = result;
     b->count = 1;
-    lbsim_queue_t *tail = lbsim_queue_tail(&vc->fifo);
-    if (tail == NULL || end >= lbsim_queue_data(tail, lbsim_vbatch_t, link)->end_ns) {
-      lbsim_queue_insert_tail(&vc->fifo, &b->link);
-      if (tail == NULL)
-        err = lbsim_timers_set_seq(&net->engine->timers, &vc->head, end, b->seq, on_head_due);
+    lbsim_vbatch_t *tail = vc->fifo_tail;
+    if (tail == NULL) {
+      err = lbsim_timers_set_hinted(&net->engine->timers, &vc->head, end, b->seq, on_head_due, b);
+      if (err == 0)
+        vc->fifo_head = vc->fifo_tail = b;
+    } else if (end >= tail->end_ns) {
+      tail->next = b;
+      tail->next_end_ns = end;
+      tail->next_seq = b->seq;
+      vc->fifo_tail = b;
     } else {
       lbsim_queue_insert_tail(&vc->others, &b->link);
       err = lbsim_timers_set_seq(&net->engine->timers, &b->timer, end, b->seq, on_batch_due);
+      if (err != 0)
+        lbsim_queue_remove(&b->link);
     }
-    if (err != 0)
-      lbsim_queue_remove(&b->link);
   }
   if (err != 0) {
     /* Out of memory: the request cannot be simulated; it fails at once. */
     net->in_flight--;
     if (b != NULL) {
-      b->next_free = net->free_batches;
+      b->next = net->free_batches;
       net->free_batches = b;
     }
     lbsim_log_error("out of memory: a request was cancelled");
@@ -240,7 +268,6 @@ int lbsim_vnet_init(lbsim_vnet_t *net, lbsim_engine_t *engine, const lbsim_model
     return LBSIM_ENOMEM;
   for (uint32_t i = 0; i < n; i++) {
     lbsim_vcopy_t *vc = &net->copies[i];
-    lbsim_queue_init(&vc->fifo);
     lbsim_queue_init(&vc->others);
     lbsim_timer_init(&vc->head, LBSIM_ORDER_COMPLETION);
     net->n = i + 1;
@@ -255,12 +282,17 @@ int lbsim_vnet_init(lbsim_vnet_t *net, lbsim_engine_t *engine, const lbsim_model
 static void end_pending(lbsim_vnet_t *net, lbsim_vcopy_t *vc, lbsim_result_t result, uint64_t now_ns) {
   lbsim_timers_cancel(&net->engine->timers, &vc->head);
   for (;;) {
-    lbsim_queue_t *a = lbsim_queue_head(&vc->fifo), *o = lbsim_queue_head(&vc->others);
-    if (a == NULL && o == NULL)
+    lbsim_queue_t *o = lbsim_queue_head(&vc->others);
+    lbsim_vbatch_t *fa = vc->fifo_head;
+    if (fa == NULL && o == NULL)
       break;
-    lbsim_vbatch_t *fa = a ? lbsim_queue_data(a, lbsim_vbatch_t, link) : NULL;
     lbsim_vbatch_t *fo = o ? lbsim_queue_data(o, lbsim_vbatch_t, link) : NULL;
     lbsim_vbatch_t *b = fo == NULL || (fa != NULL && fa->seq < fo->seq) ? fa : fo;
+    if (b == fa) {
+      vc->fifo_head = fa->next;
+      if (fa->next == NULL)
+        vc->fifo_tail = NULL;
+    }
     lbsim_timers_cancel(&net->engine->timers, &b->timer);
     batch_end(b, result, now_ns);
   }
