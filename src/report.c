@@ -44,6 +44,9 @@ void lbsim_report_bind(lbsim_report_t *r, lbsim_balancer_t *balancers, uint32_t 
   r->n = n;
   r->oracle = oracle;
   r->start_ns = start_ns;
+  bool round_latency = r->format->round_latency == NULL || r->format->round_latency(r);
+  for (uint32_t w = 0; w < nbalancers; w++)
+    balancers[w].stats.round_latency = round_latency;
 }
 
 int lbsim_report_flush(lbsim_report_t *r) {

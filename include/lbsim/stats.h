@@ -29,6 +29,7 @@ typedef struct lbsim_stats_s {
   lbsim_counts_t round;                     /* the current round (or interval) */
   uint64_t *round_picks;                    /* requests sent to each backend this round */
   uint64_t launched;                        /* requests started in the run */
+  bool round_latency;                       /* round.latency is kept (the report shows it); default true */
 
   /* Herding and flapping, per round: the backend that got the majority of
    * a round's requests, and how often that changed. */
