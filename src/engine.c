@@ -185,6 +185,7 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
   uint64_t deadline = now + net->timeout_ns;
   lbsim_result_t result;
   uint64_t end;
+  __builtin_prefetch(vc->last); /* while the copy serves: its line is needed next */
   if (vc->copy.down) {
     result = LBSIM_RESULT_CONNECT; /* refused at once */
     end = now;
