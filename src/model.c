@@ -96,7 +96,7 @@ void lbsim_copy_free(lbsim_copy_t *copy) {
   lbsim_servers_free(&copy->servers);
 }
 
-int lbsim_copy_serve(lbsim_copy_t *copy, uint64_t now_ns, uint64_t *due_ns) {
+int lbsim_copy_serve_any(lbsim_copy_t *copy, uint64_t now_ns, uint64_t *due_ns) {
   const lbsim_model_t *m = copy->model;
   if (m->stalled) {
     /* Accepted, never answered: the client's deadline decides. */

@@ -63,11 +63,6 @@ void lbsim_stats_free(lbsim_stats_t *stats) {
   stats->round_picks = NULL;
 }
 
-void lbsim_stats_pick(lbsim_stats_t *stats, uint32_t backend) {
-  stats->round_picks[backend]++;
-  stats->launched++;
-}
-
 void lbsim_stats_record(lbsim_stats_t *stats, uint32_t backend, lbsim_result_t result, double latency_ms,
                         double sample_ms, double oracle_ms, bool to_fastest, uint32_t count) {
   uint64_t us = latency_ms <= 0 ? 0 : (uint64_t)(latency_ms * 1000.0 + 0.5);

@@ -52,7 +52,10 @@ typedef struct lbsim_stats_s {
 
 int lbsim_stats_init(lbsim_stats_t *stats, uint32_t n);
 void lbsim_stats_free(lbsim_stats_t *stats);
-void lbsim_stats_pick(lbsim_stats_t *stats, uint32_t backend);
+static inline void lbsim_stats_pick(lbsim_stats_t *stats, uint32_t backend) {
+  stats->round_picks[backend]++;
+  stats->launched++;
+}
 /* `count` completed requests alike: latency_ms measured; sample_ms what the
  * estimator got (the failure latency for a failure); oracle_ms the lowest
  * expected cost of any backend at the pick (< 0: unknown; see oracle.h).
