@@ -10,16 +10,17 @@
 #include "lbsim/histogram.h"
 #include "lbsim/result.h"
 
+/* In the order a successful request's record writes them. */
 typedef struct lbsim_counts_s {
+  lbsim_hist_t latency;                     /* ok requests, microseconds */
   uint64_t requests;                        /* completed: ok + failed */
   uint64_t ok;
-  uint64_t failed;
-  uint64_t by_result[LBSIM_RESULT_COUNT];
-  lbsim_hist_t latency;                     /* ok requests, microseconds */
   /* oracle (only for requests whose pick knew the truth) */
   uint64_t judged;                          /* requests with a known fastest */
   uint64_t to_fastest;                      /* ... sent to the truly fastest */
   double regret_sum_ms;                     /* obtained minus the best expected cost */
+  uint64_t by_result[LBSIM_RESULT_COUNT];
+  uint64_t failed;
 } lbsim_counts_t;
 
 typedef struct lbsim_stats_s {
