@@ -108,6 +108,7 @@ static void backend_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out)
     lbsim_buf_t text = {0};
     b->answered_200++; /* before rendering: the answer counts itself */
     lbsim_backend_metrics(b, 1, &text);
+    lbsim_buf_take_error(out, &text);
     lbsim_hresponse_simple(out, e, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, text.data, text.len);
     lbsim_buf_free(&text);
     break;

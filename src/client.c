@@ -19,11 +19,11 @@ struct lbsim_cconn_s {
   lbsim_hresp_t resp;
   lbsim_pool_t *pool;
   lbsim_creq_t *req;          /* in progress; NULL when idle */
-  lbsim_creq_t *behind_head, *behind_tail; /* pipelined after req, sent */
+  lbsim_queue_t behind;       /* requests pipelined after req, sent */
   uint32_t depth;             /* requests on the connection: req and those behind */
-  lbsim_cconn_t *prev, *next; /* the pool's list of every connection */
-  lbsim_cconn_t *idle_prev, *idle_next;
-  lbsim_cconn_t *lru_newer, *lru_older; /* the client's idle list */
+  lbsim_queue_t in_pool;      /* the pool's list of every connection */
+  lbsim_queue_t in_idle;      /* the pool's idle connections */
+  lbsim_queue_t in_lru;       /* the client's idle connections */
   uint64_t idle_deadline_ns;
   uint32_t served;            /* complete responses on this connection */
   uint32_t addr;              /* the pool's address it connects to */
@@ -42,13 +42,12 @@ struct lbsim_pool_s {
   uint32_t current;           /* the address that last connected: new connections start there */
   char *request;              /* the GET, formatted once */
   size_t request_len;
-  lbsim_cconn_t *conns;
-  lbsim_cconn_t *idle;        /* most recently used first */
+  lbsim_queue_t conns;
+  lbsim_queue_t idle;         /* most recently used first */
   uint32_t nconns, nidle, nconnecting;
-  lbsim_creq_t *queue_head, *queue_tail;
+  lbsim_queue_t queue;        /* requests waiting for a connection */
   lbsim_sched_entry_t queue_wake; /* the oldest queued request's deadline */
-  lbsim_pool_t *starved_next;
-  bool starved;               /* waits for a connection anywhere to close */
+  lbsim_queue_t in_starved;   /* in the client's list of pools waiting for max_total */
   lbsim_cconn_t *pipe_cursor; /* where the search for a connection to pipeline on goes on */
 };
 
@@ -58,21 +57,29 @@ struct lbsim_pool_s {
 
 static char read_buffer[READ_BUFFER_SIZE];
 
+#define REQ_OF(node) lbsim_queue_data(node, lbsim_creq_t, node)
+#define CONN_OF(node, field) lbsim_queue_data(node, lbsim_cconn_t, field)
+
+/* The first request of a list of them, or NULL. */
+static lbsim_creq_t *first_req(const lbsim_queue_t *q) {
+  lbsim_queue_t *node = lbsim_queue_head(q);
+  return node ? REQ_OF(node) : NULL;
+}
+
 /* The pool's FIFO of requests waiting for a connection. */
 static lbsim_creq_t *queue_pop(lbsim_pool_t *pool) {
-  lbsim_creq_t *req = pool->queue_head;
-  pool->queue_head = req->next;
-  if (pool->queue_head == NULL)
-    pool->queue_tail = NULL;
+  lbsim_creq_t *req = first_req(&pool->queue);
+  lbsim_queue_remove(&req->node);
   return req;
 }
 
-/* Puts the chain first..last back at the front of the pool's queue. */
-static void requeue_front(lbsim_pool_t *pool, lbsim_creq_t *first, lbsim_creq_t *last) {
-  last->next = pool->queue_head;
-  pool->queue_head = first;
-  if (pool->queue_tail == NULL)
-    pool->queue_tail = last;
+/* Puts a list of requests back at the front of the pool's queue, in order. */
+static void requeue_front(lbsim_pool_t *pool, lbsim_queue_t *again) {
+  lbsim_queue_t *node;
+  while ((node = lbsim_queue_tail(again)) != NULL) {
+    lbsim_queue_remove(node);
+    lbsim_queue_insert_head(&pool->queue, node);
+  }
 }
 
 /* Ends every request still waiting in the pool's queue. */
@@ -92,20 +99,19 @@ typedef struct req_slab_s {
 } req_slab_t;
 
 lbsim_creq_t *lbsim_client_request(lbsim_client_t *client) {
-  if (client->free_reqs == NULL) {
+  if (lbsim_queue_empty(&client->free_reqs)) {
     req_slab_t *slab = malloc(sizeof(*slab));
     if (slab == NULL)
       return NULL;
     slab->next = client->slabs;
     client->slabs = slab;
-    for (int i = REQUEST_SLAB - 1; i >= 0; i--) {
-      slab->reqs[i].next = client->free_reqs;
-      client->free_reqs = &slab->reqs[i];
-    }
+    for (int i = 0; i < REQUEST_SLAB; i++)
+      lbsim_queue_insert_tail(&client->free_reqs, &slab->reqs[i].node);
   }
-  lbsim_creq_t *req = client->free_reqs;
-  client->free_reqs = req->next;
+  lbsim_creq_t *req = first_req(&client->free_reqs);
+  lbsim_queue_remove(&req->node);
   memset(req, 0, sizeof(*req));
+  lbsim_queue_init(&req->node);
   return req;
 }
 
@@ -114,8 +120,7 @@ static void finish(lbsim_client_t *client, lbsim_creq_t *req, lbsim_result_t res
   req->conn = NULL;
   client->in_flight--;
   client->transport.on_done(client->transport.done_data, &req->base, result, now, 1);
-  req->next = client->free_reqs;
-  client->free_reqs = req;
+  lbsim_queue_insert_head(&client->free_reqs, &req->node);
 }
 
 /* ---- connections -------------------------------------------------------- */
@@ -132,47 +137,19 @@ static void idle_add(lbsim_cconn_t *c) {
   lbsim_pool_t *pool = c->pool;
   lbsim_client_t *client = pool->client;
   c->idle = true;
-  c->idle_prev = NULL;
-  c->idle_next = pool->idle;
-  if (pool->idle)
-    pool->idle->idle_prev = c;
-  pool->idle = c;
+  lbsim_queue_insert_head(&pool->idle, &c->in_idle);
   pool->nidle++;
-  c->lru_newer = NULL;
-  c->lru_older = client->lru_newest;
-  if (client->lru_newest)
-    client->lru_newest->lru_newer = c;
-  else
-    client->lru_oldest = c;
-  client->lru_newest = c;
+  lbsim_queue_insert_head(&client->lru, &c->in_lru);
 }
 
 static void idle_remove(lbsim_cconn_t *c) {
   if (!c->idle)
     return;
-  lbsim_pool_t *pool = c->pool;
-  lbsim_client_t *client = pool->client;
-  if (c->lru_newer)
-    c->lru_newer->lru_older = c->lru_older;
-  else
-    client->lru_newest = c->lru_older;
-  if (c->lru_older)
-    c->lru_older->lru_newer = c->lru_newer;
-  else
-    client->lru_oldest = c->lru_newer;
-  c->lru_newer = c->lru_older = NULL;
-  if (c->idle_prev)
-    c->idle_prev->idle_next = c->idle_next;
-  else
-    pool->idle = c->idle_next;
-  if (c->idle_next)
-    c->idle_next->idle_prev = c->idle_prev;
-  c->idle_prev = c->idle_next = NULL;
+  lbsim_queue_remove(&c->in_lru);
+  lbsim_queue_remove(&c->in_idle);
   c->idle = false;
-  pool->nidle--;
+  c->pool->nidle--;
 }
-
-static void requeue_front(lbsim_pool_t *pool, lbsim_creq_t *first, lbsim_creq_t *last);
 
 /* Requests pipelined behind the one in progress were sent but will get no
  * answer on this connection: they go again, first in line, on a fresh
@@ -180,30 +157,23 @@ static void requeue_front(lbsim_pool_t *pool, lbsim_creq_t *first, lbsim_creq_t 
 static void conn_drop_behind(lbsim_cconn_t *c) {
   lbsim_pool_t *pool = c->pool;
   lbsim_client_t *client = pool->client;
-  lbsim_creq_t *again_head = NULL, *again_tail = NULL;
-  lbsim_creq_t *req = c->behind_head;
-  c->behind_head = c->behind_tail = NULL;
+  lbsim_queue_t again;
+  lbsim_queue_init(&again);
   c->depth = c->req ? 1 : 0;
-  while (req) {
-    lbsim_creq_t *next = req->next;
+  lbsim_creq_t *req;
+  while ((req = first_req(&c->behind)) != NULL) {
+    lbsim_queue_remove(&req->node);
     req->conn = NULL;
-    req->next = NULL;
     if (client->closing || req->retried) {
       finish(client, req, client->closing ? LBSIM_RESULT_CANCELLED : LBSIM_RESULT_RESET);
     } else {
       req->retried = true;
       req->fresh_only = true;
       client->retries++;
-      if (again_tail)
-        again_tail->next = req;
-      else
-        again_head = req;
-      again_tail = req;
+      lbsim_queue_insert_tail(&again, &req->node);
     }
-    req = next;
   }
-  if (again_head)
-    requeue_front(pool, again_head, again_tail);
+  requeue_front(pool, &again);
 }
 
 /* Closes a connection that carries no request in progress any more;
@@ -215,14 +185,11 @@ static void conn_close(lbsim_cconn_t *c) {
   c->closing = true;
   lbsim_pool_t *pool = c->pool;
   idle_remove(c);
-  if (pool->pipe_cursor == c)
-    pool->pipe_cursor = c->next;
-  if (c->prev)
-    c->prev->next = c->next;
-  else
-    pool->conns = c->next;
-  if (c->next)
-    c->next->prev = c->prev;
+  if (pool->pipe_cursor == c) {
+    lbsim_queue_t *next = c->in_pool.next;
+    pool->pipe_cursor = next == &pool->conns || next == &c->in_pool ? NULL : CONN_OF(next, in_pool);
+  }
+  lbsim_queue_remove(&c->in_pool);
   pool->nconns--;
   pool->client->nconns--;
   if (c->connecting) {
@@ -231,7 +198,7 @@ static void conn_close(lbsim_cconn_t *c) {
   }
   lbsim_sched_cancel(pool->client->sched, &c->wake);
   uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
-  if (c->behind_head)
+  if (!lbsim_queue_empty(&c->behind))
     conn_drop_behind(c);
 }
 
@@ -273,13 +240,10 @@ static void conn_release(lbsim_cconn_t *c) {
   lbsim_pool_t *pool = c->pool;
   c->served++;
   c->req = NULL;
-  if (c->behind_head != NULL) {
+  lbsim_creq_t *next = first_req(&c->behind);
+  if (next != NULL) {
     /* The next pipelined request's answer comes next. */
-    lbsim_creq_t *next = c->behind_head;
-    c->behind_head = next->next;
-    if (c->behind_head == NULL)
-      c->behind_tail = NULL;
-    next->next = NULL;
+    lbsim_queue_remove(&next->node);
     c->depth--;
     c->req = next;
     lbsim_hresp_next(&c->resp);
@@ -287,12 +251,12 @@ static void conn_release(lbsim_cconn_t *c) {
     return;
   }
   c->depth = 0;
-  lbsim_creq_t *head = pool->queue_head;
+  lbsim_creq_t *head = first_req(&pool->queue);
   if (head != NULL && !head->fresh_only && !pool->client->closing) {
     conn_start(c, queue_pop(pool));
     return;
   }
-  if (pool->client->starved_head != NULL) {
+  if (!lbsim_queue_empty(&pool->client->starved)) {
     /* Another backend waits for a connection under max_total: this one
      * goes, so that one can be opened there (pool_pump follows). */
     conn_close(c);
@@ -314,7 +278,7 @@ static void conn_retry(lbsim_cconn_t *c) {
   req->fresh_only = true;
   req->conn = NULL;
   pool->client->retries++;
-  requeue_front(pool, req, req);
+  lbsim_queue_insert_head(&pool->queue, &req->node);
   pool_pump(pool);
 }
 
@@ -365,7 +329,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
         left -= c->resp.consumed;
         /* What follows is the next answer if a request was pipelined;
          * otherwise nobody asked for it. */
-        if (c->behind_head != NULL)
+        if (!lbsim_queue_empty(&c->behind))
           c->resp.trailing = false;
         conn_complete(c);
         if (c->closing || c->req == NULL || left == 0)
@@ -498,12 +462,7 @@ static void conn_start(lbsim_cconn_t *c, lbsim_creq_t *req) {
  * its deadline is watched once it is the one in progress. */
 static void conn_pipeline(lbsim_cconn_t *c, lbsim_creq_t *req) {
   req->conn = c;
-  req->next = NULL;
-  if (c->behind_tail)
-    c->behind_tail->next = req;
-  else
-    c->behind_head = req;
-  c->behind_tail = req;
+  lbsim_queue_insert_tail(&c->behind, &req->node);
   c->depth++;
   c->pool->client->pipelined++;
   conn_send(c);
@@ -514,11 +473,13 @@ static void conn_pipeline(lbsim_cconn_t *c, lbsim_creq_t *req) {
  * max_pipeline on it. The search resumes where it stopped, so depth grows evenly. */
 static lbsim_cconn_t *pool_find_pipeline(lbsim_pool_t *pool) {
   uint32_t max = pool->client->config.max_pipeline;
-  if (max < 2 || pool->conns == NULL)
+  lbsim_queue_t *first = lbsim_queue_head(&pool->conns);
+  if (max < 2 || first == NULL)
     return NULL;
-  lbsim_cconn_t *c = pool->pipe_cursor ? pool->pipe_cursor : pool->conns;
+  lbsim_cconn_t *c = pool->pipe_cursor ? pool->pipe_cursor : CONN_OF(first, in_pool);
   for (int i = 0; i < PIPELINE_SCAN && i < (int)pool->nconns; i++) {
-    lbsim_cconn_t *next = c->next ? c->next : pool->conns;
+    lbsim_queue_t *after = c->in_pool.next;
+    lbsim_cconn_t *next = CONN_OF(after == &pool->conns ? first : after, in_pool);
     if (c->connected && !c->closing && c->req && c->depth < max) {
       pool->pipe_cursor = next;
       return c;
@@ -544,13 +505,13 @@ static void conn_open_to(lbsim_pool_t *pool, lbsim_creq_t *req, uint32_t addr) {
     }
     c->pool = pool;
     c->addr = addr;
+    lbsim_queue_init(&c->behind);
+    lbsim_queue_init(&c->in_idle);
+    lbsim_queue_init(&c->in_lru);
     uv_tcp_init(client->loop, &c->tcp);
     c->tcp.data = c->connect_req.data = c;
     client->open_handles++;
-    c->next = pool->conns;
-    if (pool->conns)
-      pool->conns->prev = c;
-    pool->conns = c;
+    lbsim_queue_insert_head(&pool->conns, &c->in_pool);
     pool->nconns++;
     client->nconns++;
     lbsim_hresp_init(&c->resp);
@@ -585,7 +546,8 @@ static void conn_open(lbsim_pool_t *pool, lbsim_creq_t *req) {
 static void on_queue_wake(lbsim_sched_entry_t *entry, uint64_t now);
 
 static void queue_arm(lbsim_pool_t *pool) {
-  uint64_t due = pool->queue_head ? pool->queue_head->deadline_ns : UINT64_MAX;
+  lbsim_creq_t *head = first_req(&pool->queue);
+  uint64_t due = head ? head->deadline_ns : UINT64_MAX;
   if (lbsim_sched_set(pool->client->sched, &pool->queue_wake, due, on_queue_wake) != 0) {
     /* Without a deadline the queue could wait for ever: give up on it. */
     queue_fail_all(pool, LBSIM_RESULT_CANCELLED);
@@ -596,9 +558,9 @@ static void queue_arm(lbsim_pool_t *pool) {
  * retried request at the front is older than the rest). */
 static void on_queue_wake(lbsim_sched_entry_t *entry, uint64_t now) {
   lbsim_pool_t *pool = LBSIM_CONTAINER_OF(entry, lbsim_pool_t, queue_wake);
-  while (pool->queue_head && pool->queue_head->deadline_ns <= now) {
+  lbsim_creq_t *head;
+  while ((head = first_req(&pool->queue)) != NULL && head->deadline_ns <= now)
     finish(pool->client, queue_pop(pool), LBSIM_RESULT_TIMEOUT);
-  }
   queue_arm(pool);
 }
 
@@ -613,15 +575,8 @@ static bool total_full(const lbsim_client_t *client) {
 
 static void starve(lbsim_pool_t *pool) {
   lbsim_client_t *client = pool->client;
-  if (pool->starved)
-    return;
-  pool->starved = true;
-  pool->starved_next = NULL;
-  if (client->starved_tail)
-    client->starved_tail->starved_next = pool;
-  else
-    client->starved_head = pool;
-  client->starved_tail = pool;
+  if (!lbsim_queue_linked(&pool->in_starved))
+    lbsim_queue_insert_tail(&client->starved, &pool->in_starved);
 }
 
 /* Pools that waited for max_total get the room that has freed up, in the
@@ -630,13 +585,10 @@ static void unstarve(lbsim_client_t *client) {
   if (client->unstarving)
     return;
   client->unstarving = true;
-  while (client->starved_head && !total_full(client)) {
-    lbsim_pool_t *pool = client->starved_head;
-    client->starved_head = pool->starved_next;
-    if (client->starved_head == NULL)
-      client->starved_tail = NULL;
-    pool->starved = false;
-    pool_pump(pool);
+  lbsim_queue_t *node;
+  while ((node = lbsim_queue_head(&client->starved)) != NULL && !total_full(client)) {
+    lbsim_queue_remove(node);
+    pool_pump(lbsim_queue_data(node, lbsim_pool_t, in_starved));
   }
   client->unstarving = false;
 }
@@ -644,16 +596,18 @@ static void unstarve(lbsim_client_t *client) {
 /* Hands queued requests to idle connections or new ones while it can. */
 static void pool_pump(lbsim_pool_t *pool) {
   lbsim_client_t *client = pool->client;
-  while (pool->queue_head && !client->closing) {
-    lbsim_creq_t *req = pool->queue_head;
+  lbsim_creq_t *req;
+  while ((req = first_req(&pool->queue)) != NULL && !client->closing) {
     lbsim_cconn_t *c = NULL;
-    if (!req->fresh_only && pool->idle) {
-      c = pool->idle;
+    lbsim_queue_t *newest_idle = lbsim_queue_head(&pool->idle);
+    if (!req->fresh_only && newest_idle) {
+      c = CONN_OF(newest_idle, in_idle);
     } else if (pool_may_open(pool) && total_full(client)) {
       /* Every connection the descriptors allow is open: an idle one of
        * another backend makes room; failing that the request is pipelined
        * on a busy connection of this backend, or this pool waits its turn. */
-      if (client->lru_oldest == NULL) {
+      lbsim_queue_t *oldest = lbsim_queue_tail(&client->lru);
+      if (oldest == NULL) {
         /* A request sent again is not pipelined: it waits for a
          * connection of its own. */
         lbsim_cconn_t *busy = req->retried ? NULL : pool_find_pipeline(pool);
@@ -665,16 +619,13 @@ static void pool_pump(lbsim_pool_t *pool) {
         conn_pipeline(busy, req);
         continue;
       }
-      conn_close(client->lru_oldest);
+      conn_close(CONN_OF(oldest, in_lru));
     } else if (!pool_may_open(pool)) {
       /* A retry must not wait behind the cap while idle connections hold
        * it: give up the least recently used one. */
-      if (!(req->fresh_only && pool->idle && pool->nconnecting < pool->client->config.max_connecting))
+      if (!(req->fresh_only && newest_idle && pool->nconnecting < pool->client->config.max_connecting))
         break;
-      lbsim_cconn_t *lru = pool->idle;
-      while (lru->idle_next)
-        lru = lru->idle_next;
-      conn_close(lru);
+      conn_close(CONN_OF(lbsim_queue_tail(&pool->idle), in_idle));
     }
     queue_pop(pool);
     if (c) {
@@ -689,7 +640,7 @@ static void pool_pump(lbsim_pool_t *pool) {
 }
 
 static void queue_fail_all(lbsim_pool_t *pool, lbsim_result_t result) {
-  while (pool->queue_head)
+  while (!lbsim_queue_empty(&pool->queue))
     finish(pool->client, queue_pop(pool), result);
 }
 
@@ -725,14 +676,26 @@ int lbsim_client_init(lbsim_client_t *client, uv_loop_t *loop, lbsim_sched_t *sc
   client->config = *config;
   if (client->config.max_connecting == 0)
     client->config.max_connecting = 256;
+  lbsim_queue_init(&client->lru);
+  lbsim_queue_init(&client->starved);
+  lbsim_queue_init(&client->free_reqs);
   client->pools = calloc(n, sizeof(*client->pools));
   if (client->pools == NULL)
     return UV_ENOMEM;
   client->npools = n;
+  /* Every pool is a valid empty one before anything can fail: closing and
+   * freeing walk them all. */
   for (uint32_t i = 0; i < n; i++) {
     lbsim_pool_t *pool = &client->pools[i];
     pool->client = client;
     pool->index = i;
+    lbsim_queue_init(&pool->conns);
+    lbsim_queue_init(&pool->idle);
+    lbsim_queue_init(&pool->queue);
+    lbsim_queue_init(&pool->in_starved);
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    lbsim_pool_t *pool = &client->pools[i];
     lbsim_buf_t req = {0};
     if (lbsim_buf_printf(&req,
                          "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: lbsim/%s\r\nAccept: */*\r\n\r\n",
@@ -798,23 +761,19 @@ int lbsim_client_set_address(lbsim_client_t *client, uint32_t backend, const str
 void lbsim_client_submit(lbsim_client_t *client, lbsim_creq_t *req) {
   lbsim_pool_t *pool = &client->pools[req->base.backend];
   req->deadline_ns = req->base.start_ns + client->config.timeout_ns;
-  req->next = NULL;
   client->in_flight++;
   if (client->closing) {
     finish(client, req, LBSIM_RESULT_CANCELLED);
     return;
   }
-  if (pool->queue_head == NULL && pool->idle) {
-    lbsim_cconn_t *c = pool->idle;
+  lbsim_queue_t *newest_idle = lbsim_queue_head(&pool->idle);
+  if (lbsim_queue_empty(&pool->queue) && newest_idle) {
+    lbsim_cconn_t *c = CONN_OF(newest_idle, in_idle);
     idle_remove(c);
     conn_start(c, req);
     return;
   }
-  if (pool->queue_tail)
-    pool->queue_tail->next = req;
-  else
-    pool->queue_head = req;
-  pool->queue_tail = req;
+  lbsim_queue_insert_tail(&pool->queue, &req->node);
   pool_pump(pool);
 }
 
@@ -834,8 +793,9 @@ void lbsim_client_close(lbsim_client_t *client, lbsim_client_closed_cb on_closed
   lbsim_client_cancel_queued(client);
   for (uint32_t i = 0; i < client->npools; i++) {
     lbsim_pool_t *pool = &client->pools[i];
-    while (pool->conns) {
-      lbsim_cconn_t *c = pool->conns;
+    lbsim_queue_t *node;
+    while ((node = lbsim_queue_head(&pool->conns)) != NULL) {
+      lbsim_cconn_t *c = CONN_OF(node, in_pool);
       lbsim_creq_t *req = c->req;
       c->req = NULL;
       conn_close(c);
@@ -854,7 +814,7 @@ void lbsim_client_free(lbsim_client_t *client) {
     client->slabs = slab->next;
     free(slab);
   }
-  client->free_reqs = NULL;
+  lbsim_queue_init(&client->free_reqs);
   for (uint32_t i = 0; i < client->npools; i++) {
     free(client->pools[i].request);
     pool_free_addresses(&client->pools[i]);

@@ -28,9 +28,12 @@ typedef enum opt_kind_e {
   OPT_SHAPE,     /* --rate / --concurrency: a number that also picks the shape */
   OPT_FORMAT,
   OPT_CLOCK,
+  OPT_SWEEP,     /* repeatable NAME=VALUES (sweep.h) */
+  OPT_SWEEP_METRIC,
   OPT_JITTER,
   OPT_PATH,      /* a file name into a char[1024] */
   OPT_ADMIN,
+  OPT_METRICS,
   OPT_REPLAY,    /* applied before the other options, see lbsim_config_parse */
   OPT_HELP,
   OPT_VERSION
@@ -140,6 +143,10 @@ static const opt_t options[] = {
    "real: sockets and the wall clock; virtual: the same models on simulated time, no sockets", "real", "Clock"},
   {"net-delay", 0, "MS", OPT_DOUBLE, OFF(net_delay_ms), 0, 3600000, false,
    "a number of milliseconds >= 0", "virtual clock: network and HTTP cost added to every request", "0.1", NULL},
+  {"sweep", 0, "NAME=VALUES", OPT_SWEEP, 0, 0, 0, false, NULL,
+   "virtual clock: run every combination of V1,V2,... or A:B:STEP, one row each (repeatable)", NULL, NULL},
+  {"sweep-metric", 0, "METRIC", OPT_SWEEP_METRIC, 0, 0, 0, false, NULL,
+   "what --report plots against the first swept parameter", "p99", NULL},
 
   {"capacity", 0, "N", OPT_UINT32, OFF(capacity), 0, 1000000, false,
    "an integer in 0..1000000", "requests a backend serves at once, the rest queue (FIFO); 0 = unlimited", "0",
@@ -156,6 +163,8 @@ static const opt_t options[] = {
    "a published experiment: linkerd or tower (later options override it)", NULL, NULL},
   {"admin", 0, "PORT", OPT_ADMIN, 0, 0, 65535, false, "an integer in 0..65535",
    "HTTP control on 127.0.0.1:PORT: GET/POST /backends, GET /metrics", "off", "Observability"},
+  {"metrics", 0, "ADDR:PORT", OPT_METRICS, 0, 0, 65535, false, NULL,
+   "read-only GET /metrics (Prometheus) on any address, e.g. 0.0.0.0:9100 or [::]:9100", "off", NULL},
   {"report", 0, "FILE.svg", OPT_PATH, OFF(report_path), 0, 0, false, NULL,
    "draw latency, estimates, traffic shares and failures over time into an SVG file at the end", NULL, NULL},
 
@@ -207,10 +216,12 @@ void lbsim_config_defaults(lbsim_config_t *cfg) {
   cfg->time_scale = 1;
   cfg->clock = LBSIM_CLOCK_REAL;
   cfg->net_delay_ms = 0.1;
+  cfg->sweep.metric = LBSIM_SWEEP_P99;
 }
 
 void lbsim_config_free(lbsim_config_t *cfg) {
   lbsim_scenario_free(&cfg->scenario);
+  lbsim_sweep_free(&cfg->sweep);
   free(cfg->servers);
   cfg->servers = NULL;
   cfg->nservers = 0;
@@ -260,6 +271,48 @@ static bool in_range(const opt_t *o, double v) {
   return (o->open_min ? v > o->min : v >= o->min) && v <= o->max;
 }
 
+/* ---- one value of a numeric option, for sweeps ------------------------------ */
+
+static const opt_t *find_option(const char *name) {
+  for (size_t i = 0; i < NOPTIONS; i++)
+    if (strcmp(options[i].name, name) == 0)
+      return &options[i];
+  return NULL;
+}
+
+static bool integer_option(const opt_t *o) {
+  return o->kind == OPT_UINT32 || o->kind == OPT_UINT64 || (o->kind == OPT_SHAPE && o->offset == OFF(concurrency));
+}
+
+int lbsim_config_check_number(const char *option, double value, const char **expected) {
+  const opt_t *o = find_option(option);
+  if (o == NULL || o->range_text == NULL) {
+    *expected = "a number";
+    return -1;
+  }
+  *expected = o->range_text;
+  if (!isfinite(value) || !in_range(o, value) || (integer_option(o) && value != floor(value)))
+    return -1;
+  return 0;
+}
+
+int lbsim_config_number(const char *option, const char *text, double *value, const char **expected) {
+  const opt_t *o = find_option(option);
+  uint64_t u = 0;
+  int bad;
+  if (o != NULL && integer_option(o)) {
+    bad = parse_u64(text, &u);
+    *value = (double)u;
+  } else {
+    bad = parse_double(text, value);
+  }
+  if (bad != 0) {
+    lbsim_config_check_number(option, NAN, expected);
+    return -1;
+  }
+  return lbsim_config_check_number(option, *value, expected);
+}
+
 static lbsim_parse_result_t parse_latency(const opt_t *o, const char *arg, lbsim_latency_spec_t *spec,
                                           char *err, size_t errlen) {
   char buf[128];
@@ -293,6 +346,30 @@ static lbsim_parse_result_t parse_host(const char *arg, char *host, char *err, s
   if (strlen(arg) >= 256)
     return error(err, errlen, "invalid --host: address too long");
   strcpy(host, arg);
+  return LBSIM_PARSE_RUN;
+}
+
+/* ADDR:PORT with an IPv4 address, or [ADDR]:PORT with an IPv6 one. */
+static lbsim_parse_result_t parse_metrics(lbsim_config_t *cfg, const char *arg, char *err, size_t errlen) {
+  char host[64];
+  const char *colon = strrchr(arg, ':');
+  size_t len = colon ? (size_t)(colon - arg) : 0;
+  bool v6 = len >= 2 && arg[0] == '[' && arg[len - 1] == ']';
+  const char *start = v6 ? arg + 1 : arg;
+  if (v6)
+    len -= 2;
+  uint64_t port;
+  unsigned char addr[16];
+  if (colon == NULL || len == 0 || len >= sizeof(host) || parse_u64(colon + 1, &port) != 0 || port > 65535)
+    return error(err, errlen, "invalid --metrics '%s': expected ADDR:PORT, e.g. 127.0.0.1:9100 or [::]:9100", arg);
+  memcpy(host, start, len);
+  host[len] = '\0';
+  if (inet_pton(v6 ? AF_INET6 : AF_INET, host, addr) != 1)
+    return error(err, errlen, "invalid --metrics '%s': '%s' is not an %s address%s", arg, host, v6 ? "IPv6" : "IPv4",
+                 v6 ? "" : " (IPv6 goes in brackets: [::1]:9100)");
+  strcpy(cfg->metrics_host, host);
+  cfg->metrics_port = (uint32_t)port;
+  cfg->metrics = true;
   return LBSIM_PARSE_RUN;
 }
 
@@ -430,7 +507,12 @@ static lbsim_parse_result_t apply(lbsim_config_t *cfg, const opt_t *o, const cha
       cfg->clock = LBSIM_CLOCK_VIRTUAL;
     else
       return error(err, errlen, "invalid --clock '%s': expected real or virtual", arg);
+    cfg->clock_given = true;
     return LBSIM_PARSE_RUN;
+  case OPT_SWEEP:
+    return lbsim_sweep_add(&cfg->sweep, arg, err, errlen) == 0 ? LBSIM_PARSE_RUN : LBSIM_PARSE_ERROR;
+  case OPT_SWEEP_METRIC:
+    return lbsim_sweep_set_metric(&cfg->sweep, arg, err, errlen) == 0 ? LBSIM_PARSE_RUN : LBSIM_PARSE_ERROR;
   case OPT_JITTER: {
     char why[160];
     if (lbsim_jitter_parse(arg, &cfg->jitter, why, sizeof(why)) != 0)
@@ -448,6 +530,8 @@ static lbsim_parse_result_t apply(lbsim_config_t *cfg, const opt_t *o, const cha
     cfg->admin = true;
     cfg->admin_port = (uint32_t)u;
     return LBSIM_PARSE_RUN;
+  case OPT_METRICS:
+    return parse_metrics(cfg, arg, err, errlen);
   case OPT_REPLAY:
     return LBSIM_PARSE_RUN; /* applied first, by lbsim_config_parse */
   case OPT_HELP:
@@ -478,6 +562,10 @@ static lbsim_parse_result_t validate(lbsim_config_t *cfg, char *err, size_t errl
   if (cfg->latency.floor_ms > cfg->latency.ceil_ms)
     return error(err, errlen, "--latency-floor (%g) is greater than --latency-ceil (%g)",
                  cfg->latency.floor_ms, cfg->latency.ceil_ms);
+  if (lbsim_sweep_validate(&cfg->sweep, cfg, err, errlen) != 0)
+    return LBSIM_PARSE_ERROR;
+  if (cfg->sweep.naxes > 0)
+    cfg->clock = LBSIM_CLOCK_VIRTUAL; /* a sweep is a series of virtual runs */
   if (cfg->clock == LBSIM_CLOCK_VIRTUAL) {
     /* No sockets: what needs one cannot run, and nothing else would end it. */
     if (cfg->role != LBSIM_ROLE_DEMO)
@@ -487,6 +575,8 @@ static lbsim_parse_result_t validate(lbsim_config_t *cfg, char *err, size_t errl
       return error(err, errlen, "--server needs sockets: it cannot be combined with --clock virtual");
     if (cfg->admin)
       return error(err, errlen, "--admin needs sockets: it cannot be combined with --clock virtual");
+    if (cfg->metrics)
+      return error(err, errlen, "--metrics needs sockets: it cannot be combined with --clock virtual");
     if (cfg->rounds == 0 && cfg->duration_s == 0 && cfg->requests == 0)
       return error(err, errlen, "--clock virtual needs an end: give --rounds, --duration or --requests");
   }
@@ -686,13 +776,18 @@ void lbsim_config_usage(FILE *out) {
     fputc('\n', out);
   }
   fprintf(out,
+          "\nWith --clock virtual nothing is bound or connected: --backends-only, --client-only,\n"
+          "--server, --admin and --metrics are refused, and the tuning of the HTTP layer\n"
+          "(--pool-size, --client-idle, --max-*, --header-timeout, --idle-timeout) is\n"
+          "accepted and has no effect. A virtual run needs --rounds, --duration or --requests.\n"
           "\nTimes accept decimals. Exit status: 0 done (or stopped by SIGINT/SIGTERM),\n"
           "1 runtime failure, 2 bad command line, 130 second SIGINT.\n"
           "\nExamples:\n"
           "  lbsim                                   the demo: 5 drifting backends on 5001-5005\n"
           "  lbsim --rounds 3 --sleep 0 --latency 1:20 --seed 7\n"
           "  lbsim --backends-only --latency 0 --drift-period 0\n"
-          "  lbsim --client-only --server http://127.0.0.1:8080/ --burst 50\n");
+          "  lbsim --client-only --server http://127.0.0.1:8080/ --burst 50\n"
+          "  lbsim --clock virtual --rounds 100000 -q   the demo's loop in simulated time\n");
 }
 
 void lbsim_config_list_policies(FILE *out) {

@@ -99,13 +99,18 @@ _Static_assert(sizeof(lbsim_vbatch_t) == 128, "a batch is two cache lines");
 typedef struct batch_slab_s {
   lbsim_vbatch_t batches[BATCH_SLAB];
   struct batch_slab_s *next;
+  void *block;                  /* what malloc gave, to free */
 } batch_slab_t;
 
 static lbsim_vbatch_t *batch_new(lbsim_vnet_t *net) {
   if (net->free_batches == NULL) {
-    batch_slab_t *slab = aligned_alloc(_Alignof(batch_slab_t), sizeof(*slab));
-    if (slab == NULL)
+    /* malloc, aligned by hand: every allocation goes through the one allocator. */
+    void *block = malloc(sizeof(batch_slab_t) + _Alignof(batch_slab_t) - 1);
+    if (block == NULL)
       return NULL;
+    batch_slab_t *slab = (batch_slab_t *)(((uintptr_t)block + _Alignof(batch_slab_t) - 1) &
+                                          ~(uintptr_t)(_Alignof(batch_slab_t) - 1));
+    slab->block = block;
     slab->next = net->slabs;
     net->slabs = slab;
     for (int i = BATCH_SLAB - 1; i >= 0; i--) {
@@ -322,7 +327,7 @@ void lbsim_vnet_free(lbsim_vnet_t *net) {
   while (net->slabs) {
     batch_slab_t *slab = net->slabs;
     net->slabs = slab->next;
-    free(slab);
+    free(slab->block);
   }
   net->free_batches = NULL;
 }

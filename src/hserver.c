@@ -197,7 +197,7 @@ static int on_message_begin(llhttp_t *p) {
   s->version_len = 0;
   s->upgrade = false;
   if (s->body)
-    s->body->len = 0;
+    lbsim_buf_clear(s->body);
   s->message_deadline_ns = s->now_ns + s->limits->request_timeout_ns;
   return 0;
 }
@@ -367,8 +367,11 @@ static int on_body(llhttp_t *p, const char *at, size_t len) {
   s->body_bytes += len;
   if (s->body_bytes > s->limits->max_body_bytes)
     return too_large(s, p, 413);
-  if (s->body && lbsim_buf_append(s->body, at, len) != 0)
-    return too_large(s, p, 413);
+  if (s->body && lbsim_buf_append(s->body, at, len) != 0) {
+    fail_request(s, 500); /* out of memory: the request cannot be kept whole */
+    llhttp_set_error_reason(p, "out of memory");
+    return HPE_USER;
+  }
   return 0;
 }
 
@@ -475,8 +478,11 @@ void lbsim_hsession_init(lbsim_hsession_t *s, const lbsim_hlimits_t *limits, con
   s->queue_cap = 1;
   s->state = LBSIM_HSTATE_OPEN;
   s->idle_deadline_ns = now_ns + limits->idle_timeout_ns;
-  if (limits->capture_body)
+  if (limits->capture_body) {
     s->body = calloc(1, sizeof(*s->body));
+    if (s->body == NULL)
+      s->state = LBSIM_HSTATE_CLOSE; /* a body it cannot keep must not be answered as none */
+  }
 }
 
 void lbsim_hsession_free(lbsim_hsession_t *s) {

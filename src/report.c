@@ -2,6 +2,7 @@
  * of changes. See lbsim/report.h. */
 #include "lbsim/report.h"
 
+#include <errno.h>
 #include <math.h>
 #include <string.h>
 
@@ -49,14 +50,21 @@ void lbsim_report_bind(lbsim_report_t *r, lbsim_balancer_t *balancers, uint32_t 
     balancers[w].stats.round_latency = round_latency;
 }
 
+/* The first failure is told once; the run goes on, and exits 1. */
+static void output_failed(lbsim_report_t *r, const char *why) {
+  if (!r->failed)
+    lbsim_log_error("cannot write the output: %s", why);
+  r->failed = true;
+}
+
 int lbsim_report_flush(lbsim_report_t *r) {
   if (!lbsim_buf_ok(&r->out))
-    r->failed = true;
-  if (r->out.len > 0 && r->file && fwrite(r->out.data, 1, r->out.len, r->file) != r->out.len)
-    r->failed = true;
-  lbsim_buf_reset(&r->out);
+    output_failed(r, lbsim_strerror(r->out.err)); /* a block cut short is not written */
+  else if (r->out.len > 0 && r->file && fwrite(r->out.data, 1, r->out.len, r->file) != r->out.len)
+    output_failed(r, strerror(errno));
+  lbsim_buf_clear(&r->out);
   if (r->file && fflush(r->file) != 0)
-    r->failed = true;
+    output_failed(r, strerror(errno));
   return r->failed ? -1 : 0;
 }
 
@@ -66,21 +74,33 @@ static void block_done(lbsim_report_t *r) {
     lbsim_report_flush(r);
 }
 
+/* A report without a file (each run of a sweep) is discarded: nothing is
+ * formatted, nothing logged. */
+static bool discarded(const lbsim_report_t *r) {
+  return r->file == NULL;
+}
+
 static double since_start_s(const lbsim_report_t *r, uint64_t now_ns) {
   return now_ns > r->start_ns ? (double)(now_ns - r->start_ns) / LBSIM_NS_PER_S : 0.0;
 }
 
 void lbsim_report_start(lbsim_report_t *r, uint64_t now_ns) {
+  if (discarded(r))
+    return;
   r->format->start(r, now_ns);
   block_done(r);
 }
 
 void lbsim_report_round(lbsim_report_t *r, uint64_t round, uint64_t now_ns) {
+  if (discarded(r))
+    return;
   r->format->round(r, round, since_start_s(r, now_ns), now_ns);
   block_done(r);
 }
 
 void lbsim_report_run(lbsim_report_t *r, double elapsed_s, uint64_t now_ns) {
+  if (discarded(r))
+    return;
   r->format->run(r, elapsed_s, now_ns);
   lbsim_report_flush(r);
 }
@@ -97,6 +117,8 @@ void lbsim_report_sweep_row(lbsim_report_t *r, const lbsim_sweep_row_t *row) {
 
 void lbsim_report_change(lbsim_report_t *r, const lbsim_model_t *model, const lbsim_event_t *ev, double old,
                          uint64_t now_ns) {
+  if (discarded(r))
+    return;
   unsigned i = model->index + 1;
   const char *origin = lbsim_origin_names[ev->origin];
   double now_value = ev->value;

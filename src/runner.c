@@ -262,6 +262,21 @@ static void on_balancer_requests_done(lbsim_balancer_t *b, uint32_t count, uint6
   }
 }
 
+/* A closed loop replaces each request as it ends; one that could not be
+ * launched at all (out of memory) is tried again here, at each interval, or
+ * the loop would be left short, or with nothing in flight and no end. */
+static void top_up(lbsim_runner_t *r, uint64_t now_ns) {
+  for (uint32_t i = 0; i < r->nbalancers; i++) {
+    lbsim_balancer_t *b = &r->balancers[i];
+    while (b->in_flight < r->cfg->concurrency && requests_left(r, b) > 0) {
+      uint64_t launched = b->stats.launched;
+      lbsim_balancer_launch(b, now_ns);
+      if (b->stats.launched == launched)
+        break;
+    }
+  }
+}
+
 static void on_interval(lbsim_timer_t *timer, uint64_t now_ns) {
   lbsim_runner_t *r = LBSIM_CONTAINER_OF(timer, lbsim_runner_t, interval);
   r->end_ns = now_ns;
@@ -272,6 +287,8 @@ static void on_interval(lbsim_timer_t *timer, uint64_t now_ns) {
     stop_launching(r, now_ns);
     return;
   }
+  if (r->cfg->shape == LBSIM_SHAPE_CONCURRENCY && !r->launching_stopped)
+    top_up(r, now_ns);
   if (!r->finished)
     lbsim_clock_set(r->clock, &r->interval, timer->due_ns + lbsim_ms_to_ns(r->cfg->interval_s * 1000.0),
                     on_interval);
@@ -279,7 +296,7 @@ static void on_interval(lbsim_timer_t *timer, uint64_t now_ns) {
 
 /* ---- public ------------------------------------------------------------- */
 
-void lbsim_runner_init(lbsim_runner_t *r, lbsim_clock_t *clock, const lbsim_config_t *cfg, uint64_t seed,
+int lbsim_runner_init(lbsim_runner_t *r, lbsim_clock_t *clock, const lbsim_config_t *cfg, uint64_t seed,
                        lbsim_balancer_t *balancers, uint32_t nbalancers, lbsim_oracle_t *oracle,
                        lbsim_report_t *report) {
   memset(r, 0, sizeof(*r));
@@ -295,14 +312,14 @@ void lbsim_runner_init(lbsim_runner_t *r, lbsim_clock_t *clock, const lbsim_conf
   lbsim_timer_init(&r->interval, LBSIM_ORDER_REPORT);
   lbsim_timer_init(&r->sample, LBSIM_ORDER_REPORT);
   lbsim_rng_init(&r->arrivals, seed, LBSIM_STREAM_ARRIVALS);
-  if (cfg->report_path[0] != '\0' && nbalancers > 0 &&
-      lbsim_timeline_init(&r->timeline, nbalancers, balancers[0].n) != 0)
-    lbsim_log_error("out of memory for the report: it will be empty");
   for (uint32_t i = 0; i < nbalancers; i++) {
     balancers[i].data = r;
     balancers[i].on_round_done = on_balancer_round_done;
     balancers[i].on_requests_done = on_balancer_requests_done;
   }
+  if (cfg->report_path[0] != '\0' && nbalancers > 0 && lbsim_timeline_init(&r->timeline, nbalancers, balancers[0].n) != 0)
+    return LBSIM_ENOMEM;
+  return 0;
 }
 
 void lbsim_runner_start(lbsim_runner_t *r, uint64_t now_ns, lbsim_runner_cb on_finished) {

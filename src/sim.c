@@ -32,6 +32,10 @@ static void handle_closed(lbsim_sim_t *sim) {
     lbsim_sched_close(&sim->sched, NULL); /* every connection is gone */
     uv_close((uv_handle_t *)&sim->sigint, NULL);
     uv_close((uv_handle_t *)&sim->sigterm, NULL);
+    /* Closing the handles gives SIGTERM its default action back: during
+     * the last moments of a shutdown it would kill the process instead of
+     * letting it exit with its own status. */
+    signal(SIGTERM, SIG_IGN);
   }
 }
 
@@ -55,6 +59,10 @@ static void sim_stop(lbsim_sim_t *sim) {
   if (sim->admin_ready) {
     sim->open_handles++;
     lbsim_admin_close(&sim->admin, on_httpd_closed);
+  }
+  if (sim->metrics_ready) {
+    sim->open_handles++;
+    lbsim_metrics_close(&sim->metrics, on_httpd_closed);
   }
   for (uint32_t w = 0; w < sim->nclients; w++) {
     sim->open_handles++;
@@ -109,6 +117,7 @@ static int start_backends(lbsim_sim_t *sim, uint32_t copies) {
   const lbsim_config_t *cfg = sim->cfg;
   if (lbsim_fleet_init(&sim->fleet, cfg, sim->seed, &sim->sched.clock) != 0) {
     lbsim_log_error("out of memory for %u backends", cfg->backends);
+    lbsim_fleet_free(&sim->fleet);
     return UV_ENOMEM;
   }
   sim->fleet.on_change = on_model_changed;
@@ -125,6 +134,10 @@ static int start_backends(lbsim_sim_t *sim, uint32_t copies) {
     lbsim_backend_t *b = &sim->backends[k];
     int err = lbsim_backend_start(b, &sim->loop, &sim->sched, &sim->fleet.models[i], cfg, port, sim->seed);
     sim->nbackends = k + 1; /* a failed start still has a listener closing */
+    if (err == UV_ENOMEM) {
+      lbsim_log_error("out of memory for backend %u", i + 1);
+      return err;
+    }
     if (err != 0) {
       lbsim_log_error("cannot listen on %s:%u: %s", cfg->host, port, uv_strerror(err));
       return err;
@@ -142,10 +155,12 @@ static int start_backends(lbsim_sim_t *sim, uint32_t copies) {
 
 /* The demo's balancers drive the copies just started, by their URLs. */
 static int urls_of_backends(lbsim_sim_t *sim) {
-  sim->nurls = sim->fleet.n;
   sim->urls = calloc(sim->nbackends, sizeof(*sim->urls));
-  if (sim->urls == NULL)
+  if (sim->urls == NULL) {
+    lbsim_log_error("out of memory for the URLs of %u backends", sim->nbackends);
     return UV_ENOMEM;
+  }
+  sim->nurls = sim->fleet.n;
   for (uint32_t k = 0; k < sim->nbackends; k++) {
     char why[128];
     if (lbsim_url_parse(&sim->urls[k], sim->backends[k].url, why, sizeof(why)) != 0) {
@@ -241,8 +256,10 @@ static int resolve_all(lbsim_sim_t *sim) {
     }
     /* Only --client-only has names, and it has one balancer. */
     resolve_t *r = calloc(1, sizeof(*r));
-    if (r == NULL)
+    if (r == NULL) {
+      lbsim_log_error("cannot resolve %s: %s", url->host, uv_strerror(UV_ENOMEM));
       return UV_ENOMEM;
+    }
     r->sim = sim;
     r->index = k;
     char port[8];
@@ -266,8 +283,10 @@ static int start_balancers(lbsim_sim_t *sim, uint32_t nbalancers) {
   sim->balancers = calloc(nbalancers, sizeof(*sim->balancers));
   sim->clients = calloc(nbalancers, sizeof(*sim->clients));
   sim->names = calloc((size_t)nbalancers * sim->nurls, sizeof(*sim->names));
-  if (sim->balancers == NULL || sim->clients == NULL || sim->names == NULL)
+  if (sim->balancers == NULL || sim->clients == NULL || sim->names == NULL) {
+    lbsim_log_error("cannot start the client: %s", uv_strerror(UV_ENOMEM));
     return UV_ENOMEM;
+  }
   for (uint32_t k = 0; k < nbalancers * sim->nurls; k++)
     sim->names[k] = sim->urls[k].text;
   lbsim_oracle_t *oracle = cfg->role == LBSIM_ROLE_DEMO ? &sim->oracle : NULL;
@@ -283,24 +302,30 @@ static int start_balancers(lbsim_sim_t *sim, uint32_t nbalancers) {
   };
   int err = 0;
   for (uint32_t w = 0; w < nbalancers && err == 0; w++) {
+    /* Counted as soon as they are tried: closing and freeing handle a
+     * balancer or a client that stopped half-way. */
+    sim->nbalancers = w + 1;
     err = lbsim_balancer_init(&sim->balancers[w], cfg, sim->seed, w, &sim->names[w * sim->nurls], sim->nurls,
                               oracle);
-    sim->nbalancers = w + 1;
+    if (err != 0)
+      break;
+    sim->nclients = w + 1;
+    err = lbsim_client_init(&sim->clients[w], &sim->loop, &sim->sched, &ccfg, &sim->urls[w * sim->nurls],
+                            sim->nurls);
     if (err == 0)
-      err = lbsim_client_init(&sim->clients[w], &sim->loop, &sim->sched, &ccfg, &sim->urls[w * sim->nurls],
-                              sim->nurls);
-    if (err == 0) {
-      sim->nclients = w + 1;
       lbsim_balancer_attach(&sim->balancers[w], &sim->clients[w].transport);
-    }
   }
   if (err != 0) {
     lbsim_log_error("cannot start the client: %s", uv_strerror(err));
     return err;
   }
-  lbsim_runner_init(&sim->runner, &sim->sched.clock, cfg, sim->seed, sim->balancers, sim->nbalancers, oracle,
-                    &sim->report);
+  err = lbsim_runner_init(&sim->runner, &sim->sched.clock, cfg, sim->seed, sim->balancers, sim->nbalancers, oracle,
+                          &sim->report);
   sim->runner_ready = true;
+  if (err != 0) {
+    lbsim_log_error("cannot start the report %s: %s", cfg->report_path, uv_strerror(err));
+    return err;
+  }
   return resolve_all(sim);
 }
 
@@ -321,6 +346,28 @@ static int start_admin(lbsim_sim_t *sim) {
     return err;
   }
   lbsim_log("admin listening on http://127.0.0.1:%u/ (GET /backends, POST /backends/N, GET /metrics)", a->port);
+  return 0;
+}
+
+/* A read-only scrape endpoint, on any address the user names. */
+static int start_metrics(lbsim_sim_t *sim) {
+  lbsim_metrics_t *m = &sim->metrics;
+  memset(m, 0, sizeof(*m));
+  m->balancers = sim->balancers;
+  m->nbalancers = sim->nbalancers;
+  m->backends = sim->backends;
+  m->nbackends = sim->nbackends;
+  const lbsim_config_t *cfg = sim->cfg;
+  int err = lbsim_metrics_start(m, &sim->loop, &sim->sched, cfg->metrics_host, (uint16_t)cfg->metrics_port);
+  sim->metrics_ready = true; /* a failed start still has a listener closing */
+  bool v6 = strchr(cfg->metrics_host, ':') != NULL;
+  if (err != 0) {
+    lbsim_log_error(v6 ? "cannot listen on [%s]:%u for --metrics: %s" : "cannot listen on %s:%u for --metrics: %s",
+                    cfg->metrics_host, cfg->metrics_port, uv_strerror(err));
+    return err;
+  }
+  lbsim_log(v6 ? "metrics on http://[%s]:%u/metrics (read-only)" : "metrics on http://%s:%u/metrics (read-only)",
+            cfg->metrics_host, m->port);
   return 0;
 }
 
@@ -407,6 +454,8 @@ int lbsim_sim_run(const lbsim_config_t *cfg) {
     err = start_balancers(sim, nbalancers);
   if (err == 0 && cfg->admin)
     err = start_admin(sim);
+  if (err == 0 && cfg->metrics)
+    err = start_metrics(sim);
   if (err == 0)
     start_run(sim); /* or, with names to look up, once they are resolved */
   if (err != 0) {

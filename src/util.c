@@ -8,8 +8,13 @@ int lbsim_buf_reserve(lbsim_buf_t *buf, size_t extra) {
   if (buf->cap - buf->len >= extra)
     return 0;
   size_t cap = buf->cap ? buf->cap : 256;
-  while (cap - buf->len < extra)
+  while (cap - buf->len < extra) {
+    if (cap > SIZE_MAX / 2) {
+      buf->err = LBSIM_ENOMEM;
+      return buf->err;
+    }
     cap *= 2;
+  }
   char *data = realloc(buf->data, cap);
   if (data == NULL) {
     buf->err = LBSIM_ENOMEM;
@@ -95,11 +100,6 @@ void lbsim_buf_consume(lbsim_buf_t *buf, size_t n) {
   }
   memmove(buf->data, buf->data + n, buf->len - n);
   buf->len -= n;
-}
-
-void lbsim_buf_reset(lbsim_buf_t *buf) {
-  buf->len = 0;
-  buf->err = 0;
 }
 
 void lbsim_buf_free(lbsim_buf_t *buf) {

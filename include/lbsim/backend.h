@@ -41,7 +41,9 @@ typedef struct lbsim_backend_s {
   uint64_t in_flight;         /* /ping requests routed, not yet answered */
 } lbsim_backend_t;
 
-/* Copies. port 0: chosen by the OS. Returns 0 or a libuv error. */
+/* Copies. port 0: chosen by the OS. Returns 0 or a libuv error (UV_ENOMEM
+ * when its queue cannot be allocated); either way the copy is then closed
+ * with lbsim_backend_close. */
 int lbsim_backend_start(lbsim_backend_t *backend, uv_loop_t *loop, lbsim_sched_t *sched,
                         const lbsim_model_t *model, const lbsim_config_t *cfg, uint16_t port, uint64_t seed);
 /* Brings the copy in line with its model after a change: an outage closes

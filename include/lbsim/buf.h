@@ -43,12 +43,23 @@ int lbsim_buf_fixed(lbsim_buf_t *buf, double v, int decimals);
 int lbsim_buf_u64(lbsim_buf_t *buf, uint64_t v);
 /* Drops the first n bytes. */
 void lbsim_buf_consume(lbsim_buf_t *buf, size_t n);
-/* Empties the buffer and clears its error, keeping the memory. */
-void lbsim_buf_reset(lbsim_buf_t *buf);
 void lbsim_buf_free(lbsim_buf_t *buf);
+
+/* Empties the buffer and clears its error, keeping the memory. */
+static inline void lbsim_buf_clear(lbsim_buf_t *buf) {
+  buf->len = 0;
+  buf->err = 0;
+}
 
 static inline bool lbsim_buf_ok(const lbsim_buf_t *buf) {
   return buf->err == 0;
+}
+
+/* Passes src's error on to dst: a message built from pieces composed apart
+ * fails as a whole. */
+static inline void lbsim_buf_take_error(lbsim_buf_t *dst, const lbsim_buf_t *src) {
+  if (src->err != 0 && dst->err == 0)
+    dst->err = src->err;
 }
 
 static inline int lbsim_buf_append_str(lbsim_buf_t *buf, const char *s) {

@@ -29,6 +29,7 @@
 #include <uv.h>
 
 #include "lbsim/balancer.h"
+#include "lbsim/queue.h"
 #include "lbsim/result.h"
 #include "lbsim/sched.h"
 #include "lbsim/url.h"
@@ -39,7 +40,7 @@ typedef struct lbsim_creq_s lbsim_creq_t;
 struct lbsim_creq_s {
   lbsim_request_t base;       /* the balancer's request: backend, start_ns, ... */
   uint64_t deadline_ns;
-  lbsim_creq_t *next;         /* pool queue / free list */
+  lbsim_queue_t node;         /* in the pool's queue, behind a request on a connection, or free */
   struct lbsim_cconn_s *conn;
   bool retried;
   bool fresh_only;            /* the retry: never on a reused connection */
@@ -68,10 +69,10 @@ struct lbsim_client_s {
   uint32_t npools;
 
   uint32_t nconns;            /* open connections, every backend */
-  struct lbsim_cconn_s *lru_newest, *lru_oldest; /* idle connections, every backend */
-  lbsim_pool_t *starved_head, *starved_tail;     /* pools waiting for max_total */
+  lbsim_queue_t lru;          /* idle connections of every backend, newest first */
+  lbsim_queue_t starved;      /* pools waiting for room under max_total, in order */
   bool unstarving;
-  lbsim_creq_t *free_reqs;    /* recycled requests */
+  lbsim_queue_t free_reqs;    /* recycled requests */
   void *slabs;                /* their memory */
   uint64_t in_flight;         /* submitted, not yet done */
   uint32_t open_handles;

@@ -54,8 +54,10 @@ struct lbsim_runner_s {
   bool report_failed;           /* the SVG could not be written */
 };
 
-/* The balancers must be initialised and attached to their transports. */
-void lbsim_runner_init(lbsim_runner_t *runner, lbsim_clock_t *clock, const lbsim_config_t *cfg, uint64_t seed,
+/* The balancers must be initialised and attached to their transports.
+ * Returns 0, or LBSIM_ENOMEM when the report's timeline cannot be
+ * allocated; lbsim_runner_close and lbsim_runner_free apply either way. */
+int lbsim_runner_init(lbsim_runner_t *runner, lbsim_clock_t *clock, const lbsim_config_t *cfg, uint64_t seed,
                        lbsim_balancer_t *balancers, uint32_t nbalancers, lbsim_oracle_t *oracle,
                        lbsim_report_t *report);
 /* Starts the traffic at now_ns; on_finished runs once the run is over and

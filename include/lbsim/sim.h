@@ -16,6 +16,7 @@
 #include "lbsim/balancer.h"
 #include "lbsim/client.h"
 #include "lbsim/config.h"
+#include "lbsim/metrics.h"
 #include "lbsim/model.h"
 #include "lbsim/oracle.h"
 #include "lbsim/report.h"
@@ -45,6 +46,8 @@ typedef struct lbsim_sim_s {
   bool runner_ready;
   lbsim_admin_t admin;
   bool admin_ready;
+  lbsim_metrics_t metrics;      /* --metrics */
+  bool metrics_ready;
   uint32_t resolving;           /* name look-ups still under way */
   uint32_t max_connections;     /* per balancer, from the descriptor limit */
 

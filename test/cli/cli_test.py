@@ -439,6 +439,85 @@ def parse_prometheus(text):
     return {f.name: f for f in text_string_to_metric_families(text)}
 
 
+def metrics_get(host, port, path="/metrics", method="GET"):
+    import http.client
+    c = http.client.HTTPConnection(host, port, timeout=5)
+    try:
+        c.request(method, path)
+        r = c.getresponse()
+        return r.status, r.read().decode(), dict(r.getheaders())
+    finally:
+        c.close()
+
+
+def test_metrics_endpoint_is_read_only_and_complete():
+    p = start(["--port-base", "0", "-n", "2", "--latency", "5", "--drift-period", "0", "--sleep", "0.05",
+               "--burst", "10", "-s", "1", "--metrics", "127.0.0.1:0"])
+    try:
+        port = int(wait_for_stderr_line(p, r"metrics on http://127\.0\.0\.1:(\d+)/metrics \(read-only\)").group(1))
+        deadline = time.monotonic() + 10
+        while True:  # until the client has completed something
+            status, text, headers = metrics_get("127.0.0.1", port)
+            check(status == 200, status)
+            fams = parse_prometheus(text)
+            done = sum(s.value for s in fams["lbsim_client_requests"].samples
+                       if s.name == "lbsim_client_requests_total" and s.labels["result"] == "ok")
+            if done > 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        check(done > 0, "no completed request in the client's metrics")
+        check(headers["Content-Type"].startswith("text/plain; version=0.0.4"), headers)
+        for name in ("lbsim_client_requests", "lbsim_client_request_duration_seconds", "lbsim_client_estimate_seconds",
+                     "lbsim_client_in_flight", "lbsim_backend_requests", "lbsim_backend_up"):
+            check(name in fams, "no family %s in %s" % (name, sorted(fams)))
+        check({s.labels["backend"] for s in fams["lbsim_backend_up"].samples} == {"1", "2"}, "backend_up samples")
+        # Nothing on it changes state, and nothing else is served.
+        for method, path, want in (("POST", "/metrics", 405), ("PUT", "/metrics", 405), ("GET", "/backends", 404),
+                                   ("POST", "/backends/1", 404), ("GET", "/", 404)):
+            status, body, headers = metrics_get("127.0.0.1", port, path, method)
+            check(status == want, "%s %s: %d, wanted %d" % (method, path, status, want))
+        status, body, headers = metrics_get("127.0.0.1", port, "/metrics", "HEAD")
+        check(status == 200 and body == "", (status, body))
+    finally:
+        code, out, err = finish(p, signal.SIGTERM)
+    check(code == 0, "exit %d: %s" % (code, err[-300:]))
+
+
+def test_metrics_listens_where_it_is_told_and_refuses_bad_addresses():
+    for bad in ["9100", "127.0.0.1", "127.0.0.1:", "127.0.0.1:70000", "localhost:9100", "::1:9100", "[127.0.0.1]:9100",
+                "1.2.3:80"]:
+        code, out, err = run(["--metrics", bad, "--rounds", "1"])
+        check(code == 2, "--metrics %s: exit %d" % (bad, code))
+        one_error_line(err)
+        check("--metrics" in err, err)
+    code, out, err = run(["--metrics", "127.0.0.1:0", "--clock", "virtual", "--rounds", "1"])
+    check(code == 2 and "needs sockets" in err, (code, err))
+    one_error_line(err)
+    # A port in use is a runtime failure.
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    try:
+        code, out, err = run(["--port-base", "0", "--rounds", "1", "--metrics", "127.0.0.1:%d" % s.getsockname()[1]])
+    finally:
+        s.close()
+    check(code == 1 and "--metrics" in err, (code, err))
+    # IPv6, where the machine has it.
+    try:
+        probe = socket.socket(socket.AF_INET6)
+        probe.bind(("::1", 0))
+        probe.close()
+    except OSError:
+        return
+    p = start(["--backends-only", "--port-base", "0", "-n", "1", "--metrics", "[::1]:0"])
+    try:
+        port = int(wait_for_stderr_line(p, r"metrics on http://\[::1\]:(\d+)/metrics").group(1))
+        status, text, headers = metrics_get("::1", port)
+        check(status == 200 and "lbsim_backend_up" in text, (status, text[:200]))
+    finally:
+        finish(p, signal.SIGTERM)
+
+
 def test_metrics_follow_the_prometheus_format():
     p = start(["--port-base", "0", "-n", "2", "--latency", "5", "--drift-period", "0", "--admin", "0",
                "--sleep", "0.05", "--burst", "20", "-s", "1"])

@@ -146,7 +146,8 @@ B2=${PIDS[-1]}
 
 URLS=(http://198.18.1.2:8080/ping http://198.18.1.2:8081/ping http://198.18.2.2:8080/ping
       http://198.18.2.2:8081/ping)
-args=(--client-only --policy round-robin --burst 8 --sleep 0.02 --timeout 2 --duration 40 --seed 1)
+args=(--client-only --policy round-robin --burst 8 --sleep 0.02 --timeout 2 --duration 40 --seed 1
+      --metrics 198.18.1.1:9100)
 for u in "${URLS[@]}"; do args+=(--server "$u"); done
 ip netns exec "$NS_C" "$LBSIM" "${args[@]}" >"$TMP/client.out" 2>"$TMP/client.err" &
 CLIENT=$!
@@ -171,6 +172,23 @@ done
 [ "$back" = 1 ] || fail "the restarted backends got no traffic (200 answers: ${n1:-none}, ${n2:-none})"
 say "the restarted backends answer again (200 answers so far: $n1, $n2)"
 wait_rounds 10
+
+# A Prometheus on another host scrapes the client: from host b1, over the
+# link, its read-only --metrics endpoint; and it cannot change anything there.
+# shellcheck disable=SC2016 # $0 is the inner shell's
+scrape=$(ip netns exec "$NS_B1" bash -c '
+  exec 3<>/dev/tcp/198.18.1.1/9100 || exit 1
+  printf "$0 /metrics HTTP/1.0\r\nHost: 198.18.1.1:9100\r\n\r\n" >&3
+  cat <&3' GET)
+ok_seen=$(printf '%s\n' "$scrape" | sed -n 's/^lbsim_client_requests_total{policy="round-robin",backend="[^"]*",result="ok"} \([0-9]*\).*/\1/p' |
+  awk '{s += $1} END {print s + 0}')
+[ "$ok_seen" -gt 0 ] || fail "host b1 scraped no completed request from the client's --metrics: $(printf '%s' "$scrape" | head -3)"
+post=$(ip netns exec "$NS_B1" bash -c '
+  exec 3<>/dev/tcp/198.18.1.1/9100 || exit 1
+  printf "$0 /metrics HTTP/1.0\r\nHost: 198.18.1.1:9100\r\nContent-Length: 0\r\n\r\n" >&3
+  head -1 <&3' POST)
+case "$post" in "HTTP/1.1 405"*) ;; *) fail "a POST to --metrics got: $post" ;; esac
+say "host b1 scraped the client's metrics over the link ($ok_seen ok so far); a POST there is refused"
 
 kill -TERM "$CLIENT"
 for _ in $(seq 100); do kill -0 "$CLIENT" 2>/dev/null || break; sleep 0.1; done

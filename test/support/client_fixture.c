@@ -69,7 +69,7 @@ int cfx_run(client_fixture_t *f) {
       REQUIRE(lbsim_client_set_address(&f->client, i, (struct sockaddr *)&a) == 0);
   }
   lbsim_report_init(&f->report, &f->cfg, f->cfg.seed, f->out, 0);
-  lbsim_runner_init(&f->runner, &f->sched.clock, &f->cfg, f->cfg.seed, &f->balancer, 1, NULL, &f->report);
+  REQUIRE(lbsim_runner_init(&f->runner, &f->sched.clock, &f->cfg, f->cfg.seed, &f->balancer, 1, NULL, &f->report) == 0);
   uint64_t t0 = uv_hrtime();
   lbsim_report_bind(&f->report, &f->balancer, 1, f->balancer.names, f->nurls, NULL, t0);
   lbsim_runner_start(&f->runner, t0, cfx_on_finished);
