@@ -14,7 +14,7 @@ static inline bool slot_less(void *ctx, lbsim_timer_slot_t a, lbsim_timer_slot_t
 }
 
 #define SLOT_MOVED(ctx, s, i) ((s).timer->slot = (i) + 1)
-LBSIM_HEAP_DEFINE(static inline, timer_heap, lbsim_timer_slot_t, 4, slot_less, SLOT_MOVED)
+LBSIM_HEAP_DEFINE(static inline, timer_heap, lbsim_timer_slot_t, LBSIM_TIMERS_ARITY, slot_less, SLOT_MOVED)
 
 void lbsim_timers_init(lbsim_timers_t *timers) {
   timers->heap = NULL;

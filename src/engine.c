@@ -60,7 +60,7 @@ void lbsim_engine_run(lbsim_engine_t *e) {
     }
     /* The timer after next is among the top's children: what it will read
      * is fetched while the next one runs. */
-    uint32_t n = e->timers.len < 5 ? e->timers.len : 5;
+    uint32_t n = e->timers.len < LBSIM_TIMERS_ARITY + 1 ? e->timers.len : LBSIM_TIMERS_ARITY + 1;
     if (n > 1) {
       const lbsim_timer_slot_t *h = e->timers.heap;
       uint32_t j = 1;

@@ -61,6 +61,11 @@ typedef struct lbsim_timer_slot_s {
   const void *hint;         /* what its callback reads first (see lbsim_timers_set_hinted) */
 } lbsim_timer_slot_t;
 
+/* The pending timers, least key first, in a binary heap: with the virtual
+ * clock's thousand FIFO heads, two children a level (more levels, fewer
+ * comparisons) measured faster than four. */
+#define LBSIM_TIMERS_ARITY 2
+
 /* The pending timers, least key first. */
 typedef struct lbsim_timers_s {
   lbsim_timer_slot_t *heap;
