@@ -68,47 +68,75 @@ void lbsim_engine_run(lbsim_engine_t *e) {
       if (at->due_ns == top.due_ns && at->tie == top.tie)
         lbsim_timers_cancel(&e->timers, t);
     }
+    /* The timer after next is among the top's children: what it will read
+     * is fetched while the next one runs. */
+    uint32_t n = e->timers.len < LBSIM_TIMERS_ARITY + 1 ? e->timers.len : LBSIM_TIMERS_ARITY + 1;
+    if (n > 1) {
+      const lbsim_timer_slot_t *h = e->timers.heap;
+      uint32_t j = 1;
+      for (uint32_t c = 2; c < n; c++)
+        j = h[c].due_ns < h[j].due_ns ? c : j;
+      __builtin_prefetch(h[j].timer);
+      __builtin_prefetch(h[j].hint);
+    }
   }
 }
 
 /* ---- the network -------------------------------------------------------------- */
 
+/* Sized and aligned to two cache lines; what the end of a batch at the
+ * head of its FIFO reads is in the first. The FIFO is singly linked and a
+ * batch keeps its successor's key, so that taking the head off and arming
+ * the copy's timer for the next one never visits the next one (written
+ * long ago, it is far from the cache). A batch's own end and sequence
+ * number are kept in its timer's fields, whether or not the timer is in
+ * the heap (it is only when the batch is out of FIFO order). */
 struct lbsim_vbatch_s {
-  lbsim_timer_t timer;          /* its end, when out of FIFO order */
-  uint64_t end_ns;
-  uint64_t seq;                 /* the engine's sequence number when it was sent */
+  _Alignas(64) lbsim_vbatch_t *next; /* in its copy's FIFO, or in the free list */
+  uint64_t next_end_ns, next_seq;    /* the key of the FIFO's next */
   lbsim_request_t req;
   lbsim_result_t result;
   uint32_t count;
-  uint32_t fresh;               /* of them, those that opened a connection */
-  lbsim_queue_t link;           /* in its copy's fifo or others */
   lbsim_vnet_t *net;
-  lbsim_vbatch_t *next_free;
+  lbsim_timer_t timer;          /* due_ns: its end; seq: when it was sent */
+  lbsim_queue_t link;           /* in its copy's others (self-linked in the FIFO) */
+  uint32_t fresh;               /* of its requests, those that opened a connection */
 };
+
+_Static_assert(sizeof(lbsim_vbatch_t) == 128, "a batch is two cache lines");
+
+#define END_NS(b) ((b)->timer.due_ns)
+#define SEQ(b) ((b)->timer.seq)
 
 #define BATCH_SLAB 1024
 
 typedef struct batch_slab_s {
-  struct batch_slab_s *next;
   lbsim_vbatch_t batches[BATCH_SLAB];
+  struct batch_slab_s *next;
+  void *block;                  /* what malloc gave, to free */
 } batch_slab_t;
 
 static lbsim_vbatch_t *batch_new(lbsim_vnet_t *net) {
   if (net->free_batches == NULL) {
-    batch_slab_t *slab = malloc(sizeof(*slab));
-    if (slab == NULL)
+    /* malloc, aligned by hand: every allocation goes through the one allocator. */
+    void *block = malloc(sizeof(batch_slab_t) + _Alignof(batch_slab_t) - 1);
+    if (block == NULL)
       return NULL;
+    batch_slab_t *slab = (batch_slab_t *)(((uintptr_t)block + _Alignof(batch_slab_t) - 1) &
+                                          ~(uintptr_t)(_Alignof(batch_slab_t) - 1));
+    slab->block = block;
     slab->next = net->slabs;
     net->slabs = slab;
     for (int i = BATCH_SLAB - 1; i >= 0; i--) {
-      slab->batches[i].next_free = net->free_batches;
+      slab->batches[i].next = net->free_batches;
       net->free_batches = &slab->batches[i];
     }
   }
   lbsim_vbatch_t *b = net->free_batches;
-  net->free_batches = b->next_free;
+  net->free_batches = b->next;
   lbsim_timer_init(&b->timer, LBSIM_ORDER_COMPLETION);
   lbsim_queue_init(&b->link);
+  b->next = NULL;
   b->net = net;
   b->count = 0;
   b->fresh = 0;
@@ -116,7 +144,7 @@ static lbsim_vbatch_t *batch_new(lbsim_vnet_t *net) {
 }
 
 static void batch_free(lbsim_vnet_t *net, lbsim_vbatch_t *b) {
-  b->next_free = net->free_batches;
+  b->next = net->free_batches;
   net->free_batches = b;
 }
 
@@ -173,32 +201,41 @@ static void conn_give_back(lbsim_vcopy_t *vc, uint32_t count, uint64_t now_ns) {
 static void on_head_due(lbsim_timer_t *timer, uint64_t now_ns);
 static void on_batch_due(lbsim_timer_t *timer, uint64_t now_ns);
 
-/* The copy's timer follows the head of its FIFO. */
-static void arm_head(lbsim_vnet_t *net, lbsim_vcopy_t *vc) {
-  lbsim_queue_t *first = lbsim_queue_head(&vc->fifo);
-  if (first == NULL) {
+/* Takes the FIFO's head off; the copy's timer follows the new head. */
+static void fifo_pop(lbsim_vnet_t *net, lbsim_vcopy_t *vc) {
+  lbsim_vbatch_t *b = vc->fifo_head;
+  vc->fifo_head = b->next;
+  if (b->next == NULL) {
+    vc->fifo_tail = NULL;
     lbsim_timers_cancel(&net->engine->timers, &vc->head);
     return;
   }
-  lbsim_vbatch_t *b = lbsim_queue_data(first, lbsim_vbatch_t, link);
-  lbsim_timers_set_seq(&net->engine->timers, &vc->head, b->end_ns, b->seq, on_head_due);
+  lbsim_timers_set_hinted(&net->engine->timers, &vc->head, b->next_end_ns, b->next_seq, on_head_due, b->next);
 }
 
-/* Puts a batch on its way, with the next sequence number: at the tail of
- * the FIFO when it ends no sooner than the FIFO's last, else under a timer
- * of its own. 0, or LBSIM_ENOMEM. */
+/* Puts a batch (its end set) on its way, with the next sequence number: at
+ * the tail of the FIFO when it ends no sooner than the FIFO's last, else
+ * under a timer of its own. 0, or LBSIM_ENOMEM. */
 static int batch_schedule(lbsim_vnet_t *net, lbsim_vcopy_t *vc, lbsim_vbatch_t *b) {
-  int err = 0;
-  b->seq = lbsim_timers_next_seq(&net->engine->timers);
-  lbsim_queue_t *tail = lbsim_queue_tail(&vc->fifo);
-  if (tail == NULL || b->end_ns >= lbsim_queue_data(tail, lbsim_vbatch_t, link)->end_ns) {
-    lbsim_queue_insert_tail(&vc->fifo, &b->link);
-    if (tail == NULL)
-      err = lbsim_timers_set_seq(&net->engine->timers, &vc->head, b->end_ns, b->seq, on_head_due);
-  } else {
-    lbsim_queue_insert_tail(&vc->others, &b->link);
-    err = lbsim_timers_set_seq(&net->engine->timers, &b->timer, b->end_ns, b->seq, on_batch_due);
+  uint64_t end = END_NS(b), seq = lbsim_timers_next_seq(&net->engine->timers);
+  SEQ(b) = seq;
+  b->next = NULL;
+  lbsim_vbatch_t *tail = vc->fifo_tail;
+  if (tail == NULL) {
+    int err = lbsim_timers_set_hinted(&net->engine->timers, &vc->head, end, seq, on_head_due, b);
+    if (err == 0)
+      vc->fifo_head = vc->fifo_tail = b;
+    return err;
   }
+  if (end >= END_NS(tail)) {
+    tail->next = b;
+    tail->next_end_ns = end;
+    tail->next_seq = seq;
+    vc->fifo_tail = b;
+    return 0;
+  }
+  lbsim_queue_insert_tail(&vc->others, &b->link);
+  int err = lbsim_timers_set_seq(&net->engine->timers, &b->timer, end, seq, on_batch_due);
   if (err != 0)
     lbsim_queue_remove(&b->link);
   return err;
@@ -211,8 +248,8 @@ static void report_done(lbsim_vnet_t *net, const lbsim_request_t *req, lbsim_res
   net->transport.on_done(net->transport.done_data, req, result, now_ns, count);
 }
 
-/* Hands a batch's requests back to the balancer; an answer leaves its
- * connection idle for the next request. */
+/* Hands a batch (off its FIFO or its timer) back to the balancer; an answer
+ * leaves its connection idle for the next request. */
 static void batch_end(lbsim_vbatch_t *b, lbsim_result_t result, uint64_t now_ns) {
   lbsim_vnet_t *net = b->net;
   lbsim_vcopy_t *vc = &net->copies[b->req.backend];
@@ -238,10 +275,8 @@ static void on_batch_due(lbsim_timer_t *timer, uint64_t now_ns) {
 
 static void on_head_due(lbsim_timer_t *timer, uint64_t now_ns) {
   lbsim_vcopy_t *vc = LBSIM_CONTAINER_OF(timer, lbsim_vcopy_t, head);
-  lbsim_vbatch_t *b = lbsim_queue_data(lbsim_queue_head(&vc->fifo), lbsim_vbatch_t, link);
-  lbsim_vnet_t *net = b->net;
-  lbsim_queue_remove(&b->link);
-  arm_head(net, vc);
+  lbsim_vbatch_t *b = vc->fifo_head;
+  fifo_pop(b->net, vc);
   batch_end(b, b->result, now_ns);
 }
 
@@ -251,7 +286,7 @@ static lbsim_request_t *vnet_request(lbsim_transport_t *t) {
 }
 
 static bool same_batch(const lbsim_vbatch_t *b, const lbsim_request_t *req, lbsim_result_t result, uint64_t end_ns) {
-  return b->end_ns == end_ns && b->result == result && b->req.start_ns == req->start_ns &&
+  return END_NS(b) == end_ns && b->result == result && b->req.start_ns == req->start_ns &&
          b->req.to_fastest == req->to_fastest && b->req.oracle_ms == req->oracle_ms;
 }
 
@@ -263,6 +298,7 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
   lbsim_result_t result;
   uint64_t end;
   bool fresh = true;
+  __builtin_prefetch(vc->last); /* while the copy serves: its line is needed next */
   if (vc->copy.down) {
     /* Refused: the connect's round trip, no more (and never no time at
      * all: a closed loop would otherwise spin at one instant). */
@@ -290,7 +326,7 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
   b = batch_new(net);
   int err = b ? 0 : LBSIM_ENOMEM;
   if (b != NULL) {
-    b->end_ns = end;
+    END_NS(b) = end;
     b->req = *req;
     b->result = result;
     b->count = 1;
@@ -333,7 +369,6 @@ int lbsim_vnet_init(lbsim_vnet_t *net, lbsim_engine_t *engine, const lbsim_model
     return LBSIM_ENOMEM;
   for (uint32_t i = 0; i < n; i++) {
     lbsim_vcopy_t *vc = &net->copies[i];
-    lbsim_queue_init(&vc->fifo);
     lbsim_queue_init(&vc->others);
     lbsim_timer_init(&vc->head, LBSIM_ORDER_COMPLETION);
     net->n = i + 1;
@@ -352,22 +387,23 @@ int lbsim_vnet_init(lbsim_vnet_t *net, lbsim_engine_t *engine, const lbsim_model
  * copy first: what their completions launch (to this copy too) is new
  * traffic, with its own end. */
 static void end_pending(lbsim_vnet_t *net, lbsim_vcopy_t *vc, bool crash, uint64_t now_ns) {
-  lbsim_queue_t fifo, others;
-  lbsim_queue_init(&fifo);
+  lbsim_vbatch_t *fifo = vc->fifo_head;
+  lbsim_queue_t others;
   lbsim_queue_init(&others);
-  lbsim_queue_move(&vc->fifo, &fifo);
   lbsim_queue_move(&vc->others, &others);
+  vc->fifo_head = vc->fifo_tail = NULL;
   lbsim_timers_cancel(&net->engine->timers, &vc->head);
   vc->last = NULL;
   if (crash)
     vc->idle_runs = 0;
   for (;;) {
-    lbsim_queue_t *a = lbsim_queue_head(&fifo), *o = lbsim_queue_head(&others);
-    if (a == NULL && o == NULL)
+    lbsim_queue_t *o = lbsim_queue_head(&others);
+    if (fifo == NULL && o == NULL)
       break;
-    lbsim_vbatch_t *fa = a ? lbsim_queue_data(a, lbsim_vbatch_t, link) : NULL;
     lbsim_vbatch_t *fo = o ? lbsim_queue_data(o, lbsim_vbatch_t, link) : NULL;
-    lbsim_vbatch_t *b = fo == NULL || (fa != NULL && fa->seq < fo->seq) ? fa : fo;
+    lbsim_vbatch_t *b = fo == NULL || (fifo != NULL && SEQ(fifo) < SEQ(fo)) ? fifo : fo;
+    if (b == fifo)
+      fifo = fifo->next;
     lbsim_timers_cancel(&net->engine->timers, &b->timer);
     if (!crash) {
       batch_end(b, LBSIM_RESULT_CANCELLED, now_ns);
@@ -387,7 +423,7 @@ static void end_pending(lbsim_vnet_t *net, lbsim_vcopy_t *vc, bool crash, uint64
     uint32_t reset = b->fresh;
     b->count = b->fresh = again;
     b->result = LBSIM_RESULT_CONNECT;
-    b->end_ns = now_ns + net->there_ns + net->back_ns;
+    END_NS(b) = now_ns + net->there_ns + net->back_ns;
     if (batch_schedule(net, vc, b) != 0) {
       b->count += reset;
       batch_end(b, LBSIM_RESULT_RESET, now_ns);
@@ -430,7 +466,7 @@ void lbsim_vnet_free(lbsim_vnet_t *net) {
   while (net->slabs) {
     batch_slab_t *slab = net->slabs;
     net->slabs = slab->next;
-    free(slab);
+    free(slab->block);
   }
   net->free_batches = NULL;
 }

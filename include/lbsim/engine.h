@@ -90,27 +90,28 @@ void lbsim_engine_stop(lbsim_engine_t *engine);
 
 typedef struct lbsim_vbatch_s lbsim_vbatch_t;
 
-/* A copy of a backend under the virtual clock, and what is in flight to it.
- * Answers mostly come back in the order the requests went out (a FIFO
- * queue, a latency that changes seldom): those wait in `fifo`, and only its
- * head is in the engine's heap, under the copy's own timer. A batch that
- * would end before the last one of the FIFO (the latency just dropped, or
- * jitter) gets a timer of its own. Either way it keeps the sequence number
- * it was sent with, so the order of events is the same as if every batch
- * were in the heap. */
 /* Connections of the client that became idle at one instant. */
 typedef struct lbsim_vidle_s {
   uint64_t since_ns;
   uint32_t count;
 } lbsim_vidle_t;
 
+/* A copy of a backend under the virtual clock, and what is in flight to it.
+ * Answers mostly come back in the order the requests went out (a FIFO
+ * queue, a latency that changes seldom): those wait in a FIFO, and only
+ * its head is in the engine's heap, under the copy's own timer. A batch that
+ * would end before the last one of the FIFO (the latency just dropped, or
+ * jitter) gets a timer of its own. Either way it keeps the sequence number
+ * it was sent with, so the order of events is the same as if every batch
+ * were in the heap. */
 typedef struct lbsim_vcopy_s {
   lbsim_copy_t copy;
   /* The client's idle keep-alive connections to the copy, by when they
    * became idle, oldest first (a ring of runs); closed after --client-idle. */
   lbsim_vidle_t *idle;
   uint32_t idle_first, idle_runs, idle_cap;
-  lbsim_queue_t fifo;           /* batches in the order they end */
+  lbsim_vbatch_t *fifo_head;    /* batches in the order they end */
+  lbsim_vbatch_t *fifo_tail;
   lbsim_queue_t others;         /* batches with a timer of their own */
   lbsim_timer_t head;           /* the end of the FIFO's first batch */
   lbsim_vbatch_t *last;         /* the newest, which a request alike may join */
