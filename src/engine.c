@@ -151,7 +151,7 @@ static void batch_free(lbsim_vnet_t *net, lbsim_vbatch_t *b) {
 /* ---- the client's keep-alive connections ---- */
 
 static lbsim_vidle_t *idle_at(const lbsim_vcopy_t *vc, uint32_t k) {
-  return &vc->idle[(vc->idle_first + k) % vc->idle_cap];
+  return &vc->idle[(vc->idle_first + k) & (vc->idle_cap - 1)]; /* the capacity is a power of two */
 }
 
 /* A connection for a request sent now: an idle one if there is one (the
@@ -159,7 +159,7 @@ static lbsim_vidle_t *idle_at(const lbsim_vcopy_t *vc, uint32_t k) {
  * for the client's idle time. Returns whether it is one already open. */
 static bool conn_take(const lbsim_vnet_t *net, lbsim_vcopy_t *vc, uint64_t now_ns) {
   while (vc->idle_runs > 0 && vc->idle[vc->idle_first].since_ns + net->idle_ns <= now_ns) {
-    vc->idle_first = (vc->idle_first + 1) % vc->idle_cap;
+    vc->idle_first = (vc->idle_first + 1) & (vc->idle_cap - 1);
     vc->idle_runs--;
   }
   if (vc->idle_runs == 0)
