@@ -21,7 +21,7 @@ static int fail(char *err, size_t errlen, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(err, errlen, fmt, ap);
   va_end(ap);
-  return -1;
+  return LBSIM_EINVAL;
 }
 
 static void event_init(lbsim_event_t *ev, lbsim_action_t action) {
@@ -73,26 +73,26 @@ static int parse_settings(json_t *root, lbsim_event_t *events, int max, char *er
     if (strcmp(key, "latency_ms") == 0) {
       event_init(ev, LBSIM_ACTION_LATENCY);
       if (number(v, key, 0, MAX_LATENCY_MS, false, &ev->value, err, errlen) != 0)
-        return -1;
+        return LBSIM_EINVAL;
     } else if (strcmp(key, "error_rate") == 0) {
       event_init(ev, LBSIM_ACTION_ERROR_RATE);
       if (number(v, key, 0, 1, false, &ev->value, err, errlen) != 0)
-        return -1;
+        return LBSIM_EINVAL;
     } else if (strcmp(key, "capacity") == 0) {
       event_init(ev, LBSIM_ACTION_CAPACITY);
       if (number(v, key, 0, MAX_CAPACITY, true, &ev->value, err, errlen) != 0)
-        return -1;
+        return LBSIM_EINVAL;
     } else if (strcmp(key, "jitter") == 0) {
       event_init(ev, LBSIM_ACTION_JITTER);
       if (jitter(v, key, ev, err, errlen) != 0)
-        return -1;
+        return LBSIM_EINVAL;
     } else if (strcmp(key, "down") == 0) {
       if (boolean(v, key, &yes, err, errlen) != 0)
-        return -1;
+        return LBSIM_EINVAL;
       event_init(ev, yes ? LBSIM_ACTION_DOWN : LBSIM_ACTION_UP);
     } else if (strcmp(key, "stalled") == 0) {
       if (boolean(v, key, &yes, err, errlen) != 0)
-        return -1;
+        return LBSIM_EINVAL;
       event_init(ev, yes ? LBSIM_ACTION_STALL : LBSIM_ACTION_RESUME);
     } else {
       return fail(err, errlen,
@@ -179,10 +179,10 @@ static int parse_action(json_t *root, lbsim_event_t *ev, char *err, size_t errle
       return fail(err, errlen, "field 'factor' needs 'slow_start_s'");
     if (slow != NULL) {
       if (number(slow, "slow_start_s", 0, MAX_SLOW_START_S, false, &ev->slow_start_s, err, errlen) != 0)
-        return -1;
+        return LBSIM_EINVAL;
       ev->slow_start_factor = DEFAULT_SLOW_START_FACTOR;
       if (factor != NULL && number(factor, "factor", 1, 1000, false, &ev->slow_start_factor, err, errlen) != 0)
-        return -1;
+        return LBSIM_EINVAL;
       if (ev->slow_start_s == 0)
         ev->slow_start_factor = 1; /* no slow start */
     }
@@ -208,7 +208,7 @@ int lbsim_admin_parse_body(const char *body, size_t len, lbsim_event_t *events, 
   if (!json_is_object(root))
     n = fail(err, errlen, "the body must be a JSON object such as {\"latency_ms\": 2000} or {\"action\": \"down\"}");
   else if (json_object_get(root, "action") != NULL)
-    n = parse_action(root, &events[0], err, errlen) == 0 ? 1 : -1;
+    n = parse_action(root, &events[0], err, errlen) == 0 ? 1 : LBSIM_EINVAL;
   else
     n = parse_settings(root, events, max, err, errlen);
   json_decref(root);

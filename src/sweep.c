@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lbsim/config.h"
+#include "lbsim/error.h"
 #include "lbsim/policy.h"
 #include "lbsim/report.h"
 
@@ -80,7 +81,7 @@ static int fail(char *err, size_t errlen, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(err, errlen, fmt, ap);
   va_end(ap);
-  return -1;
+  return LBSIM_EINVAL;
 }
 
 /* "a, b, c or d" */
@@ -104,7 +105,7 @@ static int push(values_t *vals, double v) {
     uint32_t cap = vals->cap ? 2 * vals->cap : 8;
     double *grown = realloc(vals->v, cap * sizeof(*grown));
     if (grown == NULL)
-      return -1;
+      return LBSIM_ENOMEM;
     vals->v = grown;
     vals->cap = cap;
   }
@@ -235,7 +236,7 @@ int lbsim_sweep_add(lbsim_sweep_t *s, const char *spec, char *err, size_t errlen
                                               : add_value(&vals, name, item, len, others, err, errlen);
     if (bad) {
       free(vals.v);
-      return -1;
+      return bad;
     }
     if (item[len] == '\0')
       break;
