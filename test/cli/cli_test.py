@@ -16,6 +16,9 @@ import time
 import urllib.error
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from lbsimtest import check, main as run_test  # noqa: E402
+
 LBSIM = None
 
 
@@ -60,10 +63,6 @@ def http_get(port, path="/ping"):
     with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=5) as r:
         return r.status, r.read().decode()
 
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
 
 
 def one_error_line(err):
@@ -831,22 +830,6 @@ def test_a_killed_backend_process_loses_traffic_then_gets_it_back():
     check(summary["requests"] == summary["ok"] + summary["failed"], summary)
 
 
-def main():
-    global LBSIM
-    LBSIM = sys.argv[1]
-    name = sys.argv[2]
-    fn = globals().get(name)
-    if fn is None:
-        print("no test named %s" % name)
-        return 2
-    try:
-        fn()
-    except AssertionError as e:
-        print("FAIL %s: %s" % (name, e))
-        return 1
-    print("ok   %s" % name)
-    return 0
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_test(globals()))
