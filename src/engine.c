@@ -198,19 +198,63 @@ static void conn_give_back(lbsim_vcopy_t *vc, uint32_t count, uint64_t now_ns) {
 
 /* ---- requests on their way ---- */
 
-static void on_head_due(lbsim_timer_t *timer, uint64_t now_ns);
+static void on_merge_due(lbsim_timer_t *timer, uint64_t now_ns);
 static void on_batch_due(lbsim_timer_t *timer, uint64_t now_ns);
 
-/* Takes the FIFO's head off; the copy's timer follows the new head. */
-static void fifo_pop(lbsim_vnet_t *net, lbsim_vcopy_t *vc) {
-  lbsim_vbatch_t *b = vc->fifo_head;
-  vc->fifo_head = b->next;
+__extension__ typedef unsigned __int128 key128_t;
+
+/* The merge's timer follows the first head of all. 0, or LBSIM_ENOMEM. */
+static int merge_arm(lbsim_vnet_t *net) {
+  uint32_t first = net->winner[1];
+  const lbsim_vkey_t *k = &net->keys[first];
+  if (k->end_ns == LBSIM_NEVER) {
+    lbsim_timers_cancel(&net->engine->timers, &net->merge);
+    return 0;
+  }
+  /* It runs next, or nearly: its batch is fetched while this event ends. */
+  __builtin_prefetch(net->heads[first]);
+  if (lbsim_timer_pending(&net->merge) && net->merge.due_ns == k->end_ns && net->merge.seq == k->seq)
+    return 0;
+  return lbsim_timers_set_hinted(&net->engine->timers, &net->merge, k->end_ns, k->seq, on_merge_due,
+                                 net->heads[first]);
+}
+
+/* Copy i's FIFO has a new head (or none: LBSIM_NEVER): its way up the tree
+ * is played again, as far as it changes anything. 0, or LBSIM_ENOMEM. */
+static int merge_update(lbsim_vnet_t *net, uint32_t i, uint64_t end_ns, uint64_t seq) {
+  net->keys[i] = (lbsim_vkey_t){end_ns, seq};
+  uint32_t *winner = net->winner;
+  uint32_t node = net->leaves + i, w = i;
+  /* The key of w, carried along, as one number: compared in one go. */
+  key128_t w_key = ((key128_t)end_ns << 64) | seq;
+  while (node > 1) {
+    uint32_t other = winner[node ^ 1];
+    key128_t o_key = ((key128_t)net->keys[other].end_ns << 64) | net->keys[other].seq;
+    /* Either way as likely: a selection, with no branch to mispredict. */
+    bool take = o_key < w_key;
+    w = take ? other : w;
+    w_key = take ? o_key : w_key;
+    node >>= 1;
+    if (w != i && winner[node] == w)
+      return 0; /* the same first as before, and not copy i: nothing above changes */
+    winner[node] = w;
+  }
+  return merge_arm(net);
+}
+
+/* Takes copy i's FIFO head off; the tree follows the new head. */
+static void fifo_pop(lbsim_vnet_t *net, uint32_t i) {
+  lbsim_vbatch_t *b = net->heads[i];
+  net->heads[i] = b->next;
   if (b->next == NULL) {
-    vc->fifo_tail = NULL;
-    lbsim_timers_cancel(&net->engine->timers, &vc->head);
+    net->copies[i].fifo_tail = NULL;
+    merge_update(net, i, LBSIM_NEVER, 0);
     return;
   }
-  lbsim_timers_set_hinted(&net->engine->timers, &vc->head, b->next_end_ns, b->next_seq, on_head_due, b->next);
+  /* Written a latency ago, the new head is far from the cache; it has
+   * until the answers of the other copies' heads to come nearer. */
+  __builtin_prefetch(b->next);
+  merge_update(net, i, b->next_end_ns, b->next_seq);
 }
 
 /* Puts a batch (its end set) on its way, with the next sequence number: at
@@ -222,9 +266,14 @@ static int batch_schedule(lbsim_vnet_t *net, lbsim_vcopy_t *vc, lbsim_vbatch_t *
   b->next = NULL;
   lbsim_vbatch_t *tail = vc->fifo_tail;
   if (tail == NULL) {
-    int err = lbsim_timers_set_hinted(&net->engine->timers, &vc->head, end, seq, on_head_due, b);
-    if (err == 0)
-      vc->fifo_head = vc->fifo_tail = b;
+    uint32_t i = (uint32_t)(vc - net->copies);
+    net->heads[i] = vc->fifo_tail = b;
+    int err = merge_update(net, i, end, seq);
+    if (err != 0) {
+      /* Back as it was: the merge's timer is where it was, or none. */
+      net->heads[i] = vc->fifo_tail = NULL;
+      merge_update(net, i, LBSIM_NEVER, 0);
+    }
     return err;
   }
   if (end >= END_NS(tail)) {
@@ -273,10 +322,11 @@ static void on_batch_due(lbsim_timer_t *timer, uint64_t now_ns) {
   batch_end(b, b->result, now_ns);
 }
 
-static void on_head_due(lbsim_timer_t *timer, uint64_t now_ns) {
-  lbsim_vcopy_t *vc = LBSIM_CONTAINER_OF(timer, lbsim_vcopy_t, head);
-  lbsim_vbatch_t *b = vc->fifo_head;
-  fifo_pop(b->net, vc);
+static void on_merge_due(lbsim_timer_t *timer, uint64_t now_ns) {
+  lbsim_vnet_t *net = LBSIM_CONTAINER_OF(timer, lbsim_vnet_t, merge);
+  uint32_t i = net->winner[1];
+  lbsim_vbatch_t *b = net->heads[i];
+  fifo_pop(net, i);
   batch_end(b, b->result, now_ns);
 }
 
@@ -364,13 +414,25 @@ int lbsim_vnet_init(lbsim_vnet_t *net, lbsim_engine_t *engine, const lbsim_model
   net->back_ns = delay - net->there_ns;
   net->timeout_ns = lbsim_ms_to_ns(timeout_s * 1000.0);
   net->idle_ns = lbsim_ms_to_ns(client_idle_s * 1000.0);
+  lbsim_timer_init(&net->merge, LBSIM_ORDER_COMPLETION);
+  net->leaves = 1;
+  while (net->leaves < n)
+    net->leaves *= 2;
   net->copies = calloc(n, sizeof(*net->copies));
-  if (net->copies == NULL)
+  net->keys = malloc(net->leaves * sizeof(*net->keys));
+  net->heads = calloc(net->leaves, sizeof(*net->heads));
+  net->winner = malloc(2 * net->leaves * sizeof(*net->winner));
+  if (net->copies == NULL || net->keys == NULL || net->heads == NULL || net->winner == NULL)
     return LBSIM_ENOMEM;
+  for (uint32_t i = 0; i < net->leaves; i++) {
+    net->keys[i] = (lbsim_vkey_t){LBSIM_NEVER, 0};
+    net->winner[net->leaves + i] = i;
+  }
+  for (uint32_t k = net->leaves; k-- > 1;)
+    net->winner[k] = net->winner[2 * k];
   for (uint32_t i = 0; i < n; i++) {
     lbsim_vcopy_t *vc = &net->copies[i];
     lbsim_queue_init(&vc->others);
-    lbsim_timer_init(&vc->head, LBSIM_ORDER_COMPLETION);
     net->n = i + 1;
     if (lbsim_copy_init(&net->copies[i].copy, &models[i], seed) != 0)
       return LBSIM_ENOMEM;
@@ -386,13 +448,14 @@ int lbsim_vnet_init(lbsim_vnet_t *net, lbsim_engine_t *engine, const lbsim_model
  * request on a new connection is reset). The batches are taken off the
  * copy first: what their completions launch (to this copy too) is new
  * traffic, with its own end. */
-static void end_pending(lbsim_vnet_t *net, lbsim_vcopy_t *vc, bool crash, uint64_t now_ns) {
-  lbsim_vbatch_t *fifo = vc->fifo_head;
+static void end_pending(lbsim_vnet_t *net, uint32_t i, bool crash, uint64_t now_ns) {
+  lbsim_vcopy_t *vc = &net->copies[i];
+  lbsim_vbatch_t *fifo = net->heads[i];
   lbsim_queue_t others;
   lbsim_queue_init(&others);
   lbsim_queue_move(&vc->others, &others);
-  vc->fifo_head = vc->fifo_tail = NULL;
-  lbsim_timers_cancel(&net->engine->timers, &vc->head);
+  net->heads[i] = vc->fifo_tail = NULL;
+  merge_update(net, i, LBSIM_NEVER, 0);
   vc->last = NULL;
   if (crash)
     vc->idle_runs = 0;
@@ -441,20 +504,21 @@ void lbsim_vnet_sync(lbsim_vnet_t *net, uint32_t i, uint64_t now_ns) {
   if (err != 0)
     lbsim_log_error("backend %u: out of memory for capacity %u", i + 1, vc->copy.model->capacity);
   if (went < 0)
-    end_pending(net, vc, true, now_ns);
+    end_pending(net, i, true, now_ns);
 }
 
 void lbsim_vnet_cancel_all(lbsim_vnet_t *net) {
   for (uint32_t i = 0; i < net->n; i++)
-    end_pending(net, &net->copies[i], false, net->engine->now_ns);
+    end_pending(net, i, false, net->engine->now_ns);
 }
 
 void lbsim_vnet_free(lbsim_vnet_t *net) {
+  /* A run stopped early leaves answers due: their timers go first. */
+  if (net->engine != NULL)
+    lbsim_timers_cancel(&net->engine->timers, &net->merge);
   for (uint32_t i = 0; i < net->n; i++) {
-    /* A run stopped early leaves answers due: their timers go first. */
     lbsim_vcopy_t *vc = &net->copies[i];
     lbsim_queue_t *q;
-    lbsim_timers_cancel(&net->engine->timers, &vc->head);
     lbsim_queue_foreach(q, &vc->others) {
       lbsim_timers_cancel(&net->engine->timers, &lbsim_queue_data(q, lbsim_vbatch_t, link)->timer);
     }
@@ -462,7 +526,13 @@ void lbsim_vnet_free(lbsim_vnet_t *net) {
     free(vc->idle);
   }
   free(net->copies);
+  free(net->keys);
+  free(net->heads);
+  free(net->winner);
   net->copies = NULL;
+  net->keys = NULL;
+  net->heads = NULL;
+  net->winner = NULL;
   while (net->slabs) {
     batch_slab_t *slab = net->slabs;
     net->slabs = slab->next;

@@ -98,30 +98,43 @@ typedef struct lbsim_vidle_s {
 
 /* A copy of a backend under the virtual clock, and what is in flight to it.
  * Answers mostly come back in the order the requests went out (a FIFO
- * queue, a latency that changes seldom): those wait in a FIFO, and only
- * its head is in the engine's heap, under the copy's own timer. A batch that
- * would end before the last one of the FIFO (the latency just dropped, or
- * jitter) gets a timer of its own. Either way it keeps the sequence number
- * it was sent with, so the order of events is the same as if every batch
- * were in the heap. */
+ * queue, a latency that changes seldom): those wait in a FIFO (its head is
+ * in the network's `heads`). A batch that would end before the last one of
+ * the FIFO (the latency just dropped, or jitter) gets a timer of its own.
+ * Either way it keeps the sequence number it was sent with, so the order of
+ * events is the same as if every batch were in the heap. */
 typedef struct lbsim_vcopy_s {
   lbsim_copy_t copy;
   /* The client's idle keep-alive connections to the copy, by when they
    * became idle, oldest first (a ring of runs); closed after --client-idle. */
   lbsim_vidle_t *idle;
   uint32_t idle_first, idle_runs, idle_cap;
-  lbsim_vbatch_t *fifo_head;    /* batches in the order they end */
-  lbsim_vbatch_t *fifo_tail;
+  lbsim_vbatch_t *fifo_tail;    /* the FIFO's last batch (NULL: empty) */
   lbsim_queue_t others;         /* batches with a timer of their own */
-  lbsim_timer_t head;           /* the end of the FIFO's first batch */
   lbsim_vbatch_t *last;         /* the newest, which a request alike may join */
 } lbsim_vcopy_t;
+
+/* The key of a FIFO's head: when it ends, its sequence number. */
+typedef struct lbsim_vkey_s {
+  uint64_t end_ns, seq;
+} lbsim_vkey_t;
 
 typedef struct lbsim_vnet_s {
   lbsim_transport_t transport;  /* how its balancer uses it */
   lbsim_engine_t *engine;
   lbsim_vcopy_t *copies;
   uint32_t n;
+  /* The copies' FIFOs, merged: a tournament tree over the copies' heads
+   * (`leaves`, n rounded up to a power of two; an empty FIFO's key is
+   * LBSIM_NEVER). Node k (1 the root) has children 2k and 2k + 1, copy i is
+   * node leaves + i, and each node holds the copy whose head ends first
+   * below it. Only the first of all is in the engine's heap, under `merge`:
+   * a heap of a thousand FIFO heads would move a thousand timers about. */
+  lbsim_vkey_t *keys;           /* per copy */
+  lbsim_vbatch_t **heads;       /* per copy: the FIFO's first batch */
+  uint32_t *winner;             /* per node */
+  uint32_t leaves;
+  lbsim_timer_t merge;
   uint64_t there_ns, back_ns;   /* the network delay, split either way */
   uint64_t timeout_ns;
   uint64_t idle_ns;             /* the client's keep-alive idle time */
