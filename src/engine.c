@@ -297,12 +297,12 @@ static void report_done(lbsim_vnet_t *net, const lbsim_request_t *req, lbsim_res
   net->transport.on_done(net->transport.done_data, req, result, now_ns, count);
 }
 
-/* Hands a batch (off its FIFO or its timer) back to the balancer; an answer
- * leaves its connection idle for the next request. */
+/* Hands a batch (off its FIFO, or off its timer and out of `others`) back
+ * to the balancer; an answer leaves its connection idle for the next
+ * request. A batch at the end of a FIFO is read in its first cache line. */
 static void batch_end(lbsim_vbatch_t *b, lbsim_result_t result, uint64_t now_ns) {
   lbsim_vnet_t *net = b->net;
   lbsim_vcopy_t *vc = &net->copies[b->req.backend];
-  lbsim_queue_remove(&b->link);
   if (vc->last == b)
     vc->last = NULL;
   if (result == LBSIM_RESULT_OK || result == LBSIM_RESULT_STATUS)
@@ -319,6 +319,7 @@ static void on_batch_due(lbsim_timer_t *timer, uint64_t now_ns) {
    * its answers launch: its timer must leave the heap first (the engine
    * leaves a running timer at the top; see lbsim_engine_run). */
   lbsim_timers_cancel(&b->net->engine->timers, timer);
+  lbsim_queue_remove(&b->link);
   batch_end(b, b->result, now_ns);
 }
 
@@ -467,6 +468,7 @@ static void end_pending(lbsim_vnet_t *net, uint32_t i, bool crash, uint64_t now_
     lbsim_vbatch_t *b = fo == NULL || (fifo != NULL && SEQ(fifo) < SEQ(fo)) ? fifo : fo;
     if (b == fifo)
       fifo = fifo->next;
+    lbsim_queue_remove(&b->link);
     lbsim_timers_cancel(&net->engine->timers, &b->timer);
     if (!crash) {
       batch_end(b, LBSIM_RESULT_CANCELLED, now_ns);
@@ -481,7 +483,6 @@ static void end_pending(lbsim_vnet_t *net, uint32_t i, bool crash, uint64_t now_
       batch_end(b, LBSIM_RESULT_RESET, now_ns);
       continue;
     }
-    lbsim_queue_remove(&b->link);
     lbsim_request_t req = b->req;
     uint32_t reset = b->fresh;
     b->count = b->fresh = again;
