@@ -201,8 +201,6 @@ static void conn_give_back(lbsim_vcopy_t *vc, uint32_t count, uint64_t now_ns) {
 static void on_merge_due(lbsim_timer_t *timer, uint64_t now_ns);
 static void on_batch_due(lbsim_timer_t *timer, uint64_t now_ns);
 
-__extension__ typedef unsigned __int128 key128_t;
-
 /* The merge's timer follows the first head of all. 0, or LBSIM_ENOMEM. */
 static int merge_arm(lbsim_vnet_t *net) {
   uint32_t first = net->winner[1];
@@ -211,8 +209,10 @@ static int merge_arm(lbsim_vnet_t *net) {
     lbsim_timers_cancel(&net->engine->timers, &net->merge);
     return 0;
   }
-  /* It runs next, or nearly: its batch is fetched while this event ends. */
+  /* It runs next, or nearly: its batch and its copy's connections are
+   * fetched while this event ends. */
   __builtin_prefetch(net->heads[first]);
+  __builtin_prefetch(&net->copies[first].last);
   if (lbsim_timer_pending(&net->merge) && net->merge.due_ns == k->end_ns && net->merge.seq == k->seq)
     return 0;
   return lbsim_timers_set_hinted(&net->engine->timers, &net->merge, k->end_ns, k->seq, on_merge_due,
@@ -220,41 +220,51 @@ static int merge_arm(lbsim_vnet_t *net) {
 }
 
 /* Copy i's FIFO has a new head (or none: LBSIM_NEVER): its way up the tree
- * is played again, as far as it changes anything. 0, or LBSIM_ENOMEM. */
-static int merge_update(lbsim_vnet_t *net, uint32_t i, uint64_t end_ns, uint64_t seq) {
+ * is played again, as far as it changes anything (when copy i was first
+ * everywhere on it, `was_first`, that is all the way). 0, or LBSIM_ENOMEM. */
+static inline __attribute__((always_inline)) int merge_replay(lbsim_vnet_t *net, uint32_t i, uint64_t end_ns,
+                                                              uint64_t seq, bool was_first) {
   net->keys[i] = (lbsim_vkey_t){end_ns, seq};
   uint32_t *winner = net->winner;
   uint32_t node = net->leaves + i, w = i;
-  /* The key of w, carried along, as one number: compared in one go. */
-  key128_t w_key = ((key128_t)end_ns << 64) | seq;
+  uint64_t w_end = end_ns, w_seq = seq; /* the key of w, carried along */
   while (node > 1) {
     uint32_t other = winner[node ^ 1];
-    key128_t o_key = ((key128_t)net->keys[other].end_ns << 64) | net->keys[other].seq;
-    /* Either way as likely: a selection, with no branch to mispredict. */
-    bool take = o_key < w_key;
-    w = take ? other : w;
-    w_key = take ? o_key : w_key;
+    uint64_t o_end = net->keys[other].end_ns, o_seq = net->keys[other].seq;
+    /* Either way as likely: selected by a mask, with no branch to
+     * mispredict. Ends are seldom equal (then the sequence decides). */
+    uint64_t take = -(uint64_t)(o_end < w_end);
+    if (__builtin_expect(o_end == w_end, 0))
+      take = -(uint64_t)(o_seq < w_seq);
+    w ^= (w ^ other) & (uint32_t)take;
+    w_end ^= (w_end ^ o_end) & take;
+    w_seq ^= (w_seq ^ o_seq) & take;
     node >>= 1;
-    if (w != i && winner[node] == w)
+    if (!was_first && w != i && winner[node] == w)
       return 0; /* the same first as before, and not copy i: nothing above changes */
     winner[node] = w;
   }
   return merge_arm(net);
 }
 
-/* Takes copy i's FIFO head off; the tree follows the new head. */
+static int merge_update(lbsim_vnet_t *net, uint32_t i, uint64_t end_ns, uint64_t seq) {
+  return merge_replay(net, i, end_ns, seq, false);
+}
+
+/* Takes copy i's FIFO head off (copy i is first: its head is due); the
+ * tree follows the new head. */
 static void fifo_pop(lbsim_vnet_t *net, uint32_t i) {
   lbsim_vbatch_t *b = net->heads[i];
   net->heads[i] = b->next;
   if (b->next == NULL) {
     net->copies[i].fifo_tail = NULL;
-    merge_update(net, i, LBSIM_NEVER, 0);
+    merge_replay(net, i, LBSIM_NEVER, 0, true);
     return;
   }
   /* Written a latency ago, the new head is far from the cache; it has
    * until the answers of the other copies' heads to come nearer. */
   __builtin_prefetch(b->next);
-  merge_update(net, i, b->next_end_ns, b->next_seq);
+  merge_replay(net, i, b->next_end_ns, b->next_seq, true);
 }
 
 /* Puts a batch (its end set) on its way, with the next sequence number: at
