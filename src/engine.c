@@ -337,6 +337,10 @@ static void on_merge_due(lbsim_timer_t *timer, uint64_t now_ns) {
   lbsim_vnet_t *net = LBSIM_CONTAINER_OF(timer, lbsim_vnet_t, merge);
   uint32_t i = net->winner[1];
   lbsim_vbatch_t *b = net->heads[i];
+  const lbsim_vcopy_t *vc = &net->copies[i];
+  /* Where the connection goes back, fetched while the tree is replayed. */
+  if (vc->idle_cap > 0)
+    __builtin_prefetch(idle_at(vc, vc->idle_runs > 0 ? vc->idle_runs - 1 : 0), 1);
   fifo_pop(net, i);
   batch_end(b, b->result, now_ns);
 }
