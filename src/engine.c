@@ -84,29 +84,35 @@ void lbsim_engine_run(lbsim_engine_t *e) {
 
 /* ---- the network -------------------------------------------------------------- */
 
-/* Sized and aligned to two cache lines; what the end of a batch at the
- * head of its FIFO reads is in the first. The FIFO is singly linked and a
- * batch keeps its successor's key, so that taking the head off and arming
- * the copy's timer for the next one never visits the next one (written
- * long ago, it is far from the cache). A batch's own end and sequence
- * number are kept in its timer's fields, whether or not the timer is in
- * the heap (it is only when the batch is out of FIFO order). */
+/* Sized and aligned to two cache lines. Sending a batch, joining it and
+ * ending it at the head of its FIFO read and write the first only (the
+ * batches in flight stream through the cache: with a thousand backends,
+ * 16,000 of them). The FIFO is singly linked and a batch keeps its
+ * successor's key, so that taking the head off and replaying the tree for
+ * the next one never visits the next one (written long ago, it is far from
+ * the cache); a batch in a FIFO has its own sequence number in the key of
+ * the one before it (the first: in the tree). The second line is for a
+ * batch out of FIFO order only, which has a timer of its own. */
 struct lbsim_vbatch_s {
   _Alignas(64) lbsim_vbatch_t *next; /* in its copy's FIFO, or in the free list */
   uint64_t next_end_ns, next_seq;    /* the key of the FIFO's next */
-  lbsim_request_t req;
-  lbsim_result_t result;
+  uint64_t end_ns;
+  /* Its requests (an lbsim_request_t, unpacked) */
+  uint64_t start_ns;
+  double oracle_ms;
+  uint32_t backend;
   uint32_t count;
-  lbsim_vnet_t *net;
-  lbsim_timer_t timer;          /* due_ns: its end; seq: when it was sent */
-  lbsim_queue_t link;           /* in its copy's others (self-linked in the FIFO) */
-  uint32_t fresh;               /* of its requests, those that opened a connection */
+  uint32_t fresh;                    /* of them, those that opened a connection */
+  bool to_fastest;
+  uint8_t result;                    /* lbsim_result_t */
+  /* Out of FIFO order only: */
+  _Alignas(64) lbsim_vnet_t *net;
+  lbsim_timer_t timer;               /* due_ns: its end; seq: when it was sent */
+  lbsim_queue_t link;                /* in its copy's others */
 };
 
 _Static_assert(sizeof(lbsim_vbatch_t) == 128, "a batch is two cache lines");
-
-#define END_NS(b) ((b)->timer.due_ns)
-#define SEQ(b) ((b)->timer.seq)
+_Static_assert(offsetof(lbsim_vbatch_t, net) == 64, "what a batch in a FIFO uses is in its first cache line");
 
 #define BATCH_SLAB 1024
 
@@ -134,13 +140,15 @@ static lbsim_vbatch_t *batch_new(lbsim_vnet_t *net) {
   }
   lbsim_vbatch_t *b = net->free_batches;
   net->free_batches = b->next;
-  lbsim_timer_init(&b->timer, LBSIM_ORDER_COMPLETION);
-  lbsim_queue_init(&b->link);
   b->next = NULL;
-  b->net = net;
   b->count = 0;
   b->fresh = 0;
   return b;
+}
+
+static lbsim_request_t batch_request(const lbsim_vbatch_t *b) {
+  return (lbsim_request_t){.start_ns = b->start_ns, .oracle_ms = b->oracle_ms, .backend = b->backend,
+                           .to_fastest = b->to_fastest};
 }
 
 static void batch_free(lbsim_vnet_t *net, lbsim_vbatch_t *b) {
@@ -271,8 +279,7 @@ static void fifo_pop(lbsim_vnet_t *net, uint32_t i) {
  * the tail of the FIFO when it ends no sooner than the FIFO's last, else
  * under a timer of its own. 0, or LBSIM_ENOMEM. */
 static int batch_schedule(lbsim_vnet_t *net, lbsim_vcopy_t *vc, lbsim_vbatch_t *b) {
-  uint64_t end = END_NS(b), seq = lbsim_timers_next_seq(&net->engine->timers);
-  SEQ(b) = seq;
+  uint64_t end = b->end_ns, seq = lbsim_timers_next_seq(&net->engine->timers);
   b->next = NULL;
   lbsim_vbatch_t *tail = vc->fifo_tail;
   if (tail == NULL) {
@@ -286,13 +293,15 @@ static int batch_schedule(lbsim_vnet_t *net, lbsim_vcopy_t *vc, lbsim_vbatch_t *
     }
     return err;
   }
-  if (end >= END_NS(tail)) {
+  if (end >= tail->end_ns) {
     tail->next = b;
     tail->next_end_ns = end;
     tail->next_seq = seq;
     vc->fifo_tail = b;
     return 0;
   }
+  b->net = net;
+  lbsim_timer_init(&b->timer, LBSIM_ORDER_COMPLETION);
   lbsim_queue_insert_tail(&vc->others, &b->link);
   int err = lbsim_timers_set_seq(&net->engine->timers, &b->timer, end, seq, on_batch_due);
   if (err != 0)
@@ -309,15 +318,14 @@ static void report_done(lbsim_vnet_t *net, const lbsim_request_t *req, lbsim_res
 
 /* Hands a batch (off its FIFO, or off its timer and out of `others`) back
  * to the balancer; an answer leaves its connection idle for the next
- * request. A batch at the end of a FIFO is read in its first cache line. */
-static void batch_end(lbsim_vbatch_t *b, lbsim_result_t result, uint64_t now_ns) {
-  lbsim_vnet_t *net = b->net;
-  lbsim_vcopy_t *vc = &net->copies[b->req.backend];
+ * request. */
+static void batch_end(lbsim_vnet_t *net, lbsim_vbatch_t *b, lbsim_result_t result, uint64_t now_ns) {
+  lbsim_vcopy_t *vc = &net->copies[b->backend];
   if (vc->last == b)
     vc->last = NULL;
   if (result == LBSIM_RESULT_OK || result == LBSIM_RESULT_STATUS)
     conn_give_back(vc, b->count, now_ns);
-  lbsim_request_t req = b->req;
+  lbsim_request_t req = batch_request(b);
   uint32_t count = b->count;
   batch_free(net, b);
   report_done(net, &req, result, now_ns, count);
@@ -330,7 +338,7 @@ static void on_batch_due(lbsim_timer_t *timer, uint64_t now_ns) {
    * leaves a running timer at the top; see lbsim_engine_run). */
   lbsim_timers_cancel(&b->net->engine->timers, timer);
   lbsim_queue_remove(&b->link);
-  batch_end(b, b->result, now_ns);
+  batch_end(b->net, b, b->result, now_ns);
 }
 
 static void on_merge_due(lbsim_timer_t *timer, uint64_t now_ns) {
@@ -342,7 +350,7 @@ static void on_merge_due(lbsim_timer_t *timer, uint64_t now_ns) {
   if (vc->idle_cap > 0)
     __builtin_prefetch(idle_at(vc, vc->idle_runs > 0 ? vc->idle_runs - 1 : 0), 1);
   fifo_pop(net, i);
-  batch_end(b, b->result, now_ns);
+  batch_end(net, b, b->result, now_ns);
 }
 
 static lbsim_request_t *vnet_request(lbsim_transport_t *t) {
@@ -351,8 +359,8 @@ static lbsim_request_t *vnet_request(lbsim_transport_t *t) {
 }
 
 static bool same_batch(const lbsim_vbatch_t *b, const lbsim_request_t *req, lbsim_result_t result, uint64_t end_ns) {
-  return END_NS(b) == end_ns && b->result == result && b->req.start_ns == req->start_ns &&
-         b->req.to_fastest == req->to_fastest && b->req.oracle_ms == req->oracle_ms;
+  return b->end_ns == end_ns && b->result == result && b->start_ns == req->start_ns &&
+         b->to_fastest == req->to_fastest && b->oracle_ms == req->oracle_ms;
 }
 
 static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
@@ -391,9 +399,12 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
   b = batch_new(net);
   int err = b ? 0 : LBSIM_ENOMEM;
   if (b != NULL) {
-    END_NS(b) = end;
-    b->req = *req;
-    b->result = result;
+    b->end_ns = end;
+    b->start_ns = req->start_ns;
+    b->oracle_ms = req->oracle_ms;
+    b->backend = req->backend;
+    b->to_fastest = req->to_fastest;
+    b->result = (uint8_t)result;
     b->count = 1;
     b->fresh = fresh;
     err = batch_schedule(net, vc, b);
@@ -466,6 +477,7 @@ int lbsim_vnet_init(lbsim_vnet_t *net, lbsim_engine_t *engine, const lbsim_model
 static void end_pending(lbsim_vnet_t *net, uint32_t i, bool crash, uint64_t now_ns) {
   lbsim_vcopy_t *vc = &net->copies[i];
   lbsim_vbatch_t *fifo = net->heads[i];
+  uint64_t fifo_seq = net->keys[i].seq; /* the sequence number of `fifo` */
   lbsim_queue_t others;
   lbsim_queue_init(&others);
   lbsim_queue_move(&vc->others, &others);
@@ -479,32 +491,37 @@ static void end_pending(lbsim_vnet_t *net, uint32_t i, bool crash, uint64_t now_
     if (fifo == NULL && o == NULL)
       break;
     lbsim_vbatch_t *fo = o ? lbsim_queue_data(o, lbsim_vbatch_t, link) : NULL;
-    lbsim_vbatch_t *b = fo == NULL || (fifo != NULL && SEQ(fifo) < SEQ(fo)) ? fifo : fo;
-    if (b == fifo)
+    lbsim_vbatch_t *b;
+    if (fo == NULL || (fifo != NULL && fifo_seq < fo->timer.seq)) {
+      b = fifo;
+      fifo_seq = fifo->next_seq;
       fifo = fifo->next;
-    lbsim_queue_remove(&b->link);
-    lbsim_timers_cancel(&net->engine->timers, &b->timer);
+    } else {
+      b = fo;
+      lbsim_queue_remove(&b->link);
+      lbsim_timers_cancel(&net->engine->timers, &b->timer);
+    }
     if (!crash) {
-      batch_end(b, LBSIM_RESULT_CANCELLED, now_ns);
+      batch_end(net, b, LBSIM_RESULT_CANCELLED, now_ns);
       continue;
     }
     if (b->result == LBSIM_RESULT_CONNECT) {
-      batch_end(b, LBSIM_RESULT_CONNECT, now_ns); /* refused before; refused still */
+      batch_end(net, b, LBSIM_RESULT_CONNECT, now_ns); /* refused before; refused still */
       continue;
     }
     uint32_t again = b->count - b->fresh;
     if (again == 0) {
-      batch_end(b, LBSIM_RESULT_RESET, now_ns);
+      batch_end(net, b, LBSIM_RESULT_RESET, now_ns);
       continue;
     }
-    lbsim_request_t req = b->req;
+    lbsim_request_t req = batch_request(b);
     uint32_t reset = b->fresh;
     b->count = b->fresh = again;
     b->result = LBSIM_RESULT_CONNECT;
-    END_NS(b) = now_ns + net->there_ns + net->back_ns;
+    b->end_ns = now_ns + net->there_ns + net->back_ns;
     if (batch_schedule(net, vc, b) != 0) {
       b->count += reset;
-      batch_end(b, LBSIM_RESULT_RESET, now_ns);
+      batch_end(net, b, LBSIM_RESULT_RESET, now_ns);
       continue;
     }
     if (reset > 0)
