@@ -100,9 +100,9 @@ struct lbsim_vbatch_s {
   /* Its requests (an lbsim_request_t, unpacked) */
   uint64_t start_ns;
   double oracle_ms;
+  uint32_t fresh;                    /* of them, those that opened a connection */
   uint32_t backend;
   uint32_t count;
-  uint32_t fresh;                    /* of them, those that opened a connection */
   bool to_fastest;
   uint8_t result;                    /* lbsim_result_t */
   /* Out of FIFO order only: */
