@@ -104,14 +104,22 @@ typedef struct lbsim_vidle_s {
  * Either way it keeps the sequence number it was sent with, so the order of
  * events is the same as if every batch were in the heap. */
 typedef struct lbsim_vcopy_s {
-  lbsim_copy_t copy;
+  /* What sending a request and ending one read, in one cache line. */
+  _Alignas(64) lbsim_vbatch_t *last; /* the newest batch, which a request alike may join */
+  lbsim_vbatch_t *fifo_tail;    /* the FIFO's last batch (NULL: empty) */
   /* The client's idle keep-alive connections to the copy, by when they
    * became idle, oldest first (a ring of runs); closed after --client-idle. */
   lbsim_vidle_t *idle;
   uint32_t idle_first, idle_runs, idle_cap;
-  lbsim_vbatch_t *fifo_tail;    /* the FIFO's last batch (NULL: empty) */
+  /* The common case of lbsim_copy_serve, kept here: while the model is at
+   * generation fast_generation (0: none), the copy is up and every request
+   * is served at once in service_ns, with success. */
+  const lbsim_model_t *model;
+  uint64_t fast_generation;
+  uint64_t service_ns;
+  /* The rest */
+  lbsim_copy_t copy;
   lbsim_queue_t others;         /* batches with a timer of their own */
-  lbsim_vbatch_t *last;         /* the newest, which a request alike may join */
 } lbsim_vcopy_t;
 
 /* The key of a FIFO's head: when it ends, its sequence number. */
@@ -122,7 +130,8 @@ typedef struct lbsim_vkey_s {
 typedef struct lbsim_vnet_s {
   lbsim_transport_t transport;  /* how its balancer uses it */
   lbsim_engine_t *engine;
-  lbsim_vcopy_t *copies;
+  lbsim_vcopy_t *copies;         /* aligned to cache lines */
+  void *copies_block;           /* what malloc gave, to free */
   uint32_t n;
   /* The copies' FIFOs, merged: a tournament tree over the copies' heads
    * (`leaves`, n rounded up to a power of two; an empty FIFO's key is
