@@ -213,18 +213,17 @@ static void on_batch_due(lbsim_timer_t *timer, uint64_t now_ns);
 /* The merge's timer follows the first head of all. 0, or LBSIM_ENOMEM. */
 static int merge_arm(lbsim_vnet_t *net) {
   uint32_t first = net->winner[1];
-  const lbsim_vkey_t *k = &net->keys[first];
-  if (k->end_ns == LBSIM_NEVER) {
+  uint64_t end_ns = net->head_end[first], seq = net->head_seq[first];
+  if (end_ns == LBSIM_NEVER) {
     lbsim_timers_cancel(&net->engine->timers, &net->merge);
     return 0;
   }
   /* It runs next, or nearly: its batch is fetched while this event ends
    * (its copy too was measured slower: too many misses in flight). */
   __builtin_prefetch(net->heads[first]);
-  if (lbsim_timer_pending(&net->merge) && net->merge.due_ns == k->end_ns && net->merge.seq == k->seq)
+  if (lbsim_timer_pending(&net->merge) && net->merge.due_ns == end_ns && net->merge.seq == seq)
     return 0;
-  return lbsim_timers_set_hinted(&net->engine->timers, &net->merge, k->end_ns, k->seq, on_merge_due,
-                                 net->heads[first]);
+  return lbsim_timers_set_hinted(&net->engine->timers, &net->merge, end_ns, seq, on_merge_due, net->heads[first]);
 }
 
 /* Copy i's FIFO has a new head (or none: LBSIM_NEVER): its way up the tree
@@ -232,21 +231,22 @@ static int merge_arm(lbsim_vnet_t *net) {
  * everywhere on it, `was_first`, that is all the way). 0, or LBSIM_ENOMEM. */
 static inline __attribute__((always_inline)) int merge_replay(lbsim_vnet_t *net, uint32_t i, uint64_t end_ns,
                                                               uint64_t seq, bool was_first) {
-  net->keys[i] = (lbsim_vkey_t){end_ns, seq};
+  const uint64_t *head_end = net->head_end, *head_seq = net->head_seq;
+  net->head_end[i] = end_ns;
+  net->head_seq[i] = seq;
   uint32_t *winner = net->winner;
   uint32_t node = net->leaves + i, w = i;
-  uint64_t w_end = end_ns, w_seq = seq; /* the key of w, carried along */
+  uint64_t w_end = end_ns; /* the end of w, carried along */
   while (node > 1) {
     uint32_t other = winner[node ^ 1];
-    uint64_t o_end = net->keys[other].end_ns, o_seq = net->keys[other].seq;
+    uint64_t o_end = head_end[other];
     /* Either way as likely: selected by a mask, with no branch to
      * mispredict. Ends are seldom equal (then the sequence decides). */
     uint64_t take = -(uint64_t)(o_end < w_end);
     if (__builtin_expect(o_end == w_end, 0))
-      take = -(uint64_t)(o_seq < w_seq);
+      take = -(uint64_t)(head_seq[other] < head_seq[w]);
     w ^= (w ^ other) & (uint32_t)take;
     w_end ^= (w_end ^ o_end) & take;
-    w_seq ^= (w_seq ^ o_seq) & take;
     node >>= 1;
     if (!was_first && w != i && winner[node] == w)
       return 0; /* the same first as before, and not copy i: nothing above changes */
@@ -474,13 +474,15 @@ int lbsim_vnet_init(lbsim_vnet_t *net, lbsim_engine_t *engine, const lbsim_model
   if (net->copies_block != NULL)
     net->copies = (lbsim_vcopy_t *)(((uintptr_t)net->copies_block + _Alignof(lbsim_vcopy_t) - 1) &
                                     ~(uintptr_t)(_Alignof(lbsim_vcopy_t) - 1));
-  net->keys = malloc(net->leaves * sizeof(*net->keys));
+  net->head_end = malloc(net->leaves * sizeof(*net->head_end));
+  net->head_seq = calloc(net->leaves, sizeof(*net->head_seq));
   net->heads = calloc(net->leaves, sizeof(*net->heads));
   net->winner = malloc(2 * net->leaves * sizeof(*net->winner));
-  if (net->copies == NULL || net->keys == NULL || net->heads == NULL || net->winner == NULL)
+  if (net->copies == NULL || net->head_end == NULL || net->head_seq == NULL || net->heads == NULL ||
+      net->winner == NULL)
     return LBSIM_ENOMEM;
   for (uint32_t i = 0; i < net->leaves; i++) {
-    net->keys[i] = (lbsim_vkey_t){LBSIM_NEVER, 0};
+    net->head_end[i] = LBSIM_NEVER;
     net->winner[net->leaves + i] = i;
   }
   for (uint32_t k = net->leaves; k-- > 1;)
@@ -507,7 +509,7 @@ int lbsim_vnet_init(lbsim_vnet_t *net, lbsim_engine_t *engine, const lbsim_model
 static void end_pending(lbsim_vnet_t *net, uint32_t i, bool crash, uint64_t now_ns) {
   lbsim_vcopy_t *vc = &net->copies[i];
   lbsim_vbatch_t *fifo = net->heads[i];
-  uint64_t fifo_seq = net->keys[i].seq; /* the sequence number of `fifo` */
+  uint64_t fifo_seq = net->head_seq[i]; /* the sequence number of `fifo` */
   lbsim_queue_t others;
   lbsim_queue_init(&others);
   lbsim_queue_move(&vc->others, &others);
@@ -589,11 +591,12 @@ void lbsim_vnet_free(lbsim_vnet_t *net) {
   }
   free(net->copies_block);
   net->copies_block = NULL;
-  free(net->keys);
+  free(net->head_end);
+  free(net->head_seq);
   free(net->heads);
   free(net->winner);
   net->copies = NULL;
-  net->keys = NULL;
+  net->head_end = net->head_seq = NULL;
   net->heads = NULL;
   net->winner = NULL;
   while (net->slabs) {

@@ -122,11 +122,6 @@ typedef struct lbsim_vcopy_s {
   lbsim_queue_t others;         /* batches with a timer of their own */
 } lbsim_vcopy_t;
 
-/* The key of a FIFO's head: when it ends, its sequence number. */
-typedef struct lbsim_vkey_s {
-  uint64_t end_ns, seq;
-} lbsim_vkey_t;
-
 typedef struct lbsim_vnet_s {
   lbsim_transport_t transport;  /* how its balancer uses it */
   lbsim_engine_t *engine;
@@ -139,7 +134,7 @@ typedef struct lbsim_vnet_s {
    * node leaves + i, and each node holds the copy whose head ends first
    * below it. Only the first of all is in the engine's heap, under `merge`:
    * a heap of a thousand FIFO heads would move a thousand timers about. */
-  lbsim_vkey_t *keys;           /* per copy */
+  uint64_t *head_end, *head_seq; /* per copy: the key of the FIFO's first batch */
   lbsim_vbatch_t **heads;       /* per copy: the FIFO's first batch */
   uint32_t *winner;             /* per node */
   uint32_t leaves;
