@@ -386,7 +386,7 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
   uint64_t end;
   bool fresh = true;
   __builtin_prefetch(vc->last); /* while the copy serves: its line is needed next */
-  if (vc->model->generation == vc->fast_generation) {
+  if (__builtin_expect(vc->model->generation == vc->fast_generation, 1)) {
     fresh = !conn_take(net, vc, now);
     uint64_t due = now + net->there_ns + vc->service_ns;
     if (due + net->back_ns > deadline) {
