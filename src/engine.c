@@ -68,17 +68,6 @@ void lbsim_engine_run(lbsim_engine_t *e) {
       if (at->due_ns == top.due_ns && at->tie == top.tie)
         lbsim_timers_cancel(&e->timers, t);
     }
-    /* The timer after next is among the top's children: what it will read
-     * is fetched while the next one runs. */
-    uint32_t n = e->timers.len < LBSIM_TIMERS_ARITY + 1 ? e->timers.len : LBSIM_TIMERS_ARITY + 1;
-    if (n > 1) {
-      const lbsim_timer_slot_t *h = e->timers.heap;
-      uint32_t j = 1;
-      for (uint32_t c = 2; c < n; c++)
-        j = h[c].due_ns < h[j].due_ns ? c : j;
-      __builtin_prefetch(h[j].timer);
-      __builtin_prefetch(h[j].hint);
-    }
   }
 }
 
@@ -223,7 +212,7 @@ static int merge_arm(lbsim_vnet_t *net) {
   __builtin_prefetch(net->heads[first]);
   if (lbsim_timer_pending(&net->merge) && net->merge.due_ns == end_ns && net->merge.seq == seq)
     return 0;
-  return lbsim_timers_set_hinted(&net->engine->timers, &net->merge, end_ns, seq, on_merge_due, net->heads[first]);
+  return lbsim_timers_set_seq(&net->engine->timers, &net->merge, end_ns, seq, on_merge_due);
 }
 
 /* Copy i's FIFO has a new head (or none: LBSIM_NEVER): its way up the tree
