@@ -125,14 +125,14 @@ typedef struct lbsim_vcopy_s {
 typedef struct lbsim_vnet_s {
   lbsim_transport_t transport;  /* how its balancer uses it */
   lbsim_engine_t *engine;
-  lbsim_vcopy_t *copies;         /* aligned to cache lines */
+  lbsim_vcopy_t *copies;        /* aligned to cache lines */
   void *copies_block;           /* what malloc gave, to free */
   uint32_t n;
   /* The copies' FIFOs, merged: a tournament tree over the copies' heads
    * (`leaves`, n rounded up to a power of two; an empty FIFO's key is
    * LBSIM_NEVER). Node k (1 the root) has children 2k and 2k + 1, copy i is
    * node leaves + i, and each node holds the copy whose head ends first
-   * below it. Only the first of all is in the engine's heap, under `merge`:
+   * below it (on equal ends, the one sent first). Only the first of all is in the engine's heap, under `merge`:
    * a heap of a thousand FIFO heads would move a thousand timers about. */
   uint64_t *head_end, *head_seq; /* per copy: the key of the FIFO's first batch */
   lbsim_vbatch_t **heads;       /* per copy: the FIFO's first batch */
