@@ -36,19 +36,13 @@ void lbsim_timers_clear(lbsim_timers_t *timers) {
 }
 
 int lbsim_timers_set_seq(lbsim_timers_t *timers, lbsim_timer_t *t, uint64_t due_ns, uint64_t seq, lbsim_timer_cb cb) {
-  return lbsim_timers_set_hinted(timers, t, due_ns, seq, cb, t);
-}
-
-int lbsim_timers_set_hinted(lbsim_timers_t *timers, lbsim_timer_t *t, uint64_t due_ns, uint64_t seq,
-                            lbsim_timer_cb cb, const void *hint) {
   if (due_ns == LBSIM_NEVER) {
     lbsim_timers_cancel(timers, t);
     return 0;
   }
   t->cb = cb;
   t->seq = seq;
-  lbsim_timer_slot_t key = {due_ns, ((uint64_t)t->order << SEQ_BITS) | (seq & ((UINT64_C(1) << SEQ_BITS) - 1)), t,
-                            hint};
+  lbsim_timer_slot_t key = {due_ns, ((uint64_t)t->order << SEQ_BITS) | (seq & ((UINT64_C(1) << SEQ_BITS) - 1)), t};
   if (t->slot) {
     uint32_t i = t->slot - 1;
     bool earlier = slot_less(NULL, key, timers->heap[i]);

@@ -68,45 +68,41 @@ void lbsim_engine_run(lbsim_engine_t *e) {
       if (at->due_ns == top.due_ns && at->tie == top.tie)
         lbsim_timers_cancel(&e->timers, t);
     }
-    /* The timer after next is among the top's children: what it will read
-     * is fetched while the next one runs. */
-    uint32_t n = e->timers.len < LBSIM_TIMERS_ARITY + 1 ? e->timers.len : LBSIM_TIMERS_ARITY + 1;
-    if (n > 1) {
-      const lbsim_timer_slot_t *h = e->timers.heap;
-      uint32_t j = 1;
-      for (uint32_t c = 2; c < n; c++)
-        j = h[c].due_ns < h[j].due_ns ? c : j;
-      __builtin_prefetch(h[j].timer);
-      __builtin_prefetch(h[j].hint);
-    }
   }
 }
 
 /* ---- the network -------------------------------------------------------------- */
 
-/* Sized and aligned to two cache lines; what the end of a batch at the
- * head of its FIFO reads is in the first. The FIFO is singly linked and a
- * batch keeps its successor's key, so that taking the head off and arming
- * the copy's timer for the next one never visits the next one (written
- * long ago, it is far from the cache). A batch's own end and sequence
- * number are kept in its timer's fields, whether or not the timer is in
- * the heap (it is only when the batch is out of FIFO order). */
+/* Sized and aligned to two cache lines. Sending a batch, joining it and
+ * ending it at the head of its FIFO read and write the first only (the
+ * batches in flight stream through the cache: with a thousand backends,
+ * 16,000 of them). The FIFO is singly linked and a batch keeps its
+ * successor's key, so that taking the head off and replaying the tree for
+ * the next one never visits the next one (written long ago, it is far from
+ * the cache); a batch in a FIFO has its own sequence number in the key of
+ * the one before it (the first: in the tree). The second line is for a
+ * batch out of FIFO order only, which has a timer of its own. */
 struct lbsim_vbatch_s {
   _Alignas(64) lbsim_vbatch_t *next; /* in its copy's FIFO, or in the free list */
   uint64_t next_end_ns, next_seq;    /* the key of the FIFO's next */
-  lbsim_request_t req;
-  lbsim_result_t result;
+  uint64_t end_ns;
+  /* Its requests (an lbsim_request_t, unpacked) */
+  uint64_t start_ns;
+  double oracle_ms;
+  uint32_t fresh;                    /* of them, those that opened a connection */
+  uint32_t backend;
   uint32_t count;
-  lbsim_vnet_t *net;
-  lbsim_timer_t timer;          /* due_ns: its end; seq: when it was sent */
-  lbsim_queue_t link;           /* in its copy's others (self-linked in the FIFO) */
-  uint32_t fresh;               /* of its requests, those that opened a connection */
+  bool to_fastest;
+  uint8_t result;                    /* lbsim_result_t */
+  /* Out of FIFO order only: */
+  _Alignas(64) lbsim_vnet_t *net;
+  lbsim_timer_t timer;               /* due_ns: its end; seq: when it was sent */
+  lbsim_queue_t link;                /* in its copy's others */
 };
 
 _Static_assert(sizeof(lbsim_vbatch_t) == 128, "a batch is two cache lines");
-
-#define END_NS(b) ((b)->timer.due_ns)
-#define SEQ(b) ((b)->timer.seq)
+_Static_assert(offsetof(lbsim_vbatch_t, net) == 64, "what a batch in a FIFO uses is in its first cache line");
+_Static_assert(offsetof(lbsim_vcopy_t, copy) == 64, "what sending and ending read of a copy is in one cache line");
 
 #define BATCH_SLAB 1024
 
@@ -134,13 +130,15 @@ static lbsim_vbatch_t *batch_new(lbsim_vnet_t *net) {
   }
   lbsim_vbatch_t *b = net->free_batches;
   net->free_batches = b->next;
-  lbsim_timer_init(&b->timer, LBSIM_ORDER_COMPLETION);
-  lbsim_queue_init(&b->link);
   b->next = NULL;
-  b->net = net;
   b->count = 0;
   b->fresh = 0;
   return b;
+}
+
+static lbsim_request_t batch_request(const lbsim_vbatch_t *b) {
+  return (lbsim_request_t){.start_ns = b->start_ns, .oracle_ms = b->oracle_ms, .backend = b->backend,
+                           .to_fastest = b->to_fastest};
 }
 
 static void batch_free(lbsim_vnet_t *net, lbsim_vbatch_t *b) {
@@ -198,42 +196,101 @@ static void conn_give_back(lbsim_vcopy_t *vc, uint32_t count, uint64_t now_ns) {
 
 /* ---- requests on their way ---- */
 
-static void on_head_due(lbsim_timer_t *timer, uint64_t now_ns);
+static void on_merge_due(lbsim_timer_t *timer, uint64_t now_ns);
 static void on_batch_due(lbsim_timer_t *timer, uint64_t now_ns);
 
-/* Takes the FIFO's head off; the copy's timer follows the new head. */
-static void fifo_pop(lbsim_vnet_t *net, lbsim_vcopy_t *vc) {
-  lbsim_vbatch_t *b = vc->fifo_head;
-  vc->fifo_head = b->next;
+/* The merge's timer follows the first head of all. 0, or LBSIM_ENOMEM. */
+static int merge_arm(lbsim_vnet_t *net) {
+  uint32_t first = net->winner[1];
+  uint64_t end_ns = net->head_end[first], seq = net->head_seq[first];
+  if (end_ns == LBSIM_NEVER) {
+    lbsim_timers_cancel(&net->engine->timers, &net->merge);
+    return 0;
+  }
+  /* It runs next, or nearly: its batch is fetched while this event ends
+   * (its copy too was measured slower: too many misses in flight). */
+  __builtin_prefetch(net->heads[first]);
+  if (lbsim_timer_pending(&net->merge) && net->merge.due_ns == end_ns && net->merge.seq == seq)
+    return 0;
+  return lbsim_timers_set_seq(&net->engine->timers, &net->merge, end_ns, seq, on_merge_due);
+}
+
+/* Copy i's FIFO has a new head (or none: LBSIM_NEVER): its way up the tree
+ * is played again, as far as it changes anything (when copy i was first
+ * everywhere on it, `was_first`, that is all the way). 0, or LBSIM_ENOMEM. */
+static inline __attribute__((always_inline)) int merge_replay(lbsim_vnet_t *net, uint32_t i, uint64_t end_ns,
+                                                              uint64_t seq, bool was_first) {
+  const uint64_t *head_end = net->head_end, *head_seq = net->head_seq;
+  net->head_end[i] = end_ns;
+  net->head_seq[i] = seq;
+  uint32_t *winner = net->winner;
+  uint32_t node = net->leaves + i, w = i;
+  uint64_t w_end = end_ns; /* the end of w, carried along */
+  while (node > 1) {
+    uint32_t other = winner[node ^ 1];
+    uint64_t o_end = head_end[other];
+    /* Either way as likely: selected by a mask, with no branch to
+     * mispredict. Ends are seldom equal (then the sequence decides). */
+    uint64_t take = -(uint64_t)(o_end < w_end);
+    if (__builtin_expect(o_end == w_end, 0))
+      take = -(uint64_t)(head_seq[other] < head_seq[w]);
+    w ^= (w ^ other) & (uint32_t)take;
+    w_end ^= (w_end ^ o_end) & take;
+    node >>= 1;
+    if (!was_first && w != i && winner[node] == w)
+      return 0; /* the same first as before, and not copy i: nothing above changes */
+    winner[node] = w;
+  }
+  return merge_arm(net);
+}
+
+static int merge_update(lbsim_vnet_t *net, uint32_t i, uint64_t end_ns, uint64_t seq) {
+  return merge_replay(net, i, end_ns, seq, false);
+}
+
+/* Takes copy i's FIFO head off (copy i is first: its head is due); the
+ * tree follows the new head. */
+static void fifo_pop(lbsim_vnet_t *net, uint32_t i) {
+  lbsim_vbatch_t *b = net->heads[i];
+  net->heads[i] = b->next;
   if (b->next == NULL) {
-    vc->fifo_tail = NULL;
-    lbsim_timers_cancel(&net->engine->timers, &vc->head);
+    net->copies[i].fifo_tail = NULL;
+    merge_replay(net, i, LBSIM_NEVER, 0, true);
     return;
   }
-  lbsim_timers_set_hinted(&net->engine->timers, &vc->head, b->next_end_ns, b->next_seq, on_head_due, b->next);
+  /* Written a latency ago, the new head is far from the cache; it has
+   * until the answers of the other copies' heads to come nearer. */
+  __builtin_prefetch(b->next);
+  merge_replay(net, i, b->next_end_ns, b->next_seq, true);
 }
 
 /* Puts a batch (its end set) on its way, with the next sequence number: at
  * the tail of the FIFO when it ends no sooner than the FIFO's last, else
  * under a timer of its own. 0, or LBSIM_ENOMEM. */
 static int batch_schedule(lbsim_vnet_t *net, lbsim_vcopy_t *vc, lbsim_vbatch_t *b) {
-  uint64_t end = END_NS(b), seq = lbsim_timers_next_seq(&net->engine->timers);
-  SEQ(b) = seq;
+  uint64_t end = b->end_ns, seq = lbsim_timers_next_seq(&net->engine->timers);
   b->next = NULL;
   lbsim_vbatch_t *tail = vc->fifo_tail;
   if (tail == NULL) {
-    int err = lbsim_timers_set_hinted(&net->engine->timers, &vc->head, end, seq, on_head_due, b);
-    if (err == 0)
-      vc->fifo_head = vc->fifo_tail = b;
+    uint32_t i = (uint32_t)(vc - net->copies);
+    net->heads[i] = vc->fifo_tail = b;
+    int err = merge_update(net, i, end, seq);
+    if (err != 0) {
+      /* Back as it was: the merge's timer is where it was, or none. */
+      net->heads[i] = vc->fifo_tail = NULL;
+      merge_update(net, i, LBSIM_NEVER, 0);
+    }
     return err;
   }
-  if (end >= END_NS(tail)) {
+  if (end >= tail->end_ns) {
     tail->next = b;
     tail->next_end_ns = end;
     tail->next_seq = seq;
     vc->fifo_tail = b;
     return 0;
   }
+  b->net = net;
+  lbsim_timer_init(&b->timer, LBSIM_ORDER_COMPLETION);
   lbsim_queue_insert_tail(&vc->others, &b->link);
   int err = lbsim_timers_set_seq(&net->engine->timers, &b->timer, end, seq, on_batch_due);
   if (err != 0)
@@ -248,17 +305,16 @@ static void report_done(lbsim_vnet_t *net, const lbsim_request_t *req, lbsim_res
   net->transport.on_done(net->transport.done_data, req, result, now_ns, count);
 }
 
-/* Hands a batch (off its FIFO or its timer) back to the balancer; an answer
- * leaves its connection idle for the next request. */
-static void batch_end(lbsim_vbatch_t *b, lbsim_result_t result, uint64_t now_ns) {
-  lbsim_vnet_t *net = b->net;
-  lbsim_vcopy_t *vc = &net->copies[b->req.backend];
-  lbsim_queue_remove(&b->link);
+/* Hands a batch (off its FIFO, or off its timer and out of `others`) back
+ * to the balancer; an answer leaves its connection idle for the next
+ * request. */
+static void batch_end(lbsim_vnet_t *net, lbsim_vbatch_t *b, lbsim_result_t result, uint64_t now_ns) {
+  lbsim_vcopy_t *vc = &net->copies[b->backend];
   if (vc->last == b)
     vc->last = NULL;
   if (result == LBSIM_RESULT_OK || result == LBSIM_RESULT_STATUS)
     conn_give_back(vc, b->count, now_ns);
-  lbsim_request_t req = b->req;
+  lbsim_request_t req = batch_request(b);
   uint32_t count = b->count;
   batch_free(net, b);
   report_done(net, &req, result, now_ns, count);
@@ -270,14 +326,34 @@ static void on_batch_due(lbsim_timer_t *timer, uint64_t now_ns) {
    * its answers launch: its timer must leave the heap first (the engine
    * leaves a running timer at the top; see lbsim_engine_run). */
   lbsim_timers_cancel(&b->net->engine->timers, timer);
-  batch_end(b, b->result, now_ns);
+  lbsim_queue_remove(&b->link);
+  batch_end(b->net, b, b->result, now_ns);
 }
 
-static void on_head_due(lbsim_timer_t *timer, uint64_t now_ns) {
-  lbsim_vcopy_t *vc = LBSIM_CONTAINER_OF(timer, lbsim_vcopy_t, head);
-  lbsim_vbatch_t *b = vc->fifo_head;
-  fifo_pop(b->net, vc);
-  batch_end(b, b->result, now_ns);
+static void on_merge_due(lbsim_timer_t *timer, uint64_t now_ns) {
+  lbsim_vnet_t *net = LBSIM_CONTAINER_OF(timer, lbsim_vnet_t, merge);
+  uint32_t i = net->winner[1];
+  lbsim_vbatch_t *b = net->heads[i];
+  const lbsim_vcopy_t *vc = &net->copies[i];
+  /* Where the connection goes back, fetched while the tree is replayed. */
+  if (vc->idle_cap > 0)
+    __builtin_prefetch(idle_at(vc, vc->idle_runs > 0 ? vc->idle_runs - 1 : 0), 1);
+  fifo_pop(net, i);
+  batch_end(net, b, b->result, now_ns);
+}
+
+/* After a request served by the copy: when the next ones will be served as
+ * lbsim_copy_serve's common case (its service time kept for this
+ * generation of the model, no queue, no errors, not stalled) and the copy
+ * is up, the network serves them itself until the model changes. */
+static void copy_fast_path(lbsim_vcopy_t *vc) {
+  const lbsim_model_t *m = vc->model;
+  const lbsim_copy_t *c = &vc->copy;
+  if (c->service_generation == m->generation && c->servers.capacity == 0 && m->capacity == 0 &&
+      !(m->error_rate > 0) && !m->stalled && !c->down && !m->down) {
+    vc->fast_generation = m->generation;
+    vc->service_ns = c->service_ns;
+  }
 }
 
 static lbsim_request_t *vnet_request(lbsim_transport_t *t) {
@@ -286,8 +362,8 @@ static lbsim_request_t *vnet_request(lbsim_transport_t *t) {
 }
 
 static bool same_batch(const lbsim_vbatch_t *b, const lbsim_request_t *req, lbsim_result_t result, uint64_t end_ns) {
-  return END_NS(b) == end_ns && b->result == result && b->req.start_ns == req->start_ns &&
-         b->req.to_fastest == req->to_fastest && b->req.oracle_ms == req->oracle_ms;
+  return b->end_ns == end_ns && b->result == result && b->start_ns == req->start_ns &&
+         b->to_fastest == req->to_fastest && b->oracle_ms == req->oracle_ms;
 }
 
 static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
@@ -299,7 +375,17 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
   uint64_t end;
   bool fresh = true;
   __builtin_prefetch(vc->last); /* while the copy serves: its line is needed next */
-  if (vc->copy.down) {
+  if (__builtin_expect(vc->model->generation == vc->fast_generation, 1)) {
+    fresh = !conn_take(net, vc, now);
+    uint64_t due = now + net->there_ns + vc->service_ns;
+    if (due + net->back_ns > deadline) {
+      result = LBSIM_RESULT_TIMEOUT;
+      end = deadline;
+    } else {
+      result = LBSIM_RESULT_OK;
+      end = due + net->back_ns;
+    }
+  } else if (vc->copy.down) {
     /* Refused: the connect's round trip, no more (and never no time at
      * all: a closed loop would otherwise spin at one instant). */
     result = LBSIM_RESULT_CONNECT;
@@ -308,6 +394,7 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
     fresh = !conn_take(net, vc, now);
     uint64_t due;
     int status = lbsim_copy_serve(&vc->copy, now + net->there_ns, &due);
+    copy_fast_path(vc);
     if (due == LBSIM_NEVER || due + net->back_ns > deadline) {
       result = LBSIM_RESULT_TIMEOUT;
       end = deadline;
@@ -326,9 +413,12 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
   b = batch_new(net);
   int err = b ? 0 : LBSIM_ENOMEM;
   if (b != NULL) {
-    END_NS(b) = end;
-    b->req = *req;
-    b->result = result;
+    b->end_ns = end;
+    b->start_ns = req->start_ns;
+    b->oracle_ms = req->oracle_ms;
+    b->backend = req->backend;
+    b->to_fastest = req->to_fastest;
+    b->result = (uint8_t)result;
     b->count = 1;
     b->fresh = fresh;
     err = batch_schedule(net, vc, b);
@@ -364,13 +454,32 @@ int lbsim_vnet_init(lbsim_vnet_t *net, lbsim_engine_t *engine, const lbsim_model
   net->back_ns = delay - net->there_ns;
   net->timeout_ns = lbsim_ms_to_ns(timeout_s * 1000.0);
   net->idle_ns = lbsim_ms_to_ns(client_idle_s * 1000.0);
-  net->copies = calloc(n, sizeof(*net->copies));
-  if (net->copies == NULL)
+  lbsim_timer_init(&net->merge, LBSIM_ORDER_COMPLETION);
+  net->leaves = 1;
+  while (net->leaves < n)
+    net->leaves *= 2;
+  /* calloc, aligned by hand: every allocation goes through the one allocator. */
+  net->copies_block = calloc(1, n * sizeof(*net->copies) + _Alignof(lbsim_vcopy_t) - 1);
+  if (net->copies_block != NULL)
+    net->copies = (lbsim_vcopy_t *)(((uintptr_t)net->copies_block + _Alignof(lbsim_vcopy_t) - 1) &
+                                    ~(uintptr_t)(_Alignof(lbsim_vcopy_t) - 1));
+  net->head_end = malloc(net->leaves * sizeof(*net->head_end));
+  net->head_seq = calloc(net->leaves, sizeof(*net->head_seq));
+  net->heads = calloc(net->leaves, sizeof(*net->heads));
+  net->winner = malloc(2 * net->leaves * sizeof(*net->winner));
+  if (net->copies == NULL || net->head_end == NULL || net->head_seq == NULL || net->heads == NULL ||
+      net->winner == NULL)
     return LBSIM_ENOMEM;
+  for (uint32_t i = 0; i < net->leaves; i++) {
+    net->head_end[i] = LBSIM_NEVER;
+    net->winner[net->leaves + i] = i;
+  }
+  for (uint32_t k = net->leaves; k-- > 1;)
+    net->winner[k] = net->winner[2 * k];
   for (uint32_t i = 0; i < n; i++) {
     lbsim_vcopy_t *vc = &net->copies[i];
     lbsim_queue_init(&vc->others);
-    lbsim_timer_init(&vc->head, LBSIM_ORDER_COMPLETION);
+    vc->model = &models[i];
     net->n = i + 1;
     if (lbsim_copy_init(&net->copies[i].copy, &models[i], seed) != 0)
       return LBSIM_ENOMEM;
@@ -386,13 +495,15 @@ int lbsim_vnet_init(lbsim_vnet_t *net, lbsim_engine_t *engine, const lbsim_model
  * request on a new connection is reset). The batches are taken off the
  * copy first: what their completions launch (to this copy too) is new
  * traffic, with its own end. */
-static void end_pending(lbsim_vnet_t *net, lbsim_vcopy_t *vc, bool crash, uint64_t now_ns) {
-  lbsim_vbatch_t *fifo = vc->fifo_head;
+static void end_pending(lbsim_vnet_t *net, uint32_t i, bool crash, uint64_t now_ns) {
+  lbsim_vcopy_t *vc = &net->copies[i];
+  lbsim_vbatch_t *fifo = net->heads[i];
+  uint64_t fifo_seq = net->head_seq[i]; /* the sequence number of `fifo` */
   lbsim_queue_t others;
   lbsim_queue_init(&others);
   lbsim_queue_move(&vc->others, &others);
-  vc->fifo_head = vc->fifo_tail = NULL;
-  lbsim_timers_cancel(&net->engine->timers, &vc->head);
+  net->heads[i] = vc->fifo_tail = NULL;
+  merge_update(net, i, LBSIM_NEVER, 0);
   vc->last = NULL;
   if (crash)
     vc->idle_runs = 0;
@@ -401,32 +512,37 @@ static void end_pending(lbsim_vnet_t *net, lbsim_vcopy_t *vc, bool crash, uint64
     if (fifo == NULL && o == NULL)
       break;
     lbsim_vbatch_t *fo = o ? lbsim_queue_data(o, lbsim_vbatch_t, link) : NULL;
-    lbsim_vbatch_t *b = fo == NULL || (fifo != NULL && SEQ(fifo) < SEQ(fo)) ? fifo : fo;
-    if (b == fifo)
+    lbsim_vbatch_t *b;
+    if (fo == NULL || (fifo != NULL && fifo_seq < fo->timer.seq)) {
+      b = fifo;
+      fifo_seq = fifo->next_seq;
       fifo = fifo->next;
-    lbsim_timers_cancel(&net->engine->timers, &b->timer);
+    } else {
+      b = fo;
+      lbsim_queue_remove(&b->link);
+      lbsim_timers_cancel(&net->engine->timers, &b->timer);
+    }
     if (!crash) {
-      batch_end(b, LBSIM_RESULT_CANCELLED, now_ns);
+      batch_end(net, b, LBSIM_RESULT_CANCELLED, now_ns);
       continue;
     }
     if (b->result == LBSIM_RESULT_CONNECT) {
-      batch_end(b, LBSIM_RESULT_CONNECT, now_ns); /* refused before; refused still */
+      batch_end(net, b, LBSIM_RESULT_CONNECT, now_ns); /* refused before; refused still */
       continue;
     }
     uint32_t again = b->count - b->fresh;
     if (again == 0) {
-      batch_end(b, LBSIM_RESULT_RESET, now_ns);
+      batch_end(net, b, LBSIM_RESULT_RESET, now_ns);
       continue;
     }
-    lbsim_queue_remove(&b->link);
-    lbsim_request_t req = b->req;
+    lbsim_request_t req = batch_request(b);
     uint32_t reset = b->fresh;
     b->count = b->fresh = again;
     b->result = LBSIM_RESULT_CONNECT;
-    END_NS(b) = now_ns + net->there_ns + net->back_ns;
+    b->end_ns = now_ns + net->there_ns + net->back_ns;
     if (batch_schedule(net, vc, b) != 0) {
       b->count += reset;
-      batch_end(b, LBSIM_RESULT_RESET, now_ns);
+      batch_end(net, b, LBSIM_RESULT_RESET, now_ns);
       continue;
     }
     if (reset > 0)
@@ -441,28 +557,37 @@ void lbsim_vnet_sync(lbsim_vnet_t *net, uint32_t i, uint64_t now_ns) {
   if (err != 0)
     lbsim_log_error("backend %u: out of memory for capacity %u", i + 1, vc->copy.model->capacity);
   if (went < 0)
-    end_pending(net, vc, true, now_ns);
+    end_pending(net, i, true, now_ns);
 }
 
 void lbsim_vnet_cancel_all(lbsim_vnet_t *net) {
   for (uint32_t i = 0; i < net->n; i++)
-    end_pending(net, &net->copies[i], false, net->engine->now_ns);
+    end_pending(net, i, false, net->engine->now_ns);
 }
 
 void lbsim_vnet_free(lbsim_vnet_t *net) {
+  /* A run stopped early leaves answers due: their timers go first. */
+  if (net->engine != NULL)
+    lbsim_timers_cancel(&net->engine->timers, &net->merge);
   for (uint32_t i = 0; i < net->n; i++) {
-    /* A run stopped early leaves answers due: their timers go first. */
     lbsim_vcopy_t *vc = &net->copies[i];
     lbsim_queue_t *q;
-    lbsim_timers_cancel(&net->engine->timers, &vc->head);
     lbsim_queue_foreach(q, &vc->others) {
       lbsim_timers_cancel(&net->engine->timers, &lbsim_queue_data(q, lbsim_vbatch_t, link)->timer);
     }
     lbsim_copy_free(&vc->copy);
     free(vc->idle);
   }
-  free(net->copies);
+  free(net->copies_block);
+  net->copies_block = NULL;
+  free(net->head_end);
+  free(net->head_seq);
+  free(net->heads);
+  free(net->winner);
   net->copies = NULL;
+  net->head_end = net->head_seq = NULL;
+  net->heads = NULL;
+  net->winner = NULL;
   while (net->slabs) {
     batch_slab_t *slab = net->slabs;
     net->slabs = slab->next;

@@ -12,17 +12,8 @@
  * 2^k) has the SUB numbers from (k+1)*SUB on. The numbering is monotone in
  * the value, so the samples of [min, max] lie between the numbers of min
  * and max, and memory is a window of consecutive blocks of SUB buckets. */
-#define NBLOCKS (LBSIM_HIST_OCTAVES + 1)
-#define NBUCKETS (NBLOCKS * LBSIM_HIST_SUB)
-
 static inline uint32_t bucket_of(uint64_t v) {
-  if (v < 2u * LBSIM_HIST_SUB)
-    return (uint32_t)v;
-  unsigned msb = 63u - (unsigned)__builtin_clzll(v); /* >= SUB_BITS + 1 */
-  unsigned k = msb - LBSIM_HIST_SUB_BITS;            /* >= 1 */
-  if (k >= LBSIM_HIST_OCTAVES)
-    return NBUCKETS - 1; /* beyond the last octave: its last bucket */
-  return k * LBSIM_HIST_SUB + (uint32_t)(v >> k);
+  return lbsim_hist_bucket(v);
 }
 
 /* The value a bucket stands for: exact in octave 0, else its middle. */
@@ -64,7 +55,7 @@ int lbsim_hist_record(lbsim_hist_t *h, uint64_t value_us) {
   return lbsim_hist_record_n(h, value_us, 1);
 }
 
-int lbsim_hist_record_n(lbsim_hist_t *h, uint64_t value_us, uint64_t count) {
+int lbsim_hist_record_grow(lbsim_hist_t *h, uint64_t value_us, uint64_t count) {
   if (count == 0)
     return 0;
   if (h->count == 0 || value_us < h->min_us)

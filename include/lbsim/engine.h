@@ -98,30 +98,47 @@ typedef struct lbsim_vidle_s {
 
 /* A copy of a backend under the virtual clock, and what is in flight to it.
  * Answers mostly come back in the order the requests went out (a FIFO
- * queue, a latency that changes seldom): those wait in a FIFO, and only
- * its head is in the engine's heap, under the copy's own timer. A batch that
- * would end before the last one of the FIFO (the latency just dropped, or
- * jitter) gets a timer of its own. Either way it keeps the sequence number
- * it was sent with, so the order of events is the same as if every batch
- * were in the heap. */
+ * queue, a latency that changes seldom): those wait in a FIFO (its head is
+ * in the network's `heads`). A batch that would end before the last one of
+ * the FIFO (the latency just dropped, or jitter) gets a timer of its own.
+ * Either way it keeps the sequence number it was sent with, so the order of
+ * events is the same as if every batch were in the heap. */
 typedef struct lbsim_vcopy_s {
-  lbsim_copy_t copy;
+  /* What sending a request and ending one read, in one cache line. */
+  _Alignas(64) lbsim_vbatch_t *last; /* the newest batch, which a request alike may join */
+  lbsim_vbatch_t *fifo_tail;    /* the FIFO's last batch (NULL: empty) */
   /* The client's idle keep-alive connections to the copy, by when they
    * became idle, oldest first (a ring of runs); closed after --client-idle. */
   lbsim_vidle_t *idle;
   uint32_t idle_first, idle_runs, idle_cap;
-  lbsim_vbatch_t *fifo_head;    /* batches in the order they end */
-  lbsim_vbatch_t *fifo_tail;
+  /* The common case of lbsim_copy_serve, kept here: while the model is at
+   * generation fast_generation (0: none), the copy is up and every request
+   * is served at once in service_ns, with success. */
+  const lbsim_model_t *model;
+  uint64_t fast_generation;
+  uint64_t service_ns;
+  /* The rest */
+  lbsim_copy_t copy;
   lbsim_queue_t others;         /* batches with a timer of their own */
-  lbsim_timer_t head;           /* the end of the FIFO's first batch */
-  lbsim_vbatch_t *last;         /* the newest, which a request alike may join */
 } lbsim_vcopy_t;
 
 typedef struct lbsim_vnet_s {
   lbsim_transport_t transport;  /* how its balancer uses it */
   lbsim_engine_t *engine;
-  lbsim_vcopy_t *copies;
+  lbsim_vcopy_t *copies;        /* aligned to cache lines */
+  void *copies_block;           /* what malloc gave, to free */
   uint32_t n;
+  /* The copies' FIFOs, merged: a tournament tree over the copies' heads
+   * (`leaves`, n rounded up to a power of two; an empty FIFO's key is
+   * LBSIM_NEVER). Node k (1 the root) has children 2k and 2k + 1, copy i is
+   * node leaves + i, and each node holds the copy whose head ends first
+   * below it (on equal ends, the one sent first). Only the first of all is in the engine's heap, under `merge`:
+   * a heap of a thousand FIFO heads would move a thousand timers about. */
+  uint64_t *head_end, *head_seq; /* per copy: the key of the FIFO's first batch */
+  lbsim_vbatch_t **heads;       /* per copy: the FIFO's first batch */
+  uint32_t *winner;             /* per node */
+  uint32_t leaves;
+  lbsim_timer_t merge;
   uint64_t there_ns, back_ns;   /* the network delay, split either way */
   uint64_t timeout_ns;
   uint64_t idle_ns;             /* the client's keep-alive idle time */

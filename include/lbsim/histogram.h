@@ -30,8 +30,35 @@ void lbsim_hist_init(lbsim_hist_t *h);
 /* Returns 0, or LBSIM_ENOMEM if memory for a new octave could not be had (the sample
  * is then counted in count/min/max/sum but not in the quantiles). */
 int lbsim_hist_record(lbsim_hist_t *h, uint64_t value_us);
-/* Records `count` samples of the same value. */
-int lbsim_hist_record_n(lbsim_hist_t *h, uint64_t value_us, uint64_t count);
+/* The number of the bucket of a value (see histogram.c). */
+static inline uint32_t lbsim_hist_bucket(uint64_t value_us) {
+  if (value_us < 2u * LBSIM_HIST_SUB)
+    return (uint32_t)value_us;
+  unsigned msb = 63u - (unsigned)__builtin_clzll(value_us); /* >= SUB_BITS + 1 */
+  unsigned k = msb - LBSIM_HIST_SUB_BITS;                   /* >= 1 */
+  if (k >= LBSIM_HIST_OCTAVES)
+    return (LBSIM_HIST_OCTAVES + 1) * LBSIM_HIST_SUB - 1; /* beyond the last octave: its last bucket */
+  return k * LBSIM_HIST_SUB + (uint32_t)(value_us >> k);
+}
+
+/* lbsim_hist_record_n for a bucket outside the window: grows it. */
+int lbsim_hist_record_grow(lbsim_hist_t *h, uint64_t value_us, uint64_t count);
+
+/* Records `count` samples of the same value. Inline: a statistics record
+ * makes two or three, of one value (its bucket is found once). */
+static inline int lbsim_hist_record_n(lbsim_hist_t *h, uint64_t value_us, uint64_t count) {
+  uint32_t i = lbsim_hist_bucket(value_us);
+  if (count == 0 || i - h->first >= h->len)
+    return lbsim_hist_record_grow(h, value_us, count);
+  if (h->count == 0 || value_us < h->min_us)
+    h->min_us = value_us;
+  if (value_us > h->max_us)
+    h->max_us = value_us;
+  h->count += count;
+  h->sum_us += (double)value_us * (double)count;
+  h->buckets[i - h->first] += count;
+  return 0;
+}
 /* The value at quantile q in [0, 1] (0.5 = median), in microseconds; 0 when empty. */
 double lbsim_hist_quantile(const lbsim_hist_t *h, double q);
 double lbsim_hist_mean(const lbsim_hist_t *h);
