@@ -1,117 +1,40 @@
-/* Simulated backends: models (latency, drift, faults) and their HTTP copies. */
+/* Simulated backends on sockets. See lbsim/backend.h. */
 #include "lbsim/backend.h"
 
+#include <assert.h>
 #include <math.h>
 
 #include "internal.h"
 
 enum { KIND_PING = 1, KIND_FAILED, KIND_METRICS, KIND_NOT_FOUND, KIND_METHOD_NOT_ALLOWED };
 
-/* ---- models ------------------------------------------------------------- */
-
-static void changed(lbsim_model_t *model, const lbsim_event_t *event, double old_value) {
-  model->generation++;
-  if (model->on_change)
-    model->on_change(model, event, old_value, model->on_change_data);
-}
-
-static void on_drift(uv_timer_t *timer) {
-  lbsim_model_t *model = timer->data;
-  double old = model->latency.latency_ms;
-  lbsim_latency_drift(&model->latency);
-  /* A drift step is reported as a latency event without a line number. */
-  lbsim_event_t ev = {.backend = (int32_t)model->index, .origin = LBSIM_ORIGIN_DRIFT,
-                      .action = LBSIM_ACTION_LATENCY, .value = model->latency.latency_ms};
-  changed(model, &ev, old);
-}
-
-void lbsim_model_init(lbsim_model_t *model, uv_loop_t *loop, const lbsim_config_t *cfg, uint64_t seed,
-                      uint32_t index) {
-  memset(model, 0, sizeof(*model));
-  model->index = index;
-  lbsim_latency_init(&model->latency, &cfg->latency, seed, index);
-  model->drift_period_ms = lbsim_s_to_ms(cfg->drift_period_s);
-  model->generation = 1;
-  model->error_rate = cfg->error_rate;
-  model->capacity = cfg->capacity;
-  model->jitter = cfg->jitter;
-  model->slow_start_factor = 1;
-  uv_timer_init(loop, &model->drift_timer);
-  model->drift_timer.data = model;
-}
-
-void lbsim_model_start_drift(lbsim_model_t *model) {
-  if (model->drift_period_ms > 0)
-    uv_timer_start(&model->drift_timer, on_drift, model->drift_period_ms, model->drift_period_ms);
-}
-
-void lbsim_model_apply(lbsim_model_t *model, const lbsim_event_t *ev, uint64_t now_ns) {
-  double old = 0;
-  switch (ev->action) {
-  case LBSIM_ACTION_LATENCY:
-    old = model->latency.latency_ms;
-    model->latency.latency_ms = ev->value;
-    break;
-  case LBSIM_ACTION_ERROR_RATE:
-    old = model->error_rate;
-    model->error_rate = ev->value;
-    break;
-  case LBSIM_ACTION_DOWN:
-    old = model->down;
-    model->down = true;
-    break;
-  case LBSIM_ACTION_UP:
-    old = model->down;
-    model->down = false;
-    model->slow_start_from_ns = now_ns;
-    model->slow_start_ns = lbsim_ms_to_ns(ev->slow_start_s * 1000.0);
-    model->slow_start_factor = ev->slow_start_factor > 1 ? ev->slow_start_factor : 1;
-    break;
-  case LBSIM_ACTION_STALL:
-    old = model->stalled;
-    model->stalled = true;
-    break;
-  case LBSIM_ACTION_RESUME:
-    old = model->stalled;
-    model->stalled = false;
-    break;
-  case LBSIM_ACTION_CAPACITY:
-    old = model->capacity;
-    model->capacity = (uint32_t)ev->value;
-    break;
-  case LBSIM_ACTION_JITTER:
-    model->jitter = ev->jitter;
-    break;
-  }
-  changed(model, ev, old);
-}
-
-void lbsim_model_set_latency(lbsim_model_t *model, double ms) {
-  lbsim_event_t ev = {.backend = (int32_t)model->index, .action = LBSIM_ACTION_LATENCY, .value = ms};
-  lbsim_model_apply(model, &ev, 0);
-}
-
-/* The base latency, slowed down for a while after a recovery. */
-static double current_ms(const lbsim_model_t *model, uint64_t now_ns) {
-  double ms = model->latency.latency_ms;
-  if (model->slow_start_ns > 0 && now_ns < model->slow_start_from_ns + model->slow_start_ns) {
-    double left = 1.0 - (double)(now_ns - model->slow_start_from_ns) / (double)model->slow_start_ns;
-    ms *= 1.0 + (model->slow_start_factor - 1.0) * left;
-  }
-  return ms;
-}
-
-double lbsim_model_true_ms(const lbsim_model_t *model, uint64_t now_ns) {
-  if (model->down || model->stalled)
-    return INFINITY;
-  return current_ms(model, now_ns);
-}
-
-void lbsim_model_close(lbsim_model_t *model, uv_close_cb closed) {
-  uv_close((uv_handle_t *)&model->drift_timer, closed);
-}
-
 /* ---- the HTTP application ------------------------------------------------ */
+
+/* Every status a backend sends, with its counter, in the order /metrics
+ * lists them. */
+static const struct {
+  uint16_t status;
+  const char *code;
+  size_t offset;
+} answer_counters[] = {
+    {200, "200", offsetof(lbsim_backend_t, answered_200)}, {400, "400", offsetof(lbsim_backend_t, answered_400)},
+    {404, "404", offsetof(lbsim_backend_t, answered_404)}, {405, "405", offsetof(lbsim_backend_t, answered_405)},
+    {408, "408", offsetof(lbsim_backend_t, answered_408)}, {413, "413", offsetof(lbsim_backend_t, answered_413)},
+    {414, "414", offsetof(lbsim_backend_t, answered_414)}, {417, "417", offsetof(lbsim_backend_t, answered_417)},
+    {431, "431", offsetof(lbsim_backend_t, answered_431)}, {503, "503", offsetof(lbsim_backend_t, answered_503)},
+    {505, "505", offsetof(lbsim_backend_t, answered_505)},
+};
+
+static uint64_t *answer_counter(lbsim_backend_t *b, size_t row) {
+  return (uint64_t *)((char *)b + answer_counters[row].offset);
+}
+
+/* The answers with answer_counters[row]'s status, turned-away connections
+ * included. */
+static uint64_t answers_sent(const lbsim_backend_t *b, size_t row) {
+  uint64_t n = *(const uint64_t *)((const char *)b + answer_counters[row].offset);
+  return answer_counters[row].status == 503 ? n + b->httpd.rejected : n;
+}
 
 static void refresh_ping(lbsim_backend_t *b) {
   char body[128];
@@ -130,24 +53,11 @@ static bool path_is(const lbsim_hrequest_t *req, const char *path) {
 }
 
 static void route_ping(lbsim_backend_t *b, uint64_t now_ns, lbsim_hentry_t *e) {
-  const lbsim_model_t *m = b->model;
   b->in_flight++;
-  if (m->stalled) {
-    /* Accepted, never answered: the client's deadline decides. */
-    e->kind = KIND_PING;
-    e->status = 200;
-    e->due_ns = LBSIM_NEVER;
-    return;
-  }
-  double service_ms = lbsim_jitter_apply(&m->jitter, current_ms(m, now_ns), &b->jitter_rng);
-  e->due_ns = lbsim_servers_schedule(&b->servers, now_ns, lbsim_ms_to_ns(service_ms));
-  if (m->error_rate > 0 && lbsim_rng_double(&b->error_rng) < m->error_rate) {
-    e->kind = KIND_FAILED;
-    e->status = 503;
-  } else {
-    e->kind = KIND_PING;
-    e->status = 200;
-  }
+  /* The answer waits until the model says it is ready (a stalled backend:
+   * never; the client's deadline decides). */
+  e->status = lbsim_copy_serve(&b->copy, now_ns, &e->due_ns);
+  e->kind = e->status == 200 ? KIND_PING : KIND_FAILED;
 }
 
 static void backend_route(void *app, const lbsim_hrequest_t *req, uint64_t now_ns, lbsim_hentry_t *e) {
@@ -196,7 +106,9 @@ static void backend_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out)
   }
   case KIND_METRICS: {
     lbsim_buf_t text = {0};
-    lbsim_backend_metrics(&b, 1, &text);
+    b->answered_200++; /* before rendering: the answer counts itself */
+    lbsim_backend_metrics(b, 1, &text);
+    lbsim_buf_take_error(out, &text);
     lbsim_hresponse_simple(out, e, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, text.data, text.len);
     lbsim_buf_free(&text);
     break;
@@ -222,10 +134,23 @@ static void backend_dropped(void *app, const lbsim_hentry_t *e) {
     b->in_flight--;
 }
 
+/* The session's own answers to bad requests: rare, so a table search is
+ * fine here; the answers above count without one. */
+static void backend_error_sent(void *app, const lbsim_hentry_t *e) {
+  lbsim_backend_t *b = app;
+  for (size_t row = 0; row < LBSIM_ARRAY_SIZE(answer_counters); row++)
+    if (answer_counters[row].status == e->status) {
+      (*answer_counter(b, row))++;
+      return;
+    }
+  assert(!"a status missing from answer_counters");
+}
+
 static const lbsim_happ_t backend_app = {
     .route = backend_route,
     .render = backend_render,
     .dropped = backend_dropped,
+    .error_sent = backend_error_sent,
 };
 
 /* The labels of a copy: backend="N", and policy="..." in compare mode. */
@@ -241,22 +166,15 @@ static uint64_t queue_length(const lbsim_backend_t *b) {
   return cap && b->in_flight > cap ? b->in_flight - cap : 0;
 }
 
-void lbsim_backend_metrics(lbsim_backend_t *const *copies, uint32_t n, lbsim_buf_t *out) {
+void lbsim_backend_metrics(const lbsim_backend_t *copies, uint32_t n, lbsim_buf_t *out) {
   char l[128];
-  static const struct {
-    const char *code;
-    size_t offset;
-  } codes[] = {{"200", offsetof(lbsim_backend_t, answered_200)},
-               {"404", offsetof(lbsim_backend_t, answered_404)},
-               {"405", offsetof(lbsim_backend_t, answered_405)},
-               {"503", offsetof(lbsim_backend_t, answered_503)}};
   lbsim_buf_printf(out, "# HELP lbsim_backend_requests_total Requests answered, by status code.\n"
                         "# TYPE lbsim_backend_requests_total counter\n");
   for (uint32_t k = 0; k < n; k++) {
-    labels(copies[k], l, sizeof(l));
-    for (size_t c = 0; c < LBSIM_ARRAY_SIZE(codes); c++)
-      lbsim_buf_printf(out, "lbsim_backend_requests_total{%s,code=\"%s\"} %llu\n", l, codes[c].code,
-                       (unsigned long long)*(const uint64_t *)((const char *)copies[k] + codes[c].offset));
+    labels(&copies[k], l, sizeof(l));
+    for (size_t row = 0; row < LBSIM_ARRAY_SIZE(answer_counters); row++)
+      lbsim_buf_printf(out, "lbsim_backend_requests_total{%s,code=\"%s\"} %llu\n", l, answer_counters[row].code,
+                       (unsigned long long)answers_sent(&copies[k], row));
   }
   static const struct {
     const char *name, *type, *help;
@@ -272,7 +190,7 @@ void lbsim_backend_metrics(lbsim_backend_t *const *copies, uint32_t n, lbsim_buf
     lbsim_buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", gauges[g].name, gauges[g].help, gauges[g].name,
                      gauges[g].type);
     for (uint32_t k = 0; k < n; k++) {
-      const lbsim_backend_t *b = copies[k];
+      const lbsim_backend_t *b = &copies[k];
       const lbsim_model_t *m = b->model;
       double v = 0;
       switch (g) {
@@ -289,14 +207,12 @@ void lbsim_backend_metrics(lbsim_backend_t *const *copies, uint32_t n, lbsim_buf
   }
 }
 
-int lbsim_backend_start(lbsim_backend_t *b, uv_loop_t *loop, lbsim_sched_t *sched, lbsim_model_t *model,
-                        const lbsim_config_t *cfg, uint16_t port, uint64_t seed) {
+int lbsim_backend_start(lbsim_backend_t *b, uv_loop_t *loop, lbsim_sched_t *sched,
+                        const lbsim_model_t *model, const lbsim_config_t *cfg, uint16_t port, uint64_t seed) {
   memset(b, 0, sizeof(*b));
   b->model = model;
-  lbsim_rng_init(&b->jitter_rng, seed, LBSIM_STREAM_JITTER + model->index);
-  lbsim_rng_init(&b->error_rng, seed, LBSIM_STREAM_ERRORS + model->index);
   lbsim_httpd_init(&b->httpd, loop, sched, &backend_app, b);
-  if (lbsim_servers_init(&b->servers, model->capacity) != 0)
+  if (lbsim_copy_init(&b->copy, model, seed) != 0)
     return UV_ENOMEM;
   b->httpd.max_conns = cfg->max_conns;
   b->httpd.max_output_bytes = cfg->max_output_bytes;
@@ -318,22 +234,22 @@ int lbsim_backend_start(lbsim_backend_t *b, uv_loop_t *loop, lbsim_sched_t *sche
 
 void lbsim_backend_sync(lbsim_backend_t *b, uint64_t now_ns) {
   const lbsim_model_t *m = b->model;
-  if (m->down && !b->down) {
+  int err;
+  int went = lbsim_copy_sync(&b->copy, now_ns, &err);
+  if (err != 0)
+    lbsim_log_error("backend %u: out of memory for capacity %u", m->index + 1, m->capacity);
+  if (went < 0) {
     /* A crash: nothing listens, connections are reset, answers are lost. */
-    b->down = true;
     lbsim_httpd_stop_listening(&b->httpd);
     lbsim_httpd_close_connections(&b->httpd, true);
-  } else if (!m->down && b->down) {
-    b->down = false;
-    int err = lbsim_httpd_relisten(&b->httpd);
+  } else if (went > 0) {
+    err = lbsim_httpd_relisten(&b->httpd);
     if (err != 0)
       lbsim_log_error("backend %u cannot listen again on port %u: %s", m->index + 1, b->port, uv_strerror(err));
   }
-  if (m->capacity != b->servers.capacity && lbsim_servers_resize(&b->servers, m->capacity, now_ns) != 0)
-    lbsim_log_error("backend %u: out of memory for capacity %u", m->index + 1, m->capacity);
 }
 
 void lbsim_backend_close(lbsim_backend_t *b, lbsim_httpd_closed_cb on_closed) {
-  lbsim_servers_free(&b->servers);
+  lbsim_copy_free(&b->copy);
   lbsim_httpd_close(&b->httpd, on_closed);
 }

@@ -19,13 +19,14 @@ struct lbsim_cconn_s {
   lbsim_hresp_t resp;
   lbsim_pool_t *pool;
   lbsim_creq_t *req;          /* in progress; NULL when idle */
-  lbsim_creq_t *behind_head, *behind_tail; /* pipelined after req, sent */
+  lbsim_queue_t behind;       /* requests pipelined after req, sent */
   uint32_t depth;             /* requests on the connection: req and those behind */
-  lbsim_cconn_t *prev, *next; /* the pool's list of every connection */
-  lbsim_cconn_t *idle_prev, *idle_next;
-  lbsim_cconn_t *lru_newer, *lru_older; /* the client's idle list */
+  lbsim_queue_t in_pool;      /* the pool's list of every connection */
+  lbsim_queue_t in_idle;      /* the pool's idle connections */
+  lbsim_queue_t in_lru;       /* the client's idle connections */
   uint64_t idle_deadline_ns;
   uint32_t served;            /* complete responses on this connection */
+  uint32_t addr;              /* the pool's address it connects to */
   bool connected;
   bool connecting;
   bool idle;
@@ -35,17 +36,18 @@ struct lbsim_cconn_s {
 struct lbsim_pool_s {
   lbsim_client_t *client;
   uint32_t index;
-  struct sockaddr_storage addr;
-  bool has_addr;
+  struct sockaddr_storage *addrs; /* in order; `one` when there is only one */
+  struct sockaddr_storage one;
+  uint32_t naddrs;
+  uint32_t current;           /* the address that last connected: new connections start there */
   char *request;              /* the GET, formatted once */
   size_t request_len;
-  lbsim_cconn_t *conns;
-  lbsim_cconn_t *idle;        /* most recently used first */
+  lbsim_queue_t conns;
+  lbsim_queue_t idle;         /* most recently used first */
   uint32_t nconns, nidle, nconnecting;
-  lbsim_creq_t *queue_head, *queue_tail;
+  lbsim_queue_t queue;        /* requests waiting for a connection */
   lbsim_sched_entry_t queue_wake; /* the oldest queued request's deadline */
-  lbsim_pool_t *starved_next;
-  bool starved;               /* waits for a connection anywhere to close */
+  lbsim_queue_t in_starved;   /* in the client's list of pools waiting for max_total */
   lbsim_cconn_t *pipe_cursor; /* where the search for a connection to pipeline on goes on */
 };
 
@@ -55,21 +57,29 @@ struct lbsim_pool_s {
 
 static char read_buffer[READ_BUFFER_SIZE];
 
+#define REQ_OF(node) lbsim_queue_data(node, lbsim_creq_t, node)
+#define CONN_OF(node, field) lbsim_queue_data(node, lbsim_cconn_t, field)
+
+/* The first request of a list of them, or NULL. */
+static lbsim_creq_t *first_req(const lbsim_queue_t *q) {
+  lbsim_queue_t *node = lbsim_queue_head(q);
+  return node ? REQ_OF(node) : NULL;
+}
+
 /* The pool's FIFO of requests waiting for a connection. */
 static lbsim_creq_t *queue_pop(lbsim_pool_t *pool) {
-  lbsim_creq_t *req = pool->queue_head;
-  pool->queue_head = req->next;
-  if (pool->queue_head == NULL)
-    pool->queue_tail = NULL;
+  lbsim_creq_t *req = first_req(&pool->queue);
+  lbsim_queue_remove(&req->node);
   return req;
 }
 
-/* Puts the chain first..last back at the front of the pool's queue. */
-static void requeue_front(lbsim_pool_t *pool, lbsim_creq_t *first, lbsim_creq_t *last) {
-  last->next = pool->queue_head;
-  pool->queue_head = first;
-  if (pool->queue_tail == NULL)
-    pool->queue_tail = last;
+/* Puts a list of requests back at the front of the pool's queue, in order. */
+static void requeue_front(lbsim_pool_t *pool, lbsim_queue_t *again) {
+  lbsim_queue_t *node;
+  while ((node = lbsim_queue_tail(again)) != NULL) {
+    lbsim_queue_remove(node);
+    lbsim_queue_insert_head(&pool->queue, node);
+  }
 }
 
 /* Ends every request still waiting in the pool's queue. */
@@ -77,12 +87,7 @@ static void queue_fail_all(lbsim_pool_t *pool, lbsim_result_t result);
 
 static void pool_pump(lbsim_pool_t *pool);
 static void conn_start(lbsim_cconn_t *c, lbsim_creq_t *req);
-
-const char *lbsim_result_name(lbsim_result_t result) {
-  static const char *const names[LBSIM_RESULT_COUNT] = {"ok", "connect", "reset", "timeout",
-                                                        "bad_response", "status", "cancelled"};
-  return (unsigned)result < LBSIM_RESULT_COUNT ? names[result] : "unknown";
-}
+static void conn_open_to(lbsim_pool_t *pool, lbsim_creq_t *req, uint32_t addr);
 
 /* ---- requests ----------------------------------------------------------- */
 
@@ -94,30 +99,28 @@ typedef struct req_slab_s {
 } req_slab_t;
 
 lbsim_creq_t *lbsim_client_request(lbsim_client_t *client) {
-  if (client->free_reqs == NULL) {
+  if (lbsim_queue_empty(&client->free_reqs)) {
     req_slab_t *slab = malloc(sizeof(*slab));
     if (slab == NULL)
       return NULL;
     slab->next = client->slabs;
     client->slabs = slab;
-    for (int i = REQUEST_SLAB - 1; i >= 0; i--) {
-      slab->reqs[i].next = client->free_reqs;
-      client->free_reqs = &slab->reqs[i];
-    }
+    for (int i = 0; i < REQUEST_SLAB; i++)
+      lbsim_queue_insert_tail(&client->free_reqs, &slab->reqs[i].node);
   }
-  lbsim_creq_t *req = client->free_reqs;
-  client->free_reqs = req->next;
+  lbsim_creq_t *req = first_req(&client->free_reqs);
+  lbsim_queue_remove(&req->node);
   memset(req, 0, sizeof(*req));
+  lbsim_queue_init(&req->node);
   return req;
 }
 
-static void finish(lbsim_client_t *client, lbsim_creq_t *req, lbsim_result_t result, int status) {
+static void finish(lbsim_client_t *client, lbsim_creq_t *req, lbsim_result_t result) {
   uint64_t now = uv_hrtime();
   req->conn = NULL;
   client->in_flight--;
-  client->on_done(client, req, result, status, now);
-  req->next = client->free_reqs;
-  client->free_reqs = req;
+  client->transport.on_done(client->transport.done_data, &req->base, result, now, 1);
+  lbsim_queue_insert_head(&client->free_reqs, &req->node);
 }
 
 /* ---- connections -------------------------------------------------------- */
@@ -134,47 +137,19 @@ static void idle_add(lbsim_cconn_t *c) {
   lbsim_pool_t *pool = c->pool;
   lbsim_client_t *client = pool->client;
   c->idle = true;
-  c->idle_prev = NULL;
-  c->idle_next = pool->idle;
-  if (pool->idle)
-    pool->idle->idle_prev = c;
-  pool->idle = c;
+  lbsim_queue_insert_head(&pool->idle, &c->in_idle);
   pool->nidle++;
-  c->lru_newer = NULL;
-  c->lru_older = client->lru_newest;
-  if (client->lru_newest)
-    client->lru_newest->lru_newer = c;
-  else
-    client->lru_oldest = c;
-  client->lru_newest = c;
+  lbsim_queue_insert_head(&client->lru, &c->in_lru);
 }
 
 static void idle_remove(lbsim_cconn_t *c) {
   if (!c->idle)
     return;
-  lbsim_pool_t *pool = c->pool;
-  lbsim_client_t *client = pool->client;
-  if (c->lru_newer)
-    c->lru_newer->lru_older = c->lru_older;
-  else
-    client->lru_newest = c->lru_older;
-  if (c->lru_older)
-    c->lru_older->lru_newer = c->lru_newer;
-  else
-    client->lru_oldest = c->lru_newer;
-  c->lru_newer = c->lru_older = NULL;
-  if (c->idle_prev)
-    c->idle_prev->idle_next = c->idle_next;
-  else
-    pool->idle = c->idle_next;
-  if (c->idle_next)
-    c->idle_next->idle_prev = c->idle_prev;
-  c->idle_prev = c->idle_next = NULL;
+  lbsim_queue_remove(&c->in_lru);
+  lbsim_queue_remove(&c->in_idle);
   c->idle = false;
-  pool->nidle--;
+  c->pool->nidle--;
 }
-
-static void requeue_front(lbsim_pool_t *pool, lbsim_creq_t *first, lbsim_creq_t *last);
 
 /* Requests pipelined behind the one in progress were sent but will get no
  * answer on this connection: they go again, first in line, on a fresh
@@ -182,30 +157,23 @@ static void requeue_front(lbsim_pool_t *pool, lbsim_creq_t *first, lbsim_creq_t 
 static void conn_drop_behind(lbsim_cconn_t *c) {
   lbsim_pool_t *pool = c->pool;
   lbsim_client_t *client = pool->client;
-  lbsim_creq_t *again_head = NULL, *again_tail = NULL;
-  lbsim_creq_t *req = c->behind_head;
-  c->behind_head = c->behind_tail = NULL;
+  lbsim_queue_t again;
+  lbsim_queue_init(&again);
   c->depth = c->req ? 1 : 0;
-  while (req) {
-    lbsim_creq_t *next = req->next;
+  lbsim_creq_t *req;
+  while ((req = first_req(&c->behind)) != NULL) {
+    lbsim_queue_remove(&req->node);
     req->conn = NULL;
-    req->next = NULL;
     if (client->closing || req->retried) {
-      finish(client, req, client->closing ? LBSIM_RESULT_CANCELLED : LBSIM_RESULT_RESET, 0);
+      finish(client, req, client->closing ? LBSIM_RESULT_CANCELLED : LBSIM_RESULT_RESET);
     } else {
       req->retried = true;
       req->fresh_only = true;
       client->retries++;
-      if (again_tail)
-        again_tail->next = req;
-      else
-        again_head = req;
-      again_tail = req;
+      lbsim_queue_insert_tail(&again, &req->node);
     }
-    req = next;
   }
-  if (again_head)
-    requeue_front(pool, again_head, again_tail);
+  requeue_front(pool, &again);
 }
 
 /* Closes a connection that carries no request in progress any more;
@@ -217,14 +185,11 @@ static void conn_close(lbsim_cconn_t *c) {
   c->closing = true;
   lbsim_pool_t *pool = c->pool;
   idle_remove(c);
-  if (pool->pipe_cursor == c)
-    pool->pipe_cursor = c->next;
-  if (c->prev)
-    c->prev->next = c->next;
-  else
-    pool->conns = c->next;
-  if (c->next)
-    c->next->prev = c->prev;
+  if (pool->pipe_cursor == c) {
+    lbsim_queue_t *next = c->in_pool.next;
+    pool->pipe_cursor = next == &pool->conns || next == &c->in_pool ? NULL : CONN_OF(next, in_pool);
+  }
+  lbsim_queue_remove(&c->in_pool);
   pool->nconns--;
   pool->client->nconns--;
   if (c->connecting) {
@@ -233,18 +198,18 @@ static void conn_close(lbsim_cconn_t *c) {
   }
   lbsim_sched_cancel(pool->client->sched, &c->wake);
   uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
-  if (c->behind_head)
+  if (!lbsim_queue_empty(&c->behind))
     conn_drop_behind(c);
 }
 
 /* Ends the connection's request with `result` and closes the connection. */
-static void conn_fail(lbsim_cconn_t *c, lbsim_result_t result, int status) {
+static void conn_fail(lbsim_cconn_t *c, lbsim_result_t result) {
   lbsim_creq_t *req = c->req;
   lbsim_pool_t *pool = c->pool;
   c->req = NULL;
   conn_close(c);
   if (req)
-    finish(pool->client, req, result, status);
+    finish(pool->client, req, result);
   pool_pump(pool);
 }
 
@@ -253,13 +218,13 @@ static void on_conn_wake(lbsim_sched_entry_t *entry, uint64_t now);
 static void conn_arm(lbsim_cconn_t *c) {
   uint64_t due = c->req ? c->req->deadline_ns : c->idle_deadline_ns;
   if (lbsim_sched_no_later(c->pool->client->sched, &c->wake, due, on_conn_wake) != 0 && c->req)
-    conn_fail(c, LBSIM_RESULT_CANCELLED, 0);
+    conn_fail(c, LBSIM_RESULT_CANCELLED);
 }
 
 static void on_conn_wake(lbsim_sched_entry_t *entry, uint64_t now) {
   lbsim_cconn_t *c = LBSIM_CONTAINER_OF(entry, lbsim_cconn_t, wake);
   if (c->req && now >= c->req->deadline_ns) {
-    conn_fail(c, LBSIM_RESULT_TIMEOUT, 0);
+    conn_fail(c, LBSIM_RESULT_TIMEOUT);
     return;
   }
   if (!c->req && now >= c->idle_deadline_ns) {
@@ -275,13 +240,10 @@ static void conn_release(lbsim_cconn_t *c) {
   lbsim_pool_t *pool = c->pool;
   c->served++;
   c->req = NULL;
-  if (c->behind_head != NULL) {
+  lbsim_creq_t *next = first_req(&c->behind);
+  if (next != NULL) {
     /* The next pipelined request's answer comes next. */
-    lbsim_creq_t *next = c->behind_head;
-    c->behind_head = next->next;
-    if (c->behind_head == NULL)
-      c->behind_tail = NULL;
-    next->next = NULL;
+    lbsim_queue_remove(&next->node);
     c->depth--;
     c->req = next;
     lbsim_hresp_next(&c->resp);
@@ -289,12 +251,12 @@ static void conn_release(lbsim_cconn_t *c) {
     return;
   }
   c->depth = 0;
-  lbsim_creq_t *head = pool->queue_head;
+  lbsim_creq_t *head = first_req(&pool->queue);
   if (head != NULL && !head->fresh_only && !pool->client->closing) {
     conn_start(c, queue_pop(pool));
     return;
   }
-  if (pool->client->starved_head != NULL) {
+  if (!lbsim_queue_empty(&pool->client->starved)) {
     /* Another backend waits for a connection under max_total: this one
      * goes, so that one can be opened there (pool_pump follows). */
     conn_close(c);
@@ -316,7 +278,7 @@ static void conn_retry(lbsim_cconn_t *c) {
   req->fresh_only = true;
   req->conn = NULL;
   pool->client->retries++;
-  requeue_front(pool, req, req);
+  lbsim_queue_insert_head(&pool->queue, &req->node);
   pool_pump(pool);
 }
 
@@ -341,7 +303,7 @@ static void conn_complete(lbsim_cconn_t *c) {
     c->req = NULL;
     conn_close(c);
   }
-  finish(pool->client, req, status == 200 ? LBSIM_RESULT_OK : LBSIM_RESULT_STATUS, status);
+  finish(pool->client, req, status == 200 ? LBSIM_RESULT_OK : LBSIM_RESULT_STATUS);
   pool_pump(pool);
 }
 
@@ -367,14 +329,14 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
         left -= c->resp.consumed;
         /* What follows is the next answer if a request was pipelined;
          * otherwise nobody asked for it. */
-        if (c->behind_head != NULL)
+        if (!lbsim_queue_empty(&c->behind))
           c->resp.trailing = false;
         conn_complete(c);
         if (c->closing || c->req == NULL || left == 0)
           return;
         break;
       case LBSIM_HRESP_ERROR:
-        conn_fail(c, LBSIM_RESULT_BAD_RESPONSE, 0);
+        conn_fail(c, LBSIM_RESULT_BAD_RESPONSE);
         return;
       case LBSIM_HRESP_MORE:
         return;
@@ -391,7 +353,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
     conn_complete(c);
     return;
   }
-  conn_fail(c, LBSIM_RESULT_RESET, 0);
+  conn_fail(c, LBSIM_RESULT_RESET);
 }
 
 typedef struct cwrite_s {
@@ -408,7 +370,7 @@ static void on_write(uv_write_t *w, int status) {
   if (may_retry(c))
     conn_retry(c);
   else
-    conn_fail(c, LBSIM_RESULT_RESET, 0);
+    conn_fail(c, LBSIM_RESULT_RESET);
 }
 
 /* Sends the request: one try_write; the kernel takes it whole unless its
@@ -423,23 +385,33 @@ static void conn_send(lbsim_cconn_t *c) {
     if (may_retry(c))
       conn_retry(c);
     else
-      conn_fail(c, LBSIM_RESULT_RESET, 0);
+      conn_fail(c, LBSIM_RESULT_RESET);
     return;
   }
   if ((size_t)n < pool->request_len) {
     cwrite_t *cw = malloc(sizeof(*cw));
     buf = uv_buf_init(pool->request + n, (unsigned int)(pool->request_len - (size_t)n));
     if (cw == NULL) {
-      conn_fail(c, LBSIM_RESULT_RESET, 0);
+      conn_fail(c, LBSIM_RESULT_RESET);
       return;
     }
     cw->conn = c;
     if (uv_write(&cw->req, (uv_stream_t *)&c->tcp, &buf, 1, on_write) != 0) {
       free(cw);
-      conn_fail(c, LBSIM_RESULT_RESET, 0);
+      conn_fail(c, LBSIM_RESULT_RESET);
       return;
     }
   }
+}
+
+/* The address after `*addr` for a request whose connect failed there, as
+ * long as it has not tried every address of the pool. */
+static bool next_address(lbsim_pool_t *pool, lbsim_creq_t *req, uint32_t *addr) {
+  if (req->addr_tries >= pool->naddrs)
+    return false;
+  *addr = *addr + 1 == pool->naddrs ? 0 : *addr + 1;
+  pool->client->fallbacks++;
+  return true;
 }
 
 static void on_connect(uv_connect_t *creq, int status) {
@@ -451,12 +423,24 @@ static void on_connect(uv_connect_t *creq, int status) {
   if (status != 0) {
     /* A reset here means the handshake was done and the server dropped the
      * connection at once: it was reached, so this is not a connect failure. */
-    conn_fail(c, status == UV_ECONNRESET ? LBSIM_RESULT_RESET : LBSIM_RESULT_CONNECT, 0);
+    lbsim_pool_t *pool = c->pool;
+    lbsim_creq_t *req = c->req;
+    uint32_t addr = c->addr;
+    if (status == UV_ECONNRESET || req == NULL || !next_address(pool, req, &addr)) {
+      conn_fail(c, status == UV_ECONNRESET ? LBSIM_RESULT_RESET : LBSIM_RESULT_CONNECT);
+      return;
+    }
+    /* Refused or unreachable there: the same request, the next address. */
+    c->req = NULL;
+    conn_close(c);
+    conn_open_to(pool, req, addr);
+    pool_pump(pool);
     return;
   }
+  c->pool->current = c->addr;
   c->connected = true;
   if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
-    conn_fail(c, LBSIM_RESULT_CONNECT, 0);
+    conn_fail(c, LBSIM_RESULT_CONNECT);
     return;
   }
   if (c->req)
@@ -478,12 +462,7 @@ static void conn_start(lbsim_cconn_t *c, lbsim_creq_t *req) {
  * its deadline is watched once it is the one in progress. */
 static void conn_pipeline(lbsim_cconn_t *c, lbsim_creq_t *req) {
   req->conn = c;
-  req->next = NULL;
-  if (c->behind_tail)
-    c->behind_tail->next = req;
-  else
-    c->behind_head = req;
-  c->behind_tail = req;
+  lbsim_queue_insert_tail(&c->behind, &req->node);
   c->depth++;
   c->pool->client->pipelined++;
   conn_send(c);
@@ -494,11 +473,13 @@ static void conn_pipeline(lbsim_cconn_t *c, lbsim_creq_t *req) {
  * max_pipeline on it. The search resumes where it stopped, so depth grows evenly. */
 static lbsim_cconn_t *pool_find_pipeline(lbsim_pool_t *pool) {
   uint32_t max = pool->client->config.max_pipeline;
-  if (max < 2 || pool->conns == NULL)
+  lbsim_queue_t *first = lbsim_queue_head(&pool->conns);
+  if (max < 2 || first == NULL)
     return NULL;
-  lbsim_cconn_t *c = pool->pipe_cursor ? pool->pipe_cursor : pool->conns;
+  lbsim_cconn_t *c = pool->pipe_cursor ? pool->pipe_cursor : CONN_OF(first, in_pool);
   for (int i = 0; i < PIPELINE_SCAN && i < (int)pool->nconns; i++) {
-    lbsim_cconn_t *next = c->next ? c->next : pool->conns;
+    lbsim_queue_t *after = c->in_pool.next;
+    lbsim_cconn_t *next = CONN_OF(after == &pool->conns ? first : after, in_pool);
     if (c->connected && !c->closing && c->req && c->depth < max) {
       pool->pipe_cursor = next;
       return c;
@@ -509,37 +490,55 @@ static lbsim_cconn_t *pool_find_pipeline(lbsim_pool_t *pool) {
   return NULL;
 }
 
-/* Opens a connection for `req`. Failures end the request (CONNECT). */
-static void conn_open(lbsim_pool_t *pool, lbsim_creq_t *req) {
+/* Opens a connection for `req` to the pool's address `addr`. A connect that
+ * fails goes on to the next address (here when it fails at once, in
+ * on_connect when it fails later); when every address has failed, the
+ * request ends (CONNECT). */
+static void conn_open_to(lbsim_pool_t *pool, lbsim_creq_t *req, uint32_t addr) {
   lbsim_client_t *client = pool->client;
-  lbsim_cconn_t *c = calloc(1, sizeof(*c));
-  if (c == NULL) {
-    finish(client, req, LBSIM_RESULT_CONNECT, 0);
-    return;
-  }
-  c->pool = pool;
-  uv_tcp_init(client->loop, &c->tcp);
-  c->tcp.data = c->connect_req.data = c;
-  client->open_handles++;
-  c->next = pool->conns;
-  if (pool->conns)
-    pool->conns->prev = c;
-  pool->conns = c;
-  pool->nconns++;
-  client->nconns++;
-  lbsim_hresp_init(&c->resp);
-  uv_tcp_nodelay(&c->tcp, 1);
-  client->connects++;
-  int err = uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&pool->addr, on_connect);
-  if (err != 0) {
-    /* EMFILE and friends: no socket, so no callback will come. */
+  assert(pool->naddrs > 0); /* lbsim_client_set_addresses first */
+  for (;;) {
+    lbsim_cconn_t *c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+      finish(client, req, LBSIM_RESULT_CONNECT);
+      return;
+    }
+    c->pool = pool;
+    c->addr = addr;
+    lbsim_queue_init(&c->behind);
+    lbsim_queue_init(&c->in_idle);
+    lbsim_queue_init(&c->in_lru);
+    uv_tcp_init(client->loop, &c->tcp);
+    c->tcp.data = c->connect_req.data = c;
+    client->open_handles++;
+    lbsim_queue_insert_head(&pool->conns, &c->in_pool);
+    pool->nconns++;
+    client->nconns++;
+    lbsim_hresp_init(&c->resp);
+    uv_tcp_nodelay(&c->tcp, 1);
+    client->connects++;
+    req->addr_tries++;
+    int err = uv_tcp_connect(&c->connect_req, &c->tcp, (const struct sockaddr *)&pool->addrs[addr], on_connect);
+    if (err == 0) {
+      c->connecting = true;
+      pool->nconnecting++;
+      conn_start(c, req);
+      return;
+    }
+    /* No route, no IPv6, EMFILE and friends: no callback will come. */
     conn_close(c);
-    finish(client, req, LBSIM_RESULT_CONNECT, 0);
-    return;
+    if (!next_address(pool, req, &addr)) {
+      finish(client, req, LBSIM_RESULT_CONNECT);
+      return;
+    }
   }
-  c->connecting = true;
-  pool->nconnecting++;
-  conn_start(c, req);
+}
+
+/* New connections go to the address that last connected, and from there
+ * round the list. */
+static void conn_open(lbsim_pool_t *pool, lbsim_creq_t *req) {
+  req->addr_tries = 0;
+  conn_open_to(pool, req, pool->current);
 }
 
 /* ---- pools -------------------------------------------------------------- */
@@ -547,7 +546,8 @@ static void conn_open(lbsim_pool_t *pool, lbsim_creq_t *req) {
 static void on_queue_wake(lbsim_sched_entry_t *entry, uint64_t now);
 
 static void queue_arm(lbsim_pool_t *pool) {
-  uint64_t due = pool->queue_head ? pool->queue_head->deadline_ns : UINT64_MAX;
+  lbsim_creq_t *head = first_req(&pool->queue);
+  uint64_t due = head ? head->deadline_ns : UINT64_MAX;
   if (lbsim_sched_set(pool->client->sched, &pool->queue_wake, due, on_queue_wake) != 0) {
     /* Without a deadline the queue could wait for ever: give up on it. */
     queue_fail_all(pool, LBSIM_RESULT_CANCELLED);
@@ -558,9 +558,9 @@ static void queue_arm(lbsim_pool_t *pool) {
  * retried request at the front is older than the rest). */
 static void on_queue_wake(lbsim_sched_entry_t *entry, uint64_t now) {
   lbsim_pool_t *pool = LBSIM_CONTAINER_OF(entry, lbsim_pool_t, queue_wake);
-  while (pool->queue_head && pool->queue_head->deadline_ns <= now) {
-    finish(pool->client, queue_pop(pool), LBSIM_RESULT_TIMEOUT, 0);
-  }
+  lbsim_creq_t *head;
+  while ((head = first_req(&pool->queue)) != NULL && head->deadline_ns <= now)
+    finish(pool->client, queue_pop(pool), LBSIM_RESULT_TIMEOUT);
   queue_arm(pool);
 }
 
@@ -575,15 +575,8 @@ static bool total_full(const lbsim_client_t *client) {
 
 static void starve(lbsim_pool_t *pool) {
   lbsim_client_t *client = pool->client;
-  if (pool->starved)
-    return;
-  pool->starved = true;
-  pool->starved_next = NULL;
-  if (client->starved_tail)
-    client->starved_tail->starved_next = pool;
-  else
-    client->starved_head = pool;
-  client->starved_tail = pool;
+  if (!lbsim_queue_linked(&pool->in_starved))
+    lbsim_queue_insert_tail(&client->starved, &pool->in_starved);
 }
 
 /* Pools that waited for max_total get the room that has freed up, in the
@@ -592,13 +585,10 @@ static void unstarve(lbsim_client_t *client) {
   if (client->unstarving)
     return;
   client->unstarving = true;
-  while (client->starved_head && !total_full(client)) {
-    lbsim_pool_t *pool = client->starved_head;
-    client->starved_head = pool->starved_next;
-    if (client->starved_head == NULL)
-      client->starved_tail = NULL;
-    pool->starved = false;
-    pool_pump(pool);
+  lbsim_queue_t *node;
+  while ((node = lbsim_queue_head(&client->starved)) != NULL && !total_full(client)) {
+    lbsim_queue_remove(node);
+    pool_pump(lbsim_queue_data(node, lbsim_pool_t, in_starved));
   }
   client->unstarving = false;
 }
@@ -606,16 +596,18 @@ static void unstarve(lbsim_client_t *client) {
 /* Hands queued requests to idle connections or new ones while it can. */
 static void pool_pump(lbsim_pool_t *pool) {
   lbsim_client_t *client = pool->client;
-  while (pool->queue_head && !client->closing) {
-    lbsim_creq_t *req = pool->queue_head;
+  lbsim_creq_t *req;
+  while ((req = first_req(&pool->queue)) != NULL && !client->closing) {
     lbsim_cconn_t *c = NULL;
-    if (!req->fresh_only && pool->idle) {
-      c = pool->idle;
+    lbsim_queue_t *newest_idle = lbsim_queue_head(&pool->idle);
+    if (!req->fresh_only && newest_idle) {
+      c = CONN_OF(newest_idle, in_idle);
     } else if (pool_may_open(pool) && total_full(client)) {
       /* Every connection the descriptors allow is open: an idle one of
        * another backend makes room; failing that the request is pipelined
        * on a busy connection of this backend, or this pool waits its turn. */
-      if (client->lru_oldest == NULL) {
+      lbsim_queue_t *oldest = lbsim_queue_tail(&client->lru);
+      if (oldest == NULL) {
         /* A request sent again is not pipelined: it waits for a
          * connection of its own. */
         lbsim_cconn_t *busy = req->retried ? NULL : pool_find_pipeline(pool);
@@ -627,16 +619,13 @@ static void pool_pump(lbsim_pool_t *pool) {
         conn_pipeline(busy, req);
         continue;
       }
-      conn_close(client->lru_oldest);
+      conn_close(CONN_OF(oldest, in_lru));
     } else if (!pool_may_open(pool)) {
       /* A retry must not wait behind the cap while idle connections hold
        * it: give up the least recently used one. */
-      if (!(req->fresh_only && pool->idle && pool->nconnecting < pool->client->config.max_connecting))
+      if (!(req->fresh_only && newest_idle && pool->nconnecting < pool->client->config.max_connecting))
         break;
-      lbsim_cconn_t *lru = pool->idle;
-      while (lru->idle_next)
-        lru = lru->idle_next;
-      conn_close(lru);
+      conn_close(CONN_OF(lbsim_queue_tail(&pool->idle), in_idle));
     }
     queue_pop(pool);
     if (c) {
@@ -651,31 +640,62 @@ static void pool_pump(lbsim_pool_t *pool) {
 }
 
 static void queue_fail_all(lbsim_pool_t *pool, lbsim_result_t result) {
-  while (pool->queue_head)
-    finish(pool->client, queue_pop(pool), result, 0);
+  while (!lbsim_queue_empty(&pool->queue))
+    finish(pool->client, queue_pop(pool), result);
 }
 
 /* ---- public ------------------------------------------------------------- */
 
+/* ---- the balancer's transport -------------------------------------------- */
+
+static lbsim_request_t *transport_request(lbsim_transport_t *t) {
+  lbsim_creq_t *req = lbsim_client_request(LBSIM_CONTAINER_OF(t, lbsim_client_t, transport));
+  return req ? &req->base : NULL;
+}
+
+static void transport_submit(lbsim_transport_t *t, lbsim_request_t *req) {
+  lbsim_client_submit(LBSIM_CONTAINER_OF(t, lbsim_client_t, transport), LBSIM_CONTAINER_OF(req, lbsim_creq_t, base));
+}
+
+static void transport_cancel_queued(lbsim_transport_t *t) {
+  lbsim_client_cancel_queued(LBSIM_CONTAINER_OF(t, lbsim_client_t, transport));
+}
+
+static const lbsim_transport_ops_t client_transport = {
+    .request = transport_request,
+    .submit = transport_submit,
+    .cancel_queued = transport_cancel_queued,
+};
+
 int lbsim_client_init(lbsim_client_t *client, uv_loop_t *loop, lbsim_sched_t *sched,
-                      const lbsim_client_config_t *config, const lbsim_url_t *urls, uint32_t n,
-                      lbsim_client_done_cb on_done, void *data) {
+                      const lbsim_client_config_t *config, const lbsim_url_t *urls, uint32_t n) {
   memset(client, 0, sizeof(*client));
+  client->transport.ops = &client_transport;
   client->loop = loop;
   client->sched = sched;
   client->config = *config;
   if (client->config.max_connecting == 0)
     client->config.max_connecting = 256;
-  client->on_done = on_done;
-  client->data = data;
+  lbsim_queue_init(&client->lru);
+  lbsim_queue_init(&client->starved);
+  lbsim_queue_init(&client->free_reqs);
   client->pools = calloc(n, sizeof(*client->pools));
   if (client->pools == NULL)
     return UV_ENOMEM;
   client->npools = n;
+  /* Every pool is a valid empty one before anything can fail: closing and
+   * freeing walk them all. */
   for (uint32_t i = 0; i < n; i++) {
     lbsim_pool_t *pool = &client->pools[i];
     pool->client = client;
     pool->index = i;
+    lbsim_queue_init(&pool->conns);
+    lbsim_queue_init(&pool->idle);
+    lbsim_queue_init(&pool->queue);
+    lbsim_queue_init(&pool->in_starved);
+  }
+  for (uint32_t i = 0; i < n; i++) {
+    lbsim_pool_t *pool = &client->pools[i];
     lbsim_buf_t req = {0};
     if (lbsim_buf_printf(&req,
                          "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: lbsim/%s\r\nAccept: */*\r\n\r\n",
@@ -687,34 +707,73 @@ int lbsim_client_init(lbsim_client_t *client, uv_loop_t *loop, lbsim_sched_t *sc
   return 0;
 }
 
-int lbsim_client_set_address(lbsim_client_t *client, uint32_t backend, const struct sockaddr *addr) {
+static size_t sockaddr_len(const struct sockaddr *addr) {
+  switch (addr->sa_family) {
+  case AF_INET:
+    return sizeof(struct sockaddr_in);
+  case AF_INET6:
+    return sizeof(struct sockaddr_in6);
+  default:
+    return 0;
+  }
+}
+
+static void pool_free_addresses(lbsim_pool_t *pool) {
+  if (pool->addrs != &pool->one)
+    free(pool->addrs);
+  pool->addrs = NULL;
+  pool->naddrs = 0;
+}
+
+int lbsim_client_set_addresses(lbsim_client_t *client, uint32_t backend, const struct sockaddr *const *addrs,
+                               uint32_t n) {
   lbsim_pool_t *pool = &client->pools[backend];
-  size_t len = addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-  memcpy(&pool->addr, addr, len);
-  pool->has_addr = true;
+  uint32_t usable = 0;
+  for (uint32_t i = 0; i < n; i++)
+    usable += sockaddr_len(addrs[i]) > 0;
+  if (usable == 0)
+    return UV_EAFNOSUPPORT;
+  pool_free_addresses(pool);
+  /* A single address, by far the usual case, needs no allocation. */
+  struct sockaddr_storage *list = usable == 1 ? &pool->one : calloc(usable, sizeof(*list));
+  if (list == NULL)
+    return UV_ENOMEM;
+  memset(list, 0, usable * sizeof(*list));
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    size_t len = sockaddr_len(addrs[i]);
+    bool seen = false;
+    for (uint32_t j = 0; j < kept && !seen; j++)
+      seen = memcmp(&list[j], addrs[i], len) == 0; /* resolvers may list an address twice */
+    if (len > 0 && !seen)
+      memcpy(&list[kept++], addrs[i], len);
+  }
+  pool->addrs = list;
+  pool->naddrs = kept;
+  pool->current = 0;
   return 0;
 }
 
+int lbsim_client_set_address(lbsim_client_t *client, uint32_t backend, const struct sockaddr *addr) {
+  return lbsim_client_set_addresses(client, backend, &addr, 1);
+}
+
 void lbsim_client_submit(lbsim_client_t *client, lbsim_creq_t *req) {
-  lbsim_pool_t *pool = &client->pools[req->backend];
-  req->deadline_ns = req->start_ns + client->config.timeout_ns;
-  req->next = NULL;
+  lbsim_pool_t *pool = &client->pools[req->base.backend];
+  req->deadline_ns = req->base.start_ns + client->config.timeout_ns;
   client->in_flight++;
   if (client->closing) {
-    finish(client, req, LBSIM_RESULT_CANCELLED, 0);
+    finish(client, req, LBSIM_RESULT_CANCELLED);
     return;
   }
-  if (pool->queue_head == NULL && pool->idle) {
-    lbsim_cconn_t *c = pool->idle;
+  lbsim_queue_t *newest_idle = lbsim_queue_head(&pool->idle);
+  if (lbsim_queue_empty(&pool->queue) && newest_idle) {
+    lbsim_cconn_t *c = CONN_OF(newest_idle, in_idle);
     idle_remove(c);
     conn_start(c, req);
     return;
   }
-  if (pool->queue_tail)
-    pool->queue_tail->next = req;
-  else
-    pool->queue_head = req;
-  pool->queue_tail = req;
+  lbsim_queue_insert_tail(&pool->queue, &req->node);
   pool_pump(pool);
 }
 
@@ -734,13 +793,14 @@ void lbsim_client_close(lbsim_client_t *client, lbsim_client_closed_cb on_closed
   lbsim_client_cancel_queued(client);
   for (uint32_t i = 0; i < client->npools; i++) {
     lbsim_pool_t *pool = &client->pools[i];
-    while (pool->conns) {
-      lbsim_cconn_t *c = pool->conns;
+    lbsim_queue_t *node;
+    while ((node = lbsim_queue_head(&pool->conns)) != NULL) {
+      lbsim_cconn_t *c = CONN_OF(node, in_pool);
       lbsim_creq_t *req = c->req;
       c->req = NULL;
       conn_close(c);
       if (req)
-        finish(client, req, LBSIM_RESULT_CANCELLED, 0);
+        finish(client, req, LBSIM_RESULT_CANCELLED);
     }
     lbsim_sched_cancel(client->sched, &pool->queue_wake);
   }
@@ -754,9 +814,11 @@ void lbsim_client_free(lbsim_client_t *client) {
     client->slabs = slab->next;
     free(slab);
   }
-  client->free_reqs = NULL;
-  for (uint32_t i = 0; i < client->npools; i++)
+  lbsim_queue_init(&client->free_reqs);
+  for (uint32_t i = 0; i < client->npools; i++) {
     free(client->pools[i].request);
+    pool_free_addresses(&client->pools[i]);
+  }
   free(client->pools);
   client->pools = NULL;
 }

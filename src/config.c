@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 
 #include "lbsim/policy.h"
+#include "lbsim/report.h"
 
 /* How an option's argument is read and where it is stored. */
 typedef enum opt_kind_e {
@@ -26,9 +27,11 @@ typedef enum opt_kind_e {
   OPT_COMPARE,   /* comma-separated policy names */
   OPT_SHAPE,     /* --rate / --concurrency: a number that also picks the shape */
   OPT_FORMAT,
+  OPT_CLOCK,
   OPT_JITTER,
   OPT_PATH,      /* a file name into a char[1024] */
   OPT_ADMIN,
+  OPT_METRICS,
   OPT_REPLAY,    /* applied before the other options, see lbsim_config_parse */
   OPT_HELP,
   OPT_VERSION
@@ -134,6 +137,11 @@ static const opt_t options[] = {
   {"format", 'f', "FMT", OPT_FORMAT, 0, 0, 0, false, NULL,
    "output on stdout: text (the seed's lines) or json (JSON Lines)", "text", NULL},
 
+  {"clock", 0, "real|virtual", OPT_CLOCK, 0, 0, 0, false, NULL,
+   "real: sockets and the wall clock; virtual: the same models on simulated time, no sockets", "real", "Clock"},
+  {"net-delay", 0, "MS", OPT_DOUBLE, OFF(net_delay_ms), 0, 3600000, false,
+   "a number of milliseconds >= 0", "virtual clock: network and HTTP cost added to every request", "0.1", NULL},
+
   {"capacity", 0, "N", OPT_UINT32, OFF(capacity), 0, 1000000, false,
    "an integer in 0..1000000", "requests a backend serves at once, the rest queue (FIFO); 0 = unlimited", "0",
    "Load, faults and scenarios"},
@@ -149,8 +157,10 @@ static const opt_t options[] = {
    "a published experiment: linkerd or tower (later options override it)", NULL, NULL},
   {"admin", 0, "PORT", OPT_ADMIN, 0, 0, 65535, false, "an integer in 0..65535",
    "HTTP control on 127.0.0.1:PORT: GET/POST /backends, GET /metrics", "off", "Observability"},
+  {"metrics", 0, "ADDR:PORT", OPT_METRICS, 0, 0, 65535, false, NULL,
+   "read-only GET /metrics (Prometheus) on any address, e.g. 0.0.0.0:9100 or [::]:9100", "off", NULL},
   {"report", 0, "FILE.svg", OPT_PATH, OFF(report_path), 0, 0, false, NULL,
-   "draw latency, estimates and traffic shares over time into an SVG file at the end", NULL, NULL},
+   "draw latency, estimates, traffic shares and failures over time into an SVG file at the end", NULL, NULL},
 
   {"seed", 's', "N", OPT_SEED, OFF(seed), 0, 0, false,
    "an integer in 0..18446744073709551615", "seed of every random choice; printed in the header", "from the clock", "Run"},
@@ -196,8 +206,10 @@ void lbsim_config_defaults(lbsim_config_t *cfg) {
   cfg->temperature_ms = 20;
   cfg->shape = LBSIM_SHAPE_BURST;
   cfg->interval_s = 1;
-  cfg->format = LBSIM_FORMAT_TEXT;
+  cfg->format = lbsim_format_find("text");
   cfg->time_scale = 1;
+  cfg->clock = LBSIM_CLOCK_REAL;
+  cfg->net_delay_ms = 0.1;
 }
 
 void lbsim_config_free(lbsim_config_t *cfg) {
@@ -284,6 +296,30 @@ static lbsim_parse_result_t parse_host(const char *arg, char *host, char *err, s
   if (strlen(arg) >= 256)
     return error(err, errlen, "invalid --host: address too long");
   strcpy(host, arg);
+  return LBSIM_PARSE_RUN;
+}
+
+/* ADDR:PORT with an IPv4 address, or [ADDR]:PORT with an IPv6 one. */
+static lbsim_parse_result_t parse_metrics(lbsim_config_t *cfg, const char *arg, char *err, size_t errlen) {
+  char host[64];
+  const char *colon = strrchr(arg, ':');
+  size_t len = colon ? (size_t)(colon - arg) : 0;
+  bool v6 = len >= 2 && arg[0] == '[' && arg[len - 1] == ']';
+  const char *start = v6 ? arg + 1 : arg;
+  if (v6)
+    len -= 2;
+  uint64_t port;
+  unsigned char addr[16];
+  if (colon == NULL || len == 0 || len >= sizeof(host) || parse_u64(colon + 1, &port) != 0 || port > 65535)
+    return error(err, errlen, "invalid --metrics '%s': expected ADDR:PORT, e.g. 127.0.0.1:9100 or [::]:9100", arg);
+  memcpy(host, start, len);
+  host[len] = '\0';
+  if (inet_pton(v6 ? AF_INET6 : AF_INET, host, addr) != 1)
+    return error(err, errlen, "invalid --metrics '%s': '%s' is not an %s address%s", arg, host, v6 ? "IPv6" : "IPv4",
+                 v6 ? "" : " (IPv6 goes in brackets: [::1]:9100)");
+  strcpy(cfg->metrics_host, host);
+  cfg->metrics_port = (uint32_t)port;
+  cfg->metrics = true;
   return LBSIM_PARSE_RUN;
 }
 
@@ -402,13 +438,25 @@ static lbsim_parse_result_t apply(lbsim_config_t *cfg, const opt_t *o, const cha
       cfg->concurrency = (uint32_t)u;
     return LBSIM_PARSE_RUN;
   }
-  case OPT_FORMAT:
-    if (strcmp(arg, "text") == 0)
-      cfg->format = LBSIM_FORMAT_TEXT;
-    else if (strcmp(arg, "json") == 0)
-      cfg->format = LBSIM_FORMAT_JSON;
+  case OPT_FORMAT: {
+    const lbsim_format_t *format = lbsim_format_find(arg);
+    if (format == NULL) {
+      char names[128] = "";
+      for (const lbsim_format_t *const *f = lbsim_format_all(); *f; f++)
+        snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+                 f == lbsim_format_all() ? "" : f[1] ? ", " : " or ", (*f)->name);
+      return error(err, errlen, "invalid --format '%s': expected %s", arg, names);
+    }
+    cfg->format = format;
+    return LBSIM_PARSE_RUN;
+  }
+  case OPT_CLOCK:
+    if (strcmp(arg, "real") == 0)
+      cfg->clock = LBSIM_CLOCK_REAL;
+    else if (strcmp(arg, "virtual") == 0)
+      cfg->clock = LBSIM_CLOCK_VIRTUAL;
     else
-      return error(err, errlen, "invalid --format '%s': expected text or json", arg);
+      return error(err, errlen, "invalid --clock '%s': expected real or virtual", arg);
     return LBSIM_PARSE_RUN;
   case OPT_JITTER: {
     char why[160];
@@ -427,6 +475,8 @@ static lbsim_parse_result_t apply(lbsim_config_t *cfg, const opt_t *o, const cha
     cfg->admin = true;
     cfg->admin_port = (uint32_t)u;
     return LBSIM_PARSE_RUN;
+  case OPT_METRICS:
+    return parse_metrics(cfg, arg, err, errlen);
   case OPT_REPLAY:
     return LBSIM_PARSE_RUN; /* applied first, by lbsim_config_parse */
   case OPT_HELP:
@@ -457,6 +507,20 @@ static lbsim_parse_result_t validate(lbsim_config_t *cfg, char *err, size_t errl
   if (cfg->latency.floor_ms > cfg->latency.ceil_ms)
     return error(err, errlen, "--latency-floor (%g) is greater than --latency-ceil (%g)",
                  cfg->latency.floor_ms, cfg->latency.ceil_ms);
+  if (cfg->clock == LBSIM_CLOCK_VIRTUAL) {
+    /* No sockets: what needs one cannot run, and nothing else would end it. */
+    if (cfg->role != LBSIM_ROLE_DEMO)
+      return error(err, errlen, "%s needs sockets: it cannot be combined with --clock virtual",
+                   cfg->role == LBSIM_ROLE_CLIENT ? "--client-only" : "--backends-only");
+    if (cfg->nservers > 0)
+      return error(err, errlen, "--server needs sockets: it cannot be combined with --clock virtual");
+    if (cfg->admin)
+      return error(err, errlen, "--admin needs sockets: it cannot be combined with --clock virtual");
+    if (cfg->metrics)
+      return error(err, errlen, "--metrics needs sockets: it cannot be combined with --clock virtual");
+    if (cfg->rounds == 0 && cfg->duration_s == 0 && cfg->requests == 0)
+      return error(err, errlen, "--clock virtual needs an end: give --rounds, --duration or --requests");
+  }
   if (cfg->role == LBSIM_ROLE_CLIENT && cfg->nservers == 0)
     return error(err, errlen, "--client-only needs at least one --server URL");
   if (cfg->role != LBSIM_ROLE_CLIENT && cfg->nservers > 0)
@@ -653,13 +717,18 @@ void lbsim_config_usage(FILE *out) {
     fputc('\n', out);
   }
   fprintf(out,
+          "\nWith --clock virtual nothing is bound or connected: --backends-only, --client-only,\n"
+          "--server, --admin and --metrics are refused, and the tuning of the HTTP layer\n"
+          "(--pool-size, --client-idle, --max-*, --header-timeout, --idle-timeout) is\n"
+          "accepted and has no effect. A virtual run needs --rounds, --duration or --requests.\n"
           "\nTimes accept decimals. Exit status: 0 done (or stopped by SIGINT/SIGTERM),\n"
           "1 runtime failure, 2 bad command line, 130 second SIGINT.\n"
           "\nExamples:\n"
           "  lbsim                                   the demo: 5 drifting backends on 5001-5005\n"
           "  lbsim --rounds 3 --sleep 0 --latency 1:20 --seed 7\n"
           "  lbsim --backends-only --latency 0 --drift-period 0\n"
-          "  lbsim --client-only --server http://127.0.0.1:8080/ --burst 50\n");
+          "  lbsim --client-only --server http://127.0.0.1:8080/ --burst 50\n"
+          "  lbsim --clock virtual --rounds 100000 -q   the demo's loop in simulated time\n");
 }
 
 void lbsim_config_list_policies(FILE *out) {

@@ -41,12 +41,18 @@ void lbsim_hist_init(lbsim_hist_t *h) {
 }
 
 int lbsim_hist_record(lbsim_hist_t *h, uint64_t value_us) {
+  return lbsim_hist_record_n(h, value_us, 1);
+}
+
+int lbsim_hist_record_n(lbsim_hist_t *h, uint64_t value_us, uint64_t count) {
+  if (count == 0)
+    return 0;
   if (h->count == 0 || value_us < h->min_us)
     h->min_us = value_us;
   if (value_us > h->max_us)
     h->max_us = value_us;
-  h->count++;
-  h->sum_us += (double)value_us;
+  h->count += count;
+  h->sum_us += (double)value_us * (double)count;
   unsigned o, b;
   locate(value_us, &o, &b);
   if (h->octaves[o] == NULL) {
@@ -54,7 +60,7 @@ int lbsim_hist_record(lbsim_hist_t *h, uint64_t value_us) {
     if (h->octaves[o] == NULL)
       return -1;
   }
-  h->octaves[o][b]++;
+  h->octaves[o][b] += count;
   return 0;
 }
 

@@ -148,9 +148,11 @@ static void send_due(lbsim_hsession_t *s, uint64_t now_ns) {
     lbsim_hentry_t e = *queue_at(s, 0);
     if (e.due_ns > now_ns)
       break;
-    if (e.kind == 0)
+    if (e.kind == 0) {
       render_error(s->out, &e);
-    else
+      if (s->app->error_sent)
+        s->app->error_sent(s->app_data, &e);
+    } else
       s->app->render(s->app_data, &e, s->out);
     queue_pop(s);
     sent = true;
@@ -195,7 +197,7 @@ static int on_message_begin(llhttp_t *p) {
   s->version_len = 0;
   s->upgrade = false;
   if (s->body)
-    s->body->len = 0;
+    lbsim_buf_clear(s->body);
   s->message_deadline_ns = s->now_ns + s->limits->request_timeout_ns;
   return 0;
 }
@@ -307,7 +309,12 @@ static int on_header_value_complete(llhttp_t *p) {
   if (name_is(s, "host")) {
     s->host_count++;
     s->host_ws = false;
-  } else if (name_is(s, "expect")) {
+  } else if (name_is(s, "expect") && (p->http_major > 1 || (p->http_major == 1 && p->http_minor >= 1))) {
+    /* Expect is an HTTP/1.1 mechanism. RFC 9110 10.1.1: a 100-continue
+     * from an HTTP/1.0 client must be ignored (it cannot take an interim
+     * answer); any other expectation from it is ignored too, as nginx
+     * does, rather than refused. The version is parsed by now: the
+     * request line comes before the headers. */
     static const char cont[] = "100-continue";
     if (s->hdr_value_len == sizeof(cont) - 1 && memcmp(s->hdr_value, cont, sizeof(cont) - 1) == 0) {
       s->expect_continue = true;
@@ -360,8 +367,11 @@ static int on_body(llhttp_t *p, const char *at, size_t len) {
   s->body_bytes += len;
   if (s->body_bytes > s->limits->max_body_bytes)
     return too_large(s, p, 413);
-  if (s->body && lbsim_buf_append(s->body, at, len) != 0)
-    return too_large(s, p, 413);
+  if (s->body && lbsim_buf_append(s->body, at, len) != 0) {
+    fail_request(s, 500); /* out of memory: the request cannot be kept whole */
+    llhttp_set_error_reason(p, "out of memory");
+    return HPE_USER;
+  }
   return 0;
 }
 
@@ -468,8 +478,11 @@ void lbsim_hsession_init(lbsim_hsession_t *s, const lbsim_hlimits_t *limits, con
   s->queue_cap = 1;
   s->state = LBSIM_HSTATE_OPEN;
   s->idle_deadline_ns = now_ns + limits->idle_timeout_ns;
-  if (limits->capture_body)
+  if (limits->capture_body) {
     s->body = calloc(1, sizeof(*s->body));
+    if (s->body == NULL)
+      s->state = LBSIM_HSTATE_CLOSE; /* a body it cannot keep must not be answered as none */
+  }
 }
 
 void lbsim_hsession_free(lbsim_hsession_t *s) {

@@ -19,7 +19,7 @@ struct lbsim_hconn_s {
   uv_tcp_t tcp;
   lbsim_sched_entry_t wake;   /* the session's next wake-up */
   lbsim_httpd_t *server;
-  lbsim_hconn_t *prev, *next;
+  lbsim_queue_t node;         /* in the server's connections */
   lbsim_hsession_t session;
   lbsim_buf_t unsent;        /* output the kernel has not taken and no write holds yet */
   char *rest;                /* input not yet parsed (the session paused) */
@@ -41,6 +41,7 @@ typedef struct hwrite_s {
 
 static char read_buffer[READ_BUFFER_SIZE];
 static lbsim_buf_t scratch; /* composed output of the connection being served */
+static uint32_t conns_alive; /* of every server: the last one to close frees `scratch` */
 
 static void conn_update(lbsim_hconn_t *c);
 
@@ -58,6 +59,8 @@ static void conn_handle_closed(uv_handle_t *handle) {
   lbsim_buf_free(&c->unsent);
   free(c->rest);
   free(c);
+  if (--conns_alive == 0)
+    lbsim_buf_free(&scratch);
   server_handle_closed(server);
 }
 
@@ -67,12 +70,7 @@ static void conn_close_how(lbsim_hconn_t *c, bool reset) {
   c->closing = true;
   lbsim_hsession_free(&c->session);
   lbsim_httpd_t *server = c->server;
-  if (c->prev)
-    c->prev->next = c->next;
-  else
-    server->conns = c->next;
-  if (c->next)
-    c->next->prev = c->prev;
+  lbsim_queue_remove(&c->node);
   server->nconns--;
   lbsim_sched_cancel(server->sched, &c->wake);
   if (!reset || uv_tcp_close_reset(&c->tcp, conn_handle_closed) != 0)
@@ -90,7 +88,7 @@ static void conn_close(lbsim_hconn_t *c) {
 static lbsim_buf_t *conn_out(lbsim_hconn_t *c) {
   if (c->writing || c->unsent.len > 0)
     return &c->unsent;
-  scratch.len = 0;
+  lbsim_buf_clear(&scratch);
   return &scratch;
 }
 
@@ -140,6 +138,12 @@ static void on_write(uv_write_t *req, int status) {
 static void conn_flush(lbsim_hconn_t *c, lbsim_buf_t *out) {
   if (c->closing)
     return;
+  if (out->err != 0) {
+    /* Part of an answer could not be composed: none of it goes out. */
+    lbsim_buf_clear(&scratch);
+    conn_close(c);
+    return;
+  }
   if (out == &scratch && scratch.len > 0) {
     uv_buf_t buf = uv_buf_init(scratch.data, (unsigned int)scratch.len);
     int n = uv_try_write((uv_stream_t *)&c->tcp, &buf, 1);
@@ -299,6 +303,42 @@ static void conn_update(lbsim_hconn_t *c) {
 
 /* ---- accepting ---------------------------------------------------------- */
 
+static void accept_failed(lbsim_httpd_t *server, int err) {
+  if (server->accept_errors++ == 0)
+    lbsim_log_error("accept failed: %s (further errors are counted, not logged)", uv_strerror(err));
+}
+
+static void drop(lbsim_httpd_t *server);
+
+static void on_spare_closed(uv_handle_t *handle) {
+  lbsim_httpd_t *server = handle->data;
+  server->spare_busy = false;
+  if (server->drop_pending) {
+    server->drop_pending = false;
+    drop(server);
+  }
+  server_handle_closed(server);
+}
+
+/* A connection that nothing can be allocated for is still taken from libuv
+ * and closed, on a handle the server owns: left there, it would make libuv
+ * stop accepting altogether. While that handle is closing, libuv holds the
+ * next such connection and accepts nothing more until this takes it. */
+static void drop(lbsim_httpd_t *server) {
+  if (server->spare_busy) {
+    server->drop_pending = true;
+    return;
+  }
+  if (!server->listening || uv_tcp_init(server->loop, &server->spare) != 0)
+    return;
+  server->spare.data = server;
+  server->spare_busy = true;
+  server->nhandles++;
+  (void)uv_accept((uv_stream_t *)&server->listener, (uv_stream_t *)&server->spare);
+  uv_close((uv_handle_t *)&server->spare, on_spare_closed);
+  accept_failed(server, UV_ENOMEM);
+}
+
 static void on_rejected_closed(uv_handle_t *handle) {
   lbsim_httpd_t *server = handle->data;
   free(handle);
@@ -319,6 +359,7 @@ static void reject(lbsim_httpd_t *server) {
   uv_tcp_t *tcp = malloc(sizeof(*tcp));
   if (tcp == NULL || uv_tcp_init(server->loop, tcp) != 0) {
     free(tcp);
+    drop(server);
     return;
   }
   tcp->data = server;
@@ -336,8 +377,7 @@ static void on_connection(uv_stream_t *listener, int status) {
   if (status != 0) {
     /* EMFILE/ENFILE: libuv already accepted and dropped the connection with
      * its reserve descriptor, so the loop does not spin. */
-    if (server->accept_errors++ == 0)
-      lbsim_log_error("accept failed: %s (further errors are counted, not logged)", uv_strerror(status));
+    accept_failed(server, status);
     return;
   }
   if (server->nconns >= server->max_conns) {
@@ -345,27 +385,24 @@ static void on_connection(uv_stream_t *listener, int status) {
     return;
   }
   lbsim_hconn_t *c = calloc(1, sizeof(*c));
-  if (c == NULL) {
-    reject(server);
+  if (c == NULL || uv_tcp_init(server->loop, &c->tcp) != 0) {
+    free(c);
+    drop(server);
     return;
   }
   c->server = server;
-  uv_tcp_init(server->loop, &c->tcp);
+  conns_alive++;
   c->tcp.data = c;
   server->nhandles++;
-  c->next = server->conns;
-  if (server->conns)
-    server->conns->prev = c;
-  server->conns = c;
+  lbsim_queue_insert_tail(&server->conns, &c->node);
   server->nconns++;
+  lbsim_hsession_init(&c->session, &server->limits, server->app, server->app_data, uv_hrtime());
   if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
-    lbsim_hsession_init(&c->session, &server->limits, server->app, server->app_data, uv_hrtime());
     conn_close(c);
     return;
   }
   server->accepted++;
   uv_tcp_nodelay(&c->tcp, 1);
-  lbsim_hsession_init(&c->session, &server->limits, server->app, server->app_data, uv_hrtime());
   conn_update(c);
 }
 
@@ -378,6 +415,7 @@ void lbsim_httpd_init(lbsim_httpd_t *server, uv_loop_t *loop, lbsim_sched_t *sch
   server->sched = sched;
   server->app = app;
   server->app_data = app_data;
+  lbsim_queue_init(&server->conns);
   server->max_conns = 10000;
   server->max_output_bytes = 65536;
   server->limits = (lbsim_hlimits_t){
@@ -457,6 +495,7 @@ static void on_listener_closed(uv_handle_t *handle) {
 
 void lbsim_httpd_stop_listening(lbsim_httpd_t *server) {
   server->relisten = false;
+  server->drop_pending = false; /* closing the listener closes what libuv holds */
   if (!server->listening)
     return;
   server->listening = false;
@@ -465,8 +504,9 @@ void lbsim_httpd_stop_listening(lbsim_httpd_t *server) {
 }
 
 void lbsim_httpd_close_connections(lbsim_httpd_t *server, bool reset) {
-  while (server->conns)
-    conn_close_how(server->conns, reset);
+  lbsim_queue_t *node;
+  while ((node = lbsim_queue_head(&server->conns)) != NULL)
+    conn_close_how(lbsim_queue_data(node, lbsim_hconn_t, node), reset);
 }
 
 void lbsim_httpd_close(lbsim_httpd_t *server, lbsim_httpd_closed_cb on_closed) {
@@ -480,7 +520,10 @@ void lbsim_httpd_close(lbsim_httpd_t *server, lbsim_httpd_closed_cb on_closed) {
 
 uint64_t lbsim_httpd_buffered_bytes(const lbsim_httpd_t *server) {
   uint64_t n = 0;
-  for (const lbsim_hconn_t *c = server->conns; c; c = c->next)
+  const lbsim_queue_t *node;
+  lbsim_queue_foreach(node, &server->conns) {
+    const lbsim_hconn_t *c = lbsim_queue_data(node, lbsim_hconn_t, node);
     n += c->unsent.cap + c->inflight_bytes + c->rest_len;
+  }
   return n;
 }

@@ -1,4 +1,4 @@
-/* Shared but private helpers: growable byte buffers, logging, time units. */
+/* Shared but private helpers: logging, time units. */
 #ifndef LBSIM_INTERNAL_H
 #define LBSIM_INTERNAL_H
 
@@ -8,6 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "lbsim/buf.h"
+#include "lbsim/error.h"
 
 #define LBSIM_CONTAINER_OF(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 #define LBSIM_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -21,24 +24,6 @@ static inline uint64_t lbsim_ms_to_ns(double ms) {
 
 static inline uint64_t lbsim_s_to_ms(double s) {
   return s <= 0 ? 0 : (uint64_t)(s * 1000.0 + 0.5);
-}
-
-/* A growable byte buffer. Memory is released with lbsim_buf_free. */
-typedef struct lbsim_buf_s {
-  char *data;
-  size_t len;
-  size_t cap;
-} lbsim_buf_t;
-
-/* Ensures room for `extra` more bytes; returns 0 or -1 (ENOMEM). */
-int lbsim_buf_reserve(lbsim_buf_t *buf, size_t extra);
-int lbsim_buf_append(lbsim_buf_t *buf, const void *data, size_t len);
-int lbsim_buf_printf(lbsim_buf_t *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void lbsim_buf_consume(lbsim_buf_t *buf, size_t n);
-void lbsim_buf_free(lbsim_buf_t *buf);
-
-static inline int lbsim_buf_append_str(lbsim_buf_t *buf, const char *s) {
-  return lbsim_buf_append(buf, s, strlen(s));
 }
 
 /* stderr logging: one line per call, prefixed with nothing (the header and

@@ -7,6 +7,7 @@
 
 #include "lbsim/config.h"
 #include "lbsim/sim.h"
+#include "lbsim/vsim.h"
 #include "lbsim_version.h"
 
 int main(int argc, char **argv) {
@@ -34,7 +35,7 @@ int main(int argc, char **argv) {
     break;
   case LBSIM_PARSE_RUN:
   default:
-    code = lbsim_sim_run(&cfg);
+    code = cfg.clock == LBSIM_CLOCK_VIRTUAL ? lbsim_vsim_run(&cfg) : lbsim_sim_run(&cfg);
     break;
   }
   lbsim_config_free(&cfg);

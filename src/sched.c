@@ -1,4 +1,4 @@
-/* A binary heap of deadlines woken by one timerfd. See lbsim/sched.h. */
+/* A heap of deadlines woken by one timerfd. See lbsim/sched.h. */
 #include "lbsim/sched.h"
 
 #include <errno.h>
@@ -10,6 +10,9 @@
 #include <sys/timerfd.h>
 #endif
 
+#include "internal.h"
+
+
 /* A wake-up from epoll arrives tens to hundreds of microseconds after the
  * timer expires (more under virtualisation). The timerfd is therefore set
  * SPIN_NS early and the rest is waited out on the clock: at most SPIN_NS of
@@ -18,61 +21,13 @@
 #define SPIN_NS 200000u
 #define MAX_SPIN_NS 400000u
 
-/* ---- heap --------------------------------------------------------------- */
-
-static void place(lbsim_sched_t *s, uint32_t i, lbsim_sched_entry_t *e) {
-  s->heap[i] = e;
-  e->slot = i + 1;
-}
-
-static void sift_up(lbsim_sched_t *s, uint32_t i) {
-  lbsim_sched_entry_t *e = s->heap[i];
-  while (i > 0) {
-    uint32_t parent = (i - 1) / 2;
-    if (s->heap[parent]->due_ns <= e->due_ns)
-      break;
-    place(s, i, s->heap[parent]);
-    i = parent;
-  }
-  place(s, i, e);
-}
-
-static void sift_down(lbsim_sched_t *s, uint32_t i) {
-  lbsim_sched_entry_t *e = s->heap[i];
-  for (;;) {
-    uint32_t child = 2 * i + 1;
-    if (child >= s->len)
-      break;
-    if (child + 1 < s->len && s->heap[child + 1]->due_ns < s->heap[child]->due_ns)
-      child++;
-    if (s->heap[child]->due_ns >= e->due_ns)
-      break;
-    place(s, i, s->heap[child]);
-    i = child;
-  }
-  place(s, i, e);
-}
-
-static void heap_remove(lbsim_sched_t *s, lbsim_sched_entry_t *e) {
-  uint32_t i = e->slot - 1;
-  e->slot = 0;
-  s->len--;
-  if (i == s->len)
-    return;
-  lbsim_sched_entry_t *last = s->heap[s->len];
-  place(s, i, last);
-  if (i > 0 && s->heap[(i - 1) / 2]->due_ns > last->due_ns)
-    sift_up(s, i);
-  else
-    sift_down(s, i);
-}
-
 /* ---- wake-up ------------------------------------------------------------ */
 
 static void on_timer(uv_timer_t *timer);
 
 static void arm(lbsim_sched_t *s) {
-  uint64_t due = s->len ? s->heap[0]->due_ns : UINT64_MAX;
+  lbsim_timer_t *next = lbsim_timers_peek(&s->timers);
+  uint64_t due = next ? next->due_ns : UINT64_MAX;
   if (due == s->armed_ns)
     return;
 #ifdef __linux__
@@ -106,15 +61,15 @@ static void run_due(lbsim_sched_t *s) {
   s->wakeups++;
   uint64_t start = uv_hrtime();
   uint64_t now = start;
-  while (s->len > 0) {
-    lbsim_sched_entry_t *e = s->heap[0];
+  lbsim_timer_t *e;
+  while ((e = lbsim_timers_peek(&s->timers)) != NULL) {
     if (e->due_ns > now) {
       if (s->tfd < 0 || e->due_ns - now > SPIN_NS || e->due_ns - start > MAX_SPIN_NS)
         break;
       while ((now = uv_hrtime()) < e->due_ns) {
       }
     }
-    heap_remove(s, e);
+    lbsim_timers_pop(&s->timers);
     e->cb(e, now); /* may schedule entries, this one included */
     now = uv_hrtime();
   }
@@ -139,11 +94,22 @@ static void on_poll(uv_poll_t *poll, int status, int events) {
 
 /* ---- public ------------------------------------------------------------- */
 
+static int clock_set(lbsim_clock_t *clock, lbsim_timer_t *timer, uint64_t due_ns, lbsim_timer_cb cb) {
+  return lbsim_sched_set(LBSIM_CONTAINER_OF(clock, lbsim_sched_t, clock), timer, due_ns, cb);
+}
+
+static void clock_cancel(lbsim_clock_t *clock, lbsim_timer_t *timer) {
+  lbsim_sched_cancel(LBSIM_CONTAINER_OF(clock, lbsim_sched_t, clock), timer);
+}
+
 int lbsim_sched_init(lbsim_sched_t *s, uv_loop_t *loop) {
   memset(s, 0, sizeof(*s));
   s->loop = loop;
   s->armed_ns = UINT64_MAX;
   s->tfd = -1;
+  lbsim_timers_init(&s->timers);
+  s->clock.set = clock_set;
+  s->clock.cancel = clock_cancel;
 #ifdef __linux__
   s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   if (s->tfd >= 0) {
@@ -164,37 +130,10 @@ int lbsim_sched_init(lbsim_sched_t *s, uv_loop_t *loop) {
 }
 
 int lbsim_sched_set(lbsim_sched_t *s, lbsim_sched_entry_t *e, uint64_t due_ns, lbsim_sched_cb cb) {
-  if (due_ns == UINT64_MAX) {
-    lbsim_sched_cancel(s, e);
-    return 0;
-  }
-  e->cb = cb;
-  if (e->slot) {
-    uint64_t old = e->due_ns;
-    if (old == due_ns)
-      return 0;
-    e->due_ns = due_ns;
-    if (due_ns < old)
-      sift_up(s, e->slot - 1);
-    else
-      sift_down(s, e->slot - 1);
-  } else {
-    if (s->len == s->cap) {
-      uint32_t cap = s->cap ? s->cap * 2 : 64;
-      lbsim_sched_entry_t **heap = realloc(s->heap, cap * sizeof(*heap));
-      if (heap == NULL)
-        return UV_ENOMEM;
-      s->heap = heap;
-      s->cap = cap;
-    }
-    e->due_ns = due_ns;
-    place(s, s->len, e);
-    s->len++;
-    sift_up(s, s->len - 1);
-  }
-  if (s->heap[0] == e)
+  int err = lbsim_timers_set(&s->timers, e, due_ns, cb);
+  if (err == 0 && lbsim_timers_peek(&s->timers) == e)
     arm(s);
-  return 0;
+  return err;
 }
 
 int lbsim_sched_no_later(lbsim_sched_t *s, lbsim_sched_entry_t *e, uint64_t due_ns, lbsim_sched_cb cb) {
@@ -204,17 +143,11 @@ int lbsim_sched_no_later(lbsim_sched_t *s, lbsim_sched_entry_t *e, uint64_t due_
 }
 
 void lbsim_sched_cancel(lbsim_sched_t *s, lbsim_sched_entry_t *e) {
-  if (e->slot)
-    heap_remove(s, e);
+  lbsim_timers_cancel(&s->timers, e);
 }
 
 void lbsim_sched_close(lbsim_sched_t *s, uv_close_cb closed) {
-  for (uint32_t i = 0; i < s->len; i++)
-    s->heap[i]->slot = 0;
-  s->len = 0;
-  free(s->heap);
-  s->heap = NULL;
-  s->cap = 0;
+  lbsim_timers_free(&s->timers);
 #ifdef __linux__
   if (s->tfd >= 0) {
     uv_close((uv_handle_t *)&s->poll, closed);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lbsim/heap.h"
+
 int lbsim_jitter_parse(const char *text, lbsim_jitter_t *j, char *err, size_t errlen) {
   static const struct {
     const char *name;
@@ -58,21 +60,8 @@ double lbsim_jitter_apply(const lbsim_jitter_t *j, double base_ms, lbsim_rng_t *
   }
 }
 
-static void sift_down(uint64_t *h, uint32_t n, uint32_t i) {
-  uint64_t v = h[i];
-  for (;;) {
-    uint32_t c = 2 * i + 1;
-    if (c >= n)
-      break;
-    if (c + 1 < n && h[c + 1] < h[c])
-      c++;
-    if (h[c] >= v)
-      break;
-    h[i] = h[c];
-    i = c;
-  }
-  h[i] = v;
-}
+#define U64_LESS(ctx, a, b) ((a) < (b))
+LBSIM_HEAP_DEFINE(static inline, free_heap, uint64_t, 2, U64_LESS, LBSIM_HEAP_NOT_INDEXED)
 
 int lbsim_servers_init(lbsim_servers_t *s, uint32_t capacity) {
   s->free_at = NULL;
@@ -115,7 +104,7 @@ uint64_t lbsim_servers_schedule(lbsim_servers_t *s, uint64_t now_ns, uint64_t se
     return now_ns + service_ns;
   uint64_t start = s->free_at[0] > now_ns ? s->free_at[0] : now_ns;
   s->free_at[0] = start + service_ns;
-  sift_down(s->free_at, s->capacity, 0);
+  free_heap_down(NULL, s->free_at, s->capacity, 0);
   return start + service_ns;
 }
 

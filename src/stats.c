@@ -15,20 +15,20 @@ static void counts_reset(lbsim_counts_t *c) {
   lbsim_hist_reset(&c->latency);
 }
 
-static void counts_add(lbsim_counts_t *c, lbsim_result_t result, double latency_ms, double sample_ms,
-                       double oracle_ms, bool to_fastest) {
+static void counts_add(lbsim_counts_t *c, lbsim_result_t result, uint64_t latency_us, double sample_ms,
+                       double oracle_ms, bool to_fastest, uint32_t count) {
   if (oracle_ms >= 0) {
-    c->judged++;
-    c->to_fastest += to_fastest;
-    c->regret_sum_ms += sample_ms - oracle_ms;
+    c->judged += count;
+    c->to_fastest += to_fastest ? count : 0;
+    c->regret_sum_ms += (sample_ms - oracle_ms) * count;
   }
-  c->requests++;
-  c->by_result[result]++;
+  c->requests += count;
+  c->by_result[result] += count;
   if (result == LBSIM_RESULT_OK) {
-    c->ok++;
-    lbsim_hist_record(&c->latency, latency_ms <= 0 ? 0 : (uint64_t)(latency_ms * 1000.0 + 0.5));
+    c->ok += count;
+    lbsim_hist_record_n(&c->latency, latency_us, count);
   } else {
-    c->failed++;
+    c->failed += count;
   }
 }
 
@@ -67,10 +67,17 @@ void lbsim_stats_pick(lbsim_stats_t *stats, uint32_t backend) {
 }
 
 void lbsim_stats_record(lbsim_stats_t *stats, uint32_t backend, lbsim_result_t result, double latency_ms,
-                        double sample_ms, double oracle_ms, bool to_fastest) {
-  counts_add(&stats->total, result, latency_ms, sample_ms, oracle_ms, to_fastest);
-  counts_add(&stats->round, result, latency_ms, sample_ms, oracle_ms, to_fastest);
-  counts_add(&stats->backend[backend], result, latency_ms, sample_ms, oracle_ms, to_fastest);
+                        double sample_ms, double oracle_ms, bool to_fastest, uint32_t count) {
+  uint64_t us = latency_ms <= 0 ? 0 : (uint64_t)(latency_ms * 1000.0 + 0.5);
+  counts_add(&stats->total, result, us, sample_ms, oracle_ms, to_fastest, count);
+  counts_add(&stats->round, result, us, sample_ms, oracle_ms, to_fastest, count);
+  counts_add(&stats->backend[backend], result, us, sample_ms, oracle_ms, to_fastest, count);
+}
+
+const char *lbsim_result_name(lbsim_result_t result) {
+  static const char *const names[LBSIM_RESULT_COUNT] = {"ok", "connect", "reset", "timeout",
+                                                        "bad_response", "status", "cancelled"};
+  return (unsigned)result < LBSIM_RESULT_COUNT ? names[result] : "unknown";
 }
 
 void lbsim_stats_end_round(lbsim_stats_t *stats) {

@@ -18,23 +18,27 @@
 
 #include "lbsim/backend.h"
 #include "lbsim/httpd.h"
-#include "lbsim/traffic.h"
+#include "lbsim/balancer.h"
+#include "lbsim/model.h"
 
 typedef struct lbsim_admin_s {
   lbsim_httpd_t httpd;
   uint16_t port;
-  lbsim_model_t *models;
-  uint32_t nmodels;
+  lbsim_fleet_t *fleet;         /* the models: changes go through it */
   lbsim_backend_t *backends;    /* every copy, world-major */
   uint32_t nbackends;
-  lbsim_traffic_t *worlds;
-  uint32_t nworlds;
-  char last_error[256];         /* the message of the last 400 answer */
+  const lbsim_balancer_t *balancers;
+  uint32_t nbalancers;
+  /* Answers rendered when their request was routed, until they are sent
+   * (src/admin.c says why): slots, and the first free one. */
+  struct lbsim_admin_answer_s *answers;
+  uint32_t nanswers;
+  uint32_t free_answer;
 } lbsim_admin_t;
 
 int lbsim_admin_start(lbsim_admin_t *admin, uv_loop_t *loop, lbsim_sched_t *sched, uint16_t port);
 void lbsim_admin_close(lbsim_admin_t *admin, lbsim_httpd_closed_cb on_closed);
 /* The client's Prometheus metrics, appended to out. */
-void lbsim_client_metrics(lbsim_traffic_t *worlds, uint32_t nworlds, struct lbsim_buf_s *out);
+void lbsim_client_metrics(const lbsim_balancer_t *balancers, uint32_t nbalancers, lbsim_buf_t *out);
 
 #endif

@@ -12,7 +12,14 @@
  * per backend (0: no cap), and requests beyond it wait in a FIFO queue.
  * A request that finds the reused connection closed by the server before any
  * response byte is retried once on a fresh connection (the keep-alive race),
- * and is not a failure. Every submitted request ends in exactly one on_done. */
+ * and is not a failure. Every submitted request ends in exactly one on_done.
+ *
+ * A backend may have several addresses (a name that resolves to ::1 and
+ * 127.0.0.1): a new connection goes to the one that last connected (the
+ * first, to begin with); when its connect fails (refused, unreachable, no
+ * IPv6), the same request goes on to the next address, round the list, each
+ * at most once and within the request's deadline, and fails as CONNECT only
+ * when every address has failed. */
 #ifndef LBSIM_CLIENT_H
 #define LBSIM_CLIENT_H
 
@@ -21,42 +28,25 @@
 
 #include <uv.h>
 
+#include "lbsim/balancer.h"
+#include "lbsim/queue.h"
+#include "lbsim/result.h"
 #include "lbsim/sched.h"
 #include "lbsim/url.h"
-
-typedef enum lbsim_result_e {
-  LBSIM_RESULT_OK = 0,
-  LBSIM_RESULT_CONNECT,       /* could not connect (refused, unreachable, no fds) */
-  LBSIM_RESULT_RESET,         /* closed or reset by the server before a complete response */
-  LBSIM_RESULT_TIMEOUT,       /* the deadline passed */
-  LBSIM_RESULT_BAD_RESPONSE,  /* not a valid HTTP/1.x response, or over a cap */
-  LBSIM_RESULT_STATUS,        /* a complete response with a status other than 200 */
-  LBSIM_RESULT_CANCELLED,     /* cut short by shutdown */
-  LBSIM_RESULT_COUNT
-} lbsim_result_t;
-
-/* Short names for output: "ok", "connect", "reset", "timeout", "bad_response", "status", "cancelled". */
-const char *lbsim_result_name(lbsim_result_t result);
 
 typedef struct lbsim_client_s lbsim_client_t;
 typedef struct lbsim_creq_s lbsim_creq_t;
 
 struct lbsim_creq_s {
-  /* set by the caller */
-  uint32_t backend;
-  uint64_t start_ns;          /* the pick: latency is measured from here */
-  double oracle_ms;           /* the truly fastest latency at the pick (< 0: unknown) */
-  bool to_fastest;            /* the pick was the truly fastest backend */
-  /* private */
+  lbsim_request_t base;       /* the balancer's request: backend, start_ns, ... */
   uint64_t deadline_ns;
-  lbsim_creq_t *next;         /* pool queue / free list */
+  lbsim_queue_t node;         /* in the pool's queue, behind a request on a connection, or free */
   struct lbsim_cconn_s *conn;
   bool retried;
   bool fresh_only;            /* the retry: never on a reused connection */
+  uint32_t addr_tries;        /* addresses tried for its connection */
 };
 
-typedef void (*lbsim_client_done_cb)(lbsim_client_t *client, lbsim_creq_t *req, lbsim_result_t result,
-                                     int http_status, uint64_t end_ns);
 typedef void (*lbsim_client_closed_cb)(lbsim_client_t *client);
 
 typedef struct lbsim_client_config_s {
@@ -71,19 +61,18 @@ typedef struct lbsim_client_config_s {
 typedef struct lbsim_pool_s lbsim_pool_t;
 
 struct lbsim_client_s {
+  lbsim_transport_t transport;  /* how a balancer uses it; completions go to transport.on_done */
   uv_loop_t *loop;
   lbsim_sched_t *sched;
   lbsim_client_config_t config;
   lbsim_pool_t *pools;
   uint32_t npools;
-  lbsim_client_done_cb on_done;
-  void *data;
 
   uint32_t nconns;            /* open connections, every backend */
-  struct lbsim_cconn_s *lru_newest, *lru_oldest; /* idle connections, every backend */
-  lbsim_pool_t *starved_head, *starved_tail;     /* pools waiting for max_total */
+  lbsim_queue_t lru;          /* idle connections of every backend, newest first */
+  lbsim_queue_t starved;      /* pools waiting for room under max_total, in order */
   bool unstarving;
-  lbsim_creq_t *free_reqs;    /* recycled requests */
+  lbsim_queue_t free_reqs;    /* recycled requests */
   void *slabs;                /* their memory */
   uint64_t in_flight;         /* submitted, not yet done */
   uint32_t open_handles;
@@ -93,14 +82,19 @@ struct lbsim_client_s {
   uint64_t connects;          /* connections opened */
   uint64_t retries;           /* keep-alive races retried, pipelined requests sent again */
   uint64_t pipelined;         /* requests sent behind another on a busy connection */
+  uint64_t fallbacks;         /* connects that failed at one address and went on to the next */
 };
 
 /* `urls` are backends in order; their addresses must be resolved with
- * lbsim_client_set_address before the first request. */
+ * lbsim_client_set_addresses before the first request. */
 int lbsim_client_init(lbsim_client_t *client, uv_loop_t *loop, lbsim_sched_t *sched, const lbsim_client_config_t *config,
-                      const lbsim_url_t *urls, uint32_t n, lbsim_client_done_cb on_done, void *data);
+                      const lbsim_url_t *urls, uint32_t n);
+/* The backend's addresses in the order to try them (IPv4 and IPv6 kept,
+ * duplicates dropped); UV_EAFNOSUPPORT when none is usable. */
+int lbsim_client_set_addresses(lbsim_client_t *client, uint32_t backend, const struct sockaddr *const *addrs,
+                               uint32_t n);
 int lbsim_client_set_address(lbsim_client_t *client, uint32_t backend, const struct sockaddr *addr);
-/* A request object to fill (backend, start_ns, data) and submit. */
+/* A request object to fill (base.backend, base.start_ns) and submit. */
 lbsim_creq_t *lbsim_client_request(lbsim_client_t *client);
 void lbsim_client_submit(lbsim_client_t *client, lbsim_creq_t *req);
 /* Fails every request still waiting for a connection with CANCELLED. */

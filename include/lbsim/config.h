@@ -36,10 +36,12 @@ typedef enum lbsim_shape_e {
   LBSIM_SHAPE_CONCURRENCY   /* closed loop: --concurrency always in flight */
 } lbsim_shape_t;
 
-typedef enum lbsim_format_e {
-  LBSIM_FORMAT_TEXT = 0,
-  LBSIM_FORMAT_JSON         /* JSON Lines on stdout */
-} lbsim_format_t;
+typedef enum lbsim_clock_kind_e {
+  LBSIM_CLOCK_REAL = 0,     /* sockets, timers, the wall clock */
+  LBSIM_CLOCK_VIRTUAL       /* a discrete-event engine on simulated time */
+} lbsim_clock_kind_t;
+
+struct lbsim_format_s;      /* an output format (report.h) */
 
 typedef struct lbsim_config_s {
   lbsim_role_t role;
@@ -86,7 +88,7 @@ typedef struct lbsim_config_s {
   double rate;                    /* requests per second, --rate */
   uint32_t concurrency;           /* --concurrency */
   double interval_s;              /* summary period for rate/concurrency */
-  lbsim_format_t format;
+  const struct lbsim_format_s *format; /* --format: text or json */
 
   /* load, faults, scenarios, observability */
   uint32_t capacity;              /* requests served at once per backend; 0: unlimited */
@@ -98,7 +100,14 @@ typedef struct lbsim_config_s {
   char replay[16];                /* a published experiment, or "" */
   bool admin;
   uint32_t admin_port;            /* --admin PORT (0: chosen by the OS) */
+  bool metrics;
+  char metrics_host[64];          /* --metrics ADDR:PORT: any address, read-only */
+  uint32_t metrics_port;
   char report_path[1024];         /* --report FILE.svg, or "" */
+
+  /* clock */
+  lbsim_clock_kind_t clock;
+  double net_delay_ms;            /* virtual clock: network and HTTP cost of one request */
 
   /* run */
   uint64_t seed;

@@ -27,6 +27,8 @@ void lbsim_hist_init(lbsim_hist_t *h);
 /* Returns 0, or -1 if memory for a new octave could not be had (the sample
  * is then counted in count/min/max/sum but not in the quantiles). */
 int lbsim_hist_record(lbsim_hist_t *h, uint64_t value_us);
+/* Records `count` samples of the same value. */
+int lbsim_hist_record_n(lbsim_hist_t *h, uint64_t value_us, uint64_t count);
 /* The value at quantile q in [0, 1] (0.5 = median), in microseconds; 0 when empty. */
 double lbsim_hist_quantile(const lbsim_hist_t *h, double q);
 double lbsim_hist_mean(const lbsim_hist_t *h);

@@ -55,6 +55,9 @@ typedef struct lbsim_happ_s {
   void (*render)(void *app, const lbsim_hentry_t *entry, struct lbsim_buf_s *out);
   /* A routed answer was dropped because the connection closed (may be NULL). */
   void (*dropped)(void *app, const lbsim_hentry_t *entry);
+  /* The session sent an error answer of its own (kind 0: 400, 405, 408,
+   * 413, 414, 417, 431, 505), for the application's counters (may be NULL). */
+  void (*error_sent)(void *app, const lbsim_hentry_t *entry);
 } lbsim_happ_t;
 
 typedef struct lbsim_hlimits_s {

@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "lbsim/hserver.h"
+#include "lbsim/queue.h"
 #include "lbsim/sched.h"
 
 typedef struct lbsim_hconn_s lbsim_hconn_t;
@@ -28,7 +29,7 @@ struct lbsim_httpd_s {
   uint32_t max_conns;
   uint32_t max_output_bytes;
 
-  lbsim_hconn_t *conns;        /* live connections, doubly linked */
+  lbsim_queue_t conns;         /* live connections */
   uint32_t nconns;
   uint32_t nhandles;           /* listener + every handle not yet closed */
   bool listening;
@@ -39,9 +40,13 @@ struct lbsim_httpd_s {
   bool closing;
   lbsim_httpd_closed_cb on_closed;
 
+  uv_tcp_t spare;              /* closes connections nothing can be allocated for */
+  bool spare_busy;             /* closing one */
+  bool drop_pending;           /* libuv holds another, and accepts nothing until it is taken */
+
   uint64_t accepted;
   uint64_t rejected;           /* over the connection cap: 503 and closed */
-  uint64_t accept_errors;      /* EMFILE and friends */
+  uint64_t accept_errors;      /* EMFILE and friends; connections closed for want of memory */
 };
 
 /* Fills limits from the defaults (8 KiB headers, 100 header lines, ...).

@@ -1,34 +1,48 @@
 /* What the simulator knows and a balancer cannot: each backend's true
- * current latency, and which backend is truly the fastest. Available when
- * the backends run in the same process (the demo, compare mode). */
+ * current latency, what a request to it is expected to cost, and which
+ * backend is truly the best. Available when the backends are simulated in
+ * the same process (the demo, compare mode, the virtual clock). Pure: the
+ * time comes in.
+ *
+ * A request's cost is what the estimators are fed: its latency when it
+ * succeeds, --failure-latency when it fails. A backend's expected cost is
+ * (1 - p) x latency + p x failure latency, where p is the chance that a
+ * request to it fails: its error rate, or 1 while it is down or stalled or
+ * while its latency is at or beyond --timeout. The "truly fastest" backend
+ * is the one of lowest expected cost. */
 #ifndef LBSIM_ORACLE_H
 #define LBSIM_ORACLE_H
 
-#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "lbsim/backend.h"
+#include "lbsim/model.h"
 
 typedef struct lbsim_oracle_s {
   const lbsim_model_t *models;
   uint32_t n;
-  bool dirty;               /* a model changed since the fastest was found */
+  double failure_ms;        /* what a failure costs (--failure-latency) */
+  double timeout_ms;        /* a request this slow fails (--timeout) */
+  bool dirty;               /* a model changed since the best was found */
   uint64_t touched_ns;      /* when a model last changed */
   uint32_t fastest;
-  double fastest_ms;
-  uint64_t epoch;           /* bumped whenever the fastest is another backend */
+  double fastest_ms;        /* its expected cost; INFINITY when every backend fails for sure */
+  uint64_t epoch;           /* bumped whenever the best is another backend */
   uint64_t epoch_ns;        /* when that happened */
 } lbsim_oracle_t;
 
-void lbsim_oracle_init(lbsim_oracle_t *oracle, const lbsim_model_t *models, uint32_t n);
-/* A model changed at now_ns (drift or scripted). O(1): the fastest is found
- * again at the next question. */
+void lbsim_oracle_init(lbsim_oracle_t *oracle, const lbsim_model_t *models, uint32_t n, double failure_ms,
+                       double timeout_ms);
+/* A model changed at now_ns. O(1): the best is found again at the next question. */
 void lbsim_oracle_touch(lbsim_oracle_t *oracle, uint64_t now_ns);
-/* The truly fastest backend now (lowest index among equals). */
-uint32_t lbsim_oracle_fastest(lbsim_oracle_t *oracle);
-double lbsim_oracle_fastest_ms(lbsim_oracle_t *oracle);
+/* The best backend now: the lowest expected cost, the lowest index among
+ * equals. While every backend fails for sure there is none: the last one
+ * found stays, and lbsim_oracle_fastest_ms is INFINITY. */
+uint32_t lbsim_oracle_fastest(lbsim_oracle_t *oracle, uint64_t now_ns);
+double lbsim_oracle_fastest_ms(lbsim_oracle_t *oracle, uint64_t now_ns);
+/* A backend's expected cost now. */
+double lbsim_oracle_cost_ms(const lbsim_oracle_t *oracle, uint32_t backend, uint64_t now_ns);
 /* A backend's true latency now; INFINITY when it cannot answer at all. */
-double lbsim_oracle_true_ms(const lbsim_oracle_t *oracle, uint32_t backend);
+double lbsim_oracle_true_ms(const lbsim_oracle_t *oracle, uint32_t backend, uint64_t now_ns);
 
 #endif

@@ -3,7 +3,7 @@
  * libuv's timers count whole milliseconds of a loop clock that is read once
  * per iteration, so an answer due at t fires up to ~2 ms late. A simulated
  * backend's latency must be honoured to well under a millisecond, so every
- * connection's next deadline goes into one binary heap here, and one Linux
+ * connection's next deadline goes into one heap here, and one Linux
  * timerfd (nanosecond, absolute CLOCK_MONOTONIC, the clock of uv_hrtime)
  * watched by a uv_poll_t wakes the loop for the earliest. Elsewhere a
  * uv_timer stands in, rounding up so that nothing fires early.
@@ -17,19 +17,16 @@
 
 #include <uv.h>
 
-typedef struct lbsim_sched_entry_s lbsim_sched_entry_t;
-typedef void (*lbsim_sched_cb)(lbsim_sched_entry_t *entry, uint64_t now_ns);
+#include "lbsim/clock.h"
 
-struct lbsim_sched_entry_s {
-  uint64_t due_ns;
-  lbsim_sched_cb cb;
-  uint32_t slot;              /* heap index + 1; 0: not scheduled */
-};
+/* The scheduler's entries are the clock's timers. */
+typedef lbsim_timer_t lbsim_sched_entry_t;
+typedef lbsim_timer_cb lbsim_sched_cb;
 
 typedef struct lbsim_sched_s {
   uv_loop_t *loop;
-  lbsim_sched_entry_t **heap;
-  uint32_t len, cap;
+  lbsim_clock_t clock;         /* the real clock, as the models use it */
+  lbsim_timers_t timers;
   uint64_t armed_ns;          /* what the wake-up is set for; UINT64_MAX: nothing */
   int tfd;                    /* timerfd, or -1 (uv_timer fallback) */
   uv_poll_t poll;

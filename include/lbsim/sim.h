@@ -1,5 +1,8 @@
-/* The simulation: owns the loop, the backend models and their copies, the
- * balancers and the runner, signals and shutdown. */
+/* The simulation on the real clock: wiring. It owns the loop and the
+ * scheduler, builds the models (model.h), serves their copies over HTTP
+ * (backend.h), gives each balancer (balancer.h) an HTTP client (client.h)
+ * as its transport, lets the runner (runner.h) drive the traffic, and
+ * handles signals and shutdown. The virtual clock's wiring is vsim.h. */
 #ifndef LBSIM_SIM_H
 #define LBSIM_SIM_H
 
@@ -10,35 +13,41 @@
 
 #include "lbsim/admin.h"
 #include "lbsim/backend.h"
+#include "lbsim/balancer.h"
+#include "lbsim/client.h"
 #include "lbsim/config.h"
+#include "lbsim/metrics.h"
+#include "lbsim/model.h"
 #include "lbsim/oracle.h"
+#include "lbsim/report.h"
 #include "lbsim/runner.h"
 #include "lbsim/sched.h"
-#include "lbsim/traffic.h"
 
 typedef struct lbsim_sim_s {
   uv_loop_t loop;
-  lbsim_sched_t sched;          /* precise deadlines of every connection */
+  lbsim_sched_t sched;          /* every deadline, and the models' clock */
   const lbsim_config_t *cfg;
   uint64_t seed;
-  uint64_t start_ns;
 
-  lbsim_model_t *models;        /* the truth about each backend (none with --client-only) */
-  uint32_t nmodels;
-  lbsim_backend_t *backends;    /* copies: nworlds x nmodels, world-major */
-  uint32_t nbackends;
+  lbsim_fleet_t fleet;          /* the truth about each backend (none with --client-only) */
   lbsim_oracle_t oracle;
-  uv_timer_t scenario_timer;    /* the next scripted change */
-  uint32_t next_event;
+  lbsim_backend_t *backends;    /* copies: nbalancers x fleet.n, balancer-major */
+  uint32_t nbackends;
 
-  lbsim_url_t *urls;            /* what each balancer drives: nworlds x nurls */
+  lbsim_url_t *urls;            /* what each balancer drives: nbalancers x nurls */
   uint32_t nurls;               /* backends per balancer */
-  lbsim_traffic_t *worlds;      /* one balancer per policy; none with --backends-only */
-  uint32_t nworlds;
+  const char **names;           /* the URLs as printed, in the same order */
+  lbsim_balancer_t *balancers;  /* one per policy; none with --backends-only */
+  lbsim_client_t *clients;      /* their transports */
+  uint32_t nbalancers;
+  uint32_t nclients;            /* initialised: closed at shutdown */
+  lbsim_report_t report;
   lbsim_runner_t runner;
   bool runner_ready;
   lbsim_admin_t admin;
   bool admin_ready;
+  lbsim_metrics_t metrics;      /* --metrics */
+  bool metrics_ready;
   uint32_t resolving;           /* name look-ups still under way */
   uint32_t max_connections;     /* per balancer, from the descriptor limit */
 
@@ -49,12 +58,8 @@ typedef struct lbsim_sim_s {
   int exit_code;
 } lbsim_sim_t;
 
-/* Runs the configured role to completion; returns the process exit code.
- * Errors are reported on stderr as one line. */
 int lbsim_sim_run(const lbsim_config_t *cfg);
 
-/* Raises RLIMIT_NOFILE's soft limit to the hard limit; returns the limit now
- * in force. */
 uint64_t lbsim_raise_fd_limit(void);
 
 #endif

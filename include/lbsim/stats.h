@@ -5,8 +5,10 @@
 
 #include <stdint.h>
 
-#include "lbsim/client.h"
+#include <stdbool.h>
+
 #include "lbsim/histogram.h"
+#include "lbsim/result.h"
 
 typedef struct lbsim_counts_s {
   uint64_t requests;                        /* completed: ok + failed */
@@ -17,7 +19,7 @@ typedef struct lbsim_counts_s {
   /* oracle (only for requests whose pick knew the truth) */
   uint64_t judged;                          /* requests with a known fastest */
   uint64_t to_fastest;                      /* ... sent to the truly fastest */
-  double regret_sum_ms;                     /* obtained minus the fastest's true latency */
+  double regret_sum_ms;                     /* obtained minus the best expected cost */
 } lbsim_counts_t;
 
 typedef struct lbsim_stats_s {
@@ -50,11 +52,13 @@ typedef struct lbsim_stats_s {
 int lbsim_stats_init(lbsim_stats_t *stats, uint32_t n);
 void lbsim_stats_free(lbsim_stats_t *stats);
 void lbsim_stats_pick(lbsim_stats_t *stats, uint32_t backend);
-/* A completed request: latency_ms measured; sample_ms what the estimator
- * got (the failure latency for a failure); oracle_ms the fastest backend's
- * true latency at the pick (< 0: unknown). */
+/* `count` completed requests alike: latency_ms measured; sample_ms what the
+ * estimator got (the failure latency for a failure); oracle_ms the lowest
+ * expected cost of any backend at the pick (< 0: unknown; see oracle.h).
+ * Regret is sample_ms - oracle_ms: always picking the best backend averages
+ * zero, plus what the network and queueing add. */
 void lbsim_stats_record(lbsim_stats_t *stats, uint32_t backend, lbsim_result_t result, double latency_ms,
-                        double sample_ms, double oracle_ms, bool to_fastest);
+                        double sample_ms, double oracle_ms, bool to_fastest, uint32_t count);
 /* Ends a round: majority holder, switches, top share. */
 void lbsim_stats_end_round(lbsim_stats_t *stats);
 /* The truly fastest backend changed at since_ns to `target`. */

@@ -1,43 +1,93 @@
-/* The visual report (--report FILE.svg): a timeline recorded at every round
- * or interval, drawn at the end as one panel per policy on shared axes:
- * each backend's true latency (solid) and the balancer's estimate (dashed),
- * the share of each round's requests per backend as stacked bars, and the
- * rounds with failures marked. Pure code apart from writing the file. */
+/* The visual report (--report FILE.svg), drawn at the end of the run from a
+ * timeline of two series:
+ *
+ *   samples  taken every LBSIM_SAMPLE_MS: each backend's true latency and
+ *            expected cost (oracle.h), and every balancer's estimates;
+ *   blocks   one per round or interval, as summarised: the requests sent to
+ *            each backend, and how many answers came back and failed. A
+ *            block runs from the end of the previous one (0 for the first)
+ *            to its own, so that the blocks cover the whole run.
+ *
+ * One panel per policy on shared axes: true latency (solid, stepped) and
+ * estimate (dashed) of the backends that mattered, the share of each block's
+ * requests per backend as stacked bands, and the share of failed answers per
+ * block. Pure code apart from writing the file. */
 #ifndef LBSIM_SVG_H
 #define LBSIM_SVG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
-#define LBSIM_TIMELINE_MAX 2000 /* snapshots kept; older ones are thinned out */
+#define LBSIM_SAMPLE_MS 50          /* how often the truth and the estimates are sampled */
+#define LBSIM_TIMELINE_MAX 2000     /* samples, and blocks, kept; beyond, older ones are thinned */
+#define LBSIM_TIMELINE_BYTES (8u << 20) /* ... and the most memory each series takes */
+#define LBSIM_SVG_COLORS 9          /* backends drawn one by one; the rest are "others" */
 
 typedef struct lbsim_timeline_s {
   uint32_t nworlds;
   uint32_t n;                  /* backends */
-  uint32_t len, cap;
-  uint32_t stride;             /* one block in `stride` is recorded */
-  uint64_t seen;               /* blocks offered */
-  double *t;                   /* [len] seconds since the start */
-  float *true_ms;              /* [len][n]; NAN when unknown or down */
-  float *ema_ms;               /* [len][nworlds][n] */
-  uint32_t *picks;             /* [len][nworlds][n] */
-  uint32_t *failed;            /* [len][nworlds] */
+
+  uint32_t nsamples, sample_cap;
+  uint32_t sample_stride;      /* one sample in `stride` is kept */
+  uint64_t samples_seen;
+  double *sample_t;            /* [nsamples] seconds since the start */
+  float *true_ms;              /* [nsamples][n]: INFINITY down or stalled, NAN unknown */
+  float *cost_ms;              /* [nsamples][n]: expected cost; NAN unknown */
+  float *ema_ms;               /* [nsamples][nworlds][n]: NAN before the first answer */
+
+  uint32_t nblocks, block_cap;
+  uint32_t block_stride;       /* summary blocks merged into one */
+  uint32_t block_members;      /* ... in the last one so far */
+  double *block_end;           /* [nblocks] seconds since the start */
+  uint32_t *picks;             /* [nblocks][nworlds][n] requests sent */
+  uint32_t *answered;          /* [nblocks][nworlds] requests that ended (ok or failed) */
+  uint32_t *failed;            /* [nblocks][nworlds] */
 } lbsim_timeline_t;
 
 int lbsim_timeline_init(lbsim_timeline_t *tl, uint32_t nworlds, uint32_t n);
-/* Reserves the next snapshot and returns its index; -1 when this block is
- * skipped (thinning) or memory ran out. Fill it with the accessors below. */
-int lbsim_timeline_push(lbsim_timeline_t *tl, double t_s);
+void lbsim_timeline_free(lbsim_timeline_t *tl);
+
+/* Reserves the next sample at t_s and returns its index; -1 when it is
+ * skipped (thinning; `keep` forces it, for the last one) or there is no
+ * memory. Fill it with the accessors below. */
+int lbsim_timeline_sample(lbsim_timeline_t *tl, double t_s, bool keep);
 static inline float *lbsim_timeline_true(lbsim_timeline_t *tl, uint32_t at) {
   return &tl->true_ms[(size_t)at * tl->n];
+}
+static inline float *lbsim_timeline_cost(lbsim_timeline_t *tl, uint32_t at) {
+  return &tl->cost_ms[(size_t)at * tl->n];
 }
 static inline float *lbsim_timeline_ema(lbsim_timeline_t *tl, uint32_t at, uint32_t world) {
   return &tl->ema_ms[((size_t)at * tl->nworlds + world) * tl->n];
 }
+
+/* A round or interval ended at t_s: returns the index of the block to add
+ * its counts to (they are added, not set: a block may hold several once the
+ * run is long), or -1 when there is no memory. */
+int lbsim_timeline_block(lbsim_timeline_t *tl, double t_s);
 static inline uint32_t *lbsim_timeline_picks(lbsim_timeline_t *tl, uint32_t at, uint32_t world) {
   return &tl->picks[((size_t)at * tl->nworlds + world) * tl->n];
 }
-void lbsim_timeline_free(lbsim_timeline_t *tl);
+
+/* A value axis: linear from 0, or logarithmic (whole decades) when the
+ * values span more than 20x. */
+typedef struct lbsim_axis_s {
+  bool log;
+  double lo, hi;
+  double step;                 /* linear: between ticks */
+} lbsim_axis_t;
+
+void lbsim_axis_fit(lbsim_axis_t *axis, double min, double max);
+/* Where v falls: 0 at lo, 1 at hi (clamped). */
+double lbsim_axis_pos(const lbsim_axis_t *axis, double v);
+
+/* The backends that mattered, most first, into order[0..n): those whose
+ * expected cost rose or fell at least tenfold during the run (stuck, down,
+ * failing, back), by the time that happened; then the rest by their share
+ * of the requests or of the time (requests x expected cost), the larger,
+ * over every policy. */
+void lbsim_svg_rank(const lbsim_timeline_t *tl, uint32_t *order);
 
 /* Draws the timeline. names: backend URLs; policies: one per world. */
 int lbsim_svg_write(FILE *out, const lbsim_timeline_t *tl, const char *const *names, const char *const *policies,

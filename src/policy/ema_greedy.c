@@ -2,13 +2,14 @@
  * with the lowest EMA (ties to the first in order; unmeasured backends have
  * EMA 0 and so look best); otherwise a uniformly random *other* backend.
  *
- * The lowest EMA comes from a binary min-heap keyed by (EMA, index), fixed up
+ * The lowest EMA comes from a min-heap keyed by (EMA, index), fixed up
  * in observe() when the client's EMA of one backend changes: a pick costs
  * O(1) and an update O(log n), so thousands of backends cost no more per
  * request than five. */
 #include <errno.h>
 #include <stdlib.h>
 
+#include "lbsim/heap.h"
 #include "lbsim/policy.h"
 
 typedef struct greedy_s {
@@ -18,43 +19,17 @@ typedef struct greedy_s {
   const double *ema;
 } greedy_t;
 
-static bool less(const greedy_t *g, uint32_t a, uint32_t b) {
-  double ea = g->ema[a], eb = g->ema[b];
-  return ea < eb || (ea == eb && a < b);
+/* Keyed by (EMA, index): ties go to the first backend in order. */
+static inline bool less(void *ctx, uint32_t a, uint32_t b) {
+  const double *ema = ((const greedy_t *)ctx)->ema;
+  return ema[a] < ema[b] || (ema[a] == ema[b] && a < b);
 }
 
-static void put(greedy_t *g, uint32_t slot, uint32_t backend) {
-  g->heap[slot] = backend;
-  g->pos[backend] = slot;
+static inline void moved(void *ctx, uint32_t backend, uint32_t slot) {
+  ((greedy_t *)ctx)->pos[backend] = slot;
 }
 
-/* Moves the backend at `slot` down below any smaller child. */
-static void sift_down(greedy_t *g, uint32_t slot) {
-  uint32_t b = g->heap[slot];
-  for (;;) {
-    uint32_t child = 2 * slot + 1;
-    if (child >= g->n)
-      break;
-    if (child + 1 < g->n && less(g, g->heap[child + 1], g->heap[child]))
-      child++;
-    if (!less(g, g->heap[child], b))
-      break;
-    put(g, slot, g->heap[child]);
-    slot = child;
-  }
-  put(g, slot, b);
-}
-
-/* Restores the heap after the key of the backend at `slot` changed. */
-static void sift(greedy_t *g, uint32_t slot) {
-  uint32_t b = g->heap[slot];
-  while (slot > 0 && less(g, b, g->heap[(slot - 1) / 2])) {
-    put(g, slot, g->heap[(slot - 1) / 2]);
-    slot = (slot - 1) / 2;
-  }
-  put(g, slot, b);
-  sift_down(g, slot);
-}
+LBSIM_HEAP_DEFINE(static inline, backend_heap, uint32_t, 2, less, moved)
 
 static int greedy_create(lbsim_policy_t *p, const lbsim_policy_params_t *params) {
   if (params->ema == NULL)
@@ -72,13 +47,9 @@ static int greedy_create(lbsim_policy_t *p, const lbsim_policy_params_t *params)
     free(g);
     return -ENOMEM;
   }
-  /* Index order is a valid heap when every EMA is equal; otherwise build
-   * one bottom-up. Only downward moves here: moving a key up would push a
-   * parent into a slot whose subtree has already been ordered. */
   for (uint32_t i = 0; i < g->n; i++)
-    put(g, i, i);
-  for (uint32_t i = g->n / 2; i-- > 0;)
-    sift_down(g, i);
+    g->heap[i] = i;
+  backend_heap_build(g, g->heap, g->n);
   p->state = g;
   return 0;
 }
@@ -99,7 +70,7 @@ static void greedy_observe(lbsim_policy_t *p, uint32_t backend, double latency_m
   (void)ok;
   (void)now_ns;
   greedy_t *g = p->state;
-  sift(g, g->pos[backend]); /* the client has updated this backend's EMA */
+  backend_heap_fix(g, g->heap, g->n, g->pos[backend]); /* the client has updated this backend's EMA */
 }
 
 static void greedy_destroy(lbsim_policy_t *p) {

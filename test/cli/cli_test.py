@@ -94,7 +94,9 @@ def finish(proc, sig=None, timeout=15):
         proc.kill()
         out, err = proc.communicate()
         raise AssertionError("lbsim did not exit in time")
-    return proc.returncode, getattr(proc, "early_out", "") + out, err
+    if out is not None:
+        out = getattr(proc, "early_out", "") + out
+    return proc.returncode, out, err
 
 
 def http_get(port, path="/ping"):
@@ -366,6 +368,72 @@ def test_scenario_changes_the_backends_on_time():
         os.unlink(path)
 
 
+def test_json_begins_with_start_in_every_mode():
+    # Scenario lines at 0 s are reported after the start object, before any traffic.
+    path = write_temp("at 0s backend 1 latency 3ms\nat 0s backend 2 error-rate 0.5\n")
+    base = ["--port-base", "0", "-n", "3", "--latency", "2", "--drift-period", "0", "-s", "1", "-f", "json"]
+    modes = {
+        "demo": ["--rounds", "2", "--sleep", "0", "--burst", "10", "--scenario", path],
+        "compare": ["--compare", "ema-greedy,round-robin", "--rounds", "2", "--sleep", "0", "--burst", "10",
+                    "--scenario", path],
+        "rate": ["--rate", "200", "--duration", "0.3", "--interval", "0.1", "--scenario", path],
+        "concurrency": ["--concurrency", "4", "--duration", "0.3", "--interval", "0.1", "--scenario", path],
+    }
+    try:
+        runs = {name: base + args for name, args in modes.items()}
+        runs["replay"] = ["--replay", "tower", "--time-scale", "0.004", "--port-base", "0", "-s", "1", "-f", "json"]
+        for name, args in runs.items():
+            code, out, err = run(args, timeout=60)
+            check(code == 0, "%s: exit %d: %s" % (name, code, err))
+            objs = [json.loads(l) for l in out.splitlines()]
+            types = [o["type"] for o in objs]
+            check(types[0] == "start" and types.count("start") == 1, "%s: %r" % (name, types[:4]))
+            changes = [k for k, o in enumerate(objs) if o["type"] == "change"]
+            traffic = [k for k, t in enumerate(types) if t in ("round", "interval")]
+            check(changes and traffic and max(changes) < min(traffic), "%s: %r" % (name, types[:14]))
+            # The start object shows the backends as the options set them; the changes follow.
+            first = objs[changes[0]]
+            start_ms = {b["backend"]: b["true_ms"] for b in objs[0]["backends"]}
+            check(first["t"] == 0 and start_ms[first["backend"]] == first["from"], "%s: %r %r" % (name, first, start_ms))
+        # The backends alone have a start object too.
+        p = start(["--backends-only"] + base + ["--scenario", path])
+        try:
+            wait_for_stderr_line(p, r"backend 2 error-rate 0 -> 0.5 \(scenario\)")
+        finally:
+            code, out, err = finish(p, signal.SIGTERM)
+        check(code == 0, "backends-only: exit %d" % code)
+        objs = [json.loads(l) for l in out.splitlines()]
+        check([o["type"] for o in objs] == ["start", "change", "change"], objs)
+        check(objs[0]["policies"] == [] and objs[0]["shape"] is None and len(objs[0]["backends"]) == 3, objs[0])
+    finally:
+        os.unlink(path)
+
+
+def test_oracle_counts_failures_as_their_cost():
+    # Backend 1 is the fastest but fails every request: it is never the right choice.
+    path = write_temp("at 0s all latency 50ms\nat 0s backend 1 latency 1ms\nat 0s backend 1 error-rate 1\n")
+    try:
+        code, out, err = run(["--port-base", "0", "--drift-period", "0", "-s", "1", "-f", "json",
+                              "--compare", "round-robin,least-outstanding", "--concurrency", "20",
+                              "--duration", "0.6", "--interval", "0.2", "--scenario", path])
+        check(code == 0, "exit %d: %s" % (code, err))
+        objs = [json.loads(l) for l in out.splitlines()]
+        for o in objs:
+            if o["type"] == "interval":
+                check(o["fastest"] != 1, o)
+        for s in (o for o in objs if o["type"] == "summary"):
+            to_b1 = s["backends"][0]["requests"]
+            check(s["backends"][0]["failed"] == to_b1 and to_b1 > 0, s["backends"][0])
+            # Every other backend is as good as any: exactly the picks of backend 1 are wrong.
+            check(abs(s["to_fastest"] - (1 - to_b1 / s["requests"])) < 1e-3, (s["policy"], s["to_fastest"], to_b1))
+            # A failure costs --failure-latency (10 s) against the best backend's 50 ms.
+            check(s["regret_ms"] > 0.9 * 9950 * to_b1 / s["requests"], (s["policy"], s["regret_ms"]))
+        lo = [s for s in objs if s["type"] == "summary" and s["policy"] == "least-outstanding"][0]
+        check(lo["failed"] > lo["requests"] / 2 and lo["to_fastest"] < 0.5, lo)
+    finally:
+        os.unlink(path)
+
+
 def admin_port(proc):
     return int(wait_for_stderr_line(proc, r"admin listening on http://127\.0\.0\.1:(\d+)/").group(1))
 
@@ -414,6 +482,85 @@ def parse_prometheus(text):
     return {f.name: f for f in text_string_to_metric_families(text)}
 
 
+def metrics_get(host, port, path="/metrics", method="GET"):
+    import http.client
+    c = http.client.HTTPConnection(host, port, timeout=5)
+    try:
+        c.request(method, path)
+        r = c.getresponse()
+        return r.status, r.read().decode(), dict(r.getheaders())
+    finally:
+        c.close()
+
+
+def test_metrics_endpoint_is_read_only_and_complete():
+    p = start(["--port-base", "0", "-n", "2", "--latency", "5", "--drift-period", "0", "--sleep", "0.05",
+               "--burst", "10", "-s", "1", "--metrics", "127.0.0.1:0"])
+    try:
+        port = int(wait_for_stderr_line(p, r"metrics on http://127\.0\.0\.1:(\d+)/metrics \(read-only\)").group(1))
+        deadline = time.monotonic() + 10
+        while True:  # until the client has completed something
+            status, text, headers = metrics_get("127.0.0.1", port)
+            check(status == 200, status)
+            fams = parse_prometheus(text)
+            done = sum(s.value for s in fams["lbsim_client_requests"].samples
+                       if s.name == "lbsim_client_requests_total" and s.labels["result"] == "ok")
+            if done > 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        check(done > 0, "no completed request in the client's metrics")
+        check(headers["Content-Type"].startswith("text/plain; version=0.0.4"), headers)
+        for name in ("lbsim_client_requests", "lbsim_client_request_duration_seconds", "lbsim_client_estimate_seconds",
+                     "lbsim_client_in_flight", "lbsim_backend_requests", "lbsim_backend_up"):
+            check(name in fams, "no family %s in %s" % (name, sorted(fams)))
+        check({s.labels["backend"] for s in fams["lbsim_backend_up"].samples} == {"1", "2"}, "backend_up samples")
+        # Nothing on it changes state, and nothing else is served.
+        for method, path, want in (("POST", "/metrics", 405), ("PUT", "/metrics", 405), ("GET", "/backends", 404),
+                                   ("POST", "/backends/1", 404), ("GET", "/", 404)):
+            status, body, headers = metrics_get("127.0.0.1", port, path, method)
+            check(status == want, "%s %s: %d, wanted %d" % (method, path, status, want))
+        status, body, headers = metrics_get("127.0.0.1", port, "/metrics", "HEAD")
+        check(status == 200 and body == "", (status, body))
+    finally:
+        code, out, err = finish(p, signal.SIGTERM)
+    check(code == 0, "exit %d: %s" % (code, err[-300:]))
+
+
+def test_metrics_listens_where_it_is_told_and_refuses_bad_addresses():
+    for bad in ["9100", "127.0.0.1", "127.0.0.1:", "127.0.0.1:70000", "localhost:9100", "::1:9100", "[127.0.0.1]:9100",
+                "1.2.3:80"]:
+        code, out, err = run(["--metrics", bad, "--rounds", "1"])
+        check(code == 2, "--metrics %s: exit %d" % (bad, code))
+        one_error_line(err)
+        check("--metrics" in err, err)
+    code, out, err = run(["--metrics", "127.0.0.1:0", "--clock", "virtual", "--rounds", "1"])
+    check(code == 2 and "needs sockets" in err, (code, err))
+    one_error_line(err)
+    # A port in use is a runtime failure.
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    try:
+        code, out, err = run(["--port-base", "0", "--rounds", "1", "--metrics", "127.0.0.1:%d" % s.getsockname()[1]])
+    finally:
+        s.close()
+    check(code == 1 and "--metrics" in err, (code, err))
+    # IPv6, where the machine has it.
+    try:
+        probe = socket.socket(socket.AF_INET6)
+        probe.bind(("::1", 0))
+        probe.close()
+    except OSError:
+        return
+    p = start(["--backends-only", "--port-base", "0", "-n", "1", "--metrics", "[::1]:0"])
+    try:
+        port = int(wait_for_stderr_line(p, r"metrics on http://\[::1\]:(\d+)/metrics").group(1))
+        status, text, headers = metrics_get("::1", port)
+        check(status == 200 and "lbsim_backend_up" in text, (status, text[:200]))
+    finally:
+        finish(p, signal.SIGTERM)
+
+
 def test_metrics_follow_the_prometheus_format():
     p = start(["--port-base", "0", "-n", "2", "--latency", "5", "--drift-period", "0", "--admin", "0",
                "--sleep", "0.05", "--burst", "20", "-s", "1"])
@@ -451,28 +598,96 @@ def test_metrics_follow_the_prometheus_format():
         fams = parse_prometheus(text)
         served = [s for s in fams["lbsim_backend_requests"].samples
                   if s.name == "lbsim_backend_requests_total" and s.labels["code"] == "200"]
-        check(served and served[0].value == 1, served)
+        check(served and served[0].value == 2, served)  # the /ping, and this /metrics answer itself
         check(fams["lbsim_backend_latency_seconds"].samples[0].value == 0.001, "latency gauge")
     finally:
         finish(b, signal.SIGTERM)
 
 
+def test_admin_metrics_cover_every_copy_in_compare_mode():
+    # 2 x 2,100 = 4,200 copies, past the 4,096 backends of one run: 4,200
+    # listeners (lbsim raises its descriptor limit to the hard limit).
+    # Each round prints a 2,100-line table: stdout goes to /dev/null, not to
+    # a pipe that would fill up and stop lbsim while the test is not reading.
+    n = 2100
+    p = subprocess.Popen([LBSIM, "--compare", "ema-greedy,round-robin", "-n", str(n), "--port-base", "0",
+                          "--latency", "1", "--drift-period", "0", "--burst", "2", "--sleep", "0.05", "-q",
+                          "--admin", "0", "-s", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        port = admin_port(p)
+        status, text = admin(port, "/metrics")
+        check(status == 200, status)
+        fams = parse_prometheus(text)
+        for fam in ("lbsim_backend_up", "lbsim_backend_latency_seconds"):
+            seen = {(s.labels["policy"], s.labels["backend"]) for s in fams[fam].samples}
+            want = {(pol, str(i)) for pol in ("ema-greedy", "round-robin") for i in range(1, n + 1)}
+            check(len(fams[fam].samples) == 2 * n and seen == want,
+                  "%s: %d samples, missing %s" % (fam, len(fams[fam].samples), sorted(want - seen)[:5]))
+        codes = {s.labels["code"] for s in fams["lbsim_backend_requests"].samples
+                 if s.labels["backend"] == str(n) and s.labels["policy"] == "round-robin"}
+        check(codes >= {"200", "404", "503", "400", "408"}, codes)
+    finally:
+        code, out, err = finish(p, signal.SIGTERM)
+    check(code == 0, "exit %d: %s" % (code, err[-300:]))
+
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def report_panels(path):
+    """Parses the SVG report: (legend backend numbers in order, {policy: panel})
+    where a panel holds its latency axis, its share bands' x-ranges with the
+    plot's, and its failure counts."""
+    import xml.etree.ElementTree as ET
+    root = ET.parse(path).getroot()
+    check(root.tag == SVG + "svg", root.tag)
+    legend = [int(e.get("data-backend")) for e in root.iter(SVG + "text") if e.get("class") == "legend-backend"]
+    panels = {}
+    for g in root.iter(SVG + "g"):
+        if g.get("class") != "panel":
+            continue
+        groups = {c.get("class"): c for c in g if c.tag == SVG + "g"}
+        lat, shares, fails = groups["latency"], groups["shares"], groups["failures"]
+        frame = shares.find(SVG + "rect")
+        bands = [(float(r.get("x")), float(r.get("x")) + float(r.get("width")))
+                 for r in shares.iter(SVG + "rect") if r.get("class") == "share"]
+        failed = [int(r.find(SVG + "title").text.split()[0])
+                  for r in fails.iter(SVG + "rect") if r.get("class") == "failed"]
+        truth = {int(e.get("data-backend")) for e in lat.iter(SVG + "polyline") if e.get("class") == "truth"}
+        panels[g.get("data-policy")] = {
+            "scale": lat.get("data-scale"), "hi": float(lat.get("data-hi")), "truth": truth,
+            "plot": (float(frame.get("x")), float(frame.get("x")) + float(frame.get("width"))),
+            "bands": bands, "failed": failed, "texts": "".join(t.text or "" for t in g.iter(SVG + "text"))}
+    return legend, panels
+
+
+def check_bands_cover_the_run(name, panel):
+    """The share bands leave no gap from the start of the run to its end."""
+    x0, x1 = panel["plot"]
+    covered = x0
+    for a, b in sorted(panel["bands"]):
+        check(a <= covered + 1.0, "%s: no share band from x=%.1f to %.1f" % (name, covered, a))
+        covered = max(covered, b)
+    check(covered >= x0 + 0.97 * (x1 - x0), "%s: share bands end at x=%.1f of %.1f-%.1f" % (name, covered, x0, x1))
+
+
 def test_report_is_well_formed_svg():
     import shutil
-    import xml.etree.ElementTree as ET
     path = write_temp("", suffix=".svg")
     try:
         code, out, err = run(["--port-base", "0", "--compare", "ema-greedy,round-robin", "--rounds", "6",
                               "--sleep", "0.05", "--latency", "5:40", "--drift-period", "0.1", "-q", "-s", "3",
                               "--report", path])
         check(code == 0, "exit %d: %s" % (code, err))
-        root = ET.parse(path).getroot()
-        check(root.tag.endswith("svg"), root.tag)
-        texts = "".join(t.text or "" for t in root.iter() if t.tag.endswith("text"))
-        for want in ("ema-greedy", "round-robin", "latency (ms)", "time (s)", "share of requests", "true latency"):
-            check(want in texts, "no '%s' in the report" % want)
-        lines = [e for e in root.iter() if e.tag.endswith("polyline")]
-        check(len(lines) >= 2 * 2 * 5 - 2, "%d lines" % len(lines))
+        legend, panels = report_panels(path)
+        check(sorted(legend) == [1, 2, 3, 4, 5], legend)
+        check(sorted(panels) == ["ema-greedy", "round-robin"], sorted(panels))
+        for name, panel in panels.items():
+            for want in ("latency (ms", "time (s)", "share of requests", "failed", "no failures"):
+                check(want in panel["texts"], "no '%s' in the %s panel" % (want, name))
+            check(panel["truth"] == {1, 2, 3, 4, 5}, panel["truth"])
+            check(len(panel["bands"]) >= 6, "%s: %d share bands for 6 rounds" % (name, len(panel["bands"])))
+            check_bands_cover_the_run(name, panel)
         if shutil.which("rsvg-convert"):
             png = path + ".png"
             subprocess.run(["rsvg-convert", "-o", png, path], check=True, timeout=30)
@@ -481,6 +696,27 @@ def test_report_is_well_formed_svg():
         code, out, err = run(["--port-base", "0", "--rounds", "1", "--sleep", "0", "--latency", "1",
                               "--report", "/nonexistent/dir/r.svg"])
         check(code == 1 and "cannot write the report /nonexistent/dir/r.svg" in err, (code, err))
+    finally:
+        os.unlink(path)
+
+
+def test_report_of_an_open_loop_replay_shows_the_stuck_backend_and_failures():
+    path = write_temp("", suffix=".svg")
+    try:
+        code, out, err = run(["--replay", "linkerd", "--time-scale", "0.1", "--port-base", "0", "-s", "1", "-f", "json",
+                              "--report", path], timeout=60)
+        check(code == 0, "exit %d: %s" % (code, err))
+        summaries = {o["policy"]: o for o in map(json.loads, out.splitlines()) if o["type"] == "summary"}
+        legend, panels = report_panels(path)
+        # Backend 1, stuck at 2 s from 1.5 s to 4.5 s, leads the legend and is drawn.
+        check(legend and legend[0] == 1, legend)
+        for name, panel in panels.items():
+            check(1 in panel["truth"], "%s: backend 1 not drawn" % name)
+            check(panel["scale"] == "log" or panel["hi"] >= 2000, "%s: axis %s to %g" % (name, panel["scale"], panel["hi"]))
+            check_bands_cover_the_run(name, panel)
+            # Every failure of the run is drawn, in the interval it happened.
+            check(sum(panel["failed"]) == summaries[name]["failed"], (name, panel["failed"], summaries[name]["failed"]))
+        check(summaries["round-robin"]["failed"] > 0, summaries["round-robin"])
     finally:
         os.unlink(path)
 

@@ -75,7 +75,13 @@ static void app_dropped(void *data, const lbsim_hentry_t *e) {
   app->dropped++;
 }
 
-static const lbsim_happ_t happ = {app_route, app_render, app_dropped};
+static void app_error_sent(void *data, const lbsim_hentry_t *e) {
+  (void)data;
+  FUZZ_CHECK(e->kind == 0 && e->status >= 400 && e->status <= 505);
+}
+
+static const lbsim_happ_t happ = {
+    .route = app_route, .render = app_render, .dropped = app_dropped, .error_sent = app_error_sent};
 
 typedef struct run_s {
   lbsim_hsession_t s;

@@ -126,10 +126,10 @@ TEST(drift_changes_the_latency) {
   f.cfg.latency.floor_ms = 1;
   f.cfg.latency.ceil_ms = 100;
   CHECK(bfx_start(&f, 30) == 0);
-  CHECK(tnet_run_until(&f.loop, drifted_three_times, &f.model, EVENTUALLY_MS));
+  CHECK(tnet_run_until(&f.loop, drifted_three_times, &f.fleet.models[0], EVENTUALLY_MS));
   /* Held still now, so that the answer can be compared with it. */
-  uv_timer_stop(&f.model.drift_timer);
-  double ms = f.model.latency.latency_ms;
+  lbsim_fleet_stop(&f.fleet);
+  double ms = f.fleet.models[0].latency.latency_ms;
   CHECK(ms != 30.0);
   CHECK(ms >= 1 && ms <= 100);
   raw_result_t r;
@@ -206,6 +206,13 @@ TEST(idle_connections_are_closed) {
   CHECK(bfx_stop(&f) == 0);
 }
 
+/* The line of /metrics counting the answers with `code`, as text. */
+static bool counts(raw_result_t *r, const char *code, int n) {
+  char line[96];
+  snprintf(line, sizeof(line), "\nlbsim_backend_requests_total{backend=\"1\",code=\"%s\"} %d\n", code, n);
+  return strstr(raw_text(r), line) != NULL;
+}
+
 /* Holds a connection open with nothing sent. */
 typedef struct idle_conn_s {
   uv_tcp_t tcp;
@@ -255,8 +262,9 @@ TEST(connection_cap_turns_new_connections_away) {
   uv_close((uv_handle_t *)&held[0].tcp, NULL);
   h.nconns = 1;
   CHECK(tnet_run_until(&f.loop, backend_holds, &h, EVENTUALLY_MS));
-  bfx_exchange(&f, "GET /ping HTTP/1.1\r\nHost: t\r\n\r\n", 1, &r);
+  bfx_exchange(&f, "GET /ping HTTP/1.1\r\nHost: t\r\n\r\nGET /metrics HTTP/1.1\r\nHost: t\r\n\r\n", 2, &r);
   CHECK(bfx_starts(&r, "HTTP/1.1 200 OK"));
+  CHECK(counts(&r, "503", 1)); /* the connection turned away is counted */
   raw_result_free(&r);
   uv_close((uv_handle_t *)&held[1].tcp, NULL);
   CHECK(bfx_stop(&f) == 0);
@@ -290,6 +298,64 @@ TEST(half_close_still_gets_the_answer) {
   raw_exchange(&f.loop, f.port, req, strlen(req), &o, &r);
   CHECK_EQ(r.responses, 1);
   CHECK(r.peer_closed);
+  raw_result_free(&r);
+  CHECK(bfx_stop(&f) == 0);
+}
+
+TEST(metrics_count_every_answer_the_backend_sends) {
+  backend_fixture_t f;
+  bfx_defaults(&f);
+  f.cfg.header_timeout_s = 0.1;
+  CHECK(bfx_start(&f, 0) == 0);
+  char *long_url = malloc(5000 + 64);
+  strcpy(long_url, "GET /");
+  memset(long_url + 5, 'u', 5000);
+  strcpy(long_url + 5005, " HTTP/1.1\r\nHost: t\r\n\r\n");
+  lbsim_buf_t many = {0};
+  lbsim_buf_append_str(&many, "GET /ping HTTP/1.1\r\nHost: t\r\n");
+  for (int i = 0; i < 120; i++)
+    lbsim_buf_append_str(&many, "X: y\r\n");
+  lbsim_buf_append(&many, "\r\n", 3); /* with its NUL */
+  static const struct {
+    const char *request;
+    const char *status;
+    int want; /* answers to wait for; 0: the close */
+  } sent[] = {
+      {"GET /ping HTTP/1.1\r\nHost: t\r\n\r\n", "200", 1},
+      {"GET /nope HTTP/1.1\r\nHost: t\r\n\r\n", "404", 1},
+      {"DELETE /ping HTTP/1.1\r\nHost: t\r\n\r\n", "405", 1},
+      /* the rest are answered by the HTTP session itself */
+      {"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", "405", 0},
+      {"GET /ping HTTP/1.1\r\n\r\n", "400", 0},
+      {"GET /ping HTTP/1.1\r\nHost: t\r\n", "408", 0},
+      {"POST /ping HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n", "413", 0},
+      {NULL, "414", 0},
+      {"GET /ping HTTP/1.1\r\nHost: t\r\nExpect: magic\r\n\r\n", "417", 0},
+      {NULL, "431", 0},
+      {"GET /ping HTTP/2.0\r\nHost: t\r\n\r\n", "505", 0},
+  };
+  raw_result_t r;
+  for (size_t i = 0; i < LBSIM_ARRAY_SIZE(sent); i++) {
+    const char *req = sent[i].request ? sent[i].request : strcmp(sent[i].status, "414") == 0 ? long_url : many.data;
+    bfx_exchange(&f, req, sent[i].want, &r);
+    char head[32];
+    snprintf(head, sizeof(head), "HTTP/1.1 %s ", sent[i].status);
+    CHECK_MSG(bfx_starts(&r, head), "expected %s, got '%.20s'", head, raw_text(&r));
+    raw_result_free(&r);
+  }
+  free(long_url);
+  lbsim_buf_free(&many);
+  bfx_exchange(&f, "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n", 1, &r);
+  raw_result_free(&r);
+  bfx_exchange(&f, "GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n", 1, &r);
+  CHECK(bfx_starts(&r, "HTTP/1.1 200 OK\r\n"));
+  /* One /ping and both /metrics answers, this one included. */
+  CHECK(counts(&r, "200", 3));
+  CHECK(counts(&r, "405", 2));
+  static const char *const once[] = {"400", "404", "408", "413", "414", "417", "431", "505"};
+  for (size_t i = 0; i < LBSIM_ARRAY_SIZE(once); i++)
+    CHECK_MSG(counts(&r, once[i], 1), "code %s not counted once:\n%s", once[i], raw_text(&r));
+  CHECK(counts(&r, "503", 0));
   raw_result_free(&r);
   CHECK(bfx_stop(&f) == 0);
 }

@@ -32,7 +32,7 @@ static char *pipelined_batch(int n, bool close_last, size_t *len) {
 
 static uint64_t answered_by(const tbackend_t *t) {
   const lbsim_backend_t *b = &t->backend;
-  return b->answered_200 + b->answered_404 + b->answered_405 + b->answered_503 + b->answered_other;
+  return b->answered_200 + b->answered_404 + b->answered_405 + b->answered_503;
 }
 
 /* The count of answers once it stops growing while the client does not

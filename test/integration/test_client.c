@@ -1,7 +1,9 @@
 /* The balancer end to end on one loop: backends (or misbehaving servers) on
  * port 0, one balancer, the runner, output captured in a temporary file. */
 #include <math.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "client_fixture.h"
@@ -30,7 +32,7 @@ TEST(the_fastest_backend_gets_the_traffic) {
     if (r >= 1)
       CHECK_MSG(picks[r][0] >= 90, "round %d: the 5 ms backend got %llu", r + 1, (unsigned long long)picks[r][0]);
   }
-  const lbsim_stats_t *s = &f.world.stats;
+  const lbsim_stats_t *s = &f.balancer.stats;
   CHECK_EQ(s->launched, 600);
   CHECK_EQ(s->total.requests, s->launched);
   CHECK_EQ(s->total.ok + s->total.failed, s->launched);
@@ -50,11 +52,11 @@ TEST(a_refused_backend_is_counted_and_left) {
   CHECK(cfx_add_url(&f, refused_port()) == 0);
   CHECK(cfx_add_backend(&f, 5) == 0);
   CHECK(cfx_run(&f) == 0);
-  const lbsim_stats_t *s = &f.world.stats;
+  const lbsim_stats_t *s = &f.balancer.stats;
   CHECK(s->backend[0].failed > 0);
   CHECK_EQ(s->backend[0].ok, 0);
   CHECK_EQ(s->backend[0].by_result[LBSIM_RESULT_CONNECT], s->backend[0].failed);
-  CHECK_NEAR(f.world.ema.value_ms[0], f.cfg.failure_latency_ms, 1e-6);
+  CHECK_NEAR(f.balancer.ema.value_ms[0], f.cfg.failure_latency_ms, 1e-6);
   uint64_t picks[5][CFX_MAX_BACKENDS] = {{0}};
   CHECK_EQ(cfx_read_blocks(&f, picks, 5), 5);
   CHECK(picks[0][0] >= 85); /* round 1: unmeasured, first in order, it looked best */
@@ -76,7 +78,7 @@ TEST(a_silent_server_fails_by_timeout_in_time) {
   CHECK(fake_server_start(&silent, &f.loop, &b) == 0);
   CHECK(cfx_add_url(&f, silent.port) == 0);
   CHECK(cfx_run(&f) == 0);
-  const lbsim_stats_t *s = &f.world.stats;
+  const lbsim_stats_t *s = &f.balancer.stats;
   CHECK_EQ(s->total.by_result[LBSIM_RESULT_TIMEOUT], 4);
   CHECK(f.elapsed_s >= 0.29);
   CHECK_TIME(f.elapsed_s <= 0.5, "the round took %.3f s", f.elapsed_s);
@@ -97,10 +99,10 @@ TEST(a_keep_alive_race_is_retried_not_failed) {
   CHECK(fake_server_start(&once, &f.loop, &b) == 0);
   CHECK(cfx_add_url(&f, once.port) == 0);
   CHECK(cfx_run(&f) == 0);
-  const lbsim_stats_t *s = &f.world.stats;
+  const lbsim_stats_t *s = &f.balancer.stats;
   CHECK_EQ(s->total.ok, 3);
   CHECK_EQ(s->total.failed, 0);
-  CHECK_EQ(f.world.client.retries, 2);
+  CHECK_EQ(f.client.retries, 2);
   CHECK_EQ(once.accepted, 3);
   fake_server_stop(&once);
   CHECK(cfx_teardown(&f) == 0);
@@ -115,7 +117,7 @@ TEST(a_small_pool_queues_and_still_counts_everything) {
   f.cfg.explore = 0;
   CHECK(cfx_add_backend(&f, 10) == 0);
   CHECK(cfx_run(&f) == 0);
-  const lbsim_stats_t *s = &f.world.stats;
+  const lbsim_stats_t *s = &f.balancer.stats;
   CHECK_EQ(s->total.ok, 100);
   CHECK(f.backends[0].httpd.accepted <= 4);
   /* 50 requests through 4 connections at 10 ms: at least 13 waves. */
@@ -128,8 +130,18 @@ TEST(a_small_pool_queues_and_still_counts_everything) {
  * simulation does. */
 static void apply(client_fixture_t *f, uint32_t i, lbsim_action_t action, double value) {
   lbsim_event_t ev = {.backend = (int32_t)i, .action = action, .value = value, .slow_start_factor = 1};
-  lbsim_model_apply(&f->models[i], &ev, uv_hrtime());
+  lbsim_model_apply(&f->fleet.models[i], &ev, uv_hrtime());
   lbsim_backend_sync(&f->backends[i], uv_hrtime());
+}
+
+/* Runs the balancer of a finished cfx_run for one more round. */
+static void run_one_more_round(client_fixture_t *f) {
+  f->finished = false;
+  f->runner.finished = f->runner.stopping = false;
+  f->cfg.rounds++;
+  lbsim_runner_start(&f->runner, uv_hrtime(), cfx_on_finished);
+  while (!f->finished)
+    uv_run(&f->loop, UV_RUN_ONCE);
 }
 
 TEST(capacity_turns_a_burst_into_waves) {
@@ -141,7 +153,7 @@ TEST(capacity_turns_a_burst_into_waves) {
   CHECK(cfx_add_backend(&f, 200) == 0);
   apply(&f, 0, LBSIM_ACTION_CAPACITY, 10);
   CHECK(cfx_run(&f) == 0);
-  const lbsim_hist_t *h = &f.world.stats.total.latency;
+  const lbsim_hist_t *h = &f.balancer.stats.total.latency;
   CHECK_EQ(h->count, 40);
   /* Four waves of ten, 200 ms apart: no wave ends before its slot (a loaded
    * machine only makes them later), and each lands within half a slot. */
@@ -163,10 +175,10 @@ TEST(an_error_rate_answers_503) {
   CHECK(cfx_add_backend(&f, 2) == 0);
   apply(&f, 0, LBSIM_ACTION_ERROR_RATE, 1.0);
   CHECK(cfx_run(&f) == 0);
-  const lbsim_stats_t *s = &f.world.stats;
+  const lbsim_stats_t *s = &f.balancer.stats;
   CHECK_EQ(s->total.by_result[LBSIM_RESULT_STATUS], 40);
   CHECK_EQ(f.backends[0].answered_503, 40);
-  CHECK_NEAR(f.world.ema.value_ms[0], f.cfg.failure_latency_ms, 1e-6);
+  CHECK_NEAR(f.balancer.ema.value_ms[0], f.cfg.failure_latency_ms, 1e-6);
   CHECK(cfx_teardown(&f) == 0);
 }
 
@@ -188,17 +200,12 @@ TEST(an_outage_refuses_and_recovery_serves_again) {
   apply(&f, 0, LBSIM_ACTION_DOWN, 0);
   CHECK(tnet_run_until(&f.loop, listener_closed, &f.backends[0].httpd, 10000));
   CHECK(cfx_run(&f) == 0);
-  CHECK_EQ(f.world.stats.total.by_result[LBSIM_RESULT_CONNECT], 5);
+  CHECK_EQ(f.balancer.stats.total.by_result[LBSIM_RESULT_CONNECT], 5);
   apply(&f, 0, LBSIM_ACTION_UP, 0);
   CHECK(tnet_run_until(&f.loop, listening, &f.backends[0].httpd, 10000));
   /* A second run on the same balancer: served again. */
-  f.finished = false;
-  f.runner.finished = f.runner.stopping = false;
-  f.cfg.rounds = 2;
-  lbsim_runner_start(&f.runner, cfx_on_finished);
-  while (!f.finished)
-    uv_run(&f.loop, UV_RUN_ONCE);
-  CHECK_EQ(f.world.stats.total.ok, 5);
+  run_one_more_round(&f);
+  CHECK_EQ(f.balancer.stats.total.ok, 5);
   CHECK(cfx_teardown(&f) == 0);
 }
 
@@ -211,7 +218,7 @@ TEST(a_stalled_backend_is_a_timeout) {
   CHECK(cfx_add_backend(&f, 2) == 0);
   apply(&f, 0, LBSIM_ACTION_STALL, 0);
   CHECK(cfx_run(&f) == 0);
-  CHECK_EQ(f.world.stats.total.by_result[LBSIM_RESULT_TIMEOUT], 3);
+  CHECK_EQ(f.balancer.stats.total.by_result[LBSIM_RESULT_TIMEOUT], 3);
   CHECK_TIME(f.elapsed_s < 0.5, "took %.3f s", f.elapsed_s);
   CHECK(cfx_teardown(&f) == 0);
 }
@@ -227,10 +234,10 @@ TEST(a_cap_on_all_connections_moves_connections_then_pipelines) {
   CHECK(cfx_add_backend(&f, 5) == 0);
   CHECK(cfx_add_backend(&f, 5) == 0);
   CHECK(cfx_run(&f) == 0);
-  const lbsim_stats_t *s = &f.world.stats;
+  const lbsim_stats_t *s = &f.balancer.stats;
   CHECK_EQ(s->total.ok, 90);
   CHECK_EQ(s->total.failed, 0);
-  CHECK(f.world.client.nconns <= 4);
+  CHECK(f.client.nconns <= 4);
   /* Each backend got connections, so some were closed to make room ... */
   uint64_t accepted = 0, served = 0;
   for (int i = 0; i < 3; i++) {
@@ -242,7 +249,7 @@ TEST(a_cap_on_all_connections_moves_connections_then_pipelines) {
   CHECK_EQ(served, 90);
   /* ... and the 10 requests a round for each backend did not all wait for
    * a connection of their own: at most 8 on one connection at a time. */
-  CHECK(f.world.client.pipelined >= 3 * 6);
+  CHECK(f.client.pipelined >= 3 * 6);
   CHECK(cfx_teardown(&f) == 0);
 }
 
@@ -260,12 +267,12 @@ TEST(pipelined_requests_go_again_when_the_server_closes) {
   CHECK(fake_server_start(&once, &f.loop, &b) == 0);
   CHECK(cfx_add_url(&f, once.port) == 0);
   CHECK(cfx_run(&f) == 0);
-  const lbsim_stats_t *s = &f.world.stats;
+  const lbsim_stats_t *s = &f.balancer.stats;
   CHECK_EQ(s->total.ok, 24);
   CHECK_EQ(s->total.failed, 0);
-  CHECK(f.world.client.pipelined > 0);
-  CHECK(f.world.client.retries > 0);
-  CHECK(f.world.client.nconns <= 2);
+  CHECK(f.client.pipelined > 0);
+  CHECK(f.client.retries > 0);
+  CHECK(f.client.nconns <= 2);
   fake_server_stop(&once);
   CHECK(cfx_teardown(&f) == 0);
 }
@@ -280,10 +287,172 @@ TEST(a_server_that_answers_pipelined_requests_in_one_write) {
   f.max_connections = 1;
   CHECK(cfx_add_backend(&f, 3) == 0);
   CHECK(cfx_run(&f) == 0);
-  const lbsim_stats_t *s = &f.world.stats;
+  const lbsim_stats_t *s = &f.balancer.stats;
   CHECK_EQ(s->total.ok, 64);
   CHECK_EQ(s->total.failed, 0);
   CHECK_EQ(f.backends[0].answered_200, 64);
-  CHECK(f.world.client.pipelined >= 4 * 7);
+  CHECK(f.client.pipelined >= 4 * 7);
+  CHECK(cfx_teardown(&f) == 0);
+}
+
+/* ---- several addresses per backend (a name such as localhost) ------------ */
+
+/* [::1]:port where connections are refused: a socket bound there and never
+ * listening, kept open (returned) so that nothing else takes the port.
+ * Without IPv6 the connect fails too (address not available), which the
+ * client must get past just the same. */
+static int refusing_ipv6_loopback(struct sockaddr_in6 *a) {
+  uv_ip6_addr("::1", 0, a);
+  int fd = socket(AF_INET6, SOCK_STREAM, 0);
+  socklen_t len = sizeof(*a);
+  if (fd < 0 || bind(fd, (struct sockaddr *)a, len) != 0 || getsockname(fd, (struct sockaddr *)a, &len) != 0)
+    a->sin6_port = htons(1);
+  return fd;
+}
+
+static bool no_connection_open(void *arg) {
+  client_fixture_t *f = arg;
+  uint32_t open, idle;
+  lbsim_client_pool_counts(&f->client, 0, &open, &idle);
+  return open == 0;
+}
+
+TEST(a_refused_ipv6_address_falls_back_to_ipv4_and_sticks) {
+  /* localhost on a fresh Debian: ::1 first, then 127.0.0.1, where the
+   * backend listens. */
+  client_fixture_t f;
+  CHECK(cfx_setup(&f) == 0);
+  f.cfg.rounds = 1;
+  f.cfg.burst = 10;
+  CHECK(cfx_add_backend(&f, 2) == 0);
+  struct sockaddr_in6 v6;
+  struct sockaddr_in v4;
+  int v6_fd = refusing_ipv6_loopback(&v6);
+  uv_ip4_addr("127.0.0.1", f.backends[0].port, &v4);
+  f.addrs[0][0] = (struct sockaddr *)&v6;
+  f.addrs[0][1] = (struct sockaddr *)&v4;
+  f.naddrs[0] = 2;
+  CHECK(cfx_run(&f) == 0);
+  const lbsim_stats_t *s = &f.balancer.stats;
+  CHECK_EQ(s->total.ok, 10);
+  CHECK_EQ(s->total.failed, 0);
+  /* Each of the 10 connections opened at once was refused at ::1 first. */
+  CHECK_EQ(f.client.fallbacks, 10);
+  CHECK_EQ(f.client.connects, 20);
+  CHECK_EQ(f.backends[0].httpd.accepted, 10);
+  /* Twice as many at once: 10 connections are reused, the 10 new ones go
+   * straight to 127.0.0.1, the address that answered. */
+  f.cfg.burst = 20;
+  run_one_more_round(&f);
+  CHECK_EQ(s->total.ok, 30);
+  CHECK_EQ(s->total.failed, 0);
+  CHECK_EQ(f.client.fallbacks, 10);
+  CHECK_EQ(f.client.connects, 30);
+  CHECK_EQ(f.backends[0].httpd.accepted, 20);
+  CHECK(cfx_teardown(&f) == 0);
+  if (v6_fd >= 0)
+    close(v6_fd);
+}
+
+TEST(a_backend_fails_as_connect_once_every_address_has_refused) {
+  client_fixture_t f;
+  CHECK(cfx_setup(&f) == 0);
+  f.cfg.rounds = 1;
+  f.cfg.burst = 5;
+  CHECK(cfx_add_url(&f, refused_port()) == 0);
+  struct sockaddr_in6 v6;
+  struct sockaddr_in unreachable, v4;
+  int v6_fd = refusing_ipv6_loopback(&v6);
+  uv_ip4_addr("255.255.255.255", f.urls[0].port, &unreachable);
+  uv_ip4_addr("127.0.0.1", f.urls[0].port, &v4);
+  f.addrs[0][0] = (struct sockaddr *)&v6;
+  f.addrs[0][1] = (struct sockaddr *)&unreachable;
+  f.addrs[0][2] = (struct sockaddr *)&v4;
+  f.addrs[0][3] = (struct sockaddr *)&v6; /* listed twice, as resolvers may: tried once */
+  f.naddrs[0] = 4;
+  CHECK(cfx_run(&f) == 0);
+  const lbsim_stats_t *s = &f.balancer.stats;
+  CHECK_EQ(s->total.by_result[LBSIM_RESULT_CONNECT], 5);
+  CHECK_EQ(s->total.failed, 5);
+  /* Each request tried each address once. */
+  CHECK_EQ(f.client.connects, 15);
+  CHECK_EQ(f.client.fallbacks, 10);
+  CHECK(cfx_teardown(&f) == 0);
+  if (v6_fd >= 0)
+    close(v6_fd);
+}
+
+TEST(an_address_that_fails_at_once_is_passed_over) {
+  /* TCP to a broadcast address fails in connect() itself (ENETUNREACH), as
+   * ::1 does where IPv6 is off (EADDRNOTAVAIL). */
+  client_fixture_t f;
+  CHECK(cfx_setup(&f) == 0);
+  f.cfg.rounds = 1;
+  f.cfg.burst = 5;
+  CHECK(cfx_add_backend(&f, 2) == 0);
+  struct sockaddr_in unreachable, v4;
+  uv_ip4_addr("255.255.255.255", f.backends[0].port, &unreachable);
+  uv_ip4_addr("127.0.0.1", f.backends[0].port, &v4);
+  f.addrs[0][0] = (struct sockaddr *)&unreachable;
+  f.addrs[0][1] = (struct sockaddr *)&v4;
+  f.naddrs[0] = 2;
+  CHECK(cfx_run(&f) == 0);
+  CHECK_EQ(f.balancer.stats.total.ok, 5);
+  CHECK_EQ(f.balancer.stats.total.failed, 0);
+  CHECK_EQ(f.client.fallbacks, 5);
+  CHECK_EQ(f.backends[0].answered_200, 5);
+  CHECK(cfx_teardown(&f) == 0);
+}
+
+TEST(when_the_address_in_use_stops_answering_the_list_is_tried_again) {
+  /* One backend URL whose two addresses are two lbsim backends. */
+  client_fixture_t f;
+  CHECK(cfx_setup(&f) == 0);
+  f.cfg.rounds = 1;
+  f.cfg.burst = 4;
+  CHECK(cfx_add_backend(&f, 2) == 0);
+  CHECK(cfx_add_backend(&f, 2) == 0);
+  f.nurls = 1;
+  struct sockaddr_in first, second;
+  uv_ip4_addr("127.0.0.1", f.backends[0].port, &first);
+  uv_ip4_addr("127.0.0.1", f.backends[1].port, &second);
+  f.addrs[0][0] = (struct sockaddr *)&first;
+  f.addrs[0][1] = (struct sockaddr *)&second;
+  f.naddrs[0] = 2;
+  CHECK(cfx_run(&f) == 0);
+  const lbsim_stats_t *s = &f.balancer.stats;
+  CHECK_EQ(s->total.ok, 4);
+  CHECK_EQ(f.backends[0].answered_200, 4); /* the first address answers: it is used */
+  CHECK_EQ(f.backends[1].answered_200, 0);
+  CHECK_EQ(f.client.fallbacks, 0);
+
+  /* The first goes down (its connections reset): the list is tried again
+   * from it, and the second answers. */
+  apply(&f, 0, LBSIM_ACTION_DOWN, 0);
+  CHECK(tnet_run_until(&f.loop, no_connection_open, &f, 5000));
+  run_one_more_round(&f);
+  CHECK_EQ(s->total.ok, 8);
+  CHECK_EQ(f.backends[1].answered_200, 4);
+  CHECK_EQ(f.client.fallbacks, 4);
+
+  /* The first is back, but the second answers: 4 connections reused and 4
+   * new ones, all to the second. */
+  apply(&f, 0, LBSIM_ACTION_UP, 0);
+  f.cfg.burst = 8;
+  run_one_more_round(&f);
+  CHECK_EQ(s->total.ok, 16);
+  CHECK_EQ(f.backends[0].answered_200, 4);
+  CHECK_EQ(f.backends[1].answered_200, 12);
+  CHECK_EQ(f.client.fallbacks, 4);
+
+  /* The second goes down: round the list to the first again. */
+  apply(&f, 1, LBSIM_ACTION_DOWN, 0);
+  CHECK(tnet_run_until(&f.loop, no_connection_open, &f, 5000));
+  run_one_more_round(&f);
+  CHECK_EQ(s->total.ok, 24);
+  CHECK_EQ(s->total.failed, 0);
+  CHECK_EQ(f.backends[0].answered_200, 12);
+  CHECK_EQ(f.client.fallbacks, 12);
+  apply(&f, 1, LBSIM_ACTION_UP, 0);
   CHECK(cfx_teardown(&f) == 0);
 }

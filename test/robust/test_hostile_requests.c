@@ -238,6 +238,10 @@ TEST(expectations_and_connections) {
        "HTTP/1.1 100 ", 1, false}, /* the interim answer, then the final one */
       OK_OPEN("100-continue without a body", GET "Expect: 100-continue\r\n\r\n", "HTTP/1.1 200 "),
       BAD("unknown expectation", GET "Expect: magic\r\n\r\n", "HTTP/1.1 417 "),
+      /* RFC 9110 10.1.1: no interim answer to HTTP/1.0, and Expect ignored there */
+      BAD("HTTP/1.0 100-continue with a body",
+          "POST /ping HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc", "HTTP/1.1 405 "),
+      BAD("HTTP/1.0 unknown expectation", "GET /ping HTTP/1.0\r\nExpect: magic\r\n\r\n", "HTTP/1.1 200 "),
       BAD("Connection: close", GET "Connection: close\r\n\r\n", "HTTP/1.1 200 "),
       BAD("Connection: close, then more", GET "Connection: close\r\n\r\n" GET "\r\n", "HTTP/1.1 200 "),
       OK_OPEN("HTTP/1.0 keep-alive", "GET /ping HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", "HTTP/1.1 200 "),

@@ -2,10 +2,6 @@
 
 #include "harness.h"
 
-static void no_close_cb(uv_handle_t *h) {
-  (void)h;
-}
-
 void bfx_defaults(backend_fixture_t *f) {
   memset(f, 0, sizeof(*f));
   lbsim_config_defaults(&f->cfg);
@@ -15,22 +11,24 @@ void bfx_defaults(backend_fixture_t *f) {
 int bfx_start(backend_fixture_t *f, double latency_ms) {
   REQUIRE(uv_loop_init(&f->loop) == 0);
   REQUIRE(lbsim_sched_init(&f->sched, &f->loop) == 0);
-  lbsim_model_init(&f->model, &f->loop, &f->cfg, 1, 0);
-  f->model.latency.latency_ms = latency_ms;
-  REQUIRE(lbsim_backend_start(&f->backend, &f->loop, &f->sched, &f->model, &f->cfg, 0, 1) == 0);
+  f->cfg.backends = 1;
+  REQUIRE(lbsim_fleet_init(&f->fleet, &f->cfg, 1, &f->sched.clock) == 0);
+  f->fleet.models[0].latency.latency_ms = latency_ms;
+  REQUIRE(lbsim_backend_start(&f->backend, &f->loop, &f->sched, &f->fleet.models[0], &f->cfg, 0, 1) == 0);
   f->port = f->backend.port;
   REQUIRE(f->port != 0);
-  lbsim_model_start_drift(&f->model);
+  REQUIRE(lbsim_fleet_start(&f->fleet, uv_hrtime()) == 0);
   return 0;
 }
 
 int bfx_stop(backend_fixture_t *f) {
   lbsim_backend_close(&f->backend, NULL);
-  lbsim_model_close(&f->model, no_close_cb);
+  lbsim_fleet_stop(&f->fleet);
   for (int i = 0; i < 50; i++)
     uv_run(&f->loop, UV_RUN_NOWAIT);
   REQUIRE(f->backend.httpd.nhandles == 0);
   lbsim_sched_close(&f->sched, NULL);
+  lbsim_fleet_free(&f->fleet);
   return close_loop(&f->loop);
 }
 

@@ -7,10 +7,6 @@
 #include "internal.h"
 #include "rawclient.h"
 
-static void noop_close(uv_handle_t *h) {
-  (void)h;
-}
-
 int cfx_setup(client_fixture_t *f) {
   memset(f, 0, sizeof(*f));
   lbsim_config_defaults(&f->cfg);
@@ -33,50 +29,75 @@ int cfx_add_url(client_fixture_t *f, uint16_t port) {
 }
 
 int cfx_add_backend(client_fixture_t *f, double latency_ms) {
+  if (f->fleet.models == NULL) {
+    lbsim_config_t cfg = f->cfg;
+    cfg.backends = CFX_MAX_BACKENDS;
+    REQUIRE(lbsim_fleet_init(&f->fleet, &cfg, 1, &f->sched.clock) == 0);
+  }
   uint32_t i = f->nbackends++;
-  lbsim_model_init(&f->models[i], &f->loop, &f->cfg, 1, i);
-  f->models[i].latency.latency_ms = latency_ms;
-  REQUIRE(lbsim_backend_start(&f->backends[i], &f->loop, &f->sched, &f->models[i], &f->cfg, 0, 1) == 0);
+  f->fleet.models[i].latency.latency_ms = latency_ms;
+  REQUIRE(lbsim_backend_start(&f->backends[i], &f->loop, &f->sched, &f->fleet.models[i], &f->cfg, 0, 1) == 0);
   return cfx_add_url(f, f->backends[i].port);
 }
 
-void cfx_on_finished(lbsim_runner_t *r) {
+void cfx_on_finished(lbsim_runner_t *r, uint64_t now_ns) {
+  (void)now_ns;
   client_fixture_t *f = LBSIM_CONTAINER_OF(r, client_fixture_t, runner);
   f->finished = true;
 }
 
-static void on_runner_closed(lbsim_runner_t *r) {
-  (void)r;
-}
-
 int cfx_run(client_fixture_t *f) {
-  REQUIRE(lbsim_traffic_init(&f->world, &f->loop, &f->sched, &f->cfg, f->cfg.seed, 0, f->urls, f->nurls, NULL,
-                               f->max_connections) == 0);
+  const char *names[CFX_MAX_BACKENDS];
+  for (uint32_t i = 0; i < f->nurls; i++)
+    names[i] = f->urls[i].text;
+  REQUIRE(lbsim_balancer_init(&f->balancer, &f->cfg, f->cfg.seed, 0, names, f->nurls, NULL) == 0);
+  lbsim_client_config_t ccfg = {
+      .pool_size = f->cfg.pool_size,
+      .max_total = f->max_connections,
+      .max_pipeline = 8,
+      .timeout_ns = lbsim_ms_to_ns(f->cfg.timeout_s * 1000.0),
+      .idle_ns = lbsim_ms_to_ns(f->cfg.client_idle_s * 1000.0),
+  };
+  REQUIRE(lbsim_client_init(&f->client, &f->loop, &f->sched, &ccfg, f->urls, f->nurls) == 0);
+  lbsim_balancer_attach(&f->balancer, &f->client.transport);
   for (uint32_t i = 0; i < f->nurls; i++) {
     struct sockaddr_in a;
     uv_ip4_addr(f->urls[i].host, f->urls[i].port, &a);
-    lbsim_traffic_set_address(&f->world, i, (struct sockaddr *)&a);
+    if (f->naddrs[i] > 0)
+      REQUIRE(lbsim_client_set_addresses(&f->client, i, f->addrs[i], f->naddrs[i]) == 0);
+    else
+      REQUIRE(lbsim_client_set_address(&f->client, i, (struct sockaddr *)&a) == 0);
   }
-  lbsim_runner_init(&f->runner, &f->loop, &f->sched, &f->cfg, f->cfg.seed, &f->world, 1, NULL, f->out);
+  lbsim_report_init(&f->report, &f->cfg, f->cfg.seed, f->out, 0);
+  REQUIRE(lbsim_runner_init(&f->runner, &f->sched.clock, &f->cfg, f->cfg.seed, &f->balancer, 1, NULL, &f->report) == 0);
   uint64_t t0 = uv_hrtime();
-  lbsim_runner_start(&f->runner, cfx_on_finished);
+  lbsim_report_bind(&f->report, &f->balancer, 1, f->balancer.names, f->nurls, NULL, t0);
+  lbsim_runner_start(&f->runner, t0, cfx_on_finished);
   while (!f->finished)
     uv_run(&f->loop, UV_RUN_ONCE);
   f->elapsed_s = (double)(uv_hrtime() - t0) / 1e9;
   return 0;
 }
 
+static void on_client_closed(lbsim_client_t *client) {
+  (void)client;
+}
+
 int cfx_teardown(client_fixture_t *f) {
-  lbsim_runner_close(&f->runner, on_runner_closed);
-  for (uint32_t i = 0; i < f->nbackends; i++) {
+  lbsim_runner_close(&f->runner);
+  lbsim_client_close(&f->client, on_client_closed);
+  for (uint32_t i = 0; i < f->nbackends; i++)
     lbsim_backend_close(&f->backends[i], NULL);
-    lbsim_model_close(&f->models[i], noop_close);
-  }
+  lbsim_fleet_stop(&f->fleet);
   for (int i = 0; i < 50; i++)
     uv_run(&f->loop, UV_RUN_NOWAIT);
   lbsim_sched_close(&f->sched, NULL);
   int ok = close_loop(&f->loop);
-  lbsim_traffic_free(&f->world);
+  lbsim_runner_free(&f->runner);
+  lbsim_client_free(&f->client);
+  lbsim_balancer_free(&f->balancer);
+  lbsim_report_free(&f->report);
+  lbsim_fleet_free(&f->fleet);
   fclose(f->out);
   return ok;
 }

@@ -8,25 +8,33 @@
 #include <uv.h>
 
 #include "lbsim/backend.h"
+#include "lbsim/client.h"
+#include "lbsim/model.h"
 #include "lbsim/runner.h"
 
 #define CFX_MAX_BACKENDS 8
+#define CFX_MAX_ADDRS 4
 
 typedef struct client_fixture_s {
   uv_loop_t loop;
   lbsim_sched_t sched;
   lbsim_config_t cfg;         /* adjust between cfx_setup and cfx_run */
-  lbsim_model_t models[CFX_MAX_BACKENDS];
+  lbsim_fleet_t fleet;        /* the lbsim backends' models, on the loop's clock */
   lbsim_backend_t backends[CFX_MAX_BACKENDS];
   uint32_t nbackends;
   lbsim_url_t urls[CFX_MAX_BACKENDS];
   uint32_t nurls;
-  lbsim_traffic_t world;
+  lbsim_balancer_t balancer;
+  lbsim_client_t client;      /* its transport */
+  lbsim_report_t report;
   lbsim_runner_t runner;
   FILE *out;
   bool finished;
   double elapsed_s;
   uint32_t max_connections;   /* the client's cap over all backends */
+  /* When naddrs[i] > 0: the addresses of URL i, in order, instead of its host. */
+  const struct sockaddr *addrs[CFX_MAX_BACKENDS][CFX_MAX_ADDRS];
+  uint32_t naddrs[CFX_MAX_BACKENDS];
 } client_fixture_t;
 
 int cfx_setup(client_fixture_t *f);
@@ -40,7 +48,7 @@ int cfx_run(client_fixture_t *f);
 int cfx_teardown(client_fixture_t *f);
 /* The requests= column of every round block printed, in order. */
 int cfx_read_blocks(client_fixture_t *f, uint64_t picks[][CFX_MAX_BACKENDS], int max_rounds);
-void cfx_on_finished(lbsim_runner_t *r);
+void cfx_on_finished(lbsim_runner_t *r, uint64_t now_ns);
 /* Descriptors the process has open now. */
 int cfx_open_fds(void);
 

@@ -385,33 +385,32 @@ void tbackend_init(tbackend_t *t) {
   t->cfg.seed_given = true;
 }
 
-static void on_model_closed(uv_handle_t *handle) {
-  tbackend_t *t = LBSIM_CONTAINER_OF(handle, tbackend_t, model.drift_timer);
-  t->open--;
-}
-
 static void on_backend_closed(lbsim_httpd_t *server) {
   tbackend_t *t = LBSIM_CONTAINER_OF(server, tbackend_t, backend.httpd);
   t->open--;
 }
 
 int tbackend_start(tbackend_t *t) {
-  lbsim_model_init(&t->model, &t->loop, &t->cfg, t->cfg.seed, 0);
-  t->open = 2;
+  int err = lbsim_fleet_init(&t->fleet, &t->cfg, t->cfg.seed, &t->sched.clock);
+  if (err != 0)
+    return err;
+  t->open = 1;
   t->started = true;
-  lbsim_model_start_drift(&t->model);
-  int err = lbsim_backend_start(&t->backend, &t->loop, &t->sched, &t->model, &t->cfg, 0, t->cfg.seed);
+  err = lbsim_backend_start(&t->backend, &t->loop, &t->sched, &t->fleet.models[0], &t->cfg, 0, t->cfg.seed);
   t->port = t->backend.port;
+  if (err == 0)
+    err = lbsim_fleet_start(&t->fleet, uv_hrtime());
   return err;
 }
 
 int tbackend_stop(tbackend_t *t) {
   if (t->started) {
-    lbsim_model_close(&t->model, on_model_closed);
+    lbsim_fleet_stop(&t->fleet);
     lbsim_backend_close(&t->backend, on_backend_closed);
   }
   lbsim_sched_close(&t->sched, NULL);
   uv_run(&t->loop, UV_RUN_DEFAULT);
+  lbsim_fleet_free(&t->fleet);
   if (t->open != 0)
     return -1;
   return uv_loop_close(&t->loop);

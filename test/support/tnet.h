@@ -104,10 +104,10 @@ typedef struct tbackend_s {
   uv_loop_t loop;
   lbsim_sched_t sched;
   lbsim_config_t cfg;      /* adjust between tbackend_init and tbackend_start */
-  lbsim_model_t model;
+  lbsim_fleet_t fleet;     /* one model, drifting on the loop's clock */
   lbsim_backend_t backend;
   uint16_t port;
-  int open;                /* model timer + listener not yet closed */
+  int open;                /* listener not yet closed */
   bool started;
 } tbackend_t;
 

@@ -4,6 +4,7 @@
 
 #include "harness.h"
 #include "lbsim/config.h"
+#include "lbsim/report.h"
 
 static lbsim_config_t cfg;
 static char err[512];
@@ -80,7 +81,7 @@ TEST(defaults_match_the_design) {
   CHECK_STR_EQ(cfg.policies[0], "ema-greedy");
   CHECK(!cfg.compare);
   CHECK_EQ(cfg.shape, LBSIM_SHAPE_BURST);
-  CHECK_EQ(cfg.format, LBSIM_FORMAT_TEXT);
+  CHECK(cfg.format == lbsim_format_find("text"));
   lbsim_config_free(&cfg);
 
   /* lbsim_config_defaults gives the same */
@@ -220,7 +221,7 @@ TEST(policies_and_shapes) {
   CHECK_EQ(PARSE("-c", "8", "--format", "json"), LBSIM_PARSE_RUN);
   CHECK_EQ(cfg.shape, LBSIM_SHAPE_CONCURRENCY);
   CHECK_EQ(cfg.concurrency, 8);
-  CHECK_EQ(cfg.format, LBSIM_FORMAT_JSON);
+  CHECK(cfg.format == lbsim_format_find("json"));
   lbsim_config_free(&cfg);
 }
 

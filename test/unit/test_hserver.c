@@ -37,7 +37,7 @@ static void app_dropped(void *app, const lbsim_hentry_t *e) {
   (void)e;
 }
 
-static const lbsim_happ_t app = {app_route, app_render, app_dropped};
+static const lbsim_happ_t app = {.route = app_route, .render = app_render, .dropped = app_dropped};
 
 static lbsim_hlimits_t limits(void) {
   return (lbsim_hlimits_t){

@@ -18,6 +18,8 @@ typedef struct fake_app_s {
   uint32_t routed;
   uint32_t rendered;
   uint32_t dropped;
+  uint32_t errors_sent;
+  int error_status;     /* of the last error answer the session sent */
 } fake_app_t;
 
 static void fake_route(void *data, const lbsim_hrequest_t *req, uint64_t now_ns, lbsim_hentry_t *e) {
@@ -49,7 +51,14 @@ static void fake_dropped(void *data, const lbsim_hentry_t *e) {
   app->dropped++;
 }
 
-static const lbsim_happ_t fake_vtable = {.route = fake_route, .render = fake_render, .dropped = fake_dropped};
+static void fake_error_sent(void *data, const lbsim_hentry_t *e) {
+  fake_app_t *app = data;
+  app->errors_sent++;
+  app->error_status = e->status;
+}
+
+static const lbsim_happ_t fake_vtable = {
+    .route = fake_route, .render = fake_render, .dropped = fake_dropped, .error_sent = fake_error_sent};
 
 /* ---- fixture -------------------------------------------------------------- */
 
@@ -318,6 +327,7 @@ static int check_refused(const char *request, int status) {
   char code[16];
   snprintf(code, sizeof(code), "\"code\":%d", status);
   REQUIRE(strstr(output(), code) != NULL);
+  REQUIRE(app.errors_sent == 1 && app.error_status == status); /* the application can count it */
   teardown();
   memset(&app, 0, sizeof(app));
   return 0;
@@ -453,13 +463,43 @@ TEST(expect_100_continue) {
   teardown();
 }
 
+/* RFC 9110 10.1.1: an HTTP/1.0 client cannot take an interim answer. */
+TEST(http10_expect_100_continue_is_ignored) {
+  setup();
+  start();
+  feed("POST /a HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
+  CHECK_EQ(out.len, 0);
+  CHECK_EQ(session.state, LBSIM_HSTATE_OPEN);
+  feed("hi");
+  CHECK_EQ(app.routed, 1);
+  CHECK_EQ(responses(), 1);
+  CHECK(strncmp(output(), "HTTP/1.1 200 OK\r\n", 17) == 0);
+  CHECK(strstr(output(), "\r\nConnection: close\r\n") != NULL);
+  teardown();
+}
+
+/* Expect is an HTTP/1.1 mechanism: from HTTP/1.0 any value is ignored, as
+ * nginx does, rather than refused with 417. */
+TEST(http10_unknown_expectation_is_ignored) {
+  setup();
+  start();
+  feed("POST /a HTTP/1.0\r\nExpect: teapot\r\nContent-Length: 1\r\nConnection: keep-alive\r\n\r\nx");
+  CHECK_EQ(app.routed, 1);
+  CHECK_EQ(responses(), 1);
+  CHECK_EQ(status_of(0), 200);
+  CHECK_EQ(session.state, LBSIM_HSTATE_OPEN);
+  teardown();
+}
+
 TEST(error_waits_for_earlier_answers) {
   setup();
   start();
   feed(GET("/a?d=20") "GET / HTTP/1.1\r\n\r\n");
   CHECK_EQ(app.routed, 1);
   CHECK_EQ(out.len, 0);
+  CHECK_EQ(app.errors_sent, 0); /* counted when sent, not when queued */
   tick(T0 + MS(20));
+  CHECK_EQ(app.errors_sent, 1);
   CHECK_EQ(responses(), 2);
   CHECK_EQ(status_of(0), 200);
   CHECK_EQ(status_of(1), 400);

@@ -1,0 +1,7 @@
+#include "lbsim/error.h"
+
+#include <string.h>
+
+const char *lbsim_strerror(int err) {
+  return strerror(-err);
+}

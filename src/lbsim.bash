@@ -1,0 +1,116 @@
+# bash completion for lbsim(1)                                -*- shell-script -*-
+# shellcheck shell=bash disable=SC2207 # COMPREPLY=($(compgen ...)) with IFS set to a newline
+#
+# Options are read from `lbsim --help` and policy names from
+# `lbsim --policy help` of the very binary being completed, so that the
+# completion always matches the program. Values that lbsim does not list
+# (replays, formats, jitter kinds) are named here; a test compares them with
+# lbsim's own error messages.
+
+_lbsim_run() {
+    # The binary as typed (lbsim, ./build/lbsim, ~/bin/lbsim).
+    local cmd=$1
+    shift
+    # shellcheck disable=SC2088 # the word as typed: a literal "~/"
+    [[ $cmd == "~/"* ]] && cmd=$HOME/${cmd#"~/"}
+    command -v -- "$cmd" >/dev/null 2>&1 || return 1
+    LC_ALL=C "$cmd" "$@" 2>/dev/null
+}
+
+# Prints "NAME ARG" per option (ARG: 1 takes a value, 0 not), with the short
+# name as a second line when there is one: "-n 1 --backends".
+_lbsim_options() {
+    local line re='^ +(-([A-Za-z0-9]), )?--([a-z0-9-]+)( ([^ ]+))?( |$)'
+    while IFS= read -r line; do
+        [[ $line =~ $re ]] || continue
+        local arg=0
+        [[ -n ${BASH_REMATCH[5]} ]] && arg=1
+        printf -- '--%s %s\n' "${BASH_REMATCH[3]}" "$arg"
+        [[ -n ${BASH_REMATCH[2]} ]] && printf -- '-%s %s --%s\n' "${BASH_REMATCH[2]}" "$arg" "${BASH_REMATCH[3]}"
+    done < <(_lbsim_run "$1" --help)
+}
+
+_lbsim_policies() {
+    local line re='^  ([a-z0-9][a-z0-9-]*) '
+    while IFS= read -r line; do
+        [[ $line =~ $re ]] && printf '%s\n' "${BASH_REMATCH[1]}"
+    done < <(_lbsim_run "$1" --policy help)
+}
+
+_lbsim() {
+    local cmd=${COMP_WORDS[0]} cur=${COMP_WORDS[COMP_CWORD]} prev=''
+    ((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
+    COMPREPLY=()
+
+    # --opt=value: bash splits the line at '=' (COMP_WORDBREAKS), so the words
+    # are "--opt" "=" "value", and what gets replaced is the part after '='.
+    # Where '=' is not a word break, the word is "--opt=value" itself.
+    local keep=''
+    if [[ $cur == "=" ]]; then
+        cur=
+    elif [[ $prev == "=" ]] && ((COMP_CWORD > 1)); then
+        prev=${COMP_WORDS[COMP_CWORD - 2]}
+    elif [[ $cur == --*=* ]]; then
+        prev=${cur%%=*} keep=${cur%%=*}= cur=${cur#*=}
+    fi
+
+    local -A takes_arg=() long_of=()
+    local name arg long
+    while read -r name arg long; do
+        takes_arg[$name]=$arg
+        long_of[$name]=${long:-$name}
+    done < <(_lbsim_options "$cmd")
+
+    if [[ $prev == -* && ${takes_arg[$prev]} == 1 ]]; then
+        local IFS=$'\n'
+        case ${long_of[$prev]} in
+        --policy)
+            COMPREPLY=($(compgen -W "$(_lbsim_policies "$cmd")"$'\n'"help" -- "$cur"))
+            ;;
+        --compare)
+            # A comma-separated list: complete its last element, each policy once.
+            local head='' last=$cur p
+            [[ $cur == *,* ]] && head=${cur%,*}, last=${cur##*,}
+            for p in $(_lbsim_policies "$cmd"); do
+                [[ ,$head == *",$p,"* || $p != "$last"* ]] || COMPREPLY+=("$head$p")
+            done
+            compopt -o nospace 2>/dev/null
+            ;;
+        --replay)
+            COMPREPLY=($(compgen -W $'linkerd\ntower' -- "$cur"))
+            ;;
+        --format)
+            COMPREPLY=($(compgen -W $'text\njson' -- "$cur"))
+            ;;
+        --jitter)
+            # exp:MS, lognormal:SIGMA, uniform:WIDTH: the number is typed after the colon.
+            COMPREPLY=($(compgen -W $'none\nexp:\nlognormal:\nuniform:' -- "$cur"))
+            [[ ${COMPREPLY[*]} == *: ]] && compopt -o nospace 2>/dev/null
+            ;;
+        --scenario | --report)
+            compopt -o filenames 2>/dev/null
+            COMPREPLY=($(compgen -f -- "$cur"))
+            ;;
+        --server)
+            [[ $cur == *:* ]] || COMPREPLY=($(compgen -W "http://" -- "$cur"))
+            compopt -o nospace 2>/dev/null
+            ;;
+        esac
+        ((${#COMPREPLY[@]})) && COMPREPLY=("${COMPREPLY[@]/#/$keep}")
+        return 0
+    fi
+
+    # lbsim takes no operands: offer the options.
+    if [[ $cur == "" || $cur == --* || $cur == - ]]; then
+        local opts=() o
+        for o in "${!takes_arg[@]}"; do
+            [[ $o == --* ]] && opts+=("$o")
+        done
+        COMPREPLY=($(compgen -W "${opts[*]}" -- "$cur"))
+    elif [[ $cur == -? && -n ${takes_arg[$cur]} ]]; then
+        COMPREPLY=("$cur")
+    fi
+    return 0
+}
+
+complete -F _lbsim lbsim

@@ -1,0 +1,167 @@
+/* Unit tests of the visual report's timeline, axes and choice of backends
+ * (lbsim/svg.h), and of the SVG drawn from them. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "lbsim/svg.h"
+
+TEST(a_narrow_range_gets_a_linear_axis_from_zero) {
+  lbsim_axis_t a;
+  lbsim_axis_fit(&a, 100, 1500);
+  CHECK(!a.log);
+  CHECK(a.lo == 0 && a.hi >= 1500 && a.hi <= 2000);
+  lbsim_axis_fit(&a, 10, 200); /* exactly 20x: still linear */
+  CHECK(!a.log && a.hi >= 200);
+  CHECK_NEAR(lbsim_axis_pos(&a, 0), 0, 1e-12);
+  CHECK_NEAR(lbsim_axis_pos(&a, a.hi), 1, 1e-12);
+  CHECK_NEAR(lbsim_axis_pos(&a, 2 * a.hi), 1, 1e-12); /* clamped */
+}
+
+TEST(a_range_over_twenty_fold_gets_a_log_axis_that_holds_it) {
+  lbsim_axis_t a;
+  lbsim_axis_fit(&a, 10, 2000); /* Linkerd: 10 ms backends and one stuck at 2 s */
+  CHECK(a.log);
+  CHECK(a.lo < 10 && a.lo > 1);
+  CHECK(a.hi >= 2000 && a.hi <= 5000);
+  CHECK(lbsim_axis_pos(&a, 10) > 0.01);          /* clear of the bottom edge */
+  CHECK_NEAR(lbsim_axis_pos(&a, a.hi), 1, 1e-12);
+  /* Equal ratios are equal distances. */
+  CHECK_NEAR(lbsim_axis_pos(&a, 100) - lbsim_axis_pos(&a, 10), lbsim_axis_pos(&a, 1000) - lbsim_axis_pos(&a, 100),
+             1e-9);
+  lbsim_axis_fit(&a, 0.5, 10000); /* tower, and a failure's estimate */
+  CHECK(a.log && a.lo <= 0.4 && a.hi >= 10000);
+  lbsim_axis_fit(&a, INFINITY, 0); /* nothing to draw */
+  CHECK(!a.log && a.hi > 0);
+}
+
+TEST(blocks_cover_the_whole_run_and_keep_every_count) {
+  lbsim_timeline_t tl;
+  CHECK_EQ(lbsim_timeline_init(&tl, 2, 3), 0);
+  const uint32_t blocks = 3 * LBSIM_TIMELINE_MAX + 7;
+  for (uint32_t b = 1; b <= blocks; b++) {
+    int at = lbsim_timeline_block(&tl, b * 0.5);
+    CHECK(at >= 0);
+    lbsim_timeline_picks(&tl, (uint32_t)at, 0)[b % 3] += 2;
+    lbsim_timeline_picks(&tl, (uint32_t)at, 1)[0] += 1;
+    tl.answered[(size_t)at * 2] += 2;
+    tl.failed[(size_t)at * 2] += b % 2;
+  }
+  CHECK(tl.nblocks <= tl.block_cap && tl.nblocks > tl.block_cap / 4);
+  CHECK_NEAR(tl.block_end[tl.nblocks - 1], blocks * 0.5, 1e-9);
+  uint64_t picks0 = 0, picks1 = 0, answered = 0, failed = 0;
+  for (uint32_t b = 0; b < tl.nblocks; b++) {
+    if (b > 0)
+      CHECK(tl.block_end[b] > tl.block_end[b - 1]);
+    for (uint32_t i = 0; i < 3; i++)
+      picks0 += lbsim_timeline_picks(&tl, b, 0)[i], picks1 += lbsim_timeline_picks(&tl, b, 1)[i];
+    answered += tl.answered[(size_t)b * 2];
+    failed += tl.failed[(size_t)b * 2];
+  }
+  CHECK_EQ(picks0, 2 * blocks);
+  CHECK_EQ(picks1, blocks);
+  CHECK_EQ(answered, 2 * blocks);
+  CHECK_EQ(failed, (blocks + 1) / 2);
+  lbsim_timeline_free(&tl);
+}
+
+TEST(samples_are_thinned_evenly_and_the_last_is_kept) {
+  lbsim_timeline_t tl;
+  CHECK_EQ(lbsim_timeline_init(&tl, 1, 2), 0);
+  const uint32_t samples = 5 * LBSIM_TIMELINE_MAX;
+  for (uint32_t s = 0; s < samples; s++)
+    lbsim_timeline_sample(&tl, s * 0.05, false);
+  CHECK(lbsim_timeline_sample(&tl, samples * 0.05, true) >= 0);
+  CHECK(tl.nsamples <= tl.sample_cap && tl.nsamples > tl.sample_cap / 4);
+  CHECK(tl.sample_t[0] == 0);
+  CHECK_NEAR(tl.sample_t[tl.nsamples - 1], samples * 0.05, 1e-9);
+  CHECK(lbsim_timeline_sample(&tl, 1.0, true) < 0); /* never back in time */
+  lbsim_timeline_free(&tl);
+}
+
+/* 11 backends at 10 ms for 15 s sampled every 50 ms, summarised every 5 s;
+ * backend 1 stuck at 2 s (past a 1 s timeout) from 3.75 s to 11.25 s;
+ * round robin sends each the same, some of them failing. */
+static int linkerd_like(lbsim_timeline_t *tl) {
+  if (lbsim_timeline_init(tl, 1, 11) != 0)
+    return -1;
+  for (uint32_t s = 0; s <= 300; s++) {
+    double t = s * 0.05;
+    int at = lbsim_timeline_sample(tl, t, true);
+    if (at < 0)
+      return -1;
+    bool stuck = t >= 3.75 && t < 11.25;
+    for (uint32_t i = 0; i < 11; i++) {
+      lbsim_timeline_true(tl, (uint32_t)at)[i] = i == 0 && stuck ? 2000.0f : 10.0f;
+      lbsim_timeline_cost(tl, (uint32_t)at)[i] = i == 0 && stuck ? 10000.0f : 10.0f;
+      lbsim_timeline_ema(tl, (uint32_t)at, 0)[i] = i == 0 && t > 4.75 ? 9000.0f : 20.0f;
+    }
+  }
+  for (uint32_t b = 1; b <= 3; b++) {
+    int at = lbsim_timeline_block(tl, 5.0 * b);
+    for (uint32_t i = 0; i < 11; i++)
+      lbsim_timeline_picks(tl, (uint32_t)at, 0)[i] = i == 0 ? 400 : 455; /* the stuck one answers less */
+    tl->answered[at] = 5000;
+    tl->failed[at] = b == 2 ? 455 : 100;
+  }
+  return 0;
+}
+
+TEST(the_backend_that_changed_comes_first) {
+  lbsim_timeline_t tl;
+  CHECK_EQ(linkerd_like(&tl), 0);
+  uint32_t order[11];
+  lbsim_svg_rank(&tl, order);
+  CHECK_EQ(order[0], 0);
+  lbsim_timeline_free(&tl);
+}
+
+TEST(a_slow_backend_few_requests_went_to_still_matters) {
+  /* tower: 10 backends, 0.5 ms to 500 ms; the slowest gets the fewest. */
+  static const float ms[10] = {0.5f, 5, 5, 5, 5, 50, 50, 50, 50, 500};
+  static const uint32_t picks[10] = {3000, 900, 900, 900, 900, 250, 250, 250, 250, 20};
+  lbsim_timeline_t tl;
+  CHECK_EQ(lbsim_timeline_init(&tl, 1, 10), 0);
+  for (uint32_t s = 0; s < 10; s++) {
+    int at = lbsim_timeline_sample(&tl, s * 0.05, true);
+    for (uint32_t i = 0; i < 10; i++)
+      lbsim_timeline_true(&tl, (uint32_t)at)[i] = lbsim_timeline_cost(&tl, (uint32_t)at)[i] = ms[i];
+  }
+  int at = lbsim_timeline_block(&tl, 0.5);
+  memcpy(lbsim_timeline_picks(&tl, (uint32_t)at, 0), picks, sizeof(picks));
+  uint32_t order[10];
+  lbsim_svg_rank(&tl, order);
+  bool busiest = false, slowest = false;
+  for (uint32_t k = 0; k < LBSIM_SVG_COLORS; k++) {
+    busiest = busiest || order[k] == 0;
+    slowest = slowest || order[k] == 9;
+  }
+  CHECK(busiest && slowest);
+  lbsim_timeline_free(&tl);
+}
+
+TEST(the_drawing_shows_the_stuck_backend_shares_and_failures) {
+  lbsim_timeline_t tl;
+  CHECK_EQ(linkerd_like(&tl), 0);
+  const char *names[11] = {"b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9", "b10", "b11"};
+  const char *policies[1] = {"round-robin"};
+  char *svg = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&svg, &len);
+  CHECK(f != NULL);
+  CHECK_EQ(lbsim_svg_write(f, &tl, names, policies, "t"), 0);
+  fclose(f);
+  CHECK(strstr(svg, "class=\"latency\" data-scale=\"log\"") != NULL);
+  CHECK(strstr(svg, "class=\"legend-backend\" data-backend=\"1\"") != NULL);
+  CHECK(strstr(svg, "class=\"truth\" data-backend=\"1\"") != NULL);
+  CHECK(strstr(svg, "<title>455 failed of 5000</title>") != NULL);
+  /* Three blocks: each one's bands start where the previous ended. */
+  CHECK(strstr(svg, "class=\"share\" data-backend=\"1\" x=\"80.00\"") != NULL);
+  uint32_t bands = 0;
+  for (const char *p = svg; (p = strstr(p, "class=\"share\"")) != NULL; p++)
+    bands++;
+  CHECK_EQ(bands, 3 * (LBSIM_SVG_COLORS + 1));
+  free(svg);
+  lbsim_timeline_free(&tl);
+}
