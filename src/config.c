@@ -28,6 +28,8 @@ typedef enum opt_kind_e {
   OPT_SHAPE,     /* --rate / --concurrency: a number that also picks the shape */
   OPT_FORMAT,
   OPT_CLOCK,
+  OPT_SWEEP,     /* repeatable NAME=VALUES (sweep.h) */
+  OPT_SWEEP_METRIC,
   OPT_JITTER,
   OPT_PATH,      /* a file name into a char[1024] */
   OPT_ADMIN,
@@ -141,6 +143,10 @@ static const opt_t options[] = {
    "real: sockets and the wall clock; virtual: the same models on simulated time, no sockets", "real", "Clock"},
   {"net-delay", 0, "MS", OPT_DOUBLE, OFF(net_delay_ms), 0, 3600000, false,
    "a number of milliseconds >= 0", "virtual clock: network and HTTP cost added to every request", "0.1", NULL},
+  {"sweep", 0, "NAME=VALUES", OPT_SWEEP, 0, 0, 0, false, NULL,
+   "virtual clock: run every combination of V1,V2,... or A:B:STEP, one row each (repeatable)", NULL, NULL},
+  {"sweep-metric", 0, "METRIC", OPT_SWEEP_METRIC, 0, 0, 0, false, NULL,
+   "what --report plots against the first swept parameter", "p99", NULL},
 
   {"capacity", 0, "N", OPT_UINT32, OFF(capacity), 0, 1000000, false,
    "an integer in 0..1000000", "requests a backend serves at once, the rest queue (FIFO); 0 = unlimited", "0",
@@ -210,10 +216,12 @@ void lbsim_config_defaults(lbsim_config_t *cfg) {
   cfg->time_scale = 1;
   cfg->clock = LBSIM_CLOCK_REAL;
   cfg->net_delay_ms = 0.1;
+  cfg->sweep.metric = LBSIM_SWEEP_P99;
 }
 
 void lbsim_config_free(lbsim_config_t *cfg) {
   lbsim_scenario_free(&cfg->scenario);
+  lbsim_sweep_free(&cfg->sweep);
   free(cfg->servers);
   cfg->servers = NULL;
   cfg->nservers = 0;
@@ -261,6 +269,48 @@ static int parse_u64(const char *s, uint64_t *out) {
 
 static bool in_range(const opt_t *o, double v) {
   return (o->open_min ? v > o->min : v >= o->min) && v <= o->max;
+}
+
+/* ---- one value of a numeric option, for sweeps ------------------------------ */
+
+static const opt_t *find_option(const char *name) {
+  for (size_t i = 0; i < NOPTIONS; i++)
+    if (strcmp(options[i].name, name) == 0)
+      return &options[i];
+  return NULL;
+}
+
+static bool integer_option(const opt_t *o) {
+  return o->kind == OPT_UINT32 || o->kind == OPT_UINT64 || (o->kind == OPT_SHAPE && o->offset == OFF(concurrency));
+}
+
+int lbsim_config_check_number(const char *option, double value, const char **expected) {
+  const opt_t *o = find_option(option);
+  if (o == NULL || o->range_text == NULL) {
+    *expected = "a number";
+    return -1;
+  }
+  *expected = o->range_text;
+  if (!isfinite(value) || !in_range(o, value) || (integer_option(o) && value != floor(value)))
+    return -1;
+  return 0;
+}
+
+int lbsim_config_number(const char *option, const char *text, double *value, const char **expected) {
+  const opt_t *o = find_option(option);
+  uint64_t u = 0;
+  int bad;
+  if (o != NULL && integer_option(o)) {
+    bad = parse_u64(text, &u);
+    *value = (double)u;
+  } else {
+    bad = parse_double(text, value);
+  }
+  if (bad != 0) {
+    lbsim_config_check_number(option, NAN, expected);
+    return -1;
+  }
+  return lbsim_config_check_number(option, *value, expected);
 }
 
 static lbsim_parse_result_t parse_latency(const opt_t *o, const char *arg, lbsim_latency_spec_t *spec,
@@ -457,7 +507,12 @@ static lbsim_parse_result_t apply(lbsim_config_t *cfg, const opt_t *o, const cha
       cfg->clock = LBSIM_CLOCK_VIRTUAL;
     else
       return error(err, errlen, "invalid --clock '%s': expected real or virtual", arg);
+    cfg->clock_given = true;
     return LBSIM_PARSE_RUN;
+  case OPT_SWEEP:
+    return lbsim_sweep_add(&cfg->sweep, arg, err, errlen) == 0 ? LBSIM_PARSE_RUN : LBSIM_PARSE_ERROR;
+  case OPT_SWEEP_METRIC:
+    return lbsim_sweep_set_metric(&cfg->sweep, arg, err, errlen) == 0 ? LBSIM_PARSE_RUN : LBSIM_PARSE_ERROR;
   case OPT_JITTER: {
     char why[160];
     if (lbsim_jitter_parse(arg, &cfg->jitter, why, sizeof(why)) != 0)
@@ -507,6 +562,10 @@ static lbsim_parse_result_t validate(lbsim_config_t *cfg, char *err, size_t errl
   if (cfg->latency.floor_ms > cfg->latency.ceil_ms)
     return error(err, errlen, "--latency-floor (%g) is greater than --latency-ceil (%g)",
                  cfg->latency.floor_ms, cfg->latency.ceil_ms);
+  if (lbsim_sweep_validate(&cfg->sweep, cfg, err, errlen) != 0)
+    return LBSIM_PARSE_ERROR;
+  if (cfg->sweep.naxes > 0)
+    cfg->clock = LBSIM_CLOCK_VIRTUAL; /* a sweep is a series of virtual runs */
   if (cfg->clock == LBSIM_CLOCK_VIRTUAL) {
     /* No sockets: what needs one cannot run, and nothing else would end it. */
     if (cfg->role != LBSIM_ROLE_DEMO)

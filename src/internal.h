@@ -31,4 +31,11 @@ static inline uint64_t lbsim_s_to_ms(double s) {
 void lbsim_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void lbsim_log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The virtual clock's drivers (vsim.c, vsweep.c): the wall clock in
+ * seconds, for the line on stderr; SIGINT and SIGTERM setting the returned
+ * flag (a second SIGINT leaves at once) until released. */
+double lbsim_wall_s(void);
+volatile int *lbsim_vsim_catch_signals(void);
+void lbsim_vsim_release_signals(void);
+
 #endif

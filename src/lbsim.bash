@@ -4,8 +4,8 @@
 # Options are read from `lbsim --help` and policy names from
 # `lbsim --policy help` of the very binary being completed, so that the
 # completion always matches the program. Values that lbsim does not list
-# (replays, formats, jitter kinds) are named here; a test compares them with
-# lbsim's own error messages.
+# (replays, formats, jitter kinds, sweep parameters and metrics) are named
+# here; a test compares them with lbsim's own error messages.
 
 _lbsim_run() {
     # The binary as typed (lbsim, ./build/lbsim, ~/bin/lbsim).
@@ -45,11 +45,13 @@ _lbsim() {
     # --opt=value: bash splits the line at '=' (COMP_WORDBREAKS), so the words
     # are "--opt" "=" "value", and what gets replaced is the part after '='.
     # Where '=' is not a word break, the word is "--opt=value" itself.
-    local keep=''
+    local keep='' before=''
     if [[ $cur == "=" ]]; then
         cur=
+        ((COMP_CWORD > 1)) && before=${COMP_WORDS[COMP_CWORD - 2]}
     elif [[ $prev == "=" ]] && ((COMP_CWORD > 1)); then
         prev=${COMP_WORDS[COMP_CWORD - 2]}
+        ((COMP_CWORD > 2)) && before=${COMP_WORDS[COMP_CWORD - 3]}
     elif [[ $cur == --*=* ]]; then
         prev=${cur%%=*} keep=${cur%%=*}= cur=${cur#*=}
     fi
@@ -87,6 +89,15 @@ _lbsim() {
             COMPREPLY=($(compgen -W $'none\nexp:\nlognormal:\nuniform:' -- "$cur"))
             [[ ${COMPREPLY[*]} == *: ]] && compopt -o nospace 2>/dev/null
             ;;
+        --sweep)
+            # NAME=VALUES: the name is completed, the values are typed.
+            [[ $cur == *=* ]] ||
+                COMPREPLY=($(compgen -W $'alpha=\nexplore=\ntemperature=\ndecay=\nchoices=\nburst=\ncapacity=\nrate=\nconcurrency=\nbackends=' -- "$cur"))
+            compopt -o nospace 2>/dev/null
+            ;;
+        --sweep-metric)
+            COMPREPLY=($(compgen -W $'p50\np99\np999\nsuccess\nfastest\nregret\nswitches\ntop_share' -- "$cur"))
+            ;;
         --scenario | --report)
             compopt -o filenames 2>/dev/null
             COMPREPLY=($(compgen -f -- "$cur"))
@@ -99,6 +110,9 @@ _lbsim() {
         ((${#COMPREPLY[@]})) && COMPREPLY=("${COMPREPLY[@]/#/$keep}")
         return 0
     fi
+
+    # The values of "--sweep NAME=" (bash splits the word at '='): typed.
+    [[ -n $before && ${long_of[$before]-} == --sweep ]] && return 0
 
     # lbsim takes no operands: offer the options.
     if [[ $cur == "" || $cur == --* || $cur == - ]]; then

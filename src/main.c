@@ -8,6 +8,7 @@
 #include "lbsim/config.h"
 #include "lbsim/sim.h"
 #include "lbsim/vsim.h"
+#include "lbsim/vsweep.h"
 #include "lbsim_version.h"
 
 int main(int argc, char **argv) {
@@ -35,7 +36,10 @@ int main(int argc, char **argv) {
     break;
   case LBSIM_PARSE_RUN:
   default:
-    code = cfg.clock == LBSIM_CLOCK_VIRTUAL ? lbsim_vsim_run(&cfg) : lbsim_sim_run(&cfg);
+    if (cfg.sweep.naxes > 0)
+      code = lbsim_vsweep_run(&cfg);
+    else
+      code = cfg.clock == LBSIM_CLOCK_VIRTUAL ? lbsim_vsim_run(&cfg) : lbsim_sim_run(&cfg);
     break;
   }
   lbsim_config_free(&cfg);

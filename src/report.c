@@ -71,21 +71,33 @@ static void block_done(lbsim_report_t *r) {
     lbsim_report_flush(r);
 }
 
+/* A report without a file (each run of a sweep) is discarded: nothing is
+ * formatted, nothing logged. */
+static bool discarded(const lbsim_report_t *r) {
+  return r->file == NULL;
+}
+
 static double since_start_s(const lbsim_report_t *r, uint64_t now_ns) {
   return now_ns > r->start_ns ? (double)(now_ns - r->start_ns) / LBSIM_NS_PER_S : 0.0;
 }
 
 void lbsim_report_start(lbsim_report_t *r, uint64_t now_ns) {
+  if (discarded(r))
+    return;
   r->format->start(r, now_ns);
   block_done(r);
 }
 
 void lbsim_report_round(lbsim_report_t *r, uint64_t round, uint64_t now_ns) {
+  if (discarded(r))
+    return;
   r->format->round(r, round, since_start_s(r, now_ns), now_ns);
   block_done(r);
 }
 
 void lbsim_report_run(lbsim_report_t *r, double elapsed_s, uint64_t now_ns) {
+  if (discarded(r))
+    return;
   r->format->run(r, elapsed_s, now_ns);
   lbsim_report_flush(r);
 }
@@ -102,6 +114,8 @@ void lbsim_report_sweep_row(lbsim_report_t *r, const lbsim_sweep_row_t *row) {
 
 void lbsim_report_change(lbsim_report_t *r, const lbsim_model_t *model, const lbsim_event_t *ev, double old,
                          uint64_t now_ns) {
+  if (discarded(r))
+    return;
   unsigned i = model->index + 1;
   const char *origin = lbsim_origin_names[ev->origin];
   double now_value = ev->value;

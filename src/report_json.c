@@ -217,24 +217,51 @@ static void json_change(lbsim_report_t *r, double t_s, uint32_t backend, const l
   lbsim_buf_append_str(out, "}\n");
 }
 
+/* A sweep's first object: a start object without backends (their number
+ * may be swept), with what is swept. */
 static void json_sweep_head(lbsim_report_t *r, uint32_t nparams, const char *const *names) {
-  (void)r, (void)nparams, (void)names; /* every row names its parameters */
+  lbsim_buf_t *out = &r->out;
+  const lbsim_config_t *cfg = r->cfg;
+  lbsim_buf_printf(out, "{\"type\":\"start\",\"version\":\"%s\",\"seed\":%llu,\"clock\":\"virtual\",\"policies\":[",
+                   LBSIM_VERSION, (unsigned long long)r->seed);
+  for (uint32_t w = 0; w < (cfg->compare ? cfg->npolicies : 1); w++) {
+    if (w)
+      lbsim_buf_append_str(out, ",");
+    json_string(out, cfg->policies[w]);
+  }
+  lbsim_buf_append_str(out, "],\"sweep\":{\"params\":[");
+  for (uint32_t k = 0; k < nparams; k++) {
+    if (k)
+      lbsim_buf_append_str(out, ",");
+    json_string(out, names[k]);
+  }
+  lbsim_buf_printf(out, "],\"combinations\":%u}}\n", cfg->sweep.combinations);
 }
 
 static void json_sweep_row(lbsim_report_t *r, const lbsim_sweep_row_t *row) {
   lbsim_buf_t *out = &r->out;
   const lbsim_balancer_t *b = row->balancer;
   const lbsim_counts_t *c = &b->stats.total;
-  lbsim_buf_append_str(out, "{\"type\":\"sweep\",\"params\":{");
+  lbsim_buf_printf(out, "{\"type\":\"sweep\",\"combination\":%u,\"params\":{", row->combination + 1);
   for (uint32_t k = 0; k < row->nparams; k++) {
     if (k)
       lbsim_buf_append_str(out, ",");
     json_string(out, row->names[k]);
-    lbsim_buf_printf(out, ":%.17g", row->values[k]);
+    if (row->unused & (1u << k))
+      lbsim_buf_append_str(out, ":null");
+    else
+      lbsim_buf_printf(out, ":%.15g", row->values[k]);
   }
-  lbsim_buf_append_str(out, "},\"policy\":");
+  lbsim_buf_append_str(out, "},\"unused\":[");
+  for (uint32_t k = 0, first = 1; k < row->nparams; k++)
+    if (row->unused & (1u << k)) {
+      if (!first)
+        lbsim_buf_append_str(out, ",");
+      json_string(out, row->names[k]);
+      first = 0;
+    }
+  lbsim_buf_append_str(out, "],\"policy\":");
   json_string(out, b->policy_name);
-  lbsim_buf_printf(out, ",\"param_unused\":%s", row->param_unused ? "true" : "false");
   json_totals(out, b);
   lbsim_buf_append_str(out, ",\"success\":");
   json_number(out, c->requests ? (double)c->ok / (double)c->requests : NAN);

@@ -137,7 +137,7 @@ static void summary(lbsim_report_t *r, double elapsed_s) {
   }
 }
 
-/* One policy's figures as the comparison and the sweep print them. */
+/* One policy's figures as the comparison prints them. */
 static void policy_figures(lbsim_buf_t *out, const lbsim_balancer_t *b, bool oracle) {
   const lbsim_stats_t *s = &b->stats;
   const lbsim_counts_t *c = &s->total;
@@ -194,6 +194,10 @@ static void text_change(lbsim_report_t *r, double t_s, uint32_t backend, const l
 
 static void text_sweep_head(lbsim_report_t *r, uint32_t nparams, const char *const *names) {
   lbsim_buf_t *out = &r->out;
+  const lbsim_config_t *cfg = r->cfg;
+  uint32_t npolicies = cfg->compare ? cfg->npolicies : 1;
+  lbsim_buf_printf(out, "\n=== Sweep: %u combination%s x %u polic%s ===\n", cfg->sweep.combinations,
+                   cfg->sweep.combinations == 1 ? "" : "s", npolicies, npolicies == 1 ? "y" : "ies");
   for (uint32_t k = 0; k < nparams; k++)
     lbsim_buf_printf(out, "%12s ", names[k]);
   lbsim_buf_printf(out, "%-18s %9s %9s %9s %8s %8s %10s %9s %9s\n", "policy", "p50 ms", "p99 ms", "p99.9 ms",
@@ -205,11 +209,18 @@ static void text_sweep_row(lbsim_report_t *r, const lbsim_sweep_row_t *row) {
   const lbsim_balancer_t *b = row->balancer;
   const lbsim_stats_t *s = &b->stats;
   const lbsim_counts_t *c = &s->total;
-  for (uint32_t k = 0; k < row->nparams; k++)
-    lbsim_buf_printf(out, "%12g ", row->values[k]);
-  lbsim_buf_printf(out, "%-18s %9.2f %9.2f %9.2f %7.2f%%", b->policy_name, lbsim_counts_quantile_ms(c, 0.5),
-                   lbsim_counts_quantile_ms(c, 0.99), lbsim_counts_quantile_ms(c, 0.999),
-                   c->requests ? 100.0 * (double)c->ok / (double)c->requests : 0.0);
+  for (uint32_t k = 0; k < row->nparams; k++) {
+    if (row->unused & (1u << k))
+      lbsim_buf_printf(out, "%12s ", "-");
+    else
+      lbsim_buf_printf(out, "%12.15g ", row->values[k]);
+  }
+  lbsim_buf_printf(out, "%-18s %9.2f %9.2f %9.2f", b->policy_name, lbsim_counts_quantile_ms(c, 0.5),
+                   lbsim_counts_quantile_ms(c, 0.99), lbsim_counts_quantile_ms(c, 0.999));
+  if (c->requests)
+    lbsim_buf_printf(out, " %7.2f%%", 100.0 * (double)c->ok / (double)c->requests);
+  else
+    lbsim_buf_printf(out, " %8s", "-");
   if (c->judged)
     lbsim_buf_printf(out, " %7.1f%% %+10.2f", 100.0 * lbsim_report_share_to_fastest(c),
                      lbsim_report_mean_regret_ms(c));
@@ -220,8 +231,15 @@ static void text_sweep_row(lbsim_report_t *r, const lbsim_sweep_row_t *row) {
     lbsim_buf_printf(out, " %8.1f%%", 100.0 * lbsim_report_top_share(s));
   else
     lbsim_buf_printf(out, " %9s", "-");
-  if (row->param_unused)
-    lbsim_buf_append_str(out, "  (a swept parameter it does not use: run once)");
+  if (row->unused) {
+    lbsim_buf_append_str(out, "  (does not use");
+    for (uint32_t k = 0, first = 1; k < row->nparams; k++)
+      if (row->unused & (1u << k)) {
+        lbsim_buf_printf(out, "%s %s", first ? "" : ",", row->names[k]);
+        first = 0;
+      }
+    lbsim_buf_append_str(out, ": run once)");
+  }
   lbsim_buf_append_str(out, "\n");
 }
 

@@ -17,8 +17,8 @@
 #define PANEL_H (40 + LAT_H + GAP_H + SHARE_H + GAP_H + FAIL_H + 60)
 #define CHANGED_RATIO 10.0 /* a backend whose expected cost moved this much "changed" */
 
-static const char *const palette[LBSIM_SVG_COLORS] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b",
-                                                      "#e377c2", "#17becf", "#bcbd22", "#393b79"};
+const char *const lbsim_svg_palette[LBSIM_SVG_COLORS] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b",
+                                                         "#e377c2", "#17becf", "#bcbd22", "#393b79"};
 #define OTHERS_COLOR "#b0b0b0"
 #define FAIL_COLOR "#d62728"
 
@@ -187,6 +187,57 @@ void lbsim_axis_fit(lbsim_axis_t *a, double min, double max) {
   a->hi = a->step * ceil(max * 1.1 / a->step);
 }
 
+void lbsim_axis_fit_range(lbsim_axis_t *a, double min, double max) {
+  memset(a, 0, sizeof(*a));
+  if (!isfinite(min) || !isfinite(max) || min > max) {
+    a->hi = 1;
+    a->step = 0.2;
+    return;
+  }
+  if (min > 0 && max / min > 20) {
+    a->log = true;
+    a->lo = log_step(min, false);
+    a->hi = log_step(max, true);
+    a->step = 10;
+    return;
+  }
+  double span = max - min;
+  if (span <= 0) /* one value: a unit around it */
+    span = min != 0 ? fabs(min) : 1;
+  a->step = nice_step(span, 5);
+  a->lo = a->step * floor(min / a->step);
+  a->hi = a->step * ceil(max / a->step);
+  if (a->hi - a->lo < a->step * 1.5) { /* room on both sides of a lone value */
+    a->lo -= a->step;
+    a->hi += a->step;
+  }
+}
+
+uint32_t lbsim_axis_ticks(const lbsim_axis_t *a, double *ticks, bool *labelled, uint32_t max) {
+  uint32_t n = 0;
+  if (a->log) {
+    /* 1, 2 and 5 of every decade; only the decades named when there are many. */
+    int first = (int)floor(log10(a->lo) + 1e-9), last = (int)ceil(log10(a->hi) - 1e-9);
+    for (int k = first; k <= last; k++)
+      for (int m = 1; m <= 5 && n < max; m += m == 1 ? 1 : 3) {
+        double v = m * pow(10, k);
+        if (v >= a->lo * (1 - 1e-9) && v <= a->hi * (1 + 1e-9)) {
+          ticks[n] = v;
+          labelled[n++] = m == 1 || last - first <= 3;
+        }
+      }
+    return n;
+  }
+  for (double i = 0; n < max; i++) {
+    double v = a->lo + i * a->step;
+    if (v > a->hi + a->step * 1e-6)
+      break;
+    ticks[n] = fabs(v) < a->step * 1e-9 ? 0 : v; /* no "-0" */
+    labelled[n++] = true;
+  }
+  return n;
+}
+
 double lbsim_axis_pos(const lbsim_axis_t *a, double v) {
   double p;
   if (a->log)
@@ -293,7 +344,7 @@ void lbsim_svg_rank(const lbsim_timeline_t *tl, uint32_t *order) {
 
 /* ---- drawing -------------------------------------------------------------- */
 
-static void escaped(FILE *out, const char *s) {
+void lbsim_svg_escape(FILE *out, const char *s) {
   for (; *s; s++) {
     switch (*s) {
     case '<': fputs("&lt;", out); break;
@@ -334,19 +385,11 @@ static void y_tick(FILE *out, const frame_t *f, double v, const char *fmt, doubl
 static void axes(FILE *out, const frame_t *f, const char *y_label, const char *y_fmt, double y_scale) {
   fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#fafafa\" stroke=\"#888\"/>\n",
           f->x0, f->y0, f->w, f->h);
-  if (f->y.log) {
-    /* 1, 2 and 5 of every decade; only the decades named when there are many. */
-    int first = (int)floor(log10(f->y.lo) + 1e-9), last = (int)ceil(log10(f->y.hi) - 1e-9);
-    for (int k = first; k <= last; k++)
-      for (int m = 1; m <= 5; m += m == 1 ? 1 : 3) {
-        double v = m * pow(10, k);
-        if (v >= f->y.lo * (1 - 1e-9) && v <= f->y.hi * (1 + 1e-9))
-          y_tick(out, f, v, y_fmt, y_scale, m == 1 || last - first <= 3);
-      }
-  } else {
-    for (double v = f->y.lo; v <= f->y.hi * 1.0001; v += f->y.step)
-      y_tick(out, f, v, y_fmt, y_scale, true);
-  }
+  double ticks[LBSIM_AXIS_MAX_TICKS];
+  bool labelled[LBSIM_AXIS_MAX_TICKS];
+  uint32_t nticks = lbsim_axis_ticks(&f->y, ticks, labelled, LBSIM_AXIS_MAX_TICKS);
+  for (uint32_t k = 0; k < nticks; k++)
+    y_tick(out, f, ticks[k], y_fmt, y_scale, labelled[k]);
   double t_step = nice_step(f->t_max > 0 ? f->t_max : 1, 8);
   for (double t = 0; t <= f->t_max * 1.0001; t += t_step) {
     double x = fx(f, t);
@@ -468,7 +511,7 @@ static void shares(FILE *out, const frame_t *f, const lbsim_timeline_t *tl, uint
               "<rect class=\"share\" data-backend=\"%u\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
               "fill=\"%s\"/>\n",
               k < ncolored ? order[k] + 1 : 0, x, y, width > 0.5 ? width : 0.5, hgt,
-              k < ncolored ? palette[k] : OTHERS_COLOR);
+              k < ncolored ? lbsim_svg_palette[k] : OTHERS_COLOR);
     }
   }
 }
@@ -509,9 +552,9 @@ typedef struct layout_s {
 static void panel(FILE *out, const lbsim_timeline_t *tl, uint32_t w, const char *policy, double top,
                   const layout_t *l) {
   fprintf(out, "<g class=\"panel\" data-policy=\"");
-  escaped(out, policy);
+  lbsim_svg_escape(out, policy);
   fprintf(out, "\">\n<text x=\"%d\" y=\"%.1f\" font-size=\"15\" font-weight=\"bold\">", MARGIN_LEFT, top + 22);
-  escaped(out, policy);
+  lbsim_svg_escape(out, policy);
   fputs("</text>\n", out);
 
   frame_t lat = {MARGIN_LEFT, top + 40, PLOT_W, LAT_H, l->t_max, l->latency};
@@ -519,10 +562,10 @@ static void panel(FILE *out, const lbsim_timeline_t *tl, uint32_t w, const char 
           l->latency.lo, l->latency.hi);
   axes(out, &lat, l->latency.log ? "latency (ms, log scale)" : "latency (ms)", "%g", 1);
   for (uint32_t k = 0, rows = 0; k < l->ncolored; k++) {
-    truth_line(out, &lat, tl, l->order[k], palette[k]);
+    truth_line(out, &lat, tl, l->order[k], lbsim_svg_palette[k]);
     if (ever_down(tl, l->order[k]))
-      down_bars(out, &lat, tl, l->order[k], rows++, palette[k]);
-    estimate_line(out, &lat, tl, w, l->order[k], palette[k]);
+      down_bars(out, &lat, tl, l->order[k], rows++, lbsim_svg_palette[k]);
+    estimate_line(out, &lat, tl, w, l->order[k], lbsim_svg_palette[k]);
   }
   fputs("</g>\n", out);
 
@@ -543,10 +586,11 @@ static void legend(FILE *out, const char *const *names, const layout_t *l, uint3
   double x = WIDTH - MARGIN_RIGHT + 20, y = 70;
   fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" font-weight=\"bold\">backends</text>\n", x, y - 18);
   for (uint32_t k = 0; k < l->ncolored; k++, y += 18) {
-    fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"%s\"/>\n", x, y - 10, palette[k]);
+    fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"%s\"/>\n", x, y - 10,
+            lbsim_svg_palette[k]);
     fprintf(out, "<text class=\"legend-backend\" data-backend=\"%u\" x=\"%.1f\" y=\"%.1f\" font-size=\"11\">%u ",
             l->order[k] + 1, x + 18, y, l->order[k] + 1);
-    escaped(out, names[l->order[k]]);
+    lbsim_svg_escape(out, names[l->order[k]]);
     fputs("</text>\n", out);
   }
   if (n > l->ncolored) {
@@ -632,7 +676,7 @@ int lbsim_svg_write(FILE *out, const lbsim_timeline_t *tl, const char *const *na
                "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
           WIDTH, height, WIDTH, height);
   fputs("<text x=\"20\" y=\"30\" font-size=\"18\">", out);
-  escaped(out, title);
+  lbsim_svg_escape(out, title);
   fputs("</text>\n", out);
   for (uint32_t w = 0; w < tl->nworlds; w++)
     panel(out, tl, w, policies[w], 40 + (double)w * PANEL_H, &l);

@@ -128,7 +128,19 @@ static void on_sigint(int signum) {
   interrupted = 1;
 }
 
-static double wall_s(void) {
+volatile int *lbsim_vsim_catch_signals(void) {
+  interrupted = 0;
+  signal(SIGINT, on_sigint);
+  signal(SIGTERM, on_sigint);
+  return &interrupted;
+}
+
+void lbsim_vsim_release_signals(void) {
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+}
+
+double lbsim_wall_s(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
@@ -145,19 +157,15 @@ int lbsim_vsim_run(const lbsim_config_t *cfg) {
   uint64_t seed = cfg->seed_given ? cfg->seed : lbsim_rng_clock_seed();
   lbsim_log("lbsim %s seed=%llu clock=virtual", LBSIM_VERSION, (unsigned long long)seed);
   lbsim_vsim_t v;
-  double t0 = wall_s();
+  double t0 = lbsim_wall_s();
   int code = LBSIM_EXIT_OK;
   if (lbsim_vsim_init(&v, cfg, seed, stdout) != 0) {
     lbsim_vsim_free(&v);
     return LBSIM_EXIT_RUNTIME;
   }
-  interrupted = 0;
-  signal(SIGINT, on_sigint);
-  signal(SIGTERM, on_sigint);
-  lbsim_vsim_execute(&v, &interrupted);
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
-  double wall = wall_s() - t0;
+  lbsim_vsim_execute(&v, lbsim_vsim_catch_signals());
+  lbsim_vsim_release_signals();
+  double wall = lbsim_wall_s() - t0;
   double simulated = (double)(v.runner.end_ns - v.runner.start_ns) / LBSIM_NS_PER_S;
   uint64_t requests = total_requests(&v);
   lbsim_log("simulated %.2f s in %.2f s (%.0fx real time; %llu requests, %.2f M/s)", simulated, wall,

@@ -11,6 +11,7 @@
 #include "lbsim/latency.h"
 #include "lbsim/scenario.h"
 #include "lbsim/service.h"
+#include "lbsim/sweep.h"
 #include "lbsim/url.h"
 
 #define LBSIM_MAX_BACKENDS 4096
@@ -107,7 +108,9 @@ typedef struct lbsim_config_s {
 
   /* clock */
   lbsim_clock_kind_t clock;
+  bool clock_given;               /* --clock was on the command line */
   double net_delay_ms;            /* virtual clock: network and HTTP cost of one request */
+  lbsim_sweep_t sweep;            /* --sweep, --sweep-metric (naxes 0: no sweep) */
 
   /* run */
   uint64_t seed;
@@ -132,5 +135,13 @@ void lbsim_config_free(lbsim_config_t *cfg);
 void lbsim_config_usage(FILE *out);
 /* --policy help */
 void lbsim_config_list_policies(FILE *out);
+
+/* A value of a numeric option (by its long name), read and checked as the
+ * command line reads and checks it: its range, and a whole number for an
+ * integer option. 0, or -1; either way *expected is the range as the error
+ * messages word it ("a number in (0, 1]"). For values given elsewhere
+ * than after their option (sweeps). */
+int lbsim_config_number(const char *option, const char *text, double *value, const char **expected);
+int lbsim_config_check_number(const char *option, double value, const char **expected);
 
 #endif

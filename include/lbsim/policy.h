@@ -36,9 +36,22 @@ typedef struct lbsim_policy_params_s {
   double temperature_ms;       /* --temperature: ema-softmax */
 } lbsim_policy_params_t;
 
+/* The settings of lbsim_policy_params_t a policy reads, as a bitmask in
+ * lbsim_policy_ops_t.uses; reading the client's EMA counts as using
+ * --alpha. A sweep (sweep.h) runs a policy once across the values of a
+ * setting it does not use. */
+enum {
+  LBSIM_POLICY_USES_ALPHA = 1u << 0,       /* --alpha, through the client's EMA */
+  LBSIM_POLICY_USES_EXPLORE = 1u << 1,     /* --explore */
+  LBSIM_POLICY_USES_TEMPERATURE = 1u << 2, /* --temperature */
+  LBSIM_POLICY_USES_DECAY = 1u << 3,       /* --decay */
+  LBSIM_POLICY_USES_CHOICES = 1u << 4      /* --choices */
+};
+
 typedef struct lbsim_policy_ops_s {
   const char *name;
   const char *summary;         /* one line for --policy help */
+  uint32_t uses;               /* LBSIM_POLICY_USES_* */
   /* Allocates state into p->state; returns 0 or a negative errno. */
   int (*create)(lbsim_policy_t *p, const lbsim_policy_params_t *params);
   /* Picks a backend in [0, n) for one request and counts it in flight. */

@@ -26,13 +26,15 @@
 
 typedef struct lbsim_report_s lbsim_report_t;
 
-/* One row of a sweep: the values of the swept parameters and a policy's run. */
+/* One row of a sweep (sweep.h): the values of the swept parameters and a
+ * policy's run with them. */
 typedef struct lbsim_sweep_row_s {
+  uint32_t combination;       /* 0-based */
   uint32_t nparams;
   const char *const *names;   /* the swept parameters */
   const double *values;       /* their values in this combination */
+  uint32_t unused;            /* bit k: the policy does not use names[k] (run once for all its values) */
   const lbsim_balancer_t *balancer;
-  bool param_unused;          /* a swept parameter this policy does not read */
   double elapsed_s;           /* simulated */
 } lbsim_sweep_row_t;
 
@@ -46,7 +48,8 @@ typedef struct lbsim_format_s {
   void (*run)(lbsim_report_t *r, double elapsed_s, uint64_t now_ns);
   /* A drift step, or a scripted or admin change of a backend. */
   void (*change)(lbsim_report_t *r, double t_s, uint32_t backend, const lbsim_event_t *event, double from, double to);
-  /* Sweeps: the table's head, then one row per combination and policy. */
+  /* Sweeps: the table's head (r->cfg holds the sweep), then one row per
+   * combination and policy. */
   void (*sweep_head)(lbsim_report_t *r, uint32_t nparams, const char *const *names);
   void (*sweep_row)(lbsim_report_t *r, const lbsim_sweep_row_t *row);
 } lbsim_format_t;
@@ -73,6 +76,8 @@ const lbsim_format_t *lbsim_format_find(const char *name);
 /* Every format, NULL-terminated. */
 const lbsim_format_t *const *lbsim_format_all(void);
 
+/* file NULL: the report is discarded (a sweep's runs): nothing is formatted
+ * or logged. */
 void lbsim_report_init(lbsim_report_t *r, const lbsim_config_t *cfg, uint64_t seed, FILE *file, size_t flush_at);
 /* What the report describes: the balancers (none with --backends-only),
  * the n backends by URL, what is true about them (NULL when they are

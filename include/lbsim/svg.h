@@ -11,13 +11,17 @@
  * One panel per policy on shared axes: true latency (solid, stepped) and
  * estimate (dashed) of the backends that mattered, the share of each block's
  * requests per backend as stacked bands, and the share of failed answers per
- * block. Pure code apart from writing the file. */
+ * block. A sweep (sweep.h) gets a plot of its own (lbsim_svg_sweep_write,
+ * in svg_sweep.c) on the same axes code. Pure code apart from writing the
+ * file. */
 #ifndef LBSIM_SVG_H
 #define LBSIM_SVG_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "lbsim/sweep.h"
 
 #define LBSIM_SAMPLE_MS 50          /* how often the truth and the estimates are sampled */
 #define LBSIM_TIMELINE_MAX 2000     /* samples, and blocks, kept; beyond, older ones are thinned */
@@ -79,6 +83,12 @@ typedef struct lbsim_axis_s {
 } lbsim_axis_t;
 
 void lbsim_axis_fit(lbsim_axis_t *axis, double min, double max);
+/* The same, fitted to [min, max] rather than from 0 (values of either sign). */
+void lbsim_axis_fit_range(lbsim_axis_t *axis, double min, double max);
+/* Where the ticks go, at most `max` of them (LBSIM_AXIS_MAX_TICKS is enough
+ * for any fitted axis), and which ones are labelled. */
+#define LBSIM_AXIS_MAX_TICKS 64
+uint32_t lbsim_axis_ticks(const lbsim_axis_t *axis, double *ticks, bool *labelled, uint32_t max);
 /* Where v falls: 0 at lo, 1 at hi (clamped). */
 double lbsim_axis_pos(const lbsim_axis_t *axis, double v);
 
@@ -92,5 +102,27 @@ void lbsim_svg_rank(const lbsim_timeline_t *tl, uint32_t *order);
 /* Draws the timeline. names: backend URLs; policies: one per world. */
 int lbsim_svg_write(FILE *out, const lbsim_timeline_t *tl, const char *const *names, const char *const *policies,
                     const char *title);
+
+/* Text as SVG character data or an attribute value. */
+void lbsim_svg_escape(FILE *out, const char *text);
+/* The colours of the lines and bands, in order. */
+extern const char *const lbsim_svg_palette[LBSIM_SVG_COLORS];
+
+/* ---- a sweep's plot (svg_sweep.c) ------------------------------------------------- */
+
+/* One metric against the first swept parameter: one line per policy and
+ * value of the other swept parameters (the values a policy does not use
+ * count once); a policy that does not use the first parameter is a
+ * horizontal line. */
+typedef struct lbsim_sweep_plot_s {
+  const lbsim_sweep_t *sweep;
+  const char *const *policies;
+  uint32_t npolicies;
+  const uint32_t *unused;       /* [npolicies]: the axes each does not use (lbsim_sweep_unused) */
+  const double *values;         /* [combination * npolicies + policy]: the metric; NAN where not run or unknown */
+  const char *title;
+} lbsim_sweep_plot_t;
+
+int lbsim_svg_sweep_write(FILE *out, const lbsim_sweep_plot_t *plot);
 
 #endif

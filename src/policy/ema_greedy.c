@@ -83,6 +83,7 @@ static void greedy_destroy(lbsim_policy_t *p) {
 const lbsim_policy_ops_t lbsim_policy_ema_greedy = {
     .name = "ema-greedy",
     .summary = "the seed: lowest EMA with probability 1-explore, else a random other backend",
+    .uses = LBSIM_POLICY_USES_ALPHA | LBSIM_POLICY_USES_EXPLORE,
     .create = greedy_create,
     .select = greedy_select,
     .observe = greedy_observe,

@@ -124,6 +124,7 @@ static void softmax_destroy(lbsim_policy_t *p) {
 const lbsim_policy_ops_t lbsim_policy_ema_softmax = {
     .name = "ema-softmax",
     .summary = "the seed's EMA, picks drawn by exp(-cost/T) with cost = EMA x (in flight + 1): no herding, no flapping",
+    .uses = LBSIM_POLICY_USES_ALPHA | LBSIM_POLICY_USES_EXPLORE | LBSIM_POLICY_USES_TEMPERATURE,
     .create = softmax_create,
     .select = softmax_select,
     .observe = softmax_observe,

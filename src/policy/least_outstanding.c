@@ -144,6 +144,7 @@ static void lor_destroy(lbsim_policy_t *p) {
 const lbsim_policy_ops_t lbsim_policy_least_outstanding = {
     .name = "least-outstanding",
     .summary = "fewest requests in flight, ties at random (Envoy least-request); --choices K: best of K",
+    .uses = LBSIM_POLICY_USES_CHOICES,
     .create = lor_create,
     .select = lor_select,
     .observe = lor_observe,

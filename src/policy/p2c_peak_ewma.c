@@ -95,6 +95,7 @@ static void p2c_destroy(lbsim_policy_t *pol) {
 const lbsim_policy_ops_t lbsim_policy_p2c_peak_ewma = {
     .name = "p2c-peak-ewma",
     .summary = "best of two random backends by peak-EWMA latency x (in flight + 1) (Finagle, Linkerd, tower)",
+    .uses = LBSIM_POLICY_USES_DECAY,
     .create = p2c_create,
     .select = p2c_select,
     .observe = p2c_observe,

@@ -27,6 +27,7 @@ static void random_destroy(lbsim_policy_t *p) {
 const lbsim_policy_ops_t lbsim_policy_random = {
     .name = "random",
     .summary = "a backend uniformly at random",
+    .uses = 0,
     .create = random_create,
     .select = random_select,
     .observe = random_observe,

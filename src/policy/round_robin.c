@@ -36,6 +36,7 @@ static void rr_destroy(lbsim_policy_t *p) {
 const lbsim_policy_ops_t lbsim_policy_round_robin = {
     .name = "round-robin",
     .summary = "each backend in turn",
+    .uses = 0,
     .create = rr_create,
     .select = rr_select,
     .observe = rr_observe,

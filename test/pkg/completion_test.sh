@@ -116,6 +116,36 @@ test_replay_format_and_jitter_names_are_lbsim_s() {
     for v in text json; do "$LBSIM" --format "$v" --help >/dev/null || fail "--format $v refused"; done
 }
 
+test_sweep_names_and_metrics_are_lbsim_s() {
+    local names got
+    names=$(names_in_error --sweep | sed 's/$/=/' | sort)
+    [ "$(echo "$names" | wc -l)" -ge 10 ] || fail "lbsim --sweep lists: $names"
+    complete_words --sweep ""
+    got=$(printf '%s\n' "${COMPREPLY[@]}" | sort)
+    [ "$got" = "$names" ] || fail "--sweep completes [$(echo $got)], lbsim lists [$(echo $names)]"
+    names=$(names_in_error --sweep-metric | sort)
+    complete_words --sweep-metric ""
+    got=$(printf '%s\n' "${COMPREPLY[@]}" | sort)
+    [ "$got" = "$names" ] || fail "--sweep-metric completes [$(echo $got)], lbsim lists [$(echo $names)]"
+    expect --sweep al "=>" alpha=
+    expect --sweep c "=>" choices= capacity= concurrency=
+    expect --sweep-metric p9 "=>" p99 p999
+    # The values are typed: nothing is offered after "NAME=", in any split of the words.
+    expect --sweep alpha = "=>"
+    expect --sweep alpha = 0. "=>"
+    expect --sweep alpha=0. "=>"
+    expect --sweep=alpha=0. "=>"
+    expect --sweep alpha = 0.1 --sweep-m "=>" --sweep-metric
+    # What completes is accepted.
+    local v
+    for v in $(names_in_error --sweep); do
+        "$LBSIM" --sweep "$v=1" --help >/dev/null || fail "lbsim refuses --sweep $v=1"
+    done
+    for v in $(names_in_error --sweep-metric); do
+        "$LBSIM" --sweep-metric "$v" --help >/dev/null 2>&1 || fail "lbsim refuses --sweep-metric $v"
+    done
+}
+
 test_files_complete_after_scenario_and_report() {
     local dir
     dir=$(mktemp -d)

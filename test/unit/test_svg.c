@@ -36,6 +36,42 @@ TEST(a_range_over_twenty_fold_gets_a_log_axis_that_holds_it) {
   CHECK(!a.log && a.hi > 0);
 }
 
+TEST(a_range_axis_holds_its_values_of_either_sign) {
+  lbsim_axis_t a;
+  lbsim_axis_fit_range(&a, 1000, 1100); /* narrow and far from 0 */
+  CHECK(!a.log && a.lo <= 1000 && a.lo >= 900 && a.hi >= 1100 && a.hi <= 1200);
+  lbsim_axis_fit_range(&a, -12.5, 40); /* a regret can be negative */
+  CHECK(!a.log && a.lo <= -12.5 && a.lo > -30 && a.hi >= 40 && a.hi <= 60);
+  CHECK_NEAR(lbsim_axis_pos(&a, 0), -a.lo / (a.hi - a.lo), 1e-12);
+  lbsim_axis_fit_range(&a, 0.3, 0.3); /* one value: room on both sides */
+  CHECK(a.lo < 0.3 && a.hi > 0.3);
+  CHECK(lbsim_axis_pos(&a, 0.3) > 0.2 && lbsim_axis_pos(&a, 0.3) < 0.8);
+  lbsim_axis_fit_range(&a, 10, 10000);
+  CHECK(a.log && a.lo <= 10 && a.hi >= 10000);
+}
+
+TEST(ticks_are_nice_and_cover_the_axis) {
+  lbsim_axis_t a;
+  double t[LBSIM_AXIS_MAX_TICKS];
+  bool named[LBSIM_AXIS_MAX_TICKS];
+  lbsim_axis_fit_range(&a, -12.5, 40);
+  uint32_t n = lbsim_axis_ticks(&a, t, named, LBSIM_AXIS_MAX_TICKS);
+  CHECK(n >= 3 && n <= 12);
+  CHECK(t[0] == a.lo && fabs(t[n - 1] - a.hi) < 1e-9);
+  bool zero = false;
+  for (uint32_t k = 0; k < n; k++) {
+    CHECK(named[k]);
+    zero = zero || (t[k] == 0 && !signbit(t[k])); /* 0, never "-0" */
+  }
+  CHECK(zero);
+  lbsim_axis_fit_range(&a, 10, 10000);
+  n = lbsim_axis_ticks(&a, t, named, LBSIM_AXIS_MAX_TICKS);
+  CHECK_EQ(n, 10); /* 10 20 50 100 200 500 1000 2000 5000 10000 */
+  CHECK(t[0] == 10 && t[3] == 100 && t[9] == 10000);
+  CHECK(named[0] && named[1]); /* three decades: all named */
+  CHECK_EQ(lbsim_axis_ticks(&a, t, named, 4), 4); /* never more than asked */
+}
+
 TEST(blocks_cover_the_whole_run_and_keep_every_count) {
   lbsim_timeline_t tl;
   CHECK_EQ(lbsim_timeline_init(&tl, 2, 3), 0);

@@ -1,0 +1,413 @@
+/* Unit tests of sweeps (lbsim/sweep.h): parsing of --sweep, the cartesian
+ * product, the policies' declared parameters, and the checks of a command
+ * line with a sweep. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+
+#include "harness.h"
+#include "lbsim/config.h"
+#include "lbsim/policy.h"
+#include "lbsim/sweep.h"
+
+static char err[512];
+
+/* Adds each spec (NULL-terminated) to a fresh sweep; the result of the last. */
+static int sweep_of(lbsim_sweep_t *s, const char *first, ...) {
+  memset(s, 0, sizeof(*s));
+  va_list ap;
+  va_start(ap, first);
+  int r = 0;
+  strcpy(err, "");
+  for (const char *spec = first; spec != NULL && r == 0; spec = va_arg(ap, const char *))
+    r = lbsim_sweep_add(s, spec, err, sizeof(err));
+  va_end(ap);
+  return r;
+}
+
+#define SWEEP(s, ...) sweep_of(s, __VA_ARGS__, (const char *)NULL)
+
+/* The values of axis k, exactly. */
+static int has_values(const lbsim_sweep_t *s, uint32_t k, const double *want, uint32_t n) {
+  REQUIRE(k < s->naxes);
+  if (s->axes[k].nvalues != n) {
+    lbsim_test_fail(__FILE__, __LINE__, "axis %u has %u values, expected %u", k, s->axes[k].nvalues, n);
+    return -1;
+  }
+  for (uint32_t i = 0; i < n; i++)
+    if (s->axes[k].values[i] != want[i]) {
+      lbsim_test_fail(__FILE__, __LINE__, "axis %u value %u: %.17g, expected %.17g", k, i, s->axes[k].values[i],
+                      want[i]);
+      return -1;
+    }
+  return 0;
+}
+
+#define CHECK_VALUES(s, k, ...)                                                      \
+  do {                                                                               \
+    const double want_[] = {__VA_ARGS__};                                            \
+    CHECK(has_values(s, k, want_, sizeof(want_) / sizeof(want_[0])) == 0);           \
+  } while (0)
+
+/* A bad spec: -1, one line naming `needle`, nothing kept. */
+#define CHECK_BAD_SWEEP(needle, ...)                                                 \
+  do {                                                                               \
+    lbsim_sweep_t s_;                                                                \
+    int r_ = SWEEP(&s_, __VA_ARGS__);                                                \
+    uint32_t axes_ = s_.naxes;                                                       \
+    lbsim_sweep_free(&s_);                                                           \
+    CHECK_MSG(r_ == -1, "accepted: expected an error about %s", needle);             \
+    CHECK_MSG(strstr(err, needle) != NULL, "message \"%s\" does not mention \"%s\"", err, needle); \
+    CHECK_MSG(strchr(err, '\n') == NULL, "message \"%s\" has a newline", err);       \
+    CHECK_MSG(axes_ <= 1, "a bad spec was kept (%u axes)", axes_);                   \
+  } while (0)
+
+TEST(lists_and_ranges) {
+  lbsim_sweep_t s;
+  CHECK(SWEEP(&s, "alpha=0.1,0.3,0.9", "explore=0:0.1:0.05", "burst=10,20:40:10") == 0);
+  CHECK_EQ(s.naxes, 3);
+  CHECK_EQ(s.axes[0].param, LBSIM_SWEEP_ALPHA);
+  CHECK_EQ(s.axes[1].param, LBSIM_SWEEP_EXPLORE);
+  CHECK_VALUES(&s, 0, 0.1, 0.3, 0.9);
+  CHECK_VALUES(&s, 1, 0, 0.05, 0.1);
+  CHECK_VALUES(&s, 2, 10, 20, 30, 40);
+  CHECK_EQ(s.combinations, 3 * 3 * 4);
+  lbsim_sweep_free(&s);
+  CHECK_EQ(s.naxes, 0);
+}
+
+TEST(a_range_ends_within_half_a_step_of_its_end) {
+  lbsim_sweep_t s;
+  /* 0.1 + 2 x 0.1 is 0.30000000000000004: values are kept as they print. */
+  CHECK(SWEEP(&s, "alpha=0.1:0.5:0.1") == 0);
+  CHECK_VALUES(&s, 0, 0.1, 0.2, 0.3, 0.4, 0.5);
+  lbsim_sweep_free(&s);
+  CHECK(SWEEP(&s, "explore=0:1:0.25") == 0);
+  CHECK_VALUES(&s, 0, 0, 0.25, 0.5, 0.75, 1);
+  lbsim_sweep_free(&s);
+  /* 2 is 0.1 past 1.9, less than half a step: 1.9 is the last value. */
+  CHECK(SWEEP(&s, "decay=1:2:0.3") == 0);
+  CHECK_VALUES(&s, 0, 1, 1.3, 1.6, 1.9);
+  lbsim_sweep_free(&s);
+  /* 2.2 is 0.1 past 2.1, within half a step: it is included. */
+  CHECK(SWEEP(&s, "decay=1:2.1:0.4") == 0);
+  CHECK_VALUES(&s, 0, 1, 1.4, 1.8, 2.2);
+  lbsim_sweep_free(&s);
+  /* 2.2 would be 0.2 past 2, exactly half a step: it is not. */
+  CHECK(SWEEP(&s, "decay=1:2:0.4") == 0);
+  CHECK_VALUES(&s, 0, 1, 1.4, 1.8);
+  lbsim_sweep_free(&s);
+  CHECK(SWEEP(&s, "temperature=10:20:4") == 0);
+  CHECK_VALUES(&s, 0, 10, 14, 18); /* 22 would be exactly half a step past 20 */
+  lbsim_sweep_free(&s);
+  CHECK(SWEEP(&s, "temperature=10:20:20") == 0);
+  CHECK_VALUES(&s, 0, 10);
+  lbsim_sweep_free(&s);
+  CHECK(SWEEP(&s, "rate=100:100:5") == 0); /* A = B: one value */
+  CHECK_VALUES(&s, 0, 100);
+  lbsim_sweep_free(&s);
+}
+
+TEST(every_parameter_is_the_option_of_its_name) {
+  const char *names[] = {"alpha",    "explore", "temperature", "decay",       "choices",
+                         "burst",    "capacity", "rate",       "concurrency", "backends"};
+  CHECK_EQ(sizeof(names) / sizeof(names[0]), LBSIM_SWEEP_PARAMS);
+  for (int p = 0; p < LBSIM_SWEEP_PARAMS; p++) {
+    CHECK_STR_EQ(lbsim_sweep_param_name((lbsim_sweep_param_t)p), names[p]);
+    CHECK(strchr(lbsim_sweep_param_label((lbsim_sweep_param_t)p), '(') != NULL || p == LBSIM_SWEEP_BACKENDS);
+    /* Its range is the option's. */
+    const char *expected;
+    CHECK(lbsim_config_check_number(names[p], -1, &expected) == -1);
+    CHECK(expected != NULL && strlen(expected) > 5);
+  }
+  lbsim_sweep_t s;
+  CHECK(SWEEP(&s, "capacity=0,5", "backends=1,4096", "choices=0,2", "concurrency=1,8") == 0);
+  lbsim_sweep_free(&s);
+}
+
+TEST(bad_specs_are_refused_with_one_line) {
+  CHECK_BAD_SWEEP("unknown --sweep parameter 'speed'", "speed=1,2");
+  CHECK_BAD_SWEEP("alpha, explore, temperature, decay, choices, burst, capacity, rate, concurrency or backends",
+                  "speed=1");
+  CHECK_BAD_SWEEP("expected alpha=V1,V2,... or alpha=A:B:STEP", "alpha");
+  CHECK_BAD_SWEEP("no values", "alpha=");
+  CHECK_BAD_SWEEP("an empty value", "alpha=0.1,,0.2");
+  CHECK_BAD_SWEEP("an empty value", "alpha=0.1,");
+  CHECK_BAD_SWEEP("invalid --sweep alpha value 'x': expected a number in (0, 1]", "alpha=x");
+  CHECK_BAD_SWEEP("invalid --sweep alpha value 'nan'", "alpha=nan");
+  CHECK_BAD_SWEEP("invalid --sweep alpha value '0x1'", "alpha=0x1");
+  CHECK_BAD_SWEEP("invalid --sweep alpha value '1.5': expected a number in (0, 1]", "alpha=1.5");
+  CHECK_BAD_SWEEP("invalid --sweep alpha value '0'", "alpha=0:1:0.1"); /* alpha > 0 */
+  CHECK_BAD_SWEEP("invalid --sweep burst value '2.5': expected an integer in 1..1000000", "burst=2.5");
+  CHECK_BAD_SWEEP("invalid --sweep burst value 2.5 (from 1:4:1.5)", "burst=1:4:1.5");
+  CHECK_BAD_SWEEP("invalid --sweep explore value 1.2 (from 0:1:0.6)", "explore=0:1:0.6");
+  CHECK_BAD_SWEEP("invalid --sweep backends value '4097'", "backends=4097");
+  CHECK_BAD_SWEEP("invalid --sweep rate value '0'", "rate=0");
+  CHECK_BAD_SWEEP("the step must be above 0", "alpha=0.1:0.5:0");
+  CHECK_BAD_SWEEP("the step must be above 0", "alpha=0.1:0.5:-0.1");
+  CHECK_BAD_SWEEP("invalid --sweep alpha step 'x'", "alpha=0.1:0.5:x");
+  CHECK_BAD_SWEEP("the start is above the end", "alpha=0.5:0.1:0.1");
+  CHECK_BAD_SWEEP("expected A:B:STEP", "alpha=0.1:0.5");
+  CHECK_BAD_SWEEP("expected A:B:STEP", "alpha=0.1:0.5:0.1:1");
+  CHECK_BAD_SWEEP("--sweep alpha given twice", "alpha=0.1", "alpha=0.2");
+  CHECK_BAD_SWEEP("makes 10001 combinations: at most 10000", "burst=1:10001:1");
+  CHECK_BAD_SWEEP("makes 10100 combinations: at most 10000", "alpha=0.01:1:0.01", "explore=0:1:0.01");
+  CHECK_BAD_SWEEP("makes more than 10000 combinations", "burst=1:10000:1", "alpha=0.1,0.2");
+  /* A range too long to walk is refused before anything is allocated. */
+  CHECK_BAD_SWEEP("combinations: at most 10000", "rate=1:10000000:0.000001");
+  /* At the limit exactly. */
+  lbsim_sweep_t s;
+  CHECK(SWEEP(&s, "burst=1:100:1", "capacity=1:100:1") == 0);
+  CHECK_EQ(s.combinations, LBSIM_SWEEP_MAX_COMBINATIONS);
+  lbsim_sweep_free(&s);
+}
+
+TEST(combinations_vary_the_last_parameter_fastest) {
+  lbsim_sweep_t s;
+  CHECK(SWEEP(&s, "alpha=0.1,0.2", "explore=0,0.5,1", "burst=1,2") == 0);
+  CHECK_EQ(s.combinations, 12);
+  double v[LBSIM_SWEEP_PARAMS];
+  uint32_t seen = 0;
+  for (uint32_t i = 0; i < 2; i++)
+    for (uint32_t j = 0; j < 3; j++)
+      for (uint32_t k = 0; k < 2; k++, seen++) {
+        lbsim_sweep_values(&s, seen, v);
+        CHECK(v[0] == s.axes[0].values[i] && v[1] == s.axes[1].values[j] && v[2] == s.axes[2].values[k]);
+      }
+  CHECK_EQ(seen, s.combinations);
+  lbsim_sweep_free(&s);
+}
+
+TEST(a_policy_runs_once_across_what_it_does_not_use) {
+  lbsim_sweep_t s;
+  CHECK(SWEEP(&s, "alpha=0.1,0.2,0.3", "decay=1,10", "burst=10,100") == 0);
+  uint32_t greedy = lbsim_sweep_unused(&s, lbsim_policy_find("ema-greedy")->uses);
+  uint32_t p2c = lbsim_sweep_unused(&s, lbsim_policy_find("p2c-peak-ewma")->uses);
+  uint32_t rr = lbsim_sweep_unused(&s, lbsim_policy_find("round-robin")->uses);
+  CHECK_EQ(greedy, 1u << 1); /* decay */
+  CHECK_EQ(p2c, 1u << 0);    /* alpha */
+  CHECK_EQ(rr, (1u << 0) | (1u << 1));
+  uint32_t runs[3] = {0, 0, 0}, unused[3] = {greedy, p2c, rr};
+  for (uint32_t c = 0; c < s.combinations; c++)
+    for (int w = 0; w < 3; w++)
+      runs[w] += lbsim_sweep_runs(&s, c, unused[w]);
+  CHECK_EQ(runs[0], 3 * 2); /* every alpha and burst */
+  CHECK_EQ(runs[1], 2 * 2); /* every decay and burst */
+  CHECK_EQ(runs[2], 2);     /* every burst: the traffic matters to every policy */
+  /* The runs are the first of their kind: the unused parameters at their first value. */
+  double v[LBSIM_SWEEP_PARAMS];
+  for (uint32_t c = 0; c < s.combinations; c++)
+    if (lbsim_sweep_runs(&s, c, rr)) {
+      lbsim_sweep_values(&s, c, v);
+      CHECK(v[0] == 0.1 && v[1] == 1);
+    }
+  lbsim_sweep_free(&s);
+}
+
+TEST(swept_values_and_traffic_shapes_are_applied) {
+  lbsim_config_t cfg;
+  lbsim_config_defaults(&cfg);
+  lbsim_sweep_t s;
+  CHECK(SWEEP(&s, "alpha=0.5", "explore=0.2", "temperature=7", "decay=3", "choices=2", "capacity=9",
+              "backends=11", "rate=250") == 0);
+  double v[LBSIM_SWEEP_PARAMS];
+  lbsim_sweep_values(&s, 0, v);
+  lbsim_sweep_apply(&s, v, &cfg);
+  CHECK(cfg.alpha == 0.5 && cfg.explore == 0.2 && cfg.temperature_ms == 7 && cfg.decay_s == 3);
+  CHECK_EQ(cfg.choices, 2);
+  CHECK_EQ(cfg.capacity, 9);
+  CHECK_EQ(cfg.backends, 11);
+  CHECK_EQ(cfg.shape, LBSIM_SHAPE_RATE);
+  CHECK(cfg.rate == 250);
+  lbsim_sweep_free(&s);
+  CHECK(SWEEP(&s, "concurrency=12") == 0);
+  lbsim_sweep_values(&s, 0, v);
+  lbsim_sweep_apply(&s, v, &cfg);
+  CHECK_EQ(cfg.shape, LBSIM_SHAPE_CONCURRENCY);
+  CHECK_EQ(cfg.concurrency, 12);
+  lbsim_sweep_free(&s);
+  CHECK(SWEEP(&s, "burst=3") == 0);
+  lbsim_sweep_values(&s, 0, v);
+  lbsim_sweep_apply(&s, v, &cfg);
+  CHECK_EQ(cfg.shape, LBSIM_SHAPE_BURST);
+  CHECK_EQ(cfg.burst, 3);
+  lbsim_sweep_free(&s);
+}
+
+TEST(metrics_by_name) {
+  lbsim_sweep_t s = {0};
+  const char *names[] = {"p50", "p99", "p999", "success", "fastest", "regret", "switches", "top_share"};
+  CHECK_EQ(sizeof(names) / sizeof(names[0]), LBSIM_SWEEP_METRICS);
+  for (int m = 0; m < LBSIM_SWEEP_METRICS; m++) {
+    CHECK(lbsim_sweep_set_metric(&s, names[m], err, sizeof(err)) == 0);
+    CHECK_EQ(s.metric, m);
+    CHECK_STR_EQ(lbsim_sweep_metric_name((lbsim_sweep_metric_t)m), names[m]);
+    CHECK(strchr(lbsim_sweep_metric_label((lbsim_sweep_metric_t)m), '(') != NULL); /* a unit */
+  }
+  CHECK(lbsim_sweep_set_metric(&s, "p90", err, sizeof(err)) == -1);
+  CHECK(strstr(err, "expected p50, p99, p999, success, fastest, regret, switches or top_share") != NULL);
+}
+
+TEST(metric_values_of_a_run) {
+  lbsim_stats_t st;
+  CHECK(lbsim_stats_init(&st, 2) == 0);
+  CHECK(isnan(lbsim_sweep_metric_value(LBSIM_SWEEP_P99, &st)));
+  CHECK(isnan(lbsim_sweep_metric_value(LBSIM_SWEEP_FASTEST, &st)));
+  lbsim_stats_pick(&st, 0);
+  lbsim_stats_record(&st, 0, LBSIM_RESULT_OK, 10, 10, 8, true, 3);
+  lbsim_stats_record(&st, 1, LBSIM_RESULT_TIMEOUT, 5000, 10000, 8, false, 1);
+  lbsim_stats_end_round(&st);
+  CHECK_NEAR(lbsim_sweep_metric_value(LBSIM_SWEEP_SUCCESS, &st), 0.75, 1e-12);
+  CHECK_NEAR(lbsim_sweep_metric_value(LBSIM_SWEEP_FASTEST, &st), 0.75, 1e-12);
+  CHECK_NEAR(lbsim_sweep_metric_value(LBSIM_SWEEP_REGRET, &st), (3 * 2 + 9992) / 4.0, 1e-9);
+  CHECK_NEAR(lbsim_sweep_metric_value(LBSIM_SWEEP_P50, &st), 10, 0.5);
+  CHECK_EQ(lbsim_sweep_metric_value(LBSIM_SWEEP_SWITCHES, &st), 0);
+  lbsim_stats_free(&st);
+}
+
+/* ---- the policies' declarations ------------------------------------------------ */
+
+/* Picks of policy `name` over 3000 requests with one setting changed:
+ * answers whose latency depends on the backend and the time, fed back as
+ * the client feeds them. Returns a digest of the picks. */
+static uint64_t picks_with(const char *name, uint32_t flag, int variant) {
+  lbsim_policy_params_t params = {
+      .n = 6, .seed = 42, .stream = LBSIM_STREAM_POLICY, .explore = 0.05, .failure_latency_ms = 10000,
+      .decay_s = 10, .choices = 0, .temperature_ms = 20,
+  };
+  double alpha = 0.3;
+  if (variant) {
+    if (flag == LBSIM_POLICY_USES_ALPHA)
+      alpha = 0.9;
+    if (flag == LBSIM_POLICY_USES_EXPLORE)
+      params.explore = 0.3;
+    if (flag == LBSIM_POLICY_USES_TEMPERATURE)
+      params.temperature_ms = 500;
+    if (flag == LBSIM_POLICY_USES_DECAY)
+      params.decay_s = 0.05;
+    if (flag == LBSIM_POLICY_USES_CHOICES)
+      params.choices = 2;
+  }
+  lbsim_ema_t ema;
+  lbsim_policy_t p;
+  if (lbsim_ema_init(&ema, params.n, alpha) != 0)
+    return 0;
+  params.ema = &ema;
+  if (lbsim_policy_init(&p, lbsim_policy_find(name), &params) != 0) {
+    lbsim_ema_free(&ema);
+    return 0;
+  }
+  uint64_t digest = 1469598103934665603u;
+  uint32_t pending[64], npending = 0;
+  for (uint32_t i = 0; i < 3000; i++) {
+    uint64_t now = (uint64_t)i * 1000000;
+    uint32_t b = lbsim_policy_select(&p, now);
+    digest = (digest ^ b) * 1099511628211u;
+    pending[npending++] = b;
+    if (npending == 8) { /* answers come back in groups: some are in flight at each pick */
+      for (uint32_t k = 0; k < npending; k++) {
+        double ms = 10.0 + 7.0 * pending[k] + (double)((i / 500 + pending[k] * 3) % 6) * 15.0 + (double)(k % 3);
+        lbsim_ema_update(&ema, pending[k], ms);
+        lbsim_policy_observe(&p, pending[k], ms, true, now);
+      }
+      npending = 0;
+    }
+  }
+  lbsim_policy_free(&p);
+  lbsim_ema_free(&ema);
+  return digest;
+}
+
+TEST(each_policy_declares_the_settings_it_reads) {
+  static const uint32_t flags[] = {LBSIM_POLICY_USES_ALPHA, LBSIM_POLICY_USES_EXPLORE, LBSIM_POLICY_USES_TEMPERATURE,
+                                   LBSIM_POLICY_USES_DECAY, LBSIM_POLICY_USES_CHOICES};
+  static const char *const what[] = {"alpha", "explore", "temperature", "decay", "choices"};
+  for (const lbsim_policy_ops_t *const *ops = lbsim_policy_all(); *ops; ops++) {
+    for (size_t f = 0; f < sizeof(flags) / sizeof(flags[0]); f++) {
+      uint64_t base = picks_with((*ops)->name, flags[f], 0), changed = picks_with((*ops)->name, flags[f], 1);
+      CHECK(base != 0);
+      bool uses = ((*ops)->uses & flags[f]) != 0;
+      /* A setting not declared cannot change a pick (a sweep runs it once);
+       * a declared one does. */
+      CHECK_MSG(uses == (base != changed), "%s: %s %s declared, but changing it %s the picks", (*ops)->name,
+                what[f], uses ? "is" : "is not", base != changed ? "changes" : "does not change");
+    }
+  }
+}
+
+/* ---- a command line with a sweep ------------------------------------------------ */
+
+static lbsim_config_t cfg;
+
+static lbsim_parse_result_t parse(const char *first, ...) {
+  char *argv[64], *owned[64];
+  int argc = 0;
+  argv[argc++] = strdup("lbsim");
+  va_list ap;
+  va_start(ap, first);
+  for (const char *a = first; a != NULL && argc < 63; a = va_arg(ap, const char *))
+    argv[argc++] = strdup(a);
+  va_end(ap);
+  argv[argc] = NULL;
+  memcpy(owned, argv, sizeof(argv));
+  strcpy(err, "");
+  lbsim_parse_result_t r = lbsim_config_parse(&cfg, argc, argv, err, sizeof(err));
+  for (int i = 0; i < argc; i++)
+    free(owned[i]);
+  return r;
+}
+
+#define PARSE(...) parse(__VA_ARGS__, (const char *)NULL)
+
+#define CHECK_BAD_LINE(needle, ...)                                                  \
+  do {                                                                               \
+    lbsim_parse_result_t r_ = PARSE(__VA_ARGS__);                                    \
+    lbsim_config_free(&cfg);                                                         \
+    CHECK_MSG(r_ == LBSIM_PARSE_ERROR, "accepted: expected an error about %s", needle); \
+    CHECK_MSG(strstr(err, needle) != NULL, "message \"%s\" does not mention \"%s\"", err, needle); \
+  } while (0)
+
+TEST(a_sweep_implies_the_virtual_clock) {
+  CHECK_EQ(PARSE("--sweep", "alpha=0.1,0.2", "--rounds", "3"), LBSIM_PARSE_RUN);
+  CHECK_EQ(cfg.clock, LBSIM_CLOCK_VIRTUAL);
+  CHECK_EQ(cfg.sweep.naxes, 1);
+  CHECK_EQ(cfg.sweep.metric, LBSIM_SWEEP_P99);
+  lbsim_config_free(&cfg);
+  CHECK_EQ(cfg.sweep.naxes, 0);
+  CHECK_EQ(PARSE("--clock", "virtual", "--sweep", "alpha=0.1", "--duration", "3", "--report", "x.svg",
+                 "--sweep-metric", "regret"),
+           LBSIM_PARSE_RUN);
+  CHECK_EQ(cfg.sweep.metric, LBSIM_SWEEP_REGRET);
+  lbsim_config_free(&cfg);
+  /* A replay's settings can be swept. */
+  CHECK_EQ(PARSE("--replay", "linkerd", "--sweep", "choices=2,3", "--sweep", "backends=5,11"), LBSIM_PARSE_RUN);
+  CHECK(cfg.compare && cfg.npolicies == 3);
+  lbsim_config_free(&cfg);
+}
+
+TEST(a_sweep_refuses_what_it_cannot_run) {
+  CHECK_BAD_LINE("--sweep runs on the virtual clock: it cannot be combined with --backends-only", "--sweep",
+                 "alpha=0.1", "-r", "1", "--backends-only");
+  CHECK_BAD_LINE("cannot be combined with --client-only", "--sweep", "alpha=0.1", "-r", "1", "--client-only",
+                 "--server", "http://127.0.0.1:1/");
+  CHECK_BAD_LINE("cannot be combined with --admin", "--sweep", "alpha=0.1", "-r", "1", "--admin", "0");
+  CHECK_BAD_LINE("cannot be combined with --clock real", "--clock", "real", "--sweep", "alpha=0.1", "-r", "1");
+  CHECK_BAD_LINE("--sweep needs an end for every run: give --rounds, --duration or --requests", "--sweep",
+                 "alpha=0.1");
+  CHECK_BAD_LINE("--sweep rate and --sweep concurrency set different traffic shapes", "--sweep", "rate=10",
+                 "--sweep", "concurrency=2", "-r", "1");
+  CHECK_BAD_LINE("--sweep burst sets the traffic shape (bursts): it cannot be combined with --rate", "--rate", "10",
+                 "--sweep", "burst=5", "-r", "1");
+  CHECK_BAD_LINE("--sweep rate sets the traffic shape (--rate): it cannot be combined with --concurrency",
+                 "--concurrency", "10", "--sweep", "rate=5", "-r", "1");
+  CHECK_BAD_LINE("--sweep-metric chooses what a sweep's --report plots: it needs --sweep", "--sweep-metric", "p50");
+  CHECK_BAD_LINE("give --report FILE.svg too", "--sweep", "alpha=0.1", "-r", "1", "--sweep-metric", "p50");
+  CHECK_BAD_LINE("invalid --sweep-metric 'p90'", "--sweep-metric", "p90");
+  CHECK_BAD_LINE("unknown --sweep parameter", "--sweep", "sleep=1", "-r", "1");
+  /* Every run must hold the backends the scenario changes. */
+  CHECK_BAD_LINE("--sweep backends goes down to 3, but the scenario changes backend 4", "--replay", "tower",
+                 "--sweep", "backends=3,10");
+  /* The same traffic shape given twice is no contradiction. */
+  CHECK_EQ(PARSE("--rate", "10", "--sweep", "rate=5,20", "-r", "1"), LBSIM_PARSE_RUN);
+  lbsim_config_free(&cfg);
+}
