@@ -15,33 +15,35 @@
 #include "tnet.h"
 
 TEST(the_fastest_backend_gets_the_traffic) {
-  /* What the client measures includes its own work on the whole burst: the
-   * latencies are far apart, so that a slow machine (or valgrind) cannot
-   * make the fast backend look slower than the others. */
+  /* What the client measures includes its own work on the burst (much of it
+   * under valgrind): small bursts, and latencies far apart, so that a slow
+   * machine cannot make the fast backend look slower than the others. An
+   * unmeasured backend looks best, so each is tried in rounds 1 and 2. */
   client_fixture_t f;
   CHECK(cfx_setup(&f) == 0);
-  f.cfg.rounds = 6;
+  f.cfg.rounds = 8;
+  f.cfg.burst = 20;
   CHECK(cfx_add_backend(&f, 5) == 0);
   CHECK(cfx_add_backend(&f, 150) == 0);
   CHECK(cfx_add_backend(&f, 300) == 0);
   CHECK(cfx_run(&f) == 0);
-  uint64_t picks[6][CFX_MAX_BACKENDS] = {{0}};
-  CHECK_EQ(cfx_read_blocks(&f, picks, 6), 6);
-  for (int r = 0; r < 6; r++) {
-    CHECK_EQ(picks[r][0] + picks[r][1] + picks[r][2], 100); /* every block adds up to the burst */
-    if (r >= 1)
-      CHECK_MSG(picks[r][0] >= 90, "round %d: the 5 ms backend got %llu", r + 1, (unsigned long long)picks[r][0]);
+  uint64_t picks[8][CFX_MAX_BACKENDS] = {{0}};
+  CHECK_EQ(cfx_read_blocks(&f, picks, 8), 8);
+  for (int r = 0; r < 8; r++) {
+    CHECK_EQ(picks[r][0] + picks[r][1] + picks[r][2], 20); /* every block adds up to the burst */
+    if (r >= 2)
+      CHECK_MSG(picks[r][0] >= 17, "round %d: the 5 ms backend got %llu", r + 1, (unsigned long long)picks[r][0]);
   }
   const lbsim_stats_t *s = &f.balancer.stats;
-  CHECK_EQ(s->launched, 600);
+  CHECK_EQ(s->launched, 160);
   CHECK_EQ(s->total.requests, s->launched);
   CHECK_EQ(s->total.ok + s->total.failed, s->launched);
-  CHECK_EQ(s->total.ok, 600);
+  CHECK_EQ(s->total.ok, 160);
   /* Keep-alive: far fewer connections than requests. */
   uint64_t accepted = 0;
   for (int i = 0; i < 3; i++)
     accepted += f.backends[i].httpd.accepted;
-  CHECK_MSG(accepted <= 150, "%llu connections for 600 requests", (unsigned long long)accepted);
+  CHECK_MSG(accepted <= 50, "%llu connections for 160 requests", (unsigned long long)accepted);
   CHECK(cfx_teardown(&f) == 0);
 }
 
