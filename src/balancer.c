@@ -32,6 +32,7 @@ static void on_done(void *data, const lbsim_request_t *req, lbsim_result_t resul
   }
   lbsim_stats_record(&b->stats, backend, result, measured_ms, sample_ms, req->oracle_ms, req->to_fastest, count);
   b->in_flight -= count;
+  b->in_flight_to[backend] -= count;
   b->round_outstanding = b->round_outstanding > count ? b->round_outstanding - count : 0;
   if (b->on_request_done && !b->detached)
     for (uint32_t k = 0; k < count; k++)
@@ -83,6 +84,7 @@ void lbsim_balancer_launch(lbsim_balancer_t *b, uint64_t now_ns) {
   judge_pick(b, req, now_ns);
   lbsim_stats_pick(&b->stats, req->backend);
   b->in_flight++;
+  b->in_flight_to[req->backend]++;
   if (b->round_open)
     b->round_outstanding++;
   b->transport->ops->submit(b->transport, req);
@@ -119,6 +121,9 @@ int lbsim_balancer_init(lbsim_balancer_t *b, const lbsim_config_t *cfg, uint64_t
   if (b->names == NULL)
     return LBSIM_ENOMEM;
   memcpy(b->names, names, n * sizeof(*b->names));
+  b->in_flight_to = calloc(n, sizeof(*b->in_flight_to));
+  if (b->in_flight_to == NULL)
+    return LBSIM_ENOMEM;
   if (lbsim_ema_init(&b->ema, n, cfg->alpha) != 0 || lbsim_stats_init(&b->stats, n) != 0)
     return LBSIM_ENOMEM;
   const lbsim_policy_ops_t *ops = lbsim_policy_find(b->policy_name);
@@ -159,4 +164,6 @@ void lbsim_balancer_free(lbsim_balancer_t *b) {
   lbsim_ema_free(&b->ema);
   free(b->names);
   b->names = NULL;
+  free(b->in_flight_to);
+  b->in_flight_to = NULL;
 }

@@ -63,13 +63,16 @@ const char *lbsim_http_reason(int status) {
   case 200: return "OK";
   case 204: return "No Content";
   case 400: return "Bad Request";
+  case 403: return "Forbidden";
   case 404: return "Not Found";
   case 405: return "Method Not Allowed";
   case 408: return "Request Timeout";
   case 411: return "Length Required";
   case 413: return "Content Too Large";
   case 414: return "URI Too Long";
+  case 415: return "Unsupported Media Type";
   case 417: return "Expectation Failed";
+  case 421: return "Misdirected Request";
   case 431: return "Request Header Fields Too Large";
   case 500: return "Internal Server Error";
   case 501: return "Not Implemented";
@@ -165,6 +168,12 @@ static void send_due(lbsim_hsession_t *s, uint64_t now_ns) {
         queue_pop(s);
       }
     }
+    if (e.kind != 0 && (e.flags & LBSIM_HENTRY_STREAM) && !(e.flags & LBSIM_HENTRY_HEAD)) {
+      /* The head is out; the application writes the body from now on. */
+      s->state = LBSIM_HSTATE_STREAM;
+      s->stream_arg = e.arg;
+      return;
+    }
   }
   if (s->queue_len == 0 && s->state == LBSIM_HSTATE_DRAINING) {
     s->state = LBSIM_HSTATE_LINGER;
@@ -198,6 +207,13 @@ static int on_message_begin(llhttp_t *p) {
   s->upgrade = false;
   if (s->body)
     lbsim_buf_clear(s->body);
+  for (uint8_t k = 0; k < s->nfields; k++) {
+    s->fields[k].count = 0;
+    s->fields[k].len = 0;
+    s->fields[k].too_long = false;
+    s->fields[k].value[0] = '\0';
+  }
+  s->field_at = -2;
   s->message_deadline_ns = s->now_ns + s->limits->request_timeout_ns;
   return 0;
 }
@@ -269,8 +285,35 @@ static bool host_char(unsigned char c) {
          strchr("-._~:[]!$&'()*+,;=%", c) != NULL;
 }
 
+/* The captured header the current one is, if any: its value is kept
+ * whole (up to LBSIM_HFIELD_MAX) for the application. */
+static lbsim_hfield_t *field_of_header(lbsim_hsession_t *s) {
+  if (s->field_at == -2) {
+    s->field_at = -1;
+    for (uint8_t k = 0; k < s->nfields; k++)
+      if (name_is(s, s->limits->capture[k])) {
+        lbsim_hfield_t *f = &s->fields[k];
+        s->field_at = (int8_t)k;
+        if (f->count < UINT8_MAX)
+          f->count++;
+        f->len = 0; /* the last occurrence is kept; count tells duplicates */
+        f->too_long = false;
+        break;
+      }
+  }
+  return s->field_at >= 0 ? &s->fields[s->field_at] : NULL;
+}
+
 static int on_header_value(llhttp_t *p, const char *at, size_t len) {
   lbsim_hsession_t *s = session_of(p);
+  lbsim_hfield_t *f = s->nfields ? field_of_header(s) : NULL;
+  if (f != NULL) {
+    size_t room = sizeof(f->value) - 1 - f->len;
+    size_t keep = len < room ? len : room;
+    memcpy(f->value + f->len, at, keep);
+    f->len = (uint16_t)(f->len + keep);
+    f->too_long = f->too_long || keep < len;
+  }
   if (name_is(s, "host"))
     for (size_t i = 0; i < len; i++) {
       bool ws = at[i] == ' ' || at[i] == '\t';
@@ -306,6 +349,13 @@ static int on_header_value_complete(llhttp_t *p) {
   s->header_count++;
   if (s->header_count > s->limits->max_headers)
     return too_large(s, p, 431);
+  lbsim_hfield_t *f = s->nfields ? field_of_header(s) : NULL; /* an empty value has no value callback */
+  if (f != NULL) {
+    while (f->len > 0 && (f->value[f->len - 1] == ' ' || f->value[f->len - 1] == '\t'))
+      f->len--;
+    f->value[f->len] = '\0';
+  }
+  s->field_at = -2;
   if (name_is(s, "host")) {
     s->host_count++;
     s->host_ws = false;
@@ -424,13 +474,16 @@ static int on_message_complete(llhttp_t *p) {
     req.body = s->body->data;
     req.body_len = s->body->len;
   }
+  req.fields = s->fields;
   lbsim_hentry_t e = {0};
   s->app->route(s->app_data, &req, s->now_ns, &e);
   /* RFC 9112 6.1: Transfer-Encoding in an HTTP/1.0 request means its
    * framing cannot be trusted (a 1.0 intermediary may have framed it
    * differently); answer it, then close. */
   bool faulty_framing = p->http_minor == 0 && (p->flags & F_TRANSFER_ENCODING);
-  if (llhttp_should_keep_alive(p) && !s->upgrade && !faulty_framing)
+  /* A stream ends with the connection: nothing after it is parsed. */
+  bool stream = (e.flags & LBSIM_HENTRY_STREAM) && p->method != HTTP_HEAD;
+  if (llhttp_should_keep_alive(p) && !s->upgrade && !faulty_framing && !stream)
     e.flags |= LBSIM_HENTRY_KEEP_ALIVE;
   if (p->http_minor == 0)
     e.flags |= LBSIM_HENTRY_HTTP10;
@@ -483,6 +536,16 @@ void lbsim_hsession_init(lbsim_hsession_t *s, const lbsim_hlimits_t *limits, con
     if (s->body == NULL)
       s->state = LBSIM_HSTATE_CLOSE; /* a body it cannot keep must not be answered as none */
   }
+  s->field_at = -2;
+  if (limits->capture) {
+    uint8_t n = 0;
+    while (limits->capture[n] && n < INT8_MAX)
+      n++;
+    s->fields = calloc(n, sizeof(*s->fields));
+    s->nfields = s->fields ? n : 0;
+    if (s->fields == NULL)
+      s->state = LBSIM_HSTATE_CLOSE; /* the application could not check its requests */
+  }
 }
 
 void lbsim_hsession_free(lbsim_hsession_t *s) {
@@ -496,6 +559,9 @@ void lbsim_hsession_free(lbsim_hsession_t *s) {
     free(s->body);
     s->body = NULL;
   }
+  free(s->fields);
+  s->fields = NULL;
+  s->nfields = 0;
 }
 
 /* 505 for a well-formed version lbsim does not speak (HTTP/1.2, 3.0);
@@ -553,6 +619,10 @@ size_t lbsim_hsession_feed(lbsim_hsession_t *s, const char *data, size_t len, ui
 void lbsim_hsession_eof(lbsim_hsession_t *s, uint64_t now_ns, lbsim_buf_t *out) {
   s->out = out;
   s->now_ns = now_ns;
+  if (s->state == LBSIM_HSTATE_STREAM) {
+    s->state = LBSIM_HSTATE_CLOSE; /* nobody left to read the stream */
+    return;
+  }
   if (s->state == LBSIM_HSTATE_OPEN) {
     /* Requests are never close-delimited: a request cut short by EOF has
      * nothing to answer. What was queued is still sent (half-close). */
@@ -574,6 +644,7 @@ void lbsim_hsession_tick(lbsim_hsession_t *s, uint64_t now_ns, lbsim_buf_t *out)
       s->state = LBSIM_HSTATE_CLOSE;
     return;
   case LBSIM_HSTATE_CLOSE:
+  case LBSIM_HSTATE_STREAM:
     return;
   case LBSIM_HSTATE_OPEN:
     if (s->in_message && now_ns >= s->message_deadline_ns) {
@@ -596,6 +667,7 @@ void lbsim_hsession_linger(lbsim_hsession_t *s, uint64_t now_ns) {
 uint64_t lbsim_hsession_next_wakeup(const lbsim_hsession_t *s) {
   switch (s->state) {
   case LBSIM_HSTATE_CLOSE:
+  case LBSIM_HSTATE_STREAM:
     return LBSIM_NEVER;
   case LBSIM_HSTATE_LINGER:
     return s->linger_deadline_ns ? s->linger_deadline_ns : LBSIM_NEVER;
@@ -616,7 +688,16 @@ uint64_t lbsim_hsession_next_wakeup(const lbsim_hsession_t *s) {
 }
 
 bool lbsim_hsession_wants_input(const lbsim_hsession_t *s) {
-  if (s->state == LBSIM_HSTATE_LINGER)
-    return true;
+  if (s->state == LBSIM_HSTATE_LINGER || s->state == LBSIM_HSTATE_STREAM)
+    return true; /* read and discarded: how a closed peer shows */
   return s->state == LBSIM_HSTATE_OPEN && !(s->paused && s->queue_len >= s->limits->max_pipeline);
+}
+
+void lbsim_hsession_end_stream(lbsim_hsession_t *s, uint64_t deadline_ns) {
+  if (s->state != LBSIM_HSTATE_STREAM)
+    return;
+  /* As after a last answer: the transport shuts down its side once the
+   * stream is written; a reader too slow to take it by the deadline is cut. */
+  s->state = LBSIM_HSTATE_LINGER;
+  s->linger_deadline_ns = deadline_ns;
 }

@@ -30,6 +30,9 @@ struct lbsim_hconn_s {
   bool eof;                  /* the peer closed its side, seen after `rest` */
   bool shut;                 /* our write side is shut down */
   bool closing;
+  bool streaming;            /* the application writes a stream (on_stream has run) */
+  bool stream_ending;        /* ... and has ended it: finishing its output */
+  void *stream_data;
 };
 
 typedef struct hwrite_s {
@@ -68,8 +71,14 @@ static void conn_close_how(lbsim_hconn_t *c, bool reset) {
   if (c->closing)
     return;
   c->closing = true;
-  lbsim_hsession_free(&c->session);
   lbsim_httpd_t *server = c->server;
+  if (c->streaming || c->session.state == LBSIM_HSTATE_STREAM) {
+    /* Also a stream whose head went out but that was never announced. */
+    c->streaming = false;
+    if (server->on_stream_closed)
+      server->on_stream_closed(server, c);
+  }
+  lbsim_hsession_free(&c->session);
   lbsim_queue_remove(&c->node);
   server->nconns--;
   lbsim_sched_cancel(server->sched, &c->wake);
@@ -131,7 +140,10 @@ static void on_write(uv_write_t *req, int status) {
   }
   if (c->unsent.len > 0)
     start_write(c);
-  conn_update(c);
+  if (c->streaming && !c->stream_ending && !c->writing && c->server->on_stream_writable)
+    c->server->on_stream_writable(c->server, c);
+  if (!c->closing)
+    conn_update(c);
 }
 
 /* Hands composed output to the kernel: one try_write, the rest queued. */
@@ -266,6 +278,21 @@ static void conn_update(lbsim_hconn_t *c) {
   if (s->state == LBSIM_HSTATE_CLOSE) {
     conn_close(c);
     return;
+  }
+  if (s->state == LBSIM_HSTATE_STREAM && !c->streaming) {
+    lbsim_httpd_t *server = c->server;
+    if (server->on_stream == NULL) {
+      conn_close(c);
+      return;
+    }
+    if (server->stream_send_buffer > 0) {
+      int size = server->stream_send_buffer;
+      (void)uv_send_buffer_size((uv_handle_t *)&c->tcp, &size);
+    }
+    c->streaming = true;
+    server->on_stream(server, c, s->stream_arg);
+    if (c->closing)
+      return;
   }
   if (s->state == LBSIM_HSTATE_LINGER && conn_pending_output(c) == 0 && c->eof) {
     conn_close(c); /* everything written and the peer is done: nothing to linger for */
@@ -513,7 +540,16 @@ void lbsim_httpd_close(lbsim_httpd_t *server, lbsim_httpd_closed_cb on_closed) {
   server->closing = true;
   server->on_closed = on_closed;
   lbsim_httpd_stop_listening(server);
-  lbsim_httpd_close_connections(server, false);
+  /* Streams that have ended finish writing (bounded by their deadline);
+   * everything else closes now. */
+  lbsim_queue_t *node = server->conns.next;
+  while (node != &server->conns) {
+    lbsim_queue_t *next = node->next;
+    lbsim_hconn_t *c = lbsim_queue_data(node, lbsim_hconn_t, node);
+    if (!c->stream_ending)
+      conn_close(c);
+    node = next;
+  }
   if (server->nhandles == 0 && on_closed)
     on_closed(server);
 }
@@ -526,4 +562,56 @@ uint64_t lbsim_httpd_buffered_bytes(const lbsim_httpd_t *server) {
     n += c->unsent.cap + c->inflight_bytes + c->rest_len;
   }
   return n;
+}
+
+/* ---- streams ------------------------------------------------------------ */
+
+int lbsim_httpd_stream_write(lbsim_hconn_t *c, const char *data, size_t len) {
+  if (c->closing || !c->streaming || c->stream_ending)
+    return UV_ECANCELED;
+  size_t written = 0;
+  if (!c->writing && c->unsent.len == 0) {
+    uv_buf_t buf = uv_buf_init((char *)data, (unsigned int)len);
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &buf, 1);
+    if (n < 0 && n != UV_EAGAIN) {
+      conn_close(c);
+      return n;
+    }
+    written = n > 0 ? (size_t)n : 0;
+  }
+  if (written < len && lbsim_buf_append(&c->unsent, data + written, len - written) != 0) {
+    conn_close(c);
+    return UV_ENOMEM;
+  }
+  if (!c->writing && c->unsent.len > 0)
+    start_write(c);
+  return c->closing ? UV_ECANCELED : 0;
+}
+
+size_t lbsim_httpd_stream_pending(const lbsim_hconn_t *c) {
+  return conn_pending_output(c);
+}
+
+void lbsim_httpd_stream_end(lbsim_hconn_t *c, uint64_t deadline_ns) {
+  if (c->closing || !c->streaming || c->stream_ending)
+    return;
+  c->stream_ending = true;
+  lbsim_hsession_end_stream(&c->session, deadline_ns);
+  conn_update(c);
+}
+
+void lbsim_httpd_stream_drop(lbsim_hconn_t *c) {
+  conn_close_how(c, true);
+}
+
+void lbsim_httpd_stream_set_data(lbsim_hconn_t *c, void *data) {
+  c->stream_data = data;
+}
+
+void *lbsim_httpd_stream_data(const lbsim_hconn_t *c) {
+  return c->stream_data;
+}
+
+uint32_t lbsim_httpd_stream_arg(const lbsim_hconn_t *c) {
+  return c->session.stream_arg;
 }

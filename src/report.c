@@ -37,14 +37,24 @@ void lbsim_report_init(lbsim_report_t *r, const lbsim_config_t *cfg, uint64_t se
   r->quiet = cfg->quiet;
 }
 
+void lbsim_report_init_emit(lbsim_report_t *r, const lbsim_config_t *cfg, uint64_t seed, const lbsim_format_t *format,
+                            lbsim_report_emit_cb emit, void *data) {
+  lbsim_report_init(r, cfg, seed, NULL, 0);
+  r->format = format;
+  r->emit = emit;
+  r->emit_data = data;
+}
+
 void lbsim_report_bind(lbsim_report_t *r, lbsim_balancer_t *balancers, uint32_t nbalancers, const char *const *names,
                        uint32_t n, lbsim_oracle_t *oracle, uint64_t start_ns) {
-  r->balancers = balancers;
-  r->nbalancers = nbalancers;
-  r->names = names;
-  r->n = n;
-  r->oracle = oracle;
-  r->start_ns = start_ns;
+  for (; r; r = r->next) {
+    r->balancers = balancers;
+    r->nbalancers = nbalancers;
+    r->names = names;
+    r->n = n;
+    r->oracle = oracle;
+    r->start_ns = start_ns;
+  }
 }
 
 /* The first failure is told once; the run goes on, and exits 1. */
@@ -57,6 +67,8 @@ static void output_failed(lbsim_report_t *r, const char *why) {
 int lbsim_report_flush(lbsim_report_t *r) {
   if (!lbsim_buf_ok(&r->out))
     output_failed(r, lbsim_strerror(r->out.err)); /* a block cut short is not written */
+  else if (r->out.len > 0 && r->emit)
+    r->emit(r->emit_data, r->out.data, r->out.len);
   else if (r->out.len > 0 && r->file && fwrite(r->out.data, 1, r->out.len, r->file) != r->out.len)
     output_failed(r, strerror(errno));
   lbsim_buf_clear(&r->out);
@@ -71,10 +83,10 @@ static void block_done(lbsim_report_t *r) {
     lbsim_report_flush(r);
 }
 
-/* A report without a file (each run of a sweep) is discarded: nothing is
- * formatted, nothing logged. */
+/* A report without a file or an emitter (each run of a sweep) is
+ * discarded: nothing is formatted, nothing logged. */
 static bool discarded(const lbsim_report_t *r) {
-  return r->file == NULL;
+  return r->file == NULL && r->emit == NULL;
 }
 
 static double since_start_s(const lbsim_report_t *r, uint64_t now_ns) {
@@ -82,33 +94,50 @@ static double since_start_s(const lbsim_report_t *r, uint64_t now_ns) {
 }
 
 void lbsim_report_start(lbsim_report_t *r, uint64_t now_ns) {
-  if (discarded(r))
-    return;
-  r->format->start(r, now_ns);
-  block_done(r);
+  for (; r; r = r->next) {
+    if (discarded(r))
+      continue;
+    r->format->start(r, now_ns);
+    block_done(r);
+  }
 }
 
 void lbsim_report_round(lbsim_report_t *r, uint64_t round, uint64_t now_ns) {
-  if (discarded(r))
-    return;
-  r->format->round(r, round, since_start_s(r, now_ns), now_ns);
-  block_done(r);
+  for (; r; r = r->next) {
+    if (discarded(r))
+      continue;
+    r->format->round(r, round, since_start_s(r, now_ns), now_ns);
+    block_done(r);
+  }
 }
 
 void lbsim_report_run(lbsim_report_t *r, double elapsed_s, uint64_t now_ns) {
-  if (discarded(r))
-    return;
-  r->format->run(r, elapsed_s, now_ns);
-  lbsim_report_flush(r);
+  for (; r; r = r->next) {
+    if (discarded(r))
+      continue;
+    r->format->run(r, elapsed_s, now_ns);
+    lbsim_report_flush(r);
+  }
 }
 
 void lbsim_report_sweep_head(lbsim_report_t *r, uint32_t nparams, const char *const *names) {
-  r->format->sweep_head(r, nparams, names);
-  block_done(r);
+  for (; r; r = r->next) {
+    r->format->sweep_head(r, nparams, names);
+    block_done(r);
+  }
 }
 
 void lbsim_report_sweep_row(lbsim_report_t *r, const lbsim_sweep_row_t *row) {
-  r->format->sweep_row(r, row);
+  for (; r; r = r->next) {
+    r->format->sweep_row(r, row);
+    block_done(r);
+  }
+}
+
+void lbsim_report_tick(lbsim_report_t *r, uint64_t now_ns) {
+  if (discarded(r) || r->format->tick == NULL)
+    return;
+  r->format->tick(r, since_start_s(r, now_ns), now_ns);
   block_done(r);
 }
 
@@ -151,8 +180,12 @@ void lbsim_report_change(lbsim_report_t *r, const lbsim_model_t *model, const lb
     lbsim_log("backend %u %s %g -> %g (%s)", i, lbsim_action_name(ev->action), old, ev->value, origin);
     break;
   }
-  r->format->change(r, since_start_s(r, now_ns), model->index, ev, old, now_value);
-  block_done(r);
+  for (; r; r = r->next) {
+    if (discarded(r))
+      continue;
+    r->format->change(r, since_start_s(r, now_ns), model->index, ev, old, now_value);
+    block_done(r);
+  }
 }
 
 void lbsim_report_free(lbsim_report_t *r) {

@@ -268,6 +268,56 @@ static void json_sweep_row(lbsim_report_t *r, const lbsim_sweep_row_t *row) {
   lbsim_buf_printf(out, ",\"elapsed_s\":%.3f}\n", row->elapsed_s);
 }
 
+/* Between rounds (the dashboard): the truth now, and each policy's
+ * estimates, requests in flight (in all and per backend), requests done per
+ * backend and totals so far. Arrays in backend order, to stay small with
+ * 1,000 backends. */
+static void json_tick(lbsim_report_t *r, double t_s, uint64_t now_ns) {
+  lbsim_buf_t *out = &r->out;
+  lbsim_buf_append_str(out, "{\"type\":\"tick\",\"t\":");
+  lbsim_buf_fixed(out, t_s, 3);
+  lbsim_buf_append_str(out, ",\"true_ms\":");
+  if (r->oracle) {
+    for (uint32_t i = 0; i < r->n; i++) {
+      lbsim_buf_append_str(out, i ? "," : "[");
+      json_number(out, lbsim_report_true_ms(r, i, now_ns));
+    }
+    lbsim_buf_append_str(out, r->n ? "]" : "[]");
+  } else {
+    lbsim_buf_append_str(out, "null");
+  }
+  lbsim_buf_append_str(out, ",\"policies\":[");
+  for (uint32_t w = 0; w < r->nbalancers; w++) {
+    const lbsim_balancer_t *b = &r->balancers[w];
+    lbsim_buf_append_str(out, w ? ",{\"policy\":" : "{\"policy\":");
+    json_string(out, b->policy_name);
+    json_u64(out, ",\"launched\":", b->stats.launched);
+    json_u64(out, ",\"ok\":", b->stats.total.ok);
+    json_u64(out, ",\"failed\":", b->stats.total.failed);
+    json_u64(out, ",\"in_flight\":", b->in_flight);
+    lbsim_buf_append_str(out, ",\"ema_ms\":[");
+    for (uint32_t i = 0; i < b->n; i++) {
+      if (i)
+        lbsim_buf_append_str(out, ",");
+      lbsim_buf_fixed(out, b->ema.value_ms[i], 3);
+    }
+    lbsim_buf_append_str(out, "],\"backend_in_flight\":[");
+    for (uint32_t i = 0; i < b->n; i++) {
+      if (i)
+        lbsim_buf_append_str(out, ",");
+      lbsim_buf_u64(out, b->in_flight_to[i]);
+    }
+    lbsim_buf_append_str(out, "],\"backend_done\":[");
+    for (uint32_t i = 0; i < b->n; i++) {
+      if (i)
+        lbsim_buf_append_str(out, ",");
+      lbsim_buf_u64(out, b->stats.backend[i].requests);
+    }
+    lbsim_buf_append_str(out, "]}");
+  }
+  lbsim_buf_append_str(out, "]}\n");
+}
+
 const lbsim_format_t lbsim_format_json = {
     .name = "json",
     .start = json_start,
@@ -276,4 +326,5 @@ const lbsim_format_t lbsim_format_json = {
     .change = json_change,
     .sweep_head = json_sweep_head,
     .sweep_row = json_sweep_row,
+    .tick = json_tick,
 };

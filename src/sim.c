@@ -186,7 +186,9 @@ static void start_run(lbsim_sim_t *sim) {
     for (uint32_t k = 0; sim->names && k < sim->nbackends; k++)
       sim->names[k] = sim->backends[k].url;
   }
-  lbsim_report_bind(&sim->report, sim->balancers, sim->nbalancers, sim->names, sim->names ? sim->fleet.n : 0,
+  /* The backends by URL: the balancer's (--client-only has no models), or the models'. */
+  uint32_t nnames = sim->names == NULL ? 0 : sim->nurls ? sim->nurls : sim->fleet.n;
+  lbsim_report_bind(&sim->report, sim->balancers, sim->nbalancers, sim->names, nnames,
                     sim->cfg->role == LBSIM_ROLE_CLIENT ? NULL : &sim->oracle, now);
   lbsim_report_start(&sim->report, now);
   if (sim->fleet.n > 0 && lbsim_fleet_start(&sim->fleet, now) != 0) {
@@ -334,6 +336,8 @@ static int start_balancers(lbsim_sim_t *sim, uint32_t nbalancers) {
 static int start_admin(lbsim_sim_t *sim) {
   lbsim_admin_t *a = &sim->admin;
   memset(a, 0, sizeof(*a));
+  a->cfg = sim->cfg;
+  a->seed = sim->seed;
   a->fleet = &sim->fleet;
   a->backends = sim->backends;
   a->nbackends = sim->nbackends;
@@ -346,6 +350,9 @@ static int start_admin(lbsim_sim_t *sim) {
     return err;
   }
   lbsim_log("admin listening on http://127.0.0.1:%u/ (GET /backends, POST /backends/N, GET /metrics)", a->port);
+  lbsim_log("dashboard on http://127.0.0.1:%u/", a->port);
+  /* The dashboard gets the run in JSON, whatever stdout's format. */
+  sim->report.next = &a->report;
   return 0;
 }
 

@@ -70,6 +70,7 @@ struct lbsim_balancer_s {
   lbsim_stats_t stats;
 
   uint64_t in_flight;           /* launched, not done */
+  uint64_t *in_flight_to;       /* ... per backend */
   uint64_t round_outstanding;   /* launched in this round, not done */
   uint64_t round_start_ns;
   bool launching;               /* a burst is being launched: round ends wait */

@@ -23,8 +23,21 @@ struct lbsim_buf_s;
 enum {
   LBSIM_HENTRY_KEEP_ALIVE = 1 << 0, /* the connection stays open after it */
   LBSIM_HENTRY_HTTP10 = 1 << 1,     /* answer an HTTP/1.0 request */
-  LBSIM_HENTRY_HEAD = 1 << 2        /* headers only */
+  LBSIM_HENTRY_HEAD = 1 << 2,       /* headers only */
+  /* Set by route(): after this answer's head the connection carries a
+   * stream the application writes (Server-Sent Events) until it ends it;
+   * nothing after the request is parsed, and the connection then closes. */
+  LBSIM_HENTRY_STREAM = 1 << 3
 };
+
+/* A request header the application asked to see (lbsim_hlimits_t.capture). */
+#define LBSIM_HFIELD_MAX 128
+typedef struct lbsim_hfield_s {
+  char value[LBSIM_HFIELD_MAX]; /* the last occurrence, trailing blanks trimmed, NUL-terminated */
+  uint16_t len;
+  uint8_t count;                /* occurrences (0: absent) */
+  bool too_long;                /* the value did not fit: it is cut */
+} lbsim_hfield_t;
 
 /* One queued answer. kind 0 is an error answer rendered by the session
  * itself from `status`; other kinds belong to the application. */
@@ -45,6 +58,7 @@ typedef struct lbsim_hrequest_s {
   size_t query_len;
   const char *body;     /* only when the server captures bodies */
   size_t body_len;
+  const lbsim_hfield_t *fields; /* the headers of limits.capture, in its order; NULL when none */
 } lbsim_hrequest_t;
 
 typedef struct lbsim_happ_s {
@@ -71,6 +85,7 @@ typedef struct lbsim_hlimits_s {
   uint64_t linger_timeout_ns;   /* after the last answer, before closing */
   uint32_t linger_bytes;        /* discarded while lingering, at most */
   bool capture_body;            /* keep request bodies for route() */
+  const char *const *capture;   /* header names (lower case, NULL-terminated) route() sees; NULL: none */
 } lbsim_hlimits_t;
 
 typedef enum lbsim_hstate_e {
@@ -78,7 +93,9 @@ typedef enum lbsim_hstate_e {
   LBSIM_HSTATE_DRAINING,        /* no more requests: answer the queue, then close */
   LBSIM_HSTATE_LINGER,          /* all answered: once written, the transport shuts down writes and
                                    discards input, or closes if the peer has closed its side */
-  LBSIM_HSTATE_CLOSE            /* close now */
+  LBSIM_HSTATE_CLOSE,           /* close now */
+  LBSIM_HSTATE_STREAM           /* a stream's head is out: the application writes the rest; input is
+                                   discarded; lbsim_hsession_end_stream() lingers */
 } lbsim_hstate_t;
 
 typedef struct lbsim_hsession_s {
@@ -121,6 +138,10 @@ typedef struct lbsim_hsession_s {
   char hdr_value[24];
   char url[96];
   struct lbsim_buf_s *body;     /* captured body, when limits->capture_body */
+  lbsim_hfield_t *fields;       /* captured headers, when limits->capture */
+  uint8_t nfields;
+  int8_t field_at;              /* the header being parsed among them: -1 none, -2 not looked up yet */
+  uint32_t stream_arg;          /* the arg of the answer that became a stream */
   struct lbsim_buf_s *out;      /* where answers go during a call */
 } lbsim_hsession_t;
 
@@ -144,6 +165,9 @@ void lbsim_hsession_linger(lbsim_hsession_t *s, uint64_t now_ns);
 uint64_t lbsim_hsession_next_wakeup(const lbsim_hsession_t *s);
 /* True while the session can take more bytes. */
 bool lbsim_hsession_wants_input(const lbsim_hsession_t *s);
+/* The application has written the whole stream: the transport shuts down
+ * its side once it is written, and closes by deadline_ns at the latest. */
+void lbsim_hsession_end_stream(lbsim_hsession_t *s, uint64_t deadline_ns);
 
 /* Helpers for applications' render(): the status line and the common
  * headers (Server, Date, Connection as the entry's flags require). */

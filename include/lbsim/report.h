@@ -7,10 +7,13 @@
  *
  * A format formats into the report's buffer; the report writes the buffer
  * to its file after every block (the real clock: a person is watching) or
- * when it is full (the virtual clock: throughput). Changes of the backends
- * are also logged on stderr here, the same for every format. Adding a
- * format: one file defining an lbsim_format_t, one line in the registry in
- * report.c. Pure code apart from writing the file. */
+ * when it is full (the virtual clock: throughput), or hands it to an `emit`
+ * function instead (the dashboard's stream). Reports can be chained: the
+ * runner calls the first, and each call goes down the chain, so one run
+ * feeds stdout in the user's format and the dashboard in JSON. Changes of
+ * the backends are also logged on stderr here, once, the same for every
+ * format. Adding a format: one file defining an lbsim_format_t, one line in
+ * the registry in report.c. Pure code apart from writing the file. */
 #ifndef LBSIM_REPORT_H
 #define LBSIM_REPORT_H
 
@@ -52,7 +55,14 @@ typedef struct lbsim_format_s {
    * combination and policy. */
   void (*sweep_head)(lbsim_report_t *r, uint32_t nparams, const char *const *names);
   void (*sweep_row)(lbsim_report_t *r, const lbsim_sweep_row_t *row);
+  /* Between rounds, a few times a second (the dashboard, on the real
+   * clock): what is in flight, the truth and the estimates now. NULL: the
+   * format has nothing to say. */
+  void (*tick)(lbsim_report_t *r, double t_s, uint64_t now_ns);
 } lbsim_format_t;
+
+/* Where an emitting report's blocks go: whole lines, one object each in JSON. */
+typedef void (*lbsim_report_emit_cb)(void *data, const char *bytes, size_t len);
 
 struct lbsim_report_s {
   const lbsim_format_t *format;
@@ -66,6 +76,9 @@ struct lbsim_report_s {
   uint64_t start_ns;            /* times are printed from here */
   lbsim_buf_t out;              /* formatted, not yet written */
   FILE *file;
+  lbsim_report_emit_cb emit;    /* instead of the file, when set */
+  void *emit_data;
+  lbsim_report_t *next;         /* the next report of the chain, or NULL */
   size_t flush_at;              /* write when this much is pending; 0: after every block */
   bool quiet;                   /* no drift log on stderr */
   bool failed;                  /* writing failed (or memory ran out) */
@@ -79,9 +92,14 @@ const lbsim_format_t *const *lbsim_format_all(void);
 /* file NULL: the report is discarded (a sweep's runs): nothing is formatted
  * or logged. */
 void lbsim_report_init(lbsim_report_t *r, const lbsim_config_t *cfg, uint64_t seed, FILE *file, size_t flush_at);
-/* What the report describes: the balancers (none with --backends-only),
- * the n backends by URL, what is true about them (NULL when they are
- * elsewhere), and when the run starts. */
+/* A report in `format` whose every block goes to emit(data, ...) (flushed
+ * after each block), for chaining behind another. */
+void lbsim_report_init_emit(lbsim_report_t *r, const lbsim_config_t *cfg, uint64_t seed, const lbsim_format_t *format,
+                            lbsim_report_emit_cb emit, void *data);
+/* What the report (and the rest of its chain) describes: the balancers
+ * (none with --backends-only), the n backends by URL, what is true about
+ * them (NULL when they are elsewhere), and when the run starts. The calls
+ * below go down the chain too, except flush, free and tick. */
 void lbsim_report_bind(lbsim_report_t *r, lbsim_balancer_t *balancers, uint32_t nbalancers, const char *const *names,
                        uint32_t n, lbsim_oracle_t *oracle, uint64_t start_ns);
 void lbsim_report_start(lbsim_report_t *r, uint64_t now_ns);
@@ -92,6 +110,8 @@ void lbsim_report_change(lbsim_report_t *r, const lbsim_model_t *model, const lb
                          uint64_t now_ns);
 void lbsim_report_sweep_head(lbsim_report_t *r, uint32_t nparams, const char *const *names);
 void lbsim_report_sweep_row(lbsim_report_t *r, const lbsim_sweep_row_t *row);
+/* This report only: the format's tick, if it has one. */
+void lbsim_report_tick(lbsim_report_t *r, uint64_t now_ns);
 /* Writes out what is pending. 0, or -1 when writing failed. */
 int lbsim_report_flush(lbsim_report_t *r);
 void lbsim_report_free(lbsim_report_t *r);

@@ -438,9 +438,12 @@ def admin_port(proc):
     return int(wait_for_stderr_line(proc, r"admin listening on http://127\.0\.0\.1:(\d+)/").group(1))
 
 
-def admin(port, path, body=None):
+def admin(port, path, body=None, headers=None):
+    """GET path, or POST body (a JSON text) as curl --json does."""
+    hdrs = {"Content-Type": "application/json"} if body is not None else {}
+    hdrs.update(headers or {})
     req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path),
-                                 data=body.encode() if body is not None else None,
+                                 data=body.encode() if body is not None else None, headers=hdrs,
                                  method="POST" if body is not None else "GET")
     try:
         with urllib.request.urlopen(req, timeout=5) as r:
@@ -454,6 +457,7 @@ def test_admin_endpoint_changes_backends():
                "--sleep", "0.05", "-s", "1"])
     try:
         port = admin_port(p)
+        wait_for_stderr_line(p, r"dashboard on http://127\.0\.0\.1:%d/$" % port)
         status, body = admin(port, "/backends")
         check(status == 200, status)
         state = json.loads(body)
@@ -461,20 +465,52 @@ def test_admin_endpoint_changes_backends():
         status, body = admin(port, "/backends/2", '{"latency_ms": 300, "error_rate": 0.25}')
         one = json.loads(body)
         check(status == 200 and one["latency_ms"] == 300 and one["error_rate"] == 0.25, body)
-        status, body = admin(port, "/backends/3", "down=true")
+        status, body = admin(port, "/backends/3", '{"down": true}')
         check(status == 200 and json.loads(body)["down"] is True, body)
-        status, body = admin(port, "/backends/3", "up slow-start 1s x3")
+        status, body = admin(port, "/backends/3", '{"action": "up", "slow_start_s": 1, "factor": 3}')
         check(status == 200 and json.loads(body)["down"] is False, body)
-        status, body = admin(port, "/backends/3", "latency=fast")
-        check(status == 400 and "bad latency" in json.loads(body)["reason"], body)
+        status, body = admin(port, "/backends/3", '{"latency_ms": "fast"}')
+        check(status == 400 and json.loads(body)["reason"] == "field 'latency_ms' must be a number", body)
+        # Forms and bare scenario actions are not JSON.
+        status, body = admin(port, "/backends/3", "down=true", {"Content-Type": "application/x-www-form-urlencoded"})
+        check(status == 415 and "application/json" in json.loads(body)["reason"], body)
+        status, body = admin(port, "/backends/3", "up slow-start 5s")
+        check(status == 400 and "malformed JSON" in json.loads(body)["reason"], body)
         check(admin(port, "/backends/7")[0] == 404, "backend 7")
         check(admin(port, "/nope")[0] == 404, "/nope")
         state = json.loads(admin(port, "/backends")[1])
         check(state[1]["latency_ms"] == 300 and state[2]["down"] is False, state)
+        # Every backend at once.
+        status, body = admin(port, "/backends", '{"capacity": 4}')
+        check(status == 200 and [b["capacity"] for b in json.loads(body)] == [4, 4, 4], body)
     finally:
         code, out, err = finish(p, signal.SIGTERM)
     check(code == 0, "exit %d" % code)
     check("backend 2 latency 20.00 -> 300.00 ms (admin)" in err and "backend 3 down (admin)" in err, err)
+    check("backend 3 capacity 0 -> 4 (admin)" in err, err)
+
+
+def test_admin_examples_of_the_readme_work_with_curl():
+    """The README's curl commands, as written there, against a running lbsim."""
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")).read()
+    section = readme[readme.index("## Runtime control and metrics"):]
+    section = section[:section.index("\n## ", 1)]
+    cmds = [l.split("#")[0].strip() for l in re.findall(r"^curl [^\n]+", section, re.M)]
+    check(len(cmds) >= 5, cmds)
+    p = start(["--port-base", "0", "-n", "4", "--latency", "20", "--drift-period", "0", "--admin", "0",
+               "--sleep", "0.05", "-s", "1"])
+    try:
+        port = admin_port(p)
+        for cmd in cmds:
+            args = ["curl", "-sS", "-w", "\\n%{http_code}"] + [
+                a.strip("'") for a in re.findall(r"'[^']*'|\S+", cmd)[1:]]
+            args = [a.replace("9000", str(port)) for a in args]
+            r = subprocess.run(args, capture_output=True, text=True, timeout=10)
+            code = r.stdout.rsplit("\n", 1)[-1]
+            check(r.returncode == 0 and code == "200", "%s -> %s %s %s" % (cmd, r.returncode, r.stdout, r.stderr))
+    finally:
+        code, out, err = finish(p, signal.SIGTERM)
+    check(code == 0, "exit %d" % code)
 
 
 def parse_prometheus(text):

@@ -271,6 +271,7 @@ def test_deb_package_holds_the_installed_files():
         check(field("Version") == "%s-%s" % (ARGS.version, ARGS.deb_release), field("Version"))
         check(re.search(r"\blibuv1 \(>= [0-9.]+\)", field("Depends")), "Depends: " + field("Depends"))
         check(re.search(r"\blibc6 \(>= [0-9.]+\)", field("Depends")), "Depends: " + field("Depends"))
+        check(re.search(r"\blibjansson4 \(>= [0-9.]+\)", field("Depends")), "Depends: " + field("Depends"))
         check(field("Section") and field("Maintainer") and "\n" in field("Description"),
               "Section, Maintainer and a long Description")
         listing = run(["dpkg-deb", "-c", deb]).stdout.splitlines()
@@ -314,6 +315,7 @@ def check_copyright(text):
         name = d["License"].split("\n")[0]
         check(name in licences or "\n" in d["License"], "no text for licence %s" % name)
     check(any("llhttp" in d["Files"] + d.get("Comment", "") for d in files), "llhttp is not named")
+    check(any("Chart.js" in d["Files"] + d.get("Comment", "") for d in files), "Chart.js is not named")
 
 
 def test_lintian_reports_no_errors():
