@@ -23,22 +23,37 @@ static void end_round(lbsim_balancer_t *b, uint64_t now_ns) {
 static void on_done(void *data, const lbsim_request_t *req, lbsim_result_t result, uint64_t end_ns, uint32_t count) {
   lbsim_balancer_t *b = data;
   uint32_t backend = req->backend;
+  /* Its statistics are written last; with many backends, far from the cache. */
+  __builtin_prefetch(&b->stats.backend[backend], 1);
+  __builtin_prefetch((const char *)&b->stats.backend[backend] + 64, 1);
   bool ok = result == LBSIM_RESULT_OK;
   double measured_ms = (double)(end_ns - req->start_ns) / LBSIM_NS_PER_MS;
   double sample_ms = ok ? measured_ms : b->cfg->failure_latency_ms;
-  for (uint32_t k = 0; k < count; k++) {
-    lbsim_ema_update(&b->ema, backend, sample_ms);
-    lbsim_policy_observe(&b->policy, backend, sample_ms, ok, end_ns);
-  }
+  lbsim_ema_update_n(&b->ema, backend, sample_ms, count);
+  lbsim_policy_observe_n(&b->policy, backend, sample_ms, ok, end_ns, count);
   lbsim_stats_record(&b->stats, backend, result, measured_ms, sample_ms, req->oracle_ms, req->to_fastest, count);
   b->in_flight -= count;
   b->in_flight_to[backend] -= count;
   b->round_outstanding = b->round_outstanding > count ? b->round_outstanding - count : 0;
-  if (b->on_request_done && !b->detached)
-    for (uint32_t k = 0; k < count; k++)
-      b->on_request_done(b, end_ns);
+  if (b->on_requests_done && !b->detached)
+    b->on_requests_done(b, count, end_ns);
   if (b->round_open && !b->launching && b->round_outstanding == 0)
     end_round(b, end_ns);
+}
+
+/* The expected cost of a pick's backend. The oracle's answer changes only
+ * with its version (outside slow starts): kept for every backend, it is
+ * one small array to read instead of a model per pick. */
+static double pick_cost_ms(lbsim_balancer_t *b, uint32_t backend, uint64_t now_ns) {
+  const lbsim_oracle_t *o = b->oracle;
+  if (o->dirty || b->judge_cost_ms == NULL)
+    return lbsim_oracle_cost_ms(o, backend, now_ns);
+  if (b->judge_version != o->version) {
+    for (uint32_t i = 0; i < b->n; i++)
+      b->judge_cost_ms[i] = lbsim_oracle_cost_ms(o, i, now_ns);
+    b->judge_version = o->version;
+  }
+  return b->judge_cost_ms[backend];
 }
 
 /* Oracle bookkeeping at a pick: is it the truly fastest (the lowest
@@ -55,7 +70,7 @@ static void judge_pick(lbsim_balancer_t *b, lbsim_request_t *req, uint64_t now_n
   if (!isfinite(best))
     return; /* every backend fails for sure: there is no right choice */
   req->oracle_ms = best;
-  req->to_fastest = req->backend == fastest || lbsim_oracle_cost_ms(b->oracle, req->backend, now_ns) <= best;
+  req->to_fastest = req->backend == fastest || pick_cost_ms(b, req->backend, now_ns) <= best;
   lbsim_stats_t *s = &b->stats;
   if (b->oracle->epoch != s->seen_epoch) {
     if (s->seen_epoch != 0)
@@ -126,6 +141,8 @@ int lbsim_balancer_init(lbsim_balancer_t *b, const lbsim_config_t *cfg, uint64_t
     return LBSIM_ENOMEM;
   if (lbsim_ema_init(&b->ema, n, cfg->alpha) != 0 || lbsim_stats_init(&b->stats, n) != 0)
     return LBSIM_ENOMEM;
+  if (oracle != NULL)
+    b->judge_cost_ms = malloc(n * sizeof(*b->judge_cost_ms)); /* without it, the oracle is asked each time */
   const lbsim_policy_ops_t *ops = lbsim_policy_find(b->policy_name);
   lbsim_policy_params_t params = {
       .n = n,
@@ -166,4 +183,6 @@ void lbsim_balancer_free(lbsim_balancer_t *b) {
   b->names = NULL;
   free(b->in_flight_to);
   b->in_flight_to = NULL;
+  free(b->judge_cost_ms);
+  b->judge_cost_ms = NULL;
 }

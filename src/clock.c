@@ -14,7 +14,7 @@ static inline bool slot_less(void *ctx, lbsim_timer_slot_t a, lbsim_timer_slot_t
 }
 
 #define SLOT_MOVED(ctx, s, i) ((s).timer->slot = (i) + 1)
-LBSIM_HEAP_DEFINE(static inline, timer_heap, lbsim_timer_slot_t, 4, slot_less, SLOT_MOVED)
+LBSIM_HEAP_DEFINE(static inline, timer_heap, lbsim_timer_slot_t, LBSIM_TIMERS_ARITY, slot_less, SLOT_MOVED)
 
 void lbsim_timers_init(lbsim_timers_t *timers) {
   timers->heap = NULL;
@@ -36,13 +36,19 @@ void lbsim_timers_clear(lbsim_timers_t *timers) {
 }
 
 int lbsim_timers_set_seq(lbsim_timers_t *timers, lbsim_timer_t *t, uint64_t due_ns, uint64_t seq, lbsim_timer_cb cb) {
+  return lbsim_timers_set_hinted(timers, t, due_ns, seq, cb, t);
+}
+
+int lbsim_timers_set_hinted(lbsim_timers_t *timers, lbsim_timer_t *t, uint64_t due_ns, uint64_t seq,
+                            lbsim_timer_cb cb, const void *hint) {
   if (due_ns == LBSIM_NEVER) {
     lbsim_timers_cancel(timers, t);
     return 0;
   }
   t->cb = cb;
   t->seq = seq;
-  lbsim_timer_slot_t key = {due_ns, ((uint64_t)t->order << SEQ_BITS) | (seq & ((UINT64_C(1) << SEQ_BITS) - 1)), t};
+  lbsim_timer_slot_t key = {due_ns, ((uint64_t)t->order << SEQ_BITS) | (seq & ((UINT64_C(1) << SEQ_BITS) - 1)), t,
+                            hint};
   if (t->slot) {
     uint32_t i = t->slot - 1;
     bool earlier = slot_less(NULL, key, timers->heap[i]);

@@ -779,8 +779,8 @@ void lbsim_config_usage(FILE *out) {
   fprintf(out,
           "\nWith --clock virtual nothing is bound or connected: --backends-only, --client-only,\n"
           "--server, --admin and --metrics are refused, and the tuning of the HTTP layer\n"
-          "(--pool-size, --client-idle, --max-*, --header-timeout, --idle-timeout) is\n"
-          "accepted and has no effect. A virtual run needs --rounds, --duration or --requests.\n"
+          "(--pool-size, --max-*, --header-timeout, --idle-timeout) is accepted and has no\n"
+          "effect. A virtual run needs --rounds, --duration or --requests.\n"
           "\nTimes accept decimals. Exit status: 0 done (or stopped by SIGINT/SIGTERM),\n"
           "1 runtime failure, 2 bad command line, 130 second SIGINT.\n"
           "\nExamples:\n"

@@ -32,3 +32,21 @@ double lbsim_ema_update(lbsim_ema_t *ema, uint32_t backend, double sample_ms) {
   }
   return *v;
 }
+
+double lbsim_ema_update_n(lbsim_ema_t *ema, uint32_t backend, double sample_ms, uint32_t count) {
+  double *v = &ema->value_ms[backend];
+  if (count == 0)
+    return *v;
+  lbsim_ema_update(ema, backend, sample_ms);
+  /* The same arithmetic as count single updates, so the value is the same
+   * to the last bit; once an update leaves it as it was, so would the rest. */
+  double alpha = ema->alpha, value = *v;
+  for (uint32_t k = 1; k < count; k++) {
+    double next = alpha * sample_ms + (1.0 - alpha) * value;
+    if (next == value)
+      break;
+    value = next;
+  }
+  *v = value;
+  return value;
+}

@@ -5,35 +5,53 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Octave 0 holds the exact values [0, 2*SUB); octave k >= 1 holds
- * [SUB << k, SUB << (k+1)) in SUB buckets of width 2^k. */
-static void locate(uint64_t v, unsigned *octave, unsigned *bucket) {
-  if (v < 2u * LBSIM_HIST_SUB) {
-    *octave = 0;
-    *bucket = (unsigned)v;
-    return;
-  }
-  unsigned msb = 63u - (unsigned)__builtin_clzll(v);   /* >= SUB_BITS + 1 */
-  unsigned k = msb - LBSIM_HIST_SUB_BITS;             /* >= 1 */
-  if (k >= LBSIM_HIST_OCTAVES) {
-    *octave = LBSIM_HIST_OCTAVES - 1;
-    *bucket = LBSIM_HIST_SUB - 1;
-    return;
-  }
-  *octave = k;
-  *bucket = (unsigned)((v >> k) - LBSIM_HIST_SUB);
-}
+/* Buckets are numbered across octaves: 0 .. 2*SUB-1 are the exact values
+ * of octave 0; octave k >= 1 ([SUB << k, SUB << (k+1)), buckets of width
+ * 2^k) has the SUB numbers from (k+1)*SUB on. The numbering is monotone in
+ * the value, so the samples of [min, max] lie between the numbers of min
+ * and max, and memory is a window of consecutive blocks of SUB buckets. */
+#define NBLOCKS (LBSIM_HIST_OCTAVES + 1)
+#define NBUCKETS (NBLOCKS * LBSIM_HIST_SUB)
 
-static unsigned octave_size(unsigned octave) {
-  return octave == 0 ? 2u * LBSIM_HIST_SUB : LBSIM_HIST_SUB;
+static inline uint32_t bucket_of(uint64_t v) {
+  if (v < 2u * LBSIM_HIST_SUB)
+    return (uint32_t)v;
+  unsigned msb = 63u - (unsigned)__builtin_clzll(v); /* >= SUB_BITS + 1 */
+  unsigned k = msb - LBSIM_HIST_SUB_BITS;            /* >= 1 */
+  if (k >= LBSIM_HIST_OCTAVES)
+    return NBUCKETS - 1; /* beyond the last octave: its last bucket */
+  return k * LBSIM_HIST_SUB + (uint32_t)(v >> k);
 }
 
 /* The value a bucket stands for: exact in octave 0, else its middle. */
-static double bucket_value(unsigned octave, unsigned bucket) {
-  if (octave == 0)
-    return (double)bucket;
-  double lo = (double)(((uint64_t)LBSIM_HIST_SUB + bucket) << octave);
-  return lo + (double)((uint64_t)1 << octave) / 2.0;
+static double bucket_value(uint32_t i) {
+  if (i < 2u * LBSIM_HIST_SUB)
+    return (double)i;
+  unsigned k = (i >> LBSIM_HIST_SUB_BITS) - 1;
+  double lo = (double)((uint64_t)(LBSIM_HIST_SUB + (i & (LBSIM_HIST_SUB - 1))) << k);
+  return lo + (double)((uint64_t)1 << k) / 2.0;
+}
+
+/* Widens the window to hold bucket i. 0, or -1 without memory. */
+static int cover(lbsim_hist_t *h, uint32_t i) {
+  uint32_t block = i / LBSIM_HIST_SUB;
+  uint32_t lo = h->len ? h->first / LBSIM_HIST_SUB : block;
+  uint32_t hi = h->len ? (h->first + h->len) / LBSIM_HIST_SUB : block + 1;
+  if (block < lo)
+    lo = block;
+  if (block >= hi)
+    hi = block + 1;
+  uint32_t first = lo * LBSIM_HIST_SUB, len = (hi - lo) * LBSIM_HIST_SUB;
+  uint64_t *b = calloc(len, sizeof(*b));
+  if (b == NULL)
+    return -1;
+  if (h->len)
+    memcpy(b + (h->first - first), h->buckets, h->len * sizeof(*b));
+  free(h->buckets);
+  h->buckets = b;
+  h->first = first;
+  h->len = len;
+  return 0;
 }
 
 void lbsim_hist_init(lbsim_hist_t *h) {
@@ -53,14 +71,10 @@ int lbsim_hist_record_n(lbsim_hist_t *h, uint64_t value_us, uint64_t count) {
     h->max_us = value_us;
   h->count += count;
   h->sum_us += (double)value_us * (double)count;
-  unsigned o, b;
-  locate(value_us, &o, &b);
-  if (h->octaves[o] == NULL) {
-    h->octaves[o] = calloc(octave_size(o), sizeof(uint64_t));
-    if (h->octaves[o] == NULL)
-      return -1;
-  }
-  h->octaves[o][b] += count;
+  uint32_t i = bucket_of(value_us);
+  if (i - h->first >= h->len && cover(h, i) != 0)
+    return -1;
+  h->buckets[i - h->first] += count;
   return 0;
 }
 
@@ -75,20 +89,16 @@ double lbsim_hist_quantile(const lbsim_hist_t *h, double q) {
   if (rank == 0)
     rank = 1;
   uint64_t seen = 0;
-  for (unsigned o = 0; o < LBSIM_HIST_OCTAVES; o++) {
-    if (h->octaves[o] == NULL)
-      continue;
-    for (unsigned b = 0; b < octave_size(o); b++) {
-      seen += h->octaves[o][b];
-      if (seen >= rank) {
-        /* Never report outside what was seen. */
-        double v = bucket_value(o, b);
-        if (v < (double)h->min_us)
-          v = (double)h->min_us;
-        if (v > (double)h->max_us)
-          v = (double)h->max_us;
-        return v;
-      }
+  for (uint32_t j = 0; j < h->len; j++) {
+    seen += h->buckets[j];
+    if (seen >= rank) {
+      /* Never report outside what was seen. */
+      double v = bucket_value(h->first + j);
+      if (v < (double)h->min_us)
+        v = (double)h->min_us;
+      if (v > (double)h->max_us)
+        v = (double)h->max_us;
+      return v;
     }
   }
   return (double)h->max_us; /* samples that found no memory */
@@ -96,14 +106,10 @@ double lbsim_hist_quantile(const lbsim_hist_t *h, double q) {
 
 uint64_t lbsim_hist_count_le(const lbsim_hist_t *h, double value_us) {
   uint64_t n = 0;
-  for (unsigned o = 0; o < LBSIM_HIST_OCTAVES; o++) {
-    if (h->octaves[o] == NULL)
-      continue;
-    for (unsigned b = 0; b < octave_size(o); b++) {
-      if (bucket_value(o, b) > value_us)
-        return n;
-      n += h->octaves[o][b];
-    }
+  for (uint32_t j = 0; j < h->len; j++) {
+    if (bucket_value(h->first + j) > value_us)
+      return n;
+    n += h->buckets[j];
   }
   return n;
 }
@@ -121,33 +127,34 @@ int lbsim_hist_merge(lbsim_hist_t *dst, const lbsim_hist_t *src) {
     dst->max_us = src->max_us;
   dst->count += src->count;
   dst->sum_us += src->sum_us;
-  for (unsigned o = 0; o < LBSIM_HIST_OCTAVES; o++) {
-    if (src->octaves[o] == NULL)
-      continue;
-    if (dst->octaves[o] == NULL) {
-      dst->octaves[o] = calloc(octave_size(o), sizeof(uint64_t));
-      if (dst->octaves[o] == NULL)
-        return -1;
-    }
-    for (unsigned b = 0; b < octave_size(o); b++)
-      dst->octaves[o][b] += src->octaves[o][b];
-  }
+  if (src->len == 0)
+    return 0;
+  if ((src->first - dst->first >= dst->len && cover(dst, src->first) != 0) ||
+      (src->first + src->len - 1 - dst->first >= dst->len && cover(dst, src->first + src->len - 1) != 0))
+    return -1;
+  uint64_t *d = dst->buckets + (src->first - dst->first);
+  for (uint32_t j = 0; j < src->len; j++)
+    d[j] += src->buckets[j];
   return 0;
 }
 
 void lbsim_hist_reset(lbsim_hist_t *h) {
-  for (unsigned o = 0; o < LBSIM_HIST_OCTAVES; o++)
-    if (h->octaves[o])
-      memset(h->octaves[o], 0, octave_size(o) * sizeof(uint64_t));
+  if (h->count > 0 && h->len > 0) {
+    /* Only the buckets between min and max can hold anything. */
+    uint32_t lo = bucket_of(h->min_us), hi = bucket_of(h->max_us);
+    lo = lo < h->first ? 0 : lo - h->first;
+    hi = hi - h->first >= h->len ? h->len - 1 : hi - h->first;
+    if (lo <= hi)
+      memset(h->buckets + lo, 0, (hi - lo + 1) * sizeof(*h->buckets));
+  }
   h->count = 0;
   h->min_us = h->max_us = 0;
   h->sum_us = 0;
 }
 
 void lbsim_hist_free(lbsim_hist_t *h) {
-  for (unsigned o = 0; o < LBSIM_HIST_OCTAVES; o++) {
-    free(h->octaves[o]);
-    h->octaves[o] = NULL;
-  }
+  free(h->buckets);
+  h->buckets = NULL;
+  h->first = h->len = 0;
   h->count = 0;
 }

@@ -96,15 +96,31 @@ void lbsim_copy_free(lbsim_copy_t *copy) {
   lbsim_servers_free(&copy->servers);
 }
 
-int lbsim_copy_serve(lbsim_copy_t *copy, uint64_t now_ns, uint64_t *due_ns) {
+int lbsim_copy_serve_any(lbsim_copy_t *copy, uint64_t now_ns, uint64_t *due_ns) {
   const lbsim_model_t *m = copy->model;
   if (m->stalled) {
     /* Accepted, never answered: the client's deadline decides. */
     *due_ns = LBSIM_NEVER;
     return 200;
   }
-  double service_ms = lbsim_jitter_apply(&m->jitter, lbsim_model_latency_ms(m, now_ns), &copy->jitter_rng);
-  *due_ns = lbsim_servers_schedule(&copy->servers, now_ns, lbsim_ms_to_ns(service_ms));
+  uint64_t service_ns;
+  if (m->generation == copy->service_generation) {
+    service_ns = copy->service_ns;
+  } else {
+    double service_ms = lbsim_model_latency_ms(m, now_ns);
+    if (m->jitter.kind != LBSIM_JITTER_NONE)
+      service_ms = lbsim_jitter_apply(&m->jitter, service_ms, &copy->jitter_rng);
+    service_ns = lbsim_ms_to_ns(service_ms);
+    /* Without jitter or slow start, every request until the model's next
+     * change takes as long. */
+    if (m->jitter.kind == LBSIM_JITTER_NONE && !lbsim_model_ramping(m, now_ns)) {
+      copy->service_generation = m->generation;
+      copy->service_ns = service_ns;
+    }
+  }
+  /* Without a capacity limit every request is served at once. */
+  *due_ns = copy->servers.capacity == 0 ? now_ns + service_ns
+                                        : lbsim_servers_schedule(&copy->servers, now_ns, service_ns);
   if (m->error_rate > 0 && lbsim_rng_double(&copy->error_rng) < m->error_rate)
     return 503;
   return 200;

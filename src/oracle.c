@@ -15,6 +15,7 @@ void lbsim_oracle_init(lbsim_oracle_t *o, const lbsim_model_t *models, uint32_t 
   o->fastest_ms = INFINITY;
   o->epoch = 0;
   o->epoch_ns = 0;
+  o->version = 1;
 }
 
 double lbsim_oracle_true_ms(const lbsim_oracle_t *o, uint32_t backend, uint64_t now_ns) {
@@ -24,6 +25,7 @@ double lbsim_oracle_true_ms(const lbsim_oracle_t *o, uint32_t backend, uint64_t 
 void lbsim_oracle_touch(lbsim_oracle_t *o, uint64_t now_ns) {
   o->dirty = true;
   o->touched_ns = now_ns;
+  o->version++;
 }
 
 /* Sets *certain when a request would fail whatever happens. */
@@ -39,7 +41,7 @@ double lbsim_oracle_cost_ms(const lbsim_oracle_t *o, uint32_t backend, uint64_t 
   return cost_ms(o, &o->models[backend], now_ns, &certain);
 }
 
-static void refresh(lbsim_oracle_t *o, uint64_t now_ns) {
+void lbsim_oracle_refresh(lbsim_oracle_t *o, uint64_t now_ns) {
   uint32_t best = 0;
   double best_ms = INFINITY;
   bool ramping = false; /* a backend in slow start gets faster by the moment */
@@ -64,16 +66,4 @@ static void refresh(lbsim_oracle_t *o, uint64_t now_ns) {
   o->dirty = ramping;
   if (ramping)
     o->touched_ns = now_ns;
-}
-
-uint32_t lbsim_oracle_fastest(lbsim_oracle_t *o, uint64_t now_ns) {
-  if (o->dirty)
-    refresh(o, now_ns);
-  return o->fastest;
-}
-
-double lbsim_oracle_fastest_ms(lbsim_oracle_t *o, uint64_t now_ns) {
-  if (o->dirty)
-    refresh(o, now_ns);
-  return o->fastest_ms;
 }

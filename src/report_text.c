@@ -90,6 +90,11 @@ static void seed_block(lbsim_report_t *r, uint64_t round) {
   }
 }
 
+/* The seed's block has the EMA and the picks; the compare table, quantiles. */
+static bool text_round_latency(const lbsim_report_t *r) {
+  return r->nbalancers > 1;
+}
+
 static void text_round(lbsim_report_t *r, uint64_t round, double t_s, uint64_t now_ns) {
   (void)t_s;
   if (r->nbalancers > 1)
@@ -247,6 +252,7 @@ const lbsim_format_t lbsim_format_text = {
     .name = "text",
     .start = text_start,
     .round = text_round,
+    .round_latency = text_round_latency,
     .run = text_run,
     .change = text_change,
     .sweep_head = text_sweep_head,

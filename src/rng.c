@@ -11,10 +11,6 @@ static uint64_t splitmix64(uint64_t *x) {
   return z ^ (z >> 31);
 }
 
-static inline uint64_t rotl(uint64_t x, int k) {
-  return (x << k) | (x >> (64 - k));
-}
-
 void lbsim_rng_init(lbsim_rng_t *rng, uint64_t seed, uint64_t stream) {
   /* Mix the stream id through its own splitmix round so that neighbouring
    * (seed, stream) pairs give unrelated states. */
@@ -25,39 +21,20 @@ void lbsim_rng_init(lbsim_rng_t *rng, uint64_t seed, uint64_t stream) {
     rng->s[i] = splitmix64(&x);
 }
 
-uint64_t lbsim_rng_next(lbsim_rng_t *rng) {
-  uint64_t *s = rng->s;
-  uint64_t result = rotl(s[1] * 5, 7) * 9;
-  uint64_t t = s[1] << 17;
-  s[2] ^= s[0];
-  s[3] ^= s[1];
-  s[1] ^= s[2];
-  s[0] ^= s[3];
-  s[2] ^= t;
-  s[3] = rotl(s[3], 45);
-  return result;
-}
-
-double lbsim_rng_double(lbsim_rng_t *rng) {
-  return (double)(lbsim_rng_next(rng) >> 11) * 0x1.0p-53;
-}
-
 double lbsim_rng_uniform(lbsim_rng_t *rng, double lo, double hi) {
   return lo + (hi - lo) * lbsim_rng_double(rng);
 }
 
-uint64_t lbsim_rng_below(lbsim_rng_t *rng, uint64_t n) {
-  /* Lemire's nearly-divisionless method. */
-  uint64_t x = lbsim_rng_next(rng);
+/* The rest of lbsim_rng_below, when the first draw's low part is below n:
+ * the draw may have to be rejected. */
+uint64_t lbsim_rng_below_retry(lbsim_rng_t *rng, uint64_t n, uint64_t x) {
   __uint128_t m = (__uint128_t)x * n;
   uint64_t low = (uint64_t)m;
-  if (low < n) {
-    uint64_t threshold = -n % n;
-    while (low < threshold) {
-      x = lbsim_rng_next(rng);
-      m = (__uint128_t)x * n;
-      low = (uint64_t)m;
-    }
+  uint64_t threshold = -n % n;
+  while (low < threshold) {
+    x = lbsim_rng_next(rng);
+    m = (__uint128_t)x * n;
+    low = (uint64_t)m;
   }
   return (uint64_t)(m >> 64);
 }

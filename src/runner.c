@@ -12,6 +12,27 @@ static double since_start_s(const lbsim_runner_t *r, uint64_t now_ns) {
   return (double)(now_ns - r->start_ns) / LBSIM_NS_PER_S;
 }
 
+/* The first instant, counted from the start, at which since_start_s reaches
+ * --duration: the same verdict as the division, found once (the quotient
+ * grows with the time, so a binary search finds where it gets there). */
+static uint64_t duration_ns(double duration_s) {
+  uint64_t lo = 0, hi = UINT64_MAX;
+  if (!((double)hi / LBSIM_NS_PER_S >= duration_s))
+    return UINT64_MAX;
+  while (lo < hi) {
+    uint64_t mid = lo + (hi - lo) / 2;
+    if ((double)mid / LBSIM_NS_PER_S >= duration_s)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return lo;
+}
+
+static bool time_up(const lbsim_runner_t *r, uint64_t now_ns) {
+  return r->cfg->duration_s > 0 && now_ns - r->start_ns >= r->duration_ns;
+}
+
 uint64_t lbsim_runner_in_flight(const lbsim_runner_t *r) {
   uint64_t n = 0;
   for (uint32_t i = 0; i < r->nbalancers; i++)
@@ -134,7 +155,7 @@ static bool limits_reached(const lbsim_runner_t *r, uint64_t now_ns) {
     all_spent = requests_left(r, &r->balancers[i]) == 0;
   if (all_spent)
     return true;
-  return cfg->duration_s > 0 && since_start_s(r, now_ns) >= cfg->duration_s;
+  return time_up(r, now_ns);
 }
 
 static void report_block(lbsim_runner_t *r, uint64_t now_ns) {
@@ -218,22 +239,27 @@ static void on_arrival(lbsim_timer_t *timer, uint64_t now_ns) {
   lbsim_clock_set(r->clock, &r->arrival, next, on_arrival);
 }
 
-static void on_balancer_request_done(lbsim_balancer_t *b, uint64_t now_ns) {
+static void on_balancer_requests_done(lbsim_balancer_t *b, uint32_t count, uint64_t now_ns) {
   lbsim_runner_t *r = b->data;
-  if (r->cfg->shape == LBSIM_SHAPE_CONCURRENCY && !r->launching_stopped) {
-    bool time_up = r->cfg->duration_s > 0 && since_start_s(r, now_ns) >= r->cfg->duration_s;
-    if (!time_up && requests_left(r, b) > 0) {
-      lbsim_balancer_launch(b, now_ns);
-      return;
+  for (uint32_t k = 0; k < count; k++) {
+    if (r->cfg->shape == LBSIM_SHAPE_CONCURRENCY && !r->launching_stopped) {
+      /* Closed loop: each answer launches the next request. */
+      bool over = time_up(r, now_ns);
+      if (!over && requests_left(r, b) > 0) {
+        lbsim_balancer_launch(b, now_ns);
+        continue;
+      }
+      /* This balancer is done; the run is once every one of them is. */
+      bool everyone = true;
+      for (uint32_t i = 0; i < r->nbalancers; i++)
+        everyone = everyone && requests_left(r, &r->balancers[i]) == 0;
+      if (over || everyone)
+        stop_launching(r, now_ns);
     }
-    /* This balancer is done; the run is once every one of them is. */
-    bool everyone = true;
-    for (uint32_t i = 0; i < r->nbalancers; i++)
-      everyone = everyone && requests_left(r, &r->balancers[i]) == 0;
-    if (time_up || everyone)
-      stop_launching(r, now_ns);
+    maybe_finish_drained(r, now_ns);
+    if (r->cfg->shape != LBSIM_SHAPE_CONCURRENCY || r->launching_stopped)
+      break; /* the other answers would only repeat that check */
   }
-  maybe_finish_drained(r, now_ns);
 }
 
 /* A closed loop replaces each request as it ends; one that could not be
@@ -289,7 +315,7 @@ int lbsim_runner_init(lbsim_runner_t *r, lbsim_clock_t *clock, const lbsim_confi
   for (uint32_t i = 0; i < nbalancers; i++) {
     balancers[i].data = r;
     balancers[i].on_round_done = on_balancer_round_done;
-    balancers[i].on_request_done = on_balancer_request_done;
+    balancers[i].on_requests_done = on_balancer_requests_done;
   }
   if (cfg->report_path[0] != '\0' && nbalancers > 0 && lbsim_timeline_init(&r->timeline, nbalancers, balancers[0].n) != 0)
     return LBSIM_ENOMEM;
@@ -300,6 +326,7 @@ void lbsim_runner_start(lbsim_runner_t *r, uint64_t now_ns, lbsim_runner_cb on_f
   r->on_finished = on_finished;
   r->started = true;
   r->start_ns = now_ns;
+  r->duration_ns = duration_ns(r->cfg->duration_s);
   if (reporting(r)) {
     record_sample(r, now_ns, true);
     lbsim_clock_set(r->clock, &r->sample, now_ns + lbsim_ms_to_ns(LBSIM_SAMPLE_MS), on_sample);

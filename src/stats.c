@@ -16,7 +16,7 @@ static void counts_reset(lbsim_counts_t *c) {
 }
 
 static void counts_add(lbsim_counts_t *c, lbsim_result_t result, uint64_t latency_us, double sample_ms,
-                       double oracle_ms, bool to_fastest, uint32_t count) {
+                       double oracle_ms, bool to_fastest, uint32_t count, bool latency) {
   if (oracle_ms >= 0) {
     c->judged += count;
     c->to_fastest += to_fastest ? count : 0;
@@ -26,7 +26,8 @@ static void counts_add(lbsim_counts_t *c, lbsim_result_t result, uint64_t latenc
   c->by_result[result] += count;
   if (result == LBSIM_RESULT_OK) {
     c->ok += count;
-    lbsim_hist_record_n(&c->latency, latency_us, count);
+    if (latency)
+      lbsim_hist_record_n(&c->latency, latency_us, count);
   } else {
     c->failed += count;
   }
@@ -44,6 +45,7 @@ int lbsim_stats_init(lbsim_stats_t *stats, uint32_t n) {
   counts_init(&stats->total);
   counts_init(&stats->round);
   stats->majority = -1;
+  stats->round_latency = true;
   for (uint32_t i = 0; i < n; i++)
     counts_init(&stats->backend[i]);
   return 0;
@@ -61,17 +63,12 @@ void lbsim_stats_free(lbsim_stats_t *stats) {
   stats->round_picks = NULL;
 }
 
-void lbsim_stats_pick(lbsim_stats_t *stats, uint32_t backend) {
-  stats->round_picks[backend]++;
-  stats->launched++;
-}
-
 void lbsim_stats_record(lbsim_stats_t *stats, uint32_t backend, lbsim_result_t result, double latency_ms,
                         double sample_ms, double oracle_ms, bool to_fastest, uint32_t count) {
   uint64_t us = latency_ms <= 0 ? 0 : (uint64_t)(latency_ms * 1000.0 + 0.5);
-  counts_add(&stats->total, result, us, sample_ms, oracle_ms, to_fastest, count);
-  counts_add(&stats->round, result, us, sample_ms, oracle_ms, to_fastest, count);
-  counts_add(&stats->backend[backend], result, us, sample_ms, oracle_ms, to_fastest, count);
+  counts_add(&stats->total, result, us, sample_ms, oracle_ms, to_fastest, count, true);
+  counts_add(&stats->round, result, us, sample_ms, oracle_ms, to_fastest, count, stats->round_latency);
+  counts_add(&stats->backend[backend], result, us, sample_ms, oracle_ms, to_fastest, count, true);
 }
 
 const char *lbsim_result_name(lbsim_result_t result) {

@@ -25,16 +25,6 @@ int lbsim_buf_reserve(lbsim_buf_t *buf, size_t extra) {
   return 0;
 }
 
-int lbsim_buf_append(lbsim_buf_t *buf, const void *data, size_t len) {
-  int err = lbsim_buf_reserve(buf, len);
-  if (err != 0)
-    return err;
-  if (len > 0)
-    memcpy(buf->data + buf->len, data, len);
-  buf->len += len;
-  return 0;
-}
-
 int lbsim_buf_printf(lbsim_buf_t *buf, const char *fmt, ...) {
   if (buf->err)
     return buf->err;

@@ -25,9 +25,9 @@
 /* What the balancer tells the transport about a request, and gets back
  * with its outcome. Transports embed it in their own request objects. */
 typedef struct lbsim_request_s {
-  uint32_t backend;
   uint64_t start_ns;          /* the pick: latency is measured from here */
   double oracle_ms;           /* the best expected cost at the pick (< 0: unknown) */
+  uint32_t backend;
   bool to_fastest;            /* the pick was as good as the truly fastest */
 } lbsim_request_t;
 
@@ -56,6 +56,8 @@ struct lbsim_transport_s {
 
 typedef struct lbsim_balancer_s lbsim_balancer_t;
 typedef void (*lbsim_balancer_cb)(lbsim_balancer_t *balancer, uint64_t now_ns);
+/* `count` requests ended at now_ns. */
+typedef void (*lbsim_balancer_done_cb)(lbsim_balancer_t *balancer, uint32_t count, uint64_t now_ns);
 
 struct lbsim_balancer_s {
   const lbsim_config_t *cfg;
@@ -68,6 +70,8 @@ struct lbsim_balancer_s {
   lbsim_ema_t ema;
   lbsim_policy_t policy;
   lbsim_stats_t stats;
+  double *judge_cost_ms;        /* each backend's expected cost, for picks ... */
+  uint64_t judge_version;       /* ... while the oracle's version is this one */
 
   uint64_t in_flight;           /* launched, not done */
   uint64_t *in_flight_to;       /* ... per backend */
@@ -77,7 +81,7 @@ struct lbsim_balancer_s {
   bool round_open;
   bool detached;                /* shutting down: no more callbacks */
 
-  lbsim_balancer_cb on_request_done; /* after each completion (the runner) */
+  lbsim_balancer_done_cb on_requests_done; /* after completions (the runner) */
   lbsim_balancer_cb on_round_done;   /* the round's last request is done */
   void *data;                   /* the runner */
 };

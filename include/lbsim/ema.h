@@ -18,5 +18,7 @@ int lbsim_ema_init(lbsim_ema_t *ema, uint32_t n, double alpha);
 void lbsim_ema_free(lbsim_ema_t *ema);
 /* new = alpha * sample + (1 - alpha) * old; the first sample sets it. */
 double lbsim_ema_update(lbsim_ema_t *ema, uint32_t backend, double sample_ms);
+/* `count` samples alike, one after another. */
+double lbsim_ema_update_n(lbsim_ema_t *ema, uint32_t backend, double sample_ms, uint32_t count);
 
 #endif

@@ -5,8 +5,10 @@
  * each power of two is cut into SUB equal buckets and a quantile reports the
  * middle of its bucket, so the error is at most 1 / (2 * SUB) < 0.4 %: a
  * quarter of a millisecond at 100 ms.
- * Buckets are allocated one power of two at a time, when first touched:
- * a backend whose latency stays within one octave costs about 1 KiB. */
+ * Memory is one window of buckets, from the lowest to the highest octave
+ * touched, grown when a sample falls outside: a backend whose latency stays
+ * within one octave costs about 1 KiB, and a sample costs one bucket that
+ * follows no pointer but the window's. */
 #ifndef LBSIM_HISTOGRAM_H
 #define LBSIM_HISTOGRAM_H
 
@@ -17,10 +19,11 @@
 #define LBSIM_HIST_OCTAVES 40                      /* up to 2^45 us: beyond a year */
 
 typedef struct lbsim_hist_s {
-  uint64_t *octaves[LBSIM_HIST_OCTAVES];           /* NULL until touched */
   uint64_t count;
   uint64_t min_us, max_us;
   double sum_us;
+  uint64_t *buckets;                               /* the window; NULL until a sample */
+  uint32_t first, len;                             /* its first bucket number, its length */
 } lbsim_hist_t;
 
 void lbsim_hist_init(lbsim_hist_t *h);

@@ -8,6 +8,9 @@
  * flight; every pick is later matched by exactly one observe() with its
  * outcome. The client's EMA (lbsim_ema_t) is updated *before* observe() is
  * called, so EMA-based policies read it instead of keeping their own.
+ * Requests to one backend that end together with the same outcome (a
+ * burst, under the virtual clock) are observed together: the EMA takes in
+ * every one of them first, then observe_n() (or observe(), once for each).
  *
  * Adding a policy: one file in src/policy/ defining a lbsim_policy_ops_t,
  * and one line in the registry (src/policy/registry.c). */
@@ -59,6 +62,10 @@ typedef struct lbsim_policy_ops_s {
   /* The outcome of one earlier pick of `backend`: latency in ms (for a
    * failure: the failure latency) and whether it succeeded. */
   void (*observe)(lbsim_policy_t *p, uint32_t backend, double latency_ms, bool ok, uint64_t now_ns);
+  /* Optional: `count` such outcomes at once, as `count` calls of observe()
+   * would leave the policy (for the picks it makes afterwards). */
+  void (*observe_n)(lbsim_policy_t *p, uint32_t backend, double latency_ms, bool ok, uint64_t now_ns,
+                    uint32_t count);
   void (*destroy)(lbsim_policy_t *p);
 } lbsim_policy_ops_t;
 
@@ -85,6 +92,17 @@ static inline uint32_t lbsim_policy_select(lbsim_policy_t *p, uint64_t now_ns) {
 static inline void lbsim_policy_observe(lbsim_policy_t *p, uint32_t backend, double latency_ms, bool ok,
                                         uint64_t now_ns) {
   p->ops->observe(p, backend, latency_ms, ok, now_ns);
+}
+
+/* `count` outcomes alike, observed together (see the protocol above). */
+static inline void lbsim_policy_observe_n(lbsim_policy_t *p, uint32_t backend, double latency_ms, bool ok,
+                                          uint64_t now_ns, uint32_t count) {
+  if (p->ops->observe_n != NULL) {
+    p->ops->observe_n(p, backend, latency_ms, ok, now_ns, count);
+    return;
+  }
+  for (uint32_t k = 0; k < count; k++)
+    p->ops->observe(p, backend, latency_ms, ok, now_ns);
 }
 
 #endif

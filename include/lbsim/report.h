@@ -47,6 +47,9 @@ typedef struct lbsim_format_s {
   void (*start)(lbsim_report_t *r, uint64_t now_ns);
   /* A round (bursts) or an interval (--rate, --concurrency) of every balancer. */
   void (*round)(lbsim_report_t *r, uint64_t round, double t_s, uint64_t now_ns);
+  /* Optional: whether round() shows the round's latency quantiles (when it
+   * says no, the statistics spare themselves a histogram per request). */
+  bool (*round_latency)(const lbsim_report_t *r);
   /* The run summary, or the comparison table. */
   void (*run)(lbsim_report_t *r, double elapsed_s, uint64_t now_ns);
   /* A drift step, or a scripted or admin change of a backend. */

@@ -22,13 +22,43 @@ typedef struct lbsim_rng_s {
 #define LBSIM_STREAM_ARRIVALS   (UINT64_C(5) << 32)
 
 void lbsim_rng_init(lbsim_rng_t *rng, uint64_t seed, uint64_t stream);
-uint64_t lbsim_rng_next(lbsim_rng_t *rng);
-/* Uniform in [0, 1), 53 bits. */
-double lbsim_rng_double(lbsim_rng_t *rng);
+
+/* Inline: a draw or two per simulated request. */
+static inline uint64_t lbsim_rng_rotl(uint64_t x, int k) {
+  return (x << k) | (x >> (64 - k));
+}
+
+static inline uint64_t lbsim_rng_next(lbsim_rng_t *rng) {
+  uint64_t *s = rng->s;
+  uint64_t result = lbsim_rng_rotl(s[1] * 5, 7) * 9;
+  uint64_t t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = lbsim_rng_rotl(s[3], 45);
+  return result;
+}
+
+/* Uniform in [0, 1), 53 bits (one exact multiplication). */
+static inline double lbsim_rng_double(lbsim_rng_t *rng) {
+  return (double)(lbsim_rng_next(rng) >> 11) * 0x1.0p-53;
+}
+
 /* Uniform in [lo, hi]. */
 double lbsim_rng_uniform(lbsim_rng_t *rng, double lo, double hi);
-/* Uniform integer in [0, n), unbiased; n must be > 0. */
-uint64_t lbsim_rng_below(lbsim_rng_t *rng, uint64_t n);
+uint64_t lbsim_rng_below_retry(lbsim_rng_t *rng, uint64_t n, uint64_t x);
+
+/* Uniform integer in [0, n), unbiased; n must be > 0. Lemire's nearly
+ * divisionless method: the first draw almost always does. */
+static inline uint64_t lbsim_rng_below(lbsim_rng_t *rng, uint64_t n) {
+  uint64_t x = lbsim_rng_next(rng);
+  __uint128_t m = (__uint128_t)x * n;
+  if ((uint64_t)m < n)
+    return lbsim_rng_below_retry(rng, n, x);
+  return (uint64_t)(m >> 64);
+}
 /* Standard normal deviate (Box-Muller, one of the pair). */
 double lbsim_rng_normal(lbsim_rng_t *rng);
 /* Exponential deviate with the given mean. */

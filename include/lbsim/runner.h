@@ -41,6 +41,7 @@ struct lbsim_runner_s {
   uint64_t round;               /* rounds (or intervals) reported */
   uint32_t busy;                /* balancers still in the current round */
   uint64_t start_ns;
+  uint64_t duration_ns;         /* --duration, from start_ns */
   uint64_t end_ns;
   bool started;
   bool launching_stopped;       /* duration, rounds, or a signal */

@@ -10,16 +10,17 @@
 #include "lbsim/histogram.h"
 #include "lbsim/result.h"
 
+/* In the order a successful request's record writes them. */
 typedef struct lbsim_counts_s {
+  lbsim_hist_t latency;                     /* ok requests, microseconds */
   uint64_t requests;                        /* completed: ok + failed */
   uint64_t ok;
-  uint64_t failed;
-  uint64_t by_result[LBSIM_RESULT_COUNT];
-  lbsim_hist_t latency;                     /* ok requests, microseconds */
   /* oracle (only for requests whose pick knew the truth) */
   uint64_t judged;                          /* requests with a known fastest */
   uint64_t to_fastest;                      /* ... sent to the truly fastest */
   double regret_sum_ms;                     /* obtained minus the best expected cost */
+  uint64_t by_result[LBSIM_RESULT_COUNT];
+  uint64_t failed;
 } lbsim_counts_t;
 
 typedef struct lbsim_stats_s {
@@ -29,6 +30,7 @@ typedef struct lbsim_stats_s {
   lbsim_counts_t round;                     /* the current round (or interval) */
   uint64_t *round_picks;                    /* requests sent to each backend this round */
   uint64_t launched;                        /* requests started in the run */
+  bool round_latency;                       /* round.latency is kept (the report shows it); default true */
 
   /* Herding and flapping, per round: the backend that got the majority of
    * a round's requests, and how often that changed. */
@@ -51,7 +53,10 @@ typedef struct lbsim_stats_s {
 
 int lbsim_stats_init(lbsim_stats_t *stats, uint32_t n);
 void lbsim_stats_free(lbsim_stats_t *stats);
-void lbsim_stats_pick(lbsim_stats_t *stats, uint32_t backend);
+static inline void lbsim_stats_pick(lbsim_stats_t *stats, uint32_t backend) {
+  stats->round_picks[backend]++;
+  stats->launched++;
+}
 /* `count` completed requests alike: latency_ms measured; sample_ms what the
  * estimator got (the failure latency for a failure); oracle_ms the lowest
  * expected cost of any backend at the pick (< 0: unknown; see oracle.h).

@@ -73,6 +73,13 @@ static void greedy_observe(lbsim_policy_t *p, uint32_t backend, double latency_m
   backend_heap_fix(g, g->heap, g->n, g->pos[backend]); /* the client has updated this backend's EMA */
 }
 
+/* The heap only needs the EMA's last value: one fix for the lot. */
+static void greedy_observe_n(lbsim_policy_t *p, uint32_t backend, double latency_ms, bool ok, uint64_t now_ns,
+                             uint32_t count) {
+  (void)count;
+  greedy_observe(p, backend, latency_ms, ok, now_ns);
+}
+
 static void greedy_destroy(lbsim_policy_t *p) {
   greedy_t *g = p->state;
   free(g->heap);
@@ -87,5 +94,6 @@ const lbsim_policy_ops_t lbsim_policy_ema_greedy = {
     .create = greedy_create,
     .select = greedy_select,
     .observe = greedy_observe,
+    .observe_n = greedy_observe_n,
     .destroy = greedy_destroy,
 };

@@ -114,6 +114,15 @@ static void softmax_observe(lbsim_policy_t *p, uint32_t backend, double latency_
     s->pending[backend]--; /* the client has updated the EMA already */
 }
 
+static void softmax_observe_n(lbsim_policy_t *p, uint32_t backend, double latency_ms, bool ok, uint64_t now_ns,
+                              uint32_t count) {
+  softmax_t *s = p->state;
+  (void)latency_ms;
+  (void)ok;
+  (void)now_ns;
+  s->pending[backend] = s->pending[backend] > count ? s->pending[backend] - count : 0;
+}
+
 static void softmax_destroy(lbsim_policy_t *p) {
   softmax_t *s = p->state;
   free(s->pending);
@@ -128,5 +137,6 @@ const lbsim_policy_ops_t lbsim_policy_ema_softmax = {
     .create = softmax_create,
     .select = softmax_select,
     .observe = softmax_observe,
+    .observe_n = softmax_observe_n,
     .destroy = softmax_destroy,
 };

@@ -31,12 +31,14 @@ typedef struct p2c_s {
 
 /* Finagle's observe(): decay to now, then take the peak or blend. */
 static void observe_sample(const p2c_t *p, peak_t *b, double sample_ms, uint64_t now_ns) {
-  double dt = now_ns > b->stamp_ns ? (double)(now_ns - b->stamp_ns) : 0.0;
-  double w = exp(-dt / p->decay_ns);
-  if (sample_ms > b->cost_ms)
+  if (sample_ms > b->cost_ms) {
     b->cost_ms = sample_ms;
-  else
+  } else if (now_ns > b->stamp_ns && b->cost_ms != 0.0) {
+    /* Without time passed the weight is 1, and from 0 the blend of 0 is 0:
+     * exp() only when it can change the estimate. */
+    double w = exp(-(double)(now_ns - b->stamp_ns) / p->decay_ns);
     b->cost_ms = b->cost_ms * w + sample_ms * (1.0 - w);
+  }
   b->stamp_ns = now_ns;
 }
 
@@ -86,6 +88,17 @@ static void p2c_observe(lbsim_policy_t *pol, uint32_t backend, double latency_ms
   observe_sample(p, b, latency_ms, now_ns);
 }
 
+/* Observed again at the same instant, a sample changes nothing: no time
+ * has passed (the weight is 1), and it is no longer above the estimate. */
+static void p2c_observe_n(lbsim_policy_t *pol, uint32_t backend, double latency_ms, bool ok, uint64_t now_ns,
+                          uint32_t count) {
+  p2c_t *p = pol->state;
+  peak_t *b = &p->b[backend];
+  (void)ok;
+  b->pending = b->pending > count ? b->pending - count : 0;
+  observe_sample(p, b, latency_ms, now_ns);
+}
+
 static void p2c_destroy(lbsim_policy_t *pol) {
   p2c_t *p = pol->state;
   free(p->b);
@@ -99,5 +112,6 @@ const lbsim_policy_ops_t lbsim_policy_p2c_peak_ewma = {
     .create = p2c_create,
     .select = p2c_select,
     .observe = p2c_observe,
+    .observe_n = p2c_observe_n,
     .destroy = p2c_destroy,
 };

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """lbsim's benchmarks, side by side with wrk, nginx and the seed's Python
-stack, alternating lbsim and its peer run by run so that the machine's noise
+stack (and, for the virtual clock, a plain-Python heapq model of the seed's
+loop), alternating lbsim and its peer run by run so that the machine's noise
 hits both. Every figure is printed as median [min - max] over the runs, with
 the ratio lbsim/peer computed run by run. See test/bench/README.md.
 
@@ -99,21 +100,39 @@ def measure(args, env=None, timeout=120):
     return out.decode(), err.decode(), cpu, p.returncode
 
 
-def measure_rss(args, env=None, timeout=120):
+def measure_rss(args, env=None, timeout=120, stdout=subprocess.PIPE):
     """Peak RSS (KiB) and CPU seconds of one run, measured by /usr/bin/time in its own process."""
     fd, path = tempfile.mkstemp()
     os.close(fd)
     try:
-        p = spawn(["/usr/bin/time", "-f", "%M %U %S", "-o", path] + args, env=env, stdout=subprocess.PIPE,
+        p = spawn(["/usr/bin/time", "-f", "%M %U %S", "-o", path] + args, env=env, stdout=stdout,
                   stderr=subprocess.PIPE)
         out, err = p.communicate(timeout=timeout)
         if p in STARTED:
             STARTED.remove(p)
         with open(path) as f:
             rss, user, sys_ = f.read().split()[-3:]
-        return out.decode(), err.decode(), int(rss), float(user) + float(sys_)
+        return (out or b"").decode(), err.decode(), int(rss), float(user) + float(sys_)
     finally:
         os.unlink(path)
+
+
+def measure_wall(args, timeout=600):
+    """Runs with stdout to /dev/null; returns (stderr, wall seconds, CPU seconds of the whole process)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    p = spawn(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _, err = p.communicate(timeout=timeout)
+    finally:
+        if p in STARTED:
+            STARTED.remove(p)
+    wall = time.monotonic() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if p.returncode != 0:
+        raise RuntimeError("%s exited with %d:\n%s" % (" ".join(args), p.returncode, err.decode()[-800:]))
+    return err.decode(), wall, cpu
 
 
 # ---- peers --------------------------------------------------------------------
@@ -438,6 +457,72 @@ def bench_scale(args, res):
     res.add("scale", "RSS per request in flight", "KiB", per, target=2.0, better="lower")
 
 
+# ---- the virtual clock ---------------------------------------------------------
+
+VIRTUAL_LINE = re.compile(r"simulated ([\d.]+) s in ([\d.]+) s \(.*?; (\d+) requests")
+SEED_HEAPQ = os.path.join(os.path.dirname(os.path.abspath(__file__)), "seed_heapq.py")
+
+
+def virtual_requests(err):
+    m = VIRTUAL_LINE.search(err)
+    if not m:
+        raise RuntimeError("no 'simulated ...' line from lbsim --clock virtual:\n" + err[-800:])
+    return int(m.group(3))
+
+
+def bench_virtual(args, res):
+    """Simulated requests per second of wall time (the whole process, text to
+    /dev/null), against the plain-Python heapq model of the same loop."""
+    # Per second of wall time, as targeted; per second of CPU time too, which
+    # is what a core of its own gives on a machine shared with other work.
+    rounds = 20000 if args.quick else 100000
+    mine, theirs, mine_cpu, theirs_cpu = [], [], [], []
+    for k in range(args.runs):
+        err, wall, cpu = measure_wall([args.lbsim, "--clock", "virtual", "--rounds", str(rounds), "-q",
+                                       "--seed", str(k + 1)])
+        mine.append(virtual_requests(err) / wall / 1e6)
+        mine_cpu.append(virtual_requests(err) / cpu / 1e6)
+        err, wall, cpu = measure_wall(["/usr/bin/python3", SEED_HEAPQ, "--rounds", str(rounds // 5), "--quiet",
+                                       "--seed", str(k + 1)])
+        requests = json.loads(err.strip().splitlines()[-1])["requests"]
+        theirs.append(requests / wall / 1e6)
+        theirs_cpu.append(requests / cpu / 1e6)
+    res.add("virtual", "seed config, simulated req/s", "M/s", mine, theirs, "python heapq", target=20.0)
+    res.add("virtual", "seed config (target 20 M/s)", "M/s", mine, target=20.0)
+    res.add("virtual", "seed config, req per CPU s", "M/s", mine_cpu, theirs_cpu, "python heapq")
+
+    duration = 50 if args.quick else 200
+    rate, rate_cpu = [], []
+    for k in range(args.runs):
+        err, wall, cpu = measure_wall([args.lbsim, "--clock", "virtual", "-n", "1000", "--policy", "p2c-peak-ewma",
+                                       "--rate", "20000", "--duration", str(duration), "-q", "--seed", str(k + 1)])
+        rate.append(virtual_requests(err) / wall / 1e6)
+        rate_cpu.append(virtual_requests(err) / cpu / 1e6)
+    res.add("virtual", "1000 backends, p2c-peak-ewma, --rate 20000", "M/s", rate, target=5.0)
+    res.add("virtual", "1000 backends ..., req per CPU s", "M/s", rate_cpu)
+
+    # Memory bounded by what is in flight, not by the length of the run: a
+    # tenth of the time, then (full run) an hour at 100 k req/s, report included.
+    svg = tempfile.mkdtemp(prefix="lbsim-bench-virtual-")
+    try:
+        for seconds in ((360,) if args.quick else (360, 3600)):
+            rss = []
+            for k in range(1 if seconds > 360 else max(1, args.runs // 2)):
+                _, _, kb, _ = measure_rss([args.lbsim, "--clock", "virtual", "--rate", "100000", "--duration",
+                                           str(seconds), "-q", "--seed", str(k + 1), "--report",
+                                           os.path.join(svg, "r.svg")], timeout=seconds, stdout=subprocess.DEVNULL)
+                rss.append(kb / 1024)
+            res.add("virtual", "peak RSS, %d s at 100k req/s, --report" % seconds, "MB", rss, target=64.0,
+                    better="lower")
+    finally:
+        shutil.rmtree(svg, ignore_errors=True)
+
+    for replay in ("linkerd", "tower"):
+        walls = [measure_wall([args.lbsim, "--clock", "virtual", "--replay", replay, "--seed", str(k + 1)])[1]
+                 for k in range(args.runs)]
+        res.add("virtual", "--replay %s, full scale, wall" % replay, "s", walls, target=1.0, better="lower")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("lbsim")
@@ -447,12 +532,13 @@ def main():
                                                       "latest.jsonl"))
     ap.add_argument("--seed-dir", default=os.environ.get("LBSIM_SEED_DIR", os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "anchors", "seed_py")))
-    ap.add_argument("--only", default="backend,ceiling,fidelity,client,scale")
+    ap.add_argument("--only", default="backend,ceiling,fidelity,client,scale,virtual")
     args = ap.parse_args()
     args.runs = args.runs or (2 if args.quick else 5)
     args.seed_dir = os.path.abspath(args.seed_dir)
+    only = set(args.only.split(","))
     for tool in ("wrk", "nginx"):
-        if shutil.which(tool) is None:
+        if only - {"virtual"} and shutil.which(tool) is None:
             sys.exit("bench: %s is not installed (apt-get install wrk nginx-light)" % tool)
     with_seed = seed_available(args)
     if not with_seed:
@@ -463,11 +549,10 @@ def main():
     print("lbsim benchmarks on %s, %d cores, %.1f GiB; %d runs each%s" % (
         platform.node(), os.cpu_count(), os.sysconf("SC_PHYS_PAGES") * PAGE / 2**30, args.runs,
         " (quick)" if args.quick else ""))
-    only = set(args.only.split(","))
     try:
         steps = [("backend", lambda: bench_backend(args, res)), ("ceiling", lambda: bench_ceiling(args, res, with_seed)),
                  ("fidelity", lambda: bench_fidelity(args, res, with_seed)), ("client", lambda: bench_client(args, res)),
-                 ("scale", lambda: bench_scale(args, res))]
+                 ("scale", lambda: bench_scale(args, res)), ("virtual", lambda: bench_virtual(args, res))]
         for name, step in steps:
             if name in only:
                 t0 = time.monotonic()

@@ -154,6 +154,41 @@ def test_bad_input_exits_2_with_one_line():
         check(out == "", "%s printed on stdout" % args)
 
 
+def test_virtual_clock_refuses_what_needs_sockets_or_has_no_end():
+    bounded = ["--clock", "virtual", "--rounds", "1"]
+    for args in [bounded + ["--backends-only"], bounded + ["--client-only", "--server", "http://127.0.0.1:1/"],
+                 bounded + ["--server", "http://127.0.0.1:1/"], bounded + ["--admin", "0"],
+                 bounded + ["--metrics", "127.0.0.1:0"], ["--clock", "virtual"], ["--clock", "virtual", "--sleep", "0", "--compare", "random,round-robin"],
+                 ["--clock", "sundial", "--rounds", "1"], ["--clock"], ["--clock", "virtual", "--rounds", "1",
+                                                                         "--net-delay", "-1"]]:
+        code, out, err = run(args)
+        check(code == 2, "%s: exit %d" % (args, code))
+        one_error_line(err)
+        check(out == "", "%s printed on stdout" % args)
+    code, out, err = run(["--clock", "virtual"])
+    check("needs an end" in err and "--rounds" in err, err)
+    code, out, err = run(bounded + ["--admin", "0"])
+    check("--admin needs sockets" in err, err)
+
+
+def test_virtual_clock_prints_simulated_times_and_the_speed_on_stderr():
+    code, out, err = run(["--clock", "virtual", "--rounds", "3", "--sleep", "2", "--seed", "4", "-n", "3",
+                          "--port-base", "0", "--pool-size", "2", "--max-conns", "5"])
+    check(code == 0, "exit %d: %s" % (code, err))
+    blocks = round_blocks(out)
+    check([n for n, _ in blocks] == [1, 2, 3], out)
+    # --port-base 0: numbered from 1, as if the OS had picked consecutive ports
+    check([l.split("/ping:")[0] for l in blocks[0][1]] == ["http://127.0.0.1:%d" % p for p in (1, 2, 3)],
+          blocks[0][1])
+    m = re.search(r"requests=300 ok=300 failed=0 elapsed=(\d+\.\d\d) s", out)
+    check(m and float(m.group(1)) > 4.0, out)
+    lines = err.splitlines()
+    check(re.fullmatch(r"lbsim \d+\.\d+\.\d+ seed=4 clock=virtual", lines[0]), lines)
+    m = re.fullmatch(r"simulated (\d+\.\d\d) s in \d+\.\d\d s \(\d+x real time; 300 requests, [\d.]+ M/s\)",
+                     lines[-1])
+    check(m and m.group(1) == re.search(r"elapsed=(\S+) s", out).group(1), lines[-1])
+
+
 def test_port_in_use_exits_1():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

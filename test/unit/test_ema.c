@@ -97,3 +97,31 @@ TEST(free_is_idempotent) {
   CHECK(e.value_ms == NULL && e.measured == NULL);
   lbsim_ema_free(&e);
 }
+
+/* count samples at once: the value, to the last bit, of count updates one
+ * after another (the virtual clock hands a burst's answers over together). */
+TEST(update_n_is_n_updates) {
+  static const double samples[] = {812.4, 0.1, 130.0, 1999.99, 50.0};
+  static const uint32_t counts[] = {1, 2, 7, 95, 100, 1000};
+  for (size_t s = 0; s < sizeof(samples) / sizeof(samples[0]); s++)
+    for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+      lbsim_ema_t one, many;
+      CHECK_EQ(lbsim_ema_init(&one, 2, 0.3), 0);
+      CHECK_EQ(lbsim_ema_init(&many, 2, 0.3), 0);
+      /* from unmeasured, and from a measured value far away */
+      for (int start = 0; start < 2; start++) {
+        if (start == 1) {
+          lbsim_ema_update(&one, 1, 5000.0);
+          lbsim_ema_update(&many, 1, 5000.0);
+        }
+        for (uint32_t k = 0; k < counts[c]; k++)
+          lbsim_ema_update(&one, 1, samples[s]);
+        double got = lbsim_ema_update_n(&many, 1, samples[s], counts[c]);
+        CHECK_MSG(got == one.value_ms[1] && many.value_ms[1] == one.value_ms[1] && many.measured[1],
+                  "sample %g x%u: %.17g, one by one %.17g", samples[s], counts[c], got, one.value_ms[1]);
+      }
+      CHECK(lbsim_ema_update_n(&many, 0, 10.0, 0) == 0.0 && !many.measured[0]); /* none: unchanged */
+      lbsim_ema_free(&one);
+      lbsim_ema_free(&many);
+    }
+}

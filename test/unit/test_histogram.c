@@ -334,3 +334,48 @@ TEST(huge_values_are_counted) {
   CHECK(mid > 1e13 && mid <= (double)UINT64_MAX);
   lbsim_hist_free(&h);
 }
+
+/* The buckets are one window grown to take each sample: downwards, upwards,
+ * after a reset (which clears only what it held), and when merged into a
+ * histogram whose window is elsewhere. */
+TEST(window_grows_either_way_and_merges_across) {
+  lbsim_hist_t h, low, both;
+  lbsim_hist_init(&h);
+  lbsim_hist_init(&low);
+  lbsim_hist_init(&both);
+  static const uint64_t high_first[] = {1500000, 90, 700000, 3, 30000000, 12000};
+  for (size_t i = 0; i < sizeof(high_first) / sizeof(high_first[0]); i++) {
+    CHECK_EQ(lbsim_hist_record(&h, high_first[i]), 0);
+    CHECK_EQ(lbsim_hist_record(&both, high_first[i]), 0);
+  }
+  CHECK(lbsim_hist_quantile(&h, 0.01) == 3);
+  CHECK(lbsim_hist_quantile(&h, 0.3) == 90);
+  CHECK_NEAR(lbsim_hist_quantile(&h, 0.5), 12000, 12000 / 128.0);
+  CHECK_NEAR(lbsim_hist_quantile(&h, 0.6), 700000, 700000 / 128.0);
+  CHECK(lbsim_hist_quantile(&h, 1) == 30000000);
+  /* a reset, then samples far from the old ones: nothing old is left */
+  lbsim_hist_reset(&h);
+  CHECK_EQ(lbsim_hist_record_n(&h, 250, 3), 0);
+  CHECK_EQ(lbsim_hist_count_le(&h, 1e12), 3);
+  CHECK_NEAR(lbsim_hist_quantile(&h, 0.5), 250, 2);
+  /* merge a window below into one above, and the other way */
+  for (uint64_t v = 1; v < 200; v += 7) {
+    CHECK_EQ(lbsim_hist_record(&low, v), 0);
+    CHECK_EQ(lbsim_hist_record(&both, v), 0);
+  }
+  lbsim_hist_t above;
+  lbsim_hist_init(&above);
+  for (size_t i = 0; i < sizeof(high_first) / sizeof(high_first[0]); i++)
+    CHECK_EQ(lbsim_hist_record(&above, high_first[i]), 0);
+  CHECK_EQ(lbsim_hist_merge(&above, &low), 0);
+  CHECK_EQ(lbsim_hist_merge(&low, &h), 0); /* low now also holds the three 250s */
+  CHECK_EQ(low.count, 29 + 3);
+  CHECK_EQ(lbsim_hist_count_le(&low, 240), 29);
+  for (int i = 0; i <= 100; i++)
+    CHECK(lbsim_hist_quantile(&above, i / 100.0) == lbsim_hist_quantile(&both, i / 100.0));
+  CHECK_EQ(above.count, both.count);
+  lbsim_hist_free(&above);
+  lbsim_hist_free(&h);
+  lbsim_hist_free(&low);
+  lbsim_hist_free(&both);
+}

@@ -99,3 +99,34 @@ TEST(when_everything_fails_there_is_no_fastest_and_no_change) {
   CHECK_EQ(o.epoch, epoch + 1);
   CHECK_EQ(o.epoch_ns, 4);
 }
+
+/* A cost may be kept while the oracle is clean and its version unchanged:
+ * every change of a model (a touch) moves the version, and a slow start
+ * under way keeps the oracle dirty, so no kept cost outlives what it was
+ * computed from. */
+TEST(version_moves_at_every_change_and_slow_start_stays_dirty) {
+  lbsim_model_t m[2];
+  models_at(m, 2, 50);
+  lbsim_oracle_t o;
+  lbsim_oracle_init(&o, m, 2, FAILURE_MS, TIMEOUT_MS);
+  CHECK_EQ(lbsim_oracle_fastest(&o, NOW), 0);
+  CHECK(!o.dirty);
+  uint64_t v = o.version;
+  CHECK_NEAR(lbsim_oracle_cost_ms(&o, 1, NOW + 1000), 50, 1e-9);
+  CHECK_EQ(o.version, v); /* questions do not move it */
+  m[1].latency.latency_ms = 10;
+  lbsim_oracle_touch(&o, NOW);
+  CHECK(o.version != v);
+  CHECK(o.dirty);
+  CHECK_EQ(lbsim_oracle_fastest(&o, NOW), 1);
+  /* back up with a slow start: dirty until it is over, costs change by the moment */
+  m[1].slow_start_from_ns = NOW;
+  m[1].slow_start_ns = 10 * UINT64_C(1000000000);
+  m[1].slow_start_factor = 5;
+  lbsim_oracle_touch(&o, NOW);
+  CHECK_EQ(lbsim_oracle_fastest(&o, NOW), 0);
+  CHECK(o.dirty);
+  CHECK(lbsim_oracle_cost_ms(&o, 1, NOW + UINT64_C(5000000000)) < lbsim_oracle_cost_ms(&o, 1, NOW));
+  CHECK_EQ(lbsim_oracle_fastest(&o, NOW + UINT64_C(11000000000)), 1);
+  CHECK(!o.dirty);
+}

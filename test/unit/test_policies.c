@@ -146,6 +146,50 @@ TEST(all_policies_in_range_and_reproducible) {
   }
 }
 
+/* Requests that end together (a burst's answers, under the virtual clock)
+ * are observed together: the EMA takes in every one, then observe_n. Every
+ * policy then picks as it would after one observe() per request. Bursts of
+ * up to 40 picks, answered per backend in one go at one instant, some at
+ * the instant of the picks, some later. */
+TEST(observe_n_is_n_observes) {
+  for (const lbsim_policy_ops_t *const *ops = lbsim_policy_all(); *ops; ops++) {
+    fixture_t one, many;
+    lbsim_policy_params_t params = default_params(6, 1234);
+    CHECK_EQ(setup(&one, (*ops)->name, &params, NULL), 0);
+    CHECK_EQ(setup(&many, (*ops)->name, &params, NULL), 0);
+    uint64_t now = 0;
+    for (int round = 0; round < 300; round++) {
+      uint32_t picks[6] = {0};
+      uint32_t burst = 1 + (uint32_t)round % 40;
+      for (uint32_t k = 0; k < burst; k++) {
+        uint32_t x = lbsim_policy_select(&one.p, now), y = lbsim_policy_select(&many.p, now);
+        CHECK_MSG(x == y, "%s: round %d, pick %u: %u vs %u", (*ops)->name, round, k, x, y);
+        if (x != y)
+          break;
+        picks[x]++;
+      }
+      if (round % 3 != 0)
+        now += (uint64_t)(5 + round % 17) * MS;
+      for (uint32_t i = 0; i < 6; i++) {
+        if (picks[i] == 0)
+          continue;
+        double ms = 10.0 * (i + 1) + (round % 7) * 30.0;
+        bool ok = (round + i) % 11 != 0;
+        for (uint32_t k = 0; k < picks[i]; k++) {
+          lbsim_ema_update(&one.ema, i, ms);
+          lbsim_policy_observe(&one.p, i, ms, ok, now);
+        }
+        lbsim_ema_update_n(&many.ema, i, ms, picks[i]);
+        lbsim_policy_observe_n(&many.p, i, ms, ok, now, picks[i]);
+        CHECK(one.ema.value_ms[i] == many.ema.value_ms[i]);
+      }
+      now += MS;
+    }
+    teardown(&one);
+    teardown(&many);
+  }
+}
+
 /* -------------------------------------------------------------- ema-greedy */
 
 TEST(greedy_best_gets_95_percent) {
