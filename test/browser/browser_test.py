@@ -145,9 +145,16 @@ def use_editor(driver, backend, field, value):
     driver.find_element(By.CSS_SELECTOR, '#backends tbody tr[data-backend="%d"]' % backend).click()
     wait_js(driver, "document.getElementById('ctl-backend').value === '%d'" % backend, EVENTUALLY_S,
             "row selected")
+    # Typed over as a user does (select all, type): the page refills the
+    # editor with the backend's state as it changes, but not while the box
+    # has the focus, which WebDriver's clear() takes away (a refill could
+    # land between clear() and the typing).
+    from selenium.webdriver.common.keys import Keys
     box = driver.find_element(By.ID, field)
-    box.clear()
-    box.send_keys(str(value))
+    box.click()
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(Keys.BACKSPACE, str(value))
+    check(box.get_attribute("value") == str(value), "the editor holds %r" % box.get_attribute("value"))
     driver.find_element(By.ID, "ctl-apply").click()
     wait_js(driver, "document.getElementById('ctl-result').textContent.startsWith('backend %d:')" % backend,
             EVENTUALLY_S, "the change answered")
