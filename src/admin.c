@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "lbsim/metrics.h"
 #include "web_assets.h"
 
 /* The session's entries: an answer rendered at route time, waiting in slot
@@ -339,9 +340,7 @@ static int answer(lbsim_admin_t *a, const lbsim_hrequest_t *req, lbsim_hentry_t 
     lbsim_buf_append_str(&ans->body, help_text);
   } else if (is(req, "/metrics")) {
     ans->type = "text/plain; version=0.0.4; charset=utf-8";
-    lbsim_client_metrics(a->balancers, a->nbalancers, &ans->body);
-    if (a->nbackends > 0)
-      lbsim_backend_metrics(a->backends, a->nbackends, &ans->body); /* every copy of every backend */
+    lbsim_metrics_text(a->balancers, a->nbalancers, a->backends, a->nbackends, &ans->body);
   } else if (i >= 0) {
     put_json(&ans->body, backend_state(a, (uint32_t)i));
   } else {
@@ -636,57 +635,3 @@ void lbsim_admin_close(lbsim_admin_t *a, lbsim_httpd_closed_cb on_closed) {
 
 /* ---- the client's metrics ---------------------------------------------------------- */
 
-static void escape_label(lbsim_buf_t *out, const char *v) {
-  for (; *v; v++) {
-    if (*v == '"' || *v == '\\')
-      lbsim_buf_printf(out, "\\%c", *v);
-    else if (*v == '\n')
-      lbsim_buf_append_str(out, "\\n");
-    else
-      lbsim_buf_append(out, v, 1);
-  }
-}
-
-void lbsim_client_metrics(const lbsim_balancer_t *worlds, uint32_t nworlds, lbsim_buf_t *out) {
-  lbsim_buf_append_str(out, "# HELP lbsim_client_requests_total Requests completed by the balancer, by backend and "
-                            "result.\n# TYPE lbsim_client_requests_total counter\n");
-  for (uint32_t w = 0; w < nworlds; w++) {
-    const lbsim_balancer_t *t = &worlds[w];
-    for (uint32_t i = 0; i < t->n; i++)
-      for (int r = 0; r < LBSIM_RESULT_COUNT; r++) {
-        lbsim_buf_printf(out, "lbsim_client_requests_total{policy=\"%s\",backend=\"", t->policy_name);
-        escape_label(out, t->names[i]);
-        lbsim_buf_printf(out, "\",result=\"%s\"} %llu\n", lbsim_result_name((lbsim_result_t)r),
-                         (unsigned long long)t->stats.backend[i].by_result[r]);
-      }
-  }
-  static const double bounds_s[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
-  lbsim_buf_append_str(out, "# HELP lbsim_client_request_duration_seconds Latency of successful requests, from the "
-                            "pick to the last byte.\n# TYPE lbsim_client_request_duration_seconds histogram\n");
-  for (uint32_t w = 0; w < nworlds; w++) {
-    const lbsim_counts_t *c = &worlds[w].stats.total;
-    for (size_t k = 0; k < LBSIM_ARRAY_SIZE(bounds_s); k++)
-      lbsim_buf_printf(out, "lbsim_client_request_duration_seconds_bucket{policy=\"%s\",le=\"%g\"} %llu\n",
-                       worlds[w].policy_name, bounds_s[k],
-                       (unsigned long long)lbsim_hist_count_le(&c->latency, bounds_s[k] * 1e6));
-    lbsim_buf_printf(out,
-                     "lbsim_client_request_duration_seconds_bucket{policy=\"%s\",le=\"+Inf\"} %llu\n"
-                     "lbsim_client_request_duration_seconds_sum{policy=\"%s\"} %.6f\n"
-                     "lbsim_client_request_duration_seconds_count{policy=\"%s\"} %llu\n",
-                     worlds[w].policy_name, (unsigned long long)c->ok, worlds[w].policy_name, c->latency.sum_us / 1e6,
-                     worlds[w].policy_name, (unsigned long long)c->ok);
-  }
-  lbsim_buf_append_str(out, "# HELP lbsim_client_estimate_seconds The balancer's EMA of each backend's latency.\n"
-                            "# TYPE lbsim_client_estimate_seconds gauge\n");
-  for (uint32_t w = 0; w < nworlds; w++)
-    for (uint32_t i = 0; i < worlds[w].n; i++) {
-      lbsim_buf_printf(out, "lbsim_client_estimate_seconds{policy=\"%s\",backend=\"", worlds[w].policy_name);
-      escape_label(out, worlds[w].names[i]);
-      lbsim_buf_printf(out, "\"} %.6f\n", worlds[w].ema.value_ms[i] / 1000.0);
-    }
-  lbsim_buf_append_str(out, "# HELP lbsim_client_in_flight Requests launched and not yet completed.\n"
-                            "# TYPE lbsim_client_in_flight gauge\n");
-  for (uint32_t w = 0; w < nworlds; w++)
-    lbsim_buf_printf(out, "lbsim_client_in_flight{policy=\"%s\"} %llu\n", worlds[w].policy_name,
-                     (unsigned long long)worlds[w].in_flight);
-}

@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 
+#include "lbsim/error.h"
 #include "lbsim/policy.h"
 #include "lbsim/report.h"
 
@@ -239,29 +240,29 @@ static lbsim_parse_result_t error(char *err, size_t errlen, const char *fmt, ...
 /* Strict decimal: the whole string, finite, no hex, no leading blanks. */
 static int parse_double(const char *s, double *out) {
   if (*s == '\0' || !(*s == '-' || *s == '+' || *s == '.' || (*s >= '0' && *s <= '9')))
-    return -1;
+    return LBSIM_EINVAL;
   for (const char *c = s; *c; c++)
     if (*c == 'x' || *c == 'X' || *c == 'n' || *c == 'N' || *c == 'i' || *c == 'I')
-      return -1;
+      return LBSIM_EINVAL;
   char *end;
   errno = 0;
   double v = strtod(s, &end);
   if (*end != '\0' || errno == ERANGE || !isfinite(v))
-    return -1;
+    return LBSIM_EINVAL;
   *out = v;
   return 0;
 }
 
 static int parse_u64(const char *s, uint64_t *out) {
   if (*s == '\0')
-    return -1;
+    return LBSIM_EINVAL;
   uint64_t v = 0;
   for (const char *c = s; *c; c++) {
     if (*c < '0' || *c > '9')
-      return -1;
+      return LBSIM_EINVAL;
     uint64_t d = (uint64_t)(*c - '0');
     if (v > (UINT64_MAX - d) / 10)
-      return -1;
+      return LBSIM_EINVAL;
     v = v * 10 + d;
   }
   *out = v;
@@ -289,11 +290,11 @@ int lbsim_config_check_number(const char *option, double value, const char **exp
   const opt_t *o = find_option(option);
   if (o == NULL || o->range_text == NULL) {
     *expected = "a number";
-    return -1;
+    return LBSIM_EINVAL;
   }
   *expected = o->range_text;
   if (!isfinite(value) || !in_range(o, value) || (integer_option(o) && value != floor(value)))
-    return -1;
+    return LBSIM_EINVAL;
   return 0;
 }
 
@@ -309,7 +310,7 @@ int lbsim_config_number(const char *option, const char *text, double *value, con
   }
   if (bad != 0) {
     lbsim_config_check_number(option, NAN, expected);
-    return -1;
+    return LBSIM_EINVAL;
   }
   return lbsim_config_check_number(option, *value, expected);
 }

@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "lbsim/error.h"
+
 int lbsim_ema_init(lbsim_ema_t *ema, uint32_t n, double alpha) {
   ema->alpha = alpha;
   ema->n = n;
@@ -10,7 +12,7 @@ int lbsim_ema_init(lbsim_ema_t *ema, uint32_t n, double alpha) {
   ema->measured = calloc(n, sizeof(*ema->measured));
   if (ema->value_ms == NULL || ema->measured == NULL) {
     lbsim_ema_free(ema);
-    return -ENOMEM;
+    return LBSIM_ENOMEM;
   }
   return 0;
 }

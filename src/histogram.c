@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lbsim/error.h"
+
 /* Buckets are numbered across octaves: 0 .. 2*SUB-1 are the exact values
  * of octave 0; octave k >= 1 ([SUB << k, SUB << (k+1)), buckets of width
  * 2^k) has the SUB numbers from (k+1)*SUB on. The numbering is monotone in
@@ -44,7 +46,7 @@ static int cover(lbsim_hist_t *h, uint32_t i) {
   uint32_t first = lo * LBSIM_HIST_SUB, len = (hi - lo) * LBSIM_HIST_SUB;
   uint64_t *b = calloc(len, sizeof(*b));
   if (b == NULL)
-    return -1;
+    return LBSIM_ENOMEM;
   if (h->len)
     memcpy(b + (h->first - first), h->buckets, h->len * sizeof(*b));
   free(h->buckets);
@@ -73,7 +75,7 @@ int lbsim_hist_record_n(lbsim_hist_t *h, uint64_t value_us, uint64_t count) {
   h->sum_us += (double)value_us * (double)count;
   uint32_t i = bucket_of(value_us);
   if (i - h->first >= h->len && cover(h, i) != 0)
-    return -1;
+    return LBSIM_ENOMEM;
   h->buckets[i - h->first] += count;
   return 0;
 }
@@ -131,7 +133,7 @@ int lbsim_hist_merge(lbsim_hist_t *dst, const lbsim_hist_t *src) {
     return 0;
   if ((src->first - dst->first >= dst->len && cover(dst, src->first) != 0) ||
       (src->first + src->len - 1 - dst->first >= dst->len && cover(dst, src->first + src->len - 1) != 0))
-    return -1;
+    return LBSIM_ENOMEM;
   uint64_t *d = dst->buckets + (src->first - dst->first);
   for (uint32_t j = 0; j < src->len; j++)
     d[j] += src->buckets[j];

@@ -29,7 +29,7 @@ static int queue_push(lbsim_hsession_t *s, const lbsim_hentry_t *e) {
     uint32_t cap = s->queue_cap * 2;
     lbsim_hentry_t *q = malloc(cap * sizeof(*q));
     if (q == NULL)
-      return -1;
+      return LBSIM_ENOMEM;
     for (uint32_t i = 0; i < s->queue_len; i++)
       q[i] = *queue_at(s, i);
     if (s->queue != &s->queue_one)

@@ -31,6 +31,10 @@ static inline uint64_t lbsim_s_to_ms(double s) {
 void lbsim_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void lbsim_log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Writes a refusal's reason into err (one line, no prefix) and returns
+ * LBSIM_EINVAL: `return lbsim_refuse(err, errlen, "bad %s", what);`. */
+int lbsim_refuse(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* The virtual clock's drivers (vsim.c, vsweep.c): the wall clock in
  * seconds, for the line on stderr; SIGINT and SIGTERM setting the returned
  * flag (a second SIGINT leaves at once) until released. */

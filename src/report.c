@@ -80,7 +80,7 @@ int lbsim_report_flush(lbsim_report_t *r) {
   lbsim_buf_clear(&r->out);
   if (r->file && fflush(r->file) != 0)
     output_failed(r, strerror(errno));
-  return r->failed ? -1 : 0;
+  return r->failed ? LBSIM_EIO : 0;
 }
 
 /* After a block: at once for a person watching, in large writes otherwise. */

@@ -43,7 +43,7 @@ uint64_t lbsim_runner_in_flight(const lbsim_runner_t *r) {
 /* ---- the visual report ---------------------------------------------------- */
 
 static bool reporting(const lbsim_runner_t *r) {
-  return r->cfg->report_path[0] != '\0' && r->timeline.nworlds > 0;
+  return r->cfg->report_path[0] != '\0' && r->timeline.nbalancers > 0;
 }
 
 /* The truth and every balancer's estimates now. */
@@ -92,6 +92,17 @@ static void record_block(lbsim_runner_t *r, uint64_t now_ns) {
   }
 }
 
+typedef struct report_args_s {
+  const lbsim_runner_t *runner;
+  const char *const *policies;
+  const char *title;
+} report_args_t;
+
+static int draw_report(FILE *out, const void *arg) {
+  const report_args_t *a = arg;
+  return lbsim_svg_write(out, &a->runner->timeline, a->runner->balancers[0].names, a->policies, a->title);
+}
+
 static void write_report(lbsim_runner_t *r) {
   const char *path = r->cfg->report_path;
   const char *policies[LBSIM_MAX_POLICIES];
@@ -101,12 +112,10 @@ static void write_report(lbsim_runner_t *r) {
   snprintf(title, sizeof(title), "lbsim: %u backends, %s%s, seed %llu", r->balancers[0].n,
            r->nbalancers > 1 ? "compare " : "policy ", r->nbalancers > 1 ? "mode" : policies[0],
            (unsigned long long)r->seed);
-  FILE *f = fopen(path, "w");
-  int err = f ? lbsim_svg_write(f, &r->timeline, r->balancers[0].names, policies, title) : -1;
-  if (f && fclose(f) != 0)
-    err = -1;
+  report_args_t args = {r, policies, title};
+  int err = lbsim_write_file(path, draw_report, &args);
   if (err != 0) {
-    lbsim_log_error("cannot write the report %s: %s", path, strerror(errno));
+    lbsim_log_error("cannot write the report %s: %s", path, lbsim_strerror(err));
     r->report_failed = true;
   } else {
     lbsim_log("report written to %s", path);

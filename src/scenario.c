@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lbsim/error.h"
+
 #define MAX_WORDS 16
 #define DEFAULT_SLOW_START_FACTOR 5.0
 
@@ -20,7 +22,7 @@ const char *lbsim_action_name(lbsim_action_t action) {
 
 static int fail(char *err, size_t errlen, const char *fmt, const char *word) {
   snprintf(err, errlen, fmt, word);
-  return -1;
+  return LBSIM_EINVAL;
 }
 
 static int parse_number(const char *s, double *out) {
@@ -147,7 +149,7 @@ static int parse_line(lbsim_event_t *ev, char *line, uint32_t nbackends, char *e
       return fail(err, errlen, "bad backend number '%s'", n >= 4 ? w[3] : "");
     if (v > nbackends) {
       snprintf(err, errlen, "backend %s does not exist (there are %u)", w[3], nbackends);
-      return -1;
+      return LBSIM_EINVAL;
     }
     ev->backend = (int32_t)v - 1;
     next = 4;
@@ -177,7 +179,7 @@ int lbsim_scenario_parse(lbsim_scenario_t *sc, const char *text, const char *nam
     if (len >= sizeof(line)) {
       snprintf(err, errlen, "%s:%u: line too long", name, lineno);
       lbsim_scenario_free(sc);
-      return -1;
+      return LBSIM_EINVAL;
     }
     memcpy(line, p, len);
     line[len] = '\0';
@@ -193,7 +195,7 @@ int lbsim_scenario_parse(lbsim_scenario_t *sc, const char *text, const char *nam
       if (grown == NULL) {
         snprintf(err, errlen, "%s: out of memory", name);
         lbsim_scenario_free(sc);
-        return -1;
+        return LBSIM_ENOMEM;
       }
       sc->events = grown;
     }
@@ -201,10 +203,11 @@ int lbsim_scenario_parse(lbsim_scenario_t *sc, const char *text, const char *nam
     memset(ev, 0, sizeof(*ev));
     ev->line = lineno;
     char why[200];
-    if (parse_line(ev, line, nbackends, why, sizeof(why)) != 0) {
+    int bad = parse_line(ev, line, nbackends, why, sizeof(why));
+    if (bad != 0) {
       snprintf(err, errlen, "%s:%u: %s", name, lineno, why);
       lbsim_scenario_free(sc);
-      return -1;
+      return bad;
     }
     sc->nevents++;
   }
@@ -216,8 +219,9 @@ int lbsim_scenario_parse(lbsim_scenario_t *sc, const char *text, const char *nam
 int lbsim_scenario_load(lbsim_scenario_t *sc, const char *path, uint32_t nbackends, char *err, size_t errlen) {
   FILE *f = fopen(path, "r");
   if (f == NULL) {
+    int code = -errno;
     snprintf(err, errlen, "cannot read scenario %s: %s", path, strerror(errno));
-    return -1;
+    return code;
   }
   char *text = NULL;
   size_t len = 0, cap = 0;
@@ -231,7 +235,7 @@ int lbsim_scenario_load(lbsim_scenario_t *sc, const char *path, uint32_t nbacken
         free(grown ? grown : text);
         fclose(f);
         snprintf(err, errlen, "%s: too large", path);
-        return -1;
+        return grown ? LBSIM_EINVAL : LBSIM_ENOMEM;
       }
       text = grown;
     }
@@ -247,7 +251,7 @@ int lbsim_scenario_load(lbsim_scenario_t *sc, const char *path, uint32_t nbacken
   if (memchr(text, '\0', len) != NULL) {
     free(text);
     snprintf(err, errlen, "%s: not a text file", path);
-    return -1;
+    return LBSIM_EINVAL;
   }
   int r = lbsim_scenario_parse(sc, text, path, nbackends, err, errlen);
   free(text);

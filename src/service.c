@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lbsim/heap.h"
+#include "lbsim/error.h"
 
 int lbsim_jitter_parse(const char *text, lbsim_jitter_t *j, char *err, size_t errlen) {
   static const struct {
@@ -28,13 +29,13 @@ int lbsim_jitter_parse(const char *text, lbsim_jitter_t *j, char *err, size_t er
     double v = strtod(colon + 1, &end);
     if (colon[1] == '\0' || *end != '\0' || errno || !isfinite(v) || v <= 0 || v > kinds[i].max) {
       snprintf(err, errlen, "bad %s parameter '%s' (a number in (0, %g])", kinds[i].name, colon + 1, kinds[i].max);
-      return -1;
+      return LBSIM_EINVAL;
     }
     *j = (lbsim_jitter_t){kinds[i].kind, v};
     return 0;
   }
   snprintf(err, errlen, "unknown jitter '%s' (none, exp:MS, lognormal:SIGMA, uniform:WIDTH)", text);
-  return -1;
+  return LBSIM_EINVAL;
 }
 
 void lbsim_jitter_format(const lbsim_jitter_t *j, char *buf, size_t len) {
@@ -83,7 +84,7 @@ int lbsim_servers_resize(lbsim_servers_t *s, uint32_t capacity, uint64_t now_ns)
   }
   uint64_t *h = malloc(capacity * sizeof(*h));
   if (h == NULL)
-    return -ENOMEM;
+    return LBSIM_ENOMEM;
   uint32_t keep = s->capacity < capacity ? s->capacity : capacity;
   if (s->capacity > 0) {
     /* A sorted array is a heap; keep the servers that free up first. */

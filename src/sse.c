@@ -148,18 +148,18 @@ int lbsim_sse_type_of(const char *line, size_t len, char *type, size_t typelen) 
   static const char prefix[] = "{\"type\":\"";
   size_t p = sizeof(prefix) - 1;
   if (len <= p || memcmp(line, prefix, p) != 0)
-    return -1;
+    return LBSIM_EINVAL;
   size_t n = 0;
   while (p + n < len && line[p + n] != '"') {
     char c = line[p + n];
     bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
     if (!ok || n + 1 >= typelen)
-      return -1;
+      return LBSIM_EINVAL;
     type[n] = c;
     n++;
   }
   if (n == 0 || p + n >= len)
-    return -1;
+    return LBSIM_EINVAL;
   type[n] = '\0';
   return 0;
 }

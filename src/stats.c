@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lbsim/error.h"
+
 static void counts_init(lbsim_counts_t *c) {
   memset(c, 0, sizeof(*c));
   lbsim_hist_init(&c->latency);
@@ -40,7 +42,7 @@ int lbsim_stats_init(lbsim_stats_t *stats, uint32_t n) {
   stats->round_picks = calloc(n, sizeof(*stats->round_picks));
   if (stats->backend == NULL || stats->round_picks == NULL) {
     lbsim_stats_free(stats);
-    return -1;
+    return LBSIM_ENOMEM;
   }
   counts_init(&stats->total);
   counts_init(&stats->round);

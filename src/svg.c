@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lbsim/error.h"
+
 #define WIDTH 1100
 #define MARGIN_LEFT 80
 #define MARGIN_RIGHT 250
@@ -35,11 +37,11 @@ static uint32_t series_cap(size_t bytes) {
   return (uint32_t)cap & ~1u;
 }
 
-int lbsim_timeline_init(lbsim_timeline_t *tl, uint32_t nworlds, uint32_t n) {
+int lbsim_timeline_init(lbsim_timeline_t *tl, uint32_t nbalancers, uint32_t n) {
   memset(tl, 0, sizeof(*tl));
-  tl->nworlds = nworlds;
+  tl->nbalancers = nbalancers;
   tl->n = n;
-  size_t per = (size_t)nworlds * n;
+  size_t per = (size_t)nbalancers * n;
   tl->sample_stride = 1;
   tl->sample_cap = series_cap(sizeof(double) + (2 * n + per) * sizeof(float));
   tl->sample_t = malloc(tl->sample_cap * sizeof(*tl->sample_t));
@@ -47,15 +49,15 @@ int lbsim_timeline_init(lbsim_timeline_t *tl, uint32_t nworlds, uint32_t n) {
   tl->cost_ms = malloc(tl->sample_cap * (size_t)n * sizeof(*tl->cost_ms));
   tl->ema_ms = malloc(tl->sample_cap * per * sizeof(*tl->ema_ms));
   tl->block_stride = 1;
-  tl->block_cap = series_cap(sizeof(double) + (per + 2 * (size_t)nworlds) * sizeof(uint32_t));
+  tl->block_cap = series_cap(sizeof(double) + (per + 2 * (size_t)nbalancers) * sizeof(uint32_t));
   tl->block_end = malloc(tl->block_cap * sizeof(*tl->block_end));
   tl->picks = malloc(tl->block_cap * per * sizeof(*tl->picks));
-  tl->answered = malloc((size_t)tl->block_cap * nworlds * sizeof(*tl->answered));
-  tl->failed = malloc((size_t)tl->block_cap * nworlds * sizeof(*tl->failed));
+  tl->answered = malloc((size_t)tl->block_cap * nbalancers * sizeof(*tl->answered));
+  tl->failed = malloc((size_t)tl->block_cap * nbalancers * sizeof(*tl->failed));
   if (!tl->sample_t || !tl->true_ms || !tl->cost_ms || !tl->ema_ms || !tl->block_end || !tl->picks ||
       !tl->answered || !tl->failed) {
     lbsim_timeline_free(tl);
-    return -1;
+    return LBSIM_ENOMEM;
   }
   return 0;
 }
@@ -75,7 +77,7 @@ void lbsim_timeline_free(lbsim_timeline_t *tl) {
 /* Keeps every other sample: the samples cover the whole run at half the
  * resolution. */
 static void thin_samples(lbsim_timeline_t *tl) {
-  size_t n = tl->n, per = (size_t)tl->nworlds * tl->n;
+  size_t n = tl->n, per = (size_t)tl->nbalancers * tl->n;
   uint32_t kept = 0;
   for (uint32_t i = 0; i < tl->nsamples; i += 2, kept++) {
     tl->sample_t[kept] = tl->sample_t[i];
@@ -102,7 +104,7 @@ int lbsim_timeline_sample(lbsim_timeline_t *tl, double t_s, bool keep) {
 /* Adds each pair of blocks into one: the blocks still cover the whole run,
  * at half the resolution, and later ones gather twice as many. */
 static void merge_blocks(lbsim_timeline_t *tl) {
-  size_t per = (size_t)tl->nworlds * tl->n, nw = tl->nworlds;
+  size_t per = (size_t)tl->nbalancers * tl->n, nw = tl->nbalancers;
   uint32_t kept = 0;
   for (uint32_t i = 0; i < tl->nblocks; i += 2, kept++) {
     uint32_t j = i + 1 < tl->nblocks ? i + 1 : i;
@@ -130,11 +132,11 @@ int lbsim_timeline_block(lbsim_timeline_t *tl, double t_s) {
   if (tl->nblocks == tl->block_cap)
     merge_blocks(tl);
   uint32_t at = tl->nblocks++;
-  size_t per = (size_t)tl->nworlds * tl->n;
+  size_t per = (size_t)tl->nbalancers * tl->n;
   tl->block_end[at] = t_s;
   memset(&tl->picks[at * per], 0, per * sizeof(*tl->picks));
-  memset(&tl->answered[(size_t)at * tl->nworlds], 0, tl->nworlds * sizeof(*tl->answered));
-  memset(&tl->failed[(size_t)at * tl->nworlds], 0, tl->nworlds * sizeof(*tl->failed));
+  memset(&tl->answered[(size_t)at * tl->nbalancers], 0, tl->nbalancers * sizeof(*tl->answered));
+  memset(&tl->failed[(size_t)at * tl->nbalancers], 0, tl->nbalancers * sizeof(*tl->failed));
   tl->block_members = 1;
   return (int)at;
 }
@@ -304,8 +306,8 @@ static void add_requests(const lbsim_timeline_t *tl, rank_t *r) {
         sum += tl->cost_ms[k * n + i];
       mean[i] = sum / count;
     }
-    for (uint32_t w = 0; w < tl->nworlds; w++) {
-      const uint32_t *p = &tl->picks[((size_t)b * tl->nworlds + w) * n];
+    for (uint32_t w = 0; w < tl->nbalancers; w++) {
+      const uint32_t *p = &tl->picks[((size_t)b * tl->nbalancers + w) * n];
       for (size_t i = 0; i < n; i++) {
         r[i].requests += p[i];
         r[i].time += p[i] * (isfinite(mean[i]) ? mean[i] : 1.0);
@@ -465,7 +467,7 @@ static void estimate_line(FILE *out, const frame_t *f, const lbsim_timeline_t *t
                           const char *color) {
   bool open = false;
   for (uint32_t s = 0; s < tl->nsamples; s++) {
-    float v = tl->ema_ms[((size_t)s * tl->nworlds + w) * tl->n + i];
+    float v = tl->ema_ms[((size_t)s * tl->nbalancers + w) * tl->n + i];
     if (!isfinite(v)) {
       if (open)
         fputs("\"/>\n", out);
@@ -487,7 +489,7 @@ static void estimate_line(FILE *out, const frame_t *f, const lbsim_timeline_t *t
 static void shares(FILE *out, const frame_t *f, const lbsim_timeline_t *tl, uint32_t w, const uint32_t *order,
                    uint32_t ncolored) {
   for (uint32_t b = 0; b < tl->nblocks; b++) {
-    const uint32_t *p = &tl->picks[((size_t)b * tl->nworlds + w) * tl->n];
+    const uint32_t *p = &tl->picks[((size_t)b * tl->nbalancers + w) * tl->n];
     uint64_t total = 0, colored = 0;
     for (uint32_t i = 0; i < tl->n; i++)
       total += p[i];
@@ -517,14 +519,14 @@ static void shares(FILE *out, const frame_t *f, const lbsim_timeline_t *tl, uint
 }
 
 static double failed_share(const lbsim_timeline_t *tl, uint32_t b, uint32_t w) {
-  uint32_t answered = tl->answered[(size_t)b * tl->nworlds + w];
-  return answered ? (double)tl->failed[(size_t)b * tl->nworlds + w] / answered : 0.0;
+  uint32_t answered = tl->answered[(size_t)b * tl->nbalancers + w];
+  return answered ? (double)tl->failed[(size_t)b * tl->nbalancers + w] / answered : 0.0;
 }
 
 static void failures(FILE *out, const frame_t *f, const lbsim_timeline_t *tl, uint32_t w) {
   uint64_t any = 0;
   for (uint32_t b = 0; b < tl->nblocks; b++) {
-    uint32_t failed = tl->failed[(size_t)b * tl->nworlds + w];
+    uint32_t failed = tl->failed[(size_t)b * tl->nbalancers + w];
     any += failed;
     if (failed == 0)
       continue;
@@ -535,7 +537,7 @@ static void failures(FILE *out, const frame_t *f, const lbsim_timeline_t *tl, ui
             "<rect class=\"failed\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%s\">"
             "<title>%u failed of %u</title></rect>\n",
             x, f->y0 + f->h - hgt, width > 0.5 ? width : 0.5, hgt, FAIL_COLOR, failed,
-            tl->answered[(size_t)b * tl->nworlds + w]);
+            tl->answered[(size_t)b * tl->nbalancers + w]);
   }
   if (any == 0)
     fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\" fill=\"#888\">no failures</text>\n",
@@ -636,9 +638,9 @@ static void fit_layout(const lbsim_timeline_t *tl, layout_t *l) {
   for (uint32_t s = 0; s < tl->nsamples; s++)
     for (uint32_t k = 0; k < l->ncolored; k++) {
       uint32_t i = l->order[k];
-      for (uint32_t w = 0; w <= tl->nworlds; w++) {
-        float v = w == tl->nworlds ? tl->true_ms[(size_t)s * tl->n + i]
-                                   : tl->ema_ms[((size_t)s * tl->nworlds + w) * tl->n + i];
+      for (uint32_t w = 0; w <= tl->nbalancers; w++) {
+        float v = w == tl->nbalancers ? tl->true_ms[(size_t)s * tl->n + i]
+                                   : tl->ema_ms[((size_t)s * tl->nbalancers + w) * tl->n + i];
         if (!isfinite(v))
           continue;
         hi = v > hi ? v : hi;
@@ -650,7 +652,7 @@ static void fit_layout(const lbsim_timeline_t *tl, layout_t *l) {
 
   double worst = 0;
   for (uint32_t b = 0; b < tl->nblocks; b++)
-    for (uint32_t w = 0; w < tl->nworlds; w++)
+    for (uint32_t w = 0; w < tl->nbalancers; w++)
       if (failed_share(tl, b, w) > worst)
         worst = failed_share(tl, b, w);
   lbsim_axis_fit(&l->failed, 0, worst > 0.01 ? worst : 0.01); /* at least 0-1 % */
@@ -664,12 +666,12 @@ int lbsim_svg_write(FILE *out, const lbsim_timeline_t *tl, const char *const *na
                     const char *title) {
   uint32_t *order = malloc((tl->n ? tl->n : 1) * sizeof(*order));
   if (order == NULL)
-    return -1;
+    return LBSIM_ENOMEM;
   lbsim_svg_rank(tl, order);
   layout_t l = {.order = order, .ncolored = tl->n < LBSIM_SVG_COLORS ? tl->n : LBSIM_SVG_COLORS};
   fit_layout(tl, &l);
 
-  int height = 50 + (int)tl->nworlds * PANEL_H;
+  int height = 50 + (int)tl->nbalancers * PANEL_H;
   fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
                "font-family=\"Helvetica, Arial, sans-serif\">\n"
@@ -678,10 +680,10 @@ int lbsim_svg_write(FILE *out, const lbsim_timeline_t *tl, const char *const *na
   fputs("<text x=\"20\" y=\"30\" font-size=\"18\">", out);
   lbsim_svg_escape(out, title);
   fputs("</text>\n", out);
-  for (uint32_t w = 0; w < tl->nworlds; w++)
+  for (uint32_t w = 0; w < tl->nbalancers; w++)
     panel(out, tl, w, policies[w], 40 + (double)w * PANEL_H, &l);
   legend(out, names, &l, tl->n);
   fputs("</svg>\n", out);
   free(order);
-  return ferror(out) ? -1 : 0;
+  return ferror(out) ? LBSIM_EIO : 0;
 }

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lbsim/error.h"
+
 #include "lbsim/svg.h"
 
 #define WIDTH 1100 /* at least: wider when the legend needs it */
@@ -196,12 +198,12 @@ static void legend_entry(FILE *out, const plot_t *pl, const line_t *l, double y,
 int lbsim_svg_sweep_write(FILE *out, const lbsim_sweep_plot_t *p) {
   const lbsim_sweep_t *s = p->sweep;
   if (s->naxes == 0 || p->npolicies == 0)
-    return -1;
+    return LBSIM_EINVAL;
   plot_t pl = {.p = p, .x_axis = &s->axes[0], .stride = s->combinations / s->axes[0].nvalues};
   pl.scale = lbsim_sweep_metric_is_share(s->metric) ? 100 : 1;
   line_t *lines = malloc((size_t)pl.stride * p->npolicies * sizeof(*lines));
   if (lines == NULL)
-    return -1;
+    return LBSIM_ENOMEM;
   uint32_t nlines = find_lines(&pl, lines);
   fit(&pl, lines, nlines);
 
@@ -249,5 +251,5 @@ int lbsim_svg_sweep_write(FILE *out, const lbsim_sweep_plot_t *p) {
             nlines - named);
   fputs("</svg>\n", out);
   free(lines);
-  return ferror(out) ? -1 : 0;
+  return ferror(out) ? LBSIM_EIO : 0;
 }

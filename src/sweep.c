@@ -2,12 +2,13 @@
 #include "lbsim/sweep.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lbsim/config.h"
+#include "internal.h"
+#include "lbsim/error.h"
 #include "lbsim/policy.h"
 #include "lbsim/report.h"
 
@@ -73,16 +74,6 @@ uint32_t lbsim_sweep_param_uses(lbsim_sweep_param_t param) {
   return params[param].uses;
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, errlen, fmt, ap);
-  va_end(ap);
-  return -1;
-}
-
 /* "a, b, c or d" */
 static void list_names(char *out, size_t len, const char *const *names, size_t n) {
   out[0] = '\0';
@@ -104,7 +95,7 @@ static int push(values_t *vals, double v) {
     uint32_t cap = vals->cap ? 2 * vals->cap : 8;
     double *grown = realloc(vals->v, cap * sizeof(*grown));
     if (grown == NULL)
-      return -1;
+      return LBSIM_ENOMEM;
     vals->v = grown;
     vals->cap = cap;
   }
@@ -126,32 +117,32 @@ static int add_range(values_t *vals, const char *name, const char *item, size_t 
                      size_t errlen) {
   char text[128];
   if (len >= sizeof(text))
-    return fail(err, errlen, "invalid --sweep %s range '%.64s...': too long", name, item);
+    return lbsim_refuse(err, errlen, "invalid --sweep %s range '%.64s...': too long", name, item);
   memcpy(text, item, len);
   text[len] = '\0';
   char *parts[3] = {text, strchr(text, ':'), NULL};
   if (parts[1] != NULL)
     parts[2] = strchr(parts[1] + 1, ':');
   if (parts[2] == NULL || strchr(parts[2] + 1, ':') != NULL)
-    return fail(err, errlen, "invalid --sweep %s range '%s': expected A:B:STEP", name, text);
+    return lbsim_refuse(err, errlen, "invalid --sweep %s range '%s': expected A:B:STEP", name, text);
   *parts[1]++ = '\0';
   *parts[2]++ = '\0';
   double a, b, step;
   const char *expected;
   /* A and B are read as the option reads its values; STEP as a number. */
   if (lbsim_config_number(name, parts[0], &a, &expected) != 0)
-    return fail(err, errlen, "invalid --sweep %s value '%s': expected %s", name, parts[0], expected);
+    return lbsim_refuse(err, errlen, "invalid --sweep %s value '%s': expected %s", name, parts[0], expected);
   if (lbsim_config_number(name, parts[1], &b, &expected) != 0)
-    return fail(err, errlen, "invalid --sweep %s value '%s': expected %s", name, parts[1], expected);
+    return lbsim_refuse(err, errlen, "invalid --sweep %s value '%s': expected %s", name, parts[1], expected);
   char *end;
   step = strtod(parts[2], &end);
   if (strchr("+-.0123456789", parts[2][0]) == NULL || parts[2][0] == '\0' || *end != '\0' || !isfinite(step) ||
       strpbrk(parts[2], "xXnNiI") != NULL)
-    return fail(err, errlen, "invalid --sweep %s step '%s': expected a number above 0", name, parts[2]);
+    return lbsim_refuse(err, errlen, "invalid --sweep %s step '%s': expected a number above 0", name, parts[2]);
   if (step <= 0)
-    return fail(err, errlen, "invalid --sweep %s range '%.*s': the step must be above 0", name, (int)len, item);
+    return lbsim_refuse(err, errlen, "invalid --sweep %s range '%.*s': the step must be above 0", name, (int)len, item);
   if (a > b)
-    return fail(err, errlen, "invalid --sweep %s range '%.*s': the start is above the end", name, (int)len,
+    return lbsim_refuse(err, errlen, "invalid --sweep %s range '%.*s': the start is above the end", name, (int)len,
                 item);
   /* The last value is the one within half a step of B; a hair of tolerance
    * so that 0:1:0.1 ends at 1 whatever the rounding of 1/0.1. */
@@ -160,15 +151,15 @@ static int add_range(values_t *vals, const char *name, const char *item, size_t 
     steps = 0;
   double total = (vals->n + steps + 1) * others;
   if (total > LBSIM_SWEEP_MAX_COMBINATIONS)
-    return fail(err, errlen, "--sweep %s=%.*s makes %.0f combinations: at most %d", name, (int)len, item, total,
+    return lbsim_refuse(err, errlen, "--sweep %s=%.*s makes %.0f combinations: at most %d", name, (int)len, item, total,
                 LBSIM_SWEEP_MAX_COMBINATIONS);
   for (uint32_t i = 0; i <= (uint32_t)steps; i++) {
     double v = tidy(a + i * step);
     if (lbsim_config_check_number(name, v, &expected) != 0)
-      return fail(err, errlen, "invalid --sweep %s value %.15g (from %.*s): expected %s", name, v, (int)len,
+      return lbsim_refuse(err, errlen, "invalid --sweep %s value %.15g (from %.*s): expected %s", name, v, (int)len,
                   item, expected);
     if (push(vals, v) != 0)
-      return fail(err, errlen, "out of memory");
+      return lbsim_refuse(err, errlen, "out of memory");
   }
   return 0;
 }
@@ -180,14 +171,14 @@ static int add_value(values_t *vals, const char *name, const char *item, size_t 
   double v;
   const char *expected;
   if (len >= sizeof(text))
-    return fail(err, errlen, "invalid --sweep %s value '%.32s...': too long", name, item);
+    return lbsim_refuse(err, errlen, "invalid --sweep %s value '%.32s...': too long", name, item);
   memcpy(text, item, len);
   text[len] = '\0';
   if (lbsim_config_number(name, text, &v, &expected) != 0)
-    return fail(err, errlen, "invalid --sweep %s value '%s': expected %s", name, text, expected);
+    return lbsim_refuse(err, errlen, "invalid --sweep %s value '%s': expected %s", name, text, expected);
   if ((double)(vals->n + 1) * others > LBSIM_SWEEP_MAX_COMBINATIONS)
-    return fail(err, errlen, "--sweep %s makes more than %d combinations", name, LBSIM_SWEEP_MAX_COMBINATIONS);
-  return push(vals, v) == 0 ? 0 : fail(err, errlen, "out of memory");
+    return lbsim_refuse(err, errlen, "--sweep %s makes more than %d combinations", name, LBSIM_SWEEP_MAX_COMBINATIONS);
+  return push(vals, v) == 0 ? 0 : lbsim_refuse(err, errlen, "out of memory");
 }
 
 static uint32_t combinations(const lbsim_sweep_t *s) {
@@ -210,18 +201,18 @@ int lbsim_sweep_add(lbsim_sweep_t *s, const char *spec, char *err, size_t errlen
     for (int i = 0; i < LBSIM_SWEEP_PARAMS; i++)
       names[i] = params[i].name;
     list_names(list, sizeof(list), names, LBSIM_SWEEP_PARAMS);
-    return fail(err, errlen, "unknown --sweep parameter '%.*s': expected %s", (int)(nlen < 64 ? nlen : 64), spec,
+    return lbsim_refuse(err, errlen, "unknown --sweep parameter '%.*s': expected %s", (int)(nlen < 64 ? nlen : 64), spec,
                 list);
   }
   const char *name = params[param].name;
   if (eq == NULL)
-    return fail(err, errlen, "invalid --sweep '%s': expected %s=V1,V2,... or %s=A:B:STEP", spec, name, name);
+    return lbsim_refuse(err, errlen, "invalid --sweep '%s': expected %s=V1,V2,... or %s=A:B:STEP", spec, name, name);
   for (uint32_t k = 0; k < s->naxes; k++)
     if ((int)s->axes[k].param == param)
-      return fail(err, errlen, "--sweep %s given twice", name);
+      return lbsim_refuse(err, errlen, "--sweep %s given twice", name);
   const char *list = eq + 1;
   if (*list == '\0')
-    return fail(err, errlen, "invalid --sweep '%s': no values", spec);
+    return lbsim_refuse(err, errlen, "invalid --sweep '%s': no values", spec);
 
   uint32_t others = combinations(s);
   values_t vals = {0};
@@ -229,13 +220,13 @@ int lbsim_sweep_add(lbsim_sweep_t *s, const char *spec, char *err, size_t errlen
     size_t len = strcspn(item, ",");
     if (len == 0) {
       free(vals.v);
-      return fail(err, errlen, "invalid --sweep '%s': an empty value", spec);
+      return lbsim_refuse(err, errlen, "invalid --sweep '%s': an empty value", spec);
     }
     int bad = memchr(item, ':', len) != NULL ? add_range(&vals, name, item, len, others, err, errlen)
                                               : add_value(&vals, name, item, len, others, err, errlen);
     if (bad) {
       free(vals.v);
-      return -1;
+      return bad;
     }
     if (item[len] == '\0')
       break;
@@ -257,7 +248,7 @@ int lbsim_sweep_set_metric(lbsim_sweep_t *s, const char *name, char *err, size_t
   for (int m = 0; m < LBSIM_SWEEP_METRICS; m++)
     names[m] = metrics[m].name;
   list_names(list, sizeof(list), names, LBSIM_SWEEP_METRICS);
-  return fail(err, errlen, "invalid --sweep-metric '%.64s': expected %s", name, list);
+  return lbsim_refuse(err, errlen, "invalid --sweep-metric '%.64s': expected %s", name, list);
 }
 
 void lbsim_sweep_free(lbsim_sweep_t *s) {
@@ -342,16 +333,16 @@ static const char *socket_option(const lbsim_config_t *cfg) {
 int lbsim_sweep_validate(const lbsim_sweep_t *s, const lbsim_config_t *cfg, char *err, size_t errlen) {
   if (s->naxes == 0) {
     if (s->metric_given)
-      return fail(err, errlen, "--sweep-metric chooses what a sweep's --report plots: it needs --sweep");
+      return lbsim_refuse(err, errlen, "--sweep-metric chooses what a sweep's --report plots: it needs --sweep");
     return 0;
   }
   if (s->metric_given && cfg->report_path[0] == '\0')
-    return fail(err, errlen, "--sweep-metric chooses what --report plots: give --report FILE.svg too");
+    return lbsim_refuse(err, errlen, "--sweep-metric chooses what --report plots: give --report FILE.svg too");
   const char *sockets = socket_option(cfg);
   if (sockets)
-    return fail(err, errlen, "--sweep runs on the virtual clock: it cannot be combined with %s", sockets);
+    return lbsim_refuse(err, errlen, "--sweep runs on the virtual clock: it cannot be combined with %s", sockets);
   if (cfg->rounds == 0 && cfg->duration_s == 0 && cfg->requests == 0)
-    return fail(err, errlen, "--sweep needs an end for every run: give --rounds, --duration or --requests");
+    return lbsim_refuse(err, errlen, "--sweep needs an end for every run: give --rounds, --duration or --requests");
 
   /* One traffic shape: the swept one, which --rate or --concurrency may not contradict. */
   int swept_shape = NO_SHAPE;
@@ -361,7 +352,7 @@ int lbsim_sweep_validate(const lbsim_sweep_t *s, const lbsim_config_t *cfg, char
     lbsim_sweep_param_t p = s->axes[k].param;
     int shape = params[p].shape;
     if (shape != NO_SHAPE && swept_shape != NO_SHAPE)
-      return fail(err, errlen, "--sweep %s and --sweep %s set different traffic shapes: sweep one of them", swept_name,
+      return lbsim_refuse(err, errlen, "--sweep %s and --sweep %s set different traffic shapes: sweep one of them", swept_name,
                   params[p].name);
     if (shape != NO_SHAPE) {
       swept_shape = shape;
@@ -375,14 +366,14 @@ int lbsim_sweep_validate(const lbsim_sweep_t *s, const lbsim_config_t *cfg, char
     }
   }
   if (swept_shape != NO_SHAPE && cfg->shape != LBSIM_SHAPE_BURST && (int)cfg->shape != swept_shape)
-    return fail(err, errlen, "--sweep %s sets the traffic shape (%s): it cannot be combined with %s", swept_name,
+    return lbsim_refuse(err, errlen, "--sweep %s sets the traffic shape (%s): it cannot be combined with %s", swept_name,
                 shape_options[swept_shape], shape_options[cfg->shape]);
 
   /* Every run must have the backends the scenario changes. */
   for (uint32_t e = 0; fewest_backends && e < cfg->scenario.nevents; e++) {
     int32_t b = cfg->scenario.events[e].backend;
     if (b != LBSIM_ALL_BACKENDS && (uint32_t)b >= fewest_backends)
-      return fail(err, errlen, "--sweep backends goes down to %u, but the scenario changes backend %d", fewest_backends,
+      return lbsim_refuse(err, errlen, "--sweep backends goes down to %u, but the scenario changes backend %d", fewest_backends,
                   b + 1);
   }
   return 0;

@@ -4,9 +4,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lbsim/error.h"
 static int fail(char *err, size_t errlen, const char *why) {
   snprintf(err, errlen, "%s", why);
-  return -1;
+  return LBSIM_EINVAL;
 }
 
 static int is_host_char(char c) {

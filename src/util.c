@@ -136,3 +136,11 @@ void lbsim_log_error(const char *fmt, ...) {
   vlog("lbsim: ", fmt, ap);
   va_end(ap);
 }
+
+int lbsim_refuse(char *err, size_t errlen, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+  return LBSIM_EINVAL;
+}

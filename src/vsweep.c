@@ -70,6 +70,10 @@ static void run_one(sweeper_t *sw, uint32_t combination, const double *values, u
   lbsim_vsim_free(&v);
 }
 
+static int draw_plot(FILE *out, const void *plot) {
+  return lbsim_svg_sweep_write(out, plot);
+}
+
 static void write_plot(sweeper_t *sw) {
   const char *path = sw->cfg->report_path;
   char title[200];
@@ -83,12 +87,9 @@ static void write_plot(sweeper_t *sw) {
       .values = sw->metric,
       .title = title,
   };
-  FILE *f = fopen(path, "w");
-  int err = f ? lbsim_svg_sweep_write(f, &plot) : -1;
-  if (f && fclose(f) != 0)
-    err = -1;
+  int err = lbsim_write_file(path, draw_plot, &plot);
   if (err != 0) {
-    lbsim_log_error("cannot write the report %s: %s", path, strerror(errno));
+    lbsim_log_error("cannot write the report %s: %s", path, lbsim_strerror(err));
     sw->failed = true;
   } else {
     lbsim_log("report written to %s", path);

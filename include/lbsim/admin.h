@@ -79,12 +79,10 @@ void lbsim_admin_close(lbsim_admin_t *admin, lbsim_httpd_closed_cb on_closed);
 /* Publishes JSON Lines (one object per line, as --format json writes them)
  * to the viewers. */
 void lbsim_admin_publish(lbsim_admin_t *admin, const char *lines, size_t len);
-/* The client's Prometheus metrics, appended to out. */
-void lbsim_client_metrics(const lbsim_balancer_t *balancers, uint32_t nbalancers, lbsim_buf_t *out);
 
 /* A POST body (JSON only), parsed into the changes it asks for, all checked
- * before any is applied: how many events (1 .. max), or -1 with the reason
- * in err, naming the field. Pure code (admin_body.c). */
+ * before any is applied: how many events (1 .. max), or LBSIM_EINVAL with the
+ * reason in err, naming the field. Pure code (admin_body.c). */
 int lbsim_admin_parse_body(const char *body, size_t len, lbsim_event_t *events, int max, char *err, size_t errlen);
 
 #endif

@@ -138,7 +138,7 @@ void lbsim_config_list_policies(FILE *out);
 
 /* A value of a numeric option (by its long name), read and checked as the
  * command line reads and checks it: its range, and a whole number for an
- * integer option. 0, or -1; either way *expected is the range as the error
+ * integer option. 0, or LBSIM_EINVAL; either way *expected is the range as the error
  * messages word it ("a number in (0, 1]"). For values given elsewhere
  * than after their option (sweeps). */
 int lbsim_config_number(const char *option, const char *text, double *value, const char **expected);

@@ -27,7 +27,7 @@ typedef struct lbsim_hist_s {
 } lbsim_hist_t;
 
 void lbsim_hist_init(lbsim_hist_t *h);
-/* Returns 0, or -1 if memory for a new octave could not be had (the sample
+/* Returns 0, or LBSIM_ENOMEM if memory for a new octave could not be had (the sample
  * is then counted in count/min/max/sum but not in the quantiles). */
 int lbsim_hist_record(lbsim_hist_t *h, uint64_t value_us);
 /* Records `count` samples of the same value. */

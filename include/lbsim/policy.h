@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "lbsim/ema.h"
+#include "lbsim/error.h"
 #include "lbsim/rng.h"
 
 typedef struct lbsim_policy_s lbsim_policy_t;

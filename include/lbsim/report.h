@@ -115,7 +115,7 @@ void lbsim_report_sweep_head(lbsim_report_t *r, uint32_t nparams, const char *co
 void lbsim_report_sweep_row(lbsim_report_t *r, const lbsim_sweep_row_t *row);
 /* This report only: the format's tick, if it has one. */
 void lbsim_report_tick(lbsim_report_t *r, uint64_t now_ns);
-/* Writes out what is pending. 0, or -1 when writing failed. */
+/* Writes out what is pending. 0, or LBSIM_EIO once writing has failed. */
 int lbsim_report_flush(lbsim_report_t *r);
 void lbsim_report_free(lbsim_report_t *r);
 

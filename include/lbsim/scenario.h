@@ -56,7 +56,8 @@ typedef struct lbsim_scenario_s {
 } lbsim_scenario_t;
 
 /* Parses `text`; `name` is used in messages ("name:line: reason"). Backend
- * numbers are checked against nbackends. 0, or -1 with err set. */
+ * numbers are checked against nbackends. 0, or a negative error code
+ * (LBSIM_EINVAL, LBSIM_ENOMEM; from reading a file, -errno) with err set. */
 int lbsim_scenario_parse(lbsim_scenario_t *scenario, const char *text, const char *name, uint32_t nbackends,
                          char *err, size_t errlen);
 /* Reads and parses a file. */

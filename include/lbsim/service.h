@@ -20,7 +20,7 @@ typedef struct lbsim_jitter_s {
   double param;
 } lbsim_jitter_t;
 
-/* "none", "exp:20", "lognormal:0.3", "uniform:1". 0, or -1 with a reason. */
+/* "none", "exp:20", "lognormal:0.3", "uniform:1". 0, or LBSIM_EINVAL with a reason. */
 int lbsim_jitter_parse(const char *text, lbsim_jitter_t *jitter, char *err, size_t errlen);
 /* Writes the canonical text ("lognormal:0.3") into buf. */
 void lbsim_jitter_format(const lbsim_jitter_t *jitter, char *buf, size_t len);

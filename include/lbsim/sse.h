@@ -76,7 +76,7 @@ lbsim_sse_start_t lbsim_sse_resume(const lbsim_sse_t *sse, const char *last_even
 /* Appends the `reset` event (no id) telling a viewer why it starts afresh. */
 void lbsim_sse_reset_event(const lbsim_sse_t *sse, const char *last_event_id, lbsim_buf_t *out);
 /* The type of a JSON Lines object ({"type":"round",...}) into type[len];
- * 0, or -1 when the line does not start that way. */
+ * 0, or LBSIM_EINVAL when the line does not start that way. */
 int lbsim_sse_type_of(const char *line, size_t len, char *type, size_t typelen);
 
 #endif

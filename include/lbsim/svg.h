@@ -29,7 +29,7 @@
 #define LBSIM_SVG_COLORS 9          /* backends drawn one by one; the rest are "others" */
 
 typedef struct lbsim_timeline_s {
-  uint32_t nworlds;
+  uint32_t nbalancers;
   uint32_t n;                  /* backends */
 
   uint32_t nsamples, sample_cap;
@@ -38,18 +38,18 @@ typedef struct lbsim_timeline_s {
   double *sample_t;            /* [nsamples] seconds since the start */
   float *true_ms;              /* [nsamples][n]: INFINITY down or stalled, NAN unknown */
   float *cost_ms;              /* [nsamples][n]: expected cost; NAN unknown */
-  float *ema_ms;               /* [nsamples][nworlds][n]: NAN before the first answer */
+  float *ema_ms;               /* [nsamples][nbalancers][n]: NAN before the first answer */
 
   uint32_t nblocks, block_cap;
   uint32_t block_stride;       /* summary blocks merged into one */
   uint32_t block_members;      /* ... in the last one so far */
   double *block_end;           /* [nblocks] seconds since the start */
-  uint32_t *picks;             /* [nblocks][nworlds][n] requests sent */
-  uint32_t *answered;          /* [nblocks][nworlds] requests that ended (ok or failed) */
-  uint32_t *failed;            /* [nblocks][nworlds] */
+  uint32_t *picks;             /* [nblocks][nbalancers][n] requests sent */
+  uint32_t *answered;          /* [nblocks][nbalancers] requests that ended (ok or failed) */
+  uint32_t *failed;            /* [nblocks][nbalancers] */
 } lbsim_timeline_t;
 
-int lbsim_timeline_init(lbsim_timeline_t *tl, uint32_t nworlds, uint32_t n);
+int lbsim_timeline_init(lbsim_timeline_t *tl, uint32_t nbalancers, uint32_t n);
 void lbsim_timeline_free(lbsim_timeline_t *tl);
 
 /* Reserves the next sample at t_s and returns its index; -1 when it is
@@ -63,7 +63,7 @@ static inline float *lbsim_timeline_cost(lbsim_timeline_t *tl, uint32_t at) {
   return &tl->cost_ms[(size_t)at * tl->n];
 }
 static inline float *lbsim_timeline_ema(lbsim_timeline_t *tl, uint32_t at, uint32_t world) {
-  return &tl->ema_ms[((size_t)at * tl->nworlds + world) * tl->n];
+  return &tl->ema_ms[((size_t)at * tl->nbalancers + world) * tl->n];
 }
 
 /* A round or interval ended at t_s: returns the index of the block to add
@@ -71,7 +71,7 @@ static inline float *lbsim_timeline_ema(lbsim_timeline_t *tl, uint32_t at, uint3
  * run is long), or -1 when there is no memory. */
 int lbsim_timeline_block(lbsim_timeline_t *tl, double t_s);
 static inline uint32_t *lbsim_timeline_picks(lbsim_timeline_t *tl, uint32_t at, uint32_t world) {
-  return &tl->picks[((size_t)at * tl->nworlds + world) * tl->n];
+  return &tl->picks[((size_t)at * tl->nbalancers + world) * tl->n];
 }
 
 /* A value axis: linear from 0, or logarithmic (whole decades) when the
@@ -99,7 +99,7 @@ double lbsim_axis_pos(const lbsim_axis_t *axis, double v);
  * over every policy. */
 void lbsim_svg_rank(const lbsim_timeline_t *tl, uint32_t *order);
 
-/* Draws the timeline. names: backend URLs; policies: one per world. */
+/* Draws the timeline. names: backend URLs; policies: one per balancer. */
 int lbsim_svg_write(FILE *out, const lbsim_timeline_t *tl, const char *const *names, const char *const *policies,
                     const char *title);
 

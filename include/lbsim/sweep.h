@@ -63,13 +63,13 @@ typedef struct lbsim_sweep_s {
   bool metric_given;
 } lbsim_sweep_t;
 
-/* Adds one --sweep argument. 0, or -1 with err set (one line, no prefix):
+/* Adds one --sweep argument. 0, or LBSIM_EINVAL with err set (one line, no prefix):
  * unknown name, no or empty values, a bad number, a value out of the
  * option's range, a step <= 0, A > B, a name given twice, more than
  * LBSIM_SWEEP_MAX_COMBINATIONS combinations. A range A:B:STEP gives
  * A, A+STEP, ... up to the last value within half a step of B. */
 int lbsim_sweep_add(lbsim_sweep_t *sweep, const char *spec, char *err, size_t errlen);
-/* --sweep-metric NAME. 0, or -1 with err set. */
+/* --sweep-metric NAME. 0, or LBSIM_EINVAL with err set. */
 int lbsim_sweep_set_metric(lbsim_sweep_t *sweep, const char *name, char *err, size_t errlen);
 void lbsim_sweep_free(lbsim_sweep_t *sweep);
 
@@ -97,7 +97,7 @@ void lbsim_sweep_apply(const lbsim_sweep_t *sweep, const double *values, struct 
 
 /* Checks a parsed command line with a sweep (or a --sweep-metric) as a
  * whole: the virtual clock only, runs bounded, traffic shapes that agree,
- * a scenario that exists in every run. 0, or -1 with err set. */
+ * a scenario that exists in every run. 0, or LBSIM_EINVAL with err set. */
 int lbsim_sweep_validate(const lbsim_sweep_t *sweep, const struct lbsim_config_s *cfg, char *err, size_t errlen);
 
 /* A metric of a finished run; NAN when unknown (no oracle, no request). */

@@ -15,7 +15,7 @@ typedef struct lbsim_url_s {
   uint16_t port;
 } lbsim_url_t;
 
-/* Returns 0, or -1 with a reason ("https:// is not supported", ...) in err. */
+/* Returns 0, or LBSIM_EINVAL with a reason ("https:// is not supported", ...) in err. */
 int lbsim_url_parse(lbsim_url_t *url, const char *text, char *err, size_t errlen);
 
 #endif

@@ -33,10 +33,10 @@ LBSIM_HEAP_DEFINE(static inline, backend_heap, uint32_t, 2, less, moved)
 
 static int greedy_create(lbsim_policy_t *p, const lbsim_policy_params_t *params) {
   if (params->ema == NULL)
-    return -EINVAL;
+    return LBSIM_EINVAL;
   greedy_t *g = calloc(1, sizeof(*g));
   if (g == NULL)
-    return -ENOMEM;
+    return LBSIM_ENOMEM;
   g->n = params->n;
   g->ema = params->ema->value_ms;
   g->heap = malloc(g->n * sizeof(*g->heap));
@@ -45,7 +45,7 @@ static int greedy_create(lbsim_policy_t *p, const lbsim_policy_params_t *params)
     free(g->heap);
     free(g->pos);
     free(g);
-    return -ENOMEM;
+    return LBSIM_ENOMEM;
   }
   for (uint32_t i = 0; i < g->n; i++)
     g->heap[i] = i;

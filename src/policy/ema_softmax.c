@@ -37,10 +37,10 @@ typedef struct softmax_s {
 
 static int softmax_create(lbsim_policy_t *p, const lbsim_policy_params_t *params) {
   if (params->ema == NULL)
-    return -EINVAL;
+    return LBSIM_EINVAL;
   softmax_t *s = calloc(1, sizeof(*s));
   if (s == NULL)
-    return -ENOMEM;
+    return LBSIM_ENOMEM;
   s->n = params->n;
   s->pending = calloc(s->n, sizeof(*s->pending));
   s->cumulative = malloc(s->n * sizeof(*s->cumulative));
@@ -48,7 +48,7 @@ static int softmax_create(lbsim_policy_t *p, const lbsim_policy_params_t *params
     free(s->pending);
     free(s->cumulative);
     free(s);
-    return -ENOMEM;
+    return LBSIM_ENOMEM;
   }
   s->u = lbsim_rng_double(&p->rng);
   p->state = s;

@@ -36,7 +36,7 @@ static int ensure_start(lor_t *l, uint32_t c) {
   uint32_t cap = l->nstart * 2 > c + 1 ? l->nstart * 2 : c + 1;
   uint32_t *s = realloc(l->start, cap * sizeof(*s));
   if (s == NULL)
-    return -ENOMEM;
+    return LBSIM_ENOMEM;
   for (uint32_t i = l->nstart; i < cap; i++)
     s[i] = l->n; /* no backend has that many yet */
   l->start = s;
@@ -65,7 +65,7 @@ static void decrement(lor_t *l, uint32_t backend) {
 static int lor_create(lbsim_policy_t *p, const lbsim_policy_params_t *params) {
   lor_t *l = calloc(1, sizeof(*l));
   if (l == NULL)
-    return -ENOMEM;
+    return LBSIM_ENOMEM;
   l->n = params->n;
   l->choices = params->choices;
   l->order = malloc(l->n * sizeof(*l->order));
@@ -77,7 +77,7 @@ static int lor_create(lbsim_policy_t *p, const lbsim_policy_params_t *params) {
     free(l->count);
     free(l->start);
     free(l);
-    return -ENOMEM;
+    return LBSIM_ENOMEM;
   }
   for (uint32_t i = 0; i < l->n; i++) {
     l->order[i] = i;

@@ -52,13 +52,13 @@ static double cost(const p2c_t *p, peak_t *b, uint64_t now_ns) {
 static int p2c_create(lbsim_policy_t *pol, const lbsim_policy_params_t *params) {
   p2c_t *p = calloc(1, sizeof(*p));
   if (p == NULL)
-    return -ENOMEM;
+    return LBSIM_ENOMEM;
   p->n = params->n;
   p->decay_ns = (params->decay_s > 0 ? params->decay_s : 10.0) * 1e9;
   p->b = calloc(p->n, sizeof(*p->b));
   if (p->b == NULL) {
     free(p);
-    return -ENOMEM;
+    return LBSIM_ENOMEM;
   }
   pol->state = p;
   return 0;

@@ -7,7 +7,7 @@
 static int rr_create(lbsim_policy_t *p, const lbsim_policy_params_t *params) {
   uint32_t *next = calloc(1, sizeof(*next));
   if (next == NULL)
-    return -ENOMEM;
+    return LBSIM_ENOMEM;
   (void)params;
   p->state = next;
   return 0;

@@ -18,6 +18,10 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from lbsimtest import check, main as run_test  # noqa: E402
+from lbsimtest import Dashboard  # noqa: E402
+
 LBSIM = None
 ARTEFACTS = None
 SKIP = 77
@@ -26,52 +30,9 @@ SKIP = 77
 EVENTUALLY_S = 30
 
 
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
 
-
-class Lbsim:
-    """lbsim with its admin on a port of the system's choosing."""
-
-    def __init__(self, args):
-        self.proc = subprocess.Popen([LBSIM, "--admin", "0", "--port-base", "0"] + args, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True)
-        self.stderr = []
-        deadline = time.monotonic() + 15
-        self.port = None
-        while self.port is None and time.monotonic() < deadline:
-            line = self.proc.stderr.readline()
-            if not line:
-                break
-            self.stderr.append(line)
-            m = re.search(r"^dashboard on http://127\.0\.0\.1:(\d+)/$", line)
-            if m:
-                self.port = int(m.group(1))
-        check(self.port is not None, "no dashboard line on stderr: %r" % self.stderr)
-        self.url = "http://127.0.0.1:%d/" % self.port
-        # Keep reading stderr, so that lbsim never blocks on a full pipe.
-        self.reader = threading.Thread(target=self._drain, daemon=True)
-        self.reader.start()
-
-    def _drain(self):
-        for line in self.proc.stderr:
-            self.stderr.append(line)
-
-    def wait(self, timeout=30):
-        try:
-            self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError("lbsim did not exit in time")
-        self.reader.join(5)
-        return self.proc.returncode
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            self.wait(15)
+def Lbsim(args):
+    return Dashboard(LBSIM, args)
 
 
 def browser():
@@ -275,8 +236,7 @@ def main():
         print("skipped: %s not installed (apt-get install chromium chromium-driver python3-selenium)"
               % ", ".join(missing))
         sys.exit(SKIP)
-    globals()[name]()
-    print("PASS %s" % name)
+    sys.exit(run_test(globals(), [LBSIM, LBSIM, name]))
 
 
 if __name__ == "__main__":

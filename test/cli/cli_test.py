@@ -19,14 +19,17 @@ import time
 import urllib.error
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from lbsimtest import check, main as run_test  # noqa: E402
+
 LBSIM = None
-VERSION = None
 
 
-def built_version(binary):
+def built_version():
+    """The version the binary must report: ctest passes the build's."""
     if os.environ.get("LBSIM_VERSION"):
         return os.environ["LBSIM_VERSION"]
-    header = os.path.join(os.path.dirname(os.path.abspath(binary)), "generated", "lbsim_version.h")
+    header = os.path.join(os.path.dirname(os.path.abspath(LBSIM)), "generated", "lbsim_version.h")
     with open(header) as f:
         return re.search(r'#define LBSIM_VERSION "([^"]+)"', f.read()).group(1)
 
@@ -104,10 +107,6 @@ def http_get(port, path="/ping"):
         return r.status, r.read().decode()
 
 
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
-
 
 def one_error_line(err):
     lines = err.splitlines()
@@ -140,7 +139,8 @@ def test_help_lists_every_option():
 def test_version_format():
     code, out, err = run(["--version"])
     check(code == 0, "exit %d" % code)
-    check(re.fullmatch(r"lbsim %s \(libuv \d+\.\d+\.\d+, llhttp \d+\.\d+\.\d+\)\n" % re.escape(VERSION), out), repr(out))
+    check(re.fullmatch(r"lbsim %s \(libuv \d+\.\d+\.\d+, llhttp \d+\.\d+\.\d+\)\n" % re.escape(built_version()), out),
+          repr(out))
 
 
 def test_bad_input_exits_2_with_one_line():
@@ -219,7 +219,7 @@ def test_backends_only_serves_and_stops_on_sigterm():
 def test_demo_prints_rounds_and_summary():
     code, out, err = run(["--port-base", "0", "--rounds", "3", "--sleep", "0", "--latency", "1:20", "--seed", "7"])
     check(code == 0, "exit %d: %s" % (code, err))
-    check(err.startswith("lbsim %s seed=7\n" % VERSION), err[:80])
+    check(err.startswith("lbsim %s seed=7\n" % built_version()), err[:80])
     blocks = round_blocks(out)
     check([b[0] for b in blocks] == [1, 2, 3], "rounds %r" % [b[0] for b in blocks])
     for _, lines in blocks:
@@ -895,23 +895,6 @@ def test_a_killed_backend_process_loses_traffic_then_gets_it_back():
     check(summary["requests"] == summary["ok"] + summary["failed"], summary)
 
 
-def main():
-    global LBSIM, VERSION
-    LBSIM = sys.argv[1]
-    VERSION = built_version(LBSIM)
-    name = sys.argv[2]
-    fn = globals().get(name)
-    if fn is None:
-        print("no test named %s" % name)
-        return 2
-    try:
-        fn()
-    except AssertionError as e:
-        print("FAIL %s: %s" % (name, e))
-        return 1
-    print("ok   %s" % name)
-    return 0
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_test(globals()))

@@ -16,50 +16,16 @@ import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from lbsimtest import check, main as run_test  # noqa: E402
+from lbsimtest import Dashboard  # noqa: E402
+
 LBSIM = None
 
 
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
 
-
-class Lbsim:
-    def __init__(self, args, env=None):
-        e = dict(os.environ)
-        e.update(env or {})
-        self.proc = subprocess.Popen([LBSIM, "--admin", "0", "--port-base", "0", "-q"] + args,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=e)
-        self.stderr = []
-        self.port = None
-        deadline = time.monotonic() + 15
-        while self.port is None and time.monotonic() < deadline:
-            line = self.proc.stderr.readline()
-            if not line:
-                break
-            self.stderr.append(line)
-            m = re.search(r"^dashboard on http://127\.0\.0\.1:(\d+)/$", line)
-            if m:
-                self.port = int(m.group(1))
-        check(self.port is not None, "no dashboard line: %r" % self.stderr)
-        self.reader = threading.Thread(target=self._drain, daemon=True)
-        self.reader.start()
-
-    def _drain(self):
-        for line in self.proc.stderr:
-            self.stderr.append(line)
-
-    def stop(self, signal_it=True):
-        if signal_it and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise AssertionError("lbsim did not exit in time")
-        self.reader.join(5)
-        return self.proc.returncode
+def Lbsim(args, env=None):
+    return Dashboard(LBSIM, ["-q"] + args, env)
 
 
 class Viewer:
@@ -332,12 +298,6 @@ def test_client_only_names_its_servers_in_the_start_object():
     check(code == 0, "exit %d" % code)
 
 
-def main():
-    global LBSIM
-    LBSIM = sys.argv[1]
-    globals()[sys.argv[2]]()
-    print("PASS %s" % sys.argv[2])
-
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_test(globals()))

@@ -13,6 +13,9 @@ import sys
 import tempfile
 import xml.etree.ElementTree as ET
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from lbsimtest import check, main as run_test  # noqa: E402
+
 LBSIM = None
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -25,10 +28,6 @@ def run(args, timeout=60):
     p = subprocess.run([LBSIM] + args, capture_output=True, text=True, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
 
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
 
 
 def ok_run(args):
@@ -248,22 +247,6 @@ def test_sweep_report_draws_a_line_per_policy_and_other_value():
         check("rate (requests/s), log scale" in texts and any(t.startswith("p99 latency (ms)") for t in texts), texts)
 
 
-def main():
-    global LBSIM
-    LBSIM = sys.argv[1]
-    name = sys.argv[2]
-    fn = globals().get(name)
-    if fn is None:
-        print("no test named %s" % name)
-        return 2
-    try:
-        fn()
-    except AssertionError as e:
-        print("FAIL %s: %s" % (name, e))
-        return 1
-    print("ok   %s" % name)
-    return 0
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_test(globals()))

@@ -18,6 +18,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from lbsimtest import check, main as run_test  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 LBSIM = None
 # Every entry is checked; a manifest that lost entries must not pass quietly.
@@ -25,10 +28,6 @@ MIN_ENTRIES = 6
 # What a complete output ends with, per format.
 COMPLETE = re.compile(r'(\n=== (Run|Comparison) Summary|"type":"summary")')
 
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
 
 
 def manifest():
@@ -146,23 +145,13 @@ def update():
 
 
 def main():
-    global LBSIM
-    LBSIM = os.path.abspath(sys.argv[1])
-    name = sys.argv[2]
-    if name == "--update":
+    if sys.argv[2] == "--update":
+        global LBSIM
+        LBSIM = os.path.abspath(sys.argv[1])
         update()
         return 0
-    fn = globals().get(name)
-    if fn is None:
-        print("no test named %s" % name)
-        return 2
-    try:
-        fn()
-    except AssertionError as e:
-        print("FAIL %s: %s" % (name, e))
-        return 1
-    print("ok   %s" % name)
-    return 0
+    sys.argv[1] = os.path.abspath(sys.argv[1])
+    return run_test(globals())
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "harness.h"
+#include "lbsim/error.h"
 #include "internal.h"
 #include "lbsim/admin.h"
 
@@ -97,7 +98,7 @@ TEST(bad_bodies_are_refused_naming_the_field) {
     lbsim_event_t ev[8];
     char err[256] = "";
     int n = parse(cases[k].body, ev, err);
-    CHECK_MSG(n == -1 && strstr(err, cases[k].reason) != NULL, "%s -> %d '%s', want '%s'", cases[k].body, n, err,
+    CHECK_MSG(n == LBSIM_EINVAL && strstr(err, cases[k].reason) != NULL, "%s -> %d '%s', want '%s'", cases[k].body, n, err,
               cases[k].reason);
   }
 }
@@ -106,9 +107,9 @@ TEST(a_body_of_more_fields_than_room_is_refused) {
   lbsim_event_t ev[2];
   char err[256];
   const char *body = "{\"latency_ms\": 1, \"error_rate\": 0, \"capacity\": 3}";
-  CHECK(lbsim_admin_parse_body(body, strlen(body), ev, 2, err, sizeof(err)) == -1);
+  CHECK(lbsim_admin_parse_body(body, strlen(body), ev, 2, err, sizeof(err)) == LBSIM_EINVAL);
   CHECK(strstr(err, "too many fields") != NULL);
   /* Bytes after a NUL are part of the body, not its end. */
   static const char nul[] = "{\"down\": true}\0garbage";
-  CHECK(lbsim_admin_parse_body(nul, sizeof(nul) - 1, ev, 2, err, sizeof(err)) == -1);
+  CHECK(lbsim_admin_parse_body(nul, sizeof(nul) - 1, ev, 2, err, sizeof(err)) == LBSIM_EINVAL);
 }

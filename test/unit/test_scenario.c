@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "harness.h"
+#include "lbsim/error.h"
 #include "lbsim/scenario.h"
 #include "lbsim/service.h"
 
@@ -52,7 +53,7 @@ static int refuses(const char *text, const char *expect) {
   char err[256] = "";
   int r = lbsim_scenario_parse(&sc, text, "s.txt", 4, err, sizeof(err));
   lbsim_scenario_free(&sc);
-  if (r != -1 || strstr(err, expect) == NULL) {
+  if (r != LBSIM_EINVAL || strstr(err, expect) == NULL) {
     lbsim_test_fail(__FILE__, __LINE__, "'%s': got %d '%s', wanted '%s'", text, r, err, expect);
     return -1;
   }
@@ -95,7 +96,7 @@ TEST(empty_and_comment_only_files_are_fine) {
 TEST(load_reports_missing_files) {
   lbsim_scenario_t sc;
   char err[256];
-  CHECK_EQ(lbsim_scenario_load(&sc, "/nonexistent/scenario.txt", 3, err, sizeof(err)), -1);
+  CHECK_EQ(lbsim_scenario_load(&sc, "/nonexistent/scenario.txt", 3, err, sizeof(err)), LBSIM_ENOENT);
   CHECK(strstr(err, "cannot read scenario /nonexistent/scenario.txt") != NULL);
   char path[] = "/tmp/lbsim-scenario-XXXXXX";
   int fd = mkstemp(path);
@@ -103,7 +104,7 @@ TEST(load_reports_missing_files) {
   FILE *f = fdopen(fd, "w");
   fputs("at 2s backend 2 latency 1s\nat 3s backend 9 down\n", f);
   fclose(f);
-  CHECK_EQ(lbsim_scenario_load(&sc, path, 3, err, sizeof(err)), -1);
+  CHECK_EQ(lbsim_scenario_load(&sc, path, 3, err, sizeof(err)), LBSIM_EINVAL);
   char expect[300];
   snprintf(expect, sizeof(expect), "%s:2: backend 9 does not exist", path);
   CHECK_MSG(strstr(err, expect) != NULL, "%s", err);
@@ -119,10 +120,10 @@ TEST(jitter_parse_and_format) {
   lbsim_jitter_format(&j, text, sizeof(text));
   CHECK_STR_EQ(text, "exp:20");
   CHECK_EQ(lbsim_jitter_parse("uniform:1", &j, err, sizeof(err)), 0);
-  CHECK_EQ(lbsim_jitter_parse("uniform:1.5", &j, err, sizeof(err)), -1);
-  CHECK_EQ(lbsim_jitter_parse("lognormal:", &j, err, sizeof(err)), -1);
-  CHECK_EQ(lbsim_jitter_parse("lognormal", &j, err, sizeof(err)), -1);
-  CHECK_EQ(lbsim_jitter_parse("exp:0", &j, err, sizeof(err)), -1);
+  CHECK_EQ(lbsim_jitter_parse("uniform:1.5", &j, err, sizeof(err)), LBSIM_EINVAL);
+  CHECK_EQ(lbsim_jitter_parse("lognormal:", &j, err, sizeof(err)), LBSIM_EINVAL);
+  CHECK_EQ(lbsim_jitter_parse("lognormal", &j, err, sizeof(err)), LBSIM_EINVAL);
+  CHECK_EQ(lbsim_jitter_parse("exp:0", &j, err, sizeof(err)), LBSIM_EINVAL);
 }
 
 TEST(jitter_keeps_the_mean_and_spreads) {

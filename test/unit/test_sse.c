@@ -1,6 +1,7 @@
 /* The dashboard's event stream without sockets: framing, ids, the bounded
  * history and where a viewer resumes. */
 #include "harness.h"
+#include "lbsim/error.h"
 #include "internal.h"
 #include "lbsim/sse.h"
 
@@ -109,9 +110,9 @@ TEST(the_type_is_read_from_a_json_line) {
   char type[16];
   CHECK(lbsim_sse_type_of("{\"type\":\"round\",\"n\":1}", 22, type, sizeof(type)) == 0 && strcmp(type, "round") == 0);
   CHECK(lbsim_sse_type_of("{\"type\":\"tick\"}", 15, type, sizeof(type)) == 0 && strcmp(type, "tick") == 0);
-  CHECK(lbsim_sse_type_of("{\"n\":1,\"type\":\"x\"}", 18, type, sizeof(type)) == -1);
-  CHECK(lbsim_sse_type_of("{\"type\":\"a\nb\"}", 14, type, sizeof(type)) == -1);
-  CHECK(lbsim_sse_type_of("{\"type\":\"\"}", 11, type, sizeof(type)) == -1);
-  CHECK(lbsim_sse_type_of("{\"type\":\"averyveryverylongtype\"}", 31, type, sizeof(type)) == -1);
-  CHECK(lbsim_sse_type_of("{\"type\":\"round", 14, type, sizeof(type)) == -1);
+  CHECK(lbsim_sse_type_of("{\"n\":1,\"type\":\"x\"}", 18, type, sizeof(type)) == LBSIM_EINVAL);
+  CHECK(lbsim_sse_type_of("{\"type\":\"a\nb\"}", 14, type, sizeof(type)) == LBSIM_EINVAL);
+  CHECK(lbsim_sse_type_of("{\"type\":\"\"}", 11, type, sizeof(type)) == LBSIM_EINVAL);
+  CHECK(lbsim_sse_type_of("{\"type\":\"averyveryverylongtype\"}", 31, type, sizeof(type)) == LBSIM_EINVAL);
+  CHECK(lbsim_sse_type_of("{\"type\":\"round", 14, type, sizeof(type)) == LBSIM_EINVAL);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "harness.h"
+#include "lbsim/error.h"
 #include "lbsim/config.h"
 #include "lbsim/policy.h"
 #include "lbsim/sweep.h"
@@ -56,7 +57,7 @@ static int has_values(const lbsim_sweep_t *s, uint32_t k, const double *want, ui
     int r_ = SWEEP(&s_, __VA_ARGS__);                                                \
     uint32_t axes_ = s_.naxes;                                                       \
     lbsim_sweep_free(&s_);                                                           \
-    CHECK_MSG(r_ == -1, "accepted: expected an error about %s", needle);             \
+    CHECK_MSG(r_ == LBSIM_EINVAL, "accepted: expected an error about %s", needle);   \
     CHECK_MSG(strstr(err, needle) != NULL, "message \"%s\" does not mention \"%s\"", err, needle); \
     CHECK_MSG(strchr(err, '\n') == NULL, "message \"%s\" has a newline", err);       \
     CHECK_MSG(axes_ <= 1, "a bad spec was kept (%u axes)", axes_);                   \
@@ -117,7 +118,7 @@ TEST(every_parameter_is_the_option_of_its_name) {
     CHECK(strchr(lbsim_sweep_param_label((lbsim_sweep_param_t)p), '(') != NULL || p == LBSIM_SWEEP_BACKENDS);
     /* Its range is the option's. */
     const char *expected;
-    CHECK(lbsim_config_check_number(names[p], -1, &expected) == -1);
+    CHECK(lbsim_config_check_number(names[p], -1, &expected) == LBSIM_EINVAL);
     CHECK(expected != NULL && strlen(expected) > 5);
   }
   lbsim_sweep_t s;
@@ -244,7 +245,7 @@ TEST(metrics_by_name) {
     CHECK_STR_EQ(lbsim_sweep_metric_name((lbsim_sweep_metric_t)m), names[m]);
     CHECK(strchr(lbsim_sweep_metric_label((lbsim_sweep_metric_t)m), '(') != NULL); /* a unit */
   }
-  CHECK(lbsim_sweep_set_metric(&s, "p90", err, sizeof(err)) == -1);
+  CHECK(lbsim_sweep_set_metric(&s, "p90", err, sizeof(err)) == LBSIM_EINVAL);
   CHECK(strstr(err, "expected p50, p99, p999, success, fastest, regret, switches or top_share") != NULL);
 }
 

@@ -1,5 +1,6 @@
 /* Unit tests of the URL parser (lbsim/url.h). */
 #include "harness.h"
+#include "lbsim/error.h"
 #include "lbsim/url.h"
 
 static lbsim_url_t url; /* big: keep it off the stack */
@@ -83,7 +84,7 @@ TEST(reparse_clears_previous_fields) {
 
 /* A bad URL: -1, and the message contains `why`. */
 static int bad(const char *text, const char *why) {
-  REQUIRE(parse(text) == -1);
+  REQUIRE(parse(text) == LBSIM_EINVAL);
   if (strstr(err, why) == NULL) {
     lbsim_test_fail(__FILE__, __LINE__, "'%s': message \"%s\" lacks \"%s\"", text, err, why);
     return -1;
@@ -177,6 +178,6 @@ TEST(host_too_long_rejected) {
 TEST(error_message_is_truncated_safely) {
   char small[8];
   memset(small, 'x', sizeof(small));
-  CHECK_EQ(lbsim_url_parse(&url, "https://x/", small, sizeof(small)), -1);
+  CHECK_EQ(lbsim_url_parse(&url, "https://x/", small, sizeof(small)), LBSIM_EINVAL);
   CHECK_EQ(strlen(small), sizeof(small) - 1);
 }
