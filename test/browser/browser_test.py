@@ -25,6 +25,9 @@ from lbsimtest import Dashboard  # noqa: E402
 LBSIM = None
 ARTEFACTS = None
 SKIP = 77
+# Bound on waiting for something the page must show: generous, so that a
+# loaded machine or a sanitizer build only makes a test slower.
+EVENTUALLY_S = 30
 
 
 
@@ -101,13 +104,21 @@ def use_editor(driver, backend, field, value):
     """The page's own controls: the backend's row, a field of the editor, Apply."""
     from selenium.webdriver.common.by import By
     driver.find_element(By.CSS_SELECTOR, '#backends tbody tr[data-backend="%d"]' % backend).click()
-    wait_js(driver, "document.getElementById('ctl-backend').value === '%d'" % backend, 5, "row selected")
+    wait_js(driver, "document.getElementById('ctl-backend').value === '%d'" % backend, EVENTUALLY_S,
+            "row selected")
+    # Typed over as a user does (select all, type): the page refills the
+    # editor with the backend's state as it changes, but not while the box
+    # has the focus, which WebDriver's clear() takes away (a refill could
+    # land between clear() and the typing).
+    from selenium.webdriver.common.keys import Keys
     box = driver.find_element(By.ID, field)
-    box.clear()
-    box.send_keys(str(value))
+    box.click()
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(Keys.BACKSPACE, str(value))
+    check(box.get_attribute("value") == str(value), "the editor holds %r" % box.get_attribute("value"))
     driver.find_element(By.ID, "ctl-apply").click()
-    wait_js(driver, "document.getElementById('ctl-result').textContent.startsWith('backend %d:')" % backend, 5,
-            "the change answered")
+    wait_js(driver, "document.getElementById('ctl-result').textContent.startsWith('backend %d:')" % backend,
+            EVENTUALLY_S, "the change answered")
 
 
 # ---- tests -------------------------------------------------------------------
@@ -118,19 +129,21 @@ def test_demo_draws_and_a_slowed_backend_loses_its_share():
     d = browser()
     try:
         d.get(lb.url)
-        wait_js(d, "document.body.dataset.state === 'live'", 10, "the stream is live")
+        wait_js(d, "document.body.dataset.state === 'live'", EVENTUALLY_S, "the stream is live")
         # Real points: every round, and ticks in between.
-        wait_js(d, "lbsim.rounds('ema-greedy') >= 5 && lbsim.points()[0] >= 20", 20, "charts drawn")
+        wait_js(d, "lbsim.rounds('ema-greedy') >= 5 && lbsim.points()[0] >= 20", EVENTUALLY_S, "charts drawn")
         from selenium.webdriver.common.by import By
         check(len(d.find_elements(By.CSS_SELECTOR, "#panels .panel[data-policy]")) == 1, "one panel")
         check(len(d.find_elements(By.CSS_SELECTOR, "#panels canvas")) == 4, "four charts")
-        wait_js(d, "[1, 2, 3, 4].some(n => lbsim.share('ema-greedy', n, 3) > 0.8)", 20, "ema-greedy herds")
+        wait_js(d, "[1, 2, 3, 4].some(n => lbsim.share('ema-greedy', n, 3) > 0.8)", EVENTUALLY_S,
+                "ema-greedy herds")
         fav, shares = favourite(d, "ema-greedy", 4)
         use_editor(d, fav, "ctl-latency", 400)
         # The effect within one update: the table, then the traffic.
         wait_js(d, "document.querySelector('#backends tr[data-backend=\"%d\"]').cells[1].textContent === '400'" % fav,
-                5, "true latency in the table")
-        wait_js(d, "lbsim.share('ema-greedy', %d, 3) < 0.2" % fav, 20, "traffic moves away from backend %d" % fav)
+                EVENTUALLY_S, "true latency in the table")
+        wait_js(d, "lbsim.share('ema-greedy', %d, 3) < 0.2" % fav, EVENTUALLY_S,
+                "traffic moves away from backend %d" % fav)
         new_fav, shares = favourite(d, "ema-greedy", 4)
         check(new_fav != fav and shares[new_fav - 1] > 0.6, "herds onto another: %r" % shares)
         check(d.execute_script("return lbsim.state.changes.some(c => c.source === 'admin' && c.backend === %d)"
@@ -139,7 +152,7 @@ def test_demo_draws_and_a_slowed_backend_loses_its_share():
         other = 1 if fav != 1 else 2
         d.find_element(By.CSS_SELECTOR, '#backends tr[data-backend="%d"] button' % other).click()
         wait_js(d, "document.querySelector('#backends tr[data-backend=\"%d\"] .badge').textContent === 'down'" % other,
-                5, "backend %d shown down" % other)
+                EVENTUALLY_S, "backend %d shown down" % other)
         no_page_errors(d, lb.port)
         screenshot(d, "demo")
     finally:
@@ -158,19 +171,20 @@ def test_compare_has_a_panel_per_policy_on_the_same_axes():
         d.set_window_size(1500, 2600)  # every panel on screen: off-screen ones are not redrawn
         d.get(lb.url)
         wait_js(d, "lbsim.points().length === 4 && lbsim.points().every(p => p >= 10) && "
-                   "%r.every(p => lbsim.rounds(p) >= 4)" % policies, 20, "four panels drawn")
+                   "%r.every(p => lbsim.rounds(p) >= 4)" % policies, EVENTUALLY_S, "four panels drawn")
         from selenium.webdriver.common.by import By
         panels = [p.get_attribute("data-policy") for p in d.find_elements(By.CSS_SELECTOR, "#panels .panel")]
         check(panels == policies, panels)
         # Compared on the same axes: every panel's latency axis is the same.
         axes = wait_js(d, "(() => { const a = lbsim.state.panels.map(p => [p.latency.scales.y.min, "
                           "p.latency.scales.y.max, p.latency.scales.x.max].join()); "
-                          "return a.every(x => x === a[0]) && a; })()", 5, "the same axes in every panel")
+                          "return a.every(x => x === a[0]) && a; })()", EVENTUALLY_S,
+                  "the same axes in every panel")
         check(len(axes) == 4, axes)
         # Backend 2 fails every request: the adaptive policies leave it, round-robin cannot.
         use_editor(d, 2, "ctl-error", 1)
         wait_js(d, "lbsim.share('p2c-peak-ewma', 2, 3) < 0.12 && lbsim.share('least-outstanding', 2, 3) !== null",
-                20, "p2c-peak-ewma leaves the failing backend")
+                EVENTUALLY_S, "p2c-peak-ewma leaves the failing backend")
         rr = d.execute_script("return lbsim.share('round-robin', 2, 3)")
         check(0.2 <= rr <= 0.3, "round-robin keeps a quarter: %r" % rr)
         no_page_errors(d, lb.port)

@@ -3,11 +3,14 @@
 
 Usage: cli_test.py LBSIM_BINARY TEST_NAME
 Every function named test_* is one ctest entry. Each test bounds its own
-waits and stops only the processes it started."""
+waits and stops only the processes it started. The version the binary must
+report comes from the build: LBSIM_VERSION in the environment (ctest sets
+it), else the generated lbsim_version.h beside the binary."""
 
 import json
 import os
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -20,6 +23,15 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from lbsimtest import check, main as run_test  # noqa: E402
 
 LBSIM = None
+
+
+def built_version():
+    """The version the binary must report: ctest passes the build's."""
+    if os.environ.get("LBSIM_VERSION"):
+        return os.environ["LBSIM_VERSION"]
+    header = os.path.join(os.path.dirname(os.path.abspath(LBSIM)), "generated", "lbsim_version.h")
+    with open(header) as f:
+        return re.search(r'#define LBSIM_VERSION "([^"]+)"', f.read()).group(1)
 
 
 def run(args, timeout=20):
@@ -47,6 +59,35 @@ def wait_for_stderr_line(proc, pattern, timeout=10):
     raise AssertionError("no stderr line matching %r in %r" % (pattern, seen))
 
 
+def wait_for_stdout(proc, done, timeout=10):
+    """Reads stdout as it comes (lbsim flushes it after each block) until
+    done(everything so far) is true; finish() returns it all."""
+    deadline = time.monotonic() + timeout
+    fd = proc.stdout.fileno()
+    proc.early_out = getattr(proc, "early_out", "")
+    while not done(proc.early_out):
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise AssertionError("not seen in %g s; stdout so far ends %r" % (timeout, proc.early_out[-300:]))
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            raise AssertionError("lbsim ended its output; it ends %r" % proc.early_out[-300:])
+        proc.early_out += chunk.decode()
+    return proc.early_out
+
+
+def eventually(probe, what, timeout=20):
+    """Calls probe() until it returns something true, and returns that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("%s: not within %g s" % (what, timeout))
+        time.sleep(0.05)
+
+
 def finish(proc, sig=None, timeout=15):
     if sig is not None:
         proc.send_signal(sig)
@@ -56,6 +97,8 @@ def finish(proc, sig=None, timeout=15):
         proc.kill()
         out, err = proc.communicate()
         raise AssertionError("lbsim did not exit in time")
+    if out is not None:
+        out = getattr(proc, "early_out", "") + out
     return proc.returncode, out, err
 
 
@@ -96,7 +139,8 @@ def test_help_lists_every_option():
 def test_version_format():
     code, out, err = run(["--version"])
     check(code == 0, "exit %d" % code)
-    check(re.fullmatch(r"lbsim \d+\.\d+\.\d+ \(libuv \d+\.\d+\.\d+, llhttp \d+\.\d+\.\d+\)\n", out), repr(out))
+    check(re.fullmatch(r"lbsim %s \(libuv \d+\.\d+\.\d+, llhttp \d+\.\d+\.\d+\)\n" % re.escape(built_version()), out),
+          repr(out))
 
 
 def test_bad_input_exits_2_with_one_line():
@@ -175,7 +219,7 @@ def test_backends_only_serves_and_stops_on_sigterm():
 def test_demo_prints_rounds_and_summary():
     code, out, err = run(["--port-base", "0", "--rounds", "3", "--sleep", "0", "--latency", "1:20", "--seed", "7"])
     check(code == 0, "exit %d: %s" % (code, err))
-    check(err.startswith("lbsim 0.1.0 seed=7\n"), err[:80])
+    check(err.startswith("lbsim %s seed=7\n" % built_version()), err[:80])
     blocks = round_blocks(out)
     check([b[0] for b in blocks] == [1, 2, 3], "rounds %r" % [b[0] for b in blocks])
     for _, lines in blocks:
@@ -593,10 +637,15 @@ def test_metrics_follow_the_prometheus_format():
                "--sleep", "0.05", "--burst", "20", "-s", "1"])
     try:
         port = admin_port(p)
-        time.sleep(0.5)
-        status, text = admin(port, "/metrics")
-        check(status == 200, status)
-        fams = parse_prometheus(text)
+
+        def answered():
+            status, text = admin(port, "/metrics")
+            check(status == 200, status)
+            fams = parse_prometheus(text)
+            samples = fams["lbsim_client_requests"].samples if "lbsim_client_requests" in fams else []
+            return fams if any(s.labels.get("result") == "ok" and s.value > 0 for s in samples) else None
+
+        fams = eventually(answered, "a request answered, in /metrics")
         for name in ("lbsim_client_requests", "lbsim_client_request_duration_seconds", "lbsim_client_estimate_seconds",
                      "lbsim_client_in_flight", "lbsim_backend_requests", "lbsim_backend_latency_seconds",
                      "lbsim_backend_in_flight", "lbsim_backend_queue_length"):
@@ -752,8 +801,10 @@ def success_rates(out):
 
 
 def test_replay_linkerd_keeps_the_published_order():
-    code, out, err = run(["--replay", "linkerd", "--time-scale", "0.05", "--port-base", "0", "-s", "1", "-f", "json"],
-                         timeout=60)
+    # The whole minute of the experiment on the virtual clock: 3,000 requests
+    # a second on the wall clock would test the machine's speed as much as
+    # the policies (the report test replays it on the real clock).
+    code, out, err = run(["--replay", "linkerd", "--clock", "virtual", "-s", "1", "-f", "json"], timeout=60)
     check(code == 0, "exit %d: %s" % (code, err))
     r = success_rates(out)
     rr, lo, pe = r["round-robin"][0], r["least-outstanding"][0], r["p2c-peak-ewma"][0]
@@ -763,12 +814,13 @@ def test_replay_linkerd_keeps_the_published_order():
 
 
 def test_replay_tower_keeps_the_published_order():
-    code, out, err = run(["--replay", "tower", "--time-scale", "0.06", "--port-base", "0", "-s", "1", "-f", "json"],
-                         timeout=60)
+    # All 50,000 requests on the virtual clock: latency figures measured on
+    # the wall clock would test the machine's speed as much as the policies.
+    code, out, err = run(["--replay", "tower", "--clock", "virtual", "-s", "1", "-f", "json"], timeout=60)
     check(code == 0, "exit %d: %s" % (code, err))
     r = success_rates(out)
     pe, rr = r["p2c-peak-ewma"][1], r["round-robin"][1]
-    check(pe["requests"] == 3000 and rr["requests"] == 3000, (pe["requests"], rr["requests"]))
+    check(pe["requests"] == 50000 and rr["requests"] == 50000, (pe["requests"], rr["requests"]))
     check(pe["p99_ms"] < 150, "p2c-peak-ewma p99 %.1f" % pe["p99_ms"])
     check(rr["p99_ms"] > 700, "round-robin p99 %.1f" % rr["p99_ms"])
 
@@ -791,6 +843,10 @@ def test_shutdown_under_load_counts_every_request():
     check("lbsim: internal error" not in err, err)
 
 
+def json_rounds(out):
+    return [json.loads(l) for l in out.splitlines() if '"type":"round"' in l]
+
+
 def test_a_killed_backend_process_loses_traffic_then_gets_it_back():
     import socket as _socket
     s = _socket.socket()
@@ -805,26 +861,35 @@ def test_a_killed_backend_process_loses_traffic_then_gets_it_back():
     c = start(["--client-only", "--server", "http://127.0.0.1:%d/ping" % port,
                "--server", "http://127.0.0.1:%d/ping" % oport, "--policy", "round-robin", "--burst", "10",
                "--sleep", "0.1", "--timeout", "1", "-f", "json", "-s", "5"])
+
+    def good_rounds_after(first):
+        """True once three rounds in a row after round `first` were all answered."""
+        def done(out):
+            later = json_rounds(out)[first:]
+            return any(all(r["failed"] == 0 and r["ok"] == 10 for r in later[k:k + 3])
+                       for k in range(len(later) - 2))
+        return done
+
     try:
-        time.sleep(0.6)
+        wait_for_stdout(c, good_rounds_after(0))
+        before = len(json_rounds(c.early_out))
         b.kill()  # SIGKILL: no goodbye
         b.wait()
-        time.sleep(0.8)
+        wait_for_stdout(c, lambda out: any(r["failed"] > 0 for r in json_rounds(out)[before:]))
         b = start(args)
         wait_for_stderr_line(b, r"backend 1 listening")
-        time.sleep(0.8)
+        # Round robin keeps sending half to it: once it is back they succeed.
+        wait_for_stdout(c, good_rounds_after(len(json_rounds(c.early_out))))
     finally:
         code, out, err = finish(c, signal.SIGTERM)
         finish(b, signal.SIGTERM)
         finish(other, signal.SIGTERM)
     check(code == 0, "exit %d" % code)
-    rounds = [json.loads(l) for l in out.splitlines() if '"type":"round"' in l]
+    rounds = json_rounds(out)
     summary = json.loads(out.splitlines()[-1])
-    dead = [r for r in rounds if r["failed"] > 0]
+    dead = [k for k, r in enumerate(rounds) if r["failed"] > 0]
     check(dead, "no failures while the backend was down")
-    after = rounds[-3:]
-    # Round robin keeps sending half to it: once it is back they succeed.
-    check(all(r["failed"] == 0 and r["ok"] == 10 for r in after), after)
+    check(good_rounds_after(dead[0] + 1)(out), rounds[dead[0]:])
     kinds = summary["failures"]
     check(kinds["connect"] + kinds["reset"] > 0, kinds)
     check(summary["requests"] == summary["ok"] + summary["failed"], summary)

@@ -148,8 +148,9 @@ def test_events_are_framed_with_increasing_ids_until_the_end():
 
 def test_a_viewer_that_does_not_read_is_dropped_and_nobody_waits_for_it():
     # A small history (the default is 32 MiB), and rounds of 300 backends
-    # (some 30 KB each) as fast as they come.
-    lb = Lbsim(["-n", "300", "--latency", "1", "--drift-period", "0", "--sleep", "0", "--burst", "20", "-s", "1"],
+    # (some 30 KB each) every 50 ms: some 600 KB/s, which the viewer that
+    # reads keeps up with on a loaded machine too.
+    lb = Lbsim(["-n", "300", "--latency", "1", "--drift-period", "0", "--sleep", "0.05", "--burst", "20", "-s", "1"],
                env={"LBSIM_EVENTS_HISTORY": "300000"})
     fast = Viewer(lb.port)
     slow = Viewer(lb.port, rcvbuf=4096)
@@ -179,7 +180,9 @@ def test_a_viewer_that_does_not_read_is_dropped_and_nobody_waits_for_it():
                 time.sleep(0.2)
         check(slow.closed in ("reset", "eof"), "the viewer that does not read is still connected")
         dropped_at = time.monotonic()
-        time.sleep(1.5)
+        deadline = time.monotonic() + 10
+        while not any(g[0] > dropped_at + 0.5 and g[2] == "round" for g in got) and time.monotonic() < deadline:
+            time.sleep(0.05)
         stop.set()
         t.join(12)
         # The other viewer has every event, in order, and goes on after the drop.

@@ -11,7 +11,10 @@
 #include "internal.h"
 #include "tnet.h"
 
-#define WAIT_MS 2000
+/* Bound on waiting for something that must happen (for long transfers:
+ * without any progress), generous so that a loaded machine or valgrind
+ * only makes the tests slower. */
+#define WAIT_MS 10000
 
 
 /* Request i of a pipelined batch: mostly /ping, every third a 404, the
@@ -30,6 +33,22 @@ static char *pipelined_batch(int n, bool close_last, size_t *len) {
 static uint64_t answered_by(const tbackend_t *t) {
   const lbsim_backend_t *b = &t->backend;
   return b->answered_200 + b->answered_404 + b->answered_405 + b->answered_503;
+}
+
+/* The count of answers once it stops growing while the client does not
+ * read: the same over two looks 40 ms apart, each taken after the loop has
+ * handled what was ready (a late timer must not end the wait before the
+ * sockets had their turn). */
+static uint64_t settled_answers(tbackend_t *t) {
+  uint64_t answered = 0;
+  for (int settled = 0, i = 0; settled < 2 && i < 250; i++) {
+    tnet_sleep(&t->loop, 40);
+    uv_run(&t->loop, UV_RUN_NOWAIT);
+    uint64_t now = answered_by(t);
+    settled = now == answered ? settled + 1 : 0;
+    answered = now;
+  }
+  return answered;
 }
 
 /* Sends n pipelined requests to a client that does not read, so the
@@ -54,18 +73,12 @@ static int backpressure_run(int n, bool close_last, bool half_close) {
   /* The backend stops once the kernel buffers and its own output cap are
    * full: the count of answers settles far below n while the client does
    * not read. */
-  uint64_t answered = 0;
-  for (int settled = 0, i = 0; settled < 2 && i < 100; i++) {
-    tnet_sleep(&t.loop, 40);
-    uint64_t now = answered_by(&t);
-    settled = now == answered ? settled + 1 : 0;
-    answered = now;
-  }
+  uint64_t answered = settled_answers(&t);
   REQUIRE(answered < (uint64_t)n);
   REQUIRE(c.nresp == 0);
 
   tclient_resume_reading(&c);
-  REQUIRE(tclient_wait_responses(&c, n, 10000));
+  REQUIRE(tclient_wait_responses(&c, n, WAIT_MS));
   for (int i = 0; i < n; i++) {
     int want = i % 3 == 2 ? 404 : 200;
     if (c.resp[i].status != want) {
@@ -111,6 +124,12 @@ static void find_server_side(uv_handle_t *handle, void *arg) {
     f->found = handle;
 }
 
+static bool server_side_found(void *arg) {
+  find_t *f = arg;
+  uv_walk(f->t->backend.httpd.loop, find_server_side, f);
+  return f->found != NULL;
+}
+
 TEST(held_output_is_bounded_by_the_cap) {
   /* With both socket buffers pinned small, what the backend answers while
    * the client does not read is what fits in them plus its own output cap,
@@ -127,11 +146,7 @@ TEST(held_output_is_bounded_by_the_cap) {
   tclient_pause_reading(&c);
   CHECK(tclient_wait_connected(&c, WAIT_MS));
   find_t f = {&t, &c, NULL};
-  for (int i = 0; i < 100 && f.found == NULL; i++) {
-    tnet_sleep(&t.loop, 5);
-    uv_walk(&t.loop, find_server_side, &f);
-  }
-  CHECK(f.found != NULL);
+  CHECK(tnet_run_until(&t.loop, server_side_found, &f, WAIT_MS));
   int sndbuf = 4096;
   CHECK_EQ(uv_send_buffer_size(f.found, &sndbuf), 0);
 
@@ -140,17 +155,11 @@ TEST(held_output_is_bounded_by_the_cap) {
   char *batch = pipelined_batch(N, false, &len);
   tclient_send(&c, batch, len);
   free(batch);
-  uint64_t answered = 0;
-  for (int settled = 0, i = 0; settled < 2 && i < 100; i++) {
-    tnet_sleep(&t.loop, 40);
-    uint64_t now = answered_by(&t);
-    settled = now == answered ? settled + 1 : 0;
-    answered = now;
-  }
+  uint64_t answered = settled_answers(&t);
   CHECK_MSG(answered < 600, "%llu answers held for a client that does not read", (unsigned long long)answered);
 
   tclient_resume_reading(&c);
-  CHECK(tclient_wait_responses(&c, N, 10000));
+  CHECK(tclient_wait_responses(&c, N, WAIT_MS));
   CHECK_EQ(c.nresp, N);
   tclient_close(&c);
   CHECK_EQ(tbackend_stop(&t), 0);

@@ -9,7 +9,10 @@
 #include "lbsim/httpd.h"
 #include "tnet.h"
 
-#define WAIT_MS 5000
+/* Bound on waiting for something that must happen (for the download:
+ * without any progress), generous so that a loaded machine or valgrind
+ * only makes the tests slower. */
+#define WAIT_MS 10000
 #define BIG_BYTES (8u << 20) /* beyond any loopback socket buffer (4 MiB) */
 
 /* ---- an application with one large answer ---------------------------------- */
@@ -78,6 +81,7 @@ static int slow_big_download(const char *request, bool half_close, uint32_t max_
     tclient_shutdown(&c);
   tnet_sleep(&f.loop, 100);
   tclient_resume_reading(&c);
+  REQUIRE(tclient_wait_responses(&c, 1, WAIT_MS));
   REQUIRE(tclient_wait_closed(&c, WAIT_MS));
   REQUIRE(c.nresp == 1);
   REQUIRE(c.resp[0].status == 200);
@@ -104,6 +108,14 @@ TEST(large_http10_answer_is_whole) {
   CHECK_EQ(slow_big_download("GET /big HTTP/1.0\r\n\r\n", false, 65536), 0);
 }
 
+static bool has_a_connection(void *httpd) {
+  return ((lbsim_httpd_t *)httpd)->nconns == 1;
+}
+
+static bool has_no_connection(void *httpd) {
+  return ((lbsim_httpd_t *)httpd)->nconns == 0;
+}
+
 TEST(reader_that_never_reads_is_dropped) {
   /* The last answer is never taken: the connection goes after the idle
    * timeout instead of staying forever. */
@@ -112,11 +124,12 @@ TEST(reader_that_never_reads_is_dropped) {
   tclient_t c;
   CHECK_EQ(tclient_connect_rcvbuf(&c, &f.loop, f.port, 4096), 0);
   tclient_pause_reading(&c);
+  uint64_t sent_ns = uv_hrtime();
   tclient_send_str(&c, "GET /big HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
-  tnet_sleep(&f.loop, 50);
-  CHECK_EQ(f.httpd.nconns, 1);
-  tnet_sleep(&f.loop, 400);
-  CHECK_EQ(f.httpd.nconns, 0);
+  CHECK(tnet_run_until(&f.loop, has_a_connection, &f.httpd, WAIT_MS));
+  CHECK(tnet_run_until(&f.loop, has_no_connection, &f.httpd, WAIT_MS));
+  double ms = (double)(uv_hrtime() - sent_ns) / 1e6;
+  CHECK_MSG(ms >= 199, "dropped after %.1f ms, before the idle timeout", ms);
   tclient_close(&c);
   CHECK_EQ(fixture_stop(&f), 0);
 }

@@ -58,6 +58,8 @@ static void count_responses(raw_t *r, const char *data, size_t len) {
   }
 }
 
+static void on_timer(uv_timer_t *t);
+
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   raw_t *r = s->data;
   if (n > 0) {
@@ -67,6 +69,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     count_responses(r, buf->base, (size_t)n);
     if (r->opts.want_responses && r->result->responses >= r->opts.want_responses)
       finish(r);
+    else if (r->sent == r->len)
+      uv_timer_start(&r->timer, on_timer, r->opts.wait_ms, 0); /* still coming: wait on */
   } else if (n < 0) {
     r->result->peer_closed = true;
     r->result->closed_ns = uv_hrtime() - r->start_ns;

@@ -25,7 +25,7 @@ typedef struct raw_opts_s {
   size_t chunk;            /* send in pieces of this size (0: whole) */
   uint64_t gap_ms;         /* between pieces */
   int want_responses;      /* stop once this many responses are in (0: wait for close) */
-  uint64_t wait_ms;        /* give up after this long */
+  uint64_t wait_ms;        /* give up after this long without a byte */
   bool half_close;         /* shut down our write side after sending */
 } raw_opts_t;
 

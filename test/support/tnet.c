@@ -328,6 +328,7 @@ bool tclient_peer_closed(const tclient_t *c) {
 typedef struct wait_s {
   tclient_t *client;
   int n;
+  size_t seen;             /* bytes received when the current wait began */
 } wait_t;
 
 static bool have_responses(void *arg) {
@@ -335,9 +336,18 @@ static bool have_responses(void *arg) {
   return w->client->nresp >= w->n || tclient_peer_closed(w->client) || w->client->parse_error;
 }
 
+static bool responses_or_progress(void *arg) {
+  wait_t *w = arg;
+  return have_responses(w) || w->client->raw_len != w->seen;
+}
+
 bool tclient_wait_responses(tclient_t *c, int n, unsigned timeout_ms) {
-  wait_t w = {c, n};
-  tnet_run_until(c->loop, have_responses, &w, timeout_ms);
+  wait_t w = {c, n, 0};
+  while (!have_responses(&w)) {
+    w.seen = c->raw_len;
+    if (!tnet_run_until(c->loop, responses_or_progress, &w, timeout_ms))
+      break; /* nothing for timeout_ms */
+  }
   return c->nresp >= n;
 }
 

@@ -85,7 +85,9 @@ void tclient_shutdown(tclient_t *c);
 void tclient_pause_reading(tclient_t *c);
 void tclient_resume_reading(tclient_t *c);
 
-/* Waits for n complete responses (or the end of the connection). */
+/* Waits for n complete responses (or the end of the connection) as long as
+ * bytes keep coming: gives up after timeout_ms without any, so that a slow
+ * machine only makes a long transfer slower. */
 bool tclient_wait_responses(tclient_t *c, int n, unsigned timeout_ms);
 /* Waits for the peer to close (EOF or reset). */
 bool tclient_wait_closed(tclient_t *c, unsigned timeout_ms);

@@ -1,5 +1,8 @@
 /* The backend's request handling, without sockets: bytes and time in,
- * answers out. */
+ * answers out, with an application shaped like the backend's (/ping, 404).
+ * The session's general behaviour (pipelining, limits, time, the end of a
+ * connection) is tested in test_hsession.c; here, the cases found by
+ * throwing odd requests at a backend. */
 #include "harness.h"
 #include "internal.h"
 #include "lbsim/hserver.h"
@@ -8,7 +11,6 @@
 #define T0 (1000 * MS)
 
 static uint64_t ping_delay_ns = 10 * MS;
-static int dropped;
 
 static void app_route(void *app, const lbsim_hrequest_t *req, uint64_t now_ns, lbsim_hentry_t *e) {
   (void)app;
@@ -33,7 +35,6 @@ static void app_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out) {
 static void app_dropped(void *app, const lbsim_hentry_t *e) {
   (void)app;
   (void)e;
-  dropped++;
 }
 
 static const lbsim_happ_t app = {.route = app_route, .render = app_render, .dropped = app_dropped};
@@ -87,72 +88,6 @@ static int count(const char *hay, const char *needle) {
   return n;
 }
 
-TEST(ping_is_answered_when_due) {
-  fixture_t f;
-  setup(&f);
-  const char *req = "GET /ping HTTP/1.1\r\nHost: x\r\n\r\n";
-  CHECK_EQ(feed(&f, req, T0), strlen(req));
-  CHECK_EQ(f.out.len, 0);
-  CHECK_EQ(lbsim_hsession_next_wakeup(&f.s), T0 + 10 * MS);
-  lbsim_hsession_tick(&f.s, T0 + 9 * MS, &f.out);
-  CHECK_EQ(f.out.len, 0);
-  lbsim_hsession_tick(&f.s, T0 + 10 * MS, &f.out);
-  CHECK(strncmp(out(&f), "HTTP/1.1 200 OK\r\n", 17) == 0);
-  CHECK(strstr(out(&f), "\r\n\r\npong") != NULL);
-  CHECK(strstr(out(&f), "Connection:") == NULL);
-  CHECK_EQ(f.s.state, LBSIM_HSTATE_OPEN);
-  /* Idle now: the next wake-up is the idle deadline, then the end. */
-  CHECK_EQ(lbsim_hsession_next_wakeup(&f.s), T0 + 10 * MS + 5000 * MS);
-  lbsim_hsession_tick(&f.s, T0 + 5010 * MS, &f.out);
-  CHECK_EQ(f.s.state, LBSIM_HSTATE_CLOSE);
-  teardown(&f);
-}
-
-TEST(head_has_headers_only) {
-  fixture_t f;
-  setup(&f);
-  ping_delay_ns = 0;
-  feed(&f, "HEAD /ping HTTP/1.1\r\nHost: x\r\n\r\n", T0);
-  CHECK(strstr(out(&f), "Content-Length: 4\r\n\r\n") != NULL);
-  CHECK(strstr(out(&f), "pong") == NULL);
-  teardown(&f);
-}
-
-TEST(pipelined_answers_keep_request_order) {
-  fixture_t f;
-  setup(&f);
-  feed(&f, "GET /ping HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\nGET /ping HTTP/1.1\r\nHost: x\r\n\r\n",
-       T0);
-  /* The 404 is ready at once but waits behind the first ping. */
-  CHECK_EQ(f.out.len, 0);
-  lbsim_hsession_tick(&f.s, T0 + 10 * MS, &f.out);
-  const char *o = out(&f);
-  const char *a = strstr(o, "200 OK"), *b = strstr(o, "404 Not Found");
-  CHECK(a && b && a < b);
-  CHECK(strstr(b, "200 OK") != NULL);
-  CHECK_EQ(count(o, "HTTP/1.1 "), 3);
-  teardown(&f);
-}
-
-TEST(pipeline_cap_pauses_and_resumes) {
-  fixture_t f;
-  setup(&f);
-  char many[2048] = "";
-  for (int i = 0; i < 12; i++)
-    strcat(many, "GET /ping HTTP/1.1\r\nHost: x\r\n\r\n");
-  size_t used = feed(&f, many, T0);
-  CHECK(used < strlen(many));
-  CHECK_EQ(f.s.queue_len, 8);
-  CHECK(!lbsim_hsession_wants_input(&f.s));
-  lbsim_hsession_tick(&f.s, T0 + 10 * MS, &f.out);
-  CHECK(lbsim_hsession_wants_input(&f.s));
-  size_t more = lbsim_hsession_feed(&f.s, many + used, strlen(many) - used, T0 + 10 * MS, &f.out);
-  CHECK_EQ(more, strlen(many) - used);
-  lbsim_hsession_tick(&f.s, T0 + 20 * MS, &f.out);
-  CHECK_EQ(count(out(&f), "200 OK"), 12);
-  teardown(&f);
-}
-
 /* Sends `request`, expects the error status and a closing connection. */
 static int rejects(const char *request, const char *status) {
   fixture_t f;
@@ -167,71 +102,6 @@ static int rejects(const char *request, const char *status) {
     lbsim_test_fail(__FILE__, __LINE__, "request %.40s...: got '%.60s' state %d", request, o, f.s.state);
   teardown(&f);
   return ok ? 0 : -1;
-}
-
-TEST(limits_give_their_status_and_close) {
-  char big[10000];
-  snprintf(big, sizeof(big), "GET /ping HTTP/1.1\r\nHost: x\r\nX-Big: %09000d\r\n\r\n", 1);
-  CHECK(rejects(big, "HTTP/1.1 431 ") == 0);
-  char many[2000] = "GET /ping HTTP/1.1\r\nHost: x\r\n";
-  for (int i = 0; i < 25; i++)
-    strcat(many, "A: b\r\n");
-  strcat(many, "\r\n");
-  CHECK(rejects(many, "HTTP/1.1 431 ") == 0);
-  char url[3000];
-  snprintf(url, sizeof(url), "GET /%02000d HTTP/1.1\r\nHost: x\r\n\r\n", 7);
-  CHECK(rejects(url, "HTTP/1.1 414 ") == 0);
-  CHECK(rejects("POST /ping HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n", "HTTP/1.1 413 ") == 0);
-  CHECK(rejects("GET /ping HTTP/1.1\r\n\r\n", "HTTP/1.1 400 ") == 0);
-  CHECK(rejects("GET /ping HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "HTTP/1.1 400 ") == 0);
-  CHECK(rejects("GET /ping HTTP/1.1\r\nHost: a\r\nExpect: magic\r\n\r\n", "HTTP/1.1 417 ") == 0);
-  CHECK(rejects("\x01\x02garbage\r\n\r\n", "HTTP/1.1 400 ") == 0);
-  CHECK(rejects("GET /ping HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
-                "HTTP/1.1 400 ") == 0);
-}
-
-TEST(chunked_body_over_the_cap_is_413) {
-  fixture_t f;
-  setup(&f);
-  feed(&f, "POST /ping HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", T0);
-  char chunk[1100];
-  memset(chunk, 'z', sizeof(chunk));
-  char head[16];
-  snprintf(head, sizeof(head), "%zx\r\n", sizeof(chunk));
-  feed(&f, head, T0);
-  lbsim_hsession_feed(&f.s, chunk, sizeof(chunk), T0, &f.out);
-  CHECK(strncmp(out(&f), "HTTP/1.1 413 ", 13) == 0);
-  teardown(&f);
-}
-
-TEST(slow_request_times_out_with_408) {
-  fixture_t f;
-  setup(&f);
-  feed(&f, "GET /ping HTTP/1.1\r\nHo", T0);
-  CHECK_EQ(lbsim_hsession_next_wakeup(&f.s), T0 + 2000 * MS);
-  feed(&f, "st: x\r\n", T0 + 1000 * MS); /* trickling does not extend it */
-  lbsim_hsession_tick(&f.s, T0 + 1999 * MS, &f.out);
-  CHECK_EQ(f.out.len, 0);
-  lbsim_hsession_tick(&f.s, T0 + 2000 * MS, &f.out);
-  CHECK(strncmp(out(&f), "HTTP/1.1 408 ", 13) == 0);
-  CHECK_EQ(f.s.state, LBSIM_HSTATE_LINGER);
-  teardown(&f);
-}
-
-TEST(http10_keeps_alive_only_when_asked) {
-  fixture_t f;
-  setup(&f);
-  ping_delay_ns = 0;
-  feed(&f, "GET /ping HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", T0);
-  CHECK(strstr(out(&f), "Connection: keep-alive\r\n") != NULL);
-  CHECK_EQ(f.s.state, LBSIM_HSTATE_OPEN);
-  teardown(&f);
-  setup(&f);
-  ping_delay_ns = 0;
-  feed(&f, "GET /ping HTTP/1.0\r\n\r\n", T0);
-  CHECK(strstr(out(&f), "Connection: close\r\n") != NULL);
-  CHECK_EQ(f.s.state, LBSIM_HSTATE_LINGER);
-  teardown(&f);
 }
 
 TEST(http10_with_transfer_encoding_is_answered_then_closed) {
@@ -256,46 +126,6 @@ TEST(connection_close_stops_reading_and_drops_nothing_before) {
   lbsim_hsession_tick(&f.s, T0 + 10 * MS, &f.out);
   CHECK_EQ(count(out(&f), "200 OK"), 2);
   CHECK_EQ(f.s.state, LBSIM_HSTATE_LINGER);
-  teardown(&f);
-}
-
-TEST(expect_continue_gets_an_interim_answer) {
-  fixture_t f;
-  setup(&f);
-  feed(&f, "POST /ping HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n", T0);
-  CHECK(strcmp(out(&f), "HTTP/1.1 100 Continue\r\n\r\n") == 0);
-  feed(&f, "abc", T0);
-  CHECK(strstr(out(&f), "404 Not Found") == NULL); /* /ping with POST is routed; the app says 200 here */
-  teardown(&f);
-}
-
-TEST(half_close_still_answers_what_was_asked) {
-  fixture_t f;
-  setup(&f);
-  feed(&f, "GET /ping HTTP/1.1\r\nHost: x\r\n\r\n", T0);
-  lbsim_hsession_eof(&f.s, T0 + MS, &f.out);
-  CHECK_EQ(f.s.state, LBSIM_HSTATE_DRAINING);
-  lbsim_hsession_tick(&f.s, T0 + 10 * MS, &f.out);
-  CHECK(strstr(out(&f), "200 OK") != NULL);
-  CHECK(f.s.state == LBSIM_HSTATE_LINGER || f.s.state == LBSIM_HSTATE_CLOSE);
-  teardown(&f);
-}
-
-TEST(closing_drops_queued_answers_and_says_so) {
-  fixture_t f;
-  setup(&f);
-  dropped = 0;
-  feed(&f, "GET /ping HTTP/1.1\r\nHost: x\r\n\r\nGET /ping HTTP/1.1\r\nHost: x\r\n\r\n", T0);
-  teardown(&f);
-  CHECK_EQ(dropped, 2);
-}
-
-TEST(absolute_form_and_query_are_routed_by_path) {
-  fixture_t f;
-  setup(&f);
-  ping_delay_ns = 0;
-  feed(&f, "GET http://example.com:5001/ping?x=1 HTTP/1.1\r\nHost: example.com:5001\r\n\r\n", T0);
-  CHECK(strstr(out(&f), "200 OK") != NULL);
   teardown(&f);
 }
 
