@@ -112,8 +112,9 @@ void lbsim_balancer_round(lbsim_balancer_t *b, uint32_t burst, uint64_t now_ns) 
   /* Every pick is made now, one after another, before any answer of the
    * burst can arrive (the seed's behaviour, and the cause of its herding). */
   b->launching = true;
+  uint64_t (*clock)(lbsim_transport_t *) = b->transport->ops->now;
   for (uint32_t i = 0; i < burst; i++)
-    lbsim_balancer_launch(b, now_ns);
+    lbsim_balancer_launch(b, clock && i > 0 ? clock(b->transport) : now_ns);
   b->launching = false;
   lbsim_stats_t *s = &b->stats;
   if (s->divert_pending) {

@@ -661,10 +661,16 @@ static void transport_cancel_queued(lbsim_transport_t *t) {
   lbsim_client_cancel_queued(LBSIM_CONTAINER_OF(t, lbsim_client_t, transport));
 }
 
+static uint64_t transport_now(lbsim_transport_t *t) {
+  (void)t;
+  return uv_hrtime();
+}
+
 static const lbsim_transport_ops_t client_transport = {
     .request = transport_request,
     .submit = transport_submit,
     .cancel_queued = transport_cancel_queued,
+    .now = transport_now,
 };
 
 int lbsim_client_init(lbsim_client_t *client, uv_loop_t *loop, lbsim_sched_t *sched,

@@ -46,6 +46,10 @@ typedef struct lbsim_transport_ops_s {
   void (*submit)(lbsim_transport_t *transport, lbsim_request_t *req);
   /* Requests not sent yet end as cancelled. */
   void (*cancel_queued)(lbsim_transport_t *transport);
+  /* The time now, for transports whose clock moves while a burst is being
+   * launched (on sockets, each submit may open a connection): each pick of
+   * the burst is stamped when it is made. NULL: a burst takes no time. */
+  uint64_t (*now)(lbsim_transport_t *transport);
 } lbsim_transport_ops_t;
 
 struct lbsim_transport_s {

@@ -1,0 +1,93 @@
+/* Unit tests of the balancer (lbsim/balancer.h) over a transport that
+ * records what it is given: when each pick of a burst is stamped, and the
+ * latency each completion is measured with. */
+#include <string.h>
+
+#include "harness.h"
+#include "lbsim/balancer.h"
+#include "lbsim/config.h"
+
+#define MAX_REQS 16
+
+typedef struct {
+  lbsim_transport_t base;
+  lbsim_request_t reqs[MAX_REQS];
+  uint32_t nreqs;
+  uint64_t clock_ns;   /* what `now` answers; each call moves it on */
+  uint64_t step_ns;
+} fake_t;
+
+static lbsim_request_t *fake_request(lbsim_transport_t *t) {
+  fake_t *f = (fake_t *)t;
+  return f->nreqs < MAX_REQS ? &f->reqs[f->nreqs++] : NULL;
+}
+
+static void fake_submit(lbsim_transport_t *t, lbsim_request_t *req) {
+  (void)t;
+  (void)req; /* held until the test ends it */
+}
+
+static void fake_cancel(lbsim_transport_t *t) {
+  (void)t;
+}
+
+static uint64_t fake_now(lbsim_transport_t *t) {
+  fake_t *f = (fake_t *)t;
+  f->clock_ns += f->step_ns;
+  return f->clock_ns;
+}
+
+static const lbsim_transport_ops_t timeless_ops = {
+    .request = fake_request, .submit = fake_submit, .cancel_queued = fake_cancel};
+static const lbsim_transport_ops_t clocked_ops = {
+    .request = fake_request, .submit = fake_submit, .cancel_queued = fake_cancel, .now = fake_now};
+
+static const char *const names[] = {"a", "b", "c"};
+
+static int setup(lbsim_balancer_t *b, lbsim_config_t *cfg, fake_t *f, const lbsim_transport_ops_t *ops) {
+  lbsim_config_defaults(cfg);
+  strcpy(cfg->policies[0], "round-robin");
+  cfg->npolicies = 1;
+  memset(f, 0, sizeof(*f));
+  f->base.ops = ops;
+  int err = lbsim_balancer_init(b, cfg, 1, 0, names, 3, NULL);
+  lbsim_balancer_attach(b, &f->base);
+  return err;
+}
+
+TEST(a_timeless_transport_stamps_the_whole_burst_with_its_instant) {
+  lbsim_balancer_t b;
+  lbsim_config_t cfg;
+  fake_t f;
+  CHECK_EQ(setup(&b, &cfg, &f, &timeless_ops), 0);
+  lbsim_balancer_round(&b, 5, 1000);
+  CHECK_EQ(f.nreqs, 5);
+  for (uint32_t i = 0; i < f.nreqs; i++)
+    CHECK_EQ(f.reqs[i].start_ns, 1000);
+  CHECK_EQ(b.in_flight, 5);
+  lbsim_balancer_free(&b);
+}
+
+TEST(a_clocked_transport_stamps_each_pick_when_it_is_made) {
+  lbsim_balancer_t b;
+  lbsim_config_t cfg;
+  fake_t f;
+  CHECK_EQ(setup(&b, &cfg, &f, &clocked_ops), 0);
+  f.clock_ns = 1000;
+  f.step_ns = 250; /* each submit takes 250 ns, as opening a connection would */
+  lbsim_balancer_round(&b, 4, 1000);
+  CHECK_EQ(f.nreqs, 4);
+  CHECK_EQ(f.reqs[0].start_ns, 1000); /* the round's own instant */
+  CHECK_EQ(f.reqs[1].start_ns, 1250);
+  CHECK_EQ(f.reqs[2].start_ns, 1500);
+  CHECK_EQ(f.reqs[3].start_ns, 1750);
+  CHECK_EQ(b.round_start_ns, 1000);
+  /* Latency is measured from each request's own pick: the last one of the
+   * burst, answered 2 ms after its pick, counts 2 ms, not 2 ms plus the
+   * time the burst took to go out. */
+  uint64_t end = f.reqs[3].start_ns + 2000000;
+  f.base.on_done(f.base.done_data, &f.reqs[3], LBSIM_RESULT_OK, end, 1);
+  CHECK_NEAR(b.ema.value_ms[f.reqs[3].backend], 2.0, 1e-9);
+  CHECK_EQ(b.in_flight, 3);
+  lbsim_balancer_free(&b);
+}
