@@ -361,6 +361,19 @@ static lbsim_request_t *vnet_request(lbsim_transport_t *t) {
   return &net->scratch;
 }
 
+/* An answer's trip back: back_ns, give or take up to spread_ns. Requests
+ * alike (one backend, one pick instant, one instant served) draw the same,
+ * so that a burst still travels as one event: the draw is a hash of what
+ * they share and of the run's seed, not a step of a stream. */
+static inline uint64_t back_trip(const lbsim_vnet_t *net, uint64_t served_ns, const lbsim_request_t *req) {
+  if (net->spread_ns == 0)
+    return net->back_ns;
+  uint64_t h = lbsim_mix64(net->spread_key ^ served_ns ^ (req->start_ns * UINT64_C(0x9e3779b97f4a7c15)) ^
+                           ((uint64_t)req->backend * UINT64_C(0xd1b54a32d192ed03)));
+  uint64_t range = 2 * net->spread_ns + 1;
+  return net->back_ns - net->spread_ns + (uint64_t)(((__uint128_t)h * range) >> 64);
+}
+
 static bool same_batch(const lbsim_vbatch_t *b, const lbsim_request_t *req, lbsim_result_t result, uint64_t end_ns) {
   return b->end_ns == end_ns && b->result == result && b->start_ns == req->start_ns &&
          b->to_fastest == req->to_fastest && b->oracle_ms == req->oracle_ms;
@@ -378,12 +391,13 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
   if (__builtin_expect(vc->model->generation == vc->fast_generation, 1)) {
     fresh = !conn_take(net, vc, now);
     uint64_t due = now + net->there_ns + vc->service_ns;
-    if (due + net->back_ns > deadline) {
+    uint64_t back = back_trip(net, due, req);
+    if (due + back > deadline) {
       result = LBSIM_RESULT_TIMEOUT;
       end = deadline;
     } else {
       result = LBSIM_RESULT_OK;
-      end = due + net->back_ns;
+      end = due + back;
     }
   } else if (vc->copy.down) {
     /* Refused: the connect's round trip, no more (and never no time at
@@ -395,12 +409,13 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
     uint64_t due;
     int status = lbsim_copy_serve(&vc->copy, now + net->there_ns, &due);
     copy_fast_path(vc);
-    if (due == LBSIM_NEVER || due + net->back_ns > deadline) {
+    uint64_t back = due == LBSIM_NEVER ? 0 : back_trip(net, due, req);
+    if (due == LBSIM_NEVER || due + back > deadline) {
       result = LBSIM_RESULT_TIMEOUT;
       end = deadline;
     } else {
       result = status == 200 ? LBSIM_RESULT_OK : LBSIM_RESULT_STATUS;
-      end = due + net->back_ns;
+      end = due + back;
     }
   }
   net->in_flight++;
@@ -445,13 +460,15 @@ static const lbsim_transport_ops_t vnet_ops = {
 };
 
 int lbsim_vnet_init(lbsim_vnet_t *net, lbsim_engine_t *engine, const lbsim_model_t *models, uint32_t n,
-                    uint64_t seed, double net_delay_ms, double timeout_s, double client_idle_s) {
+                    uint64_t seed, double net_delay_ms, double spread, double timeout_s, double client_idle_s) {
   memset(net, 0, sizeof(*net));
   net->transport.ops = &vnet_ops;
   net->engine = engine;
   uint64_t delay = lbsim_ms_to_ns(net_delay_ms);
   net->there_ns = delay / 2;
   net->back_ns = delay - net->there_ns;
+  net->spread_ns = (uint64_t)((double)net->back_ns * (spread < 0 ? 0 : spread > 1 ? 1 : spread));
+  net->spread_key = lbsim_mix64(seed ^ LBSIM_STREAM_NETWORK);
   net->timeout_ns = lbsim_ms_to_ns(timeout_s * 1000.0);
   net->idle_ns = lbsim_ms_to_ns(client_idle_s * 1000.0);
   lbsim_timer_init(&net->merge, LBSIM_ORDER_COMPLETION);

@@ -70,8 +70,8 @@ int lbsim_vsim_init(lbsim_vsim_t *v, const lbsim_config_t *cfg, uint64_t seed, F
       return err;
     }
     v->nnets = w + 1;
-    if (lbsim_vnet_init(&v->nets[w], &v->engine, v->fleet.models, n, seed, cfg->net_delay_ms, cfg->timeout_s,
-                        cfg->client_idle_s) != 0)
+    if (lbsim_vnet_init(&v->nets[w], &v->engine, v->fleet.models, n, seed, cfg->net_delay_ms, LBSIM_NET_SPREAD,
+                        cfg->timeout_s, cfg->client_idle_s) != 0)
       goto nomem;
     lbsim_balancer_attach(&v->balancers[w], &v->nets[w].transport);
   }

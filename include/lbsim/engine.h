@@ -140,6 +140,8 @@ typedef struct lbsim_vnet_s {
   uint32_t leaves;
   lbsim_timer_t merge;
   uint64_t there_ns, back_ns;   /* the network delay, split either way */
+  uint64_t spread_ns;           /* an answer's trip back varies by up to this, either way */
+  uint64_t spread_key;          /* ... as a hash keyed by the seed says */
   uint64_t timeout_ns;
   uint64_t idle_ns;             /* the client's keep-alive idle time */
   lbsim_request_t scratch;      /* the request being filled */
@@ -148,11 +150,19 @@ typedef struct lbsim_vnet_s {
   uint64_t in_flight;
 } lbsim_vnet_t;
 
+/* How much an answer's trip back varies, as a share of its mean
+ * (net_delay/2): on loopback, a lone request's cost varies by tens of
+ * microseconds around its 0.1 ms, enough that backends of equal latency
+ * are never measured exactly equal. Under the virtual clock, the same. */
+#define LBSIM_NET_SPREAD 1.0
+
 /* Copies of `n` models for one balancer: the network delay of a request
- * (both ways), the client's deadline, how long the client keeps an idle
- * connection open. 0, or LBSIM_ENOMEM. */
+ * (both ways) and how much an answer's trip back varies (0: not at all,
+ * 1: uniformly between none and twice its mean; requests alike, a burst to
+ * one backend, vary alike), the client's deadline, how long the client
+ * keeps an idle connection open. 0, or LBSIM_ENOMEM. */
 int lbsim_vnet_init(lbsim_vnet_t *net, lbsim_engine_t *engine, const lbsim_model_t *models, uint32_t n,
-                    uint64_t seed, double net_delay_ms, double timeout_s, double client_idle_s);
+                    uint64_t seed, double net_delay_ms, double spread, double timeout_s, double client_idle_s);
 /* Takes in a change of backend `i`'s model: a new capacity, an outage
  * (what is in flight to it ends as reset now), a recovery. */
 void lbsim_vnet_sync(lbsim_vnet_t *net, uint32_t i, uint64_t now_ns);

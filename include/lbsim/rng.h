@@ -20,6 +20,7 @@ typedef struct lbsim_rng_s {
 #define LBSIM_STREAM_ERRORS     (UINT64_C(3) << 32)
 #define LBSIM_STREAM_POLICY     (UINT64_C(4) << 32)
 #define LBSIM_STREAM_ARRIVALS   (UINT64_C(5) << 32)
+#define LBSIM_STREAM_NETWORK    (UINT64_C(6) << 32)
 
 void lbsim_rng_init(lbsim_rng_t *rng, uint64_t seed, uint64_t stream);
 
@@ -59,6 +60,14 @@ static inline uint64_t lbsim_rng_below(lbsim_rng_t *rng, uint64_t n) {
     return lbsim_rng_below_retry(rng, n, x);
   return (uint64_t)(m >> 64);
 }
+/* A 64-bit hash (splitmix64's finaliser): a draw that is a function of a
+ * key rather than a step of a stream. */
+static inline uint64_t lbsim_mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+  z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+  return z ^ (z >> 31);
+}
+
 /* Standard normal deviate (Box-Muller, one of the pair). */
 double lbsim_rng_normal(lbsim_rng_t *rng);
 /* Exponential deviate with the given mean. */

@@ -336,9 +336,10 @@ static void on_rig_done(void *data, const lbsim_request_t *req, lbsim_result_t r
   }
 }
 
-/* Three backends at `latency_ms`, the network of `net_delay_ms`, the
- * client's deadline `timeout_s`. */
-static int rig_init(rig_t *r, double latency_ms, uint32_t capacity, double net_delay_ms, double timeout_s) {
+/* Three backends at `latency_ms`, the network of `net_delay_ms` whose trip
+ * back varies by `spread` of its mean, the client's deadline `timeout_s`. */
+static int rig_init_spread(rig_t *r, double latency_ms, uint32_t capacity, double net_delay_ms, double spread,
+                           double timeout_s) {
   memset(r, 0, sizeof(*r));
   lbsim_engine_init(&r->engine, 0);
   for (uint32_t i = 0; i < 3; i++) {
@@ -349,11 +350,16 @@ static int rig_init(rig_t *r, double latency_ms, uint32_t capacity, double net_d
     m->capacity = capacity;
     m->slow_start_factor = 1;
   }
-  REQUIRE(lbsim_vnet_init(&r->net, &r->engine, r->models, 3, 7, net_delay_ms, timeout_s, 4) == 0);
+  REQUIRE(lbsim_vnet_init(&r->net, &r->engine, r->models, 3, 7, net_delay_ms, spread, timeout_s, 4) == 0);
   r->net.transport.on_done = on_rig_done;
   r->net.transport.done_data = r;
   r->resend_to = 3;
   return 0;
+}
+
+/* The same with a network that does not vary. */
+static int rig_init(rig_t *r, double latency_ms, uint32_t capacity, double net_delay_ms, double timeout_s) {
+  return rig_init_spread(r, latency_ms, capacity, net_delay_ms, 0, timeout_s);
 }
 
 static void rig_free(rig_t *r) {
@@ -441,6 +447,58 @@ TEST(capacity_waves_end_at_multiples_of_the_latency_plus_the_network) {
     CHECK_EQ(r.done[w].end_ns, MS(50) * (w + 1) + MS(0.2));
   }
   CHECK_EQ(r.engine.events, 1 + 4); /* the burst, four waves */
+  rig_free(&r);
+}
+
+/* With the network's spread, each wave comes back 0.1 ms after the backend
+ * is done plus or minus up to 0.1 ms, a draw of its own, and is still one
+ * event; the same run gives the same draws. */
+TEST(the_spread_varies_each_wave_within_its_bounds_and_keeps_it_one_event) {
+  uint64_t ends[2][4];
+  for (int run = 0; run < 2; run++) {
+    rig_t r;
+    CHECK(rig_init_spread(&r, 50, 10, 0.2, 1, 5) == 0);
+    burst_t b;
+    schedule_burst(&b, &r, 0, 0, 35);
+    lbsim_engine_run(&r.engine);
+    CHECK_EQ(r.ended, 35);
+    CHECK_EQ(r.ndone, 4);
+    static const uint32_t counts[] = {10, 10, 10, 5};
+    for (uint32_t w = 0; w < 4; w++) {
+      CHECK_EQ(r.done[w].result, LBSIM_RESULT_OK);
+      CHECK_EQ(r.done[w].count, counts[w]);
+      uint64_t served = MS(50) * (w + 1) + MS(0.1);
+      CHECK(r.done[w].end_ns >= served && r.done[w].end_ns <= served + MS(0.2));
+      ends[run][w] = r.done[w].end_ns - served;
+    }
+    rig_free(&r);
+  }
+  uint32_t differ = 0;
+  for (uint32_t w = 0; w < 4; w++) {
+    CHECK_EQ(ends[0][w], ends[1][w]);
+    differ += ends[0][w] != ends[0][0];
+  }
+  CHECK(differ > 0); /* not one constant delay */
+}
+
+/* Backends of one latency answer a burst at different instants once the
+ * network varies, as sockets measure them: no two exactly alike, so a
+ * policy that takes the lowest estimate is not left with a tie to break by
+ * index. */
+TEST(the_spread_separates_backends_of_equal_latency) {
+  rig_t r;
+  CHECK(rig_init_spread(&r, 20, 0, 0.1, 1, 5) == 0);
+  for (uint32_t i = 0; i < 3; i++)
+    for (uint32_t k = 0; k < 5; k++)
+      rig_send(&r, i);
+  lbsim_engine_run(&r.engine);
+  CHECK_EQ(r.ended, 15);
+  CHECK_EQ(r.ndone, 3); /* one event per backend */
+  for (uint32_t k = 0; k < 3; k++) {
+    CHECK_EQ(r.done[k].count, 5);
+    CHECK(r.done[k].end_ns >= MS(20.05) && r.done[k].end_ns <= MS(20.15));
+  }
+  CHECK(r.done[0].end_ns != r.done[1].end_ns || r.done[1].end_ns != r.done[2].end_ns);
   rig_free(&r);
 }
 
