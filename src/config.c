@@ -143,7 +143,7 @@ static const opt_t options[] = {
   {"clock", 0, "real|virtual", OPT_CLOCK, 0, 0, 0, false, NULL,
    "real: sockets and the wall clock; virtual: the same models on simulated time, no sockets", "real", "Clock"},
   {"net-delay", 0, "MS", OPT_DOUBLE, OFF(net_delay_ms), 0, 3600000, false,
-   "a number of milliseconds >= 0", "virtual clock: network and HTTP cost of a request, on average (the way back varies)", "0.1", NULL},
+   "a number of milliseconds >= 0", "virtual clock: network and HTTP cost of a request, on average (varies with --rate, --concurrency)", "0.1", NULL},
   {"sweep", 0, "NAME=VALUES", OPT_SWEEP, 0, 0, 0, false, NULL,
    "virtual clock: run every combination of V1,V2,... or A:B:STEP, one row each (repeatable)", NULL, NULL},
   {"sweep-metric", 0, "METRIC", OPT_SWEEP_METRIC, 0, 0, 0, false, NULL,

@@ -62,6 +62,11 @@ int lbsim_vsim_init(lbsim_vsim_t *v, const lbsim_config_t *cfg, uint64_t seed, F
     copy_url(cfg, k, v->urls + (size_t)k * URL_LEN);
     v->names[k] = v->urls + (size_t)k * URL_LEN;
   }
+  /* Requests that go one by one (--rate, --concurrency) meet a network that
+   * varies, as on sockets. A burst is one instant (the seed's model): on
+   * sockets its answers differ by their place in the burst, which a random
+   * draw per batch would not stand for (see LBSIM_NET_SPREAD). */
+  double spread = cfg->shape == LBSIM_SHAPE_BURST ? 0 : LBSIM_NET_SPREAD;
   for (uint32_t w = 0; w < nbalancers; w++) {
     v->nbalancers = w + 1;
     int err = lbsim_balancer_init(&v->balancers[w], cfg, seed, w, &v->names[(size_t)w * n], n, &v->oracle);
@@ -70,7 +75,7 @@ int lbsim_vsim_init(lbsim_vsim_t *v, const lbsim_config_t *cfg, uint64_t seed, F
       return err;
     }
     v->nnets = w + 1;
-    if (lbsim_vnet_init(&v->nets[w], &v->engine, v->fleet.models, n, seed, cfg->net_delay_ms, LBSIM_NET_SPREAD,
+    if (lbsim_vnet_init(&v->nets[w], &v->engine, v->fleet.models, n, seed, cfg->net_delay_ms, spread,
                         cfg->timeout_s, cfg->client_idle_s) != 0)
       goto nomem;
     lbsim_balancer_attach(&v->balancers[w], &v->nets[w].transport);

@@ -151,9 +151,15 @@ typedef struct lbsim_vnet_s {
 } lbsim_vnet_t;
 
 /* How much an answer's trip back varies, as a share of its mean
- * (net_delay/2): on loopback, a lone request's cost varies by tens of
- * microseconds around its 0.1 ms, enough that backends of equal latency
- * are never measured exactly equal. Under the virtual clock, the same. */
+ * (net_delay/2), for requests sent one by one (--rate, --concurrency): on
+ * loopback, a lone request's cost varies by tens of microseconds around its
+ * 0.1 ms, enough that backends of equal latency are never measured exactly
+ * alike, and a policy that takes the lowest estimate spreads its traffic
+ * among them. In rounds the virtual clock sends a burst at one instant and
+ * its trips do not vary: on sockets the answers of a burst differ by their
+ * place in it (the first picked wait for the rest to be sent), the herd's
+ * last answers measure lowest and a herd on tied backends stays where it
+ * is; a random draw per batch would move it every round. */
 #define LBSIM_NET_SPREAD 1.0
 
 /* Copies of `n` models for one balancer: the network delay of a request
