@@ -58,12 +58,7 @@ int lbsim_hist_record(lbsim_hist_t *h, uint64_t value_us) {
 int lbsim_hist_record_grow(lbsim_hist_t *h, uint64_t value_us, uint64_t count) {
   if (count == 0)
     return 0;
-  if (h->count == 0 || value_us < h->min_us)
-    h->min_us = value_us;
-  if (value_us > h->max_us)
-    h->max_us = value_us;
-  h->count += count;
-  h->sum_us += (double)value_us * (double)count;
+  lbsim_hist_note(h, value_us, count);
   uint32_t i = bucket_of(value_us);
   if (i - h->first >= h->len && cover(h, i) != 0)
     return LBSIM_ENOMEM;

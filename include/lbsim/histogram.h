@@ -44,18 +44,23 @@ static inline uint32_t lbsim_hist_bucket(uint64_t value_us) {
 /* lbsim_hist_record_n for a bucket outside the window: grows it. */
 int lbsim_hist_record_grow(lbsim_hist_t *h, uint64_t value_us, uint64_t count);
 
-/* Records `count` samples of the same value. Inline: a statistics record
- * makes two or three, of one value (its bucket is found once). */
-static inline int lbsim_hist_record_n(lbsim_hist_t *h, uint64_t value_us, uint64_t count) {
-  uint32_t i = lbsim_hist_bucket(value_us);
-  if (count == 0 || i - h->first >= h->len)
-    return lbsim_hist_record_grow(h, value_us, count);
+/* The count, sum and extremes of `count` samples of one value (not its bucket). */
+static inline void lbsim_hist_note(lbsim_hist_t *h, uint64_t value_us, uint64_t count) {
   if (h->count == 0 || value_us < h->min_us)
     h->min_us = value_us;
   if (value_us > h->max_us)
     h->max_us = value_us;
   h->count += count;
   h->sum_us += (double)value_us * (double)count;
+}
+
+/* Records `count` samples of the same value. Inline: a statistics record
+ * makes two or three, of one value (its bucket is found once). */
+static inline int lbsim_hist_record_n(lbsim_hist_t *h, uint64_t value_us, uint64_t count) {
+  uint32_t i = lbsim_hist_bucket(value_us);
+  if (count == 0 || i - h->first >= h->len)
+    return lbsim_hist_record_grow(h, value_us, count);
+  lbsim_hist_note(h, value_us, count);
   h->buckets[i - h->first] += count;
   return 0;
 }
