@@ -13,9 +13,9 @@ set(LBSIM_DEB_RELEASE 1 CACHE STRING "Debian revision of the package (the -N of 
 set(LBSIM_MAINTAINER "lbsim maintainers <lbsim@example.org>" CACHE STRING "Maintainer field of the Debian package")
 
 set(LBSIM_DIST_DIR "${PROJECT_BINARY_DIR}/dist")
-set(LBSIM_MANPAGE "${PROJECT_SOURCE_DIR}/src/lbsim.1")
-set(LBSIM_COMPLETION "${PROJECT_SOURCE_DIR}/src/lbsim.bash")
-set(LBSIM_UNIT_IN "${PROJECT_SOURCE_DIR}/src/lbsim-backends@.service.in")
+set(LBSIM_MANPAGE "${PROJECT_SOURCE_DIR}/src/cli/lbsim.1")
+set(LBSIM_COMPLETION "${PROJECT_SOURCE_DIR}/src/cli/lbsim.bash")
+set(LBSIM_UNIT_IN "${PROJECT_SOURCE_DIR}/src/cli/lbsim-backends@.service.in")
 set(LBSIM_DEBIAN_DIR "${PROJECT_SOURCE_DIR}/cmake/debian")
 
 # gzip -9n, as Debian wants: best compression, no file name or time stamp.

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "lbsim/hclient.h"
+#include "lbsim/net/http/hresp.h"
 
 static void check_done(const lbsim_hresp_t *r) {
   FUZZ_CHECK(r->done);

@@ -22,10 +22,13 @@
  * (EOF, then time); every routed request is rendered or dropped. */
 #define _GNU_SOURCE /* memmem */
 #include <string.h>
+#include <stdio.h>
 
 #include "fuzz.h"
-#include "internal.h"
-#include "lbsim/hserver.h"
+#include "lbsim/base/buf.h"
+#include "lbsim/base/common.h"
+#include "lbsim/base/log.h"
+#include "lbsim/net/http/hsession.h"
 
 #define MS 1000000ull
 #define T0 (1000 * 1000 * MS)

@@ -3,13 +3,17 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <string.h>
+#include <stdio.h>
 
 #include "harness.h"
-#include "internal.h"
-#include "lbsim/admin.h"
-#include "lbsim/sched.h"
+#include "lbsim/base/buf.h"
+#include "lbsim/base/common.h"
+#include "lbsim/base/log.h"
+#include "lbsim/control/admin.h"
+#include "lbsim/net/sched.h"
 #include "rawclient.h"
-#include "web_assets.h"
+#include "control/web_assets.h"
 
 typedef struct admin_fixture_s {
   uv_loop_t loop;

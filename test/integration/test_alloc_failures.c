@@ -1,6 +1,6 @@
 /* Allocations that fail, on purpose (support/failalloc.h).
  *
- * Set-up: lbsim_sim_run, the entry point of main(), runs in a child process
+ * Set-up: lbsim_run, the entry point of main(), runs in a child process
  * once for every allocation it makes, with that allocation failing (and once
  * more with every allocation from that one on failing), until a run makes
  * fewer allocations than the one chosen. Every run must end as a normal run
@@ -25,16 +25,19 @@
 #if __has_include(<valgrind/valgrind.h>) && __has_include(<valgrind/memcheck.h>)
 #include <valgrind/memcheck.h>
 #include <valgrind/valgrind.h>
+#include <string.h>
+#include <stdio.h>
 #define HAVE_VALGRIND_H 1
 #endif
 #endif
 
 #include "failalloc.h"
 #include "harness.h"
-#include "internal.h"
-#include "lbsim/config.h"
-#include "lbsim/sim.h"
-#include "lbsim/vsim.h"
+#include "lbsim/base/buf.h"
+#include "lbsim/base/common.h"
+#include "lbsim/base/log.h"
+#include "lbsim/cli/config.h"
+#include "lbsim/cli/run.h"
 #include "tnet.h"
 
 /* A run takes milliseconds; valgrind makes that seconds. */
@@ -81,7 +84,7 @@ static void run_in_child(const char *const *args, uint64_t nth, bool and_later, 
   }
   int64_t live = failalloc_live();
   failalloc_arm(nth, and_later);
-  int code = cfg.clock == LBSIM_CLOCK_VIRTUAL ? lbsim_vsim_run(&cfg) : lbsim_sim_run(&cfg);
+  int code = lbsim_run(&cfg);
   failalloc_disarm();
   child_report_t r = {failalloc_calls(), failalloc_failures(), failalloc_live() - live, 0, 0};
   lbsim_config_free(&cfg);

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 
 #include "harness.h"
-#include "lbsim/backend.h"
-#include "lbsim/sched.h"
+#include "lbsim/net/backend.h"
+#include "lbsim/net/sched.h"
 #include "backend_fixture.h"
 #include "rawclient.h"
 #include "tnet.h"

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 
 #include "harness.h"
-#include "internal.h"
+#include "lbsim/base/buf.h"
+#include "lbsim/base/common.h"
+#include "lbsim/base/log.h"
 #include "tnet.h"
 
 /* Bound on waiting for something that must happen (for long transfers:

@@ -9,8 +9,8 @@
 #include "client_fixture.h"
 #include "fakeserver.h"
 #include "harness.h"
-#include "lbsim/backend.h"
-#include "lbsim/runner.h"
+#include "lbsim/net/backend.h"
+#include "lbsim/balancer/runner.h"
 #include "rawclient.h"
 #include "tnet.h"
 

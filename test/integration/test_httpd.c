@@ -3,10 +3,14 @@
  * (half-close by the client, Connection: close, a reader that never reads)
  * must neither cut an answer short nor hold the connection forever. */
 #include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
 
 #include "harness.h"
-#include "internal.h"
-#include "lbsim/httpd.h"
+#include "lbsim/base/buf.h"
+#include "lbsim/base/common.h"
+#include "lbsim/base/log.h"
+#include "lbsim/net/http/httpd.h"
 #include "tnet.h"
 
 /* Bound on waiting for something that must happen (for the download:

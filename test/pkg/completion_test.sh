@@ -11,7 +11,7 @@ LBSIM=$1
 SCRIPT=$2
 NAME=$3
 
-# shellcheck source=../../src/lbsim.bash
+# shellcheck source=../../src/cli/lbsim.bash
 source "$SCRIPT" || { echo "FAIL: cannot source $SCRIPT"; exit 1; }
 
 fail() { echo "FAIL $NAME: $*"; exit 1; }

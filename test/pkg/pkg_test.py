@@ -97,9 +97,9 @@ def roff_plain(line):
 
 
 def manpage_sections():
-    """{section name: [lines]} of src/lbsim.1."""
+    """{section name: [lines]} of src/cli/lbsim.1."""
     sections, name = {}, None
-    with open(source("src", "lbsim.1"), encoding="utf-8") as f:
+    with open(source("src", "cli", "lbsim.1"), encoding="utf-8") as f:
         for line in f.read().splitlines():
             if line.startswith(".SH "):
                 name = " ".join(roff_args(line[4:]))
@@ -162,7 +162,7 @@ def test_manpage_gives_every_default_of_help():
 
 
 def test_manpage_version_is_the_program_version():
-    with open(source("src", "lbsim.1"), encoding="utf-8") as f:
+    with open(source("src", "cli", "lbsim.1"), encoding="utf-8") as f:
         th = next(l for l in f if l.startswith(".TH "))
     check(roff_args(th)[4] == "lbsim %s" % ARGS.version, "the .TH line names another version: " + th)
     out = run([ARGS.lbsim, "--version"]).stdout
@@ -171,7 +171,7 @@ def test_manpage_version_is_the_program_version():
 
 def test_manpage_renders_without_warnings():
     need("groff")
-    page = source("src", "lbsim.1")
+    page = source("src", "cli", "lbsim.1")
     r = run(["groff", "-man", "-Tutf8", "-ww", "-z", page])
     check(r.returncode == 0 and r.stderr == "", "groff -ww: " + r.stderr)
     need("man")
@@ -211,7 +211,7 @@ def test_install_puts_every_file_in_place():
         r = run([os.path.join(root, "bin/lbsim"), "--version"])
         check(r.returncode == 0 and r.stdout.startswith("lbsim %s" % ARGS.version), r.stdout + r.stderr)
         with gzip.open(os.path.join(root, "share/man/man1/lbsim.1.gz"), "rb") as f:
-            check(f.read() == open(source("src", "lbsim.1"), "rb").read(), "the installed page differs")
+            check(f.read() == open(source("src", "cli", "lbsim.1"), "rb").read(), "the installed page differs")
         with gzip.open(os.path.join(root, "share/doc/lbsim/changelog.Debian.gz"), "rb") as f:
             check(f.read() == open(source("cmake", "debian", "changelog"), "rb").read(), "changelog differs")
         for gz in ("share/man/man1/lbsim.1.gz", "share/doc/lbsim/changelog.Debian.gz"):
@@ -219,7 +219,7 @@ def test_install_puts_every_file_in_place():
             # gzip -9n: no file name (FLG bit 3), no time stamp (MTIME 0), best compression (XFL 2).
             check(head[3] & 0x08 == 0 and head[4:8] == b"\0\0\0\0" and head[8] == 2, gz + " is not gzip -9n")
         check(open(os.path.join(root, "share/bash-completion/completions/lbsim")).read()
-              == open(source("src", "lbsim.bash")).read(), "the completion script differs")
+              == open(source("src", "cli", "lbsim.bash")).read(), "the completion script differs")
         unit = open(os.path.join(root, "share/doc/lbsim/examples/lbsim-backends@.service")).read()
         check("ExecStart=%s/bin/lbsim --backends-only --port-base %%i " % prefix in unit,
               "the unit does not run the installed binary:\n" + unit)

@@ -4,11 +4,14 @@
  * answering, and nothing may leak (descriptors back to where they were). */
 #include <stdlib.h>
 #include <unistd.h>
+#include <string.h>
+#include <stdio.h>
 
 #include "client_fixture.h"
 #include "fakeserver.h"
 #include "harness.h"
-#include "internal.h"
+#include "lbsim/base/common.h"
+#include "lbsim/base/log.h"
 
 #define TIMEOUT_S 0.4
 

@@ -5,11 +5,14 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <string.h>
+#include <stdio.h>
 
 #include "backend_fixture.h"
 #include "client_fixture.h"
 #include "harness.h"
-#include "internal.h"
+#include "lbsim/base/common.h"
+#include "lbsim/base/log.h"
 #include "tnet.h"
 
 /* Bound on waiting for something that must happen: generous, so that a

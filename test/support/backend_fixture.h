@@ -5,8 +5,8 @@
 
 #include <uv.h>
 
-#include "lbsim/backend.h"
-#include "lbsim/sched.h"
+#include "lbsim/net/backend.h"
+#include "lbsim/net/sched.h"
 #include "rawclient.h"
 
 typedef struct backend_fixture_s {

@@ -2,9 +2,12 @@
 
 #include <dirent.h>
 #include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
 
 #include "harness.h"
-#include "internal.h"
+#include "lbsim/base/common.h"
+#include "lbsim/base/log.h"
 #include "rawclient.h"
 
 int cfx_setup(client_fixture_t *f) {

@@ -7,10 +7,10 @@
 
 #include <uv.h>
 
-#include "lbsim/backend.h"
-#include "lbsim/client.h"
-#include "lbsim/model.h"
-#include "lbsim/runner.h"
+#include "lbsim/net/backend.h"
+#include "lbsim/net/client.h"
+#include "lbsim/model/model.h"
+#include "lbsim/balancer/runner.h"
 
 #define CFX_MAX_BACKENDS 8
 #define CFX_MAX_ADDRS 4

@@ -1,7 +1,7 @@
 #include "rawclient.h"
 
 #include "harness.h"
-#include "lbsim/hclient.h"
+#include "lbsim/net/http/hresp.h"
 
 typedef struct raw_s {
   uv_tcp_t tcp;

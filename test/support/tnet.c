@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "lbsim/base/common.h"
+#include "lbsim/base/log.h"
 
 /* ---- running the loop ----------------------------------------------------- */
 

@@ -17,8 +17,8 @@
 #include <llhttp.h>
 #include <uv.h>
 
-#include "lbsim/backend.h"
-#include "lbsim/config.h"
+#include "lbsim/net/backend.h"
+#include "lbsim/cli/config.h"
 
 /* Runs `loop` until done(arg) is true or timeout_ms have passed; returns
  * done(arg). done may be NULL: then it simply runs for timeout_ms. */

@@ -1,11 +1,13 @@
 /* The admin endpoint's POST bodies: JSON only, every field checked and
  * named in the refusal, nothing applied unless all of it is good. */
 #include <math.h>
+#include <string.h>
 
 #include "harness.h"
-#include "lbsim/error.h"
-#include "internal.h"
-#include "lbsim/admin.h"
+#include "lbsim/base/error.h"
+#include "lbsim/base/common.h"
+#include "lbsim/base/log.h"
+#include "lbsim/control/admin.h"
 
 static int parse(const char *body, lbsim_event_t *events, char *err) {
   return lbsim_admin_parse_body(body, strlen(body), events, 8, err, 256);

@@ -1,11 +1,11 @@
-/* Unit tests of the balancer (lbsim/balancer.h) over a transport that
+/* Unit tests of the balancer (lbsim/balancer/balancer.h) over a transport that
  * records what it is given: when each pick of a burst is stamped, and the
  * latency each completion is measured with. */
 #include <string.h>
 
 #include "harness.h"
-#include "lbsim/balancer.h"
-#include "lbsim/config.h"
+#include "lbsim/balancer/balancer.h"
+#include "lbsim/cli/config.h"
 
 #define MAX_REQS 16
 

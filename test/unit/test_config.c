@@ -1,10 +1,10 @@
-/* Unit tests of command-line parsing and validation (lbsim/config.h). */
+/* Unit tests of command-line parsing and validation (lbsim/cli/config.h). */
 #include <stdarg.h>
 #include <stdlib.h>
 
 #include "harness.h"
-#include "lbsim/config.h"
-#include "lbsim/report.h"
+#include "lbsim/cli/config.h"
+#include "lbsim/report/report.h"
 
 static lbsim_config_t cfg;
 static char err[512];

@@ -1,6 +1,6 @@
-/* Unit tests of the client's latency estimator (lbsim/ema.h). */
+/* Unit tests of the client's latency estimator (lbsim/balancer/ema.h). */
 #include "harness.h"
-#include "lbsim/ema.h"
+#include "lbsim/balancer/ema.h"
 
 TEST(unmeasured_is_zero) {
   lbsim_ema_t e;

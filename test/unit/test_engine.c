@@ -1,4 +1,4 @@
-/* Unit tests of the virtual clock (lbsim/engine.h): the order in which the
+/* Unit tests of the virtual clock (lbsim/virtual/engine.h): the order in which the
  * engine runs timers due at the same instant, and the virtual network's
  * outcomes, each computed by hand and matched to the nanosecond: network
  * delay, capacity waves, deadlines, outages, stalls, slow start, injected
@@ -9,9 +9,10 @@
 #include <string.h>
 
 #include "harness.h"
-#include "internal.h"
-#include "lbsim/engine.h"
-#include "lbsim/rng.h"
+#include "lbsim/base/common.h"
+#include "lbsim/base/log.h"
+#include "lbsim/virtual/engine.h"
+#include "lbsim/base/rng.h"
 
 #define MS(x) ((uint64_t)((x) * 1000000.0 + 0.5))
 

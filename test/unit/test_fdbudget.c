@@ -1,8 +1,8 @@
-/* Unit tests of the descriptor budget (lbsim/fdbudget.h): how a limit is
+/* Unit tests of the descriptor budget (lbsim/net/fdbudget.h): how a limit is
  * shared out between listeners, the reserve and the client's connections. */
 #include "harness.h"
-#include "lbsim/config.h"
-#include "lbsim/fdbudget.h"
+#include "lbsim/cli/config.h"
+#include "lbsim/net/fdbudget.h"
 
 static lbsim_config_t demo(void) {
   lbsim_config_t cfg;

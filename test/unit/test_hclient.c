@@ -1,8 +1,8 @@
-/* Unit tests of the client's sans-I/O response parser (lbsim/hclient.h). */
+/* Unit tests of the client's sans-I/O response parser (lbsim/net/http/hresp.h). */
 #include <stdlib.h>
 
 #include "harness.h"
-#include "lbsim/hclient.h"
+#include "lbsim/net/http/hresp.h"
 
 static const char ok_response[] = "HTTP/1.1 200 OK\r\n"
                                   "Content-Type: application/json\r\n"

@@ -1,9 +1,9 @@
-/* Unit tests of the generic d-ary heap (lbsim/heap.h). */
+/* Unit tests of the generic d-ary heap (lbsim/base/heap.h). */
 #include <stdlib.h>
 
 #include "harness.h"
-#include "lbsim/heap.h"
-#include "lbsim/rng.h"
+#include "lbsim/base/heap.h"
+#include "lbsim/base/rng.h"
 
 #define U64_LESS(ctx, a, b) ((a) < (b))
 LBSIM_HEAP_DEFINE(static inline, h2, uint64_t, 2, U64_LESS, LBSIM_HEAP_NOT_INDEXED)

@@ -1,10 +1,10 @@
-/* Unit tests of the log-linear latency histogram (lbsim/histogram.h). */
+/* Unit tests of the log-linear latency histogram (lbsim/base/histogram.h). */
 #include <math.h>
 #include <stdlib.h>
 
 #include "harness.h"
-#include "lbsim/histogram.h"
-#include "lbsim/rng.h"
+#include "lbsim/base/histogram.h"
+#include "lbsim/base/rng.h"
 
 #define ONE_HOUR_US UINT64_C(3600000000)
 

@@ -4,8 +4,12 @@
  * connection) is tested in test_hsession.c; here, the cases found by
  * throwing odd requests at a backend. */
 #include "harness.h"
-#include "internal.h"
-#include "lbsim/hserver.h"
+
+#include <string.h>
+#include "lbsim/base/buf.h"
+#include "lbsim/base/common.h"
+#include "lbsim/base/log.h"
+#include "lbsim/net/http/hsession.h"
 
 #define MS 1000000ull
 #define T0 (1000 * MS)

@@ -2,11 +2,15 @@
  * in, bytes out, with a tiny application that answers with the request's
  * path after the delay given in its query ("/a?d=30": 30 ms). */
 #include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
 
 #include "harness.h"
-#include "internal.h"
-#include "lbsim/hserver.h"
-#include "lbsim/rng.h"
+#include "lbsim/base/buf.h"
+#include "lbsim/base/common.h"
+#include "lbsim/base/log.h"
+#include "lbsim/net/http/hsession.h"
+#include "lbsim/base/rng.h"
 
 #define MS(x) ((uint64_t)(x) * UINT64_C(1000000))
 #define T0 MS(1000) /* sessions start at t = 1 s */

@@ -2,8 +2,12 @@
  * request headers an application asks to see, and answers that become a
  * stream (Server-Sent Events). */
 #include "harness.h"
-#include "internal.h"
-#include "lbsim/hserver.h"
+
+#include <string.h>
+#include "lbsim/base/buf.h"
+#include "lbsim/base/common.h"
+#include "lbsim/base/log.h"
+#include "lbsim/net/http/hsession.h"
 
 #define MS(x) ((uint64_t)(x) * UINT64_C(1000000))
 

@@ -1,8 +1,8 @@
-/* Unit tests of the backend latency model (lbsim/latency.h). */
+/* Unit tests of the backend latency model (lbsim/model/latency.h). */
 #include <math.h>
 
 #include "harness.h"
-#include "lbsim/latency.h"
+#include "lbsim/model/latency.h"
 
 static lbsim_latency_spec_t spec_of(double min, double max, double step, double floor_ms, double ceil_ms) {
   return (lbsim_latency_spec_t){

@@ -1,11 +1,11 @@
-/* Unit tests of the oracle (lbsim/oracle.h): the best backend is the one of
+/* Unit tests of the oracle (lbsim/model/oracle.h): the best backend is the one of
  * lowest expected cost, failures counted at the failure latency. The models
  * are set by hand; no loop runs. */
 #include <math.h>
 #include <string.h>
 
 #include "harness.h"
-#include "lbsim/oracle.h"
+#include "lbsim/model/oracle.h"
 
 #define FAILURE_MS 10000.0
 #define TIMEOUT_MS 5000.0

@@ -1,9 +1,9 @@
-/* Unit tests of the balancing policies (lbsim/policy.h, src/policy/). */
+/* Unit tests of the balancing policies (lbsim/balancer/policy.h, src/balancer/policy/). */
 #include <math.h>
 #include <stdlib.h>
 
 #include "harness.h"
-#include "lbsim/policy.h"
+#include "lbsim/balancer/policy.h"
 
 #define MS UINT64_C(1000000) /* nanoseconds */
 

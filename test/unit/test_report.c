@@ -3,10 +3,15 @@
  * logged on stderr once, and the dashboard's ticks. */
 #include <jansson.h>
 #include <unistd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
 
 #include "harness.h"
-#include "internal.h"
-#include "lbsim/report.h"
+#include "lbsim/base/buf.h"
+#include "lbsim/base/common.h"
+#include "lbsim/base/log.h"
+#include "lbsim/report/report.h"
 
 typedef struct sink_s {
   lbsim_buf_t got;

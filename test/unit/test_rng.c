@@ -1,9 +1,9 @@
-/* Unit tests of the seeded, splittable random numbers (lbsim/rng.h). */
+/* Unit tests of the seeded, splittable random numbers (lbsim/base/rng.h). */
 #include <math.h>
 #include <stdlib.h>
 
 #include "harness.h"
-#include "lbsim/rng.h"
+#include "lbsim/base/rng.h"
 
 TEST(same_seed_and_stream_same_sequence) {
   lbsim_rng_t a, b;

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 
 #include "harness.h"
-#include "lbsim/error.h"
-#include "lbsim/scenario.h"
-#include "lbsim/service.h"
+#include "lbsim/base/error.h"
+#include "lbsim/model/scenario.h"
+#include "lbsim/model/service.h"
 
 TEST(parses_every_action_sorted_by_time) {
   lbsim_scenario_t sc;

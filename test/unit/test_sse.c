@@ -1,9 +1,14 @@
 /* The dashboard's event stream without sockets: framing, ids, the bounded
  * history and where a viewer resumes. */
 #include "harness.h"
-#include "lbsim/error.h"
-#include "internal.h"
-#include "lbsim/sse.h"
+
+#include <string.h>
+#include <stdio.h>
+#include "lbsim/base/error.h"
+#include "lbsim/base/buf.h"
+#include "lbsim/base/common.h"
+#include "lbsim/base/log.h"
+#include "lbsim/report/sse.h"
 
 #define TOKEN 0x5f3a09c1u
 

@@ -1,11 +1,11 @@
 /* Unit tests of the visual report's timeline, axes and choice of backends
- * (lbsim/svg.h), and of the SVG drawn from them. */
+ * (lbsim/report/svg.h), and of the SVG drawn from them. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
-#include "lbsim/svg.h"
+#include "lbsim/report/svg.h"
 
 TEST(a_narrow_range_gets_a_linear_axis_from_zero) {
   lbsim_axis_t a;

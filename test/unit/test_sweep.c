@@ -1,4 +1,4 @@
-/* Unit tests of sweeps (lbsim/sweep.h): parsing of --sweep, the cartesian
+/* Unit tests of sweeps (lbsim/cli/sweep.h): parsing of --sweep, the cartesian
  * product, the policies' declared parameters, and the checks of a command
  * line with a sweep. */
 #include <math.h>
@@ -6,10 +6,10 @@
 #include <stdlib.h>
 
 #include "harness.h"
-#include "lbsim/error.h"
-#include "lbsim/config.h"
-#include "lbsim/policy.h"
-#include "lbsim/sweep.h"
+#include "lbsim/base/error.h"
+#include "lbsim/cli/config.h"
+#include "lbsim/balancer/policy.h"
+#include "lbsim/cli/sweep.h"
 
 static char err[512];
 

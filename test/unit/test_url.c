@@ -1,7 +1,7 @@
-/* Unit tests of the URL parser (lbsim/url.h). */
+/* Unit tests of the URL parser (lbsim/base/url.h). */
 #include "harness.h"
-#include "lbsim/error.h"
-#include "lbsim/url.h"
+#include "lbsim/base/error.h"
+#include "lbsim/base/url.h"
 
 static lbsim_url_t url; /* big: keep it off the stack */
 static char err[256];

@@ -1,4 +1,4 @@
-/* Whole runs on the virtual clock (lbsim/vsim.h), through the same
+/* Whole runs on the virtual clock (lbsim/virtual/vsim.h), through the same
  * command-line parsing, models, balancers, runner and reports as
  * `lbsim --clock virtual`, with the output in a temporary file. Every
  * expected figure is computed by hand: request counts, latencies to the
@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <stdio.h>
 
 #include "harness.h"
-#include "internal.h"
-#include "lbsim/rng.h"
-#include "lbsim/vsim.h"
+#include "lbsim/base/common.h"
+#include "lbsim/base/log.h"
+#include "lbsim/base/rng.h"
+#include "lbsim/virtual/vsim.h"
 
 #define MS(x) ((uint64_t)((x) * 1000000.0 + 0.5))
 #define MAX_CHANGES 256

@@ -1,0 +1,108 @@
+/* One balancer: the client side of a request's life, as pure code.
+ *
+ *   pick (the policy) → send (a transport) → outcome → observe (the EMA and
+ *   the policy) → statistics and the oracle's verdict
+ *
+ * The balancer decides where each request goes and learns from how it
+ * ended; a *transport* carries the request there and reports back. On real
+ * sockets the transport is the HTTP client's pools (client.h); under the
+ * virtual clock it is the event engine (engine.h). The balancer reads no
+ * clock: every entry point is told the time. Compare mode has one balancer
+ * per policy, each with its own transport to its own copy of the backends. */
+#ifndef LBSIM_BALANCER_H
+#define LBSIM_BALANCER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lbsim/cli/config.h"
+#include "lbsim/balancer/ema.h"
+#include "lbsim/model/oracle.h"
+#include "lbsim/balancer/policy.h"
+#include "lbsim/balancer/result.h"
+#include "lbsim/balancer/stats.h"
+
+/* What the balancer tells the transport about a request, and gets back
+ * with its outcome. Transports embed it in their own request objects. */
+typedef struct lbsim_request_s {
+  uint64_t start_ns;          /* the pick: latency is measured from here */
+  double oracle_ms;           /* the best expected cost at the pick (< 0: unknown) */
+  uint32_t backend;
+  bool to_fastest;            /* the pick was as good as the truly fastest */
+} lbsim_request_t;
+
+typedef struct lbsim_transport_s lbsim_transport_t;
+
+/* `count` identical requests ended at end_ns (a transport may report
+ * requests that end together as one). */
+typedef void (*lbsim_transport_done_cb)(void *data, const lbsim_request_t *req, lbsim_result_t result,
+                                        uint64_t end_ns, uint32_t count);
+
+typedef struct lbsim_transport_ops_s {
+  /* A request to fill and submit; NULL when out of memory. */
+  lbsim_request_t *(*request)(lbsim_transport_t *transport);
+  /* Sends it; every submitted request ends in exactly one done call, which
+   * may come before submit returns. */
+  void (*submit)(lbsim_transport_t *transport, lbsim_request_t *req);
+  /* Requests not sent yet end as cancelled. */
+  void (*cancel_queued)(lbsim_transport_t *transport);
+  /* The time now, for transports whose clock moves while a burst is being
+   * launched (on sockets, each submit may open a connection): each pick of
+   * the burst is stamped when it is made. NULL: a burst takes no time. */
+  uint64_t (*now)(lbsim_transport_t *transport);
+} lbsim_transport_ops_t;
+
+struct lbsim_transport_s {
+  const lbsim_transport_ops_t *ops;
+  lbsim_transport_done_cb on_done;
+  void *done_data;
+};
+
+typedef struct lbsim_balancer_s lbsim_balancer_t;
+typedef void (*lbsim_balancer_cb)(lbsim_balancer_t *balancer, uint64_t now_ns);
+/* `count` requests ended at now_ns. */
+typedef void (*lbsim_balancer_done_cb)(lbsim_balancer_t *balancer, uint32_t count, uint64_t now_ns);
+
+struct lbsim_balancer_s {
+  const lbsim_config_t *cfg;
+  uint32_t index;               /* which policy of --compare */
+  const char *policy_name;
+  uint32_t n;
+  const char **names;           /* the URL of each backend, as printed */
+  lbsim_oracle_t *oracle;       /* NULL when the backends are elsewhere */
+  lbsim_transport_t *transport;
+  lbsim_ema_t ema;
+  lbsim_policy_t policy;
+  lbsim_stats_t stats;
+  double *judge_cost_ms;        /* each backend's expected cost, for picks ... */
+  uint64_t judge_version;       /* ... while the oracle's version is this one */
+
+  uint64_t in_flight;           /* launched, not done */
+  uint64_t *in_flight_to;       /* ... per backend */
+  uint64_t round_outstanding;   /* launched in this round, not done */
+  uint64_t round_start_ns;
+  bool launching;               /* a burst is being launched: round ends wait */
+  bool round_open;
+  bool detached;                /* shutting down: no more callbacks */
+
+  lbsim_balancer_done_cb on_requests_done; /* after completions (the runner) */
+  lbsim_balancer_cb on_round_done;   /* the round's last request is done */
+  void *data;                   /* the runner */
+};
+
+/* names: n backend URLs (kept, not copied). 0, or a negative error code. */
+int lbsim_balancer_init(lbsim_balancer_t *b, const lbsim_config_t *cfg, uint64_t seed, uint32_t index,
+                        const char *const *names, uint32_t n, lbsim_oracle_t *oracle);
+/* Connects the transport: its completions come to this balancer. */
+void lbsim_balancer_attach(lbsim_balancer_t *b, lbsim_transport_t *transport);
+/* Picks a backend with the policy and sends one request to it. */
+void lbsim_balancer_launch(lbsim_balancer_t *b, uint64_t now_ns);
+/* Starts a round: `burst` requests, all picked now, one after another. */
+void lbsim_balancer_round(lbsim_balancer_t *b, uint32_t burst, uint64_t now_ns);
+/* Requests not sent yet end as cancelled. */
+void lbsim_balancer_cancel_queued(lbsim_balancer_t *b);
+/* Stops calling back the runner (shutdown); completions are still counted. */
+void lbsim_balancer_detach(lbsim_balancer_t *b);
+void lbsim_balancer_free(lbsim_balancer_t *b);
+
+#endif

@@ -1,0 +1,109 @@
+/* Balancing policies behind one small interface.
+ *
+ * A policy is pure: no sockets, no clock reads. Time and randomness come in
+ * as arguments (now_ns) and through the policy's own seeded stream, so unit
+ * tests can drive thousands of picks in microseconds.
+ *
+ * Protocol: select() picks a backend for one request and counts it as in
+ * flight; every pick is later matched by exactly one observe() with its
+ * outcome. The client's EMA (lbsim_ema_t) is updated *before* observe() is
+ * called, so EMA-based policies read it instead of keeping their own.
+ * Requests to one backend that end together with the same outcome (a
+ * burst, under the virtual clock) are observed together: the EMA takes in
+ * every one of them first, then observe_n() (or observe(), once for each).
+ *
+ * Adding a policy: one file in src/balancer/policy/ defining a lbsim_policy_ops_t,
+ * and one line in the registry (src/balancer/policy/registry.c). */
+#ifndef LBSIM_POLICY_H
+#define LBSIM_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lbsim/balancer/ema.h"
+#include "lbsim/base/error.h"
+#include "lbsim/base/rng.h"
+
+typedef struct lbsim_policy_s lbsim_policy_t;
+
+/* What a policy may be configured with. */
+typedef struct lbsim_policy_params_s {
+  uint32_t n;                  /* backends, >= 1 */
+  uint64_t seed;               /* the run's seed */
+  uint64_t stream;             /* rng stream id (LBSIM_STREAM_POLICY + client index) */
+  const lbsim_ema_t *ema;      /* the client's EMA, updated before observe() */
+  double explore;              /* --explore */
+  double failure_latency_ms;   /* --failure-latency */
+  double decay_s;              /* --decay: peak-EWMA time constant */
+  uint32_t choices;            /* --choices: least-outstanding sample size; 0 = full scan */
+  double temperature_ms;       /* --temperature: ema-softmax */
+} lbsim_policy_params_t;
+
+/* The settings of lbsim_policy_params_t a policy reads, as a bitmask in
+ * lbsim_policy_ops_t.uses; reading the client's EMA counts as using
+ * --alpha. A sweep (sweep.h) runs a policy once across the values of a
+ * setting it does not use. */
+enum {
+  LBSIM_POLICY_USES_ALPHA = 1u << 0,       /* --alpha, through the client's EMA */
+  LBSIM_POLICY_USES_EXPLORE = 1u << 1,     /* --explore */
+  LBSIM_POLICY_USES_TEMPERATURE = 1u << 2, /* --temperature */
+  LBSIM_POLICY_USES_DECAY = 1u << 3,       /* --decay */
+  LBSIM_POLICY_USES_CHOICES = 1u << 4      /* --choices */
+};
+
+typedef struct lbsim_policy_ops_s {
+  const char *name;
+  const char *summary;         /* one line for --policy help */
+  uint32_t uses;               /* LBSIM_POLICY_USES_* */
+  /* Allocates state into p->state; returns 0 or a negative errno. */
+  int (*create)(lbsim_policy_t *p, const lbsim_policy_params_t *params);
+  /* Picks a backend in [0, n) for one request and counts it in flight. */
+  uint32_t (*select)(lbsim_policy_t *p, uint64_t now_ns);
+  /* The outcome of one earlier pick of `backend`: latency in ms (for a
+   * failure: the failure latency) and whether it succeeded. */
+  void (*observe)(lbsim_policy_t *p, uint32_t backend, double latency_ms, bool ok, uint64_t now_ns);
+  /* Optional: `count` such outcomes at once, as `count` calls of observe()
+   * would leave the policy (for the picks it makes afterwards). */
+  void (*observe_n)(lbsim_policy_t *p, uint32_t backend, double latency_ms, bool ok, uint64_t now_ns,
+                    uint32_t count);
+  void (*destroy)(lbsim_policy_t *p);
+} lbsim_policy_ops_t;
+
+struct lbsim_policy_s {
+  const lbsim_policy_ops_t *ops;
+  lbsim_policy_params_t params;
+  lbsim_rng_t rng;
+  void *state;
+};
+
+/* The registry. */
+const lbsim_policy_ops_t *lbsim_policy_find(const char *name);
+/* Every policy, NULL-terminated, in registry order. */
+const lbsim_policy_ops_t *const *lbsim_policy_all(void);
+
+/* Creates a policy by ops; returns 0 or a negative errno. */
+int lbsim_policy_init(lbsim_policy_t *p, const lbsim_policy_ops_t *ops, const lbsim_policy_params_t *params);
+void lbsim_policy_free(lbsim_policy_t *p);
+
+static inline uint32_t lbsim_policy_select(lbsim_policy_t *p, uint64_t now_ns) {
+  return p->ops->select(p, now_ns);
+}
+
+static inline void lbsim_policy_observe(lbsim_policy_t *p, uint32_t backend, double latency_ms, bool ok,
+                                        uint64_t now_ns) {
+  p->ops->observe(p, backend, latency_ms, ok, now_ns);
+}
+
+/* `count` outcomes alike, observed together (see the protocol above). */
+static inline void lbsim_policy_observe_n(lbsim_policy_t *p, uint32_t backend, double latency_ms, bool ok,
+                                          uint64_t now_ns, uint32_t count) {
+  if (p->ops->observe_n != NULL) {
+    p->ops->observe_n(p, backend, latency_ms, ok, now_ns, count);
+    return;
+  }
+  for (uint32_t k = 0; k < count; k++)
+    p->ops->observe(p, backend, latency_ms, ok, now_ns);
+}
+
+#endif

@@ -1,0 +1,79 @@
+/* Counters and latency histograms of a client's requests: per backend and
+ * in total, for the run and for the current round. Pure code. */
+#ifndef LBSIM_STATS_H
+#define LBSIM_STATS_H
+
+#include <stdint.h>
+
+#include <stdbool.h>
+
+#include "lbsim/base/histogram.h"
+#include "lbsim/balancer/result.h"
+
+/* In the order a successful request's record writes them. */
+typedef struct lbsim_counts_s {
+  lbsim_hist_t latency;                     /* ok requests, microseconds */
+  uint64_t requests;                        /* completed: ok + failed */
+  uint64_t ok;
+  /* oracle (only for requests whose pick knew the truth) */
+  uint64_t judged;                          /* requests with a known fastest */
+  uint64_t to_fastest;                      /* ... sent to the truly fastest */
+  double regret_sum_ms;                     /* obtained minus the best expected cost */
+  uint64_t by_result[LBSIM_RESULT_COUNT];
+  uint64_t failed;
+} lbsim_counts_t;
+
+typedef struct lbsim_stats_s {
+  uint32_t n;
+  lbsim_counts_t total;                     /* the run */
+  lbsim_counts_t *backend;                  /* the run, per backend */
+  lbsim_counts_t round;                     /* the current round (or interval) */
+  uint64_t *round_picks;                    /* requests sent to each backend this round */
+  uint64_t launched;                        /* requests started in the run */
+  bool round_latency;                       /* round.latency is kept (the report shows it); default true */
+
+  /* Herding and flapping, per round: the backend that got the majority of
+   * a round's requests, and how often that changed. */
+  int64_t majority;                         /* -1: none yet */
+  uint64_t majority_switches;
+  uint64_t rounds;
+  double top_share_sum;                     /* share of each round's busiest backend */
+
+  /* Time to divert: after the truly fastest changes, how long until the
+   * majority of the traffic goes to it (or to backends as fast). */
+  uint64_t seen_epoch;
+  bool divert_pending;
+  uint32_t divert_target;
+  uint64_t divert_since_ns;
+  uint64_t window_picks, window_to_target;
+  uint64_t changes;                         /* the fastest became another backend */
+  uint64_t diverts;                         /* ... and traffic followed */
+  double divert_sum_s, divert_max_s;
+} lbsim_stats_t;
+
+int lbsim_stats_init(lbsim_stats_t *stats, uint32_t n);
+void lbsim_stats_free(lbsim_stats_t *stats);
+static inline void lbsim_stats_pick(lbsim_stats_t *stats, uint32_t backend) {
+  stats->round_picks[backend]++;
+  stats->launched++;
+}
+/* `count` completed requests alike: latency_ms measured; sample_ms what the
+ * estimator got (the failure latency for a failure); oracle_ms the lowest
+ * expected cost of any backend at the pick (< 0: unknown; see oracle.h).
+ * Regret is sample_ms - oracle_ms: always picking the best backend averages
+ * zero, plus what the network and queueing add. */
+void lbsim_stats_record(lbsim_stats_t *stats, uint32_t backend, lbsim_result_t result, double latency_ms,
+                        double sample_ms, double oracle_ms, bool to_fastest, uint32_t count);
+/* Ends a round: majority holder, switches, top share. */
+void lbsim_stats_end_round(lbsim_stats_t *stats);
+/* The truly fastest backend changed at since_ns to `target`. */
+void lbsim_stats_fastest_changed(lbsim_stats_t *stats, uint32_t target, uint64_t since_ns);
+/* Feeds the diverting check with `picks` requests, `to_target` of them to
+ * the new fastest, ending at now_ns; a majority ends the wait. */
+void lbsim_stats_divert_window(lbsim_stats_t *stats, uint64_t picks, uint64_t to_target, uint64_t at_ns);
+/* Starts a new round: round counters and picks back to zero. */
+void lbsim_stats_new_round(lbsim_stats_t *stats);
+/* Latency quantile q of `counts` in milliseconds (0 when it has no ok request). */
+double lbsim_counts_quantile_ms(const lbsim_counts_t *counts, double q);
+
+#endif

@@ -1,0 +1,147 @@
+/* Command-line configuration: one table of options, parsed with getopt_long
+ * and validated up front. Pure code: nothing here touches the loop. */
+#ifndef LBSIM_CONFIG_H
+#define LBSIM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "lbsim/model/latency.h"
+#include "lbsim/model/scenario.h"
+#include "lbsim/model/service.h"
+#include "lbsim/cli/sweep.h"
+#include "lbsim/base/url.h"
+
+#define LBSIM_MAX_BACKENDS 4096
+#define LBSIM_MAX_POLICIES 16
+
+/* Process exit codes (DESIGN.md). */
+enum {
+  LBSIM_EXIT_OK = 0,
+  LBSIM_EXIT_RUNTIME = 1,   /* port in use, cannot resolve, ... */
+  LBSIM_EXIT_USAGE = 2,     /* bad command line */
+  LBSIM_EXIT_INTERRUPTED = 130
+};
+
+typedef enum lbsim_role_e {
+  LBSIM_ROLE_DEMO = 0,      /* backends and client on one loop */
+  LBSIM_ROLE_BACKENDS,
+  LBSIM_ROLE_CLIENT
+} lbsim_role_t;
+
+typedef enum lbsim_shape_e {
+  LBSIM_SHAPE_BURST = 0,    /* rounds of --burst requests (the seed) */
+  LBSIM_SHAPE_RATE,         /* open loop: Poisson arrivals at --rate */
+  LBSIM_SHAPE_CONCURRENCY   /* closed loop: --concurrency always in flight */
+} lbsim_shape_t;
+
+typedef enum lbsim_clock_kind_e {
+  LBSIM_CLOCK_REAL = 0,     /* sockets, timers, the wall clock */
+  LBSIM_CLOCK_VIRTUAL       /* a discrete-event engine on simulated time */
+} lbsim_clock_kind_t;
+
+struct lbsim_format_s;      /* an output format (report.h) */
+
+typedef struct lbsim_config_s {
+  lbsim_role_t role;
+
+  /* backends */
+  uint32_t backends;
+  char host[256];
+  uint32_t port_base;             /* 0: ports chosen by the OS */
+  lbsim_latency_spec_t latency;
+  double drift_period_s;          /* 0: no drift */
+  uint32_t max_conns;             /* connections per backend */
+  uint32_t max_header_bytes;      /* request line + headers -> 431 */
+  uint32_t max_url_bytes;         /* -> 414 */
+  uint32_t max_body_bytes;        /* -> 413 */
+  uint32_t max_pipeline;          /* queued requests per connection */
+  uint32_t max_output_bytes;      /* unsent output before reading stops */
+  double header_timeout_s;        /* whole header section (slowloris) */
+  double idle_timeout_s;          /* keep-alive idle */
+
+  /* client */
+  lbsim_url_t *servers;           /* --server, in order */
+  uint32_t nservers;
+  double alpha;
+  double explore;
+  uint32_t burst;
+  double sleep_s;
+  uint64_t rounds;                /* 0: until a signal */
+  uint64_t requests;              /* stop launching after this many per balancer; 0: no limit */
+  double duration_s;              /* 0: no limit */
+  double timeout_s;
+  double failure_latency_ms;
+  uint32_t pool_size;             /* connections per backend; 0: as many as can be in flight */
+  double client_idle_s;           /* idle keep-alive connections closed after this */
+
+  /* policies and traffic shapes */
+  char policies[LBSIM_MAX_POLICIES][32]; /* --policy, or each of --compare */
+  uint32_t npolicies;
+  bool compare;
+  bool policy_given;
+  double decay_s;                 /* p2c-peak-ewma time constant */
+  uint32_t choices;               /* least-outstanding: 0 = full scan, k = best of k */
+  double temperature_ms;          /* ema-softmax */
+  lbsim_shape_t shape;
+  double rate;                    /* requests per second, --rate */
+  uint32_t concurrency;           /* --concurrency */
+  double interval_s;              /* summary period for rate/concurrency */
+  const struct lbsim_format_s *format; /* --format: text or json */
+
+  /* load, faults, scenarios, observability */
+  uint32_t capacity;              /* requests served at once per backend; 0: unlimited */
+  lbsim_jitter_t jitter;          /* per-request noise */
+  double error_rate;              /* probability of a 503 */
+  char scenario_path[1024];
+  lbsim_scenario_t scenario;      /* scripted changes (--scenario or a replay) */
+  double time_scale;              /* scenario times and --duration are multiplied by it */
+  char replay[16];                /* a published experiment, or "" */
+  bool admin;
+  uint32_t admin_port;            /* --admin PORT (0: chosen by the OS) */
+  bool metrics;
+  char metrics_host[64];          /* --metrics ADDR:PORT: any address, read-only */
+  uint32_t metrics_port;
+  char report_path[1024];         /* --report FILE.svg, or "" */
+
+  /* clock */
+  lbsim_clock_kind_t clock;
+  bool clock_given;               /* --clock was on the command line */
+  double net_delay_ms;            /* virtual clock: network and HTTP cost of one request */
+  lbsim_sweep_t sweep;            /* --sweep, --sweep-metric (naxes 0: no sweep) */
+
+  /* run */
+  uint64_t seed;
+  bool seed_given;
+  bool quiet;
+} lbsim_config_t;
+
+typedef enum lbsim_parse_result_e {
+  LBSIM_PARSE_RUN = 0,      /* configuration valid: run */
+  LBSIM_PARSE_HELP,         /* --help: print usage, exit 0 */
+  LBSIM_PARSE_VERSION,      /* --version: print version, exit 0 */
+  LBSIM_PARSE_POLICIES,     /* --policy help: list the policies, exit 0 */
+  LBSIM_PARSE_ERROR         /* err holds the one-line reason: exit 2 */
+} lbsim_parse_result_t;
+
+void lbsim_config_defaults(lbsim_config_t *cfg);
+/* Parses argv into cfg (defaults first). On LBSIM_PARSE_ERROR, err holds a
+ * message without the "lbsim: " prefix and without a newline. */
+lbsim_parse_result_t lbsim_config_parse(lbsim_config_t *cfg, int argc, char **argv,
+                                        char *err, size_t errlen);
+void lbsim_config_free(lbsim_config_t *cfg);
+void lbsim_config_usage(FILE *out);
+/* --policy help */
+void lbsim_config_list_policies(FILE *out);
+
+/* A value of a numeric option (by its long name), read and checked as the
+ * command line reads and checks it: its range, and a whole number for an
+ * integer option. 0, or LBSIM_EINVAL; either way *expected is the range as the error
+ * messages word it ("a number in (0, 1]"). For values given elsewhere
+ * than after their option (sweeps). */
+int lbsim_config_number(const char *option, const char *text, double *value, const char **expected);
+int lbsim_config_check_number(const char *option, double value, const char **expected);
+
+#endif

@@ -1,0 +1,142 @@
+/* ema-softmax: the seed's EMA, with each pick drawn from a softmax over
+ * cost = EMA x (requests in flight + 1) instead of going to the single
+ * lowest EMA.
+ *
+ * What it fixes. The seed makes all the picks of a burst before any answer
+ * comes back, so 95 % of every burst lands on whichever EMA is lowest by a
+ * hair (herding). On backends whose latency grows with load (--capacity),
+ * that backend answers the burst slowly, its EMA jumps, and the next burst
+ * herds onto another one: the top backend changes almost every round
+ * (flapping), and every burst queues. Here a backend's cost grows with each
+ * request already sent to it in the burst, so equal backends share a burst
+ * evenly and the shares settle; a faster backend still gets more, in
+ * proportion to how much faster it is: traffic is shared, as EMA x load,
+ * with backends whose cost is within --temperature T ms (default 20) of the
+ * cheapest getting e^-(gap/T) of its weight. --explore still mixes in a
+ * uniform share so that every backend keeps being measured. Unmeasured
+ * backends keep the seed's optimism (cost 0), one probe at a time.
+ *
+ * Picks use a golden-ratio sequence rather than independent draws, so a
+ * burst of 100 over five equal backends comes out as 20 each. Cost: O(n)
+ * a pick. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "lbsim/balancer/policy.h"
+
+#define GOLDEN 0.6180339887498949
+#define UNMEASURED_PENALTY 1e12
+
+typedef struct softmax_s {
+  uint32_t n;
+  uint32_t *pending;    /* in flight per backend */
+  double *cumulative;   /* scratch: cumulative weights */
+  double u;             /* low-discrepancy position in [0, 1) */
+} softmax_t;
+
+static int softmax_create(lbsim_policy_t *p, const lbsim_policy_params_t *params) {
+  if (params->ema == NULL)
+    return LBSIM_EINVAL;
+  softmax_t *s = calloc(1, sizeof(*s));
+  if (s == NULL)
+    return LBSIM_ENOMEM;
+  s->n = params->n;
+  s->pending = calloc(s->n, sizeof(*s->pending));
+  s->cumulative = malloc(s->n * sizeof(*s->cumulative));
+  if (s->pending == NULL || s->cumulative == NULL) {
+    free(s->pending);
+    free(s->cumulative);
+    free(s);
+    return LBSIM_ENOMEM;
+  }
+  s->u = lbsim_rng_double(&p->rng);
+  p->state = s;
+  return 0;
+}
+
+static double cost(const lbsim_policy_t *p, const softmax_t *s, uint32_t i) {
+  const lbsim_ema_t *ema = p->params.ema;
+  if (!ema->measured[i])
+    return s->pending[i] ? UNMEASURED_PENALTY + s->pending[i] : 0.0;
+  return ema->value_ms[i] * (s->pending[i] + 1);
+}
+
+static uint32_t softmax_pick(lbsim_policy_t *p, softmax_t *s) {
+  double t = p->params.temperature_ms > 0 ? p->params.temperature_ms : 20.0;
+  double min = INFINITY;
+  for (uint32_t i = 0; i < s->n; i++) {
+    double c = cost(p, s, i);
+    s->cumulative[i] = c;
+    if (c < min)
+      min = c;
+  }
+  double sum = 0;
+  for (uint32_t i = 0; i < s->n; i++) {
+    sum += exp(-(s->cumulative[i] - min) / t); /* the cheapest weighs 1 */
+    s->cumulative[i] = sum;
+  }
+  s->u += GOLDEN;
+  if (s->u >= 1.0)
+    s->u -= 1.0;
+  double target = s->u * sum;
+  uint32_t lo = 0, hi = s->n - 1;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (s->cumulative[mid] > target)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return lo;
+}
+
+static uint32_t softmax_select(lbsim_policy_t *p, uint64_t now_ns) {
+  softmax_t *s = p->state;
+  (void)now_ns;
+  uint32_t pick = 0;
+  if (s->n > 1) {
+    if (lbsim_rng_double(&p->rng) < p->params.explore)
+      pick = (uint32_t)lbsim_rng_below(&p->rng, s->n);
+    else
+      pick = softmax_pick(p, s);
+  }
+  s->pending[pick]++;
+  return pick;
+}
+
+static void softmax_observe(lbsim_policy_t *p, uint32_t backend, double latency_ms, bool ok, uint64_t now_ns) {
+  softmax_t *s = p->state;
+  (void)latency_ms;
+  (void)ok;
+  (void)now_ns;
+  if (s->pending[backend] > 0)
+    s->pending[backend]--; /* the client has updated the EMA already */
+}
+
+static void softmax_observe_n(lbsim_policy_t *p, uint32_t backend, double latency_ms, bool ok, uint64_t now_ns,
+                              uint32_t count) {
+  softmax_t *s = p->state;
+  (void)latency_ms;
+  (void)ok;
+  (void)now_ns;
+  s->pending[backend] = s->pending[backend] > count ? s->pending[backend] - count : 0;
+}
+
+static void softmax_destroy(lbsim_policy_t *p) {
+  softmax_t *s = p->state;
+  free(s->pending);
+  free(s->cumulative);
+  free(s);
+}
+
+const lbsim_policy_ops_t lbsim_policy_ema_softmax = {
+    .name = "ema-softmax",
+    .summary = "the seed's EMA, picks drawn by exp(-cost/T) with cost = EMA x (in flight + 1): no herding, no flapping",
+    .uses = LBSIM_POLICY_USES_ALPHA | LBSIM_POLICY_USES_EXPLORE | LBSIM_POLICY_USES_TEMPERATURE,
+    .create = softmax_create,
+    .select = softmax_select,
+    .observe = softmax_observe,
+    .observe_n = softmax_observe_n,
+    .destroy = softmax_destroy,
+};

@@ -1,0 +1,117 @@
+/* p2c-peak-ewma: power of two choices over a peak-sensitive moving average
+ * of latency, as in Finagle's PeakEwma (and Linkerd's and tower's after it).
+ *
+ * Each backend's cost estimate decays towards zero with time constant
+ * --decay (so a backend not heard from for a while is tried again); a sample
+ * above the estimate replaces it at once (the "peak"), a lower one is blended
+ * in with weight 1 - exp(-dt/decay). A pick draws two distinct backends at
+ * random and takes the one with the lower estimate x (in-flight + 1). A
+ * backend never measured costs 0, and while it has requests in flight it
+ * costs a large penalty plus its in-flight count, so unmeasured backends are
+ * probed one request at a time instead of drawing a whole burst. O(1) a pick. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "lbsim/balancer/policy.h"
+
+#define UNMEASURED_PENALTY 1e12
+
+typedef struct peak_s {
+  double cost_ms;
+  uint64_t stamp_ns;
+  uint32_t pending;
+} peak_t;
+
+typedef struct p2c_s {
+  uint32_t n;
+  double decay_ns;
+  peak_t *b;
+} p2c_t;
+
+/* Finagle's observe(): decay to now, then take the peak or blend. */
+static void observe_sample(const p2c_t *p, peak_t *b, double sample_ms, uint64_t now_ns) {
+  if (sample_ms > b->cost_ms) {
+    b->cost_ms = sample_ms;
+  } else if (now_ns > b->stamp_ns && b->cost_ms != 0.0) {
+    /* Without time passed the weight is 1, and from 0 the blend of 0 is 0:
+     * exp() only when it can change the estimate. */
+    double w = exp(-(double)(now_ns - b->stamp_ns) / p->decay_ns);
+    b->cost_ms = b->cost_ms * w + sample_ms * (1.0 - w);
+  }
+  b->stamp_ns = now_ns;
+}
+
+static double cost(const p2c_t *p, peak_t *b, uint64_t now_ns) {
+  observe_sample(p, b, 0.0, now_ns);
+  if (b->cost_ms == 0.0 && b->pending != 0)
+    return UNMEASURED_PENALTY + b->pending;
+  return b->cost_ms * (b->pending + 1);
+}
+
+static int p2c_create(lbsim_policy_t *pol, const lbsim_policy_params_t *params) {
+  p2c_t *p = calloc(1, sizeof(*p));
+  if (p == NULL)
+    return LBSIM_ENOMEM;
+  p->n = params->n;
+  p->decay_ns = (params->decay_s > 0 ? params->decay_s : 10.0) * 1e9;
+  p->b = calloc(p->n, sizeof(*p->b));
+  if (p->b == NULL) {
+    free(p);
+    return LBSIM_ENOMEM;
+  }
+  pol->state = p;
+  return 0;
+}
+
+static uint32_t p2c_select(lbsim_policy_t *pol, uint64_t now_ns) {
+  p2c_t *p = pol->state;
+  uint32_t pick = 0;
+  if (p->n > 1) {
+    uint32_t a = (uint32_t)lbsim_rng_below(&pol->rng, p->n);
+    uint32_t b = (uint32_t)lbsim_rng_below(&pol->rng, p->n - 1);
+    if (b >= a)
+      b++;
+    double ca = cost(p, &p->b[a], now_ns), cb = cost(p, &p->b[b], now_ns);
+    pick = cb < ca ? b : a;
+  }
+  p->b[pick].pending++;
+  return pick;
+}
+
+static void p2c_observe(lbsim_policy_t *pol, uint32_t backend, double latency_ms, bool ok, uint64_t now_ns) {
+  p2c_t *p = pol->state;
+  peak_t *b = &p->b[backend];
+  (void)ok; /* a failure arrives as the failure latency: a peak */
+  if (b->pending > 0)
+    b->pending--;
+  observe_sample(p, b, latency_ms, now_ns);
+}
+
+/* Observed again at the same instant, a sample changes nothing: no time
+ * has passed (the weight is 1), and it is no longer above the estimate. */
+static void p2c_observe_n(lbsim_policy_t *pol, uint32_t backend, double latency_ms, bool ok, uint64_t now_ns,
+                          uint32_t count) {
+  p2c_t *p = pol->state;
+  peak_t *b = &p->b[backend];
+  (void)ok;
+  b->pending = b->pending > count ? b->pending - count : 0;
+  observe_sample(p, b, latency_ms, now_ns);
+}
+
+static void p2c_destroy(lbsim_policy_t *pol) {
+  p2c_t *p = pol->state;
+  free(p->b);
+  free(p);
+}
+
+const lbsim_policy_ops_t lbsim_policy_p2c_peak_ewma = {
+    .name = "p2c-peak-ewma",
+    .summary = "best of two random backends by peak-EWMA latency x (in flight + 1) (Finagle, Linkerd, tower)",
+    .uses = LBSIM_POLICY_USES_DECAY,
+    .create = p2c_create,
+    .select = p2c_select,
+    .observe = p2c_observe,
+    .observe_n = p2c_observe_n,
+    .destroy = p2c_destroy,
+};

@@ -1,0 +1,52 @@
+/* The policy registry: adding a policy is one file and one line here. */
+#include <errno.h>
+#include <string.h>
+
+#include "lbsim/balancer/policy.h"
+
+extern const lbsim_policy_ops_t lbsim_policy_ema_greedy;
+extern const lbsim_policy_ops_t lbsim_policy_ema_softmax;
+extern const lbsim_policy_ops_t lbsim_policy_p2c_peak_ewma;
+extern const lbsim_policy_ops_t lbsim_policy_least_outstanding;
+extern const lbsim_policy_ops_t lbsim_policy_round_robin;
+extern const lbsim_policy_ops_t lbsim_policy_random;
+
+static const lbsim_policy_ops_t *const registry[] = {
+    &lbsim_policy_ema_greedy,
+    &lbsim_policy_ema_softmax,
+    &lbsim_policy_p2c_peak_ewma,
+    &lbsim_policy_least_outstanding,
+    &lbsim_policy_round_robin,
+    &lbsim_policy_random,
+    NULL,
+};
+
+const lbsim_policy_ops_t *const *lbsim_policy_all(void) {
+  return registry;
+}
+
+const lbsim_policy_ops_t *lbsim_policy_find(const char *name) {
+  for (const lbsim_policy_ops_t *const *p = registry; *p; p++)
+    if (strcmp((*p)->name, name) == 0)
+      return *p;
+  return NULL;
+}
+
+int lbsim_policy_init(lbsim_policy_t *p, const lbsim_policy_ops_t *ops, const lbsim_policy_params_t *params) {
+  memset(p, 0, sizeof(*p));
+  if (params->n == 0)
+    return LBSIM_EINVAL;
+  p->params = *params;
+  lbsim_rng_init(&p->rng, params->seed, params->stream);
+  int err = ops->create(p, params);
+  if (err == 0)
+    p->ops = ops;
+  return err;
+}
+
+void lbsim_policy_free(lbsim_policy_t *p) {
+  if (p->ops && p->ops->destroy)
+    p->ops->destroy(p);
+  p->ops = NULL;
+  p->state = NULL;
+}

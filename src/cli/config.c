@@ -1,0 +1,799 @@
+#include "lbsim/cli/config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+
+#include "lbsim/base/error.h"
+#include "lbsim/balancer/policy.h"
+#include "lbsim/report/report.h"
+
+/* How an option's argument is read and where it is stored. */
+typedef enum opt_kind_e {
+  OPT_FLAG,      /* no argument: sets a bool */
+  OPT_ROLE,      /* no argument: sets cfg->role to `max` */
+  OPT_UINT32,    /* integer in [min, max] */
+  OPT_UINT64,    /* integer in [min, max] */
+  OPT_DOUBLE,    /* decimal in [min, max]; `open_min`: strictly above min */
+  OPT_LATENCY,   /* MS or MIN:MAX */
+  OPT_HOST,      /* bind address */
+  OPT_SERVER,    /* repeatable URL */
+  OPT_SEED,
+  OPT_POLICY,    /* one policy name, or "help" */
+  OPT_COMPARE,   /* comma-separated policy names */
+  OPT_SHAPE,     /* --rate / --concurrency: a number that also picks the shape */
+  OPT_FORMAT,
+  OPT_CLOCK,
+  OPT_SWEEP,     /* repeatable NAME=VALUES (sweep.h) */
+  OPT_SWEEP_METRIC,
+  OPT_JITTER,
+  OPT_PATH,      /* a file name into a char[1024] */
+  OPT_ADMIN,
+  OPT_METRICS,
+  OPT_REPLAY,    /* applied before the other options, see lbsim_config_parse */
+  OPT_HELP,
+  OPT_VERSION
+} opt_kind_t;
+
+typedef struct opt_s {
+  const char *name;
+  int short_name;          /* 0: long only */
+  const char *metavar;     /* NULL: no argument */
+  opt_kind_t kind;
+  size_t offset;           /* into lbsim_config_t */
+  double min, max;
+  bool open_min;
+  const char *range_text;  /* for messages: "an integer in 1..4096" */
+  const char *help;
+  const char *default_text;
+  const char *section;     /* starts a new help section when set */
+} opt_t;
+
+#define OFF(field) offsetof(lbsim_config_t, field)
+
+/* One row per option: parsing, validation and --help all come from here. */
+static const opt_t options[] = {
+  {"backends-only", 0, NULL, OPT_ROLE, 0, 0, LBSIM_ROLE_BACKENDS, false, NULL,
+   "run only the simulated backends", NULL, "Roles (default: backends and client on one loop, the demo)"},
+  {"client-only", 0, NULL, OPT_ROLE, 0, 0, LBSIM_ROLE_CLIENT, false, NULL,
+   "run only the balancer client against --server URLs", NULL, NULL},
+
+  {"backends", 'n', "N", OPT_UINT32, OFF(backends), 1, LBSIM_MAX_BACKENDS, false,
+   "an integer in 1..4096", "number of simulated backends", "5", "Backends"},
+  {"host", 0, "ADDR", OPT_HOST, OFF(host), 0, 0, false, NULL,
+   "bind address of the backends (IPv4 or IPv6 literal)", "127.0.0.1", NULL},
+  {"port-base", 'p', "P", OPT_UINT32, OFF(port_base), 0, 65535, false,
+   "an integer in 0..65535", "backend i listens on P+i-1; 0 = ports chosen by the OS", "5001", NULL},
+  {"latency", 0, "MS|MIN:MAX", OPT_LATENCY, OFF(latency), 0, 3600000, false, NULL,
+   "initial latency per backend: fixed, or uniform in [MIN,MAX]", "100:1500", NULL},
+  {"drift-period", 0, "S", OPT_DOUBLE, OFF(drift_period_s), 0, 86400, false,
+   "a number of seconds in 0..86400", "seconds between drift steps; 0 = no drift", "5", NULL},
+  {"drift-step", 0, "MS", OPT_DOUBLE, OFF(latency.step_ms), 0, 3600000, false,
+   "a number of milliseconds in 0..3600000", "each drift step is uniform in [-MS,+MS]", "100", NULL},
+  {"latency-floor", 0, "MS", OPT_DOUBLE, OFF(latency.floor_ms), 0, 3600000, false,
+   "a number of milliseconds in 0..3600000", "lowest latency after a drift step", "50", NULL},
+  {"latency-ceil", 0, "MS", OPT_DOUBLE, OFF(latency.ceil_ms), 0, 3600000, false,
+   "a number of milliseconds in 0..3600000", "highest latency after a drift step", "2000", NULL},
+  {"max-conns", 0, "N", OPT_UINT32, OFF(max_conns), 1, 1000000, false,
+   "an integer in 1..1000000", "connections per backend; beyond it new ones get 503 and are closed", "10000", NULL},
+  {"max-header-bytes", 0, "B", OPT_UINT32, OFF(max_header_bytes), 256, 1048576, false,
+   "an integer in 256..1048576", "request line and headers larger than this -> 431", "8192", NULL},
+  {"max-url-bytes", 0, "B", OPT_UINT32, OFF(max_url_bytes), 16, 1048576, false,
+   "an integer in 16..1048576", "request target longer than this -> 414", "4096", NULL},
+  {"max-body-bytes", 0, "B", OPT_UINT32, OFF(max_body_bytes), 0, 1073741824, false,
+   "an integer in 0..1073741824", "request body larger than this -> 413", "65536", NULL},
+  {"max-pipeline", 0, "N", OPT_UINT32, OFF(max_pipeline), 1, 65536, false,
+   "an integer in 1..65536", "requests queued per connection before reading pauses", "64", NULL},
+  {"max-output-bytes", 0, "B", OPT_UINT32, OFF(max_output_bytes), 1024, 1073741824, false,
+   "an integer in 1024..1073741824", "unsent output per connection before reading pauses", "65536", NULL},
+  {"header-timeout", 0, "S", OPT_DOUBLE, OFF(header_timeout_s), 0, 3600, true,
+   "a number of seconds in (0, 3600]", "a request (headers and body) must arrive within S", "10", NULL},
+  {"idle-timeout", 0, "S", OPT_DOUBLE, OFF(idle_timeout_s), 0, 86400, true,
+   "a number of seconds in (0, 86400]", "idle keep-alive connections are closed after S", "15", NULL},
+
+  {"server", 0, "URL", OPT_SERVER, 0, 0, 0, false, NULL,
+   "backend URL http://host:port/path (repeatable, in order)", "the built-in backends", "Client"},
+  {"alpha", 'a', "A", OPT_DOUBLE, OFF(alpha), 0, 1, true,
+   "a number in (0, 1]", "EMA weight of the newest latency sample", "0.3", NULL},
+  {"explore", 'e', "P", OPT_DOUBLE, OFF(explore), 0, 1, false,
+   "a probability in [0, 1]", "probability of picking a random other backend", "0.05", NULL},
+  {"burst", 'b', "N", OPT_UINT32, OFF(burst), 1, 1000000, false,
+   "an integer in 1..1000000", "requests launched together per round", "100", NULL},
+  {"sleep", 0, "S", OPT_DOUBLE, OFF(sleep_s), 0, 86400, false,
+   "a number of seconds in 0..86400", "pause between rounds", "1", NULL},
+  {"rounds", 'r', "N", OPT_UINT64, OFF(rounds), 0, 1e15, false,
+   "an integer >= 0", "stop after N rounds; 0 = until SIGINT/SIGTERM", "0", NULL},
+  {"duration", 'd', "S", OPT_DOUBLE, OFF(duration_s), 0, 31536000, false,
+   "a number of seconds >= 0", "start no new round after S seconds; 0 = no limit", "0", NULL},
+  {"requests", 0, "N", OPT_UINT64, OFF(requests), 0, 1e15, false,
+   "an integer >= 0", "launch no more than N requests (per compared policy); 0 = no limit", "0", NULL},
+  {"timeout", 't', "S", OPT_DOUBLE, OFF(timeout_s), 0, 86400, true,
+   "a number of seconds in (0, 86400]", "per-request deadline: connect, send and the whole response", "5", NULL},
+  {"failure-latency", 0, "MS", OPT_DOUBLE, OFF(failure_latency_ms), 0, 86400000, false,
+   "a number of milliseconds >= 0", "latency fed to the estimator for a failed request", "10000", NULL},
+  {"pool-size", 0, "N", OPT_UINT32, OFF(pool_size), 0, 1000000, false,
+   "an integer in 0..1000000", "connections per backend, requests queue beyond; 0 = one per request in flight", "0", NULL},
+  {"client-idle", 0, "S", OPT_DOUBLE, OFF(client_idle_s), 0, 86400, true,
+   "a number of seconds in (0, 86400]", "idle client connections are closed after S (keep below the server's)", "4", NULL},
+
+  {"policy", 0, "NAME", OPT_POLICY, 0, 0, 0, false, NULL,
+   "balancing policy; 'help' lists them", "ema-greedy", "Policies and traffic"},
+  {"compare", 0, "P1,P2,...", OPT_COMPARE, 0, 0, 0, false, NULL,
+   "run one client per policy, each against its own copy of the backends", NULL, NULL},
+  {"decay", 0, "S", OPT_DOUBLE, OFF(decay_s), 0, 86400, true,
+   "a number of seconds in (0, 86400]", "p2c-peak-ewma: time constant of the moving average", "10", NULL},
+  {"choices", 0, "K", OPT_UINT32, OFF(choices), 0, 4096, false,
+   "an integer in 0..4096", "least-outstanding: best of K random backends; 0 = all", "0", NULL},
+  {"temperature", 0, "MS", OPT_DOUBLE, OFF(temperature_ms), 0, 3600000, true,
+   "a number of milliseconds > 0", "ema-softmax: EMA gap in ms that splits traffic e:1", "20", NULL},
+  {"rate", 0, "R", OPT_SHAPE, OFF(rate), 0, 10000000, true,
+   "a number of requests per second > 0", "open loop: Poisson arrivals at R req/s instead of bursts", NULL, NULL},
+  {"concurrency", 'c', "C", OPT_SHAPE, OFF(concurrency), 1, 1000000, false,
+   "an integer in 1..1000000", "closed loop: C requests always in flight instead of bursts", NULL, NULL},
+  {"interval", 'i', "S", OPT_DOUBLE, OFF(interval_s), 0, 86400, true,
+   "a number of seconds in (0, 86400]", "summary period with --rate or --concurrency", "1", NULL},
+  {"format", 'f', "FMT", OPT_FORMAT, 0, 0, 0, false, NULL,
+   "output on stdout: text (the seed's lines) or json (JSON Lines)", "text", NULL},
+
+  {"clock", 0, "real|virtual", OPT_CLOCK, 0, 0, 0, false, NULL,
+   "real: sockets and the wall clock; virtual: the same models on simulated time, no sockets", "real", "Clock"},
+  {"net-delay", 0, "MS", OPT_DOUBLE, OFF(net_delay_ms), 0, 3600000, false,
+   "a number of milliseconds >= 0", "virtual clock: network and HTTP cost of a request, on average (varies with --rate, --concurrency)", "0.1", NULL},
+  {"sweep", 0, "NAME=VALUES", OPT_SWEEP, 0, 0, 0, false, NULL,
+   "virtual clock: run every combination of V1,V2,... or A:B:STEP, one row each (repeatable)", NULL, NULL},
+  {"sweep-metric", 0, "METRIC", OPT_SWEEP_METRIC, 0, 0, 0, false, NULL,
+   "what --report plots against the first swept parameter", "p99", NULL},
+
+  {"capacity", 0, "N", OPT_UINT32, OFF(capacity), 0, 1000000, false,
+   "an integer in 0..1000000", "requests a backend serves at once, the rest queue (FIFO); 0 = unlimited", "0",
+   "Load, faults and scenarios"},
+  {"jitter", 0, "DIST", OPT_JITTER, 0, 0, 0, false, NULL,
+   "per-request noise: none, exp:MS, lognormal:SIGMA, uniform:WIDTH", "none", NULL},
+  {"error-rate", 0, "P", OPT_DOUBLE, OFF(error_rate), 0, 1, false,
+   "a probability in [0, 1]", "probability that a backend answers 503", "0", NULL},
+  {"scenario", 0, "FILE", OPT_PATH, OFF(scenario_path), 0, 0, false, NULL,
+   "scripted changes: 'at 15s backend 3 latency 2000ms', ... (see README)", NULL, NULL},
+  {"time-scale", 0, "X", OPT_DOUBLE, OFF(time_scale), 0, 1000, true,
+   "a number in (0, 1000]", "multiply scenario times and --duration by X", "1", NULL},
+  {"replay", 0, "NAME", OPT_REPLAY, 0, 0, 0, false, NULL,
+   "a published experiment: linkerd or tower (later options override it)", NULL, NULL},
+  {"admin", 0, "PORT", OPT_ADMIN, 0, 0, 65535, false, "an integer in 0..65535",
+   "live dashboard (GET /), JSON control (POST /backends/N) and metrics on 127.0.0.1:PORT", "off",
+   "Observability"},
+  {"metrics", 0, "ADDR:PORT", OPT_METRICS, 0, 0, 65535, false, NULL,
+   "read-only GET /metrics (Prometheus) on any address, e.g. 0.0.0.0:9100 or [::]:9100", "off", NULL},
+  {"report", 0, "FILE.svg", OPT_PATH, OFF(report_path), 0, 0, false, NULL,
+   "draw latency, estimates, traffic shares and failures over time into an SVG file at the end", NULL, NULL},
+
+  {"seed", 's', "N", OPT_SEED, OFF(seed), 0, 0, false,
+   "an integer in 0..18446744073709551615", "seed of every random choice; printed in the header", "from the clock", "Run"},
+  {"quiet", 'q', NULL, OPT_FLAG, OFF(quiet), 0, 0, false, NULL,
+   "no drift log", NULL, NULL},
+  {"help", 'h', NULL, OPT_HELP, 0, 0, 0, false, NULL, "show this help and exit", NULL, NULL},
+  {"version", 'V', NULL, OPT_VERSION, 0, 0, 0, false, NULL, "show the version and exit", NULL, NULL},
+};
+
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+void lbsim_config_defaults(lbsim_config_t *cfg) {
+  memset(cfg, 0, sizeof(*cfg));
+  cfg->role = LBSIM_ROLE_DEMO;
+  cfg->backends = 5;
+  strcpy(cfg->host, "127.0.0.1");
+  cfg->port_base = 5001;
+  cfg->latency = (lbsim_latency_spec_t){
+      .min_ms = 100, .max_ms = 1500, .step_ms = 100, .floor_ms = 50, .ceil_ms = 2000};
+  cfg->drift_period_s = 5;
+  cfg->max_conns = 10000;
+  cfg->max_header_bytes = 8192;
+  cfg->max_url_bytes = 4096;
+  cfg->max_body_bytes = 65536;
+  cfg->max_pipeline = 64;
+  cfg->max_output_bytes = 65536;
+  cfg->header_timeout_s = 10;
+  cfg->idle_timeout_s = 15;
+  cfg->alpha = 0.3;
+  cfg->explore = 0.05;
+  cfg->burst = 100;
+  cfg->sleep_s = 1;
+  cfg->rounds = 0;
+  cfg->duration_s = 0;
+  cfg->timeout_s = 5;
+  cfg->failure_latency_ms = 10000;
+  cfg->pool_size = 0;
+  cfg->client_idle_s = 4;
+  strcpy(cfg->policies[0], "ema-greedy");
+  cfg->npolicies = 1;
+  cfg->decay_s = 10;
+  cfg->choices = 0;
+  cfg->temperature_ms = 20;
+  cfg->shape = LBSIM_SHAPE_BURST;
+  cfg->interval_s = 1;
+  cfg->format = lbsim_format_find("text");
+  cfg->time_scale = 1;
+  cfg->clock = LBSIM_CLOCK_REAL;
+  cfg->net_delay_ms = 0.1;
+  cfg->sweep.metric = LBSIM_SWEEP_P99;
+}
+
+void lbsim_config_free(lbsim_config_t *cfg) {
+  lbsim_scenario_free(&cfg->scenario);
+  lbsim_sweep_free(&cfg->sweep);
+  free(cfg->servers);
+  cfg->servers = NULL;
+  cfg->nservers = 0;
+}
+
+static lbsim_parse_result_t error(char *err, size_t errlen, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+  return LBSIM_PARSE_ERROR;
+}
+
+/* Strict decimal: the whole string, finite, no hex, no leading blanks. */
+static int parse_double(const char *s, double *out) {
+  if (*s == '\0' || !(*s == '-' || *s == '+' || *s == '.' || (*s >= '0' && *s <= '9')))
+    return LBSIM_EINVAL;
+  for (const char *c = s; *c; c++)
+    if (*c == 'x' || *c == 'X' || *c == 'n' || *c == 'N' || *c == 'i' || *c == 'I')
+      return LBSIM_EINVAL;
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (*end != '\0' || errno == ERANGE || !isfinite(v))
+    return LBSIM_EINVAL;
+  *out = v;
+  return 0;
+}
+
+static int parse_u64(const char *s, uint64_t *out) {
+  if (*s == '\0')
+    return LBSIM_EINVAL;
+  uint64_t v = 0;
+  for (const char *c = s; *c; c++) {
+    if (*c < '0' || *c > '9')
+      return LBSIM_EINVAL;
+    uint64_t d = (uint64_t)(*c - '0');
+    if (v > (UINT64_MAX - d) / 10)
+      return LBSIM_EINVAL;
+    v = v * 10 + d;
+  }
+  *out = v;
+  return 0;
+}
+
+static bool in_range(const opt_t *o, double v) {
+  return (o->open_min ? v > o->min : v >= o->min) && v <= o->max;
+}
+
+/* ---- one value of a numeric option, for sweeps ------------------------------ */
+
+static const opt_t *find_option(const char *name) {
+  for (size_t i = 0; i < NOPTIONS; i++)
+    if (strcmp(options[i].name, name) == 0)
+      return &options[i];
+  return NULL;
+}
+
+static bool integer_option(const opt_t *o) {
+  return o->kind == OPT_UINT32 || o->kind == OPT_UINT64 || (o->kind == OPT_SHAPE && o->offset == OFF(concurrency));
+}
+
+int lbsim_config_check_number(const char *option, double value, const char **expected) {
+  const opt_t *o = find_option(option);
+  if (o == NULL || o->range_text == NULL) {
+    *expected = "a number";
+    return LBSIM_EINVAL;
+  }
+  *expected = o->range_text;
+  if (!isfinite(value) || !in_range(o, value) || (integer_option(o) && value != floor(value)))
+    return LBSIM_EINVAL;
+  return 0;
+}
+
+int lbsim_config_number(const char *option, const char *text, double *value, const char **expected) {
+  const opt_t *o = find_option(option);
+  uint64_t u = 0;
+  int bad;
+  if (o != NULL && integer_option(o)) {
+    bad = parse_u64(text, &u);
+    *value = (double)u;
+  } else {
+    bad = parse_double(text, value);
+  }
+  if (bad != 0) {
+    lbsim_config_check_number(option, NAN, expected);
+    return LBSIM_EINVAL;
+  }
+  return lbsim_config_check_number(option, *value, expected);
+}
+
+static lbsim_parse_result_t parse_latency(const opt_t *o, const char *arg, lbsim_latency_spec_t *spec,
+                                          char *err, size_t errlen) {
+  char buf[128];
+  if (strlen(arg) >= sizeof(buf))
+    return error(err, errlen, "invalid --%s '%s': expected MS or MIN:MAX", o->name, arg);
+  strcpy(buf, arg);
+  char *colon = strchr(buf, ':');
+  double lo, hi;
+  if (colon != NULL) {
+    *colon = '\0';
+    if (parse_double(buf, &lo) != 0 || parse_double(colon + 1, &hi) != 0)
+      return error(err, errlen, "invalid --%s '%s': expected MS or MIN:MAX in milliseconds", o->name, arg);
+  } else {
+    if (parse_double(buf, &lo) != 0)
+      return error(err, errlen, "invalid --%s '%s': expected MS or MIN:MAX in milliseconds", o->name, arg);
+    hi = lo;
+  }
+  if (!in_range(o, lo) || !in_range(o, hi))
+    return error(err, errlen, "invalid --%s '%s': latencies must be in 0..3600000 ms", o->name, arg);
+  if (lo > hi)
+    return error(err, errlen, "invalid --%s '%s': MIN is greater than MAX", o->name, arg);
+  spec->min_ms = lo;
+  spec->max_ms = hi;
+  return LBSIM_PARSE_RUN;
+}
+
+static lbsim_parse_result_t parse_host(const char *arg, char *host, char *err, size_t errlen) {
+  unsigned char addr[16];
+  if (inet_pton(AF_INET, arg, addr) != 1 && inet_pton(AF_INET6, arg, addr) != 1)
+    return error(err, errlen, "invalid --host '%s': expected an IPv4 or IPv6 address", arg);
+  if (strlen(arg) >= 256)
+    return error(err, errlen, "invalid --host: address too long");
+  strcpy(host, arg);
+  return LBSIM_PARSE_RUN;
+}
+
+/* ADDR:PORT with an IPv4 address, or [ADDR]:PORT with an IPv6 one. */
+static lbsim_parse_result_t parse_metrics(lbsim_config_t *cfg, const char *arg, char *err, size_t errlen) {
+  char host[64];
+  const char *colon = strrchr(arg, ':');
+  size_t len = colon ? (size_t)(colon - arg) : 0;
+  bool v6 = len >= 2 && arg[0] == '[' && arg[len - 1] == ']';
+  const char *start = v6 ? arg + 1 : arg;
+  if (v6)
+    len -= 2;
+  uint64_t port;
+  unsigned char addr[16];
+  if (colon == NULL || len == 0 || len >= sizeof(host) || parse_u64(colon + 1, &port) != 0 || port > 65535)
+    return error(err, errlen, "invalid --metrics '%s': expected ADDR:PORT, e.g. 127.0.0.1:9100 or [::]:9100", arg);
+  memcpy(host, start, len);
+  host[len] = '\0';
+  if (inet_pton(v6 ? AF_INET6 : AF_INET, host, addr) != 1)
+    return error(err, errlen, "invalid --metrics '%s': '%s' is not an %s address%s", arg, host, v6 ? "IPv6" : "IPv4",
+                 v6 ? "" : " (IPv6 goes in brackets: [::1]:9100)");
+  strcpy(cfg->metrics_host, host);
+  cfg->metrics_port = (uint32_t)port;
+  cfg->metrics = true;
+  return LBSIM_PARSE_RUN;
+}
+
+static lbsim_parse_result_t add_server(lbsim_config_t *cfg, const char *arg, char *err, size_t errlen) {
+  char why[128];
+  if (cfg->nservers >= LBSIM_MAX_BACKENDS)
+    return error(err, errlen, "too many --server URLs (at most %d)", LBSIM_MAX_BACKENDS);
+  lbsim_url_t *grown = realloc(cfg->servers, (cfg->nservers + 1) * sizeof(*grown));
+  if (grown == NULL)
+    return error(err, errlen, "out of memory");
+  cfg->servers = grown;
+  if (lbsim_url_parse(&cfg->servers[cfg->nservers], arg, why, sizeof(why)) != 0)
+    return error(err, errlen, "invalid --server '%s': %s", arg, why);
+  cfg->nservers++;
+  return LBSIM_PARSE_RUN;
+}
+
+static lbsim_parse_result_t set_policy(lbsim_config_t *cfg, uint32_t slot, const char *name, size_t len,
+                                       char *err, size_t errlen) {
+  char buf[32];
+  if (len == 0 || len >= sizeof(buf))
+    return error(err, errlen, "invalid policy name '%.*s' (see --policy help)", (int)len, name);
+  memcpy(buf, name, len);
+  buf[len] = '\0';
+  if (lbsim_policy_find(buf) == NULL)
+    return error(err, errlen, "unknown policy '%s' (see --policy help)", buf);
+  for (uint32_t i = 0; i < slot; i++)
+    if (strcmp(cfg->policies[i], buf) == 0)
+      return error(err, errlen, "policy '%s' listed twice in --compare", buf);
+  strcpy(cfg->policies[slot], buf);
+  return LBSIM_PARSE_RUN;
+}
+
+static lbsim_parse_result_t parse_compare(lbsim_config_t *cfg, const char *arg, char *err, size_t errlen) {
+  uint32_t n = 0;
+  for (const char *p = arg;;) {
+    size_t len = strcspn(p, ",");
+    if (n == LBSIM_MAX_POLICIES)
+      return error(err, errlen, "--compare takes at most %d policies", LBSIM_MAX_POLICIES);
+    if (set_policy(cfg, n, p, len, err, errlen) != LBSIM_PARSE_RUN)
+      return LBSIM_PARSE_ERROR;
+    n++;
+    if (p[len] == '\0')
+      break;
+    p += len + 1;
+  }
+  cfg->npolicies = n;
+  cfg->compare = true;
+  return LBSIM_PARSE_RUN;
+}
+
+static lbsim_parse_result_t apply(lbsim_config_t *cfg, const opt_t *o, const char *arg,
+                                  char *err, size_t errlen) {
+  void *field = (char *)cfg + o->offset;
+  double d;
+  uint64_t u;
+  switch (o->kind) {
+  case OPT_FLAG:
+    *(bool *)field = true;
+    return LBSIM_PARSE_RUN;
+  case OPT_ROLE:
+    if (cfg->role != LBSIM_ROLE_DEMO && cfg->role != (lbsim_role_t)o->max)
+      return error(err, errlen, "--backends-only and --client-only cannot be combined");
+    cfg->role = (lbsim_role_t)o->max;
+    return LBSIM_PARSE_RUN;
+  case OPT_UINT32:
+  case OPT_UINT64:
+    if (parse_u64(arg, &u) != 0 || !in_range(o, (double)u))
+      return error(err, errlen, "invalid --%s '%s': expected %s", o->name, arg, o->range_text);
+    if (o->kind == OPT_UINT32)
+      *(uint32_t *)field = (uint32_t)u;
+    else
+      *(uint64_t *)field = u;
+    return LBSIM_PARSE_RUN;
+  case OPT_DOUBLE:
+    if (parse_double(arg, &d) != 0 || !in_range(o, d))
+      return error(err, errlen, "invalid --%s '%s': expected %s", o->name, arg, o->range_text);
+    *(double *)field = d;
+    return LBSIM_PARSE_RUN;
+  case OPT_LATENCY:
+    return parse_latency(o, arg, field, err, errlen);
+  case OPT_HOST:
+    return parse_host(arg, field, err, errlen);
+  case OPT_SERVER:
+    return add_server(cfg, arg, err, errlen);
+  case OPT_SEED:
+    if (parse_u64(arg, &u) != 0)
+      return error(err, errlen, "invalid --%s '%s': expected %s", o->name, arg, o->range_text);
+    cfg->seed = u;
+    cfg->seed_given = true;
+    return LBSIM_PARSE_RUN;
+  case OPT_POLICY:
+    if (strcmp(arg, "help") == 0)
+      return LBSIM_PARSE_POLICIES;
+    if (cfg->compare)
+      return error(err, errlen, "--policy and --compare cannot be combined");
+    cfg->policy_given = true;
+    return set_policy(cfg, 0, arg, strlen(arg), err, errlen);
+  case OPT_COMPARE:
+    if (cfg->compare || cfg->policy_given)
+      return error(err, errlen, cfg->compare ? "--compare given twice" : "--policy and --compare cannot be combined");
+    return parse_compare(cfg, arg, err, errlen);
+  case OPT_SHAPE: {
+    lbsim_shape_t shape = strcmp(o->name, "rate") == 0 ? LBSIM_SHAPE_RATE : LBSIM_SHAPE_CONCURRENCY;
+    if (cfg->shape != LBSIM_SHAPE_BURST && cfg->shape != shape)
+      return error(err, errlen, "--rate and --concurrency cannot be combined");
+    bool bad = shape == LBSIM_SHAPE_RATE ? parse_double(arg, &d) != 0 : parse_u64(arg, &u) != 0;
+    if (shape == LBSIM_SHAPE_CONCURRENCY && !bad)
+      d = (double)u;
+    if (bad || !in_range(o, d))
+      return error(err, errlen, "invalid --%s '%s': expected %s", o->name, arg, o->range_text);
+    cfg->shape = shape;
+    if (shape == LBSIM_SHAPE_RATE)
+      cfg->rate = d;
+    else
+      cfg->concurrency = (uint32_t)u;
+    return LBSIM_PARSE_RUN;
+  }
+  case OPT_FORMAT: {
+    const lbsim_format_t *format = lbsim_format_find(arg);
+    if (format == NULL) {
+      char names[128] = "";
+      for (const lbsim_format_t *const *f = lbsim_format_all(); *f; f++)
+        snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+                 f == lbsim_format_all() ? "" : f[1] ? ", " : " or ", (*f)->name);
+      return error(err, errlen, "invalid --format '%s': expected %s", arg, names);
+    }
+    cfg->format = format;
+    return LBSIM_PARSE_RUN;
+  }
+  case OPT_CLOCK:
+    if (strcmp(arg, "real") == 0)
+      cfg->clock = LBSIM_CLOCK_REAL;
+    else if (strcmp(arg, "virtual") == 0)
+      cfg->clock = LBSIM_CLOCK_VIRTUAL;
+    else
+      return error(err, errlen, "invalid --clock '%s': expected real or virtual", arg);
+    cfg->clock_given = true;
+    return LBSIM_PARSE_RUN;
+  case OPT_SWEEP:
+    return lbsim_sweep_add(&cfg->sweep, arg, err, errlen) == 0 ? LBSIM_PARSE_RUN : LBSIM_PARSE_ERROR;
+  case OPT_SWEEP_METRIC:
+    return lbsim_sweep_set_metric(&cfg->sweep, arg, err, errlen) == 0 ? LBSIM_PARSE_RUN : LBSIM_PARSE_ERROR;
+  case OPT_JITTER: {
+    char why[160];
+    if (lbsim_jitter_parse(arg, &cfg->jitter, why, sizeof(why)) != 0)
+      return error(err, errlen, "invalid --jitter: %s", why);
+    return LBSIM_PARSE_RUN;
+  }
+  case OPT_PATH:
+    if (*arg == '\0' || strlen(arg) >= 1024)
+      return error(err, errlen, "invalid --%s: expected a file name", o->name);
+    strcpy(field, arg);
+    return LBSIM_PARSE_RUN;
+  case OPT_ADMIN:
+    if (parse_u64(arg, &u) != 0 || !in_range(o, (double)u))
+      return error(err, errlen, "invalid --%s '%s': expected %s", o->name, arg, o->range_text);
+    cfg->admin = true;
+    cfg->admin_port = (uint32_t)u;
+    return LBSIM_PARSE_RUN;
+  case OPT_METRICS:
+    return parse_metrics(cfg, arg, err, errlen);
+  case OPT_REPLAY:
+    return LBSIM_PARSE_RUN; /* applied first, by lbsim_config_parse */
+  case OPT_HELP:
+    return LBSIM_PARSE_HELP;
+  case OPT_VERSION:
+    return LBSIM_PARSE_VERSION;
+  }
+  return error(err, errlen, "internal error: unhandled option --%s", o->name);
+}
+
+/* Checks that involve more than one option. */
+static lbsim_parse_result_t validate(lbsim_config_t *cfg, char *err, size_t errlen) {
+  if (cfg->scenario_path[0] != '\0') {
+    if (cfg->role == LBSIM_ROLE_CLIENT)
+      return error(err, errlen, "--scenario changes the built-in backends: it cannot be combined with --client-only");
+    lbsim_scenario_free(&cfg->scenario); /* a file replaces a replay's script */
+    if (lbsim_scenario_load(&cfg->scenario, cfg->scenario_path, cfg->backends, err, errlen) != 0)
+      return LBSIM_PARSE_ERROR;
+  }
+  if (cfg->time_scale != 1) {
+    /* Scenario times are scaled when they are scheduled. */
+    cfg->duration_s *= cfg->time_scale;
+    if (cfg->requests)
+      cfg->requests = (uint64_t)ceil((double)cfg->requests * cfg->time_scale);
+  }
+  if (cfg->report_path[0] != '\0' && cfg->role == LBSIM_ROLE_BACKENDS)
+    return error(err, errlen, "--report draws the client's view: it cannot be combined with --backends-only");
+  if (cfg->latency.floor_ms > cfg->latency.ceil_ms)
+    return error(err, errlen, "--latency-floor (%g) is greater than --latency-ceil (%g)",
+                 cfg->latency.floor_ms, cfg->latency.ceil_ms);
+  if (lbsim_sweep_validate(&cfg->sweep, cfg, err, errlen) != 0)
+    return LBSIM_PARSE_ERROR;
+  if (cfg->sweep.naxes > 0)
+    cfg->clock = LBSIM_CLOCK_VIRTUAL; /* a sweep is a series of virtual runs */
+  if (cfg->clock == LBSIM_CLOCK_VIRTUAL) {
+    /* No sockets: what needs one cannot run, and nothing else would end it. */
+    if (cfg->role != LBSIM_ROLE_DEMO)
+      return error(err, errlen, "%s needs sockets: it cannot be combined with --clock virtual",
+                   cfg->role == LBSIM_ROLE_CLIENT ? "--client-only" : "--backends-only");
+    if (cfg->nservers > 0)
+      return error(err, errlen, "--server needs sockets: it cannot be combined with --clock virtual");
+    if (cfg->admin)
+      return error(err, errlen, "--admin needs sockets: it cannot be combined with --clock virtual");
+    if (cfg->metrics)
+      return error(err, errlen, "--metrics needs sockets: it cannot be combined with --clock virtual");
+    if (cfg->rounds == 0 && cfg->duration_s == 0 && cfg->requests == 0)
+      return error(err, errlen, "--clock virtual needs an end: give --rounds, --duration or --requests");
+  }
+  if (cfg->role == LBSIM_ROLE_CLIENT && cfg->nservers == 0)
+    return error(err, errlen, "--client-only needs at least one --server URL");
+  if (cfg->role != LBSIM_ROLE_CLIENT && cfg->nservers > 0)
+    return error(err, errlen, "--server is only for --client-only (the demo drives its own backends)");
+  if (cfg->compare && cfg->role != LBSIM_ROLE_DEMO)
+    return error(err, errlen, "--compare runs its own copies of the backends: it cannot be combined with %s",
+                 cfg->role == LBSIM_ROLE_CLIENT ? "--client-only" : "--backends-only");
+  uint32_t copies = cfg->compare ? cfg->npolicies : 1;
+  if (cfg->role != LBSIM_ROLE_CLIENT && cfg->port_base != 0 &&
+      cfg->port_base + copies * cfg->backends - 1 > 65535)
+    return error(err, errlen, "--port-base %u with %u backends%s goes past port 65535", cfg->port_base,
+                 copies * cfg->backends, cfg->compare ? " (a copy per compared policy)" : "");
+  return LBSIM_PARSE_RUN;
+}
+
+/* A replay is a published experiment, written as the options and the
+ * scenario that reproduce it. Options given after it override it. */
+typedef struct replay_s {
+  const char *name;
+  const char *const *args;
+  const char *scenario;
+} replay_t;
+
+/* Linkerd, "Beyond Round Robin: Load Balancing for Latency" (2016): 11
+ * backends, 1000 req/s open loop for 60 s, one backend stuck at 2 s from
+ * t=15 s to t=45 s, 1 s timeout. The healthy backends' latency is not
+ * published: they answer in 10 ms plus exponential noise of mean 10 ms. */
+static const char *const linkerd_args[] = {
+    "--backends", "11", "--latency", "10", "--jitter", "exp:10", "--drift-period", "0", "--rate", "1000",
+    "--duration", "60", "--timeout", "1", "--interval", "5", "--choices", "2", "-q",
+    "--compare", "round-robin,least-outstanding,p2c-peak-ewma", NULL};
+static const char linkerd_scenario[] = "at 15s backend 1 latency 2000ms\n"
+                                       "at 45s backend 1 latency 10ms\n";
+
+/* tower's balance example (tower-balance/examples/demo.rs, 2019): 10
+ * endpoints whose latency is uniform in [0, max) with max 1, 10, 10, 10, 10,
+ * 100, 100, 100, 100, 1000 ms; 50,000 requests at concurrency 50. */
+static const char *const tower_args[] = {
+    "--backends", "10", "--latency", "1", "--jitter", "uniform:1", "--drift-period", "0", "--concurrency", "50",
+    "--requests", "50000", "--interval", "5", "--choices", "2", "--decay", "10", "-q",
+    "--compare", "p2c-peak-ewma,least-outstanding,round-robin", NULL};
+static const char tower_scenario[] = "at 0s backend 1 latency 0.5ms\n"
+                                     "at 0s backend 2 latency 5ms\n"
+                                     "at 0s backend 3 latency 5ms\n"
+                                     "at 0s backend 4 latency 5ms\n"
+                                     "at 0s backend 5 latency 5ms\n"
+                                     "at 0s backend 6 latency 50ms\n"
+                                     "at 0s backend 7 latency 50ms\n"
+                                     "at 0s backend 8 latency 50ms\n"
+                                     "at 0s backend 9 latency 50ms\n"
+                                     "at 0s backend 10 latency 500ms\n";
+
+static const replay_t replays[] = {
+    {"linkerd", linkerd_args, linkerd_scenario},
+    {"tower", tower_args, tower_scenario},
+};
+
+static const replay_t *find_replay(const char *name) {
+  for (size_t i = 0; i < sizeof(replays) / sizeof(replays[0]); i++)
+    if (strcmp(replays[i].name, name) == 0)
+      return &replays[i];
+  return NULL;
+}
+
+/* The value of --replay in argv, if any. */
+static const char *replay_in(int argc, char **argv) {
+  const char *name = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--") == 0)
+      break;
+    if (strcmp(argv[i], "--replay") == 0 && i + 1 < argc)
+      name = argv[++i];
+    else if (strncmp(argv[i], "--replay=", 9) == 0)
+      name = argv[i] + 9;
+  }
+  return name;
+}
+
+static lbsim_parse_result_t parse_args(lbsim_config_t *cfg, int argc, char **argv, char *err, size_t errlen);
+
+lbsim_parse_result_t lbsim_config_parse(lbsim_config_t *cfg, int argc, char **argv, char *err, size_t errlen) {
+  lbsim_config_defaults(cfg);
+  const char *name = replay_in(argc, argv);
+  const replay_t *replay = NULL;
+  if (name != NULL) {
+    replay = find_replay(name);
+    if (replay == NULL)
+      return error(err, errlen, "unknown --replay '%s' (linkerd or tower)", name);
+    char *args[64];
+    int n = 0;
+    args[n++] = argv[0];
+    for (const char *const *a = replay->args; *a; a++)
+      args[n++] = (char *)*a;
+    args[n] = NULL;
+    if (parse_args(cfg, n, args, err, errlen) != LBSIM_PARSE_RUN)
+      return error(err, errlen, "internal error in replay %s", name);
+    snprintf(cfg->replay, sizeof(cfg->replay), "%s", name);
+    /* The user's --policy or --compare replaces the replay's policies. */
+    cfg->compare = false;
+  }
+  lbsim_parse_result_t r = parse_args(cfg, argc, argv, err, errlen);
+  if (r != LBSIM_PARSE_RUN)
+    return r;
+  if (replay && !cfg->compare && !cfg->policy_given)
+    cfg->compare = true; /* the replay's own comparison */
+  if (replay && cfg->scenario_path[0] == '\0') {
+    char what[64];
+    snprintf(what, sizeof(what), "replay %s", name);
+    if (lbsim_scenario_parse(&cfg->scenario, replay->scenario, what, cfg->backends, err, errlen) != 0)
+      return LBSIM_PARSE_ERROR;
+  }
+  return validate(cfg, err, errlen);
+}
+
+static lbsim_parse_result_t parse_args(lbsim_config_t *cfg, int argc, char **argv, char *err, size_t errlen) {
+  struct option longopts[NOPTIONS + 1];
+  char shortopts[2 * NOPTIONS + 2];
+  size_t ns = 0;
+
+  shortopts[ns++] = ':'; /* report a missing argument as ':' */
+  for (size_t i = 0; i < NOPTIONS; i++) {
+    longopts[i] = (struct option){options[i].name, options[i].metavar ? required_argument : no_argument,
+                                  NULL, (int)(256 + i)};
+    if (options[i].short_name) {
+      shortopts[ns++] = (char)options[i].short_name;
+      if (options[i].metavar)
+        shortopts[ns++] = ':';
+    }
+  }
+  shortopts[ns] = '\0';
+  longopts[NOPTIONS] = (struct option){0, 0, 0, 0};
+
+  opterr = 0;
+  optind = 0; /* glibc: full reinitialisation, so tests can parse repeatedly */
+  lbsim_parse_result_t result = LBSIM_PARSE_RUN;
+  for (;;) {
+    int longindex = -1;
+    int c = getopt_long(argc, argv, shortopts, longopts, &longindex);
+    if (c == -1)
+      break;
+    if (c == '?' || c == ':') {
+      const char *what = argv[optind - 1];
+      if (optopt != 0 && optopt < 256)
+        return error(err, errlen, c == ':' ? "option '-%c' needs a value" : "unknown option '-%c' (see --help)",
+                     optopt);
+      if (optopt >= 256 && (size_t)(optopt - 256) < NOPTIONS) /* a known long option */
+        return error(err, errlen, c == ':' ? "option '--%s' needs a value" : "option '--%s' takes no value",
+                     options[optopt - 256].name);
+      return error(err, errlen, c == ':' ? "option '%s' needs a value" : "unknown option '%s' (see --help)",
+                   what);
+    }
+    const opt_t *o = NULL;
+    if (c >= 256)
+      o = &options[c - 256];
+    else
+      for (size_t i = 0; i < NOPTIONS; i++)
+        if (options[i].short_name == c)
+          o = &options[i];
+    if (o == NULL)
+      return error(err, errlen, "unknown option (see --help)");
+    lbsim_parse_result_t r = apply(cfg, o, optarg, err, errlen);
+    if (r == LBSIM_PARSE_ERROR)
+      return r;
+    if (r != LBSIM_PARSE_RUN && result == LBSIM_PARSE_RUN)
+      result = r; /* --help / --version / --policy help win, but later options are still checked */
+  }
+  if (optind < argc)
+    return error(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+  return result;
+}
+
+void lbsim_config_usage(FILE *out) {
+  fprintf(out,
+          "Usage: lbsim [--backends-only | --client-only] [OPTIONS]\n"
+          "\n"
+          "Simulates an adaptive HTTP load balancer on real sockets: N HTTP/1.1 backends\n"
+          "whose latency drifts, and a client that keeps an EMA of each backend's latency\n"
+          "and sends each burst to the lowest EMA (1-P) or a random other backend (P),\n"
+          "all on one event loop. Round summaries go to stdout, logs to stderr.\n");
+  for (size_t i = 0; i < NOPTIONS; i++) {
+    const opt_t *o = &options[i];
+    char left[64];
+    if (o->section)
+      fprintf(out, "\n%s:\n", o->section);
+    if (o->short_name)
+      snprintf(left, sizeof(left), "-%c, --%s%s%s", o->short_name, o->name, o->metavar ? " " : "",
+               o->metavar ? o->metavar : "");
+    else
+      snprintf(left, sizeof(left), "    --%s%s%s", o->name, o->metavar ? " " : "",
+               o->metavar ? o->metavar : "");
+    fprintf(out, "  %-28s %s", left, o->help);
+    if (o->default_text)
+      fprintf(out, " (default: %s)", o->default_text);
+    fputc('\n', out);
+  }
+  fprintf(out,
+          "\nWith --clock virtual nothing is bound or connected: --backends-only, --client-only,\n"
+          "--server, --admin and --metrics are refused, and the tuning of the HTTP layer\n"
+          "(--pool-size, --max-*, --header-timeout, --idle-timeout) is accepted and has no\n"
+          "effect. A virtual run needs --rounds, --duration or --requests.\n"
+          "\nTimes accept decimals. Exit status: 0 done (or stopped by SIGINT/SIGTERM),\n"
+          "1 runtime failure, 2 bad command line, 130 second SIGINT.\n"
+          "\nExamples:\n"
+          "  lbsim                                   the demo: 5 drifting backends on 5001-5005\n"
+          "  lbsim --rounds 3 --sleep 0 --latency 1:20 --seed 7\n"
+          "  lbsim --backends-only --latency 0 --drift-period 0\n"
+          "  lbsim --client-only --server http://127.0.0.1:8080/ --burst 50\n"
+          "  lbsim --clock virtual --rounds 100000 -q   the demo's loop in simulated time\n");
+}
+
+void lbsim_config_list_policies(FILE *out) {
+  fprintf(out, "Policies (--policy NAME, or --compare NAME1,NAME2,...):\n");
+  for (const lbsim_policy_ops_t *const *p = lbsim_policy_all(); *p; p++)
+    fprintf(out, "  %-20s %s\n", (*p)->name, (*p)->summary);
+}

@@ -1,0 +1,47 @@
+/* lbsim: command line in, exit code out. Everything else is in lbsim_cli (run.h). */
+#include <stdio.h>
+#include <unistd.h>
+
+#include <llhttp.h>
+#include <uv.h>
+
+#include "lbsim/cli/config.h"
+#include "lbsim/cli/run.h"
+#include "lbsim_version.h"
+
+int main(int argc, char **argv) {
+  lbsim_config_t cfg;
+  char err[512];
+  int code;
+
+  switch (lbsim_config_parse(&cfg, argc, argv, err, sizeof(err))) {
+  case LBSIM_PARSE_HELP:
+    lbsim_config_usage(stdout);
+    code = LBSIM_EXIT_OK;
+    break;
+  case LBSIM_PARSE_VERSION:
+    printf("lbsim %s (libuv %s, llhttp %d.%d.%d)\n", LBSIM_VERSION, uv_version_string(), LLHTTP_VERSION_MAJOR,
+           LLHTTP_VERSION_MINOR, LLHTTP_VERSION_PATCH);
+    code = LBSIM_EXIT_OK;
+    break;
+  case LBSIM_PARSE_POLICIES:
+    lbsim_config_list_policies(stdout);
+    code = LBSIM_EXIT_OK;
+    break;
+  case LBSIM_PARSE_ERROR:
+    fprintf(stderr, "lbsim: %s\n", err);
+    code = LBSIM_EXIT_USAGE;
+    break;
+  case LBSIM_PARSE_RUN:
+  default:
+    code = lbsim_run(&cfg);
+    break;
+  }
+  lbsim_config_free(&cfg);
+  if (code == LBSIM_EXIT_INTERRUPTED) {
+    /* A second Ctrl-C: the user asked to leave now, not to tidy up. */
+    fflush(stdout);
+    _exit(code);
+  }
+  return code;
+}

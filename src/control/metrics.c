@@ -1,0 +1,129 @@
+/* The read-only metrics endpoint. See lbsim/control/metrics.h. */
+#include "lbsim/control/metrics.h"
+
+#include <string.h>
+
+#include "lbsim/base/buf.h"
+#include "lbsim/base/common.h"
+#include "lbsim/base/log.h"
+
+enum { KIND_METRICS = 1, KIND_NOT_FOUND, KIND_NOT_ALLOWED };
+
+static void escape_label(lbsim_buf_t *out, const char *v) {
+  for (; *v; v++) {
+    if (*v == '"' || *v == '\\')
+      lbsim_buf_printf(out, "\\%c", *v);
+    else if (*v == '\n')
+      lbsim_buf_append_str(out, "\\n");
+    else
+      lbsim_buf_append(out, v, 1);
+  }
+}
+
+void lbsim_client_metrics(const lbsim_balancer_t *balancers, uint32_t nbalancers, lbsim_buf_t *out) {
+  lbsim_buf_append_str(out, "# HELP lbsim_client_requests_total Requests completed by the balancer, by backend and "
+                            "result.\n# TYPE lbsim_client_requests_total counter\n");
+  for (uint32_t w = 0; w < nbalancers; w++) {
+    const lbsim_balancer_t *t = &balancers[w];
+    for (uint32_t i = 0; i < t->n; i++)
+      for (int r = 0; r < LBSIM_RESULT_COUNT; r++) {
+        lbsim_buf_printf(out, "lbsim_client_requests_total{policy=\"%s\",backend=\"", t->policy_name);
+        escape_label(out, t->names[i]);
+        lbsim_buf_printf(out, "\",result=\"%s\"} %llu\n", lbsim_result_name((lbsim_result_t)r),
+                         (unsigned long long)t->stats.backend[i].by_result[r]);
+      }
+  }
+  static const double bounds_s[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  lbsim_buf_append_str(out, "# HELP lbsim_client_request_duration_seconds Latency of successful requests, from the "
+                            "pick to the last byte.\n# TYPE lbsim_client_request_duration_seconds histogram\n");
+  for (uint32_t w = 0; w < nbalancers; w++) {
+    const lbsim_counts_t *c = &balancers[w].stats.total;
+    for (size_t k = 0; k < LBSIM_ARRAY_SIZE(bounds_s); k++)
+      lbsim_buf_printf(out, "lbsim_client_request_duration_seconds_bucket{policy=\"%s\",le=\"%g\"} %llu\n",
+                       balancers[w].policy_name, bounds_s[k],
+                       (unsigned long long)lbsim_hist_count_le(&c->latency, bounds_s[k] * 1e6));
+    lbsim_buf_printf(out,
+                     "lbsim_client_request_duration_seconds_bucket{policy=\"%s\",le=\"+Inf\"} %llu\n"
+                     "lbsim_client_request_duration_seconds_sum{policy=\"%s\"} %.6f\n"
+                     "lbsim_client_request_duration_seconds_count{policy=\"%s\"} %llu\n",
+                     balancers[w].policy_name, (unsigned long long)c->ok, balancers[w].policy_name, c->latency.sum_us / 1e6,
+                     balancers[w].policy_name, (unsigned long long)c->ok);
+  }
+  lbsim_buf_append_str(out, "# HELP lbsim_client_estimate_seconds The balancer's EMA of each backend's latency.\n"
+                            "# TYPE lbsim_client_estimate_seconds gauge\n");
+  for (uint32_t w = 0; w < nbalancers; w++)
+    for (uint32_t i = 0; i < balancers[w].n; i++) {
+      lbsim_buf_printf(out, "lbsim_client_estimate_seconds{policy=\"%s\",backend=\"", balancers[w].policy_name);
+      escape_label(out, balancers[w].names[i]);
+      lbsim_buf_printf(out, "\"} %.6f\n", balancers[w].ema.value_ms[i] / 1000.0);
+    }
+  lbsim_buf_append_str(out, "# HELP lbsim_client_in_flight Requests launched and not yet completed.\n"
+                            "# TYPE lbsim_client_in_flight gauge\n");
+  for (uint32_t w = 0; w < nbalancers; w++)
+    lbsim_buf_printf(out, "lbsim_client_in_flight{policy=\"%s\"} %llu\n", balancers[w].policy_name,
+                     (unsigned long long)balancers[w].in_flight);
+}
+
+
+void lbsim_metrics_text(const lbsim_balancer_t *balancers, uint32_t nbalancers, const lbsim_backend_t *backends,
+                        uint32_t nbackends, lbsim_buf_t *out) {
+  if (nbalancers > 0)
+    lbsim_client_metrics(balancers, nbalancers, out);
+  if (nbackends > 0)
+    lbsim_backend_metrics(backends, nbackends, out);
+}
+
+static void metrics_route(void *app, const lbsim_hrequest_t *req, uint64_t now_ns, lbsim_hentry_t *e) {
+  (void)app;
+  (void)now_ns;
+  static const char path[] = "/metrics";
+  bool is_metrics = req->path != NULL && req->path_len == sizeof(path) - 1 && memcmp(req->path, path, req->path_len) == 0;
+  bool get = req->method == HTTP_GET || req->method == HTTP_HEAD;
+  e->kind = !is_metrics ? KIND_NOT_FOUND : get ? KIND_METRICS : KIND_NOT_ALLOWED;
+  e->status = e->kind == KIND_METRICS ? 200 : e->kind == KIND_NOT_FOUND ? 404 : 405;
+}
+
+static void metrics_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out) {
+  const lbsim_metrics_t *m = app;
+  switch (e->kind) {
+  case KIND_METRICS: {
+    lbsim_buf_t body = LBSIM_BUF_INIT;
+    lbsim_metrics_text(m->balancers, m->nbalancers, m->backends, m->nbackends, &body);
+    if (lbsim_buf_ok(&body)) {
+      lbsim_hresponse_simple(out, e, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, body.data, body.len);
+    } else {
+      static const char oom[] = "out of memory\n";
+      lbsim_hresponse_simple(out, e, 503, "text/plain; charset=utf-8", "Retry-After: 1\r\n", oom, sizeof(oom) - 1);
+    }
+    lbsim_buf_free(&body);
+    break;
+  }
+  case KIND_NOT_ALLOWED: {
+    static const char body[] = "read-only: GET /metrics\n";
+    lbsim_hresponse_simple(out, e, 405, "text/plain; charset=utf-8", "Allow: GET, HEAD\r\n", body, sizeof(body) - 1);
+    break;
+  }
+  default: {
+    static const char body[] = "not found: GET /metrics\n";
+    lbsim_hresponse_simple(out, e, 404, "text/plain; charset=utf-8", NULL, body, sizeof(body) - 1);
+    break;
+  }
+  }
+}
+
+static const lbsim_happ_t metrics_app = {
+    .route = metrics_route,
+    .render = metrics_render,
+};
+
+int lbsim_metrics_start(lbsim_metrics_t *m, uv_loop_t *loop, lbsim_sched_t *sched, const char *host, uint16_t port) {
+  lbsim_httpd_init(&m->httpd, loop, sched, &metrics_app, m);
+  /* Scrapers keep a connection or two: a small cap, and no request bodies. */
+  m->httpd.max_conns = 64;
+  m->httpd.limits.max_body_bytes = 0;
+  return lbsim_httpd_listen(&m->httpd, host, port, &m->port);
+}
+
+void lbsim_metrics_close(lbsim_metrics_t *m, lbsim_httpd_closed_cb on_closed) {
+  lbsim_httpd_close(&m->httpd, on_closed);
+}

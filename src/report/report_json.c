@@ -1,0 +1,332 @@
+/* The JSON Lines format: one object per line. See lbsim/report/report.h and the
+ * README for the schema. */
+#include <math.h>
+#include <string.h>
+
+#include "lbsim/base/buf.h"
+#include "lbsim/base/common.h"
+#include "lbsim/base/log.h"
+#include "lbsim/report/report.h"
+#include "lbsim_version.h"
+
+static void json_string(lbsim_buf_t *out, const char *s) {
+  lbsim_buf_append_str(out, "\"");
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\')
+      lbsim_buf_printf(out, "\\%c", c);
+    else if (c < 0x20)
+      lbsim_buf_printf(out, "\\u%04x", c);
+    else
+      lbsim_buf_append(out, s, 1);
+  }
+  lbsim_buf_append_str(out, "\"");
+}
+
+/* Numbers that may be unknown (no oracle, no sample) print as null. */
+static void json_number(lbsim_buf_t *out, double v) {
+  if (isfinite(v))
+    lbsim_buf_fixed(out, v, 3);
+  else
+    lbsim_buf_append_str(out, "null");
+}
+
+static void json_u64(lbsim_buf_t *out, const char *key, uint64_t v) {
+  lbsim_buf_append_str(out, key);
+  lbsim_buf_u64(out, v);
+}
+
+static void json_quantiles(lbsim_buf_t *out, const lbsim_counts_t *c) {
+  static const struct {
+    const char *key;
+    double q;
+  } qs[] = {{",\"p50_ms\":", 0.5}, {",\"p90_ms\":", 0.9}, {",\"p99_ms\":", 0.99}, {",\"p999_ms\":", 0.999}};
+  for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+    lbsim_buf_append_str(out, qs[i].key);
+    json_number(out, c->ok ? lbsim_counts_quantile_ms(c, qs[i].q) : NAN);
+  }
+}
+
+static void json_oracle_figures(lbsim_buf_t *out, const lbsim_counts_t *c) {
+  lbsim_buf_append_str(out, ",\"to_fastest\":");
+  json_number(out, lbsim_report_share_to_fastest(c));
+  lbsim_buf_append_str(out, ",\"regret_ms\":");
+  json_number(out, lbsim_report_mean_regret_ms(c));
+}
+
+/* With --backends-only there are no policies and no traffic shape. */
+static void json_start(lbsim_report_t *r, uint64_t now_ns) {
+  lbsim_buf_t *out = &r->out;
+  lbsim_buf_printf(out, "{\"type\":\"start\",\"version\":\"%s\",\"seed\":%llu,\"clock\":\"%s\",\"shape\":",
+                   LBSIM_VERSION, (unsigned long long)r->seed,
+                   r->cfg->clock == LBSIM_CLOCK_VIRTUAL ? "virtual" : "real");
+  if (r->nbalancers > 0)
+    json_string(out, lbsim_shape_names[r->cfg->shape]);
+  else
+    lbsim_buf_append_str(out, "null");
+  lbsim_buf_append_str(out, ",\"policies\":[");
+  for (uint32_t w = 0; w < r->nbalancers; w++) {
+    if (w)
+      lbsim_buf_append_str(out, ",");
+    json_string(out, r->balancers[w].policy_name);
+  }
+  lbsim_buf_append_str(out, "],\"backends\":[");
+  for (uint32_t i = 0; i < r->n; i++) {
+    lbsim_buf_printf(out, "%s{\"backend\":%u,\"url\":", i ? "," : "", i + 1);
+    json_string(out, r->names[i]);
+    lbsim_buf_append_str(out, ",\"true_ms\":");
+    json_number(out, lbsim_report_true_ms(r, i, now_ns));
+    lbsim_buf_append_str(out, "}");
+  }
+  lbsim_buf_append_str(out, "]}\n");
+}
+
+static void json_round(lbsim_report_t *r, uint64_t round, double t_s, uint64_t now_ns) {
+  lbsim_buf_t *out = &r->out;
+  for (uint32_t w = 0; w < r->nbalancers; w++) {
+    const lbsim_balancer_t *b = &r->balancers[w];
+    const lbsim_counts_t *c = &b->stats.round;
+    uint64_t picks = 0;
+    for (uint32_t i = 0; i < b->n; i++)
+      picks += b->stats.round_picks[i];
+    lbsim_buf_append_str(out, r->cfg->shape == LBSIM_SHAPE_BURST ? "{\"type\":\"round\"" : "{\"type\":\"interval\"");
+    json_u64(out, ",\"n\":", round);
+    lbsim_buf_append_str(out, ",\"t\":");
+    lbsim_buf_fixed(out, t_s, 3);
+    lbsim_buf_append_str(out, ",\"policy\":");
+    json_string(out, b->policy_name);
+    json_u64(out, ",\"requests\":", picks);
+    json_u64(out, ",\"ok\":", c->ok);
+    json_u64(out, ",\"failed\":", c->failed);
+    json_quantiles(out, c);
+    json_oracle_figures(out, c);
+    lbsim_buf_append_str(out, ",\"fastest\":");
+    if (r->oracle && isfinite(lbsim_oracle_fastest_ms(r->oracle, now_ns)))
+      lbsim_buf_u64(out, lbsim_oracle_fastest(r->oracle, now_ns) + 1);
+    else
+      lbsim_buf_append_str(out, "null");
+    lbsim_buf_append_str(out, ",\"backends\":[");
+    for (uint32_t i = 0; i < b->n; i++) {
+      json_u64(out, i ? ",{\"backend\":" : "{\"backend\":", i + 1);
+      lbsim_buf_append_str(out, ",\"url\":");
+      json_string(out, b->names[i]);
+      json_u64(out, ",\"requests\":", b->stats.round_picks[i]);
+      lbsim_buf_append_str(out, ",\"ema_ms\":");
+      lbsim_buf_fixed(out, b->ema.value_ms[i], 3);
+      lbsim_buf_append_str(out, ",\"true_ms\":");
+      json_number(out, lbsim_report_true_ms(r, i, now_ns));
+      lbsim_buf_append_str(out, "}");
+    }
+    lbsim_buf_append_str(out, "]}\n");
+  }
+}
+
+static void json_totals(lbsim_buf_t *out, const lbsim_balancer_t *b) {
+  const lbsim_stats_t *s = &b->stats;
+  const lbsim_counts_t *c = &s->total;
+  json_u64(out, ",\"requests\":", c->requests);
+  json_u64(out, ",\"ok\":", c->ok);
+  json_u64(out, ",\"failed\":", c->failed);
+  json_quantiles(out, c);
+  json_oracle_figures(out, c);
+  json_u64(out, ",\"rounds\":", s->rounds);
+  json_u64(out, ",\"majority_switches\":", s->majority_switches);
+  lbsim_buf_append_str(out, ",\"top_share\":");
+  json_number(out, lbsim_report_top_share(s));
+}
+
+static void json_summary(lbsim_report_t *r, const lbsim_balancer_t *b, double elapsed_s) {
+  lbsim_buf_t *out = &r->out;
+  const lbsim_stats_t *s = &b->stats;
+  const lbsim_counts_t *c = &s->total;
+  lbsim_buf_append_str(out, "{\"type\":\"summary\",\"policy\":");
+  json_string(out, b->policy_name);
+  lbsim_buf_printf(out, ",\"shape\":\"%s\"", lbsim_shape_names[r->cfg->shape]);
+  json_totals(out, b);
+  lbsim_buf_append_str(out, ",\"failures\":{");
+  for (int k = LBSIM_RESULT_OK + 1; k < LBSIM_RESULT_COUNT; k++)
+    lbsim_buf_printf(out, "%s\"%s\":%llu", k > 1 ? "," : "", lbsim_result_name((lbsim_result_t)k),
+                     (unsigned long long)c->by_result[k]);
+  lbsim_buf_printf(out, "},\"elapsed_s\":%.3f,\"rate\":%.3f", elapsed_s,
+                   elapsed_s > 0 ? (double)c->requests / elapsed_s : 0.0);
+  json_u64(out, ",\"fastest_changes\":", s->changes);
+  json_u64(out, ",\"diverted\":", s->diverts);
+  lbsim_buf_append_str(out, ",\"divert_mean_s\":");
+  json_number(out, lbsim_report_divert_mean_s(s));
+  lbsim_buf_append_str(out, ",\"divert_max_s\":");
+  json_number(out, s->diverts ? s->divert_max_s : NAN);
+  lbsim_buf_append_str(out, ",\"backends\":[");
+  for (uint32_t i = 0; i < b->n; i++) {
+    const lbsim_counts_t *bc = &s->backend[i];
+    json_u64(out, i ? ",{\"backend\":" : "{\"backend\":", i + 1);
+    lbsim_buf_append_str(out, ",\"url\":");
+    json_string(out, b->names[i]);
+    json_u64(out, ",\"requests\":", bc->requests);
+    json_u64(out, ",\"ok\":", bc->ok);
+    json_u64(out, ",\"failed\":", bc->failed);
+    json_quantiles(out, bc);
+    lbsim_buf_append_str(out, ",\"ema_ms\":");
+    lbsim_buf_fixed(out, b->ema.value_ms[i], 3);
+    lbsim_buf_append_str(out, "}");
+  }
+  lbsim_buf_append_str(out, "]}\n");
+}
+
+static void json_run(lbsim_report_t *r, double elapsed_s, uint64_t now_ns) {
+  (void)now_ns;
+  for (uint32_t w = 0; w < r->nbalancers; w++)
+    json_summary(r, &r->balancers[w], elapsed_s);
+}
+
+static void json_change(lbsim_report_t *r, double t_s, uint32_t backend, const lbsim_event_t *ev, double from,
+                        double to) {
+  lbsim_buf_t *out = &r->out;
+  if (ev->origin == LBSIM_ORIGIN_DRIFT) {
+    lbsim_buf_append_str(out, "{\"type\":\"drift\",\"t\":");
+    lbsim_buf_fixed(out, t_s, 3);
+    json_u64(out, ",\"backend\":", backend + 1);
+    lbsim_buf_append_str(out, ",\"from_ms\":");
+    lbsim_buf_fixed(out, from, 3);
+    lbsim_buf_append_str(out, ",\"to_ms\":");
+    lbsim_buf_fixed(out, to, 3);
+    lbsim_buf_append_str(out, "}\n");
+    return;
+  }
+  lbsim_buf_printf(out, "{\"type\":\"change\",\"t\":%.3f,\"backend\":%u,\"source\":\"%s\",\"action\":\"%s\"", t_s,
+                   backend + 1, lbsim_origin_names[ev->origin], lbsim_action_name(ev->action));
+  switch (ev->action) {
+  case LBSIM_ACTION_JITTER: {
+    char jitter[48];
+    lbsim_jitter_format(&ev->jitter, jitter, sizeof(jitter));
+    lbsim_buf_append_str(out, ",\"to\":");
+    json_string(out, jitter);
+    break;
+  }
+  case LBSIM_ACTION_UP:
+    lbsim_buf_printf(out, ",\"slow_start_s\":%.3f,\"slow_start_factor\":%.3f", ev->slow_start_s,
+                     ev->slow_start_factor);
+    break;
+  case LBSIM_ACTION_LATENCY:
+  case LBSIM_ACTION_ERROR_RATE:
+  case LBSIM_ACTION_CAPACITY:
+    lbsim_buf_printf(out, ",\"from\":%.3f,\"to\":%.3f", from, to);
+    break;
+  case LBSIM_ACTION_DOWN:
+  case LBSIM_ACTION_STALL:
+  case LBSIM_ACTION_RESUME:
+    break;
+  }
+  lbsim_buf_append_str(out, "}\n");
+}
+
+/* A sweep's first object: a start object without backends (their number
+ * may be swept), with what is swept. */
+static void json_sweep_head(lbsim_report_t *r, uint32_t nparams, const char *const *names) {
+  lbsim_buf_t *out = &r->out;
+  const lbsim_config_t *cfg = r->cfg;
+  lbsim_buf_printf(out, "{\"type\":\"start\",\"version\":\"%s\",\"seed\":%llu,\"clock\":\"virtual\",\"policies\":[",
+                   LBSIM_VERSION, (unsigned long long)r->seed);
+  for (uint32_t w = 0; w < (cfg->compare ? cfg->npolicies : 1); w++) {
+    if (w)
+      lbsim_buf_append_str(out, ",");
+    json_string(out, cfg->policies[w]);
+  }
+  lbsim_buf_append_str(out, "],\"sweep\":{\"params\":[");
+  for (uint32_t k = 0; k < nparams; k++) {
+    if (k)
+      lbsim_buf_append_str(out, ",");
+    json_string(out, names[k]);
+  }
+  lbsim_buf_printf(out, "],\"combinations\":%u}}\n", cfg->sweep.combinations);
+}
+
+static void json_sweep_row(lbsim_report_t *r, const lbsim_sweep_row_t *row) {
+  lbsim_buf_t *out = &r->out;
+  const lbsim_balancer_t *b = row->balancer;
+  const lbsim_counts_t *c = &b->stats.total;
+  lbsim_buf_printf(out, "{\"type\":\"sweep\",\"combination\":%u,\"params\":{", row->combination + 1);
+  for (uint32_t k = 0; k < row->nparams; k++) {
+    if (k)
+      lbsim_buf_append_str(out, ",");
+    json_string(out, row->names[k]);
+    if (row->unused & (1u << k))
+      lbsim_buf_append_str(out, ":null");
+    else
+      lbsim_buf_printf(out, ":%.15g", row->values[k]);
+  }
+  lbsim_buf_append_str(out, "},\"unused\":[");
+  for (uint32_t k = 0, first = 1; k < row->nparams; k++)
+    if (row->unused & (1u << k)) {
+      if (!first)
+        lbsim_buf_append_str(out, ",");
+      json_string(out, row->names[k]);
+      first = 0;
+    }
+  lbsim_buf_append_str(out, "],\"policy\":");
+  json_string(out, b->policy_name);
+  json_totals(out, b);
+  lbsim_buf_append_str(out, ",\"success\":");
+  json_number(out, c->requests ? (double)c->ok / (double)c->requests : NAN);
+  lbsim_buf_printf(out, ",\"elapsed_s\":%.3f}\n", row->elapsed_s);
+}
+
+/* Between rounds (the dashboard): the truth now, and each policy's
+ * estimates, requests in flight (in all and per backend), requests done per
+ * backend and totals so far. Arrays in backend order, to stay small with
+ * 1,000 backends. */
+static void json_tick(lbsim_report_t *r, double t_s, uint64_t now_ns) {
+  lbsim_buf_t *out = &r->out;
+  lbsim_buf_append_str(out, "{\"type\":\"tick\",\"t\":");
+  lbsim_buf_fixed(out, t_s, 3);
+  lbsim_buf_append_str(out, ",\"true_ms\":");
+  if (r->oracle) {
+    for (uint32_t i = 0; i < r->n; i++) {
+      lbsim_buf_append_str(out, i ? "," : "[");
+      json_number(out, lbsim_report_true_ms(r, i, now_ns));
+    }
+    lbsim_buf_append_str(out, r->n ? "]" : "[]");
+  } else {
+    lbsim_buf_append_str(out, "null");
+  }
+  lbsim_buf_append_str(out, ",\"policies\":[");
+  for (uint32_t w = 0; w < r->nbalancers; w++) {
+    const lbsim_balancer_t *b = &r->balancers[w];
+    lbsim_buf_append_str(out, w ? ",{\"policy\":" : "{\"policy\":");
+    json_string(out, b->policy_name);
+    json_u64(out, ",\"launched\":", b->stats.launched);
+    json_u64(out, ",\"ok\":", b->stats.total.ok);
+    json_u64(out, ",\"failed\":", b->stats.total.failed);
+    json_u64(out, ",\"in_flight\":", b->in_flight);
+    lbsim_buf_append_str(out, ",\"ema_ms\":[");
+    for (uint32_t i = 0; i < b->n; i++) {
+      if (i)
+        lbsim_buf_append_str(out, ",");
+      lbsim_buf_fixed(out, b->ema.value_ms[i], 3);
+    }
+    lbsim_buf_append_str(out, "],\"backend_in_flight\":[");
+    for (uint32_t i = 0; i < b->n; i++) {
+      if (i)
+        lbsim_buf_append_str(out, ",");
+      lbsim_buf_u64(out, b->in_flight_to[i]);
+    }
+    lbsim_buf_append_str(out, "],\"backend_done\":[");
+    for (uint32_t i = 0; i < b->n; i++) {
+      if (i)
+        lbsim_buf_append_str(out, ",");
+      lbsim_buf_u64(out, b->stats.backend[i].requests);
+    }
+    lbsim_buf_append_str(out, "]}");
+  }
+  lbsim_buf_append_str(out, "]}\n");
+}
+
+const lbsim_format_t lbsim_format_json = {
+    .name = "json",
+    .start = json_start,
+    .round = json_round,
+    .run = json_run,
+    .change = json_change,
+    .sweep_head = json_sweep_head,
+    .sweep_row = json_sweep_row,
+    .tick = json_tick,
+};

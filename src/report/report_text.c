@@ -1,0 +1,263 @@
+/* The text format: the seed's round block, byte for byte; the run summary;
+ * the compare tables. See lbsim/report/report.h. */
+#include <math.h>
+#include <string.h>
+#include <stdio.h>
+
+#include "lbsim/base/buf.h"
+#include "lbsim/base/common.h"
+#include "lbsim/base/log.h"
+#include "lbsim/report/report.h"
+
+static void text_start(lbsim_report_t *r, uint64_t now_ns) {
+  (void)r;
+  (void)now_ns;
+}
+
+static size_t name_width(const lbsim_balancer_t *b) {
+  size_t w = 7;
+  for (uint32_t i = 0; i < b->n; i++)
+    if (strlen(b->names[i]) > w)
+      w = strlen(b->names[i]);
+  return w;
+}
+
+#define COL 24 /* one compared policy's column */
+
+static void compare_header(lbsim_buf_t *out, int width, const char *first, const lbsim_report_t *r) {
+  lbsim_buf_printf(out, "%-*s %9s", width, first, "true ms");
+  for (uint32_t w = 0; w < r->nbalancers; w++)
+    lbsim_buf_printf(out, " | %-*s", COL - 3, r->balancers[w].policy_name);
+  lbsim_buf_append_str(out, "\n");
+}
+
+/* Compare mode: one row per backend (requests and EMA per policy), then the
+ * round's figures per policy. */
+static void compare_round(lbsim_report_t *r, uint64_t round, uint64_t now_ns) {
+  lbsim_buf_t *out = &r->out;
+  const lbsim_balancer_t *first = &r->balancers[0];
+  int width = (int)name_width(first);
+  lbsim_buf_printf(out, "\n=== %s %llu ===\n", r->cfg->shape == LBSIM_SHAPE_BURST ? "Round" : "Interval",
+                   (unsigned long long)round);
+  compare_header(out, width, "backend", r);
+  for (uint32_t i = 0; i < first->n; i++) {
+    lbsim_buf_printf(out, "%-*s %9.2f", width, first->names[i], lbsim_report_true_ms(r, i, now_ns));
+    for (uint32_t w = 0; w < r->nbalancers; w++)
+      lbsim_buf_printf(out, " | %5llu req ema %8.2f ", (unsigned long long)r->balancers[w].stats.round_picks[i],
+                       r->balancers[w].ema.value_ms[i]);
+    lbsim_buf_append_str(out, "\n");
+  }
+  char cell[64];
+  lbsim_buf_printf(out, "%-*s %9s", width, "ok / failed", "");
+  for (uint32_t w = 0; w < r->nbalancers; w++) {
+    const lbsim_counts_t *c = &r->balancers[w].stats.round;
+    snprintf(cell, sizeof(cell), "%llu / %llu", (unsigned long long)c->ok, (unsigned long long)c->failed);
+    lbsim_buf_printf(out, " | %-*s", COL - 3, cell);
+  }
+  lbsim_buf_printf(out, "\n%-*s %9s", width, "p50 / p99 ms", "");
+  for (uint32_t w = 0; w < r->nbalancers; w++) {
+    const lbsim_counts_t *c = &r->balancers[w].stats.round;
+    snprintf(cell, sizeof(cell), "%.2f / %.2f", lbsim_counts_quantile_ms(c, 0.5), lbsim_counts_quantile_ms(c, 0.99));
+    lbsim_buf_printf(out, " | %-*s", COL - 3, cell);
+  }
+  if (r->oracle) {
+    lbsim_buf_printf(out, "\n%-*s %9s", width, "to fastest / regret", "");
+    for (uint32_t w = 0; w < r->nbalancers; w++) {
+      const lbsim_counts_t *c = &r->balancers[w].stats.round;
+      if (c->judged)
+        snprintf(cell, sizeof(cell), "%.1f %% / %+.2f ms", 100.0 * lbsim_report_share_to_fastest(c),
+                 lbsim_report_mean_regret_ms(c));
+      else
+        snprintf(cell, sizeof(cell), "-");
+      lbsim_buf_printf(out, " | %-*s", COL - 3, cell);
+    }
+  }
+  lbsim_buf_append_str(out, "\n");
+}
+
+/* The seed's block, byte for byte: formatted without printf, since under
+ * the virtual clock it is written a hundred thousand times a second. */
+static void seed_block(lbsim_report_t *r, uint64_t round) {
+  lbsim_buf_t *out = &r->out;
+  const lbsim_balancer_t *b = &r->balancers[0];
+  lbsim_buf_append_str(out, r->cfg->shape == LBSIM_SHAPE_BURST ? "\n=== Traffic Round " : "\n=== Traffic Interval ");
+  lbsim_buf_u64(out, round);
+  lbsim_buf_append_str(out, " Summary ===\n");
+  for (uint32_t i = 0; i < b->n; i++) {
+    lbsim_buf_append_str(out, b->names[i]);
+    lbsim_buf_append_str(out, ": avg=");
+    lbsim_buf_fixed(out, b->ema.value_ms[i], 2);
+    lbsim_buf_append_str(out, " ms, requests=");
+    lbsim_buf_u64(out, b->stats.round_picks[i]);
+    lbsim_buf_append_str(out, "\n");
+  }
+}
+
+/* The seed's block has the EMA and the picks; the compare table, quantiles. */
+static bool text_round_latency(const lbsim_report_t *r) {
+  return r->nbalancers > 1;
+}
+
+static void text_round(lbsim_report_t *r, uint64_t round, double t_s, uint64_t now_ns) {
+  (void)t_s;
+  if (r->nbalancers > 1)
+    compare_round(r, round, now_ns);
+  else
+    seed_block(r, round);
+}
+
+static void summary(lbsim_report_t *r, double elapsed_s) {
+  lbsim_buf_t *out = &r->out;
+  const lbsim_balancer_t *b = &r->balancers[0];
+  const lbsim_stats_t *s = &b->stats;
+  const lbsim_counts_t *c = &s->total;
+  lbsim_buf_printf(out, "\n=== Run Summary ===\n");
+  lbsim_buf_printf(out, "requests=%llu ok=%llu failed=%llu elapsed=%.2f s rate=%.2f req/s\n",
+                   (unsigned long long)c->requests, (unsigned long long)c->ok, (unsigned long long)c->failed,
+                   elapsed_s, elapsed_s > 0 ? (double)c->requests / elapsed_s : 0.0);
+  if (c->failed > 0) {
+    lbsim_buf_printf(out, "failures:");
+    for (int k = LBSIM_RESULT_OK + 1; k < LBSIM_RESULT_COUNT; k++)
+      lbsim_buf_printf(out, " %s=%llu", lbsim_result_name((lbsim_result_t)k), (unsigned long long)c->by_result[k]);
+    lbsim_buf_append_str(out, "\n");
+  }
+  for (uint32_t i = 0; i < s->n; i++) {
+    const lbsim_counts_t *bc = &s->backend[i];
+    lbsim_buf_printf(out, "%s: requests=%llu ok=%llu failed=%llu p50=%.2f ms p99=%.2f ms ema=%.2f ms\n",
+                     b->names[i], (unsigned long long)bc->requests, (unsigned long long)bc->ok,
+                     (unsigned long long)bc->failed, lbsim_counts_quantile_ms(bc, 0.50),
+                     lbsim_counts_quantile_ms(bc, 0.99), b->ema.value_ms[i]);
+  }
+  lbsim_buf_printf(out, "latency: p50=%.2f ms p90=%.2f ms p99=%.2f ms p99.9=%.2f ms\n",
+                   lbsim_counts_quantile_ms(c, 0.5), lbsim_counts_quantile_ms(c, 0.9),
+                   lbsim_counts_quantile_ms(c, 0.99), lbsim_counts_quantile_ms(c, 0.999));
+  if (s->rounds > 0)
+    lbsim_buf_printf(out, "balance: rounds=%llu top_share=%.1f%% majority_switches=%llu\n",
+                     (unsigned long long)s->rounds, 100.0 * lbsim_report_top_share(s),
+                     (unsigned long long)s->majority_switches);
+  if (r->oracle) {
+    lbsim_buf_printf(out, "oracle: to_fastest=%.1f%% regret=%+.2f ms fastest_changes=%llu diverted=%llu",
+                     100.0 * lbsim_report_share_to_fastest(c), lbsim_report_mean_regret_ms(c),
+                     (unsigned long long)s->changes, (unsigned long long)s->diverts);
+    if (s->diverts)
+      lbsim_buf_printf(out, " divert_mean=%.2f s divert_max=%.2f s", lbsim_report_divert_mean_s(s), s->divert_max_s);
+    lbsim_buf_append_str(out, "\n");
+  }
+}
+
+/* One policy's figures as the comparison prints them. */
+static void policy_figures(lbsim_buf_t *out, const lbsim_balancer_t *b, bool oracle) {
+  const lbsim_stats_t *s = &b->stats;
+  const lbsim_counts_t *c = &s->total;
+  lbsim_buf_printf(out, " %9.2f %9.2f %9.2f", lbsim_counts_quantile_ms(c, 0.5), lbsim_counts_quantile_ms(c, 0.99),
+                   lbsim_counts_quantile_ms(c, 0.999));
+  if (oracle && c->judged)
+    lbsim_buf_printf(out, " %7.1f%% %+10.2f", 100.0 * lbsim_report_share_to_fastest(c),
+                     lbsim_report_mean_regret_ms(c));
+  else
+    lbsim_buf_printf(out, " %8s %10s", "-", "-");
+}
+
+static void comparison(lbsim_report_t *r, double elapsed_s) {
+  lbsim_buf_t *out = &r->out;
+  lbsim_buf_printf(out, "\n=== Comparison Summary (%.2f s) ===\n", elapsed_s);
+  lbsim_buf_printf(out, "%-18s %9s %9s %7s %9s %9s %9s %8s %10s %9s %9s %9s\n", "policy", "requests", "ok", "failed",
+                   "p50 ms", "p99 ms", "p99.9 ms", "fastest", "regret ms", "divert s", "switches", "top share");
+  for (uint32_t w = 0; w < r->nbalancers; w++) {
+    const lbsim_balancer_t *b = &r->balancers[w];
+    const lbsim_stats_t *s = &b->stats;
+    const lbsim_counts_t *c = &s->total;
+    lbsim_buf_printf(out, "%-18s %9llu %9llu %7llu", b->policy_name, (unsigned long long)c->requests,
+                     (unsigned long long)c->ok, (unsigned long long)c->failed);
+    policy_figures(out, b, r->oracle != NULL);
+    if (s->diverts)
+      lbsim_buf_printf(out, " %9.2f", lbsim_report_divert_mean_s(s));
+    else
+      lbsim_buf_printf(out, " %9s", "-");
+    lbsim_buf_printf(out, " %9llu", (unsigned long long)s->majority_switches);
+    if (s->rounds)
+      lbsim_buf_printf(out, " %8.1f%%\n", 100.0 * lbsim_report_top_share(s));
+    else
+      lbsim_buf_printf(out, " %9s\n", "-");
+  }
+  if (r->oracle)
+    lbsim_buf_printf(out,
+                     "the fastest backend changed %llu times; divert s: mean time until it got most of the traffic\n",
+                     (unsigned long long)r->balancers[0].stats.changes);
+}
+
+static void text_run(lbsim_report_t *r, double elapsed_s, uint64_t now_ns) {
+  (void)now_ns;
+  if (r->nbalancers > 1)
+    comparison(r, elapsed_s);
+  else
+    summary(r, elapsed_s);
+}
+
+static void text_change(lbsim_report_t *r, double t_s, uint32_t backend, const lbsim_event_t *ev, double from,
+                        double to) {
+  /* Text carries changes on stderr only (lbsim_report_change logs them). */
+  (void)r, (void)t_s, (void)backend, (void)ev, (void)from, (void)to;
+}
+
+static void text_sweep_head(lbsim_report_t *r, uint32_t nparams, const char *const *names) {
+  lbsim_buf_t *out = &r->out;
+  const lbsim_config_t *cfg = r->cfg;
+  uint32_t npolicies = cfg->compare ? cfg->npolicies : 1;
+  lbsim_buf_printf(out, "\n=== Sweep: %u combination%s x %u polic%s ===\n", cfg->sweep.combinations,
+                   cfg->sweep.combinations == 1 ? "" : "s", npolicies, npolicies == 1 ? "y" : "ies");
+  for (uint32_t k = 0; k < nparams; k++)
+    lbsim_buf_printf(out, "%12s ", names[k]);
+  lbsim_buf_printf(out, "%-18s %9s %9s %9s %8s %8s %10s %9s %9s\n", "policy", "p50 ms", "p99 ms", "p99.9 ms",
+                   "success", "fastest", "regret ms", "switches", "top share");
+}
+
+static void text_sweep_row(lbsim_report_t *r, const lbsim_sweep_row_t *row) {
+  lbsim_buf_t *out = &r->out;
+  const lbsim_balancer_t *b = row->balancer;
+  const lbsim_stats_t *s = &b->stats;
+  const lbsim_counts_t *c = &s->total;
+  for (uint32_t k = 0; k < row->nparams; k++) {
+    if (row->unused & (1u << k))
+      lbsim_buf_printf(out, "%12s ", "-");
+    else
+      lbsim_buf_printf(out, "%12.15g ", row->values[k]);
+  }
+  lbsim_buf_printf(out, "%-18s %9.2f %9.2f %9.2f", b->policy_name, lbsim_counts_quantile_ms(c, 0.5),
+                   lbsim_counts_quantile_ms(c, 0.99), lbsim_counts_quantile_ms(c, 0.999));
+  if (c->requests)
+    lbsim_buf_printf(out, " %7.2f%%", 100.0 * (double)c->ok / (double)c->requests);
+  else
+    lbsim_buf_printf(out, " %8s", "-");
+  if (c->judged)
+    lbsim_buf_printf(out, " %7.1f%% %+10.2f", 100.0 * lbsim_report_share_to_fastest(c),
+                     lbsim_report_mean_regret_ms(c));
+  else
+    lbsim_buf_printf(out, " %8s %10s", "-", "-");
+  lbsim_buf_printf(out, " %9llu", (unsigned long long)s->majority_switches);
+  if (s->rounds)
+    lbsim_buf_printf(out, " %8.1f%%", 100.0 * lbsim_report_top_share(s));
+  else
+    lbsim_buf_printf(out, " %9s", "-");
+  if (row->unused) {
+    lbsim_buf_append_str(out, "  (does not use");
+    for (uint32_t k = 0, first = 1; k < row->nparams; k++)
+      if (row->unused & (1u << k)) {
+        lbsim_buf_printf(out, "%s %s", first ? "" : ",", row->names[k]);
+        first = 0;
+      }
+    lbsim_buf_append_str(out, ": run once)");
+  }
+  lbsim_buf_append_str(out, "\n");
+}
+
+const lbsim_format_t lbsim_format_text = {
+    .name = "text",
+    .start = text_start,
+    .round = text_round,
+    .round_latency = text_round_latency,
+    .run = text_run,
+    .change = text_change,
+    .sweep_head = text_sweep_head,
+    .sweep_row = text_sweep_row,
+};

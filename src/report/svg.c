@@ -1,0 +1,689 @@
+/* Timeline and SVG drawing. See lbsim/report/svg.h. */
+#include "lbsim/report/svg.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lbsim/base/error.h"
+
+#define WIDTH 1100
+#define MARGIN_LEFT 80
+#define MARGIN_RIGHT 250
+#define PLOT_W (WIDTH - MARGIN_LEFT - MARGIN_RIGHT)
+#define LAT_H 230
+#define SHARE_H 110
+#define FAIL_H 70
+#define GAP_H 50 /* between the plots of a panel: the time axis' labels */
+#define PANEL_H (40 + LAT_H + GAP_H + SHARE_H + GAP_H + FAIL_H + 60)
+#define CHANGED_RATIO 10.0 /* a backend whose expected cost moved this much "changed" */
+
+const char *const lbsim_svg_palette[LBSIM_SVG_COLORS] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b",
+                                                         "#e377c2", "#17becf", "#bcbd22", "#393b79"};
+#define OTHERS_COLOR "#b0b0b0"
+#define FAIL_COLOR "#d62728"
+
+/* ---- timeline ------------------------------------------------------------ */
+
+/* How many entries of `bytes` each a series may keep: an even number (the
+ * thinning halves it), at least 64. */
+static uint32_t series_cap(size_t bytes) {
+  size_t cap = LBSIM_TIMELINE_BYTES / bytes;
+  if (cap > LBSIM_TIMELINE_MAX)
+    cap = LBSIM_TIMELINE_MAX;
+  if (cap < 64)
+    cap = 64;
+  return (uint32_t)cap & ~1u;
+}
+
+int lbsim_timeline_init(lbsim_timeline_t *tl, uint32_t nbalancers, uint32_t n) {
+  memset(tl, 0, sizeof(*tl));
+  tl->nbalancers = nbalancers;
+  tl->n = n;
+  size_t per = (size_t)nbalancers * n;
+  tl->sample_stride = 1;
+  tl->sample_cap = series_cap(sizeof(double) + (2 * n + per) * sizeof(float));
+  tl->sample_t = malloc(tl->sample_cap * sizeof(*tl->sample_t));
+  tl->true_ms = malloc(tl->sample_cap * (size_t)n * sizeof(*tl->true_ms));
+  tl->cost_ms = malloc(tl->sample_cap * (size_t)n * sizeof(*tl->cost_ms));
+  tl->ema_ms = malloc(tl->sample_cap * per * sizeof(*tl->ema_ms));
+  tl->block_stride = 1;
+  tl->block_cap = series_cap(sizeof(double) + (per + 2 * (size_t)nbalancers) * sizeof(uint32_t));
+  tl->block_end = malloc(tl->block_cap * sizeof(*tl->block_end));
+  tl->picks = malloc(tl->block_cap * per * sizeof(*tl->picks));
+  tl->answered = malloc((size_t)tl->block_cap * nbalancers * sizeof(*tl->answered));
+  tl->failed = malloc((size_t)tl->block_cap * nbalancers * sizeof(*tl->failed));
+  if (!tl->sample_t || !tl->true_ms || !tl->cost_ms || !tl->ema_ms || !tl->block_end || !tl->picks ||
+      !tl->answered || !tl->failed) {
+    lbsim_timeline_free(tl);
+    return LBSIM_ENOMEM;
+  }
+  return 0;
+}
+
+void lbsim_timeline_free(lbsim_timeline_t *tl) {
+  free(tl->sample_t);
+  free(tl->true_ms);
+  free(tl->cost_ms);
+  free(tl->ema_ms);
+  free(tl->block_end);
+  free(tl->picks);
+  free(tl->answered);
+  free(tl->failed);
+  memset(tl, 0, sizeof(*tl));
+}
+
+/* Keeps every other sample: the samples cover the whole run at half the
+ * resolution. */
+static void thin_samples(lbsim_timeline_t *tl) {
+  size_t n = tl->n, per = (size_t)tl->nbalancers * tl->n;
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < tl->nsamples; i += 2, kept++) {
+    tl->sample_t[kept] = tl->sample_t[i];
+    memmove(&tl->true_ms[kept * n], &tl->true_ms[i * n], n * sizeof(float));
+    memmove(&tl->cost_ms[kept * n], &tl->cost_ms[i * n], n * sizeof(float));
+    memmove(&tl->ema_ms[kept * per], &tl->ema_ms[i * per], per * sizeof(float));
+  }
+  tl->nsamples = kept;
+  tl->sample_stride *= 2;
+}
+
+int lbsim_timeline_sample(lbsim_timeline_t *tl, double t_s, bool keep) {
+  if (tl->sample_t == NULL)
+    return -1;
+  bool due = tl->samples_seen++ % tl->sample_stride == 0;
+  if ((!due && !keep) || (tl->nsamples > 0 && t_s < tl->sample_t[tl->nsamples - 1]))
+    return -1;
+  if (tl->nsamples == tl->sample_cap)
+    thin_samples(tl);
+  tl->sample_t[tl->nsamples] = t_s;
+  return (int)tl->nsamples++;
+}
+
+/* Adds each pair of blocks into one: the blocks still cover the whole run,
+ * at half the resolution, and later ones gather twice as many. */
+static void merge_blocks(lbsim_timeline_t *tl) {
+  size_t per = (size_t)tl->nbalancers * tl->n, nw = tl->nbalancers;
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < tl->nblocks; i += 2, kept++) {
+    uint32_t j = i + 1 < tl->nblocks ? i + 1 : i;
+    tl->block_end[kept] = tl->block_end[j];
+    for (size_t k = 0; k < per; k++)
+      tl->picks[kept * per + k] = tl->picks[i * per + k] + (j != i ? tl->picks[j * per + k] : 0);
+    for (size_t w = 0; w < nw; w++) {
+      tl->answered[kept * nw + w] = tl->answered[i * nw + w] + (j != i ? tl->answered[j * nw + w] : 0);
+      tl->failed[kept * nw + w] = tl->failed[i * nw + w] + (j != i ? tl->failed[j * nw + w] : 0);
+    }
+  }
+  tl->nblocks = kept;
+  tl->block_stride *= 2;
+  tl->block_members = tl->block_stride; /* the last one is full */
+}
+
+int lbsim_timeline_block(lbsim_timeline_t *tl, double t_s) {
+  if (tl->block_end == NULL)
+    return -1;
+  if (tl->nblocks > 0 && tl->block_members < tl->block_stride) {
+    tl->block_members++;
+    tl->block_end[tl->nblocks - 1] = t_s;
+    return (int)tl->nblocks - 1;
+  }
+  if (tl->nblocks == tl->block_cap)
+    merge_blocks(tl);
+  uint32_t at = tl->nblocks++;
+  size_t per = (size_t)tl->nbalancers * tl->n;
+  tl->block_end[at] = t_s;
+  memset(&tl->picks[at * per], 0, per * sizeof(*tl->picks));
+  memset(&tl->answered[(size_t)at * tl->nbalancers], 0, tl->nbalancers * sizeof(*tl->answered));
+  memset(&tl->failed[(size_t)at * tl->nbalancers], 0, tl->nbalancers * sizeof(*tl->failed));
+  tl->block_members = 1;
+  return (int)at;
+}
+
+static double block_start(const lbsim_timeline_t *tl, uint32_t b) {
+  return b > 0 ? tl->block_end[b - 1] : 0.0;
+}
+
+/* ---- axes ------------------------------------------------------------------ */
+
+/* A "nice" step (1, 2 or 5 x 10^k) for about `ticks` divisions of [0, max]. */
+static double nice_step(double max, int ticks) {
+  double raw = max / ticks;
+  double mag = pow(10, floor(log10(raw)));
+  double f = raw / mag;
+  return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * mag;
+}
+
+/* The 1, 2 or 5 x 10^k at or below v (up: at or above). */
+static double log_step(double v, bool up) {
+  double mag = pow(10, floor(log10(v)));
+  static const double m[] = {1, 2, 5, 10};
+  if (up) {
+    for (int k = 0; k < 4; k++)
+      if (m[k] * mag >= v * (1 - 1e-9))
+        return m[k] * mag;
+    return 10 * mag;
+  }
+  for (int k = 3; k >= 0; k--)
+    if (m[k] * mag <= v * (1 + 1e-9))
+      return m[k] * mag;
+  return mag;
+}
+
+void lbsim_axis_fit(lbsim_axis_t *a, double min, double max) {
+  memset(a, 0, sizeof(*a));
+  if (!(max > 0) || !isfinite(max)) {
+    a->hi = 1;
+    a->step = 0.2;
+    return;
+  }
+  if (min > 0 && max / min > 20) {
+    a->log = true;
+    a->lo = log_step(min / 1.25, false); /* clear of the bottom edge */
+    a->hi = log_step(max, true);
+    a->step = 10;
+    return;
+  }
+  a->step = nice_step(max * 1.1, 5);
+  a->hi = a->step * ceil(max * 1.1 / a->step);
+}
+
+void lbsim_axis_fit_range(lbsim_axis_t *a, double min, double max) {
+  memset(a, 0, sizeof(*a));
+  if (!isfinite(min) || !isfinite(max) || min > max) {
+    a->hi = 1;
+    a->step = 0.2;
+    return;
+  }
+  if (min > 0 && max / min > 20) {
+    a->log = true;
+    a->lo = log_step(min, false);
+    a->hi = log_step(max, true);
+    a->step = 10;
+    return;
+  }
+  double span = max - min;
+  if (span <= 0) /* one value: a unit around it */
+    span = min != 0 ? fabs(min) : 1;
+  a->step = nice_step(span, 5);
+  a->lo = a->step * floor(min / a->step);
+  a->hi = a->step * ceil(max / a->step);
+  if (a->hi - a->lo < a->step * 1.5) { /* room on both sides of a lone value */
+    a->lo -= a->step;
+    a->hi += a->step;
+  }
+}
+
+uint32_t lbsim_axis_ticks(const lbsim_axis_t *a, double *ticks, bool *labelled, uint32_t max) {
+  uint32_t n = 0;
+  if (a->log) {
+    /* 1, 2 and 5 of every decade; only the decades named when there are many. */
+    int first = (int)floor(log10(a->lo) + 1e-9), last = (int)ceil(log10(a->hi) - 1e-9);
+    for (int k = first; k <= last; k++)
+      for (int m = 1; m <= 5 && n < max; m += m == 1 ? 1 : 3) {
+        double v = m * pow(10, k);
+        if (v >= a->lo * (1 - 1e-9) && v <= a->hi * (1 + 1e-9)) {
+          ticks[n] = v;
+          labelled[n++] = m == 1 || last - first <= 3;
+        }
+      }
+    return n;
+  }
+  for (double i = 0; n < max; i++) {
+    double v = a->lo + i * a->step;
+    if (v > a->hi + a->step * 1e-6)
+      break;
+    ticks[n] = fabs(v) < a->step * 1e-9 ? 0 : v; /* no "-0" */
+    labelled[n++] = true;
+  }
+  return n;
+}
+
+double lbsim_axis_pos(const lbsim_axis_t *a, double v) {
+  double p;
+  if (a->log)
+    p = v <= a->lo ? 0 : (log10(v) - log10(a->lo)) / (log10(a->hi) - log10(a->lo));
+  else
+    p = (v - a->lo) / (a->hi - a->lo);
+  return p < 0 ? 0 : p > 1 ? 1 : p;
+}
+
+/* ---- which backends mattered ------------------------------------------------ */
+
+typedef struct rank_s {
+  uint32_t backend;
+  double changed_at; /* INFINITY: it did not */
+  double requests;   /* sent to it by every policy */
+  double time;       /* ... times their expected cost */
+  double weight;     /* its share of the requests or of the time, the larger */
+} rank_t;
+
+static int by_rank(const void *pa, const void *pb) {
+  const rank_t *a = pa, *b = pb;
+  if (a->changed_at != b->changed_at)
+    return a->changed_at < b->changed_at ? -1 : 1;
+  if (a->weight != b->weight)
+    return a->weight > b->weight ? -1 : 1;
+  return a->backend < b->backend ? -1 : a->backend > b->backend;
+}
+
+/* When backend i's expected cost had moved tenfold (below 1 ms counts as 1 ms). */
+static double changed_at(const lbsim_timeline_t *tl, uint32_t i) {
+  double lo = INFINITY, hi = 0;
+  for (uint32_t s = 0; s < tl->nsamples; s++) {
+    double c = tl->cost_ms[(size_t)s * tl->n + i];
+    if (!isfinite(c))
+      continue;
+    c = c < 1 ? 1 : c;
+    lo = c < lo ? c : lo;
+    hi = c > hi ? c : hi;
+    if (hi >= CHANGED_RATIO * lo)
+      return tl->sample_t[s];
+  }
+  return INFINITY;
+}
+
+/* Requests, and requests x the mean expected cost over each block (a
+ * request counts 1 where the cost is unknown: --client-only). */
+static void add_requests(const lbsim_timeline_t *tl, rank_t *r) {
+  size_t n = tl->n;
+  double *mean = calloc(n, sizeof(*mean));
+  if (mean == NULL)
+    return;
+  uint32_t s = 0;
+  for (uint32_t b = 0; b < tl->nblocks; b++) {
+    uint32_t from = s, count = 0;
+    while (s < tl->nsamples && tl->sample_t[s] <= tl->block_end[b])
+      s++, count++;
+    if (count == 0 && s == 0)
+      continue; /* no sample yet: nothing known */
+    if (count == 0)
+      from = s - 1, count = 1; /* the last before it */
+    for (size_t i = 0; i < n; i++) {
+      double sum = 0;
+      for (uint32_t k = from; k < from + count; k++)
+        sum += tl->cost_ms[k * n + i];
+      mean[i] = sum / count;
+    }
+    for (uint32_t w = 0; w < tl->nbalancers; w++) {
+      const uint32_t *p = &tl->picks[((size_t)b * tl->nbalancers + w) * n];
+      for (size_t i = 0; i < n; i++) {
+        r[i].requests += p[i];
+        r[i].time += p[i] * (isfinite(mean[i]) ? mean[i] : 1.0);
+      }
+    }
+  }
+  free(mean);
+}
+
+void lbsim_svg_rank(const lbsim_timeline_t *tl, uint32_t *order) {
+  rank_t *r = calloc(tl->n ? tl->n : 1, sizeof(*r));
+  if (r == NULL) {
+    for (uint32_t i = 0; i < tl->n; i++)
+      order[i] = i;
+    return;
+  }
+  for (uint32_t i = 0; i < tl->n; i++) {
+    r[i].backend = i;
+    r[i].changed_at = changed_at(tl, i);
+  }
+  add_requests(tl, r);
+  /* The busiest matter, and so do the slow or failing ones that few
+   * requests went to but that held them longest. */
+  double requests = 0, time = 0;
+  for (uint32_t i = 0; i < tl->n; i++)
+    requests += r[i].requests, time += r[i].time;
+  for (uint32_t i = 0; i < tl->n; i++) {
+    double a = requests > 0 ? r[i].requests / requests : 0, b = time > 0 ? r[i].time / time : 0;
+    r[i].weight = a > b ? a : b;
+  }
+  qsort(r, tl->n, sizeof(*r), by_rank);
+  for (uint32_t i = 0; i < tl->n; i++)
+    order[i] = r[i].backend;
+  free(r);
+}
+
+/* ---- drawing -------------------------------------------------------------- */
+
+void lbsim_svg_escape(FILE *out, const char *s) {
+  for (; *s; s++) {
+    switch (*s) {
+    case '<': fputs("&lt;", out); break;
+    case '>': fputs("&gt;", out); break;
+    case '&': fputs("&amp;", out); break;
+    case '"': fputs("&quot;", out); break;
+    default: fputc(*s, out); break;
+    }
+  }
+}
+
+typedef struct frame_s {
+  double x0, y0, w, h; /* plot area */
+  double t_max;
+  lbsim_axis_t y;
+} frame_t;
+
+static double fx(const frame_t *f, double t) {
+  return f->x0 + (f->t_max > 0 ? t / f->t_max : 0) * f->w;
+}
+
+static double fy(const frame_t *f, double v) {
+  return f->y0 + f->h - lbsim_axis_pos(&f->y, v) * f->h;
+}
+
+static void y_tick(FILE *out, const frame_t *f, double v, const char *fmt, double scale, bool label) {
+  double y = fy(f, v);
+  fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e0e0e0\"/>\n", f->x0, y, f->x0 + f->w,
+          y);
+  if (!label)
+    return;
+  fprintf(out, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"11\">", f->x0 - 6, y + 4);
+  fprintf(out, fmt, v * scale);
+  fputs("</text>\n", out);
+}
+
+/* The frame, the grid and the labels of both axes. */
+static void axes(FILE *out, const frame_t *f, const char *y_label, const char *y_fmt, double y_scale) {
+  fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#fafafa\" stroke=\"#888\"/>\n",
+          f->x0, f->y0, f->w, f->h);
+  double ticks[LBSIM_AXIS_MAX_TICKS];
+  bool labelled[LBSIM_AXIS_MAX_TICKS];
+  uint32_t nticks = lbsim_axis_ticks(&f->y, ticks, labelled, LBSIM_AXIS_MAX_TICKS);
+  for (uint32_t k = 0; k < nticks; k++)
+    y_tick(out, f, ticks[k], y_fmt, y_scale, labelled[k]);
+  double t_step = nice_step(f->t_max > 0 ? f->t_max : 1, 8);
+  for (double t = 0; t <= f->t_max * 1.0001; t += t_step) {
+    double x = fx(f, t);
+    fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#888\"/>\n", x, f->y0 + f->h, x,
+            f->y0 + f->h + 4);
+    fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\">%g</text>\n", x,
+            f->y0 + f->h + 16, t);
+  }
+  fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"12\">time (s)</text>\n",
+          f->x0 + f->w / 2, f->y0 + f->h + 32);
+  fprintf(out,
+          "<text transform=\"translate(%.1f,%.1f) rotate(-90)\" text-anchor=\"middle\" font-size=\"12\">%s</text>\n",
+          f->x0 - 55, f->y0 + f->h / 2, y_label);
+}
+
+static bool ever_down(const lbsim_timeline_t *tl, uint32_t i) {
+  for (uint32_t s = 0; s < tl->nsamples; s++)
+    if (isinf(tl->true_ms[(size_t)s * tl->n + i]))
+      return true;
+  return false;
+}
+
+/* Where backend i is down or stalled: a bar along the top edge (in the
+ * row-th row from it), from the first such sample to the next sample after. */
+static void down_bars(FILE *out, const frame_t *f, const lbsim_timeline_t *tl, uint32_t i, uint32_t row,
+                      const char *color) {
+  for (uint32_t s = 0; s < tl->nsamples; s++) {
+    if (!isinf(tl->true_ms[(size_t)s * tl->n + i]))
+      continue;
+    uint32_t e = s;
+    while (e + 1 < tl->nsamples && isinf(tl->true_ms[(size_t)(e + 1) * tl->n + i]))
+      e++;
+    double x0 = fx(f, tl->sample_t[s]);
+    double x1 = e + 1 < tl->nsamples ? fx(f, tl->sample_t[e + 1]) : fx(f, tl->sample_t[e]) + 1;
+    fprintf(out,
+            "<rect class=\"down\" data-backend=\"%u\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"5\" "
+            "fill=\"%s\"><title>backend %u down or stalled from %.2f s</title></rect>\n",
+            i + 1, x0, f->y0 + 1 + 6.0 * row, x1 - x0, color, i + 1, tl->sample_t[s]);
+    s = e;
+  }
+}
+
+/* A backend's true latency, held from each sample to the next; gaps where
+ * it is down or stalled (see down_bars) or unknown. */
+static void truth_line(FILE *out, const frame_t *f, const lbsim_timeline_t *tl, uint32_t i, const char *color) {
+  bool open = false;
+  double last_y = 0;
+  for (uint32_t s = 0; s < tl->nsamples; s++) {
+    float v = tl->true_ms[(size_t)s * tl->n + i];
+    double x = fx(f, tl->sample_t[s]);
+    if (!isfinite(v)) {
+      if (open)
+        fprintf(out, "%.1f,%.1f\"/>\n", x, last_y);
+      open = false;
+      continue;
+    }
+    double y = fy(f, v);
+    if (!open)
+      fprintf(out, "<polyline class=\"truth\" data-backend=\"%u\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "
+                   "points=\"",
+              i + 1, color);
+    else
+      fprintf(out, "%.1f,%.1f ", x, last_y);
+    fprintf(out, "%.1f,%.1f ", x, y);
+    open = true;
+    last_y = y;
+  }
+  if (open)
+    fputs("\"/>\n", out);
+}
+
+static void estimate_line(FILE *out, const frame_t *f, const lbsim_timeline_t *tl, uint32_t w, uint32_t i,
+                          const char *color) {
+  bool open = false;
+  for (uint32_t s = 0; s < tl->nsamples; s++) {
+    float v = tl->ema_ms[((size_t)s * tl->nbalancers + w) * tl->n + i];
+    if (!isfinite(v)) {
+      if (open)
+        fputs("\"/>\n", out);
+      open = false;
+      continue;
+    }
+    if (!open)
+      fprintf(out, "<polyline class=\"estimate\" data-backend=\"%u\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" "
+                   "stroke-dasharray=\"6,4\" points=\"",
+              i + 1, color);
+    fprintf(out, "%.1f,%.1f ", fx(f, tl->sample_t[s]), fy(f, v));
+    open = true;
+  }
+  if (open)
+    fputs("\"/>\n", out);
+}
+
+/* Each block's requests per backend, stacked, from the block's start to its end. */
+static void shares(FILE *out, const frame_t *f, const lbsim_timeline_t *tl, uint32_t w, const uint32_t *order,
+                   uint32_t ncolored) {
+  for (uint32_t b = 0; b < tl->nblocks; b++) {
+    const uint32_t *p = &tl->picks[((size_t)b * tl->nbalancers + w) * tl->n];
+    uint64_t total = 0, colored = 0;
+    for (uint32_t i = 0; i < tl->n; i++)
+      total += p[i];
+    if (total == 0)
+      continue;
+    double x = fx(f, block_start(tl, b)), width = fx(f, tl->block_end[b]) - x;
+    double y = f->y0 + f->h;
+    for (uint32_t k = 0; k <= ncolored; k++) {
+      uint64_t c;
+      if (k < ncolored) {
+        c = p[order[k]];
+        colored += c;
+      } else {
+        c = total - colored; /* every other backend */
+      }
+      if (c == 0)
+        continue;
+      double hgt = f->h * (double)c / (double)total;
+      y -= hgt;
+      fprintf(out,
+              "<rect class=\"share\" data-backend=\"%u\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" "
+              "fill=\"%s\"/>\n",
+              k < ncolored ? order[k] + 1 : 0, x, y, width > 0.5 ? width : 0.5, hgt,
+              k < ncolored ? lbsim_svg_palette[k] : OTHERS_COLOR);
+    }
+  }
+}
+
+static double failed_share(const lbsim_timeline_t *tl, uint32_t b, uint32_t w) {
+  uint32_t answered = tl->answered[(size_t)b * tl->nbalancers + w];
+  return answered ? (double)tl->failed[(size_t)b * tl->nbalancers + w] / answered : 0.0;
+}
+
+static void failures(FILE *out, const frame_t *f, const lbsim_timeline_t *tl, uint32_t w) {
+  uint64_t any = 0;
+  for (uint32_t b = 0; b < tl->nblocks; b++) {
+    uint32_t failed = tl->failed[(size_t)b * tl->nbalancers + w];
+    any += failed;
+    if (failed == 0)
+      continue;
+    double x = fx(f, block_start(tl, b)), width = fx(f, tl->block_end[b]) - x;
+    double hgt = f->h * lbsim_axis_pos(&f->y, failed_share(tl, b, w));
+    hgt = hgt < 1 ? 1 : hgt; /* a few failures still show */
+    fprintf(out,
+            "<rect class=\"failed\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"%s\">"
+            "<title>%u failed of %u</title></rect>\n",
+            x, f->y0 + f->h - hgt, width > 0.5 ? width : 0.5, hgt, FAIL_COLOR, failed,
+            tl->answered[(size_t)b * tl->nbalancers + w]);
+  }
+  if (any == 0)
+    fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\" fill=\"#888\">no failures</text>\n",
+            f->x0 + f->w / 2, f->y0 + f->h / 2 + 4);
+}
+
+typedef struct layout_s {
+  double t_max;
+  lbsim_axis_t latency, failed;
+  const uint32_t *order;
+  uint32_t ncolored;
+} layout_t;
+
+static void panel(FILE *out, const lbsim_timeline_t *tl, uint32_t w, const char *policy, double top,
+                  const layout_t *l) {
+  fprintf(out, "<g class=\"panel\" data-policy=\"");
+  lbsim_svg_escape(out, policy);
+  fprintf(out, "\">\n<text x=\"%d\" y=\"%.1f\" font-size=\"15\" font-weight=\"bold\">", MARGIN_LEFT, top + 22);
+  lbsim_svg_escape(out, policy);
+  fputs("</text>\n", out);
+
+  frame_t lat = {MARGIN_LEFT, top + 40, PLOT_W, LAT_H, l->t_max, l->latency};
+  fprintf(out, "<g class=\"latency\" data-scale=\"%s\" data-lo=\"%g\" data-hi=\"%g\">\n", l->latency.log ? "log" : "linear",
+          l->latency.lo, l->latency.hi);
+  axes(out, &lat, l->latency.log ? "latency (ms, log scale)" : "latency (ms)", "%g", 1);
+  for (uint32_t k = 0, rows = 0; k < l->ncolored; k++) {
+    truth_line(out, &lat, tl, l->order[k], lbsim_svg_palette[k]);
+    if (ever_down(tl, l->order[k]))
+      down_bars(out, &lat, tl, l->order[k], rows++, lbsim_svg_palette[k]);
+    estimate_line(out, &lat, tl, w, l->order[k], lbsim_svg_palette[k]);
+  }
+  fputs("</g>\n", out);
+
+  frame_t share = {MARGIN_LEFT, lat.y0 + LAT_H + GAP_H, PLOT_W, SHARE_H, l->t_max, {false, 0, 1, 0.25}};
+  fputs("<g class=\"shares\" shape-rendering=\"crispEdges\">\n", out);
+  axes(out, &share, "share of requests", "%g%%", 100);
+  shares(out, &share, tl, w, l->order, l->ncolored);
+  fputs("</g>\n", out);
+
+  frame_t fail = {MARGIN_LEFT, share.y0 + SHARE_H + GAP_H, PLOT_W, FAIL_H, l->t_max, l->failed};
+  fputs("<g class=\"failures\" shape-rendering=\"crispEdges\">\n", out);
+  axes(out, &fail, "failed", "%g%%", 100);
+  failures(out, &fail, tl, w);
+  fputs("</g>\n</g>\n", out);
+}
+
+static void legend(FILE *out, const char *const *names, const layout_t *l, uint32_t n) {
+  double x = WIDTH - MARGIN_RIGHT + 20, y = 70;
+  fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" font-weight=\"bold\">backends</text>\n", x, y - 18);
+  for (uint32_t k = 0; k < l->ncolored; k++, y += 18) {
+    fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"%s\"/>\n", x, y - 10,
+            lbsim_svg_palette[k]);
+    fprintf(out, "<text class=\"legend-backend\" data-backend=\"%u\" x=\"%.1f\" y=\"%.1f\" font-size=\"11\">%u ",
+            l->order[k] + 1, x + 18, y, l->order[k] + 1);
+    lbsim_svg_escape(out, names[l->order[k]]);
+    fputs("</text>\n", out);
+  }
+  if (n > l->ncolored) {
+    fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"%s\"/>\n", x, y - 10, OTHERS_COLOR);
+    fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">%u others</text>\n", x + 18, y, n - l->ncolored);
+    y += 18;
+  }
+  y += 10;
+  fprintf(out,
+          "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\" stroke-width=\"2\"/>"
+          "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">true latency</text>\n",
+          x, y - 4, x + 24, y - 4, x + 30, y);
+  y += 18;
+  fprintf(out,
+          "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\" stroke-width=\"1.5\" "
+          "stroke-dasharray=\"6,4\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">estimate (EMA)</text>\n",
+          x, y - 4, x + 24, y - 4, x + 30, y);
+  y += 18;
+  fprintf(out,
+          "<rect x=\"%.1f\" y=\"%.1f\" width=\"24\" height=\"5\" fill=\"#333\"/>"
+          "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">down or stalled (top edge)</text>\n",
+          x, y - 7, x + 30, y);
+  y += 18;
+  fprintf(out,
+          "<rect x=\"%.1f\" y=\"%.1f\" width=\"24\" height=\"10\" fill=\"%s\"/>"
+          "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">failed, share of answers</text>\n",
+          x, y - 9, FAIL_COLOR, x + 30, y);
+}
+
+/* The shared axes: the whole run; every value drawn, true latencies and
+ * estimates alike (an estimate fed failures climbs towards the failure
+ * latency); the highest share of failed answers. */
+static void fit_layout(const lbsim_timeline_t *tl, layout_t *l) {
+  l->t_max = 0;
+  if (tl->nsamples)
+    l->t_max = tl->sample_t[tl->nsamples - 1];
+  if (tl->nblocks && tl->block_end[tl->nblocks - 1] > l->t_max)
+    l->t_max = tl->block_end[tl->nblocks - 1];
+  if (l->t_max <= 0)
+    l->t_max = 1;
+
+  double lo = INFINITY, hi = 0;
+  for (uint32_t s = 0; s < tl->nsamples; s++)
+    for (uint32_t k = 0; k < l->ncolored; k++) {
+      uint32_t i = l->order[k];
+      for (uint32_t w = 0; w <= tl->nbalancers; w++) {
+        float v = w == tl->nbalancers ? tl->true_ms[(size_t)s * tl->n + i]
+                                   : tl->ema_ms[((size_t)s * tl->nbalancers + w) * tl->n + i];
+        if (!isfinite(v))
+          continue;
+        hi = v > hi ? v : hi;
+        if (v > 0 && v < lo)
+          lo = v;
+      }
+    }
+  lbsim_axis_fit(&l->latency, lo, hi);
+
+  double worst = 0;
+  for (uint32_t b = 0; b < tl->nblocks; b++)
+    for (uint32_t w = 0; w < tl->nbalancers; w++)
+      if (failed_share(tl, b, w) > worst)
+        worst = failed_share(tl, b, w);
+  lbsim_axis_fit(&l->failed, 0, worst > 0.01 ? worst : 0.01); /* at least 0-1 % */
+  if (l->failed.hi > 1) {
+    l->failed.hi = 1; /* never above 100 % */
+    l->failed.step = 0.25;
+  }
+}
+
+int lbsim_svg_write(FILE *out, const lbsim_timeline_t *tl, const char *const *names, const char *const *policies,
+                    const char *title) {
+  uint32_t *order = malloc((tl->n ? tl->n : 1) * sizeof(*order));
+  if (order == NULL)
+    return LBSIM_ENOMEM;
+  lbsim_svg_rank(tl, order);
+  layout_t l = {.order = order, .ncolored = tl->n < LBSIM_SVG_COLORS ? tl->n : LBSIM_SVG_COLORS};
+  fit_layout(tl, &l);
+
+  int height = 50 + (int)tl->nbalancers * PANEL_H;
+  fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+               "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+               "font-family=\"Helvetica, Arial, sans-serif\">\n"
+               "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+          WIDTH, height, WIDTH, height);
+  fputs("<text x=\"20\" y=\"30\" font-size=\"18\">", out);
+  lbsim_svg_escape(out, title);
+  fputs("</text>\n", out);
+  for (uint32_t w = 0; w < tl->nbalancers; w++)
+    panel(out, tl, w, policies[w], 40 + (double)w * PANEL_H, &l);
+  legend(out, names, &l, tl->n);
+  fputs("</svg>\n", out);
+  free(order);
+  return ferror(out) ? LBSIM_EIO : 0;
+}

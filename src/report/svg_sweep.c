@@ -1,0 +1,255 @@
+/* A sweep's plot. See lbsim/report/svg.h. */
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lbsim/base/error.h"
+
+#include "lbsim/report/svg.h"
+
+#define WIDTH 1100 /* at least: wider when the legend needs it */
+#define X0 90.0
+#define Y0 60.0
+#define PLOT_W 680.0
+#define PLOT_H 420.0
+#define LEGEND_X (X0 + PLOT_W + 30)
+#define LEGEND_ROW 17.0
+#define LEGEND_MAX 40 /* lines named in the legend; the rest are counted */
+#define LEGEND_CHAR 6.2 /* width of a character of the legend, roughly */
+#define LABEL_LEN 512
+
+/* Dash patterns, one per policy when several policies share a plot. */
+static const char *const dashes[] = {"", "8,4", "2,3", "10,3,2,3", "4,2", "14,3,3,3,3,3"};
+
+/* One line: a policy and a value of each other swept parameter it uses. */
+typedef struct line_s {
+  uint32_t policy;
+  uint32_t base;  /* the combination of its first point (first parameter at its first value) */
+  bool flat;      /* the policy does not use the first parameter: one value for all */
+} line_t;
+
+typedef struct plot_s {
+  const lbsim_sweep_plot_t *p;
+  const lbsim_sweep_axis_t *x_axis;
+  uint32_t stride;        /* combinations between two values of the first parameter */
+  lbsim_axis_t x, y;
+  double scale;           /* 100 for shares, shown as percentages */
+} plot_t;
+
+static double px(const plot_t *pl, double v) {
+  return X0 + lbsim_axis_pos(&pl->x, v) * PLOT_W;
+}
+
+static double py(const plot_t *pl, double v) {
+  return Y0 + PLOT_H - lbsim_axis_pos(&pl->y, v) * PLOT_H;
+}
+
+static double value(const plot_t *pl, const line_t *l, uint32_t i) {
+  return pl->p->values[(size_t)(l->base + i * pl->stride) * pl->p->npolicies + l->policy];
+}
+
+/* The lines, policy by policy; a policy's lines for each value of the other
+ * parameters it uses, in combination order. */
+static uint32_t find_lines(const plot_t *pl, line_t *lines) {
+  const lbsim_sweep_plot_t *p = pl->p;
+  uint32_t n = 0;
+  for (uint32_t w = 0; w < p->npolicies; w++)
+    for (uint32_t c = 0; c < pl->stride; c++) /* the first parameter at its first value */
+      if (lbsim_sweep_runs(p->sweep, c, p->unused[w]))
+        lines[n++] = (line_t){w, c, (p->unused[w] & 1u) != 0};
+  return n;
+}
+
+/* "policy, explore=0.05" (and whether it uses the first parameter). */
+static void line_label(const plot_t *pl, const line_t *l, char *label) {
+  const lbsim_sweep_t *s = pl->p->sweep;
+  double values[LBSIM_SWEEP_PARAMS];
+  lbsim_sweep_values(s, l->base, values);
+  size_t len = (size_t)snprintf(label, LABEL_LEN, "%s", pl->p->policies[l->policy]);
+  for (uint32_t k = 1; k < s->naxes && len < LABEL_LEN; k++)
+    if (!(pl->p->unused[l->policy] & (1u << k)))
+      len += (size_t)snprintf(label + len, LABEL_LEN - len, ", %s=%.15g", lbsim_sweep_param_name(s->axes[k].param),
+                              values[k]);
+  if (l->flat && len < LABEL_LEN)
+    snprintf(label + len, LABEL_LEN - len, " (does not use %s)", lbsim_sweep_param_name(pl->x_axis->param));
+}
+
+static void fit(plot_t *pl, const line_t *lines, uint32_t nlines) {
+  double lo = INFINITY, hi = -INFINITY;
+  for (uint32_t i = 0; i < pl->x_axis->nvalues; i++) {
+    lo = fmin(lo, pl->x_axis->values[i]);
+    hi = fmax(hi, pl->x_axis->values[i]);
+  }
+  lbsim_axis_fit_range(&pl->x, lo, hi);
+  lo = INFINITY, hi = -INFINITY;
+  for (uint32_t k = 0; k < nlines; k++)
+    for (uint32_t i = 0; i < (lines[k].flat ? 1 : pl->x_axis->nvalues); i++) {
+      double v = value(pl, &lines[k], i);
+      if (isfinite(v)) {
+        lo = fmin(lo, v);
+        hi = fmax(hi, v);
+      }
+    }
+  if (!isfinite(lo)) /* nothing known: an empty frame */
+    lo = 0, hi = 1;
+  lbsim_axis_fit_range(&pl->y, lo, hi);
+}
+
+static void axes(FILE *out, const plot_t *pl, const char *x_label, const char *y_label) {
+  double ticks[LBSIM_AXIS_MAX_TICKS];
+  bool labelled[LBSIM_AXIS_MAX_TICKS];
+  fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#fafafa\" stroke=\"#888\"/>\n", X0,
+          Y0, PLOT_W, PLOT_H);
+  uint32_t n = lbsim_axis_ticks(&pl->y, ticks, labelled, LBSIM_AXIS_MAX_TICKS);
+  for (uint32_t k = 0; k < n; k++) {
+    double y = py(pl, ticks[k]);
+    fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e0e0e0\"/>\n", X0, y, X0 + PLOT_W, y);
+    if (labelled[k])
+      fprintf(out, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"11\">%g</text>\n",
+              X0 - 6, y + 4, ticks[k] * pl->scale);
+  }
+  n = lbsim_axis_ticks(&pl->x, ticks, labelled, LBSIM_AXIS_MAX_TICKS);
+  for (uint32_t k = 0; k < n; k++) {
+    double x = px(pl, ticks[k]);
+    fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e0e0e0\"/>\n", x, Y0, x, Y0 + PLOT_H);
+    if (labelled[k])
+      fprintf(out, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\">%g</text>\n", x,
+              Y0 + PLOT_H + 16, ticks[k]);
+  }
+  fprintf(out, "<text class=\"x-label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"12\">",
+          X0 + PLOT_W / 2, Y0 + PLOT_H + 36);
+  lbsim_svg_escape(out, x_label);
+  fputs(pl->x.log ? ", log scale</text>\n" : "</text>\n", out);
+  fprintf(out,
+          "<text class=\"y-label\" transform=\"translate(%.1f,%.1f) rotate(-90)\" text-anchor=\"middle\" "
+          "font-size=\"12\">",
+          X0 - 60, Y0 + PLOT_H / 2);
+  lbsim_svg_escape(out, y_label);
+  fputs(pl->y.log ? ", log scale</text>\n" : "</text>\n", out);
+}
+
+/* How line k looks. With one line per policy, a colour each. With several
+ * policies of several lines, a colour per value of the other parameters
+ * and a dash pattern per policy. A policy that does not use the first
+ * parameter is dotted unless the dash pattern tells policies apart. */
+static void style(const plot_t *pl, const line_t *lines, uint32_t nlines, uint32_t k, const char **color,
+                  const char **dash) {
+  bool mixed = pl->p->npolicies > 1 && nlines > pl->p->npolicies;
+  if (mixed) {
+    *color = lbsim_svg_palette[lines[k].base % LBSIM_SVG_COLORS];
+    *dash = dashes[lines[k].policy % (sizeof(dashes) / sizeof(dashes[0]))];
+  } else {
+    *color = lbsim_svg_palette[k % LBSIM_SVG_COLORS];
+    *dash = lines[k].flat ? "3,3" : "";
+  }
+}
+
+static void draw_line(FILE *out, const plot_t *pl, const line_t *l, const char *color, const char *dash) {
+  const lbsim_sweep_axis_t *xa = pl->x_axis;
+  fprintf(out, "<g class=\"sweep-line\" data-policy=\"");
+  lbsim_svg_escape(out, pl->p->policies[l->policy]);
+  char label[LABEL_LEN];
+  line_label(pl, l, label);
+  fputs("\" data-label=\"", out);
+  lbsim_svg_escape(out, label);
+  fprintf(out, "\" data-flat=\"%s\">\n", l->flat ? "true" : "false");
+  if (l->flat) {
+    /* Run once: the same value across the whole range. */
+    double v = value(pl, l, 0);
+    if (isfinite(v))
+      fprintf(out,
+              "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\" "
+              "stroke-dasharray=\"%s\"/>\n",
+              X0, py(pl, v), X0 + PLOT_W, py(pl, v), color, dash);
+  } else {
+    fprintf(out, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" stroke-dasharray=\"%s\" points=\"", color,
+            dash);
+    for (uint32_t i = 0; i < xa->nvalues; i++) {
+      double v = value(pl, l, i);
+      if (isfinite(v))
+        fprintf(out, "%.1f,%.1f ", px(pl, xa->values[i]), py(pl, v));
+    }
+    fputs("\"/>\n", out);
+    for (uint32_t i = 0; i < xa->nvalues; i++) {
+      double v = value(pl, l, i);
+      if (!isfinite(v))
+        continue;
+      fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>%s=%.15g: %g</title></circle>\n",
+              px(pl, xa->values[i]), py(pl, v), color, lbsim_sweep_param_name(xa->param), xa->values[i],
+              v * pl->scale);
+    }
+  }
+  fputs("</g>\n", out);
+}
+
+static void legend_entry(FILE *out, const plot_t *pl, const line_t *l, double y, const char *color, const char *dash) {
+  fprintf(out,
+          "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\" "
+          "stroke-dasharray=\"%s\"/>\n",
+          LEGEND_X, y - 4, LEGEND_X + 26, y - 4, color, dash);
+  char label[LABEL_LEN];
+  line_label(pl, l, label);
+  fprintf(out, "<text class=\"legend\" x=\"%.1f\" y=\"%.1f\" font-size=\"11\">", LEGEND_X + 32, y);
+  lbsim_svg_escape(out, label);
+  fputs("</text>\n", out);
+}
+
+int lbsim_svg_sweep_write(FILE *out, const lbsim_sweep_plot_t *p) {
+  const lbsim_sweep_t *s = p->sweep;
+  if (s->naxes == 0 || p->npolicies == 0)
+    return LBSIM_EINVAL;
+  plot_t pl = {.p = p, .x_axis = &s->axes[0], .stride = s->combinations / s->axes[0].nvalues};
+  pl.scale = lbsim_sweep_metric_is_share(s->metric) ? 100 : 1;
+  line_t *lines = malloc((size_t)pl.stride * p->npolicies * sizeof(*lines));
+  if (lines == NULL)
+    return LBSIM_ENOMEM;
+  uint32_t nlines = find_lines(&pl, lines);
+  fit(&pl, lines, nlines);
+
+  uint32_t named = nlines < LEGEND_MAX ? nlines : LEGEND_MAX;
+  double legend_h = 40 + LEGEND_ROW * (named + 1);
+  double height = fmax(Y0 + PLOT_H + 60, Y0 + legend_h);
+  size_t longest = 0;
+  char label[LABEL_LEN];
+  for (uint32_t k = 0; k < named; k++) {
+    line_label(&pl, &lines[k], label);
+    longest = strlen(label) > longest ? strlen(label) : longest;
+  }
+  double width = fmax(WIDTH, LEGEND_X + 32 + (double)longest * LEGEND_CHAR + 20);
+  fprintf(out,
+          "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+          "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
+          "font-family=\"Helvetica, Arial, sans-serif\">\n"
+          "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+          width, height, width, height);
+  fputs("<text x=\"20\" y=\"30\" font-size=\"18\">", out);
+  lbsim_svg_escape(out, p->title);
+  fputs("</text>\n", out);
+  fprintf(out, "<g class=\"sweep\" data-metric=\"%s\" data-x=\"%s\" data-x-scale=\"%s\" data-y-scale=\"%s\">\n",
+          lbsim_sweep_metric_name(s->metric), lbsim_sweep_param_name(pl.x_axis->param), pl.x.log ? "log" : "linear",
+          pl.y.log ? "log" : "linear");
+  axes(out, &pl, lbsim_sweep_param_label(pl.x_axis->param), lbsim_sweep_metric_label(s->metric));
+  const char *color, *dash;
+  for (uint32_t k = 0; k < nlines; k++) {
+    style(&pl, lines, nlines, k, &color, &dash);
+    draw_line(out, &pl, &lines[k], color, dash);
+  }
+  fputs("</g>\n", out);
+
+  fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" font-weight=\"bold\">policy", LEGEND_X, Y0 + 4);
+  for (uint32_t k = 1; k < s->naxes; k++)
+    fprintf(out, ", %s", lbsim_sweep_param_name(s->axes[k].param));
+  fputs("</text>\n", out);
+  double y = Y0 + 26;
+  for (uint32_t k = 0; k < named; k++, y += LEGEND_ROW) {
+    style(&pl, lines, nlines, k, &color, &dash);
+    legend_entry(out, &pl, &lines[k], y, color, dash);
+  }
+  if (nlines > named)
+    fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">and %u more lines</text>\n", LEGEND_X, y,
+            nlines - named);
+  fputs("</svg>\n", out);
+  free(lines);
+  return ferror(out) ? LBSIM_EIO : 0;
+}
