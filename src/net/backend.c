@@ -238,16 +238,13 @@ int lbsim_backend_start(lbsim_backend_t *b, uv_loop_t *loop, lbsim_sched_t *sche
 
 void lbsim_backend_sync(lbsim_backend_t *b, uint64_t now_ns) {
   const lbsim_model_t *m = b->model;
-  int err;
-  int went = lbsim_copy_sync(&b->copy, now_ns, &err);
-  if (err != 0)
-    lbsim_log_error("backend %u: out of memory for capacity %u", m->index + 1, m->capacity);
+  int went = lbsim_copy_sync(&b->copy, now_ns);
   if (went < 0) {
     /* A crash: nothing listens, connections are reset, answers are lost. */
     lbsim_httpd_stop_listening(&b->httpd);
     lbsim_httpd_close_connections(&b->httpd, true);
   } else if (went > 0) {
-    err = lbsim_httpd_relisten(&b->httpd);
+    int err = lbsim_httpd_relisten(&b->httpd);
     if (err != 0)
       lbsim_log_error("backend %u cannot listen again on port %u: %s", m->index + 1, b->port, uv_strerror(err));
   }

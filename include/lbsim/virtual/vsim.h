@@ -12,7 +12,7 @@
 
 #include "lbsim/balancer/balancer.h"
 #include "lbsim/cli/config.h"
-#include "lbsim/virtual/engine.h"
+#include "lbsim/virtual/vnet.h"
 #include "lbsim/model/model.h"
 #include "lbsim/model/oracle.h"
 #include "lbsim/report/report.h"
