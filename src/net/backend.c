@@ -230,8 +230,7 @@ int lbsim_backend_start(lbsim_backend_t *b, uv_loop_t *loop, lbsim_sched_t *sche
   int err = lbsim_httpd_listen(&b->httpd, cfg->host, port, &b->port);
   if (err != 0)
     return err;
-  bool v6 = strchr(cfg->host, ':') != NULL;
-  snprintf(b->url, sizeof(b->url), v6 ? "http://[%s]:%u/ping" : "http://%s:%u/ping", cfg->host, b->port);
+  lbsim_url_backend(b->url, sizeof(b->url), cfg->host, b->port);
   refresh_ping(b);
   return 0;
 }
