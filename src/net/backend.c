@@ -218,14 +218,7 @@ int lbsim_backend_start(lbsim_backend_t *b, uv_loop_t *loop, lbsim_sched_t *sche
   lbsim_httpd_init(&b->httpd, loop, sched, &backend_app, b);
   if (lbsim_copy_init(&b->copy, model, seed) != 0)
     return UV_ENOMEM;
-  b->httpd.max_conns = cfg->max_conns;
-  b->httpd.max_output_bytes = cfg->max_output_bytes;
-  b->httpd.limits.max_header_bytes = cfg->max_header_bytes;
-  b->httpd.limits.max_url_bytes = cfg->max_url_bytes;
-  b->httpd.limits.max_body_bytes = cfg->max_body_bytes;
-  b->httpd.limits.max_pipeline = cfg->max_pipeline;
-  b->httpd.limits.request_timeout_ns = lbsim_ms_to_ns(cfg->header_timeout_s * 1000.0);
-  b->httpd.limits.idle_timeout_ns = lbsim_ms_to_ns(cfg->idle_timeout_s * 1000.0);
+  lbsim_httpd_configure(&b->httpd, cfg);
   snprintf(b->host, sizeof(b->host), "%s", cfg->host);
   int err = lbsim_httpd_listen(&b->httpd, cfg->host, port, &b->port);
   if (err != 0)
