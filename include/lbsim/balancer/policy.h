@@ -89,6 +89,8 @@ typedef struct lbsim_policy_ops_s {
 
 struct lbsim_policy_s {
   const lbsim_policy_ops_t *ops;
+  uint64_t *in_flight;         /* params.in_flight, beside ops for the picks' sake */
+  void (*sent)(lbsim_policy_t *p, uint32_t backend); /* ops->sent, the same */
   lbsim_policy_params_t params;
   lbsim_rng_t rng;
   void *state;
@@ -107,15 +109,15 @@ void lbsim_policy_free(lbsim_policy_t *p);
 /* A pick, counted in flight. */
 static inline uint32_t lbsim_policy_select(lbsim_policy_t *p, uint64_t now_ns) {
   uint32_t backend = p->ops->select(p, now_ns);
-  p->params.in_flight[backend]++;
-  if (p->ops->sent != NULL)
-    p->ops->sent(p, backend);
+  p->in_flight[backend]++;
+  if (p->sent != NULL)
+    p->sent(p, backend);
   return backend;
 }
 
 /* `count` requests to `backend` are no longer in flight. */
 static inline void lbsim_policy_end(lbsim_policy_t *p, uint32_t backend, uint32_t count) {
-  p->params.in_flight[backend] -= count;
+  p->in_flight[backend] -= count;
   if (p->ops->ended != NULL)
     p->ops->ended(p, backend, count);
 }

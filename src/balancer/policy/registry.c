@@ -37,10 +37,13 @@ int lbsim_policy_init(lbsim_policy_t *p, const lbsim_policy_ops_t *ops, const lb
   if (params->n == 0 || params->in_flight == NULL)
     return LBSIM_EINVAL;
   p->params = *params;
+  p->in_flight = params->in_flight;
   lbsim_rng_init(&p->rng, params->seed, params->stream);
   int err = ops->create(p, params);
-  if (err == 0)
+  if (err == 0) {
     p->ops = ops;
+    p->sent = ops->sent;
+  }
   return err;
 }
 
