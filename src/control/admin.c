@@ -15,6 +15,7 @@
 #include "lbsim/base/buf.h"
 #include "lbsim/base/common.h"
 #include "lbsim/base/log.h"
+#include "lbsim/base/rng.h"
 #include "lbsim/control/metrics.h"
 #include "web_assets.h"
 
@@ -444,7 +445,7 @@ static void pump_all(lbsim_admin_t *a) {
   lbsim_queue_t *q = a->viewers.next;
   while (q != &a->viewers) {
     lbsim_queue_t *next = q->next; /* the pump may free this viewer, never another */
-    viewer_pump(a, lbsim_queue_data(q, viewer_t, node));
+    viewer_pump(a, LBSIM_CONTAINER_OF(q, viewer_t, node));
     q = next;
   }
 }
@@ -546,7 +547,7 @@ static void end_stream(lbsim_admin_t *a) {
   lbsim_queue_t *q = a->viewers.next;
   while (q != &a->viewers) {
     lbsim_queue_t *next = q->next;
-    viewer_t *v = lbsim_queue_data(q, viewer_t, node);
+    viewer_t *v = LBSIM_CONTAINER_OF(q, viewer_t, node);
     size_t left = 0;
     for (uint64_t id = v->next_id; id < a->events.next_id; id++) {
       const lbsim_sse_item_t *item = lbsim_sse_get(&a->events, id);
@@ -571,10 +572,7 @@ static void end_stream(lbsim_admin_t *a) {
 
 static uint32_t run_token(void) {
   /* Distinguishes this run's event ids from another's on the same port. */
-  uint64_t x = uv_hrtime() ^ ((uint64_t)getpid() << 32);
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return (uint32_t)(x ^ (x >> 31));
+  return (uint32_t)lbsim_mix64(uv_hrtime() ^ ((uint64_t)getpid() << 32));
 }
 
 static size_t history_bytes(const lbsim_admin_t *a) {
@@ -638,6 +636,3 @@ void lbsim_admin_close(lbsim_admin_t *a, lbsim_httpd_closed_cb on_closed) {
   if (a->reporting)
     lbsim_report_free(&a->report);
 }
-
-/* ---- the client's metrics ---------------------------------------------------------- */
-
