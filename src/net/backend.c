@@ -12,8 +12,6 @@
 
 enum { KIND_PING = 1, KIND_FAILED, KIND_METRICS, KIND_NOT_FOUND, KIND_METHOD_NOT_ALLOWED };
 
-/* ---- the HTTP application ------------------------------------------------ */
-
 /* Every status a backend sends, with its counter, in the order /metrics
  * lists them. */
 static const struct {

@@ -20,7 +20,7 @@ typedef struct admin_fixture_s {
   lbsim_sched_t sched;
   lbsim_config_t cfg;
   lbsim_fleet_t fleet;
-  lbsim_backend_t *copies;    /* world-major, as in compare mode */
+  lbsim_backend_t *copies;    /* balancer-major: the copies of one policy, then the next (as in compare mode) */
   lbsim_admin_t admin;
 } admin_fixture_t;
 
