@@ -17,6 +17,7 @@
 #include "lbsim/base/log.h"
 #include "lbsim/base/rng.h"
 #include "lbsim/control/metrics.h"
+#include "lbsim/net/http/hreply.h"
 #include "web_assets.h"
 
 /* The session's entries: an answer rendered at route time, waiting in slot
@@ -377,14 +378,14 @@ static void admin_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out) {
   struct lbsim_admin_answer_s *ans = e->kind == ENTRY_NO_MEMORY ? NULL : &a->answers[e->arg];
   if (ans == NULL || !lbsim_buf_ok(&ans->body)) {
     static const char body[] = "{\"status\":\"error\",\"code\":503,\"reason\":\"out of memory\"}\n";
-    lbsim_hresponse_simple(out, e, 503, "application/json", api_headers, body, sizeof(body) - 1);
+    lbsim_hreply_simple(out, e, 503, "application/json", api_headers, body, sizeof(body) - 1);
     if (ans)
       slot_release(a, e->arg);
     return;
   }
   if (e->kind == ENTRY_EVENTS) {
     /* No length: the stream runs until the run ends (the connection closes). */
-    lbsim_hresponse_head(out, e, 200);
+    lbsim_hreply_head(out, e, 200);
     lbsim_buf_append_str(out, api_headers);
     lbsim_buf_append_str(out, "Content-Type: text/event-stream\r\n\r\n");
     if (!(e->flags & LBSIM_HENTRY_STREAM) || (e->flags & LBSIM_HENTRY_HEAD))
@@ -393,10 +394,10 @@ static void admin_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out) {
     return;
   }
   if (ans->static_body)
-    lbsim_hresponse_simple(out, e, e->status, ans->type, ans->headers, (const char *)ans->static_body,
+    lbsim_hreply_simple(out, e, e->status, ans->type, ans->headers, (const char *)ans->static_body,
                            ans->static_len);
   else
-    lbsim_hresponse_simple(out, e, e->status, ans->type, ans->headers, ans->body.data ? ans->body.data : "",
+    lbsim_hreply_simple(out, e, e->status, ans->type, ans->headers, ans->body.data ? ans->body.data : "",
                            ans->body.len);
   slot_release(a, e->arg);
 }

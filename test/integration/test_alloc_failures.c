@@ -38,6 +38,7 @@
 #include "lbsim/base/log.h"
 #include "lbsim/cli/config.h"
 #include "lbsim/cli/run.h"
+#include "lbsim/net/http/hreply.h"
 #include "tnet.h"
 
 /* A run takes milliseconds; valgrind makes that seconds. */
@@ -533,7 +534,7 @@ static void echo_route(void *app, const lbsim_hrequest_t *req, uint64_t now_ns, 
 static void echo_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out) {
   char body[64];
   int n = snprintf(body, sizeof(body), "body of %u bytes\n", e->arg);
-  lbsim_hresponse_simple(out, e, 200, "text/plain", NULL, body, (size_t)n);
+  lbsim_hreply_simple(out, e, 200, "text/plain", NULL, body, (size_t)n);
 }
 
 static const lbsim_happ_t echo_app = {.route = echo_route, .render = echo_render};

@@ -10,6 +10,7 @@
 #include "lbsim/base/buf.h"
 #include "lbsim/base/common.h"
 #include "lbsim/base/log.h"
+#include "lbsim/net/http/hreply.h"
 #include "lbsim/net/http/httpd.h"
 #include "tnet.h"
 
@@ -28,7 +29,7 @@ static void big_route(void *app, const lbsim_hrequest_t *req, uint64_t now_ns, l
 }
 
 static void big_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out) {
-  lbsim_hresponse_head(out, e, 200);
+  lbsim_hreply_head(out, e, 200);
   lbsim_buf_printf(out, "Content-Type: application/octet-stream\r\nContent-Length: %u\r\n\r\n", BIG_BYTES);
   if (e->flags & LBSIM_HENTRY_HEAD)
     return;

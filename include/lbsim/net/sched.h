@@ -18,6 +18,7 @@
 #include <uv.h>
 
 #include "lbsim/base/clock.h"
+#include "lbsim/base/timers.h"
 
 /* The scheduler's entries are the clock's timers. */
 typedef lbsim_timer_t lbsim_sched_entry_t;

@@ -57,6 +57,7 @@
 
 #include "lbsim/balancer/balancer.h"
 #include "lbsim/base/clock.h"
+#include "lbsim/base/timers.h"
 #include "lbsim/model/model.h"
 #include "lbsim/base/queue.h"
 
