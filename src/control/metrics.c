@@ -5,7 +5,6 @@
 
 #include "lbsim/base/buf.h"
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 #include "lbsim/net/http/hreply.h"
 
 enum { KIND_METRICS = 1, KIND_NOT_FOUND, KIND_NOT_ALLOWED };
@@ -64,7 +63,6 @@ void lbsim_metrics_client(const lbsim_balancer_t *balancers, uint32_t nbalancers
     lbsim_buf_printf(out, "lbsim_client_in_flight{policy=\"%s\"} %llu\n", balancers[w].policy_name,
                      (unsigned long long)balancers[w].in_flight);
 }
-
 
 void lbsim_metrics_text(const lbsim_balancer_t *balancers, uint32_t nbalancers, const lbsim_backend_t *backends,
                         uint32_t nbackends, lbsim_buf_t *out) {

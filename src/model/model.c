@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 #include "lbsim/base/error.h"
 
 /* ---- models ------------------------------------------------------------- */

@@ -7,7 +7,6 @@
 
 #include "lbsim/base/buf.h"
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 #include "lbsim/net/http/hresp.h"
 #include "lbsim_version.h"
 

@@ -2,7 +2,6 @@
 #include "lbsim/net/sched.h"
 
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -11,8 +10,6 @@
 #endif
 
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
-
 
 /* A wake-up from epoll arrives tens to hundreds of microseconds after the
  * timer expires (more under virtualisation). The timerfd is therefore set

@@ -9,7 +9,6 @@
 #include "harness.h"
 #include "lbsim/base/buf.h"
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 #include "lbsim/control/admin.h"
 #include "lbsim/net/sched.h"
 #include "rawclient.h"

@@ -35,7 +35,6 @@
 #include "harness.h"
 #include "lbsim/base/buf.h"
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 #include "lbsim/cli/config.h"
 #include "lbsim/cli/run.h"
 #include "lbsim/net/http/hreply.h"

@@ -9,15 +9,12 @@
 
 #include "harness.h"
 #include "lbsim/base/buf.h"
-#include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 #include "tnet.h"
 
 /* Bound on waiting for something that must happen (for long transfers:
  * without any progress), generous so that a loaded machine or valgrind
  * only makes the tests slower. */
 #define WAIT_MS 10000
-
 
 /* Request i of a pipelined batch: mostly /ping, every third a 404, the
  * last one asking to close when `close_last`. */

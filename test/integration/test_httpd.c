@@ -4,12 +4,10 @@
  * must neither cut an answer short nor hold the connection forever. */
 #include <stdlib.h>
 #include <string.h>
-#include <stdio.h>
 
 #include "harness.h"
 #include "lbsim/base/buf.h"
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 #include "lbsim/net/http/hreply.h"
 #include "lbsim/net/http/httpd.h"
 #include "tnet.h"

@@ -1,7 +1,6 @@
 /* Attacks on resources rather than on the parser: slow clients, clients
  * that never read, connection storms, descriptor exhaustion. */
 #include <errno.h>
-#include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -11,8 +10,6 @@
 #include "backend_fixture.h"
 #include "client_fixture.h"
 #include "harness.h"
-#include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 #include "tnet.h"
 
 /* Bound on waiting for something that must happen: generous, so that a

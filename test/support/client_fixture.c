@@ -7,7 +7,6 @@
 
 #include "harness.h"
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 #include "rawclient.h"
 
 int cfx_setup(client_fixture_t *f) {

@@ -11,8 +11,6 @@
 #include <uv.h>
 
 #include "lbsim/base/buf.h"
-#include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 
 typedef struct raw_result_s {
   lbsim_buf_t in;          /* every byte received */

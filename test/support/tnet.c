@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 
 /* ---- running the loop ----------------------------------------------------- */
 

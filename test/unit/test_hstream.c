@@ -6,7 +6,6 @@
 #include <string.h>
 #include "lbsim/base/buf.h"
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 #include "lbsim/net/http/hreply.h"
 #include "lbsim/net/http/hsession.h"
 

@@ -10,8 +10,6 @@
 #include <stdio.h>
 
 #include "harness.h"
-#include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 #include "lbsim/base/rng.h"
 #include "lbsim/virtual/vsim.h"
 

@@ -10,7 +10,6 @@
 #include "lbsim/base/error.h"
 #include "lbsim/base/buf.h"
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 #include "lbsim/net/http/hreply.h"
 #include "lbsim_version.h"
 
@@ -277,7 +276,6 @@ static int on_header_value(llhttp_t *p, const char *at, size_t len) {
     s->hdr_value[s->hdr_value_len++] = (char)tolower((unsigned char)at[i]);
   return count_header_bytes(s, p, len);
 }
-
 
 static int on_header_value_complete(llhttp_t *p) {
   lbsim_hsession_t *s = session_of(p);
