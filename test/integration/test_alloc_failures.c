@@ -31,6 +31,7 @@
 #endif
 #endif
 
+#include "cmdline.h"
 #include "failalloc.h"
 #include "harness.h"
 #include "lbsim/base/buf.h"
@@ -44,7 +45,6 @@
 /* A run takes milliseconds; valgrind makes that seconds. */
 #define CHILD_WAIT_MS 120000
 #define WAIT_MS 5000
-#define MAX_ARGS 40
 
 /* ---- one run of lbsim in a child process ------------------------------------ */
 
@@ -72,14 +72,9 @@ static void run_in_child(const char *const *args, uint64_t nth, bool and_later, 
   dup2(err_fd, STDERR_FILENO);
   close(devnull);
   close(err_fd);
-  int argc = 0;
-  char *argv[MAX_ARGS + 1];
-  for (; args[argc] != NULL && argc < MAX_ARGS; argc++)
-    argv[argc] = (char *)args[argc];
-  argv[argc] = NULL;
   lbsim_config_t cfg;
   char why[512];
-  if (lbsim_config_parse(&cfg, argc, argv, why, sizeof(why)) != LBSIM_PARSE_RUN) {
+  if (cmdline_parse_argv(&cfg, why, sizeof(why), args) != LBSIM_PARSE_RUN) {
     fprintf(stderr, "test: bad arguments: %s\n", why);
     _exit(99);
   }
