@@ -150,13 +150,19 @@ TEST(a_slow_start_fades_linearly_back_to_the_latency) {
 
 /* ---- copies ------------------------------------------------------------------- */
 
-TEST(a_copy_answers_after_the_latency_and_follows_the_model) {
+/* A backend of 10 ms with `capacity` servers (0: unlimited), and a copy of it. */
+static int copy_of(lbsim_copy_t *c, lbsim_model_t *m, uint32_t capacity) {
   lbsim_config_t cfg;
   config(&cfg, 1);
+  cfg.capacity = capacity;
+  lbsim_model_init(m, &cfg, 1, 0);
+  return lbsim_copy_init(c, m, 1);
+}
+
+TEST(a_copy_answers_after_the_latency_and_follows_the_model) {
   lbsim_model_t m;
-  lbsim_model_init(&m, &cfg, 1, 0);
   lbsim_copy_t c;
-  CHECK_EQ(lbsim_copy_init(&c, &m, 1), 0);
+  CHECK_EQ(copy_of(&c, &m, 0), 0);
   uint64_t due;
   CHECK_EQ(lbsim_copy_serve(&c, 1 * S, &due), 200);
   CHECK_EQ(due, 1 * S + 10 * MS);
@@ -174,13 +180,9 @@ TEST(a_copy_answers_after_the_latency_and_follows_the_model) {
 }
 
 TEST(a_copy_with_a_capacity_queues_first_come_first_served) {
-  lbsim_config_t cfg;
-  config(&cfg, 1);
-  cfg.capacity = 1;
   lbsim_model_t m;
-  lbsim_model_init(&m, &cfg, 1, 0);
   lbsim_copy_t c;
-  CHECK_EQ(lbsim_copy_init(&c, &m, 1), 0);
+  CHECK_EQ(copy_of(&c, &m, 1), 0);
   uint64_t due[3];
   for (int i = 0; i < 3; i++)
     CHECK_EQ(lbsim_copy_serve(&c, 0, &due[i]), 200);
@@ -216,13 +218,9 @@ TEST(copies_of_one_seed_draw_alike_request_by_request) {
 }
 
 TEST(a_copy_takes_in_outages_and_capacity_changes) {
-  lbsim_config_t cfg;
-  config(&cfg, 1);
-  cfg.capacity = 1;
   lbsim_model_t m;
-  lbsim_model_init(&m, &cfg, 1, 0);
   lbsim_copy_t c;
-  CHECK_EQ(lbsim_copy_init(&c, &m, 1), 0);
+  CHECK_EQ(copy_of(&c, &m, 1), 0);
   uint64_t due;
   int err;
   for (int i = 0; i < 5; i++)
