@@ -247,6 +247,16 @@ TEST(a_copy_takes_in_outages_and_capacity_changes) {
 
 /* ---- the fleet ----------------------------------------------------------------- */
 
+/* A fleet on a clock driven by hand, telling `seen` of every change. */
+static int watched_fleet(lbsim_fleet_t *f, const lbsim_config_t *cfg, uint64_t seed, hand_clock_t *h, seen_t *seen) {
+  hand_init(h);
+  seen->n = 0;
+  int err = lbsim_fleet_init(f, cfg, seed, &h->clock);
+  f->on_change = on_change;
+  f->data = seen;
+  return err;
+}
+
 TEST(drift_steps_every_model_at_each_period_from_the_start) {
   lbsim_config_t cfg;
   config(&cfg, 3);
@@ -254,12 +264,9 @@ TEST(drift_steps_every_model_at_each_period_from_the_start) {
   cfg.latency.min_ms = 10;
   cfg.latency.max_ms = 100;
   hand_clock_t h;
-  hand_init(&h);
   lbsim_fleet_t f;
-  CHECK_EQ(lbsim_fleet_init(&f, &cfg, 5, &h.clock), 0);
-  seen_t seen = {0};
-  f.on_change = on_change;
-  f.data = &seen;
+  seen_t seen;
+  CHECK_EQ(watched_fleet(&f, &cfg, 5, &h, &seen), 0);
   CHECK_EQ(lbsim_fleet_start(&f, 1 * S), 0);
   hand_run(&h, 2 * S);
   CHECK_EQ(seen.n, 0); /* the first step is one period after the start */
@@ -289,12 +296,9 @@ TEST(a_scenario_plays_back_scaled_in_file_order_at_each_instant) {
                      "at 10s backend 1 up\n";
   CHECK_EQ(lbsim_scenario_parse(&cfg.scenario, text, "t", 2, err, sizeof(err)), 0);
   hand_clock_t h;
-  hand_init(&h);
   lbsim_fleet_t f;
-  CHECK_EQ(lbsim_fleet_init(&f, &cfg, 1, &h.clock), 0);
-  seen_t seen = {0};
-  f.on_change = on_change;
-  f.data = &seen;
+  seen_t seen;
+  CHECK_EQ(watched_fleet(&f, &cfg, 1, &h, &seen), 0);
   CHECK_EQ(lbsim_fleet_start(&f, 100 * S), 0);
   /* What is due at 0 s is applied at the start itself. */
   CHECK_EQ(seen.n, 1);
