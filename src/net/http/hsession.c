@@ -2,7 +2,6 @@
 #include "lbsim/net/http/hsession.h"
 
 #include <ctype.h>
-#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
@@ -11,7 +10,6 @@
 #include "lbsim/base/buf.h"
 #include "lbsim/base/common.h"
 #include "lbsim/net/http/hreply.h"
-#include "lbsim_version.h"
 
 /* A request line and a header line each cost a few bytes the callbacks do
  * not see (method, version, ": ", CRLF); count them so that the cap holds. */
