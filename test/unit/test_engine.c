@@ -10,6 +10,7 @@
 #include "harness.h"
 #include "lbsim/base/common.h"
 #include "lbsim/virtual/engine.h"
+#include "lbsim/virtual/vnet.h"
 #include "lbsim/base/rng.h"
 
 #define MS(x) ((uint64_t)((x) * 1000000.0 + 0.5))
