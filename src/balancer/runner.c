@@ -2,13 +2,10 @@
 #include "lbsim/balancer/runner.h"
 
 #include <errno.h>
-#include <math.h>
 #include <string.h>
-#include <stdio.h>
 
 #include "lbsim/base/error.h"
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 
 static void round_start(lbsim_runner_t *r, uint64_t now_ns);
 
@@ -44,93 +41,11 @@ uint64_t lbsim_runner_in_flight(const lbsim_runner_t *r) {
   return n;
 }
 
-/* ---- the visual report ---------------------------------------------------- */
-
-static bool reporting(const lbsim_runner_t *r) {
-  return r->cfg->report_path[0] != '\0' && r->timeline.nbalancers > 0;
-}
-
-/* The truth and every balancer's estimates now. */
-static void record_sample(lbsim_runner_t *r, uint64_t now_ns, bool keep) {
-  lbsim_timeline_t *tl = &r->timeline;
-  int at = lbsim_timeline_sample(tl, since_start_s(r, now_ns), keep);
-  if (at < 0)
-    return;
-  float *truth = lbsim_timeline_true(tl, (uint32_t)at);
-  float *cost = lbsim_timeline_cost(tl, (uint32_t)at);
-  for (uint32_t i = 0; i < tl->n; i++) {
-    truth[i] = r->oracle ? (float)lbsim_oracle_true_ms(r->oracle, i, now_ns) : NAN;
-    cost[i] = r->oracle ? (float)lbsim_oracle_cost_ms(r->oracle, i, now_ns) : NAN;
-  }
-  for (uint32_t w = 0; w < r->nbalancers; w++) {
-    const lbsim_balancer_t *b = &r->balancers[w];
-    float *ema = lbsim_timeline_ema(tl, (uint32_t)at, w);
-    for (uint32_t i = 0; i < tl->n; i++)
-      ema[i] = b->ema.measured[i] ? (float)b->ema.value_ms[i] : NAN;
-  }
-}
-
-static void on_sample(lbsim_timer_t *timer, uint64_t now_ns) {
-  lbsim_runner_t *r = LBSIM_CONTAINER_OF(timer, lbsim_runner_t, sample);
-  record_sample(r, now_ns, false);
-  /* Every LBSIM_SAMPLE_MS of the run's clock; a late wake-up skips ahead. */
-  uint64_t period = lbsim_ms_to_ns(LBSIM_SAMPLE_MS);
-  uint64_t next = timer->due_ns + period;
-  lbsim_clock_set(r->clock, timer, next > now_ns ? next : now_ns + period, on_sample);
-}
-
-/* The round or interval just summarised: what each balancer sent where, and
- * how many of its answers failed. */
-static void record_block(lbsim_runner_t *r, uint64_t now_ns) {
-  lbsim_timeline_t *tl = &r->timeline;
-  int at = lbsim_timeline_block(tl, since_start_s(r, now_ns));
-  if (at < 0)
-    return;
-  for (uint32_t w = 0; w < r->nbalancers; w++) {
-    const lbsim_stats_t *s = &r->balancers[w].stats;
-    uint32_t *picks = lbsim_timeline_picks(tl, (uint32_t)at, w);
-    for (uint32_t i = 0; i < tl->n; i++)
-      picks[i] += (uint32_t)s->round_picks[i];
-    tl->answered[(size_t)at * r->nbalancers + w] += (uint32_t)s->round.requests;
-    tl->failed[(size_t)at * r->nbalancers + w] += (uint32_t)s->round.failed;
-  }
-}
-
-typedef struct report_args_s {
-  const lbsim_runner_t *runner;
-  const char *const *policies;
-  const char *title;
-} report_args_t;
-
-static int draw_report(FILE *out, const void *arg) {
-  const report_args_t *a = arg;
-  return lbsim_svg_write(out, &a->runner->timeline, a->runner->balancers[0].names, a->policies, a->title);
-}
-
-static void write_report(lbsim_runner_t *r) {
-  const char *path = r->cfg->report_path;
-  const char *policies[LBSIM_MAX_POLICIES];
-  for (uint32_t w = 0; w < r->nbalancers; w++)
-    policies[w] = r->balancers[w].policy_name;
-  char title[160];
-  snprintf(title, sizeof(title), "lbsim: %u backends, %s%s, seed %llu", r->balancers[0].n,
-           r->nbalancers > 1 ? "compare " : "policy ", r->nbalancers > 1 ? "mode" : policies[0],
-           (unsigned long long)r->seed);
-  report_args_t args = {r, policies, title};
-  int err = lbsim_write_file(path, draw_report, &args);
-  if (err != 0) {
-    lbsim_log_error("cannot write the report %s: %s", path, lbsim_strerror(err));
-    r->report_failed = true;
-  } else {
-    lbsim_log("report written to %s", path);
-  }
-}
-
 static void cancel_timers(lbsim_runner_t *r) {
   lbsim_clock_cancel(r->clock, &r->pause);
   lbsim_clock_cancel(r->clock, &r->interval);
   lbsim_clock_cancel(r->clock, &r->arrival);
-  lbsim_clock_cancel(r->clock, &r->sample);
+  lbsim_timeline_stop(&r->timeline);
 }
 
 static void finish(lbsim_runner_t *r, uint64_t now_ns) {
@@ -141,11 +56,8 @@ static void finish(lbsim_runner_t *r, uint64_t now_ns) {
     r->end_ns = now_ns;
   cancel_timers(r);
   lbsim_report_run(r->report, since_start_s(r, r->end_ns), r->end_ns);
-  if (r->cfg->report_path[0] != '\0') {
-    if (reporting(r) && r->started)
-      record_sample(r, now_ns, true); /* the truth as the run ends */
-    write_report(r);
-  }
+  if (r->cfg->report_path[0] != '\0' && lbsim_timeline_finish(&r->timeline, now_ns, r->cfg->report_path, r->seed) != 0)
+    r->report_failed = true;
   if (r->on_finished)
     r->on_finished(r, now_ns);
 }
@@ -174,8 +86,7 @@ static bool limits_reached(const lbsim_runner_t *r, uint64_t now_ns) {
 static void report_block(lbsim_runner_t *r, uint64_t now_ns) {
   r->round++;
   lbsim_report_round(r->report, r->round, now_ns);
-  if (reporting(r))
-    record_block(r, now_ns);
+  lbsim_timeline_round(&r->timeline, now_ns);
 }
 
 /* ---- bursts ------------------------------------------------------------- */
@@ -323,14 +234,14 @@ int lbsim_runner_init(lbsim_runner_t *r, lbsim_clock_t *clock, const lbsim_confi
   lbsim_timer_init(&r->pause, LBSIM_ORDER_TRAFFIC);
   lbsim_timer_init(&r->arrival, LBSIM_ORDER_TRAFFIC);
   lbsim_timer_init(&r->interval, LBSIM_ORDER_REPORT);
-  lbsim_timer_init(&r->sample, LBSIM_ORDER_REPORT);
   lbsim_rng_init(&r->arrivals, seed, LBSIM_STREAM_ARRIVALS);
   for (uint32_t i = 0; i < nbalancers; i++) {
     balancers[i].data = r;
     balancers[i].on_round_done = on_balancer_round_done;
     balancers[i].on_requests_done = on_balancer_requests_done;
   }
-  if (cfg->report_path[0] != '\0' && nbalancers > 0 && lbsim_timeline_init(&r->timeline, nbalancers, balancers[0].n) != 0)
+  if (cfg->report_path[0] != '\0' && nbalancers > 0 &&
+      lbsim_timeline_record(&r->timeline, clock, balancers, nbalancers, oracle) != 0)
     return LBSIM_ENOMEM;
   return 0;
 }
@@ -340,10 +251,7 @@ void lbsim_runner_start(lbsim_runner_t *r, uint64_t now_ns, lbsim_runner_cb on_f
   r->started = true;
   r->start_ns = now_ns;
   r->duration_ns = duration_ns(r->cfg->duration_s);
-  if (reporting(r)) {
-    record_sample(r, now_ns, true);
-    lbsim_clock_set(r->clock, &r->sample, now_ns + lbsim_ms_to_ns(LBSIM_SAMPLE_MS), on_sample);
-  }
+  lbsim_timeline_start(&r->timeline, now_ns);
   switch (r->cfg->shape) {
   case LBSIM_SHAPE_BURST:
     round_start(r, now_ns);

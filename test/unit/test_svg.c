@@ -1,5 +1,5 @@
-/* Unit tests of the visual report's timeline, axes and choice of backends
- * (lbsim/report/svg.h), and of the SVG drawn from them. */
+/* Unit tests of the visual report's axes and choice of backends
+ * (lbsim/report/svg.h), and of the SVG drawn from a timeline. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,50 +70,6 @@ TEST(ticks_are_nice_and_cover_the_axis) {
   CHECK(t[0] == 10 && t[3] == 100 && t[9] == 10000);
   CHECK(named[0] && named[1]); /* three decades: all named */
   CHECK_EQ(lbsim_axis_ticks(&a, t, named, 4), 4); /* never more than asked */
-}
-
-TEST(blocks_cover_the_whole_run_and_keep_every_count) {
-  lbsim_timeline_t tl;
-  CHECK_EQ(lbsim_timeline_init(&tl, 2, 3), 0);
-  const uint32_t blocks = 3 * LBSIM_TIMELINE_MAX + 7;
-  for (uint32_t b = 1; b <= blocks; b++) {
-    int at = lbsim_timeline_block(&tl, b * 0.5);
-    CHECK(at >= 0);
-    lbsim_timeline_picks(&tl, (uint32_t)at, 0)[b % 3] += 2;
-    lbsim_timeline_picks(&tl, (uint32_t)at, 1)[0] += 1;
-    tl.answered[(size_t)at * 2] += 2;
-    tl.failed[(size_t)at * 2] += b % 2;
-  }
-  CHECK(tl.nblocks <= tl.block_cap && tl.nblocks > tl.block_cap / 4);
-  CHECK_NEAR(tl.block_end[tl.nblocks - 1], blocks * 0.5, 1e-9);
-  uint64_t picks0 = 0, picks1 = 0, answered = 0, failed = 0;
-  for (uint32_t b = 0; b < tl.nblocks; b++) {
-    if (b > 0)
-      CHECK(tl.block_end[b] > tl.block_end[b - 1]);
-    for (uint32_t i = 0; i < 3; i++)
-      picks0 += lbsim_timeline_picks(&tl, b, 0)[i], picks1 += lbsim_timeline_picks(&tl, b, 1)[i];
-    answered += tl.answered[(size_t)b * 2];
-    failed += tl.failed[(size_t)b * 2];
-  }
-  CHECK_EQ(picks0, 2 * blocks);
-  CHECK_EQ(picks1, blocks);
-  CHECK_EQ(answered, 2 * blocks);
-  CHECK_EQ(failed, (blocks + 1) / 2);
-  lbsim_timeline_free(&tl);
-}
-
-TEST(samples_are_thinned_evenly_and_the_last_is_kept) {
-  lbsim_timeline_t tl;
-  CHECK_EQ(lbsim_timeline_init(&tl, 1, 2), 0);
-  const uint32_t samples = 5 * LBSIM_TIMELINE_MAX;
-  for (uint32_t s = 0; s < samples; s++)
-    lbsim_timeline_sample(&tl, s * 0.05, false);
-  CHECK(lbsim_timeline_sample(&tl, samples * 0.05, true) >= 0);
-  CHECK(tl.nsamples <= tl.sample_cap && tl.nsamples > tl.sample_cap / 4);
-  CHECK(tl.sample_t[0] == 0);
-  CHECK_NEAR(tl.sample_t[tl.nsamples - 1], samples * 0.05, 1e-9);
-  CHECK(lbsim_timeline_sample(&tl, 1.0, true) < 0); /* never back in time */
-  lbsim_timeline_free(&tl);
 }
 
 /* 11 backends at 10 ms for 15 s sampled every 50 ms, summarised every 5 s;

@@ -19,7 +19,7 @@
 #include "lbsim/model/oracle.h"
 #include "lbsim/report/report.h"
 #include "lbsim/base/rng.h"
-#include "lbsim/report/svg.h"
+#include "lbsim/report/timeline.h"
 
 typedef struct lbsim_runner_s lbsim_runner_t;
 typedef void (*lbsim_runner_cb)(lbsim_runner_t *runner, uint64_t now_ns);
@@ -50,7 +50,6 @@ struct lbsim_runner_s {
   lbsim_runner_cb on_finished;
 
   lbsim_timeline_t timeline;    /* for --report */
-  lbsim_timer_t sample;         /* its next sample of the truth and the estimates */
   bool report_failed;           /* the SVG could not be written */
 };
 
