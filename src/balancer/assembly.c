@@ -49,23 +49,21 @@ int lbsim_assembly_names(lbsim_assembly_t *a, uint32_t nbackends) {
   return 0;
 }
 
-int lbsim_assembly_balancers(lbsim_assembly_t *a) {
-  a->balancers = calloc(a->npolicies, sizeof(*a->balancers));
-  if (a->balancers == NULL) {
+int lbsim_assembly_fleets(lbsim_assembly_t *a) {
+  a->fleets = calloc(a->npolicies, sizeof(*a->fleets));
+  if (a->fleets == NULL) {
     lbsim_log_error("out of memory for the balancers");
     return LBSIM_ENOMEM;
   }
-  lbsim_oracle_t *oracle = a->fleet.n > 0 ? &a->oracle : NULL;
+  lbsim_oracle_t *oracle = a->farm.n > 0 ? &a->oracle : NULL;
   for (uint32_t w = 0; w < a->npolicies; w++) {
-    /* Counted as soon as it is tried: freeing handles a balancer that
+    /* Counted as soon as it is tried: freeing handles a fleet that
      * stopped half-way. */
-    a->nbalancers = w + 1;
-    int err = lbsim_balancer_init(&a->balancers[w], a->cfg, a->seed, w, &a->names[(size_t)w * a->nbackends],
-                                  a->nbackends, oracle);
-    if (err != 0) {
-      lbsim_log_error("cannot set up the balancer for %s: %s", a->cfg->policies[w], lbsim_strerror(err));
+    a->nfleets = w + 1;
+    int err = lbsim_fleet_init(&a->fleets[w], a->cfg, a->seed, w, &a->names[(size_t)w * a->nbackends],
+                               a->nbackends, oracle);
+    if (err != 0)
       return err;
-    }
   }
   return 0;
 }
@@ -101,11 +99,11 @@ void lbsim_assembly_stop(lbsim_assembly_t *a) {
 void lbsim_assembly_free(lbsim_assembly_t *a) {
   if (a->runner_ready)
     lbsim_runner_free(&a->runner);
-  for (uint32_t w = 0; w < a->nbalancers; w++)
-    lbsim_balancer_free(&a->balancers[w]);
-  free(a->balancers);
-  a->balancers = NULL;
-  a->nbalancers = 0;
+  for (uint32_t w = 0; w < a->nfleets; w++)
+    lbsim_fleet_free(&a->fleets[w]);
+  free(a->fleets);
+  a->fleets = NULL;
+  a->nfleets = 0;
   free((void *)a->names);
   a->names = NULL;
   lbsim_fleet_free(&a->fleet);
@@ -114,7 +112,7 @@ void lbsim_assembly_free(lbsim_assembly_t *a) {
 
 uint64_t lbsim_assembly_requests(const lbsim_assembly_t *a) {
   uint64_t n = 0;
-  for (uint32_t w = 0; w < a->nbalancers; w++)
-    n += a->balancers[w].stats.total.requests;
+  for (uint32_t w = 0; w < a->nfleets; w++)
+    n += a->fleets[w].stats.total.requests;
   return n;
 }

@@ -90,6 +90,7 @@ struct lbsim_balancer_s {
   uint64_t in_flight;           /* launched, not done */
   uint64_t *in_flight_to;       /* ... per backend it may use: counted by lbsim_policy_select and _observe_n */
   uint64_t launched;            /* requests it started in the run */
+  uint64_t rounds;              /* its own rounds counted (fleets of more than one client) */
   uint32_t last_pick;           /* the backend (among all) of its last pick; UINT32_MAX: none yet */
   uint64_t round_outstanding;   /* launched in this round, not done */
   uint64_t round_start_ns;

@@ -72,6 +72,7 @@ struct lbsim_fleet_s {
   /* Connections open to backend i, as the transport counts them (NULL: unknown). */
   uint32_t (*conns)(void *data, uint32_t backend);
   void *conns_data;
+  lbsim_fleet_measures_t measures; /* the last interval's (lbsim_fleet_measure) */
 };
 
 /* The fleet of policy `index` of the command line: cfg->clients clients
