@@ -12,23 +12,23 @@ int bfx_start(backend_fixture_t *f, double latency_ms) {
   REQUIRE(uv_loop_init(&f->loop) == 0);
   REQUIRE(lbsim_sched_init(&f->sched, &f->loop) == 0);
   f->cfg.backends = 1;
-  REQUIRE(lbsim_fleet_init(&f->fleet, &f->cfg, 1, &f->sched.clock) == 0);
-  f->fleet.models[0].latency.latency_ms = latency_ms;
-  REQUIRE(lbsim_backend_start(&f->backend, &f->loop, &f->sched, &f->fleet.models[0], &f->cfg, 0, 1) == 0);
+  REQUIRE(lbsim_farm_init(&f->farm, &f->cfg, 1, &f->sched.clock) == 0);
+  f->farm.models[0].latency.latency_ms = latency_ms;
+  REQUIRE(lbsim_backend_start(&f->backend, &f->loop, &f->sched, &f->farm.models[0], &f->cfg, 0, 1) == 0);
   f->port = f->backend.port;
   REQUIRE(f->port != 0);
-  REQUIRE(lbsim_fleet_start(&f->fleet, uv_hrtime()) == 0);
+  REQUIRE(lbsim_farm_start(&f->farm, uv_hrtime()) == 0);
   return 0;
 }
 
 int bfx_stop(backend_fixture_t *f) {
   lbsim_backend_close(&f->backend, NULL);
-  lbsim_fleet_stop(&f->fleet);
+  lbsim_farm_stop(&f->farm);
   for (int i = 0; i < 50; i++)
     uv_run(&f->loop, UV_RUN_NOWAIT);
   REQUIRE(f->backend.httpd.nhandles == 0);
   lbsim_sched_close(&f->sched, NULL);
-  lbsim_fleet_free(&f->fleet);
+  lbsim_farm_free(&f->farm);
   return close_loop(&f->loop);
 }
 

@@ -392,26 +392,26 @@ static void on_backend_closed(lbsim_httpd_t *server) {
 }
 
 int tbackend_start(tbackend_t *t) {
-  int err = lbsim_fleet_init(&t->fleet, &t->cfg, t->cfg.seed, &t->sched.clock);
+  int err = lbsim_farm_init(&t->farm, &t->cfg, t->cfg.seed, &t->sched.clock);
   if (err != 0)
     return err;
   t->open = 1;
   t->started = true;
-  err = lbsim_backend_start(&t->backend, &t->loop, &t->sched, &t->fleet.models[0], &t->cfg, 0, t->cfg.seed);
+  err = lbsim_backend_start(&t->backend, &t->loop, &t->sched, &t->farm.models[0], &t->cfg, 0, t->cfg.seed);
   t->port = t->backend.port;
   if (err == 0)
-    err = lbsim_fleet_start(&t->fleet, uv_hrtime());
+    err = lbsim_farm_start(&t->farm, uv_hrtime());
   return err;
 }
 
 int tbackend_stop(tbackend_t *t) {
   if (t->started) {
-    lbsim_fleet_stop(&t->fleet);
+    lbsim_farm_stop(&t->farm);
     lbsim_backend_close(&t->backend, on_backend_closed);
   }
   lbsim_sched_close(&t->sched, NULL);
   uv_run(&t->loop, UV_RUN_DEFAULT);
-  lbsim_fleet_free(&t->fleet);
+  lbsim_farm_free(&t->farm);
   if (t->open != 0)
     return -1;
   return uv_loop_close(&t->loop);

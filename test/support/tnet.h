@@ -104,7 +104,7 @@ typedef struct tbackend_s {
   uv_loop_t loop;
   lbsim_sched_t sched;
   lbsim_config_t cfg;      /* adjust between tbackend_init and tbackend_start */
-  lbsim_fleet_t fleet;     /* one model, drifting on the loop's clock */
+  lbsim_farm_t farm;     /* one model, drifting on the loop's clock */
   lbsim_backend_t backend;
   uint16_t port;
   int open;                /* listener not yet closed */
