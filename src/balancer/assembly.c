@@ -8,9 +8,9 @@
 #include "lbsim/base/log.h"
 
 /* A model changed: report it, bring every copy of it in line, tell the oracle. */
-static void on_model_changed(lbsim_fleet_t *fleet, lbsim_model_t *model, const lbsim_event_t *ev, double old,
+static void on_model_changed(lbsim_farm_t *farm, lbsim_model_t *model, const lbsim_event_t *ev, double old,
                              uint64_t now_ns) {
-  lbsim_assembly_t *a = fleet->data;
+  lbsim_assembly_t *a = farm->data;
   lbsim_report_change(&a->report, model, ev, old, now_ns);
   a->sync(a, model->index, now_ns);
   lbsim_oracle_touch(&a->oracle, now_ns);
@@ -29,13 +29,13 @@ void lbsim_assembly_init(lbsim_assembly_t *a, const lbsim_config_t *cfg, uint64_
 
 int lbsim_assembly_models(lbsim_assembly_t *a) {
   const lbsim_config_t *cfg = a->cfg;
-  if (lbsim_fleet_init(&a->fleet, cfg, a->seed, a->clock) != 0) {
+  if (lbsim_farm_init(&a->farm, cfg, a->seed, a->clock) != 0) {
     lbsim_log_error("out of memory for %u backends", cfg->backends);
     return LBSIM_ENOMEM;
   }
-  a->fleet.on_change = on_model_changed;
-  a->fleet.data = a;
-  lbsim_oracle_init(&a->oracle, a->fleet.models, a->fleet.n, cfg->failure_latency_ms, cfg->timeout_s * 1000.0);
+  a->farm.on_change = on_model_changed;
+  a->farm.data = a;
+  lbsim_oracle_init(&a->oracle, a->farm.models, a->farm.n, cfg->failure_latency_ms, cfg->timeout_s * 1000.0);
   return 0;
 }
 
@@ -70,7 +70,7 @@ int lbsim_assembly_fleets(lbsim_assembly_t *a) {
 
 int lbsim_assembly_runner(lbsim_assembly_t *a) {
   int err = lbsim_runner_init(&a->runner, a->clock, a->cfg, a->seed, a->balancers, a->nbalancers,
-                              a->fleet.n > 0 ? &a->oracle : NULL, &a->report);
+                              a->farm.n > 0 ? &a->oracle : NULL, &a->report);
   a->runner_ready = true;
   if (err != 0)
     lbsim_log_error("out of memory for the report %s", a->cfg->report_path);
@@ -79,9 +79,9 @@ int lbsim_assembly_runner(lbsim_assembly_t *a) {
 
 int lbsim_assembly_start(lbsim_assembly_t *a, const char *const *names, uint32_t n, uint64_t now_ns,
                          lbsim_runner_cb on_finished) {
-  lbsim_report_bind(&a->report, a->balancers, a->nbalancers, names, n, a->fleet.n > 0 ? &a->oracle : NULL, now_ns);
+  lbsim_report_bind(&a->report, a->balancers, a->nbalancers, names, n, a->farm.n > 0 ? &a->oracle : NULL, now_ns);
   lbsim_report_start(&a->report, now_ns);
-  if (a->fleet.n > 0 && lbsim_fleet_start(&a->fleet, now_ns) != 0) {
+  if (a->farm.n > 0 && lbsim_farm_start(&a->farm, now_ns) != 0) {
     lbsim_log_error("out of memory for the scenario");
     return LBSIM_ENOMEM;
   }
@@ -93,7 +93,7 @@ int lbsim_assembly_start(lbsim_assembly_t *a, const char *const *names, uint32_t
 void lbsim_assembly_stop(lbsim_assembly_t *a) {
   if (a->runner_ready)
     lbsim_runner_close(&a->runner);
-  lbsim_fleet_stop(&a->fleet);
+  lbsim_farm_stop(&a->farm);
 }
 
 void lbsim_assembly_free(lbsim_assembly_t *a) {
@@ -106,7 +106,7 @@ void lbsim_assembly_free(lbsim_assembly_t *a) {
   a->nfleets = 0;
   free((void *)a->names);
   a->names = NULL;
-  lbsim_fleet_free(&a->fleet);
+  lbsim_farm_free(&a->farm);
   lbsim_report_free(&a->report);
 }
 

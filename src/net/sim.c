@@ -108,7 +108,7 @@ static void on_signal(uv_signal_t *handle, int signum) {
 /* A model changed: every copy of it takes the change in. */
 static void sync_backends(lbsim_assembly_t *run, uint32_t i, uint64_t now_ns) {
   lbsim_sim_t *sim = LBSIM_CONTAINER_OF(run, lbsim_sim_t, run);
-  for (uint32_t k = i; k < sim->nbackends; k += run->fleet.n)
+  for (uint32_t k = i; k < sim->nbackends; k += run->farm.n)
     lbsim_backend_sync(&sim->backends[k], now_ns);
 }
 
@@ -117,17 +117,17 @@ static int start_backends(lbsim_sim_t *sim, uint32_t copies) {
   int err = lbsim_assembly_models(&sim->run);
   if (err != 0)
     return err;
-  const lbsim_fleet_t *fleet = &sim->run.fleet;
-  sim->backends = calloc((size_t)copies * fleet->n, sizeof(*sim->backends));
+  const lbsim_farm_t *farm = &sim->run.farm;
+  sim->backends = calloc((size_t)copies * farm->n, sizeof(*sim->backends));
   if (sim->backends == NULL) {
     lbsim_log_error("out of memory for %u backends", cfg->backends);
     return UV_ENOMEM;
   }
-  for (uint32_t k = 0; k < copies * fleet->n; k++) {
-    uint32_t i = k % fleet->n;
+  for (uint32_t k = 0; k < copies * farm->n; k++) {
+    uint32_t i = k % farm->n;
     uint16_t port = cfg->port_base ? (uint16_t)(cfg->port_base + k) : 0;
     lbsim_backend_t *b = &sim->backends[k];
-    err = lbsim_backend_start(b, &sim->loop, &sim->sched, &fleet->models[i], cfg, port, sim->run.seed);
+    err = lbsim_backend_start(b, &sim->loop, &sim->sched, &farm->models[i], cfg, port, sim->run.seed);
     sim->nbackends = k + 1; /* a failed start still has a listener closing */
     if (err == UV_ENOMEM) {
       lbsim_log_error("out of memory for backend %u", i + 1);
@@ -138,11 +138,11 @@ static int start_backends(lbsim_sim_t *sim, uint32_t copies) {
       return err;
     }
     if (copies > 1) {
-      b->policy = cfg->policies[k / fleet->n];
+      b->policy = cfg->policies[k / farm->n];
       lbsim_log("backend %u (copy for %s) listening on %s latency=%.2f ms", i + 1, b->policy, b->url,
-                fleet->models[i].latency.latency_ms);
+                farm->models[i].latency.latency_ms);
     } else {
-      lbsim_log("backend %u listening on %s latency=%.2f ms", i + 1, b->url, fleet->models[i].latency.latency_ms);
+      lbsim_log("backend %u listening on %s latency=%.2f ms", i + 1, b->url, farm->models[i].latency.latency_ms);
     }
   }
   return 0;
@@ -155,7 +155,7 @@ static int urls_of_backends(lbsim_sim_t *sim) {
     lbsim_log_error("out of memory for the URLs of %u backends", sim->nbackends);
     return UV_ENOMEM;
   }
-  sim->nurls = sim->run.fleet.n;
+  sim->nurls = sim->run.farm.n;
   for (uint32_t k = 0; k < sim->nbackends; k++) {
     char why[128];
     if (lbsim_url_parse(&sim->urls[k], sim->backends[k].url, why, sizeof(why)) != 0) {
@@ -321,7 +321,7 @@ static int start_admin(lbsim_sim_t *sim) {
   memset(a, 0, sizeof(*a));
   a->cfg = sim->run.cfg;
   a->seed = sim->run.seed;
-  a->fleet = &sim->run.fleet;
+  a->farm = &sim->run.farm;
   a->backends = sim->backends;
   a->nbackends = sim->nbackends;
   a->balancers = sim->run.balancers;

@@ -32,7 +32,7 @@ static void on_interrupt(lbsim_engine_t *engine) {
 static int name_backends(lbsim_vsim_t *v) {
   lbsim_assembly_t *a = &v->run;
   const lbsim_config_t *cfg = a->cfg;
-  uint32_t n = a->fleet.n, copies = a->npolicies * n;
+  uint32_t n = a->farm.n, copies = a->npolicies * n;
   if (lbsim_assembly_names(a, n) != 0)
     return LBSIM_ENOMEM;
   v->urls = malloc((size_t)copies * LBSIM_BACKEND_URL_LEN);
@@ -65,7 +65,7 @@ static int start_networks(lbsim_vsim_t *v) {
   double spread = cfg->shape == LBSIM_SHAPE_BURST ? 0 : LBSIM_NET_SPREAD;
   for (uint32_t w = 0; w < a->nbalancers; w++) {
     v->nnets = w + 1;
-    if (lbsim_vnet_init(&v->nets[w], &v->engine, a->fleet.models, a->fleet.n, a->seed, cfg->net_delay_ms, spread,
+    if (lbsim_vnet_init(&v->nets[w], &v->engine, a->farm.models, a->farm.n, a->seed, cfg->net_delay_ms, spread,
                         cfg->timeout_s, cfg->client_idle_s) != 0) {
       lbsim_log_error("out of memory for %u backends", cfg->backends);
       return LBSIM_ENOMEM;

@@ -131,7 +131,7 @@ TEST(a_small_pool_queues_and_still_counts_everything) {
  * simulation does. */
 static void apply(client_fixture_t *f, uint32_t i, lbsim_action_t action, double value) {
   lbsim_event_t ev = {.backend = (int32_t)i, .action = action, .value = value, .slow_start_factor = 1};
-  lbsim_model_apply(&f->fleet.models[i], &ev, uv_hrtime());
+  lbsim_model_apply(&f->farm.models[i], &ev, uv_hrtime());
   lbsim_backend_sync(&f->backends[i], uv_hrtime());
 }
 

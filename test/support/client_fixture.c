@@ -31,14 +31,14 @@ int cfx_add_url(client_fixture_t *f, uint16_t port) {
 }
 
 int cfx_add_backend(client_fixture_t *f, double latency_ms) {
-  if (f->fleet.models == NULL) {
+  if (f->farm.models == NULL) {
     lbsim_config_t cfg = f->cfg;
     cfg.backends = CFX_MAX_BACKENDS;
-    REQUIRE(lbsim_fleet_init(&f->fleet, &cfg, 1, &f->sched.clock) == 0);
+    REQUIRE(lbsim_farm_init(&f->farm, &cfg, 1, &f->sched.clock) == 0);
   }
   uint32_t i = f->nbackends++;
-  f->fleet.models[i].latency.latency_ms = latency_ms;
-  REQUIRE(lbsim_backend_start(&f->backends[i], &f->loop, &f->sched, &f->fleet.models[i], &f->cfg, 0, 1) == 0);
+  f->farm.models[i].latency.latency_ms = latency_ms;
+  REQUIRE(lbsim_backend_start(&f->backends[i], &f->loop, &f->sched, &f->farm.models[i], &f->cfg, 0, 1) == 0);
   return cfx_add_url(f, f->backends[i].port);
 }
 
@@ -90,7 +90,7 @@ int cfx_teardown(client_fixture_t *f) {
   lbsim_client_close(&f->client, on_client_closed);
   for (uint32_t i = 0; i < f->nbackends; i++)
     lbsim_backend_close(&f->backends[i], NULL);
-  lbsim_fleet_stop(&f->fleet);
+  lbsim_farm_stop(&f->farm);
   for (int i = 0; i < 50; i++)
     uv_run(&f->loop, UV_RUN_NOWAIT);
   lbsim_sched_close(&f->sched, NULL);
@@ -99,7 +99,7 @@ int cfx_teardown(client_fixture_t *f) {
   lbsim_client_free(&f->client);
   lbsim_balancer_free(&f->balancer);
   lbsim_report_free(&f->report);
-  lbsim_fleet_free(&f->fleet);
+  lbsim_farm_free(&f->farm);
   fclose(f->out);
   return ok;
 }

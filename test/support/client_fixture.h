@@ -19,7 +19,7 @@ typedef struct client_fixture_s {
   uv_loop_t loop;
   lbsim_sched_t sched;
   lbsim_config_t cfg;         /* adjust between cfx_setup and cfx_run */
-  lbsim_fleet_t fleet;        /* the lbsim backends' models, on the loop's clock */
+  lbsim_farm_t farm;        /* the lbsim backends' models, on the loop's clock */
   lbsim_backend_t backends[CFX_MAX_BACKENDS];
   uint32_t nbackends;
   lbsim_url_t urls[CFX_MAX_BACKENDS];

@@ -367,7 +367,7 @@ static void rig_free(rig_t *r) {
   lbsim_engine_free(&r->engine);
 }
 
-/* A scripted change of a model at an instant, as the fleet makes it. */
+/* A scripted change of a model at an instant, as the farm makes it. */
 typedef struct change_s {
   lbsim_timer_t timer;
   rig_t *rig;

@@ -23,7 +23,7 @@ typedef struct change_log_s {
   lbsim_origin_t origin[MAX_CHANGES];
   lbsim_action_t action[MAX_CHANGES];
   uint32_t n;
-  lbsim_fleet_change_cb next;
+  lbsim_farm_change_cb next;
 } change_log_t;
 
 typedef struct run_s {
@@ -37,7 +37,7 @@ typedef struct run_s {
 static change_log_t *current_log;
 
 /* Sees every change of a model, then passes it on to the simulation. */
-static void on_change(lbsim_fleet_t *fleet, lbsim_model_t *model, const lbsim_event_t *ev, double old,
+static void on_change(lbsim_farm_t *farm, lbsim_model_t *model, const lbsim_event_t *ev, double old,
                       uint64_t now_ns) {
   change_log_t *log = current_log;
   if (log->n < MAX_CHANGES) {
@@ -47,7 +47,7 @@ static void on_change(lbsim_fleet_t *fleet, lbsim_model_t *model, const lbsim_ev
     log->action[log->n] = ev->action;
     log->n++;
   }
-  log->next(fleet, model, ev, old, now_ns);
+  log->next(farm, model, ev, old, now_ns);
 }
 
 /* Parses `args` (words separated by spaces) as the command line, runs it
@@ -64,8 +64,8 @@ static int run(run_t *r, const char *args) {
   r->out = tmpfile();
   REQUIRE(r->out != NULL);
   REQUIRE(lbsim_vsim_init(&r->v, &r->cfg, r->cfg.seed, r->out) == 0);
-  r->changes.next = r->v.run.fleet.on_change;
-  r->v.run.fleet.on_change = on_change;
+  r->changes.next = r->v.run.farm.on_change;
+  r->v.run.farm.on_change = on_change;
   current_log = &r->changes;
   lbsim_vsim_execute(&r->v, NULL);
   REQUIRE(r->v.finished);

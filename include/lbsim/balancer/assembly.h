@@ -45,7 +45,7 @@ struct lbsim_assembly_s {
   uint64_t seed;
   lbsim_clock_t *clock;
   lbsim_assembly_sync_cb sync;
-  lbsim_fleet_t fleet;          /* the truth about each backend; fleet.n = 0: none */
+  lbsim_farm_t farm;          /* the truth about each backend; farm.n = 0: none */
   lbsim_oracle_t oracle;
   lbsim_fleet_t *fleets;
   uint32_t nfleets;             /* initialised: freed at the end */

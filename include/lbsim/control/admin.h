@@ -46,7 +46,7 @@ typedef struct lbsim_admin_s {
   /* Set by the owner before lbsim_admin_start: */
   const lbsim_config_t *cfg;    /* NULL: no report of the run (tests publish themselves) */
   uint64_t seed;
-  lbsim_fleet_t *fleet;         /* the models: changes go through it */
+  lbsim_farm_t *farm;         /* the models: changes go through it */
   lbsim_backend_t *backends;    /* every copy, balancer-major */
   uint32_t nbackends;
   const lbsim_balancer_t *balancers;
