@@ -69,7 +69,7 @@ int lbsim_assembly_fleets(lbsim_assembly_t *a) {
 }
 
 int lbsim_assembly_runner(lbsim_assembly_t *a) {
-  int err = lbsim_runner_init(&a->runner, a->clock, a->cfg, a->seed, a->balancers, a->nbalancers,
+  int err = lbsim_runner_init(&a->runner, a->clock, a->cfg, a->seed, a->fleets, a->nfleets,
                               a->farm.n > 0 ? &a->oracle : NULL, &a->report);
   a->runner_ready = true;
   if (err != 0)
@@ -79,7 +79,7 @@ int lbsim_assembly_runner(lbsim_assembly_t *a) {
 
 int lbsim_assembly_start(lbsim_assembly_t *a, const char *const *names, uint32_t n, uint64_t now_ns,
                          lbsim_runner_cb on_finished) {
-  lbsim_report_bind(&a->report, a->balancers, a->nbalancers, names, n, a->farm.n > 0 ? &a->oracle : NULL, now_ns);
+  lbsim_report_bind(&a->report, a->fleets, a->nfleets, names, n, a->farm.n > 0 ? &a->oracle : NULL, now_ns);
   lbsim_report_start(&a->report, now_ns);
   if (a->farm.n > 0 && lbsim_farm_start(&a->farm, now_ns) != 0) {
     lbsim_log_error("out of memory for the scenario");

@@ -208,3 +208,17 @@ void lbsim_balancer_free(lbsim_balancer_t *b) {
   free(b->in_flight_to);
   b->in_flight_to = NULL;
 }
+
+uint32_t lbsim_balancer_local(const lbsim_balancer_t *b, uint32_t i) {
+  if (b->subset == NULL)
+    return i < b->n ? i : UINT32_MAX;
+  uint32_t lo = 0, hi = b->n;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (b->subset[mid] < i)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < b->n && b->subset[lo] == i ? lo : UINT32_MAX;
+}

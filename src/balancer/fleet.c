@@ -60,8 +60,9 @@ int lbsim_fleet_init(lbsim_fleet_t *f, const lbsim_config_t *cfg, uint64_t seed,
   f->clients_of = calloc(n, sizeof(*f->clients_of));
   f->period = calloc(nclients, sizeof(*f->period));
   f->scratch = malloc((nclients > n ? nclients : n) * sizeof(*f->scratch));
+  f->conns_out = calloc(n, sizeof(*f->conns_out));
   if (f->in_flight_to == NULL || f->load_area == NULL || f->load_since_ns == NULL || f->last_picks == NULL ||
-      f->clients_of == NULL || f->period == NULL || f->scratch == NULL)
+      f->clients_of == NULL || f->period == NULL || f->scratch == NULL || f->conns_out == NULL)
     goto nomem;
   for (uint32_t c = 0; c < nclients; c++) {
     lbsim_counts_init(&f->period[c]);
@@ -100,27 +101,13 @@ void lbsim_fleet_free(lbsim_fleet_t *f) {
   free(f->clients_of);
   free(f->period);
   free(f->scratch);
+  free(f->conns_out);
+  f->conns_out = NULL;
   f->subsets = f->last_picks = f->clients_of = NULL;
   f->judge_cost_ms = f->load_area = f->scratch = NULL;
   f->load_since_ns = NULL;
   f->period = NULL;
   lbsim_stats_free(&f->stats);
-}
-
-/* Client c's own index of backend i, or UINT32_MAX when its subset does
- * not hold it. */
-static uint32_t local_index(const lbsim_balancer_t *b, uint32_t i) {
-  if (b->subset == NULL)
-    return i;
-  uint32_t lo = 0, hi = b->n;
-  while (lo < hi) {
-    uint32_t mid = lo + (hi - lo) / 2;
-    if (b->subset[mid] < i)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo < b->n && b->subset[lo] == i ? lo : UINT32_MAX;
 }
 
 double lbsim_fleet_ema_ms(const lbsim_fleet_t *f, uint32_t i) {
@@ -130,7 +117,7 @@ double lbsim_fleet_ema_ms(const lbsim_fleet_t *f, uint32_t i) {
   uint32_t measured = 0;
   for (uint32_t c = 0; c < f->nclients; c++) {
     const lbsim_balancer_t *b = &f->clients[c];
-    uint32_t k = local_index(b, i);
+    uint32_t k = lbsim_balancer_local(b, i);
     if (k != UINT32_MAX && b->ema.measured[k]) {
       sum += b->ema.value_ms[k];
       measured++;
@@ -207,17 +194,22 @@ void lbsim_fleet_measure(lbsim_fleet_t *f, uint64_t now_ns, lbsim_fleet_measures
   out->p99_ms = spread_of(f->scratch, with_ok);
   for (uint32_t c = 0; c < f->nclients; c++)
     lbsim_counts_reset(&f->period[c]);
-  for (uint32_t i = 0; i < f->n; i++)
-    f->scratch[i] = f->conns ? (double)f->conns(f->conns_data, i) : NAN;
-  out->conns = f->conns ? spread_of(f->scratch, f->n) : (lbsim_spread_t){NAN, NAN, NAN, NAN};
+  out->conns = (lbsim_spread_t){NAN, NAN, NAN, NAN};
+  if (f->conns != NULL) {
+    f->conns(f, f->conns_data, f->conns_out);
+    for (uint32_t i = 0; i < f->n; i++)
+      f->scratch[i] = (double)f->conns_out[i];
+    out->conns = spread_of(f->scratch, f->n);
+  }
   for (uint32_t i = 0; i < f->n; i++)
     f->scratch[i] = (double)f->clients_of[i];
   out->clients = spread_of(f->scratch, f->n);
   f->period_start_ns = now_ns;
 }
 
-void lbsim_fleet_reset(lbsim_fleet_t *f, uint64_t now_ns) {
-  lbsim_stats_reset(&f->stats);
+void lbsim_fleet_reset(lbsim_fleet_t *f, uint64_t now_ns, bool forget) {
+  if (forget)
+    lbsim_stats_reset(&f->stats);
   if (!f->measuring)
     return;
   for (uint32_t i = 0; i < f->n; i++) {

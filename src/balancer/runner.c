@@ -307,19 +307,19 @@ static bool by_interval(const lbsim_runner_t *r) {
   return r->cfg->shape != LBSIM_SHAPE_BURST || !r->lockstep;
 }
 
-/* The run counts from now on: what was counted so far is forgotten, and
- * the intervals start. */
-static void start_counting(lbsim_runner_t *r, uint64_t now_ns) {
+/* The run counts from now on (after --warmup, what was counted so far is
+ * forgotten), and the intervals start. */
+static void start_counting(lbsim_runner_t *r, uint64_t now_ns, bool forget) {
   r->counting = true;
   r->count_from_ns = now_ns;
   for (uint32_t w = 0; w < r->nfleets; w++)
-    lbsim_fleet_reset(&r->fleets[w], now_ns);
+    lbsim_fleet_reset(&r->fleets[w], now_ns, forget);
   if (by_interval(r) && !r->finished && !r->launching_stopped)
     lbsim_clock_set(r->clock, &r->interval, now_ns + lbsim_ms_to_ns(r->cfg->interval_s * 1000.0), on_interval);
 }
 
 static void on_warmup_done(lbsim_timer_t *timer, uint64_t now_ns) {
-  start_counting(LBSIM_CONTAINER_OF(timer, lbsim_runner_t, warmup), now_ns);
+  start_counting(LBSIM_CONTAINER_OF(timer, lbsim_runner_t, warmup), now_ns, true);
 }
 
 /* ---- public ------------------------------------------------------------- */
@@ -361,7 +361,7 @@ void lbsim_runner_start(lbsim_runner_t *r, uint64_t now_ns, lbsim_runner_cb on_f
   if (r->cfg->warmup_s > 0)
     lbsim_clock_set(r->clock, &r->warmup, now_ns + seconds_ns(r->cfg->warmup_s), on_warmup_done);
   else
-    start_counting(r, now_ns);
+    start_counting(r, now_ns, false);
   switch (r->cfg->shape) {
   case LBSIM_SHAPE_BURST:
     if (r->lockstep) {

@@ -348,7 +348,7 @@ static int answer(lbsim_admin_t *a, const lbsim_hrequest_t *req, lbsim_hentry_t 
     lbsim_buf_append_str(&ans->body, help_text);
   } else if (is(req, "/metrics")) {
     ans->type = "text/plain; version=0.0.4; charset=utf-8";
-    lbsim_metrics_text(a->balancers, a->nbalancers, a->backends, a->nbackends, &ans->body);
+    lbsim_metrics_text(a->fleets, a->nfleets, a->backends, a->nbackends, &ans->body);
   } else if (i >= 0) {
     put_json(&ans->body, backend_state(a, (uint32_t)i));
   } else {
@@ -603,7 +603,7 @@ int lbsim_admin_start(lbsim_admin_t *a, uv_loop_t *loop, lbsim_sched_t *sched, u
   if (a->reporting)
     lbsim_report_init_emit(&a->report, a->cfg, a->seed, lbsim_format_find("json"), on_report, a);
   /* A few times a second; once a second when there is a lot to say. */
-  uint64_t pairs = (uint64_t)(a->nbalancers ? a->nbalancers : 1) * (a->farm ? a->farm->n : 1);
+  uint64_t pairs = (uint64_t)(a->nfleets ? a->nfleets : 1) * (a->farm ? a->farm->n : 1);
   a->tick_ns = (pairs > 2000 ? 1000 : 250) * (uint64_t)LBSIM_NS_PER_MS;
   lbsim_timer_init(&a->tick, LBSIM_ORDER_REPORT);
   lbsim_httpd_init(&a->httpd, loop, sched, &admin_app, a);

@@ -95,7 +95,7 @@ static uint32_t occurrences(const char *text, const char *what) {
 }
 
 static const lbsim_stats_t *stats_of(const run_t *r, uint32_t policy) {
-  return &r->v.run.balancers[policy].stats;
+  return &r->v.run.fleets[policy].stats;
 }
 
 /* 1 backend serving 10 at once at 50 ms, a burst of 35, no network delay
@@ -328,7 +328,7 @@ TEST(duration_starts_no_round_after_it) {
 TEST(a_closed_loop_with_jitter_runs_to_the_end) {
   run_t r;
   CHECK(run(&r, "--replay tower --time-scale 0.01 --seed 1") == 0);
-  for (uint32_t w = 0; w < r.v.run.nbalancers; w++) {
+  for (uint32_t w = 0; w < r.v.run.nfleets; w++) {
     CHECK_EQ(stats_of(&r, w)->launched, 500);
     CHECK_EQ(stats_of(&r, w)->total.requests, 500);
     CHECK_EQ(stats_of(&r, w)->total.ok, 500);

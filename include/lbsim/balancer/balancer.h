@@ -122,6 +122,10 @@ void lbsim_balancer_cancel_queued(lbsim_balancer_t *b);
 void lbsim_balancer_detach(lbsim_balancer_t *b);
 void lbsim_balancer_free(lbsim_balancer_t *b);
 
+/* The client's index of backend i (among all), or UINT32_MAX when its
+ * subset does not hold it. */
+uint32_t lbsim_balancer_local(const lbsim_balancer_t *b, uint32_t i);
+
 /* The backend (among all) of the client's i-th. */
 static inline uint32_t lbsim_balancer_backend(const lbsim_balancer_t *b, uint32_t i) {
   return b->subset ? b->subset[i] : i;

@@ -69,9 +69,11 @@ struct lbsim_fleet_s {
   uint32_t *clients_of;
   lbsim_counts_t *period;
   double *scratch;              /* nclients values to sort */
-  /* Connections open to backend i, as the transport counts them (NULL: unknown). */
-  uint32_t (*conns)(void *data, uint32_t backend);
+  /* Connections open to each backend (n values), as the transport counts
+   * them (NULL: unknown). */
+  void (*conns)(const lbsim_fleet_t *fleet, void *data, uint32_t *out);
   void *conns_data;
+  uint32_t *conns_out;
   lbsim_fleet_measures_t measures; /* the last interval's (lbsim_fleet_measure) */
 };
 
@@ -97,9 +99,9 @@ void lbsim_fleet_ended(lbsim_fleet_t *fleet, uint32_t backend, uint32_t count, u
 
 /* The measures of the interval ending at now_ns; then a new interval. */
 void lbsim_fleet_measure(lbsim_fleet_t *fleet, uint64_t now_ns, lbsim_fleet_measures_t *out);
-/* Forgets what was counted so far, and starts an interval (the start of
- * the run, the end of --warmup). */
-void lbsim_fleet_reset(lbsim_fleet_t *fleet, uint64_t now_ns);
+/* Starts an interval (the start of the run, the end of --warmup); with
+ * `forget`, what was counted so far is forgotten. */
+void lbsim_fleet_reset(lbsim_fleet_t *fleet, uint64_t now_ns, bool forget);
 
 /* The traffic of client k: an evenly shared integer total (the remainder to
  * the first clients). */
