@@ -1,6 +1,7 @@
 /* least-outstanding: the backend with the fewest requests in flight, ties
  * broken uniformly at random (Envoy's least-request with a full scan); with
- * --choices K >= 2, the best of K distinct random backends instead.
+ * --choices K below the number of backends, the best of K distinct random
+ * backends instead (K = 1: one backend at random, its load unseen).
  *
  * The full scan costs O(1): backends are kept in an array ordered by their
  * in-flight count, with the index where each count's run starts. A count
@@ -8,6 +9,7 @@
  * boundary by one, so the least-loaded run is always order[0 .. start[min+1]). */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "lbsim/balancer/policy.h"
 
@@ -19,6 +21,8 @@ typedef struct lor_s {
   uint32_t *count;    /* in flight per backend */
   uint32_t *start;    /* start[c]: first index in order with count >= c */
   uint32_t nstart;    /* entries in start */
+  uint32_t *drawn;    /* backend -> the pick that last drew it (--choices) */
+  uint32_t pick;      /* ... numbered from 1 */
 } lor_t;
 
 static void swap_to(lor_t *l, uint32_t backend, uint32_t index) {
@@ -71,10 +75,12 @@ static int lor_create(lbsim_policy_t *p, const lbsim_policy_params_t *params) {
   l->order = malloc(l->n * sizeof(*l->order));
   l->pos = malloc(l->n * sizeof(*l->pos));
   l->count = calloc(l->n, sizeof(*l->count));
-  if (l->order == NULL || l->pos == NULL || l->count == NULL || ensure_start(l, 2) != 0) {
+  l->drawn = calloc(l->n, sizeof(*l->drawn));
+  if (l->order == NULL || l->pos == NULL || l->count == NULL || l->drawn == NULL || ensure_start(l, 2) != 0) {
     free(l->order);
     free(l->pos);
     free(l->count);
+    free(l->drawn);
     free(l->start);
     free(l);
     return LBSIM_ENOMEM;
@@ -88,22 +94,20 @@ static int lor_create(lbsim_policy_t *p, const lbsim_policy_params_t *params) {
   return 0;
 }
 
+/* The best of `choices` (< n) distinct backends drawn at random: a draw
+ * already made for this pick is drawn again. */
 static uint32_t sample_best(lbsim_policy_t *p, lor_t *l) {
-  uint32_t k = l->choices < l->n ? l->choices : l->n;
+  if (++l->pick == 0) { /* the numbers wrapped: forget the old draws */
+    memset(l->drawn, 0, l->n * sizeof(*l->drawn));
+    l->pick = 1;
+  }
   uint32_t best = UINT32_MAX;
-  uint32_t seen[64];
-  uint32_t nseen = 0;
-  for (uint32_t i = 0; i < k; i++) {
+  for (uint32_t i = 0; i < l->choices; i++) {
     uint32_t b;
-    bool fresh;
-    do { /* distinct draws; k is small next to n, or capped below */
+    do
       b = (uint32_t)lbsim_rng_below(&p->rng, l->n);
-      fresh = true;
-      for (uint32_t j = 0; j < nseen; j++)
-        fresh = fresh && seen[j] != b;
-    } while (!fresh);
-    if (nseen < 64)
-      seen[nseen++] = b;
+    while (l->drawn[b] == l->pick);
+    l->drawn[b] = l->pick;
     if (best == UINT32_MAX || l->count[b] < l->count[best])
       best = b;
   }
@@ -114,7 +118,7 @@ static uint32_t lor_select(lbsim_policy_t *p, uint64_t now_ns) {
   lor_t *l = p->state;
   (void)now_ns;
   uint32_t pick;
-  if (l->choices >= 2 && l->choices < l->n && l->choices <= 64) {
+  if (l->choices >= 1 && l->choices < l->n) {
     pick = sample_best(p, l);
   } else {
     uint32_t min = l->count[l->order[0]];
@@ -137,13 +141,14 @@ static void lor_destroy(lbsim_policy_t *p) {
   free(l->order);
   free(l->pos);
   free(l->count);
+  free(l->drawn);
   free(l->start);
   free(l);
 }
 
 const lbsim_policy_ops_t lbsim_policy_least_outstanding = {
     .name = "least-outstanding",
-    .summary = "fewest requests in flight, ties at random (Envoy least-request); --choices K: best of K",
+    .summary = "fewest requests in flight, ties at random (Envoy least-request); --choices K: best of K at random",
     .uses = LBSIM_POLICY_USES_CHOICES,
     .create = lor_create,
     .select = lor_select,
