@@ -160,7 +160,8 @@ static const opt_t options[] = {
   {"scenario", 0, "FILE", OPT_PATH, OFF(scenario_path), 0, 0, false, NULL,
    "scripted changes: 'at 15s backend 3 latency 2000ms', ... (see README)", NULL, NULL},
   {"time-scale", 0, "X", OPT_DOUBLE, OFF(time_scale), 0, 1000, true,
-   "a number in (0, 1000]", "multiply scenario times and --duration by X", "1", NULL},
+   "a number in (0, 1000]", "run X times as fast: scenario times, --duration, --interval and --requests", "1",
+   NULL},
   {"replay", 0, "NAME", OPT_REPLAY, 0, 0, 0, false, NULL,
    "a published experiment: linkerd or tower (later options override it)", NULL, NULL},
   {"admin", 0, "PORT", OPT_ADMIN, 0, 0, 65535, false, "an integer in 0..65535",
@@ -557,6 +558,7 @@ static lbsim_parse_result_t validate(lbsim_config_t *cfg, char *err, size_t errl
   if (cfg->time_scale != 1) {
     /* Scenario times are scaled when they are scheduled. */
     cfg->duration_s *= cfg->time_scale;
+    cfg->interval_s *= cfg->time_scale; /* the summaries keep their place in the experiment */
     if (cfg->requests)
       cfg->requests = (uint64_t)ceil((double)cfg->requests * cfg->time_scale);
   }

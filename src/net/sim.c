@@ -105,6 +105,16 @@ static void on_signal(uv_signal_t *handle, int signum) {
   }
 }
 
+/* A client run against servers elsewhere that got no answer at all is a
+ * failed run (a scenario that fails the built-in backends on purpose is
+ * not). */
+static bool nothing_succeeded(const lbsim_sim_t *sim) {
+  for (uint32_t w = 0; w < sim->nbalancers; w++)
+    if (sim->balancers[w].stats.total.ok > 0)
+      return false;
+  return true;
+}
+
 /* ---- backends -------------------------------------------------------------- */
 
 /* A model changed: report it, bring every copy of it in line, tell the oracle. */
@@ -444,6 +454,7 @@ int lbsim_sim_run(const lbsim_config_t *cfg) {
   lbsim_report_init(&sim->report, cfg, sim->seed, stdout, 0);
 
   lbsim_log("lbsim %s seed=%llu", LBSIM_VERSION, (unsigned long long)sim->seed);
+  unsigned long errors_before = lbsim_log_errors();
 
   uv_signal_init(&sim->loop, &sim->sigint);
   uv_signal_init(&sim->loop, &sim->sigterm);
@@ -482,6 +493,12 @@ int lbsim_sim_run(const lbsim_config_t *cfg) {
   }
   if (sim->runner_ready && (sim->runner.report_failed || sim->report.failed) && sim->exit_code == LBSIM_EXIT_OK)
     sim->exit_code = LBSIM_EXIT_RUNTIME;
+  if (sim->runner_ready && cfg->role == LBSIM_ROLE_CLIENT && sim->exit_code == LBSIM_EXIT_OK &&
+      nothing_succeeded(sim)) {
+    if (lbsim_log_errors() == errors_before) /* else the reason is told already (out of memory) */
+      lbsim_log_error("not one request succeeded: no server answered 200 in time");
+    sim->exit_code = LBSIM_EXIT_RUNTIME;
+  }
   err = uv_loop_close(&sim->loop);
   if (err != 0) {
     lbsim_log_error("internal error: handles left open at exit (%s)", uv_strerror(err));
