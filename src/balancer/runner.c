@@ -67,7 +67,7 @@ static void finish(lbsim_runner_t *r, uint64_t now_ns) {
   cancel_timers(r);
   uint64_t from = r->end_ns > r->count_from_ns ? r->count_from_ns : r->end_ns;
   lbsim_report_run(r->report, since_s(from, r->end_ns), r->end_ns);
-  if (r->cfg->report_path[0] != '\0' && lbsim_timeline_finish(&r->timeline, now_ns, r->cfg->report_path, r->seed) != 0)
+  if (r->cfg->report_path[0] != '\0' && lbsim_timeline_finish(&r->timeline, now_ns, r->cfg, r->seed) != 0)
     r->report_failed = true;
   if (r->on_finished)
     r->on_finished(r, now_ns);

@@ -139,7 +139,8 @@ static const opt_t options[] = {
   {"decay", 0, "S", OPT_DOUBLE, OFF(decay_s), 0, 86400, true,
    "a number of seconds in (0, 86400]", "p2c-peak-ewma: time constant of the moving average", "10", NULL},
   {"choices", 0, "K", OPT_UINT32, OFF(choices), 0, 4096, false,
-   "an integer in 0..4096", "least-outstanding: best of K random backends; 0 = all", "0", NULL},
+   "an integer in 0..4096",
+   "least-outstanding: best of K random backends (1: one at random); 0 or K >= backends = all", "0", NULL},
   {"temperature", 0, "MS", OPT_DOUBLE, OFF(temperature_ms), 0, 3600000, true,
    "a number of milliseconds > 0", "ema-softmax: EMA gap in ms that splits traffic e:1", "20", NULL},
   {"rate", 0, "R", OPT_SHAPE, OFF(rate), 0, 10000000, true,
@@ -170,7 +171,8 @@ static const opt_t options[] = {
   {"scenario", 0, "FILE", OPT_PATH, OFF(scenario_path), 0, 0, false, NULL,
    "scripted changes: 'at 15s backend 3 latency 2000ms', ... (see README)", NULL, NULL},
   {"time-scale", 0, "X", OPT_DOUBLE, OFF(time_scale), 0, 1000, true,
-   "a number in (0, 1000]", "multiply scenario times, --duration and --warmup by X", "1", NULL},
+   "a number in (0, 1000]", "run X times as fast: scenario times, --duration, --warmup, --interval and --requests",
+   "1", NULL},
   {"replay", 0, "NAME", OPT_REPLAY, 0, 0, 0, false, NULL,
    "a published experiment: linkerd or tower (later options override it)", NULL, NULL},
   {"admin", 0, "PORT", OPT_ADMIN, 0, 0, 65535, false, "an integer in 0..65535",
@@ -575,6 +577,7 @@ static lbsim_parse_result_t validate(lbsim_config_t *cfg, char *err, size_t errl
     /* Scenario times are scaled when they are scheduled. */
     cfg->duration_s *= cfg->time_scale;
     cfg->warmup_s *= cfg->time_scale;
+    cfg->interval_s *= cfg->time_scale; /* the summaries keep their place in the experiment */
     if (cfg->requests)
       cfg->requests = (uint64_t)ceil((double)cfg->requests * cfg->time_scale);
   }

@@ -57,6 +57,7 @@ double lbsim_model_apply(lbsim_model_t *model, const lbsim_event_t *ev, uint64_t
     model->capacity = (uint32_t)ev->value;
     break;
   case LBSIM_ACTION_JITTER:
+    model->jitter_before = model->jitter;
     model->jitter = ev->jitter;
     break;
   }

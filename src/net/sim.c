@@ -103,6 +103,16 @@ static void on_signal(uv_signal_t *handle, int signum) {
   }
 }
 
+/* A client run against servers elsewhere that got no answer at all is a
+ * failed run (a scenario that fails the built-in backends on purpose is
+ * not). */
+static bool nothing_succeeded(const lbsim_sim_t *sim) {
+  for (uint32_t w = 0; w < sim->run.nfleets; w++)
+    if (sim->run.fleets[w].stats.total.ok > 0)
+      return false;
+  return true;
+}
+
 /* ---- backends -------------------------------------------------------------- */
 
 /* A model changed: every copy of it takes the change in. */
@@ -460,6 +470,7 @@ int lbsim_sim_run(const lbsim_config_t *cfg) {
   lbsim_assembly_init(run, cfg, seed, &sim->sched.clock, stdout, 0, sync_backends);
 
   lbsim_log("lbsim %s seed=%llu", LBSIM_VERSION, (unsigned long long)seed);
+  unsigned long errors_before = lbsim_log_errors();
 
   uv_signal_init(&sim->loop, &sim->sigint);
   uv_signal_init(&sim->loop, &sim->sigterm);
@@ -497,6 +508,12 @@ int lbsim_sim_run(const lbsim_config_t *cfg) {
   }
   if (run->runner_ready && (run->runner.report_failed || run->report.failed) && sim->exit_code == LBSIM_EXIT_OK)
     sim->exit_code = LBSIM_EXIT_RUNTIME;
+  if (run->runner_ready && cfg->role == LBSIM_ROLE_CLIENT && sim->exit_code == LBSIM_EXIT_OK &&
+      nothing_succeeded(sim)) {
+    if (lbsim_log_errors() == errors_before) /* else the reason is told already (out of memory) */
+      lbsim_log_error("not one request succeeded: no server answered 200 in time");
+    sim->exit_code = LBSIM_EXIT_RUNTIME;
+  }
   err = uv_loop_close(&sim->loop);
   if (err != 0) {
     lbsim_log_error("internal error: handles left open at exit (%s)", uv_strerror(err));

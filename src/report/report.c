@@ -193,7 +193,7 @@ void lbsim_report_change(lbsim_report_t *r, const lbsim_model_t *model, const lb
   for (; r; r = r->next) {
     if (discarded(r))
       continue;
-    r->format->change(r, since_start_s(r, now_ns), model->index, ev, old, now_value);
+    r->format->change(r, since_start_s(r, now_ns), model, ev, old, now_value);
     block_done(r);
   }
 }
@@ -206,6 +206,14 @@ void lbsim_report_free(lbsim_report_t *r) {
 
 double lbsim_report_share_to_fastest(const lbsim_counts_t *c) {
   return c->judged ? (double)c->to_fastest / (double)c->judged : NAN;
+}
+
+double lbsim_report_mean_ms(const lbsim_counts_t *c) {
+  return c->ok ? lbsim_hist_mean(&c->latency) / 1000.0 : NAN;
+}
+
+double lbsim_report_quantile_ms(const lbsim_counts_t *c, double q) {
+  return c->ok ? lbsim_counts_quantile_ms(c, q) : NAN;
 }
 
 double lbsim_report_mean_regret_ms(const lbsim_counts_t *c) {

@@ -33,14 +33,17 @@ static void json_u64(lbsim_buf_t *out, const char *key, uint64_t v) {
   lbsim_buf_u64(out, v);
 }
 
+/* The latency of the ok requests: mean (wrk's Avg) and quantiles. */
 static void json_quantiles(lbsim_buf_t *out, const lbsim_counts_t *c) {
+  lbsim_buf_append_str(out, ",\"mean_ms\":");
+  json_number(out, lbsim_report_mean_ms(c));
   static const struct {
     const char *key;
     double q;
   } qs[] = {{",\"p50_ms\":", 0.5}, {",\"p90_ms\":", 0.9}, {",\"p99_ms\":", 0.99}, {",\"p999_ms\":", 0.999}};
   for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
     lbsim_buf_append_str(out, qs[i].key);
-    json_number(out, c->ok ? lbsim_counts_quantile_ms(c, qs[i].q) : NAN);
+    json_number(out, lbsim_report_quantile_ms(c, qs[i].q));
   }
 }
 
@@ -175,13 +178,18 @@ static void json_run(lbsim_report_t *r, double elapsed_s, uint64_t now_ns) {
     json_summary(r, &r->fleets[w], elapsed_s);
 }
 
-static void json_change(lbsim_report_t *r, double t_s, uint32_t backend, const lbsim_event_t *ev, double from,
-                        double to) {
+/* A backend's state as a change object gives it: down wins over stalled. */
+static const char *state_name(bool down, bool stalled) {
+  return down ? "down" : stalled ? "stalled" : "up";
+}
+
+static void json_change(lbsim_report_t *r, double t_s, const lbsim_model_t *model, const lbsim_event_t *ev,
+                        double from, double to) {
   lbsim_buf_t *out = &r->out;
   if (ev->origin == LBSIM_ORIGIN_DRIFT) {
     lbsim_buf_append_str(out, "{\"type\":\"drift\",\"t\":");
     lbsim_buf_fixed(out, t_s, 3);
-    json_u64(out, ",\"backend\":", backend + 1);
+    json_u64(out, ",\"backend\":", model->index + 1);
     lbsim_buf_append_str(out, ",\"from_ms\":");
     lbsim_buf_fixed(out, from, 3);
     lbsim_buf_append_str(out, ",\"to_ms\":");
@@ -190,27 +198,37 @@ static void json_change(lbsim_report_t *r, double t_s, uint32_t backend, const l
     return;
   }
   lbsim_buf_printf(out, "{\"type\":\"change\",\"t\":%.3f,\"backend\":%u,\"source\":\"%s\",\"action\":\"%s\"", t_s,
-                   backend + 1, lbsim_origin_names[ev->origin], lbsim_action_name(ev->action));
+                   model->index + 1, lbsim_origin_names[ev->origin], lbsim_action_name(ev->action));
+  /* from: what the action replaced (`from` is the flag it set, for down,
+   * up, stall and resume); to: what the model holds now. */
   switch (ev->action) {
   case LBSIM_ACTION_JITTER: {
     char jitter[48];
-    lbsim_jitter_format(&ev->jitter, jitter, sizeof(jitter));
+    lbsim_jitter_format(&model->jitter_before, jitter, sizeof(jitter));
+    lbsim_buf_append_str(out, ",\"from\":");
+    json_string(out, jitter);
+    lbsim_jitter_format(&model->jitter, jitter, sizeof(jitter));
     lbsim_buf_append_str(out, ",\"to\":");
     json_string(out, jitter);
     break;
   }
+  case LBSIM_ACTION_DOWN:
   case LBSIM_ACTION_UP:
-    lbsim_buf_printf(out, ",\"slow_start_s\":%.3f,\"slow_start_factor\":%.3f", ev->slow_start_s,
-                     ev->slow_start_factor);
+    lbsim_buf_printf(out, ",\"from\":\"%s\",\"to\":\"%s\"", state_name(from != 0, model->stalled),
+                     state_name(model->down, model->stalled));
+    if (ev->action == LBSIM_ACTION_UP)
+      lbsim_buf_printf(out, ",\"slow_start_s\":%.3f,\"slow_start_factor\":%.3f", ev->slow_start_s,
+                       ev->slow_start_factor);
+    break;
+  case LBSIM_ACTION_STALL:
+  case LBSIM_ACTION_RESUME:
+    lbsim_buf_printf(out, ",\"from\":\"%s\",\"to\":\"%s\"", state_name(model->down, from != 0),
+                     state_name(model->down, model->stalled));
     break;
   case LBSIM_ACTION_LATENCY:
   case LBSIM_ACTION_ERROR_RATE:
   case LBSIM_ACTION_CAPACITY:
     lbsim_buf_printf(out, ",\"from\":%.3f,\"to\":%.3f", from, to);
-    break;
-  case LBSIM_ACTION_DOWN:
-  case LBSIM_ACTION_STALL:
-  case LBSIM_ACTION_RESUME:
     break;
   }
   lbsim_buf_append_str(out, "}\n");

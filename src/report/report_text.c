@@ -5,11 +5,22 @@
 #include <stdio.h>
 
 #include "lbsim/base/buf.h"
+#include "lbsim/base/common.h"
+#include "lbsim/base/log.h"
 #include "lbsim/report/report.h"
 
 static void text_start(lbsim_report_t *r, uint64_t now_ns) {
   (void)r;
   (void)now_ns;
+}
+
+/* A latency in ms with two decimals, or "-" when there is none (no request
+ * was answered), in a field of `width` (0: as long as it is). */
+static void latency(lbsim_buf_t *out, int width, double ms) {
+  if (isnan(ms))
+    lbsim_buf_printf(out, "%*s", width, "-");
+  else
+    lbsim_buf_printf(out, "%*.2f", width, ms);
 }
 
 static size_t name_width(const lbsim_fleet_t *b) {
@@ -55,7 +66,10 @@ static void compare_round(lbsim_report_t *r, uint64_t round, uint64_t now_ns) {
   lbsim_buf_printf(out, "\n%-*s %9s", width, "p50 / p99 ms", "");
   for (uint32_t w = 0; w < r->nfleets; w++) {
     const lbsim_counts_t *c = &r->fleets[w].stats.round;
-    snprintf(cell, sizeof(cell), "%.2f / %.2f", lbsim_counts_quantile_ms(c, 0.5), lbsim_counts_quantile_ms(c, 0.99));
+    if (c->ok)
+      snprintf(cell, sizeof(cell), "%.2f / %.2f", lbsim_counts_quantile_ms(c, 0.5), lbsim_counts_quantile_ms(c, 0.99));
+    else
+      snprintf(cell, sizeof(cell), "- / -");
     lbsim_buf_printf(out, " | %-*s", COL - 3, cell);
   }
   if (r->oracle) {
@@ -104,6 +118,14 @@ static void text_round(lbsim_report_t *r, uint64_t round, double t_s, uint64_t n
     seed_block(r, round);
 }
 
+/* " p50=12.34 ms", or " p50=-" when no request was answered. */
+static void latency_field(lbsim_buf_t *out, const char *name, double ms) {
+  lbsim_buf_append_str(out, name);
+  latency(out, 0, ms);
+  if (!isnan(ms))
+    lbsim_buf_append_str(out, " ms");
+}
+
 static void summary(lbsim_report_t *r, double elapsed_s) {
   lbsim_buf_t *out = &r->out;
   const lbsim_fleet_t *b = &r->fleets[0];
@@ -121,34 +143,48 @@ static void summary(lbsim_report_t *r, double elapsed_s) {
   }
   for (uint32_t i = 0; i < s->n; i++) {
     const lbsim_counts_t *bc = &s->backend[i];
-    lbsim_buf_printf(out, "%s: requests=%llu ok=%llu failed=%llu p50=%.2f ms p99=%.2f ms ema=%.2f ms\n",
-                     b->names[i], (unsigned long long)bc->requests, (unsigned long long)bc->ok,
-                     (unsigned long long)bc->failed, lbsim_counts_quantile_ms(bc, 0.50),
-                     lbsim_counts_quantile_ms(bc, 0.99), lbsim_fleet_ema_ms(b, i));
+    lbsim_buf_printf(out, "%s: requests=%llu ok=%llu failed=%llu", b->names[i], (unsigned long long)bc->requests,
+                     (unsigned long long)bc->ok, (unsigned long long)bc->failed);
+    latency_field(out, " p50=", lbsim_report_quantile_ms(bc, 0.50));
+    latency_field(out, " p99=", lbsim_report_quantile_ms(bc, 0.99));
+    lbsim_buf_printf(out, " ema=%.2f ms\n", lbsim_fleet_ema_ms(b, i));
   }
-  lbsim_buf_printf(out, "latency: p50=%.2f ms p90=%.2f ms p99=%.2f ms p99.9=%.2f ms\n",
-                   lbsim_counts_quantile_ms(c, 0.5), lbsim_counts_quantile_ms(c, 0.9),
-                   lbsim_counts_quantile_ms(c, 0.99), lbsim_counts_quantile_ms(c, 0.999));
+  lbsim_buf_append_str(out, "latency:");
+  latency_field(out, " mean=", lbsim_report_mean_ms(c));
+  latency_field(out, " p50=", lbsim_report_quantile_ms(c, 0.5));
+  latency_field(out, " p90=", lbsim_report_quantile_ms(c, 0.9));
+  latency_field(out, " p99=", lbsim_report_quantile_ms(c, 0.99));
+  latency_field(out, " p99.9=", lbsim_report_quantile_ms(c, 0.999));
+  lbsim_buf_append_str(out, "\n");
   if (s->rounds > 0)
     lbsim_buf_printf(out, "balance: rounds=%llu top_share=%.1f%% majority_switches=%llu\n",
                      (unsigned long long)s->rounds, 100.0 * lbsim_report_top_share(s),
                      (unsigned long long)s->majority_switches);
   if (r->oracle) {
-    lbsim_buf_printf(out, "oracle: to_fastest=%.1f%% regret=%+.2f ms fastest_changes=%llu diverted=%llu",
-                     100.0 * lbsim_report_share_to_fastest(c), lbsim_report_mean_regret_ms(c),
-                     (unsigned long long)s->changes, (unsigned long long)s->diverts);
+    if (c->judged)
+      lbsim_buf_printf(out, "oracle: to_fastest=%.1f%% regret=%+.2f ms", 100.0 * lbsim_report_share_to_fastest(c),
+                       lbsim_report_mean_regret_ms(c));
+    else /* every backend failed for sure all along: no pick was right or wrong */
+      lbsim_buf_append_str(out, "oracle: to_fastest=- regret=-");
+    lbsim_buf_printf(out, " fastest_changes=%llu diverted=%llu", (unsigned long long)s->changes,
+                     (unsigned long long)s->diverts);
     if (s->diverts)
       lbsim_buf_printf(out, " divert_mean=%.2f s divert_max=%.2f s", lbsim_report_divert_mean_s(s), s->divert_max_s);
     lbsim_buf_append_str(out, "\n");
   }
 }
 
+/* The latency columns of the comparison and the sweep: p50, p99, p99.9. */
+static const double table_quantiles[] = {0.5, 0.99, 0.999};
+
 /* One policy's figures as the comparison prints them. */
 static void policy_figures(lbsim_buf_t *out, const lbsim_fleet_t *b, bool oracle) {
   const lbsim_stats_t *s = &b->stats;
   const lbsim_counts_t *c = &s->total;
-  lbsim_buf_printf(out, " %9.2f %9.2f %9.2f", lbsim_counts_quantile_ms(c, 0.5), lbsim_counts_quantile_ms(c, 0.99),
-                   lbsim_counts_quantile_ms(c, 0.999));
+  for (size_t k = 0; k < LBSIM_ARRAY_SIZE(table_quantiles); k++) {
+    lbsim_buf_append_str(out, " ");
+    latency(out, 9, lbsim_report_quantile_ms(c, table_quantiles[k]));
+  }
   if (oracle && c->judged)
     lbsim_buf_printf(out, " %7.1f%% %+10.2f", 100.0 * lbsim_report_share_to_fastest(c),
                      lbsim_report_mean_regret_ms(c));
@@ -192,10 +228,10 @@ static void text_run(lbsim_report_t *r, double elapsed_s, uint64_t now_ns) {
     summary(r, elapsed_s);
 }
 
-static void text_change(lbsim_report_t *r, double t_s, uint32_t backend, const lbsim_event_t *ev, double from,
-                        double to) {
+static void text_change(lbsim_report_t *r, double t_s, const lbsim_model_t *model, const lbsim_event_t *ev,
+                        double from, double to) {
   /* Text carries changes on stderr only (lbsim_report_change logs them). */
-  (void)r, (void)t_s, (void)backend, (void)ev, (void)from, (void)to;
+  (void)r, (void)t_s, (void)model, (void)ev, (void)from, (void)to;
 }
 
 static void text_sweep_head(lbsim_report_t *r, uint32_t nparams, const char *const *names) {
@@ -221,8 +257,11 @@ static void text_sweep_row(lbsim_report_t *r, const lbsim_sweep_row_t *row) {
     else
       lbsim_buf_printf(out, "%12.15g ", row->values[k]);
   }
-  lbsim_buf_printf(out, "%-18s %9.2f %9.2f %9.2f", b->policy_name, lbsim_counts_quantile_ms(c, 0.5),
-                   lbsim_counts_quantile_ms(c, 0.99), lbsim_counts_quantile_ms(c, 0.999));
+  lbsim_buf_printf(out, "%-18s", b->policy_name);
+  for (size_t k = 0; k < LBSIM_ARRAY_SIZE(table_quantiles); k++) {
+    lbsim_buf_append_str(out, " ");
+    latency(out, 9, lbsim_report_quantile_ms(c, table_quantiles[k]));
+  }
   if (c->requests)
     lbsim_buf_printf(out, " %7.2f%%", 100.0 * (double)c->ok / (double)c->requests);
   else

@@ -211,29 +211,47 @@ void lbsim_timeline_stop(lbsim_timeline_t *tl) {
 
 typedef struct draw_args_s {
   const lbsim_timeline_t *tl;
+  const char *const *const *names;
   const char *const *policies;
   const char *title;
 } draw_args_t;
 
 static int draw(FILE *out, const void *arg) {
   const draw_args_t *a = arg;
-  return lbsim_svg_write(out, a->tl, a->tl->fleets[0].names, a->policies, a->title);
+  return lbsim_svg_write(out, a->tl, a->names, a->policies, a->title);
 }
 
-int lbsim_timeline_finish(lbsim_timeline_t *tl, uint64_t now_ns, const char *path, uint64_t seed) {
+/* "lbsim: 5 backends, policy ema-greedy, seed 7"; a replay is named. */
+static void make_title(const lbsim_timeline_t *tl, const lbsim_config_t *cfg, uint64_t seed, char *title,
+                       size_t len) {
+  int at = snprintf(title, len, "lbsim: ");
+  if (cfg->replay[0] != '\0') {
+    at += snprintf(title + at, len - (size_t)at, "replay %s", cfg->replay);
+    if (cfg->time_scale != 1)
+      at += snprintf(title + at, len - (size_t)at, " at time scale %g", cfg->time_scale);
+    at += snprintf(title + at, len - (size_t)at, ", ");
+  }
+  snprintf(title + at, len - (size_t)at, "%u backends, %s%s, seed %llu", tl->n,
+           tl->nbalancers > 1 ? "compare " : "policy ", tl->nbalancers > 1 ? "mode" : tl->fleets[0].policy_name,
+           (unsigned long long)seed);
+}
+
+int lbsim_timeline_finish(lbsim_timeline_t *tl, uint64_t now_ns, const lbsim_config_t *cfg, uint64_t seed) {
   if (tl->clock == NULL)
     return 0;
   lbsim_timeline_stop(tl);
   if (tl->started)
     record_sample(tl, now_ns, true); /* the truth as the run ends */
   const char *policies[LBSIM_MAX_POLICIES];
-  for (uint32_t w = 0; w < tl->nbalancers; w++)
+  const char *const *names[LBSIM_MAX_POLICIES];
+  for (uint32_t w = 0; w < tl->nbalancers; w++) {
     policies[w] = tl->fleets[w].policy_name;
-  char title[160];
-  snprintf(title, sizeof(title), "lbsim: %u backends, %s%s, seed %llu", tl->n,
-           tl->nbalancers > 1 ? "compare " : "policy ", tl->nbalancers > 1 ? "mode" : policies[0],
-           (unsigned long long)seed);
-  draw_args_t args = {tl, policies, title};
+    names[w] = tl->fleets[w].names;
+  }
+  char title[200];
+  make_title(tl, cfg, seed, title, sizeof(title));
+  draw_args_t args = {tl, names, policies, title};
+  const char *path = cfg->report_path;
   int err = lbsim_write_file(path, draw, &args);
   if (err != 0)
     lbsim_log_error("cannot write the report %s: %s", path, lbsim_strerror(err));

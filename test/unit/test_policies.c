@@ -530,6 +530,56 @@ TEST(least_outstanding_best_of_two_spreads_over_all) {
   teardown(&f);
 }
 
+/* Picks with nothing completing under --choices `choices` of n backends:
+ * how often the pick was not among the least loaded, and the spread of the
+ * loads at the end. */
+static int choices_run(uint32_t n, uint32_t choices, int picks, uint32_t *above_min, uint32_t *spread) {
+  fixture_t f;
+  lbsim_policy_params_t params = default_params(n, 21);
+  params.choices = choices;
+  REQUIRE(setup(&f, "least-outstanding", &params, NULL) == 0);
+  uint32_t *count = calloc(n, sizeof(*count));
+  REQUIRE(count != NULL);
+  *above_min = 0;
+  for (int i = 0; i < picks; i++) {
+    uint32_t b = lbsim_policy_select(&f.p, 0);
+    *above_min += count[b] > min_count(count, n);
+    count[b]++;
+  }
+  uint32_t hi = 0;
+  for (uint32_t j = 0; j < n; j++)
+    hi = count[j] > hi ? count[j] : hi;
+  *spread = hi - min_count(count, n);
+  free(count);
+  teardown(&f);
+  return 0;
+}
+
+TEST(least_outstanding_one_choice_is_one_backend_at_random) {
+  uint32_t above, spread;
+  CHECK_EQ(choices_run(4, 1, 1000, &above, &spread), 0);
+  /* The load is not looked at: loads spread as random picks do (250 each,
+   * sd ~14), where a scan keeps them within one. */
+  CHECK_MSG(above > 100, "%u picks above the least loaded", above);
+  CHECK_MSG(spread > 6 && spread < 120, "loads spread by %u", spread);
+}
+
+TEST(least_outstanding_takes_the_best_of_any_k_below_the_backends) {
+  uint32_t above, spread;
+  /* 100 of 200: beyond 64 draws too, K is K (not a full scan): the best
+   * of half the backends misses the least loaded now and then, and still
+   * keeps the loads close. */
+  CHECK_EQ(choices_run(200, 100, 4000, &above, &spread), 0);
+  CHECK_MSG(above > 0, "every pick was a least loaded backend: a full scan");
+  CHECK_MSG(spread <= 4, "loads spread by %u", spread);
+  /* K at or above the backends: every one of them, the least loaded always. */
+  CHECK_EQ(choices_run(5, 5, 500, &above, &spread), 0);
+  CHECK_EQ(above, 0);
+  CHECK(spread <= 1);
+  CHECK_EQ(choices_run(5, 4096, 500, &above, &spread), 0);
+  CHECK_EQ(above, 0);
+}
+
 /* ------------------------------------------------- round-robin and random */
 
 TEST(round_robin_exact_cycle) {

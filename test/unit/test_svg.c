@@ -136,16 +136,24 @@ TEST(a_slow_backend_few_requests_went_to_still_matters) {
 TEST(the_drawing_shows_the_stuck_backend_shares_and_failures) {
   lbsim_timeline_t tl;
   CHECK_EQ(linkerd_like(&tl), 0);
-  const char *names[11] = {"b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9", "b10", "b11"};
+  char urls[11][40];
+  const char *names[11];
+  for (int i = 0; i < 11; i++) {
+    snprintf(urls[i], sizeof(urls[i]), "http://127.0.0.1:%d/ping", 7001 + i);
+    names[i] = urls[i];
+  }
+  const char *const *per_policy[1] = {names};
   const char *policies[1] = {"round-robin"};
   char *svg = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&svg, &len);
   CHECK(f != NULL);
-  CHECK_EQ(lbsim_svg_write(f, &tl, names, policies, "t"), 0);
+  CHECK_EQ(lbsim_svg_write(f, &tl, per_policy, policies, "t"), 0);
   fclose(f);
   CHECK(strstr(svg, "class=\"latency\" data-scale=\"log\"") != NULL);
   CHECK(strstr(svg, "class=\"legend-backend\" data-backend=\"1\"") != NULL);
+  CHECK(strstr(svg, ">backend 1</text>") != NULL);       /* by number, not by URL */
+  CHECK(strstr(svg, "backends 1–11: 127.0.0.1 ports 7001–7011") != NULL); /* where they are */
   CHECK(strstr(svg, "class=\"truth\" data-backend=\"1\"") != NULL);
   CHECK(strstr(svg, "<title>455 failed of 5000</title>") != NULL);
   /* Three blocks: each one's bands start where the previous ended. */
@@ -154,6 +162,20 @@ TEST(the_drawing_shows_the_stuck_backend_shares_and_failures) {
   for (const char *p = svg; (p = strstr(p, "class=\"share\"")) != NULL; p++)
     bands++;
   CHECK_EQ(bands, 3 * (LBSIM_SVG_COLORS + 1));
+  /* Backends 2-9 answer alike all along: one grey line, said in the legend. */
+  CHECK(strstr(svg, "same true latency: 2–9") != NULL);
+  CHECK(strstr(svg, "data-backends=\"2 3 4 5 6 7 8 9\"") != NULL);
+  free(svg);
+  svg = NULL;
+  /* Without a failure, the failure plot is one line that says so. */
+  for (uint32_t b = 0; b < tl.nblocks; b++)
+    tl.failed[b] = 0;
+  f = open_memstream(&svg, &len);
+  CHECK(f != NULL);
+  CHECK_EQ(lbsim_svg_write(f, &tl, per_policy, policies, "t"), 0);
+  fclose(f);
+  CHECK(strstr(svg, "no failures: 0 of the 15000 answers failed") != NULL);
+  CHECK(strstr(svg, "class=\"failed\"") == NULL);
   free(svg);
   lbsim_timeline_free(&tl);
 }

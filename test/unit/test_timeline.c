@@ -127,23 +127,37 @@ TEST(a_recorded_run_samples_on_its_clock_adds_its_rounds_and_is_drawn) {
   CHECK_EQ(tl.answered[0], 7);
   CHECK_EQ(tl.failed[0], 2);
 
-  char path[64];
-  snprintf(path, sizeof(path), "/tmp/lbsim-test-timeline-%ld.svg", (long)getpid());
-  CHECK_EQ(lbsim_timeline_finish(&tl, t0 + 600000000u, path, 42), 0);
+  char *path = cfg.report_path;
+  snprintf(path, sizeof(cfg.report_path), "/tmp/lbsim-test-timeline-%ld.svg", (long)getpid());
+  CHECK_EQ(lbsim_timeline_finish(&tl, t0 + 600000000u, &cfg, 42), 0);
   CHECK(!lbsim_timer_pending(&tl.sample)); /* no sample after the end */
   CHECK_EQ(tl.nsamples, 3);                /* the last one is kept */
   CHECK_NEAR(tl.sample_t[2], 0.6, 1e-12);
   FILE *f = fopen(path, "r");
   CHECK(f != NULL);
-  char svg[4096];
+  static char svg[1 << 16];
   size_t len = fread(svg, 1, sizeof(svg) - 1, f);
   svg[len] = '\0';
   fclose(f);
   unlink(path);
   CHECK(strstr(svg, "<svg") != NULL);
   CHECK(strstr(svg, "lbsim: 2 backends, policy round-robin, seed 42") != NULL);
+  CHECK(strstr(svg, "backends 1–2: a") == NULL); /* "a" and "b" are no URLs: listed */
+  CHECK(strstr(svg, "backend 1: a, 2: b") != NULL);
+  /* A replay is named in the title. */
+  strcpy(cfg.replay, "linkerd");
+  cfg.time_scale = 0.25;
+  CHECK_EQ(lbsim_timeline_finish(&tl, t0 + 700000000u, &cfg, 42), 0);
+  f = fopen(path, "r");
+  CHECK(f != NULL);
+  len = fread(svg, 1, sizeof(svg) - 1, f);
+  svg[len] = '\0';
+  fclose(f);
+  unlink(path);
+  CHECK(strstr(svg, "lbsim: replay linkerd at time scale 0.25, 2 backends, policy round-robin, seed 42") != NULL);
   /* A file that cannot be written is an error. */
-  CHECK(lbsim_timeline_finish(&tl, t0 + 700000000u, "/nonexistent-dir/r.svg", 42) != 0);
+  strcpy(cfg.report_path, "/nonexistent-dir/r.svg");
+  CHECK(lbsim_timeline_finish(&tl, t0 + 800000000u, &cfg, 42) != 0);
   lbsim_timeline_free(&tl);
   lbsim_fleet_free(&fleet);
 }
@@ -154,7 +168,10 @@ TEST(a_timeline_that_records_nothing_ignores_the_run) {
   lbsim_timeline_start(&tl, 5);
   lbsim_timeline_round(&tl, 10);
   lbsim_timeline_stop(&tl);
-  CHECK_EQ(lbsim_timeline_finish(&tl, 20, "/nonexistent-dir/r.svg", 1), 0); /* nothing written */
+  lbsim_config_t cfg;
+  lbsim_config_defaults(&cfg);
+  strcpy(cfg.report_path, "/nonexistent-dir/r.svg");
+  CHECK_EQ(lbsim_timeline_finish(&tl, 20, &cfg, 1), 0); /* nothing written */
   CHECK_EQ(tl.nsamples, 0);
   CHECK_EQ(tl.nblocks, 0);
 }

@@ -40,6 +40,7 @@ typedef struct lbsim_model_s {
   lbsim_latency_t latency;
   uint64_t slow_start_from_ns;
   double slow_start_factor;
+  lbsim_jitter_t jitter_before; /* what the last jitter change replaced (for the reports) */
   uint32_t index;             /* 0-based; printed 1-based */
 } lbsim_model_t;
 

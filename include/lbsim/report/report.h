@@ -53,8 +53,11 @@ typedef struct lbsim_format_s {
   bool (*round_latency)(const lbsim_report_t *r);
   /* The run summary, or the comparison table. */
   void (*run)(lbsim_report_t *r, double elapsed_s, uint64_t now_ns);
-  /* A drift step, or a scripted or admin change of a backend. */
-  void (*change)(lbsim_report_t *r, double t_s, uint32_t backend, const lbsim_event_t *event, double from, double to);
+  /* A drift step, or a scripted or admin change of a backend (the model,
+   * as the change left it): `from` is what lbsim_model_apply returned,
+   * `to` the new value of a latency, error rate or capacity. */
+  void (*change)(lbsim_report_t *r, double t_s, const lbsim_model_t *model, const lbsim_event_t *event, double from,
+                 double to);
   /* Sweeps: the table's head (r->cfg holds the sweep), then one row per
    * combination and policy. */
   void (*sweep_head)(lbsim_report_t *r, uint32_t nparams, const char *const *names);
@@ -122,6 +125,10 @@ void lbsim_report_free(lbsim_report_t *r);
 
 /* ---- shared by the formats -------------------------------------------------- */
 
+/* The latency of the ok requests: mean (wrk's Avg) and quantiles; NAN
+ * when none was ok. */
+double lbsim_report_mean_ms(const lbsim_counts_t *c);
+double lbsim_report_quantile_ms(const lbsim_counts_t *c, double q);
 double lbsim_report_share_to_fastest(const lbsim_counts_t *c);
 double lbsim_report_mean_regret_ms(const lbsim_counts_t *c);
 double lbsim_report_top_share(const lbsim_stats_t *s);

@@ -2,10 +2,11 @@
  * its timeline (timeline.h): its samples of the truth and the estimates,
  * and its blocks of requests and failures.
  *
- * One panel per policy on shared axes: true latency (solid, stepped) and
- * estimate (dashed) of the backends that mattered, the share of each block's
- * requests per backend as stacked bands, and the share of failed answers per
- * block. A sweep (sweep.h) gets a plot of its own (lbsim_svg_sweep_write,
+ * One panel per policy on shared axes, its title saying where its backends
+ * are: true latency (solid, stepped) and estimate (thin, faded, dashed) of
+ * the backends that mattered, the share of each block's requests per
+ * backend as stacked bands, and the share of failed answers per block (one
+ * line when none failed). The legend names the backends by number. A sweep (sweep.h) gets a plot of its own (lbsim_svg_sweep_write,
  * in svg_sweep.c) on the same axes code. Pure code apart from writing the
  * file. */
 #ifndef LBSIM_SVG_H
@@ -45,9 +46,10 @@ double lbsim_axis_pos(const lbsim_axis_t *axis, double v);
  * over every policy. */
 void lbsim_svg_rank(const lbsim_timeline_t *tl, uint32_t *order);
 
-/* Draws the timeline. names: backend URLs; policies: one per balancer. */
-int lbsim_svg_write(FILE *out, const lbsim_timeline_t *tl, const char *const *names, const char *const *policies,
-                    const char *title);
+/* Draws the timeline. Per balancer: its policy, and the URLs of its
+ * backends (each policy has its own copies in compare mode). */
+int lbsim_svg_write(FILE *out, const lbsim_timeline_t *tl, const char *const *const *names,
+                    const char *const *policies, const char *title);
 
 /* Text as SVG character data or an attribute value. */
 void lbsim_svg_escape(FILE *out, const char *text);

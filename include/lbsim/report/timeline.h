@@ -102,7 +102,8 @@ void lbsim_timeline_round(lbsim_timeline_t *tl, uint64_t now_ns);
 /* Stops sampling (a timeline that records nothing ignores it). */
 void lbsim_timeline_stop(lbsim_timeline_t *tl);
 /* The run is over: the last sample (once started), then the SVG written to
- * path and logged. 0, or the error, logged too. */
-int lbsim_timeline_finish(lbsim_timeline_t *tl, uint64_t now_ns, const char *path, uint64_t seed);
+ * cfg->report_path (its title names the run: cfg's replay, the seed) and
+ * logged. 0, or the error, logged too. */
+int lbsim_timeline_finish(lbsim_timeline_t *tl, uint64_t now_ns, const lbsim_config_t *cfg, uint64_t seed);
 
 #endif
