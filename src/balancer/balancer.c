@@ -36,8 +36,13 @@ static void client_done(lbsim_balancer_t *b, const lbsim_request_t *req, lbsim_r
   bool ok = result == LBSIM_RESULT_OK;
   double measured_ms = (double)(end_ns - req->start_ns) / LBSIM_NS_PER_MS;
   double sample_ms = ok ? measured_ms : b->cfg->failure_latency_ms;
-  lbsim_ema_update_n(&b->ema, pick, sample_ms, count);
-  lbsim_policy_observe_n(&b->policy, pick, sample_ms, ok, end_ns, count);
+  if (result == LBSIM_RESULT_CANCELLED) {
+    /* Its client gave up on it: counted, but it says nothing of the backend. */
+    lbsim_policy_end(&b->policy, pick, count);
+  } else {
+    lbsim_ema_update_n(&b->ema, pick, sample_ms, count);
+    lbsim_policy_observe_n(&b->policy, pick, sample_ms, ok, end_ns, count);
+  }
   lbsim_stats_record(b->stats, backend, result, measured_ms, sample_ms, req->oracle_ms, req->to_fastest, count);
   if (f->measuring) {
     lbsim_fleet_ended(f, backend, count, end_ns);

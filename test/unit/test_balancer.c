@@ -96,3 +96,25 @@ TEST(a_clocked_transport_stamps_each_pick_when_it_is_made) {
   CHECK_EQ(b->in_flight, 3);
   lbsim_fleet_free(&fleet);
 }
+
+/* A request its client cancelled is counted, and stops counting in flight,
+ * but teaches the estimates nothing: it is no failure of the backend. */
+TEST(a_cancelled_request_is_counted_not_learnt) {
+  lbsim_fleet_t fleet;
+  lbsim_config_t cfg;
+  fake_t f;
+  CHECK_EQ(setup(&fleet, &cfg, &f, &timeless_ops), 0);
+  lbsim_balancer_t *b = &fleet.clients[0];
+  lbsim_balancer_round(b, 2, 1000);
+  uint32_t backend = f.reqs[0].backend;
+  f.base.on_done(f.base.done_data, &f.reqs[0], LBSIM_RESULT_CANCELLED, 5000000, 1);
+  CHECK(!b->ema.measured[backend]);
+  CHECK_EQ(b->in_flight_to[backend], 0);
+  CHECK_EQ(fleet.stats.total.by_result[LBSIM_RESULT_CANCELLED], 1);
+  CHECK_EQ(fleet.stats.total.failed, 1);
+  f.base.on_done(f.base.done_data, &f.reqs[1], LBSIM_RESULT_TIMEOUT, 5000000, 1);
+  CHECK(b->ema.measured[f.reqs[1].backend]); /* a timeout is the backend's: learnt */
+  CHECK_NEAR(b->ema.value_ms[f.reqs[1].backend], cfg.failure_latency_ms, 1e-9);
+  CHECK_EQ(b->in_flight, 0);
+  lbsim_fleet_free(&fleet);
+}
