@@ -25,6 +25,18 @@ static void end_round(lbsim_balancer_t *b, uint64_t now_ns) {
     b->on_round_done(b, now_ns);
 }
 
+/* An answer's load report into the client's view; one that cannot be used
+ * is said once per fleet. */
+static void heard(lbsim_balancer_t *b, const lbsim_request_t *req, uint64_t end_ns) {
+  const char *bad = lbsim_loads_heard(&b->loads, req->pick, req->report, req->no_report, end_ns);
+  if (bad != NULL && !b->fleet->told_no_report) {
+    b->fleet->told_no_report = true;
+    lbsim_log_error("%s answered without a usable load report (endpoint-load-metrics %s): such answers leave the "
+                    "view of their backend as it was",
+                    b->fleet->names[req->backend], bad);
+  }
+}
+
 /* `count` requests of this client, alike, ended at end_ns. */
 static void client_done(lbsim_balancer_t *b, const lbsim_request_t *req, lbsim_result_t result, uint64_t end_ns,
                         uint32_t count) {
@@ -36,6 +48,8 @@ static void client_done(lbsim_balancer_t *b, const lbsim_request_t *req, lbsim_r
   bool ok = result == LBSIM_RESULT_OK;
   double measured_ms = (double)(end_ns - req->start_ns) / LBSIM_NS_PER_MS;
   double sample_ms = ok ? measured_ms : b->cfg->failure_latency_ms;
+  if (b->loads.views != NULL && (ok || result == LBSIM_RESULT_STATUS))
+    heard(b, req, end_ns);
   if (result == LBSIM_RESULT_CANCELLED) {
     /* Its client gave up on it: counted, but it says nothing of the backend. */
     lbsim_policy_end(&b->policy, pick, count);
@@ -123,6 +137,10 @@ void lbsim_balancer_launch(lbsim_balancer_t *b, uint64_t now_ns) {
   req->backend = lbsim_balancer_backend(b, req->pick);
   req->client = b->client;
   req->start_ns = now_ns;
+  req->report = NULL;
+  req->no_report = NULL;
+  if (lbsim_loads_on(&b->loads))
+    lbsim_loads_picked(&b->loads, req->pick, now_ns, b->stats);
   judge_pick(b, req, now_ns);
   lbsim_stats_pick(b->stats, req->backend);
   b->in_flight++;
@@ -174,6 +192,8 @@ int lbsim_balancer_init(lbsim_balancer_t *b, lbsim_fleet_t *fleet, uint32_t clie
     return LBSIM_ENOMEM;
   if (lbsim_ema_init(&b->ema, n, cfg->alpha) != 0)
     return LBSIM_ENOMEM;
+  if (lbsim_loads_init(&b->loads, n, subset, cfg->load_reports, cfg->load_board_s > 0 ? &fleet->board : NULL) != 0)
+    return LBSIM_ENOMEM;
   const lbsim_policy_ops_t *ops = lbsim_policy_find(fleet->policy_name);
   lbsim_policy_params_t params = {
       .n = n,
@@ -188,6 +208,7 @@ int lbsim_balancer_init(lbsim_balancer_t *b, lbsim_fleet_t *fleet, uint32_t clie
       .decay_s = cfg->decay_s,
       .choices = cfg->choices,
       .temperature_ms = cfg->temperature_ms,
+      .loads = &b->loads,
   };
   return ops ? lbsim_policy_init(&b->policy, ops, &params) : LBSIM_EINVAL;
 }
@@ -210,6 +231,7 @@ void lbsim_balancer_detach(lbsim_balancer_t *b) {
 void lbsim_balancer_free(lbsim_balancer_t *b) {
   lbsim_policy_free(&b->policy);
   lbsim_ema_free(&b->ema);
+  lbsim_loads_free(&b->loads);
   free(b->in_flight_to);
   b->in_flight_to = NULL;
 }

@@ -22,6 +22,7 @@ int lbsim_fleet_init(lbsim_fleet_t *f, const lbsim_config_t *cfg, uint64_t seed,
   uint32_t nclients = cfg->clients ? cfg->clients : 1;
   f->measuring = nclients > 1 || cfg->subset > 0;
   f->subset_size = cfg->subset ? cfg->subset : n;
+  f->board.period_ns = lbsim_ms_to_ns(cfg->load_board_s * 1000.0);
   if (lbsim_stats_init(&f->stats, n) != 0)
     goto nomem;
   if (cfg->subset > 0) {

@@ -88,6 +88,8 @@ void lbsim_stats_reset(lbsim_stats_t *stats) {
   stats->window_picks = stats->window_to_target = 0;
   stats->changes = stats->diverts = 0;
   stats->divert_sum_s = stats->divert_max_s = 0;
+  stats->view_age_sum_ms = 0;
+  stats->view_age_picks = 0;
 }
 
 void lbsim_stats_record(lbsim_stats_t *stats, uint32_t backend, lbsim_result_t result, double latency_ms,

@@ -131,6 +131,11 @@ static const opt_t options[] = {
    "how subsets are drawn: random, or deterministic (the SRE book's rounds)", "random", NULL},
   {"warmup", 0, "S", OPT_DOUBLE, OFF(warmup_s), 0, 31536000, false,
    "a number of seconds >= 0", "the first S seconds are run but not counted", "0", NULL},
+  {"load-reports", 0, NULL, OPT_FLAG, OFF(load_reports), 0, 0, false, NULL,
+   "every answer carries the backend's load (ORCA endpoint-load-metrics, TEXT); clients read it", NULL, NULL},
+  {"load-board", 0, "S", OPT_DOUBLE, OFF(load_board_s), 0, 86400, true,
+   "a number of seconds in (0, 86400]",
+   "Mitzenmacher's board: every S, every client's view of every backend is its true state then", "off", NULL},
 
   {"policy", 0, "NAME", OPT_POLICY, 0, 0, 0, false, NULL,
    "balancing policy; 'help' lists them", "ema-greedy", "Policies and traffic"},
@@ -140,7 +145,8 @@ static const opt_t options[] = {
    "a number of seconds in (0, 86400]", "p2c-peak-ewma: time constant of the moving average", "10", NULL},
   {"choices", 0, "K", OPT_UINT32, OFF(choices), 0, 4096, false,
    "an integer in 0..4096",
-   "least-outstanding: best of K random backends (1: one at random); 0 or K >= backends = all", "0", NULL},
+   "least-outstanding, least-loaded: best of K random backends (1: one at random); 0 or K >= backends = all", "0",
+   NULL},
   {"temperature", 0, "MS", OPT_DOUBLE, OFF(temperature_ms), 0, 3600000, true,
    "a number of milliseconds > 0", "ema-softmax: EMA gap in ms that splits traffic e:1", "20", NULL},
   {"rate", 0, "R", OPT_SHAPE, OFF(rate), 0, 10000000, true,
@@ -564,6 +570,32 @@ static lbsim_parse_result_t apply(lbsim_config_t *cfg, const opt_t *o, const cha
   return error(err, errlen, "internal error: unhandled option --%s", o->name);
 }
 
+/* The backends' load as the clients learn it: piggybacked reports or a
+ * board, not both; a board needs the backends in this process; a policy
+ * that reads the load needs one of them (a sweep of load-board gives it a
+ * board in every run). */
+static lbsim_parse_result_t validate_loads(const lbsim_config_t *cfg, char *err, size_t errlen) {
+  if (cfg->load_board_s > 0 && cfg->load_reports)
+    return error(err, errlen, "--load-board replaces --load-reports: give one of them");
+  if (cfg->load_board_s > 0 && cfg->role != LBSIM_ROLE_DEMO)
+    return error(err, errlen, "--load-board reads the built-in backends' state: it cannot be combined with %s",
+                 cfg->role == LBSIM_ROLE_CLIENT ? "--client-only" : "--backends-only");
+  bool board_swept = false;
+  for (uint32_t k = 0; k < cfg->sweep.naxes; k++)
+    board_swept = board_swept || cfg->sweep.axes[k].param == LBSIM_SWEEP_LOAD_BOARD;
+  if (board_swept && cfg->load_reports)
+    return error(err, errlen, "--sweep load-board replaces --load-reports: give one of them");
+  if (cfg->load_reports || cfg->load_board_s > 0 || board_swept || cfg->role == LBSIM_ROLE_BACKENDS)
+    return LBSIM_PARSE_RUN;
+  for (uint32_t w = 0; w < cfg->npolicies; w++) {
+    const lbsim_policy_ops_t *ops = lbsim_policy_find(cfg->policies[w]);
+    if (ops != NULL && (ops->uses & LBSIM_POLICY_USES_LOADS))
+      return error(err, errlen, "%s reads the load the backends report: give --load-reports or --load-board S",
+                   ops->name);
+  }
+  return LBSIM_PARSE_RUN;
+}
+
 /* Checks that involve more than one option. */
 static lbsim_parse_result_t validate(lbsim_config_t *cfg, char *err, size_t errlen) {
   if (cfg->scenario_path[0] != '\0') {
@@ -620,6 +652,9 @@ static lbsim_parse_result_t validate(lbsim_config_t *cfg, char *err, size_t errl
   if (cfg->subset > backends)
     return error(err, errlen, "--subset %u is more than the %u backend%s", cfg->subset, backends,
                  backends == 1 ? "" : "s");
+  lbsim_parse_result_t loads = validate_loads(cfg, err, errlen);
+  if (loads != LBSIM_PARSE_RUN)
+    return loads;
   if (cfg->warmup_s > 0 && cfg->duration_s > 0 && cfg->warmup_s >= cfg->duration_s)
     return error(err, errlen, "--warmup (%g s) must be shorter than --duration (%g s)", cfg->warmup_s,
                  cfg->duration_s);

@@ -33,6 +33,8 @@ static const struct {
     [LBSIM_SWEEP_RATE] = {"rate", 0, LBSIM_SHAPE_RATE, "rate (requests/s)"},
     [LBSIM_SWEEP_CONCURRENCY] = {"concurrency", 0, LBSIM_SHAPE_CONCURRENCY, "concurrency (requests in flight)"},
     [LBSIM_SWEEP_BACKENDS] = {"backends", 0, NO_SHAPE, "backends"},
+    [LBSIM_SWEEP_CLIENTS] = {"clients", 0, NO_SHAPE, "clients (balancers per policy)"},
+    [LBSIM_SWEEP_LOAD_BOARD] = {"load-board", LBSIM_POLICY_USES_LOADS, NO_SHAPE, "load-board (s between refreshes)"},
 };
 
 static const struct {
@@ -48,6 +50,8 @@ static const struct {
     [LBSIM_SWEEP_REGRET] = {"regret", "mean regret (ms)", false},
     [LBSIM_SWEEP_SWITCHES] = {"switches", "majority switches (count)", false},
     [LBSIM_SWEEP_TOP_SHARE] = {"top_share", "top share: a round's busiest backend (%)", true},
+    [LBSIM_SWEEP_MEAN] = {"mean", "mean latency (ms)", false},
+    [LBSIM_SWEEP_VIEW_AGE] = {"view_age", "mean age of the load view of a pick (ms)", false},
 };
 
 const char *lbsim_sweep_param_name(lbsim_sweep_param_t param) {
@@ -306,6 +310,8 @@ void lbsim_sweep_apply(const lbsim_sweep_t *s, const double *values, lbsim_confi
     case LBSIM_SWEEP_RATE: cfg->rate = v; break;
     case LBSIM_SWEEP_CONCURRENCY: cfg->concurrency = (uint32_t)v; break;
     case LBSIM_SWEEP_BACKENDS: cfg->backends = (uint32_t)v; break;
+    case LBSIM_SWEEP_CLIENTS: cfg->clients = (uint32_t)v; break;
+    case LBSIM_SWEEP_LOAD_BOARD: cfg->load_board_s = v; break;
     case LBSIM_SWEEP_PARAMS: break;
     }
   }
@@ -392,6 +398,8 @@ double lbsim_sweep_metric_value(lbsim_sweep_metric_t metric, const lbsim_stats_t
   case LBSIM_SWEEP_REGRET: return lbsim_report_mean_regret_ms(c);
   case LBSIM_SWEEP_SWITCHES: return stats->rounds ? (double)stats->majority_switches : NAN;
   case LBSIM_SWEEP_TOP_SHARE: return lbsim_report_top_share(stats);
+  case LBSIM_SWEEP_MEAN: return lbsim_report_mean_ms(c);
+  case LBSIM_SWEEP_VIEW_AGE: return stats->view_age_picks ? stats->view_age_sum_ms / (double)stats->view_age_picks : NAN;
   case LBSIM_SWEEP_METRICS: break;
   }
   return NAN;

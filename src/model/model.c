@@ -91,11 +91,13 @@ int lbsim_copy_init(lbsim_copy_t *copy, const lbsim_model_t *model, uint64_t see
   copy->model = model;
   lbsim_rng_init(&copy->jitter_rng, seed, LBSIM_STREAM_JITTER + model->index);
   lbsim_rng_init(&copy->error_rng, seed, LBSIM_STREAM_ERRORS + model->index);
+  lbsim_load_init(&copy->load, model->capacity, 0);
   return lbsim_servers_init(&copy->servers, model->capacity) == 0 ? 0 : LBSIM_ENOMEM;
 }
 
 void lbsim_copy_free(lbsim_copy_t *copy) {
   lbsim_servers_free(&copy->servers);
+  lbsim_load_free(&copy->load);
 }
 
 int lbsim_copy_serve_any(lbsim_copy_t *copy, uint64_t now_ns, uint64_t *due_ns) {
@@ -138,6 +140,7 @@ int lbsim_copy_sync(lbsim_copy_t *copy, uint64_t now_ns) {
     uint32_t capacity = copy->servers.capacity;
     lbsim_servers_free(&copy->servers);
     nomem = lbsim_servers_init(&copy->servers, capacity) != 0;
+    lbsim_load_clear(&copy->load, now_ns);
     went = -1;
   } else if (!m->down && copy->down) {
     copy->down = false;
@@ -145,6 +148,8 @@ int lbsim_copy_sync(lbsim_copy_t *copy, uint64_t now_ns) {
   }
   if (m->capacity != copy->servers.capacity && lbsim_servers_resize(&copy->servers, m->capacity, now_ns) != 0)
     nomem = true;
+  if (m->capacity != copy->load.capacity)
+    lbsim_load_set_capacity(&copy->load, now_ns, m->capacity);
   if (nomem)
     lbsim_log_error("backend %u: out of memory for capacity %u", m->index + 1, m->capacity);
   return went;

@@ -30,8 +30,9 @@ struct lbsim_vbatch_s {
   uint32_t result : 3;               /* lbsim_result_t */
   uint32_t pick : 31;
   uint32_t to_fastest : 1;
-  /* Out of FIFO order, or at an outage, only: */
+  /* Out of FIFO order, or at an outage, or with load reports only: */
   _Alignas(64) uint32_t fresh;       /* of its requests, those that opened a connection */
+  uint32_t id;                       /* its place among all batches: its load report's (net->reports) */
   lbsim_vnet_t *net;
   lbsim_timer_t timer;               /* due_ns: its end; seq: when it was sent */
   lbsim_queue_t link;                /* in its copy's others */
@@ -53,8 +54,21 @@ typedef struct batch_slab_s {
   void *block;                  /* what malloc gave, to free */
 } batch_slab_t;
 
+/* Room for the load reports of one more slab's batches. */
+static int reports_grow(lbsim_vnet_t *net) {
+  if (!net->report_loads)
+    return 0;
+  lbsim_load_report_t *grown = realloc(net->reports, ((size_t)net->nslabs + 1) * BATCH_SLAB * sizeof(*grown));
+  if (grown == NULL)
+    return LBSIM_ENOMEM;
+  net->reports = grown;
+  return 0;
+}
+
 static lbsim_vbatch_t *batch_new(lbsim_vnet_t *net) {
   if (net->free_batches == NULL) {
+    if (reports_grow(net) != 0)
+      return NULL;
     /* malloc, aligned by hand: every allocation goes through the one allocator. */
     void *block = malloc(sizeof(batch_slab_t) + _Alignof(batch_slab_t) - 1);
     if (block == NULL)
@@ -66,8 +80,10 @@ static lbsim_vbatch_t *batch_new(lbsim_vnet_t *net) {
     net->slabs = slab;
     for (int i = BATCH_SLAB - 1; i >= 0; i--) {
       slab->batches[i].next = net->free_batches;
+      slab->batches[i].id = net->nslabs * BATCH_SLAB + (uint32_t)i;
       net->free_batches = &slab->batches[i];
     }
+    net->nslabs++;
   }
   lbsim_vbatch_t *b = net->free_batches;
   net->free_batches = b->next;
@@ -255,6 +271,43 @@ static void report_done(lbsim_vnet_t *net, const lbsim_request_t *req, lbsim_res
   net->transport.on_done(net->transport.done_data, req, result, now_ns, count);
 }
 
+/* ---- the backends' load (--load-reports, --load-board) ---- */
+
+/* A tagged answer of a copy was ready: its batch keeps the state the
+ * backend would have written then. */
+static void on_load_answered(void *data, uint32_t tag, const lbsim_load_report_t *report) {
+  lbsim_vnet_t *net = data;
+  net->reports[tag] = *report;
+}
+
+/* A request reaching copy vc at at_ns, answered at due_ns (LBSIM_NEVER:
+ * never, and then it leaves when its client's close arrives, after the
+ * deadline), into the copy's load. An answer the client gets is tagged
+ * with its batch, which keeps the report written with it. */
+static void load_admit(lbsim_vnet_t *net, lbsim_vcopy_t *vc, const lbsim_vbatch_t *b, uint64_t at_ns, uint64_t due_ns,
+                       uint64_t deadline_ns, lbsim_result_t result) {
+  lbsim_load_t *load = &vc->copy.load;
+  lbsim_load_arrive(load, at_ns, 1);
+  if (due_ns == LBSIM_NEVER) {
+    lbsim_load_depart(load, deadline_ns + net->there_ns, 1, LBSIM_LOAD_UNTAGGED);
+    return;
+  }
+  bool told = net->report_loads && (result == LBSIM_RESULT_OK || result == LBSIM_RESULT_STATUS);
+  lbsim_load_depart(load, due_ns, 1, told ? b->id : LBSIM_LOAD_UNTAGGED);
+}
+
+/* The report a batch's answers carry: the copy's state is brought up to
+ * now (every answer due by now is taken, and its batch told). */
+static void load_report_of(lbsim_vnet_t *net, lbsim_vcopy_t *vc, const lbsim_vbatch_t *b, uint64_t now_ns,
+                           lbsim_request_t *req, lbsim_load_report_t *report) {
+  lbsim_load_advance(&vc->copy.load, now_ns, on_load_answered, net);
+  *report = net->reports[b->id];
+  if (report->has != 0)
+    req->report = report;
+  else
+    req->no_report = "lost: out of memory";
+}
+
 /* Hands a batch (off its FIFO, or off its timer and out of `others`) back
  * to the balancer; an answer leaves its connection idle for the next
  * request. */
@@ -262,9 +315,13 @@ static void batch_end(lbsim_vnet_t *net, lbsim_vbatch_t *b, lbsim_result_t resul
   lbsim_vcopy_t *vc = &net->copies[b->backend];
   if (vc->last == b)
     vc->last = NULL;
-  if (result == LBSIM_RESULT_OK || result == LBSIM_RESULT_STATUS)
+  bool answered = result == LBSIM_RESULT_OK || result == LBSIM_RESULT_STATUS;
+  if (answered)
     conn_give_back(vc, idles_of(net, b->client, b->pick), b->count, now_ns);
   lbsim_request_t req = batch_request(b);
+  lbsim_load_report_t report;
+  if (answered && net->report_loads)
+    load_report_of(net, vc, b, now_ns, &req, &report);
   uint32_t count = b->count;
   batch_free(net, b);
   report_done(net, &req, result, now_ns, count);
@@ -333,12 +390,13 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
   uint64_t deadline = now + net->timeout_ns;
   lbsim_result_t result;
   uint64_t end;
+  uint64_t due = LBSIM_NEVER; /* when the answer is ready: LBSIM_NEVER when it never is, or never asked */
   bool fresh = true;
   lbsim_vidles_t *idles = idles_of(net, req->client, req->pick);
   __builtin_prefetch(vc->last); /* while the copy serves: its line is needed next */
   if (__builtin_expect(vc->model->generation == vc->fast_generation, 1)) {
     fresh = !conn_take(net, vc, idles, now);
-    uint64_t due = now + net->there_ns + vc->service_ns;
+    due = now + net->there_ns + vc->service_ns;
     uint64_t back = back_trip(net, due, req);
     if (due + back > deadline) {
       result = LBSIM_RESULT_TIMEOUT;
@@ -354,7 +412,6 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
     end = now + net->there_ns + net->back_ns;
   } else {
     fresh = !conn_take(net, vc, idles, now);
-    uint64_t due;
     int status = lbsim_copy_serve(&vc->copy, now + net->there_ns, &due);
     copy_fast_path(vc);
     uint64_t back = due == LBSIM_NEVER ? 0 : back_trip(net, due, req);
@@ -367,11 +424,14 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
     }
   }
   net->in_flight++;
+  bool arrives = result != LBSIM_RESULT_CONNECT; /* a copy that is down takes nothing in */
   lbsim_vbatch_t *b = vc->last;
   if (b != NULL && same_batch(b, req, result, end)) {
     b->count++;
     if (fresh)
       b->fresh++; /* on the second line: seldom, once connections are kept */
+    if (net->track_loads && arrives)
+      load_admit(net, vc, b, now + net->there_ns, due, deadline, result);
     return;
   }
   b = batch_new(net);
@@ -398,6 +458,11 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
     return;
   }
   vc->last = b;
+  if (net->track_loads && arrives) {
+    if (net->report_loads)
+      net->reports[b->id].has = 0; /* none written yet */
+    load_admit(net, vc, b, now + net->there_ns, due, deadline, result);
+  }
 }
 
 static void vnet_cancel_queued(lbsim_transport_t *t) {
@@ -529,8 +594,22 @@ void lbsim_vnet_sync(lbsim_vnet_t *net, uint32_t i, uint64_t now_ns) {
 }
 
 void lbsim_vnet_cancel_all(lbsim_vnet_t *net) {
-  for (uint32_t i = 0; i < net->n; i++)
+  for (uint32_t i = 0; i < net->n; i++) {
+    /* No answer is on its way any more: nobody is waiting for its report. */
+    lbsim_load_clear(&net->copies[i].copy.load, net->engine->now_ns);
     end_pending(net, i, false, net->engine->now_ns);
+  }
+}
+
+void lbsim_vnet_track_loads(lbsim_vnet_t *net, bool reports, uint64_t board_period_ns) {
+  net->track_loads = true;
+  net->report_loads = reports;
+  for (uint32_t i = 0; i < net->n && board_period_ns > 0; i++)
+    lbsim_load_board(&net->copies[i].copy.load, board_period_ns);
+}
+
+lbsim_load_t *lbsim_vnet_load(lbsim_vnet_t *net, uint32_t i) {
+  return &net->copies[i].copy.load;
 }
 
 void lbsim_vnet_free(lbsim_vnet_t *net) {
@@ -566,6 +645,9 @@ void lbsim_vnet_free(lbsim_vnet_t *net) {
     free(slab->block);
   }
   net->free_batches = NULL;
+  net->nslabs = 0;
+  free(net->reports);
+  net->reports = NULL;
 }
 
 void lbsim_vnet_conns(const lbsim_vnet_t *net, uint32_t *out) {

@@ -57,6 +57,11 @@ static void count_conns(const lbsim_fleet_t *f, void *data, uint32_t *out) {
     out[i] += (uint32_t)f->in_flight_to[i];
 }
 
+/* The board's view of backend i: the state of the fleet's copy. */
+static lbsim_load_t *board_load(void *data, uint32_t i) {
+  return lbsim_vnet_load(data, i);
+}
+
 /* Each fleet's transport: a network over copies of the models, which its
  * clients share. */
 static int start_networks(lbsim_vsim_t *v) {
@@ -80,6 +85,10 @@ static int start_networks(lbsim_vsim_t *v) {
       lbsim_log_error("out of memory for %u backends", cfg->backends);
       return LBSIM_ENOMEM;
     }
+    if (cfg->load_reports || cfg->load_board_s > 0)
+      lbsim_vnet_track_loads(&v->nets[w], cfg->load_reports, f->board.period_ns);
+    f->board.load_of = board_load;
+    f->board.data = &v->nets[w];
     lbsim_fleet_attach(f, &v->nets[w].transport, true);
     f->conns = count_conns;
     f->conns_data = &v->nets[w];

@@ -5,6 +5,7 @@
 
 #include "harness.h"
 #include "lbsim/balancer/policy.h"
+#include "lbsim/base/common.h"
 
 #define MS UINT64_C(1000000) /* nanoseconds */
 
@@ -83,14 +84,14 @@ static uint32_t brute_argmin(const lbsim_ema_t *e) {
 /* ---------------------------------------------------------------- registry */
 
 TEST(registry_lists_every_policy) {
-  static const char *const names[] = {"ema-greedy",        "ema-softmax", "p2c-peak-ewma",
-                                      "least-outstanding", "round-robin", "random"};
+  static const char *const names[] = {"ema-greedy",   "ema-softmax", "p2c-peak-ewma", "least-outstanding",
+                                      "least-loaded", "round-robin", "random"};
   const lbsim_policy_ops_t *const *all = lbsim_policy_all();
   size_t count = 0;
   while (all[count] != NULL)
     count++;
-  CHECK_EQ(count, 6);
-  for (size_t i = 0; i < 6; i++) {
+  CHECK_EQ(count, LBSIM_ARRAY_SIZE(names));
+  for (size_t i = 0; i < LBSIM_ARRAY_SIZE(names); i++) {
     const lbsim_policy_ops_t *ops = lbsim_policy_find(names[i]);
     CHECK_MSG(ops != NULL, "%s not found", names[i]);
     CHECK_STR_EQ(ops->name, names[i]);

@@ -110,8 +110,8 @@ TEST(a_range_ends_within_half_a_step_of_its_end) {
 }
 
 TEST(every_parameter_is_the_option_of_its_name) {
-  const char *names[] = {"alpha",    "explore", "temperature", "decay",       "choices",
-                         "burst",    "capacity", "rate",       "concurrency", "backends"};
+  const char *names[] = {"alpha",    "explore",  "temperature", "decay",       "choices",  "burst",
+                         "capacity", "rate",     "concurrency", "backends",    "clients",  "load-board"};
   CHECK_EQ(sizeof(names) / sizeof(names[0]), LBSIM_SWEEP_PARAMS);
   for (int p = 0; p < LBSIM_SWEEP_PARAMS; p++) {
     CHECK_STR_EQ(lbsim_sweep_param_name((lbsim_sweep_param_t)p), names[p]);
@@ -128,7 +128,8 @@ TEST(every_parameter_is_the_option_of_its_name) {
 
 TEST(bad_specs_are_refused_with_one_line) {
   CHECK_BAD_SWEEP("unknown --sweep parameter 'speed'", "speed=1,2");
-  CHECK_BAD_SWEEP("alpha, explore, temperature, decay, choices, burst, capacity, rate, concurrency or backends",
+  CHECK_BAD_SWEEP("alpha, explore, temperature, decay, choices, burst, capacity, rate, concurrency, backends, "
+                  "clients or load-board",
                   "speed=1");
   CHECK_BAD_SWEEP("expected alpha=V1,V2,... or alpha=A:B:STEP", "alpha");
   CHECK_BAD_SWEEP("no values", "alpha=");
@@ -237,7 +238,8 @@ TEST(swept_values_and_traffic_shapes_are_applied) {
 
 TEST(metrics_by_name) {
   lbsim_sweep_t s = {0};
-  const char *names[] = {"p50", "p99", "p999", "success", "fastest", "regret", "switches", "top_share"};
+  const char *names[] = {"p50",    "p99",      "p999",      "success", "fastest",
+                         "regret", "switches", "top_share", "mean",    "view_age"};
   CHECK_EQ(sizeof(names) / sizeof(names[0]), LBSIM_SWEEP_METRICS);
   for (int m = 0; m < LBSIM_SWEEP_METRICS; m++) {
     CHECK(lbsim_sweep_set_metric(&s, names[m], err, sizeof(err)) == 0);
@@ -246,7 +248,8 @@ TEST(metrics_by_name) {
     CHECK(strchr(lbsim_sweep_metric_label((lbsim_sweep_metric_t)m), '(') != NULL); /* a unit */
   }
   CHECK(lbsim_sweep_set_metric(&s, "p90", err, sizeof(err)) == LBSIM_EINVAL);
-  CHECK(strstr(err, "expected p50, p99, p999, success, fastest, regret, switches or top_share") != NULL);
+  CHECK(strstr(err, "expected p50, p99, p999, success, fastest, regret, switches, top_share, mean or view_age") !=
+        NULL);
 }
 
 TEST(metric_values_of_a_run) {

@@ -24,6 +24,7 @@
 
 #include "lbsim/cli/config.h"
 #include "lbsim/balancer/ema.h"
+#include "lbsim/balancer/loads.h"
 #include "lbsim/model/oracle.h"
 #include "lbsim/balancer/policy.h"
 #include "lbsim/balancer/result.h"
@@ -41,6 +42,10 @@ typedef struct lbsim_request_s {
   uint32_t pick;              /* ... among those of the client (its subset); = backend without one */
   uint32_t client;            /* which client of the fleet sent it */
   bool to_fastest;            /* the pick was as good as the truly fastest */
+  /* With its answer (--load-reports): the load its backend reported, or
+   * NULL with the reason none could be read. */
+  const lbsim_load_report_t *report;
+  const char *no_report;
 } lbsim_request_t;
 
 typedef struct lbsim_transport_s lbsim_transport_t;
@@ -102,6 +107,7 @@ struct lbsim_balancer_s {
   lbsim_balancer_cb on_round_done;   /* the round's last request is done */
   void *data;                   /* the runner */
   lbsim_timer_t pause;          /* its own rounds' pause (fleets of more than one client) */
+  lbsim_loads_t loads;          /* what it knows of the backends' load (--load-reports, --load-board) */
 };
 
 /* Client `client` of `fleet`, over the fleet's backends or the `n` of

@@ -75,6 +75,9 @@ struct lbsim_fleet_s {
   void *conns_data;
   uint32_t *conns_out;
   lbsim_fleet_measures_t measures; /* the last interval's (lbsim_fleet_measure) */
+  /* --load-board: the copies serving this fleet, as the driver shows them. */
+  lbsim_board_t board;
+  bool told_no_report;          /* an answer without a usable load report has been said */
 };
 
 /* The fleet of policy `index` of the command line: cfg->clients clients

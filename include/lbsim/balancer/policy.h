@@ -32,6 +32,7 @@
 #include "lbsim/base/rng.h"
 
 typedef struct lbsim_policy_s lbsim_policy_t;
+struct lbsim_loads_s;
 
 /* The backends one pick may go to, when not all of them may: the balancer
  * leaves out the backends it has ejected, a retry the one that failed it.
@@ -55,6 +56,7 @@ typedef struct lbsim_policy_params_s {
   double decay_s;              /* --decay: peak-EWMA time constant */
   uint32_t choices;            /* --choices: least-outstanding sample size; 0 = full scan */
   double temperature_ms;       /* --temperature: ema-softmax */
+  const struct lbsim_loads_s *loads; /* the backends' load as the client knows it (loads.h) */
 } lbsim_policy_params_t;
 
 /* What a backend that has never answered costs while it has requests in
@@ -73,7 +75,8 @@ enum {
   LBSIM_POLICY_USES_EXPLORE = 1u << 1,     /* --explore */
   LBSIM_POLICY_USES_TEMPERATURE = 1u << 2, /* --temperature */
   LBSIM_POLICY_USES_DECAY = 1u << 3,       /* --decay */
-  LBSIM_POLICY_USES_CHOICES = 1u << 4      /* --choices */
+  LBSIM_POLICY_USES_CHOICES = 1u << 4,     /* --choices */
+  LBSIM_POLICY_USES_LOADS = 1u << 5        /* the backends' reported load: --load-reports or --load-board */
 };
 
 typedef struct lbsim_policy_ops_s {

@@ -49,6 +49,12 @@ typedef struct lbsim_stats_s {
   uint64_t changes;                         /* the fastest became another backend */
   uint64_t diverts;                         /* ... and traffic followed */
   double divert_sum_s, divert_max_s;
+
+  /* The backends' load as the clients knew it (--load-reports, --load-board):
+   * how old the view of the backend each pick chose was, over the picks
+   * whose backend had been heard from. */
+  double view_age_sum_ms;
+  uint64_t view_age_picks;
 } lbsim_stats_t;
 
 int lbsim_stats_init(lbsim_stats_t *stats, uint32_t n);

@@ -85,6 +85,8 @@ typedef struct lbsim_config_s {
   lbsim_subset_mode_t subset_mode;
   bool subset_mode_given;
   double warmup_s;                /* run but not counted */
+  bool load_reports;              /* backends write ORCA load reports; clients read them */
+  double load_board_s;            /* Mitzenmacher's board: refreshed every S seconds; 0: none */
 
   /* policies and traffic shapes */
   char policies[LBSIM_MAX_POLICIES][32]; /* --policy, or each of --compare */
@@ -92,7 +94,7 @@ typedef struct lbsim_config_s {
   bool compare;
   bool policy_given;
   double decay_s;                 /* p2c-peak-ewma time constant */
-  uint32_t choices;               /* least-outstanding: 0 = full scan, k = best of k */
+  uint32_t choices;               /* least-outstanding, least-loaded: 0 = full scan, k = best of k */
   double temperature_ms;          /* ema-softmax */
   lbsim_shape_t shape;
   double rate;                    /* requests per second, --rate */

@@ -33,6 +33,8 @@ typedef enum lbsim_sweep_param_e {
   LBSIM_SWEEP_RATE,        /* sets the traffic shape: --rate */
   LBSIM_SWEEP_CONCURRENCY, /* sets the traffic shape: --concurrency */
   LBSIM_SWEEP_BACKENDS,
+  LBSIM_SWEEP_CLIENTS,
+  LBSIM_SWEEP_LOAD_BOARD,  /* a board in every run: its period */
   LBSIM_SWEEP_PARAMS
 } lbsim_sweep_param_t;
 
@@ -46,6 +48,8 @@ typedef enum lbsim_sweep_metric_e {
   LBSIM_SWEEP_REGRET,      /* mean regret, ms */
   LBSIM_SWEEP_SWITCHES,    /* majority switches */
   LBSIM_SWEEP_TOP_SHARE,   /* mean share of a round's busiest backend */
+  LBSIM_SWEEP_MEAN,        /* mean latency, ms */
+  LBSIM_SWEEP_VIEW_AGE,    /* mean age of the load view a pick used, ms */
   LBSIM_SWEEP_METRICS
 } lbsim_sweep_metric_t;
 

@@ -25,6 +25,7 @@
 #include "lbsim/base/clock.h"
 #include "lbsim/cli/config.h"
 #include "lbsim/model/latency.h"
+#include "lbsim/model/load.h"
 #include "lbsim/model/scenario.h"
 #include "lbsim/model/service.h"
 
@@ -68,6 +69,7 @@ typedef struct lbsim_copy_s {
   bool down;                  /* the outage the copy has taken in */
   lbsim_rng_t jitter_rng;
   lbsim_rng_t error_rng;
+  lbsim_load_t load;          /* what it is doing: fed by its driver, which knows when requests arrive */
 } lbsim_copy_t;
 
 /* 0, or LBSIM_ENOMEM. */
@@ -100,7 +102,7 @@ static inline int lbsim_copy_serve(lbsim_copy_t *copy, uint64_t now_ns, uint64_t
 }
 
 /* Takes in a change of the model. A new capacity resizes the queue; an
- * outage empties it (the work in it is lost). Returns whether the copy went
+ * outage empties it (the work in it is lost), and its load with it. Returns whether the copy went
  * down (-1), came back up (+1) or neither (0). Out of memory for the queue,
  * it says so on stderr and serves without one. */
 int lbsim_copy_sync(lbsim_copy_t *copy, uint64_t now_ns);

@@ -15,7 +15,14 @@
  * another is sent again on a new one, as the client does after a
  * keep-alive race, and refused a round trip later. Requests that would end
  * at the same instant with the same outcome (a burst to one backend,
- * without jitter) travel as one event. */
+ * without jitter) travel as one event.
+ *
+ * When asked (lbsim_vnet_track_loads), the network also keeps each copy's
+ * load (model/load.h): a request arrives at its copy net_delay/2 after the
+ * pick, and its answer is ready when the copy says; one that never is
+ * (a stalled backend) leaves when its client's close arrives, net_delay/2
+ * after the deadline. An answer's report is the copy's state at the
+ * instant its answer was ready, which the batch keeps until it is back. */
 #ifndef LBSIM_VNET_H
 #define LBSIM_VNET_H
 
@@ -96,7 +103,13 @@ typedef struct lbsim_vnet_s {
   lbsim_request_t scratch;      /* the request being filled */
   lbsim_vbatch_t *free_batches;
   void *slabs;
+  uint32_t nslabs;
   uint64_t in_flight;
+  /* The backends' load (model/load.h), kept only when something reads it:
+   * the answers' reports (--load-reports), or a board (--load-board). */
+  bool track_loads;
+  bool report_loads;
+  lbsim_load_report_t *reports; /* per batch (its id): what its backend wrote with its answers */
 } lbsim_vnet_t;
 
 /* How much an answer's trip back varies, as a share of its mean
@@ -130,6 +143,12 @@ void lbsim_vnet_conns(const lbsim_vnet_t *net, uint32_t *out);
 void lbsim_vnet_sync(lbsim_vnet_t *net, uint32_t i, uint64_t now_ns);
 /* Ends everything in flight as cancelled. */
 void lbsim_vnet_cancel_all(lbsim_vnet_t *net);
+/* The copies keep their load from now on (before the first request): each
+ * answer carries its backend's report (`reports`), and/or each copy keeps a
+ * board refreshed every board_period_ns (0: none). */
+void lbsim_vnet_track_loads(lbsim_vnet_t *net, bool reports, uint64_t board_period_ns);
+/* Copy i's load. */
+lbsim_load_t *lbsim_vnet_load(lbsim_vnet_t *net, uint32_t i);
 /* Before the engine: what is still in flight leaves its heap. */
 void lbsim_vnet_free(lbsim_vnet_t *net);
 

@@ -8,6 +8,7 @@ extern const lbsim_policy_ops_t lbsim_policy_ema_greedy;
 extern const lbsim_policy_ops_t lbsim_policy_ema_softmax;
 extern const lbsim_policy_ops_t lbsim_policy_p2c_peak_ewma;
 extern const lbsim_policy_ops_t lbsim_policy_least_outstanding;
+extern const lbsim_policy_ops_t lbsim_policy_least_loaded;
 extern const lbsim_policy_ops_t lbsim_policy_round_robin;
 extern const lbsim_policy_ops_t lbsim_policy_random;
 
@@ -16,6 +17,7 @@ static const lbsim_policy_ops_t *const registry[] = {
     &lbsim_policy_ema_softmax,
     &lbsim_policy_p2c_peak_ewma,
     &lbsim_policy_least_outstanding,
+    &lbsim_policy_least_loaded,
     &lbsim_policy_round_robin,
     &lbsim_policy_random,
     NULL,

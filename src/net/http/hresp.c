@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+static const char load_name[] = "endpoint-load-metrics";
+
 static lbsim_hresp_t *resp_of(llhttp_t *p) {
   return (lbsim_hresp_t *)p->data;
 }
@@ -19,8 +21,71 @@ static int count_header(llhttp_t *p, size_t len) {
 }
 
 static int on_message_begin(llhttp_t *p) {
-  resp_of(p)->header_bytes = 0;
+  lbsim_hresp_t *r = resp_of(p);
+  r->header_bytes = 0;
+  /* An interim response's headers say nothing of the final one. */
+  r->load_count = 0;
+  r->load_len = 0;
+  r->load_too_long = false;
+  r->field_matched = 0;
+  r->field_other = false;
+  r->in_load = false;
   return 0;
+}
+
+/* A piece of a field name: does it go on matching endpoint-load-metrics
+ * (in any case)? */
+static int on_field(llhttp_t *p, const char *at, size_t len) {
+  lbsim_hresp_t *r = resp_of(p);
+  if (r->capture_load && !r->field_other) {
+    size_t left = sizeof(load_name) - 1 - r->field_matched;
+    if (len > left) {
+      r->field_other = true;
+    } else {
+      for (size_t k = 0; k < len; k++) {
+        char c = at[k];
+        if ((c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c) != load_name[r->field_matched + k]) {
+          r->field_other = true;
+          break;
+        }
+      }
+      r->field_matched = (uint8_t)(r->field_matched + len);
+    }
+  }
+  return count_header(p, len);
+}
+
+static int on_field_complete(llhttp_t *p) {
+  lbsim_hresp_t *r = resp_of(p);
+  if (r->capture_load && !r->field_other && r->field_matched == sizeof(load_name) - 1) {
+    r->in_load = true;
+    r->load_len = 0;
+    r->load_too_long = false;
+    if (r->load_count < UINT8_MAX)
+      r->load_count++;
+  }
+  r->field_matched = 0;
+  r->field_other = false;
+  return count_header(p, 4);
+}
+
+static int on_value(llhttp_t *p, const char *at, size_t len) {
+  lbsim_hresp_t *r = resp_of(p);
+  if (r->in_load) {
+    size_t room = sizeof(r->load) - r->load_len;
+    if (len > room) {
+      r->load_too_long = true;
+      len = room;
+    }
+    memcpy(r->load + r->load_len, at, len);
+    r->load_len = (uint16_t)(r->load_len + len);
+  }
+  return count_header(p, len);
+}
+
+static int on_value_complete(llhttp_t *p) {
+  resp_of(p)->in_load = false;
+  return count_header(p, 4);
 }
 
 /* The status, a field name or a value: its bytes may come in several
@@ -69,11 +134,11 @@ static int on_message_complete(llhttp_t *p) {
 static const llhttp_settings_t settings = {
     .on_message_begin = on_message_begin,
     .on_status = on_data,
-    .on_header_field = on_data,
-    .on_header_value = on_data,
+    .on_header_field = on_field,
+    .on_header_value = on_value,
     .on_status_complete = on_element_complete,
-    .on_header_field_complete = on_element_complete,
-    .on_header_value_complete = on_element_complete,
+    .on_header_field_complete = on_field_complete,
+    .on_header_value_complete = on_value_complete,
     .on_headers_complete = on_headers_complete,
     .on_body = on_body,
     .on_message_complete = on_message_complete,

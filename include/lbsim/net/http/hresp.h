@@ -1,7 +1,8 @@
 /* The client side of one HTTP/1.1 connection, without any I/O: reads one
  * response after another (llhttp HTTP_RESPONSE). Content-Length, chunked
  * and close-delimited bodies; 1xx interim responses are skipped; the header
- * section and the body are capped. Bodies are counted, never stored. */
+ * section and the body are capped. Bodies are counted, never stored; of
+ * the headers, only ORCA's endpoint-load-metrics is kept, when asked for. */
 #ifndef LBSIM_HRESP_H
 #define LBSIM_HRESP_H
 
@@ -13,6 +14,8 @@
 
 #define LBSIM_HRESP_MAX_HEADER_BYTES (64u * 1024u)
 #define LBSIM_HRESP_MAX_BODY_BYTES (16u * 1024u * 1024u)
+/* The value of endpoint-load-metrics kept, at most (net/http/orca.h). */
+#define LBSIM_HRESP_LOAD_MAX 256
 
 typedef enum lbsim_hresp_status_e {
   LBSIM_HRESP_MORE = 0,     /* incomplete: feed more */
@@ -31,6 +34,18 @@ typedef struct lbsim_hresp_s {
   bool trailing;            /* bytes followed the response: the connection is unusable */
   size_t consumed;          /* bytes of the last feed that belong to this response */
   const char *error;        /* why, once ERROR */
+
+  /* endpoint-load-metrics of the final response (trailers included), kept
+   * when capture_load is set (lbsim_hresp_init clears it). */
+  bool capture_load;
+  uint8_t load_count;       /* occurrences (0: none) */
+  bool load_too_long;       /* the value was longer than LBSIM_HRESP_LOAD_MAX: cut */
+  uint16_t load_len;
+  char load[LBSIM_HRESP_LOAD_MAX]; /* the last occurrence's value, not NUL-terminated */
+  /* The header field being read, matched against the name piece by piece. */
+  uint8_t field_matched;    /* bytes of the name matched so far */
+  bool field_other;         /* it is another header */
+  bool in_load;             /* its value is being read */
 } lbsim_hresp_t;
 
 void lbsim_hresp_init(lbsim_hresp_t *r);
