@@ -108,7 +108,7 @@ static json_t *backend_state(const lbsim_admin_t *a, uint32_t i) {
   json_int_t in_flight = 0, conns = 0, ok = 0, failed = 0;
   for (uint32_t k = i; k < a->nbackends; k += a->farm->n) {
     const lbsim_backend_t *b = &a->backends[k];
-    in_flight += (json_int_t)b->in_flight;
+    in_flight += (json_int_t)b->copy.load.in_flight;
     conns += (json_int_t)b->httpd.nconns;
     ok += (json_int_t)b->answered_200;
     failed += (json_int_t)b->answered_503;

@@ -1,11 +1,13 @@
 /* The read-only metrics endpoint. See lbsim/control/metrics.h. */
 #include "lbsim/control/metrics.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "lbsim/base/buf.h"
 #include "lbsim/base/common.h"
 #include "lbsim/net/http/hreply.h"
+#include "lbsim/report/report.h"
 
 enum { KIND_METRICS = 1, KIND_NOT_FOUND, KIND_NOT_ALLOWED };
 
@@ -18,6 +20,26 @@ static void escape_label(lbsim_buf_t *out, const char *v) {
     else
       lbsim_buf_append(out, v, 1);
   }
+}
+
+/* What the clients knew of the backends' load (--load-reports, --load-board). */
+static void loads_metrics(const lbsim_fleet_t *fleets, uint32_t nfleets, lbsim_buf_t *out) {
+  lbsim_buf_append_str(out, "# HELP lbsim_client_view_age_seconds Mean age of the view of the backend's load each pick "
+                            "used (picks of a backend heard from).\n# TYPE lbsim_client_view_age_seconds gauge\n");
+  for (uint32_t w = 0; w < nfleets; w++) {
+    double age_ms = lbsim_report_view_age_ms(&fleets[w].stats);
+    lbsim_buf_printf(out, "lbsim_client_view_age_seconds{policy=\"%s\"} %.9g\n", fleets[w].policy_name,
+                     isnan(age_ms) ? 0.0 : age_ms / 1000.0);
+  }
+  lbsim_buf_append_str(out, "# HELP lbsim_client_view_picks_total Picks whose backend's load had been heard from.\n"
+                            "# TYPE lbsim_client_view_picks_total counter\n");
+  for (uint32_t w = 0; w < nfleets; w++)
+    lbsim_buf_printf(out, "lbsim_client_view_picks_total{policy=\"%s\"} %llu\n", fleets[w].policy_name,
+                     (unsigned long long)fleets[w].stats.view_age_picks);
+  if (fleets[0].cfg->load_board_s > 0)
+    lbsim_buf_printf(out, "# HELP lbsim_load_board_period_seconds How often the board shows the backends' state.\n"
+                          "# TYPE lbsim_load_board_period_seconds gauge\nlbsim_load_board_period_seconds %.9g\n",
+                     fleets[0].cfg->load_board_s);
 }
 
 void lbsim_metrics_client(const lbsim_fleet_t *fleets, uint32_t nfleets, lbsim_buf_t *out) {
@@ -62,6 +84,8 @@ void lbsim_metrics_client(const lbsim_fleet_t *fleets, uint32_t nfleets, lbsim_b
   for (uint32_t w = 0; w < nfleets; w++)
     lbsim_buf_printf(out, "lbsim_client_in_flight{policy=\"%s\"} %llu\n", fleets[w].policy_name,
                      (unsigned long long)fleets[w].in_flight);
+  if (nfleets > 0 && lbsim_report_loads_on(fleets[0].cfg))
+    loads_metrics(fleets, nfleets, out);
 }
 
 void lbsim_metrics_text(const lbsim_fleet_t *fleets, uint32_t nfleets, const lbsim_backend_t *backends,

@@ -10,6 +10,7 @@
 #include "lbsim/base/common.h"
 #include "lbsim/base/log.h"
 #include "lbsim/net/http/hreply.h"
+#include "lbsim/net/http/orca.h"
 
 enum { KIND_PING = 1, KIND_FAILED, KIND_METRICS, KIND_NOT_FOUND, KIND_METHOD_NOT_ALLOWED };
 
@@ -56,11 +57,31 @@ static bool path_is(const lbsim_hrequest_t *req, const char *path) {
 }
 
 static void route_ping(lbsim_backend_t *b, uint64_t now_ns, lbsim_hentry_t *e) {
-  b->in_flight++;
   /* The answer waits until the model says it is ready (a stalled backend:
    * never; the client's deadline decides). */
   e->status = lbsim_copy_serve(&b->copy, now_ns, &e->due_ns);
   e->kind = e->status == 200 ? KIND_PING : KIND_FAILED;
+  /* In flight until then, whether or not its client waits that long; one
+   * never answered until its connection goes (lbsim_load_leave), unless an
+   * outage took it first (the arg says which outage it came after). */
+  lbsim_load_t *load = &b->copy.load;
+  lbsim_load_advance(load, now_ns, NULL, NULL);
+  lbsim_load_arrive(load, now_ns, 1);
+  if (e->due_ns != LBSIM_NEVER)
+    lbsim_load_depart(load, e->due_ns, 1, LBSIM_LOAD_UNTAGGED);
+  e->arg = load->outages;
+}
+
+/* The load header of an answer written now (--load-reports), or nothing. */
+static const char *load_header(lbsim_backend_t *b, char *buf, size_t len) {
+  if (!b->load_reports)
+    return NULL;
+  lbsim_load_t *load = &b->copy.load;
+  lbsim_load_report_t report;
+  lbsim_load_advance(load, uv_hrtime(), NULL, NULL);
+  lbsim_load_report(load, &report);
+  lbsim_orca_header(&report, buf, len);
+  return buf;
 }
 
 static void backend_route(void *app, const lbsim_hrequest_t *req, uint64_t now_ns, lbsim_hentry_t *e) {
@@ -89,22 +110,25 @@ static void backend_route(void *app, const lbsim_hrequest_t *req, uint64_t now_n
 static void backend_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out) {
   lbsim_backend_t *b = app;
   switch (e->kind) {
-  case KIND_PING:
-    b->in_flight--;
+  case KIND_PING: {
+    char header[192];
     b->answered_200++;
     if (b->ping_generation != b->model->generation)
       refresh_ping(b);
     lbsim_hreply_head(out, e, 200);
+    if (load_header(b, header, sizeof(header)) != NULL)
+      lbsim_buf_append_str(out, header);
     lbsim_buf_append(out, b->ping_tail,
                      (e->flags & LBSIM_HENTRY_HEAD) ? b->ping_tail_len - b->ping_body_len : b->ping_tail_len);
     break;
+  }
   case KIND_FAILED: {
-    b->in_flight--;
+    char header[192];
     b->answered_503++;
     char body[96];
     int n = snprintf(body, sizeof(body), "{\"status\":\"error\",\"backend\":%u,\"reason\":\"injected failure\"}\n",
                      b->model->index + 1);
-    lbsim_hreply_simple(out, e, 503, "application/json", NULL, body, (size_t)n);
+    lbsim_hreply_simple(out, e, 503, "application/json", load_header(b, header, sizeof(header)), body, (size_t)n);
     break;
   }
   case KIND_METRICS: {
@@ -131,10 +155,14 @@ static void backend_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out)
   }
 }
 
+/* An answer whose connection went: one that would have been sent stays in
+ * flight until it is ready (the backend does the work anyway); one that
+ * never would (a stall) leaves now. */
 static void backend_dropped(void *app, const lbsim_hentry_t *e) {
   lbsim_backend_t *b = app;
-  if (e->kind == KIND_PING || e->kind == KIND_FAILED)
-    b->in_flight--;
+  if ((e->kind == KIND_PING || e->kind == KIND_FAILED) && e->due_ns == LBSIM_NEVER &&
+      e->arg == b->copy.load.outages)
+    lbsim_load_leave(&b->copy.load, uv_hrtime(), 1);
 }
 
 /* The session's own answers to bad requests: rare, so a table search is
@@ -164,9 +192,9 @@ static void labels(const lbsim_backend_t *b, char *buf, size_t len) {
     snprintf(buf, len, "backend=\"%u\"", b->model->index + 1);
 }
 
-static uint64_t queue_length(const lbsim_backend_t *b) {
-  uint32_t cap = b->model->capacity;
-  return cap && b->in_flight > cap ? b->in_flight - cap : 0;
+
+static uint64_t queue_length(const lbsim_load_t *load) {
+  return load->capacity && load->in_flight > load->capacity ? load->in_flight - load->capacity : 0;
 }
 
 void lbsim_backend_metrics(const lbsim_backend_t *copies, uint32_t n, lbsim_buf_t *out) {
@@ -183,7 +211,7 @@ void lbsim_backend_metrics(const lbsim_backend_t *copies, uint32_t n, lbsim_buf_
     const char *name, *type, *help;
   } gauges[] = {
       {"lbsim_backend_latency_seconds", "gauge", "Current base latency of the backend."},
-      {"lbsim_backend_in_flight", "gauge", "Requests received and not yet answered."},
+      {"lbsim_backend_in_flight", "gauge", "Requests received and not yet answered, as of the last request or answer."},
       {"lbsim_backend_queue_length", "gauge", "Requests waiting for a free server (beyond --capacity)."},
       {"lbsim_backend_connections", "gauge", "Open client connections."},
       {"lbsim_backend_error_rate", "gauge", "Probability of answering 503."},
@@ -198,8 +226,8 @@ void lbsim_backend_metrics(const lbsim_backend_t *copies, uint32_t n, lbsim_buf_
       double v = 0;
       switch (g) {
       case 0: v = m->latency.latency_ms / 1000.0; break;
-      case 1: v = (double)b->in_flight; break;
-      case 2: v = (double)queue_length(b); break;
+      case 1: v = (double)b->copy.load.in_flight; break;
+      case 2: v = (double)queue_length(&b->copy.load); break;
       case 3: v = b->httpd.nconns; break;
       case 4: v = m->error_rate; break;
       default: v = !(m->down || m->stalled); break;
@@ -214,6 +242,7 @@ int lbsim_backend_start(lbsim_backend_t *b, uv_loop_t *loop, lbsim_sched_t *sche
                         const lbsim_model_t *model, const lbsim_config_t *cfg, uint16_t port, uint64_t seed) {
   memset(b, 0, sizeof(*b));
   b->model = model;
+  b->load_reports = cfg->load_reports;
   lbsim_httpd_init(&b->httpd, loop, sched, &backend_app, b);
   if (lbsim_copy_init(&b->copy, model, seed) != 0)
     return UV_ENOMEM;

@@ -8,6 +8,7 @@
 #include "lbsim/base/buf.h"
 #include "lbsim/base/common.h"
 #include "lbsim/net/http/hresp.h"
+#include "lbsim/net/http/orca.h"
 #include "lbsim_version.h"
 
 #define READ_BUFFER_SIZE 65536
@@ -299,6 +300,10 @@ static void conn_complete(lbsim_cconn_t *c) {
   lbsim_creq_t *req = c->req;
   lbsim_pool_t *pool = c->pool;
   int status = c->resp.status;
+  if (c->resp.capture_load) {
+    if (lbsim_orca_from_response(&c->resp, &req->load, &req->base.no_report) == 0)
+      req->base.report = &req->load;
+  }
   bool reusable = c->resp.keep_alive && !c->resp.trailing;
   if (reusable) {
     conn_release(c);
@@ -518,6 +523,7 @@ static void conn_open_to(lbsim_pool_t *pool, lbsim_creq_t *req, uint32_t addr) {
     pool->nconns++;
     client->nconns++;
     lbsim_hresp_init(&c->resp);
+    c->resp.capture_load = client->config.load_reports;
     uv_tcp_nodelay(&c->tcp, 1);
     client->connects++;
     req->addr_tries++;

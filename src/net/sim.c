@@ -308,6 +308,13 @@ static void count_conns(const lbsim_fleet_t *f, void *data, uint32_t *out) {
   }
 }
 
+/* The board's view of backend i of a fleet: the state of its copy (a
+ * fleet's copies are backends[fleet * n ...], the board's data). */
+static lbsim_load_t *board_load(void *data, uint32_t i) {
+  lbsim_backend_t *copies = data;
+  return &copies[i].copy.load;
+}
+
 static int start_fleets(lbsim_sim_t *sim) {
   lbsim_assembly_t *run = &sim->run;
   const lbsim_config_t *cfg = run->cfg;
@@ -334,6 +341,7 @@ static int start_fleets(lbsim_sim_t *sim) {
       .max_pipeline = 8,
       .timeout_ns = lbsim_ms_to_ns(cfg->timeout_s * 1000.0),
       .idle_ns = lbsim_ms_to_ns(cfg->client_idle_s * 1000.0),
+      .load_reports = cfg->load_reports,
   };
   for (uint32_t w = 0; w < run->nfleets; w++) {
     lbsim_fleet_t *f = &run->fleets[w];
@@ -353,6 +361,12 @@ static int start_fleets(lbsim_sim_t *sim) {
     }
     f->conns = count_conns;
     f->conns_data = sim;
+    if (sim->nbackends > 0) {
+      f->board.load_of = board_load;
+      f->board.data = &sim->backends[(size_t)w * sim->run.farm.n];
+      for (uint32_t i = 0; i < sim->run.farm.n; i++)
+        lbsim_load_board(board_load(f->board.data, i), f->board.period_ns);
+    }
   }
   err = lbsim_assembly_runner(run);
   if (err != 0)

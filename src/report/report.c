@@ -224,6 +224,18 @@ double lbsim_report_top_share(const lbsim_stats_t *s) {
   return s->rounds ? s->top_share_sum / (double)s->rounds : NAN;
 }
 
+bool lbsim_report_loads_on(const lbsim_config_t *cfg) {
+  return cfg->load_reports || cfg->load_board_s > 0;
+}
+
+double lbsim_report_view_age_ms(const lbsim_stats_t *s) {
+  return s->view_age_picks ? s->view_age_sum_ms / (double)s->view_age_picks : NAN;
+}
+
+double lbsim_report_view_share(const lbsim_stats_t *s) {
+  return s->launched ? (double)s->view_age_picks / (double)s->launched : NAN;
+}
+
 double lbsim_report_divert_mean_s(const lbsim_stats_t *s) {
   return s->diverts ? s->divert_sum_s / (double)s->diverts : NAN;
 }

@@ -121,6 +121,18 @@ static void json_round(lbsim_report_t *r, uint64_t round, double t_s, uint64_t n
   }
 }
 
+/* What the clients knew of the backends' load, when they knew any. */
+static void json_loads(lbsim_buf_t *out, const lbsim_fleet_t *b) {
+  if (!lbsim_report_loads_on(b->cfg))
+    return;
+  lbsim_buf_append_str(out, ",\"view_age_ms\":");
+  json_number(out, lbsim_report_view_age_ms(&b->stats));
+  lbsim_buf_append_str(out, ",\"view_share\":");
+  json_number(out, lbsim_report_view_share(&b->stats));
+  lbsim_buf_append_str(out, ",\"load_board_s\":");
+  json_number(out, b->cfg->load_board_s > 0 ? b->cfg->load_board_s : NAN);
+}
+
 static void json_totals(lbsim_buf_t *out, const lbsim_fleet_t *b) {
   const lbsim_stats_t *s = &b->stats;
   const lbsim_counts_t *c = &s->total;
@@ -133,6 +145,7 @@ static void json_totals(lbsim_buf_t *out, const lbsim_fleet_t *b) {
   json_u64(out, ",\"majority_switches\":", s->majority_switches);
   lbsim_buf_append_str(out, ",\"top_share\":");
   json_number(out, lbsim_report_top_share(s));
+  json_loads(out, b);
 }
 
 static void json_summary(lbsim_report_t *r, const lbsim_fleet_t *b, double elapsed_s) {

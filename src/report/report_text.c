@@ -126,6 +126,27 @@ static void latency_field(lbsim_buf_t *out, const char *name, double ms) {
     lbsim_buf_append_str(out, " ms");
 }
 
+/* What the clients knew of the backends' load, when they knew any: the
+ * source, and how old the view of each pick's backend was. */
+static void loads_line(lbsim_buf_t *out, const lbsim_fleet_t *b, bool named) {
+  const lbsim_config_t *cfg = b->cfg;
+  if (!lbsim_report_loads_on(cfg))
+    return;
+  lbsim_buf_append_str(out, "loads");
+  if (named)
+    lbsim_buf_printf(out, " (%s)", b->policy_name);
+  if (cfg->load_board_s > 0)
+    lbsim_buf_printf(out, ": board every %g s", cfg->load_board_s);
+  else
+    lbsim_buf_append_str(out, ": reports");
+  latency_field(out, ", view age mean=", lbsim_report_view_age_ms(&b->stats));
+  double share = lbsim_report_view_share(&b->stats);
+  if (isnan(share))
+    lbsim_buf_append_str(out, " (picks with a view: -)\n");
+  else
+    lbsim_buf_printf(out, " (picks with a view: %.1f%%)\n", 100.0 * share);
+}
+
 static void summary(lbsim_report_t *r, double elapsed_s) {
   lbsim_buf_t *out = &r->out;
   const lbsim_fleet_t *b = &r->fleets[0];
@@ -172,6 +193,7 @@ static void summary(lbsim_report_t *r, double elapsed_s) {
       lbsim_buf_printf(out, " divert_mean=%.2f s divert_max=%.2f s", lbsim_report_divert_mean_s(s), s->divert_max_s);
     lbsim_buf_append_str(out, "\n");
   }
+  loads_line(out, b, false);
 }
 
 /* The latency columns of the comparison and the sweep: p50, p99, p99.9. */
@@ -218,6 +240,8 @@ static void comparison(lbsim_report_t *r, double elapsed_s) {
     lbsim_buf_printf(out,
                      "the fastest backend changed %llu times; divert s: mean time until it got most of the traffic\n",
                      (unsigned long long)r->fleets[0].stats.changes);
+  for (uint32_t w = 0; w < r->nfleets; w++)
+    loads_line(out, &r->fleets[w], true);
 }
 
 static void text_run(lbsim_report_t *r, double elapsed_s, uint64_t now_ns) {

@@ -1,7 +1,8 @@
 /* Simulated backends on sockets: an HTTP listener per copy of a backend
  * model (model.h), answering GET /ping as its copy says, on the real clock.
- * The model, the copy's queue and its per-request draws are the pure
- * model's; this module is the HTTP around them. */
+ * The model, the copy's queue, its per-request draws and its load (what it
+ * is doing: model/load.h) are the pure model's; this module is the HTTP
+ * around them, and writes the load into each answer under --load-reports. */
 #ifndef LBSIM_BACKEND_H
 #define LBSIM_BACKEND_H
 
@@ -39,7 +40,7 @@ typedef struct lbsim_backend_s {
    * --max-conns) are httpd.rejected. */
   uint64_t answered_200, answered_400, answered_404, answered_405, answered_408, answered_413, answered_414,
       answered_417, answered_431, answered_503, answered_505;
-  uint64_t in_flight;         /* /ping requests routed, not yet answered */
+  bool load_reports;          /* --load-reports: answers carry the copy's load (its copy.load) */
 } lbsim_backend_t;
 
 /* Copies. port 0: chosen by the OS. Returns 0 or a libuv error (UV_ENOMEM

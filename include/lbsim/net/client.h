@@ -19,7 +19,11 @@
  * first, to begin with); when its connect fails (refused, unreachable, no
  * IPv6), the same request goes on to the next address, round the list, each
  * at most once and within the request's deadline, and fails as CONNECT only
- * when every address has failed. */
+ * when every address has failed.
+ *
+ * With load_reports, each answer's endpoint-load-metrics header is read
+ * (ORCA, TEXT format) and handed to the balancer with the request
+ * (base.report, or base.no_report saying why there is none). */
 #ifndef LBSIM_CLIENT_H
 #define LBSIM_CLIENT_H
 
@@ -33,6 +37,7 @@
 #include "lbsim/balancer/result.h"
 #include "lbsim/net/sched.h"
 #include "lbsim/base/url.h"
+#include "lbsim/model/load.h"
 
 typedef struct lbsim_client_s lbsim_client_t;
 typedef struct lbsim_creq_s lbsim_creq_t;
@@ -45,6 +50,7 @@ struct lbsim_creq_s {
   bool retried;
   bool fresh_only;            /* the retry: never on a reused connection */
   uint32_t addr_tries;        /* addresses tried for its connection */
+  lbsim_load_report_t load;   /* what its answer's endpoint-load-metrics said (--load-reports) */
 };
 
 typedef void (*lbsim_client_closed_cb)(lbsim_client_t *client);
@@ -56,6 +62,7 @@ typedef struct lbsim_client_config_s {
   uint32_t max_pipeline;      /* requests per connection once max_total is reached (< 2: no pipelining) */
   uint64_t timeout_ns;        /* per request */
   uint64_t idle_ns;           /* idle connections are closed after this */
+  bool load_reports;          /* read each answer's endpoint-load-metrics (net/http/orca.h) */
 } lbsim_client_config_t;
 
 typedef struct lbsim_pool_s lbsim_pool_t;

@@ -132,6 +132,12 @@ double lbsim_report_quantile_ms(const lbsim_counts_t *c, double q);
 double lbsim_report_share_to_fastest(const lbsim_counts_t *c);
 double lbsim_report_mean_regret_ms(const lbsim_counts_t *c);
 double lbsim_report_top_share(const lbsim_stats_t *s);
+/* Whether the clients know the backends' load (--load-reports, --load-board). */
+bool lbsim_report_loads_on(const lbsim_config_t *cfg);
+/* The mean age of the load view of a pick, ms (NAN: no pick had one), and
+ * the share of picks that had one. */
+double lbsim_report_view_age_ms(const lbsim_stats_t *s);
+double lbsim_report_view_share(const lbsim_stats_t *s);
 double lbsim_report_divert_mean_s(const lbsim_stats_t *s);
 /* A backend's true latency now, NAN without an oracle. */
 double lbsim_report_true_ms(const lbsim_report_t *r, uint32_t backend, uint64_t now_ns);

@@ -829,6 +829,12 @@
       ['regret ms', function (s) { return s.regret_ms === null ? '–' : s.regret_ms.toFixed(2); }],
       ['switches', function (s) { return s.majority_switches; }], ['top share', function (s) { return fmtPct(s.top_share); }],
       ['elapsed', function (s) { return fmtS(s.elapsed_s); }]];
+    /* With --load-reports or --load-board: how old the view of each pick's backend was. */
+    if (withSummary.some(function (p) { return 'view_age_ms' in p.summary; })) {
+      cols.splice(cols.length - 1, 0, ['view age ms', function (s) {
+        return fmtMs(s.view_age_ms) + (s.load_board_s ? ' (board ' + fmtMs(1000 * s.load_board_s) + ' ms)' : '');
+      }]);
+    }
     const head = el('tr');
     cols.forEach(function (c) { head.appendChild(el('th', null, c[0])); });
     const thead = el('thead');
