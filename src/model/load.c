@@ -89,9 +89,7 @@ void lbsim_load_report(const lbsim_load_t *l, lbsim_load_report_t *out) {
   out->has = LBSIM_LOAD_RIF | LBSIM_LOAD_QUEUE | LBSIM_LOAD_RPS | (l->capacity > 0 ? LBSIM_LOAD_CPU : 0);
 }
 
-void lbsim_load_arrive(lbsim_load_t *l, uint64_t at_ns, uint32_t count) {
-  if (at_ns < l->at_ns)
-    at_ns = l->at_ns;
+static void arrive(lbsim_load_t *l, uint64_t at_ns, uint32_t count) {
   if (l->narrivals > 0) {
     lbsim_load_arrival_t *last = &l->arrivals[(l->first + l->narrivals - 1) & (l->arrivals_cap - 1)];
     if (last->at_ns == at_ns) {
@@ -116,7 +114,7 @@ void lbsim_load_arrive(lbsim_load_t *l, uint64_t at_ns, uint32_t count) {
   l->arrivals[(l->first + l->narrivals++) & (l->arrivals_cap - 1)] = (lbsim_load_arrival_t){at_ns, count};
 }
 
-void lbsim_load_depart(lbsim_load_t *l, uint64_t due_ns, uint32_t count, uint32_t tag) {
+static void depart(lbsim_load_t *l, uint64_t due_ns, uint32_t count, bool at_once, uint32_t tag) {
   if (l->ndepartures == l->departures_cap) {
     uint32_t cap = l->departures_cap ? 2 * l->departures_cap : 8;
     lbsim_load_departure_t *heap = realloc(l->departures, cap * sizeof(*heap));
@@ -127,7 +125,19 @@ void lbsim_load_depart(lbsim_load_t *l, uint64_t due_ns, uint32_t count, uint32_
     l->departures = heap;
     l->departures_cap = cap;
   }
-  due_heap_push(NULL, l->departures, &l->ndepartures, (lbsim_load_departure_t){due_ns, count, tag});
+  due_heap_push(NULL, l->departures, &l->ndepartures, (lbsim_load_departure_t){due_ns, count, at_once, tag});
+}
+
+void lbsim_load_admit(lbsim_load_t *l, uint64_t at_ns, uint64_t due_ns, uint32_t count, uint32_t tag) {
+  if (at_ns < l->at_ns)
+    at_ns = l->at_ns;
+  if (due_ns < at_ns)
+    due_ns = at_ns;
+  bool at_once = due_ns == at_ns;
+  if (!at_once)
+    arrive(l, at_ns, count);
+  if (due_ns != LBSIM_NEVER)
+    depart(l, due_ns, count, at_once, tag);
 }
 
 /* Every answer of the first instant among them, then the tags told, all
@@ -136,10 +146,11 @@ static void depart_first(lbsim_load_t *l, lbsim_load_answered_cb answered, void 
   uint64_t due = l->departures[0].due_ns;
   integrate(l, due);
   uint32_t ntags = 0;
-  uint64_t total = 0;
+  uint64_t total = 0, left = 0;
   while (l->ndepartures > 0 && l->departures[0].due_ns == due) {
     lbsim_load_departure_t d = due_heap_pop(NULL, l->departures, &l->ndepartures);
     total += d.count;
+    left += d.at_once ? 0 : d.count;
     if (d.tag == LBSIM_LOAD_UNTAGGED || answered == NULL)
       continue;
     if (ntags == l->tags_cap) {
@@ -154,7 +165,7 @@ static void depart_first(lbsim_load_t *l, lbsim_load_answered_cb answered, void 
     }
     l->tags[ntags++] = d.tag;
   }
-  l->in_flight = l->in_flight > total ? l->in_flight - total : 0;
+  l->in_flight = l->in_flight > left ? l->in_flight - left : 0;
   l->done_now += total;
   if (ntags == 0)
     return;

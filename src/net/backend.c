@@ -66,9 +66,7 @@ static void route_ping(lbsim_backend_t *b, uint64_t now_ns, lbsim_hentry_t *e) {
    * outage took it first (the arg says which outage it came after). */
   lbsim_load_t *load = &b->copy.load;
   lbsim_load_advance(load, now_ns, NULL, NULL);
-  lbsim_load_arrive(load, now_ns, 1);
-  if (e->due_ns != LBSIM_NEVER)
-    lbsim_load_depart(load, e->due_ns, 1, LBSIM_LOAD_UNTAGGED);
+  lbsim_load_admit(load, now_ns, e->due_ns, 1, LBSIM_LOAD_UNTAGGED);
   e->arg = load->outages;
 }
 

@@ -287,13 +287,12 @@ static void on_load_answered(void *data, uint32_t tag, const lbsim_load_report_t
 static void load_admit(lbsim_vnet_t *net, lbsim_vcopy_t *vc, const lbsim_vbatch_t *b, uint64_t at_ns, uint64_t due_ns,
                        uint64_t deadline_ns, lbsim_result_t result) {
   lbsim_load_t *load = &vc->copy.load;
-  lbsim_load_arrive(load, at_ns, 1);
   if (due_ns == LBSIM_NEVER) {
-    lbsim_load_depart(load, deadline_ns + net->there_ns, 1, LBSIM_LOAD_UNTAGGED);
+    lbsim_load_admit(load, at_ns, deadline_ns + net->there_ns, 1, LBSIM_LOAD_UNTAGGED);
     return;
   }
   bool told = net->report_loads && (result == LBSIM_RESULT_OK || result == LBSIM_RESULT_STATUS);
-  lbsim_load_depart(load, due_ns, 1, told ? b->id : LBSIM_LOAD_UNTAGGED);
+  lbsim_load_admit(load, at_ns, due_ns, 1, told ? b->id : LBSIM_LOAD_UNTAGGED);
 }
 
 /* The report a batch's answers carry: the copy's state is brought up to

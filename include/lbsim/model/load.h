@@ -57,7 +57,8 @@ typedef struct lbsim_load_arrival_s {
 
 typedef struct lbsim_load_departure_s {
   uint64_t due_ns;
-  uint32_t count;
+  uint32_t count : 31;
+  uint32_t at_once : 1;  /* answered as they arrived: never counted in flight */
   uint32_t tag;          /* told with the state after it (lbsim_load_advance), or LBSIM_LOAD_UNTAGGED */
 } lbsim_load_departure_t;
 
@@ -99,11 +100,10 @@ void lbsim_load_free(lbsim_load_t *load);
 void lbsim_load_board(lbsim_load_t *load, uint64_t period_ns);
 
 /* `count` requests arrive at at_ns (no earlier than any recorded before,
- * nor than the state's instant). */
-void lbsim_load_arrive(lbsim_load_t *load, uint64_t at_ns, uint32_t count);
-/* ... and are answered at due_ns (no earlier than their arrival); a tag is
- * told the state then. */
-void lbsim_load_depart(lbsim_load_t *load, uint64_t due_ns, uint32_t count, uint32_t tag);
+ * nor than the state's instant) and are answered at due_ns (no earlier;
+ * LBSIM_NEVER: not at all, see lbsim_load_leave); a tag is told the state
+ * then. One answered as it arrives is never in flight. */
+void lbsim_load_admit(lbsim_load_t *load, uint64_t at_ns, uint64_t due_ns, uint32_t count, uint32_t tag);
 /* Moves the state to t (no-op if it is there or past it), taking every
  * recorded event up to t in order; `answered` (may be NULL) hears of
  * tagged departures. */

@@ -85,6 +85,8 @@ int lbsim_orca_parse(const char *value, size_t len, lbsim_load_report_t *out, co
   }
   while (len > 0 && blank(value[len - 1]))
     len--;
+  if (len == sizeof(prefix) - 2 && memcmp(value, prefix, len) == 0)
+    return 0; /* "TEXT " and nothing: a report of nothing */
   if (len < sizeof(prefix) - 1 || memcmp(value, prefix, sizeof(prefix) - 1) != 0) {
     *why = "not the TEXT format";
     return LBSIM_EINVAL;
@@ -197,7 +199,7 @@ int lbsim_orca_from_response(const lbsim_hresp_t *r, lbsim_load_report_t *out, c
     return LBSIM_EINVAL;
   }
   if (r->load_too_long) {
-    *why = "longer than " "the client keeps";
+    *why = "longer than the client keeps (256 bytes)";
     return LBSIM_EINVAL;
   }
   return lbsim_orca_parse(r->load, r->load_len, out, why);

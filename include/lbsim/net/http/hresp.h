@@ -15,7 +15,7 @@
 #define LBSIM_HRESP_MAX_HEADER_BYTES (64u * 1024u)
 #define LBSIM_HRESP_MAX_BODY_BYTES (16u * 1024u * 1024u)
 /* The value of endpoint-load-metrics kept, at most (net/http/orca.h). */
-#define LBSIM_HRESP_LOAD_MAX 256
+#define LBSIM_HRESP_LOAD_MAX 256 /* orca.c says so in its reason */
 
 typedef enum lbsim_hresp_status_e {
   LBSIM_HRESP_MORE = 0,     /* incomplete: feed more */
