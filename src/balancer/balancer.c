@@ -137,9 +137,7 @@ void lbsim_balancer_launch(lbsim_balancer_t *b, uint64_t now_ns) {
   req->backend = lbsim_balancer_backend(b, req->pick);
   req->client = b->client;
   req->start_ns = now_ns;
-  req->report = NULL;
-  req->no_report = NULL;
-  if (lbsim_loads_on(&b->loads))
+  if (__builtin_expect(b->loads.on, 0))
     lbsim_loads_picked(&b->loads, req->pick, now_ns, b->stats);
   judge_pick(b, req, now_ns);
   lbsim_stats_pick(b->stats, req->backend);

@@ -12,6 +12,7 @@ int lbsim_loads_init(lbsim_loads_t *l, uint32_t n, const uint32_t *subset, bool 
   l->n = n;
   l->subset = subset;
   l->board = board;
+  l->on = reports || board != NULL;
   if (!reports)
     return 0;
   l->views = malloc(n * sizeof(*l->views));
@@ -26,6 +27,7 @@ void lbsim_loads_free(lbsim_loads_t *l) {
   free(l->views);
   l->views = NULL;
   l->board = NULL;
+  l->on = false;
 }
 
 uint64_t lbsim_loads_get(const lbsim_loads_t *l, uint32_t k, uint64_t now_ns, uint64_t *at_ns) {

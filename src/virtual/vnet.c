@@ -423,45 +423,42 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
     }
   }
   net->in_flight++;
-  bool arrives = result != LBSIM_RESULT_CONNECT; /* a copy that is down takes nothing in */
   lbsim_vbatch_t *b = vc->last;
   if (b != NULL && same_batch(b, req, result, end)) {
     b->count++;
     if (fresh)
       b->fresh++; /* on the second line: seldom, once connections are kept */
-    if (net->track_loads && arrives)
-      load_admit(net, vc, b, now + net->there_ns, due, deadline, result);
-    return;
-  }
-  b = batch_new(net);
-  int err = b ? 0 : LBSIM_ENOMEM;
-  if (b != NULL) {
-    b->end_ns = end;
-    b->start_ns = req->start_ns;
-    b->oracle_ms = req->oracle_ms;
-    b->backend = req->backend;
-    b->client = req->client;
-    b->pick = req->pick;
-    b->to_fastest = req->to_fastest;
-    b->result = result;
-    b->count = 1;
-    b->fresh = fresh;
-    err = batch_schedule(net, vc, b);
-  }
-  if (err != 0) {
-    /* Out of memory: the request cannot be simulated; it fails at once. */
-    if (b != NULL)
-      batch_free(net, b);
-    lbsim_log_error("out of memory: a request was cancelled");
-    report_done(net, req, LBSIM_RESULT_CANCELLED, now, 1);
-    return;
-  }
-  vc->last = b;
-  if (net->track_loads && arrives) {
+  } else {
+    b = batch_new(net);
+    int err = b ? 0 : LBSIM_ENOMEM;
+    if (b != NULL) {
+      b->end_ns = end;
+      b->start_ns = req->start_ns;
+      b->oracle_ms = req->oracle_ms;
+      b->backend = req->backend;
+      b->client = req->client;
+      b->pick = req->pick;
+      b->to_fastest = req->to_fastest;
+      b->result = result;
+      b->count = 1;
+      b->fresh = fresh;
+      err = batch_schedule(net, vc, b);
+    }
+    if (err != 0) {
+      /* Out of memory: the request cannot be simulated; it fails at once. */
+      if (b != NULL)
+        batch_free(net, b);
+      lbsim_log_error("out of memory: a request was cancelled");
+      report_done(net, req, LBSIM_RESULT_CANCELLED, now, 1);
+      return;
+    }
+    vc->last = b;
     if (net->report_loads)
       net->reports[b->id].has = 0; /* none written yet */
-    load_admit(net, vc, b, now + net->there_ns, due, deadline, result);
   }
+  /* A copy that is down takes nothing in. */
+  if (__builtin_expect(net->track_loads, 0) && result != LBSIM_RESULT_CONNECT)
+    load_admit(net, vc, b, now + net->there_ns, due, deadline, result);
 }
 
 static void vnet_cancel_queued(lbsim_transport_t *t) {

@@ -43,7 +43,8 @@ typedef struct lbsim_request_s {
   uint32_t client;            /* which client of the fleet sent it */
   bool to_fastest;            /* the pick was as good as the truly fastest */
   /* With its answer (--load-reports): the load its backend reported, or
-   * NULL with the reason none could be read. */
+   * NULL with the reason none could be read. Set by the transport with the
+   * outcome: what the balancer filled in at the pick is not read. */
   const lbsim_load_report_t *report;
   const char *no_report;
 } lbsim_request_t;

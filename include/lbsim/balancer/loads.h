@@ -44,6 +44,7 @@ typedef struct lbsim_loads_s {
   const lbsim_board_t *board;    /* NULL without a board */
   const uint32_t *subset;        /* its backends among all (NULL: all) */
   uint32_t n;
+  bool on;                       /* views or a board: the picks' hot path asks this only */
 } lbsim_loads_t;
 
 /* Views for n backends when reports are read, the board when there is one
@@ -53,7 +54,7 @@ int lbsim_loads_init(lbsim_loads_t *loads, uint32_t n, const uint32_t *subset, b
 void lbsim_loads_free(lbsim_loads_t *loads);
 
 static inline bool lbsim_loads_on(const lbsim_loads_t *loads) {
-  return loads->views != NULL || loads->board != NULL;
+  return loads->on;
 }
 
 /* The load the client sees on its k-th backend now — the reported
