@@ -92,11 +92,11 @@ _lbsim() {
         --sweep)
             # NAME=VALUES: the name is completed, the values are typed.
             [[ $cur == *=* ]] ||
-                COMPREPLY=($(compgen -W $'alpha=\nexplore=\ntemperature=\ndecay=\nchoices=\nburst=\ncapacity=\nrate=\nconcurrency=\nbackends=' -- "$cur"))
+                COMPREPLY=($(compgen -W $'alpha=\nexplore=\ntemperature=\ndecay=\nchoices=\nburst=\ncapacity=\nrate=\nconcurrency=\nbackends=\nclients=\nload-board=' -- "$cur"))
             compopt -o nospace 2>/dev/null
             ;;
         --sweep-metric)
-            COMPREPLY=($(compgen -W $'p50\np99\np999\nsuccess\nfastest\nregret\nswitches\ntop_share' -- "$cur"))
+            COMPREPLY=($(compgen -W $'p50\np99\np999\nsuccess\nfastest\nregret\nswitches\ntop_share\nmean\nview_age' -- "$cur"))
             ;;
         --clock)
             COMPREPLY=($(compgen -W $'real\nvirtual' -- "$cur"))

@@ -130,7 +130,7 @@ test_sweep_names_and_metrics_are_lbsim_s() {
     got=$(printf '%s\n' "${COMPREPLY[@]}" | sort)
     [ "$got" = "$names" ] || fail "--sweep-metric completes [$(echo $got)], lbsim lists [$(echo $names)]"
     expect --sweep al "=>" alpha=
-    expect --sweep c "=>" choices= capacity= concurrency=
+    expect --sweep c "=>" choices= capacity= clients= concurrency=
     expect --sweep-metric p9 "=>" p99 p999
     # The values are typed: nothing is offered after "NAME=", in any split of the words.
     expect --sweep alpha = "=>"
