@@ -40,8 +40,8 @@ static void run_one(lbsim_vsweep_t *sw, uint32_t combination, const double *valu
   if (!*interrupt) {
     if (!v.finished)
       sw->failed = true;
-    const lbsim_balancer_t *b = &v.balancers[0];
-    double elapsed_s = (double)(v.runner.end_ns - v.runner.start_ns) / LBSIM_NS_PER_S;
+    const lbsim_balancer_t *b = &v.run.balancers[0];
+    double elapsed_s = (double)(v.run.runner.end_ns - v.run.runner.start_ns) / LBSIM_NS_PER_S;
     lbsim_sweep_row_t row = {
         .combination = combination,
         .nparams = sw->sweep->naxes,
