@@ -36,6 +36,7 @@ typedef enum opt_kind_e {
   OPT_ADMIN,
   OPT_METRICS,
   OPT_REPLAY,    /* applied before the other options, see lbsim_config_parse */
+  OPT_SUBSET_MODE,
   OPT_HELP,
   OPT_VERSION
 } opt_kind_t;
@@ -111,7 +112,7 @@ static const opt_t options[] = {
   {"duration", 'd', "S", OPT_DOUBLE, OFF(duration_s), 0, 31536000, false,
    "a number of seconds >= 0", "start no new round after S seconds; 0 = no limit", "0", NULL},
   {"requests", 0, "N", OPT_UINT64, OFF(requests), 0, 1e15, false,
-   "an integer >= 0", "launch no more than N requests (per compared policy); 0 = no limit", "0", NULL},
+   "an integer >= 0", "launch no more than N requests (per compared policy, shared by its clients); 0 = no limit", "0", NULL},
   {"timeout", 't', "S", OPT_DOUBLE, OFF(timeout_s), 0, 86400, true,
    "a number of seconds in (0, 86400]", "per-request deadline: connect, send and the whole response", "5", NULL},
   {"failure-latency", 0, "MS", OPT_DOUBLE, OFF(failure_latency_ms), 0, 86400000, false,
@@ -120,6 +121,16 @@ static const opt_t options[] = {
    "an integer in 0..1000000", "connections per backend, requests queue beyond; 0 = one per request in flight", "0", NULL},
   {"client-idle", 0, "S", OPT_DOUBLE, OFF(client_idle_s), 0, 86400, true,
    "a number of seconds in (0, 86400]", "idle client connections are closed after S (keep below the server's)", "4", NULL},
+
+  {"clients", 0, "N", OPT_UINT32, OFF(clients), 1, LBSIM_MAX_CLIENTS, false,
+   "an integer in 1..100000", "independent balancers, each with its own state and share of the traffic", "1",
+   "Fleet"},
+  {"subset", 0, "K", OPT_UINT32, OFF(subset), 1, LBSIM_MAX_BACKENDS, false,
+   "an integer in 1..4096", "each client uses K of the backends (its subset)", "all", NULL},
+  {"subset-mode", 0, "MODE", OPT_SUBSET_MODE, 0, 0, 0, false, NULL,
+   "how subsets are drawn: random, or deterministic (the SRE book's rounds)", "random", NULL},
+  {"warmup", 0, "S", OPT_DOUBLE, OFF(warmup_s), 0, 31536000, false,
+   "a number of seconds >= 0", "the first S seconds are run but not counted", "0", NULL},
 
   {"policy", 0, "NAME", OPT_POLICY, 0, 0, 0, false, NULL,
    "balancing policy; 'help' lists them", "ema-greedy", "Policies and traffic"},
@@ -160,8 +171,8 @@ static const opt_t options[] = {
   {"scenario", 0, "FILE", OPT_PATH, OFF(scenario_path), 0, 0, false, NULL,
    "scripted changes: 'at 15s backend 3 latency 2000ms', ... (see lbsim(1))", NULL, NULL},
   {"time-scale", 0, "X", OPT_DOUBLE, OFF(time_scale), 0, 1000, true,
-   "a number in (0, 1000]", "run X times as fast: scenario times, --duration, --interval and --requests", "1",
-   NULL},
+   "a number in (0, 1000]", "run X times as fast: scenario times, --duration, --warmup, --interval and --requests",
+   "1", NULL},
   {"replay", 0, "NAME", OPT_REPLAY, 0, 0, 0, false, NULL,
    "a published experiment: linkerd or tower (later options override it)", NULL, NULL},
   {"admin", 0, "PORT", OPT_ADMIN, 0, 0, 65535, false, "an integer in 0..65535",
@@ -209,6 +220,7 @@ void lbsim_config_defaults(lbsim_config_t *cfg) {
   cfg->failure_latency_ms = 10000;
   cfg->pool_size = 0;
   cfg->client_idle_s = 4;
+  cfg->clients = 1;
   strcpy(cfg->policies[0], "ema-greedy");
   cfg->npolicies = 1;
   cfg->decay_s = 10;
@@ -536,6 +548,14 @@ static lbsim_parse_result_t apply(lbsim_config_t *cfg, const opt_t *o, const cha
     return parse_metrics(cfg, arg, err, errlen);
   case OPT_REPLAY:
     return LBSIM_PARSE_RUN; /* applied first, by lbsim_config_parse */
+  case OPT_SUBSET_MODE: {
+    int mode = lbsim_subset_mode_find(arg);
+    if (mode < 0)
+      return error(err, errlen, "invalid --subset-mode '%s': expected random or deterministic", arg);
+    cfg->subset_mode = (lbsim_subset_mode_t)mode;
+    cfg->subset_mode_given = true;
+    return LBSIM_PARSE_RUN;
+  }
   case OPT_HELP:
     return LBSIM_PARSE_HELP;
   case OPT_VERSION:
@@ -556,6 +576,7 @@ static lbsim_parse_result_t validate(lbsim_config_t *cfg, char *err, size_t errl
   if (cfg->time_scale != 1) {
     /* Scenario times are scaled when they are scheduled. */
     cfg->duration_s *= cfg->time_scale;
+    cfg->warmup_s *= cfg->time_scale;
     cfg->interval_s *= cfg->time_scale; /* the summaries keep their place in the experiment */
     if (cfg->requests)
       cfg->requests = (uint64_t)ceil((double)cfg->requests * cfg->time_scale);
@@ -590,6 +611,18 @@ static lbsim_parse_result_t validate(lbsim_config_t *cfg, char *err, size_t errl
   if (cfg->compare && cfg->role != LBSIM_ROLE_DEMO)
     return error(err, errlen, "--compare runs its own copies of the backends: it cannot be combined with %s",
                  cfg->role == LBSIM_ROLE_CLIENT ? "--client-only" : "--backends-only");
+  if (cfg->subset_mode_given && cfg->subset == 0)
+    return error(err, errlen, "--subset-mode needs --subset K");
+  if (cfg->role == LBSIM_ROLE_BACKENDS && (cfg->clients > 1 || cfg->subset > 0))
+    return error(err, errlen, "--%s is for the client side: it cannot be combined with --backends-only",
+                 cfg->clients > 1 ? "clients" : "subset");
+  uint32_t backends = cfg->role == LBSIM_ROLE_CLIENT ? cfg->nservers : cfg->backends;
+  if (cfg->subset > backends)
+    return error(err, errlen, "--subset %u is more than the %u backend%s", cfg->subset, backends,
+                 backends == 1 ? "" : "s");
+  if (cfg->warmup_s > 0 && cfg->duration_s > 0 && cfg->warmup_s >= cfg->duration_s)
+    return error(err, errlen, "--warmup (%g s) must be shorter than --duration (%g s)", cfg->warmup_s,
+                 cfg->duration_s);
   uint32_t copies = cfg->compare ? cfg->npolicies : 1;
   if (cfg->role != LBSIM_ROLE_CLIENT && cfg->port_base != 0 &&
       cfg->port_base + copies * cfg->backends - 1 > 65535)

@@ -49,22 +49,22 @@ void lbsim_report_init_emit(lbsim_report_t *r, const lbsim_config_t *cfg, uint64
   r->emit_data = data;
 }
 
-void lbsim_report_bind(lbsim_report_t *r, lbsim_balancer_t *balancers, uint32_t nbalancers, const char *const *names,
+void lbsim_report_bind(lbsim_report_t *r, lbsim_fleet_t *fleets, uint32_t nfleets, const char *const *names,
                        uint32_t n, lbsim_oracle_t *oracle, uint64_t start_ns) {
   /* The round's latency histogram costs a record per request: kept only
    * when some report of the chain prints it. */
   bool round_latency = false;
   for (; r; r = r->next) {
-    r->balancers = balancers;
-    r->nbalancers = nbalancers;
+    r->fleets = fleets;
+    r->nfleets = nfleets;
     r->names = names;
     r->n = n;
     r->oracle = oracle;
     r->start_ns = start_ns;
     round_latency = round_latency || r->format->round_latency == NULL || r->format->round_latency(r);
   }
-  for (uint32_t w = 0; w < nbalancers; w++)
-    balancers[w].stats.round_latency = round_latency;
+  for (uint32_t w = 0; w < nfleets; w++)
+    fleets[w].stats.round_latency = round_latency;
 }
 
 /* The first failure is told once; the run goes on, and exits 1. */

@@ -130,13 +130,13 @@ int lbsim_timeline_block(lbsim_timeline_t *tl, double t_s) {
 
 /* ---- recording a run ------------------------------------------------------ */
 
-int lbsim_timeline_record(lbsim_timeline_t *tl, lbsim_clock_t *clock, const lbsim_balancer_t *balancers,
-                          uint32_t nbalancers, const lbsim_oracle_t *oracle) {
-  int err = lbsim_timeline_init(tl, nbalancers, balancers[0].n);
+int lbsim_timeline_record(lbsim_timeline_t *tl, lbsim_clock_t *clock, const lbsim_fleet_t *fleets, uint32_t nfleets,
+                          const lbsim_oracle_t *oracle) {
+  int err = lbsim_timeline_init(tl, nfleets, fleets[0].n);
   if (err != 0)
     return err;
   tl->clock = clock;
-  tl->balancers = balancers;
+  tl->fleets = fleets;
   tl->oracle = oracle;
   lbsim_timer_init(&tl->sample, LBSIM_ORDER_REPORT);
   return 0;
@@ -146,7 +146,9 @@ static double since_start_s(const lbsim_timeline_t *tl, uint64_t now_ns) {
   return (double)(now_ns - tl->start_ns) / LBSIM_NS_PER_S;
 }
 
-/* The truth and every balancer's estimates now. */
+/* The truth and every fleet's estimates now: its first client's (the
+ * mean of a thousand clients' would cost a thousand times more, each
+ * sample). */
 static void record_sample(lbsim_timeline_t *tl, uint64_t now_ns, bool keep) {
   int at = lbsim_timeline_sample(tl, since_start_s(tl, now_ns), keep);
   if (at < 0)
@@ -158,10 +160,13 @@ static void record_sample(lbsim_timeline_t *tl, uint64_t now_ns, bool keep) {
     cost[i] = tl->oracle ? (float)lbsim_oracle_cost_ms(tl->oracle, i, now_ns) : NAN;
   }
   for (uint32_t w = 0; w < tl->nbalancers; w++) {
-    const lbsim_balancer_t *b = &tl->balancers[w];
+    const lbsim_balancer_t *b = &tl->fleets[w].clients[0];
     float *ema = lbsim_timeline_ema(tl, (uint32_t)at, w);
     for (uint32_t i = 0; i < tl->n; i++)
-      ema[i] = b->ema.measured[i] ? (float)b->ema.value_ms[i] : NAN;
+      ema[i] = NAN;
+    for (uint32_t k = 0; k < b->n; k++)
+      if (b->ema.measured[k])
+        ema[lbsim_balancer_backend(b, k)] = (float)b->ema.value_ms[k];
   }
 }
 
@@ -190,7 +195,7 @@ void lbsim_timeline_round(lbsim_timeline_t *tl, uint64_t now_ns) {
   if (at < 0)
     return;
   for (uint32_t w = 0; w < tl->nbalancers; w++) {
-    const lbsim_stats_t *s = &tl->balancers[w].stats;
+    const lbsim_stats_t *s = &tl->fleets[w].stats;
     uint32_t *picks = lbsim_timeline_picks(tl, (uint32_t)at, w);
     for (uint32_t i = 0; i < tl->n; i++)
       picks[i] += (uint32_t)s->round_picks[i];
@@ -227,7 +232,7 @@ static void make_title(const lbsim_timeline_t *tl, const lbsim_config_t *cfg, ui
     at += snprintf(title + at, len - (size_t)at, ", ");
   }
   snprintf(title + at, len - (size_t)at, "%u backends, %s%s, seed %llu", tl->n,
-           tl->nbalancers > 1 ? "compare " : "policy ", tl->nbalancers > 1 ? "mode" : tl->balancers[0].policy_name,
+           tl->nbalancers > 1 ? "compare " : "policy ", tl->nbalancers > 1 ? "mode" : tl->fleets[0].policy_name,
            (unsigned long long)seed);
 }
 
@@ -240,8 +245,8 @@ int lbsim_timeline_finish(lbsim_timeline_t *tl, uint64_t now_ns, const lbsim_con
   const char *policies[LBSIM_MAX_POLICIES];
   const char *const *names[LBSIM_MAX_POLICIES];
   for (uint32_t w = 0; w < tl->nbalancers; w++) {
-    policies[w] = tl->balancers[w].policy_name;
-    names[w] = tl->balancers[w].names;
+    policies[w] = tl->fleets[w].policy_name;
+    names[w] = tl->fleets[w].names;
   }
   char title[200];
   make_title(tl, cfg, seed, title, sizeof(title));

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "lbsim/balancer/balancer.h"
+#include "lbsim/balancer/fleet.h"
 #include "lbsim/cli/config.h"
 #include "lbsim/report/timeline.h"
 
@@ -84,19 +84,20 @@ static uint64_t fire(fake_clock_t *f) {
   return now;
 }
 
-static const char *const names[] = {"a", "b"};
+static const char *names[] = {"a", "b"};
 
 TEST(a_recorded_run_samples_on_its_clock_adds_its_rounds_and_is_drawn) {
   lbsim_config_t cfg;
   lbsim_config_defaults(&cfg);
   strcpy(cfg.policies[0], "round-robin");
   cfg.npolicies = 1;
-  lbsim_balancer_t b;
-  CHECK(lbsim_balancer_init(&b, &cfg, 1, 0, names, 2, NULL) == 0);
+  lbsim_fleet_t fleet;
+  CHECK(lbsim_fleet_init(&fleet, &cfg, 1, 0, names, 2, NULL) == 0);
+  lbsim_balancer_t *b = &fleet.clients[0];
   fake_clock_t clock = {{fake_set, fake_cancel}, NULL};
   lbsim_timeline_t tl;
   memset(&tl, 0, sizeof(tl));
-  CHECK(lbsim_timeline_record(&tl, &clock.base, &b, 1, NULL) == 0);
+  CHECK(lbsim_timeline_record(&tl, &clock.base, &fleet, 1, NULL) == 0);
 
   const uint64_t t0 = 3000000000u; /* the run starts at 3 s of its clock */
   lbsim_timeline_start(&tl, t0);
@@ -107,18 +108,18 @@ TEST(a_recorded_run_samples_on_its_clock_adds_its_rounds_and_is_drawn) {
   CHECK(clock.timer == &tl.sample);
   CHECK_EQ(tl.sample.due_ns, t0 + LBSIM_SAMPLE_MS * 1000000u);
 
-  b.ema.measured[1] = true;
-  b.ema.value_ms[1] = 120.0;
+  b->ema.measured[1] = true;
+  b->ema.value_ms[1] = 120.0;
   uint64_t now = fire(&clock);
   CHECK_EQ(tl.nsamples, 2);
   CHECK_NEAR(tl.sample_t[1], LBSIM_SAMPLE_MS / 1000.0, 1e-12);
   CHECK(lbsim_timeline_ema(&tl, 1, 0)[1] == 120.0f);
   CHECK(lbsim_timer_pending(&tl.sample) && tl.sample.due_ns == now + LBSIM_SAMPLE_MS * 1000000u);
 
-  b.stats.round_picks[0] = 3;
-  b.stats.round_picks[1] = 5;
-  b.stats.round.requests = 7;
-  b.stats.round.failed = 2;
+  fleet.stats.round_picks[0] = 3;
+  fleet.stats.round_picks[1] = 5;
+  fleet.stats.round.requests = 7;
+  fleet.stats.round.failed = 2;
   lbsim_timeline_round(&tl, t0 + 500000000u);
   CHECK_EQ(tl.nblocks, 1);
   CHECK_NEAR(tl.block_end[0], 0.5, 1e-12);
@@ -158,7 +159,7 @@ TEST(a_recorded_run_samples_on_its_clock_adds_its_rounds_and_is_drawn) {
   strcpy(cfg.report_path, "/nonexistent-dir/r.svg");
   CHECK(lbsim_timeline_finish(&tl, t0 + 800000000u, &cfg, 42) != 0);
   lbsim_timeline_free(&tl);
-  lbsim_balancer_free(&b);
+  lbsim_fleet_free(&fleet);
 }
 
 TEST(a_timeline_that_records_nothing_ignores_the_run) {

@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "lbsim/balancer/balancer.h"
+#include "lbsim/balancer/fleet.h"
 #include "lbsim/base/buf.h"
 #include "lbsim/cli/config.h"
 #include "lbsim/model/oracle.h"
@@ -37,7 +37,7 @@ typedef struct lbsim_sweep_row_s {
   const char *const *names;   /* the swept parameters */
   const double *values;       /* their values in this combination */
   uint32_t unused;            /* bit k: the policy does not use names[k] (run once for all its values) */
-  const lbsim_balancer_t *balancer;
+  const lbsim_fleet_t *fleet;
   double elapsed_s;           /* simulated */
 } lbsim_sweep_row_t;
 
@@ -45,7 +45,8 @@ typedef struct lbsim_format_s {
   const char *name;
   /* Before anything else: seed, traffic shape, policies, backends. */
   void (*start)(lbsim_report_t *r, uint64_t now_ns);
-  /* A round (bursts) or an interval (--rate, --concurrency) of every balancer. */
+  /* A round (bursts) or an interval (--rate, --concurrency, or a fleet of
+   * more than one client) of every fleet. */
   void (*round)(lbsim_report_t *r, uint64_t round, double t_s, uint64_t now_ns);
   /* Optional: whether round() shows the round's latency quantiles (when it
    * says no, the statistics spare themselves a histogram per request). */
@@ -74,8 +75,8 @@ struct lbsim_report_s {
   const lbsim_format_t *format;
   const lbsim_config_t *cfg;
   uint64_t seed;
-  lbsim_balancer_t *balancers;  /* none with --backends-only */
-  uint32_t nbalancers;
+  lbsim_fleet_t *fleets;        /* one per policy; none with --backends-only */
+  uint32_t nfleets;
   const char *const *names;     /* the backends' URLs, as printed */
   uint32_t n;
   lbsim_oracle_t *oracle;       /* NULL when the backends are elsewhere */
@@ -102,11 +103,11 @@ void lbsim_report_init(lbsim_report_t *r, const lbsim_config_t *cfg, uint64_t se
  * after each block), for chaining behind another. */
 void lbsim_report_init_emit(lbsim_report_t *r, const lbsim_config_t *cfg, uint64_t seed, const lbsim_format_t *format,
                             lbsim_report_emit_cb emit, void *data);
-/* What the report (and the rest of its chain) describes: the balancers
+/* What the report (and the rest of its chain) describes: the fleets
  * (none with --backends-only), the n backends by URL, what is true about
  * them (NULL when they are elsewhere), and when the run starts. The calls
  * below go down the chain too, except flush, free and tick. */
-void lbsim_report_bind(lbsim_report_t *r, lbsim_balancer_t *balancers, uint32_t nbalancers, const char *const *names,
+void lbsim_report_bind(lbsim_report_t *r, lbsim_fleet_t *fleets, uint32_t nfleets, const char *const *names,
                        uint32_t n, lbsim_oracle_t *oracle, uint64_t start_ns);
 void lbsim_report_start(lbsim_report_t *r, uint64_t now_ns);
 void lbsim_report_round(lbsim_report_t *r, uint64_t round, uint64_t now_ns);

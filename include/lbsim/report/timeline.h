@@ -23,7 +23,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "lbsim/balancer/balancer.h"
+#include "lbsim/balancer/fleet.h"
 #include "lbsim/base/clock.h"
 #include "lbsim/model/oracle.h"
 
@@ -53,7 +53,7 @@ typedef struct lbsim_timeline_s {
 
   /* Recording a run (lbsim_timeline_record); clock is NULL otherwise. */
   lbsim_clock_t *clock;
-  const lbsim_balancer_t *balancers;
+  const lbsim_fleet_t *fleets;
   const lbsim_oracle_t *oracle; /* NULL when the backends are elsewhere */
   lbsim_timer_t sample;        /* the next sample */
   uint64_t start_ns;
@@ -89,11 +89,11 @@ static inline uint32_t *lbsim_timeline_picks(lbsim_timeline_t *tl, uint32_t at, 
 
 /* ---- recording a run ------------------------------------------------------ */
 
-/* Allocates the store for the balancers (all on the same backends) and
- * keeps what it samples: their estimates, the oracle's truth (NULL: none),
+/* Allocates the store for the fleets (all on the same backends) and
+ * keeps what it samples: their (first clients') estimates, the oracle's truth (NULL: none),
  * at LBSIM_SAMPLE_MS of `clock`. 0, or LBSIM_ENOMEM (free it either way). */
-int lbsim_timeline_record(lbsim_timeline_t *tl, lbsim_clock_t *clock, const lbsim_balancer_t *balancers,
-                          uint32_t nbalancers, const lbsim_oracle_t *oracle);
+int lbsim_timeline_record(lbsim_timeline_t *tl, lbsim_clock_t *clock, const lbsim_fleet_t *fleets, uint32_t nfleets,
+                          const lbsim_oracle_t *oracle);
 /* The run starts at now_ns: the first sample, and the timer of the next. */
 void lbsim_timeline_start(lbsim_timeline_t *tl, uint64_t now_ns);
 /* Every balancer's round or interval was just summarised in its stats

@@ -111,19 +111,24 @@ static int lor_create(lbsim_policy_t *p, const lbsim_policy_params_t *params) {
   return 0;
 }
 
-/* The best of `choices` (< n) distinct backends drawn at random: a draw
- * already made for this pick is drawn again. */
-static uint32_t sample_best(lbsim_policy_t *p, lor_t *l) {
+/* The best of K distinct backends drawn at random, of all of them or of
+ * the eligible (its list): a draw already made for this pick is drawn
+ * again. */
+static uint32_t sample_best(lbsim_policy_t *p, lor_t *l, const lbsim_eligible_t *eligible) {
   if (++l->pick == 0) { /* the numbers wrapped: forget the old draws */
     memset(l->drawn, 0, l->n * sizeof(*l->drawn));
     l->pick = 1;
   }
+  uint32_t among = eligible ? eligible->n : l->n;
+  uint32_t k = l->choices < among ? l->choices : among;
   uint32_t best = UINT32_MAX;
-  for (uint32_t i = 0; i < l->choices; i++) {
+  for (uint32_t i = 0; i < k; i++) {
     uint32_t b;
-    do
-      b = (uint32_t)lbsim_rng_below(&p->rng, l->n);
-    while (l->drawn[b] == l->pick);
+    do {
+      b = (uint32_t)lbsim_rng_below(&p->rng, among);
+      if (eligible != NULL)
+        b = eligible->list[b];
+    } while (l->drawn[b] == l->pick);
     l->drawn[b] = l->pick;
     if (best == UINT32_MAX || l->count[b] < l->count[best])
       best = b;
@@ -131,11 +136,14 @@ static uint32_t sample_best(lbsim_policy_t *p, lor_t *l) {
   return best;
 }
 
-/* Fewest in flight by a scan, ties at random (reservoir sampling): what
- * the order gives in O(1), when it could not be kept. */
-static uint32_t scan_best(lbsim_policy_t *p, const lor_t *l) {
-  uint32_t best = 0, ties = 0;
-  for (uint32_t i = 0; i < l->n; i++) {
+/* Fewest in flight by a scan of `among` (NULL: every backend), ties at
+ * random (reservoir sampling): what the order gives in O(1), for a set
+ * the order does not know, or when it could not be kept. */
+static uint32_t scan_best(lbsim_policy_t *p, const lor_t *l, const lbsim_eligible_t *among) {
+  uint32_t n = among ? among->n : l->n;
+  uint32_t best = among ? among->list[0] : 0, ties = 0;
+  for (uint32_t k = 0; k < n; k++) {
+    uint32_t i = among ? among->list[k] : k;
     if (l->count[i] < l->count[best]) {
       best = i;
       ties = 1;
@@ -146,13 +154,13 @@ static uint32_t scan_best(lbsim_policy_t *p, const lor_t *l) {
   return best;
 }
 
-static uint32_t lor_select(lbsim_policy_t *p, uint64_t now_ns) {
+static uint32_t lor_select(lbsim_policy_t *p, uint64_t now_ns, const lbsim_eligible_t *eligible) {
   lor_t *l = p->state;
   (void)now_ns;
-  if (l->choices >= 1 && l->choices < l->n)
-    return sample_best(p, l);
-  if (l->scan)
-    return scan_best(p, l);
+  if (l->choices >= 1 && l->choices < (eligible ? eligible->n : l->n))
+    return sample_best(p, l, eligible);
+  if (l->scan || eligible != NULL)
+    return scan_best(p, l, eligible);
   uint64_t min = l->count[l->order[0]];
   uint32_t ties = l->start[min + 1];
   return l->order[lbsim_rng_below(&p->rng, ties)];
