@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 
 #include "lbsim/base/error.h"
+#include "lbsim/base/log.h"
 #include "lbsim/balancer/policy.h"
 #include "lbsim/report/report.h"
 
@@ -31,8 +32,10 @@ typedef enum opt_kind_e {
   OPT_CLOCK,
   OPT_SWEEP,     /* repeatable NAME=VALUES (sweep.h) */
   OPT_SWEEP_METRIC,
+  OPT_SHARD,     /* K/N (sweep.h) */
   OPT_JITTER,
   OPT_PATH,      /* a file name into a char[1024] */
+  OPT_SCENARIO,  /* a scenario file's name (loaded once every option is read) */
   OPT_ADMIN,
   OPT_METRICS,
   OPT_REPLAY,    /* applied before the other options, see lbsim_config_parse */
@@ -148,6 +151,12 @@ static const opt_t options[] = {
    "virtual clock: run every combination of V1,V2,... or A:B:STEP, one row each (repeatable)", NULL, NULL},
   {"sweep-metric", 0, "METRIC", OPT_SWEEP_METRIC, 0, 0, 0, false, NULL,
    "what --report plots against the first swept parameter", "p99", NULL},
+  {"seeds", 0, "S", OPT_UINT32, OFF(sweep.seeds), 1, 1000, false,
+   "an integer in 1..1000", "sweep: run each row with seeds N, N+1, ...: mean and 95% interval", NULL, NULL},
+  {"shard", 0, "K/N", OPT_SHARD, 0, 0, 0, false, NULL,
+   "sweep: run only share K of N (0 <= K < N), as JSON Lines for 'lbsim merge'", NULL, NULL},
+  {"resume", 0, "FILE", OPT_PATH, OFF(resume_path), 0, 0, false, NULL,
+   "sweep: append each run to FILE as it ends; given FILE again, skip the runs it holds", NULL, NULL},
 
   {"capacity", 0, "N", OPT_UINT32, OFF(capacity), 0, 1000000, false,
    "an integer in 0..1000000", "requests a backend serves at once, the rest queue (FIFO); 0 = unlimited", "0",
@@ -156,7 +165,7 @@ static const opt_t options[] = {
    "per-request noise: none, exp:MS, lognormal:SIGMA, uniform:WIDTH", "none", NULL},
   {"error-rate", 0, "P", OPT_DOUBLE, OFF(error_rate), 0, 1, false,
    "a probability in [0, 1]", "probability that a backend answers 503", "0", NULL},
-  {"scenario", 0, "FILE", OPT_PATH, OFF(scenario_path), 0, 0, false, NULL,
+  {"scenario", 0, "FILE", OPT_SCENARIO, OFF(scenario_path), 0, 0, false, NULL,
    "scripted changes: 'at 15s backend 3 latency 2000ms', ... (see README)", NULL, NULL},
   {"time-scale", 0, "X", OPT_DOUBLE, OFF(time_scale), 0, 1000, true,
    "a number in (0, 1000]", "multiply scenario times and --duration by X", "1", NULL},
@@ -313,6 +322,128 @@ int lbsim_config_number(const char *option, const char *text, double *value, con
     return LBSIM_EINVAL;
   }
   return lbsim_config_check_number(option, *value, expected);
+}
+
+/* ---- a description of what a virtual run depends on ------------------------- */
+
+static lbsim_parse_result_t apply(lbsim_config_t *cfg, const opt_t *o, const char *arg, char *err, size_t errlen);
+
+/* The options whose value changes what a virtual run does. */
+static bool affects_virtual_run(const opt_t *o) {
+  static const char *const names[] = {
+      "backends", "latency", "drift-period", "drift-step", "latency-floor", "latency-ceil", "client-idle", "alpha",
+      "explore", "burst", "sleep", "rounds", "duration", "requests", "timeout", "failure-latency", "policy",
+      "compare", "decay", "choices", "temperature", "rate", "concurrency", "interval", "capacity", "jitter",
+      "error-rate", "scenario", "time-scale", "net-delay", "sweep", "seed", "seeds"};
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+    if (strcmp(names[i], o->name) == 0)
+      return true;
+  return false;
+}
+
+/* One option's value as a description gives it; false when it has none
+ * to give (a traffic shape not chosen, an option not given). */
+static bool describe_value(const lbsim_config_t *cfg, const opt_t *o, lbsim_buf_t *v) {
+  const void *field = (const char *)cfg + o->offset;
+  bool several = cfg->compare && cfg->npolicies > 1;
+  switch (o->kind) {
+  case OPT_UINT32:
+    /* At a value it cannot be given (--seeds 0), the option was not given. */
+    if (!in_range(o, *(const uint32_t *)field))
+      return false;
+    lbsim_buf_u64(v, *(const uint32_t *)field);
+    return true;
+  case OPT_UINT64:
+    lbsim_buf_u64(v, *(const uint64_t *)field);
+    return true;
+  case OPT_DOUBLE:
+    lbsim_buf_exact(v, *(const double *)field);
+    return true;
+  case OPT_LATENCY:
+    lbsim_buf_exact(v, cfg->latency.min_ms);
+    lbsim_buf_append_str(v, ":");
+    lbsim_buf_exact(v, cfg->latency.max_ms);
+    return true;
+  case OPT_SHAPE:
+    if (o->offset == OFF(rate) && cfg->shape == LBSIM_SHAPE_RATE)
+      lbsim_buf_exact(v, cfg->rate);
+    else if (o->offset == OFF(concurrency) && cfg->shape == LBSIM_SHAPE_CONCURRENCY)
+      lbsim_buf_u64(v, cfg->concurrency);
+    else
+      return false;
+    return true;
+  case OPT_POLICY:
+    /* A comparison of one policy runs as that policy. */
+    if (several)
+      return false;
+    lbsim_buf_append_str(v, cfg->policies[0]);
+    return true;
+  case OPT_COMPARE:
+    for (uint32_t w = 0; several && w < cfg->npolicies; w++)
+      lbsim_buf_printf(v, "%s%s", w ? "," : "", cfg->policies[w]);
+    return several;
+  case OPT_JITTER:
+    lbsim_buf_append_str(v, lbsim_jitter_name(cfg->jitter.kind));
+    if (cfg->jitter.kind != LBSIM_JITTER_NONE) {
+      lbsim_buf_append_str(v, ":");
+      lbsim_buf_exact(v, cfg->jitter.param);
+    }
+    return true;
+  case OPT_SCENARIO:
+    lbsim_scenario_format(&cfg->scenario, v);
+    return cfg->scenario.nevents > 0;
+  case OPT_SEED:
+    lbsim_buf_u64(v, cfg->seed);
+    return true;
+  default:
+    return false;
+  }
+}
+
+void lbsim_config_describe(const lbsim_config_t *cfg, void (*arg)(void *data, const char *text), void *data) {
+  lbsim_buf_t v = LBSIM_BUF_INIT;
+  for (size_t i = 0; i < NOPTIONS; i++) {
+    const opt_t *o = &options[i];
+    if (!affects_virtual_run(o))
+      continue;
+    if (o->kind == OPT_SWEEP) {
+      for (uint32_t k = 0; k < cfg->sweep.naxes; k++) {
+        const lbsim_sweep_axis_t *axis = &cfg->sweep.axes[k];
+        lbsim_buf_clear(&v);
+        lbsim_buf_printf(&v, "--sweep=%s=", lbsim_sweep_param_name(axis->param));
+        for (uint32_t j = 0; j < axis->nvalues; j++) {
+          if (j)
+            lbsim_buf_append_str(&v, ",");
+          lbsim_buf_exact(&v, axis->values[j]);
+        }
+        lbsim_buf_append(&v, "", 1);
+        if (lbsim_buf_ok(&v))
+          arg(data, v.data);
+      }
+      continue;
+    }
+    lbsim_buf_clear(&v);
+    lbsim_buf_printf(&v, "--%s=", o->name);
+    if (!describe_value(cfg, o, &v))
+      continue;
+    lbsim_buf_append(&v, "", 1);
+    if (lbsim_buf_ok(&v))
+      arg(data, v.data);
+  }
+  lbsim_buf_free(&v);
+}
+
+int lbsim_config_set(lbsim_config_t *cfg, const char *text, char *err, size_t errlen) {
+  const char *eq = strchr(text, '=');
+  const opt_t *o = NULL;
+  for (size_t i = 0; eq && strncmp(text, "--", 2) == 0 && i < NOPTIONS; i++)
+    if (strlen(options[i].name) == (size_t)(eq - text - 2) && strncmp(options[i].name, text + 2, (size_t)(eq - text - 2)) == 0)
+      o = &options[i];
+  if (o == NULL || !affects_virtual_run(o))
+    return lbsim_refuse(err, errlen, "'%.64s' is not an option of a sweep's description", text);
+  if (o->kind == OPT_SCENARIO)
+    return 0;
+  return apply(cfg, o, eq + 1, err, errlen) == LBSIM_PARSE_RUN ? 0 : LBSIM_EINVAL;
 }
 
 static lbsim_parse_result_t parse_latency(const opt_t *o, const char *arg, lbsim_latency_spec_t *spec,
@@ -515,6 +646,8 @@ static lbsim_parse_result_t apply(lbsim_config_t *cfg, const opt_t *o, const cha
     return lbsim_sweep_add(&cfg->sweep, arg, err, errlen) == 0 ? LBSIM_PARSE_RUN : LBSIM_PARSE_ERROR;
   case OPT_SWEEP_METRIC:
     return lbsim_sweep_set_metric(&cfg->sweep, arg, err, errlen) == 0 ? LBSIM_PARSE_RUN : LBSIM_PARSE_ERROR;
+  case OPT_SHARD:
+    return lbsim_sweep_set_shard(&cfg->sweep, arg, err, errlen) == 0 ? LBSIM_PARSE_RUN : LBSIM_PARSE_ERROR;
   case OPT_JITTER: {
     char why[160];
     if (lbsim_jitter_parse(arg, &cfg->jitter, why, sizeof(why)) != 0)
@@ -522,6 +655,7 @@ static lbsim_parse_result_t apply(lbsim_config_t *cfg, const opt_t *o, const cha
     return LBSIM_PARSE_RUN;
   }
   case OPT_PATH:
+  case OPT_SCENARIO:
     if (*arg == '\0' || strlen(arg) >= 1024)
       return error(err, errlen, "invalid --%s: expected a file name", o->name);
     strcpy(field, arg);

@@ -1,6 +1,7 @@
 /* Sweeps: parameters, values, combinations. See lbsim/cli/sweep.h. */
 #include "lbsim/cli/sweep.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,16 +40,17 @@ static const struct {
 static const struct {
   const char *name;
   const char *label;
-  bool share; /* a fraction, shown as a percentage */
+  bool share;            /* a fraction, shown as a percentage */
+  lbsim_figure_t figure; /* the row's figure it plots */
 } metrics[LBSIM_SWEEP_METRICS] = {
-    [LBSIM_SWEEP_P50] = {"p50", "p50 latency (ms)", false},
-    [LBSIM_SWEEP_P99] = {"p99", "p99 latency (ms)", false},
-    [LBSIM_SWEEP_P999] = {"p999", "p99.9 latency (ms)", false},
-    [LBSIM_SWEEP_SUCCESS] = {"success", "requests that succeeded (%)", true},
-    [LBSIM_SWEEP_FASTEST] = {"fastest", "requests sent to the truly fastest (%)", true},
-    [LBSIM_SWEEP_REGRET] = {"regret", "mean regret (ms)", false},
-    [LBSIM_SWEEP_SWITCHES] = {"switches", "majority switches (count)", false},
-    [LBSIM_SWEEP_TOP_SHARE] = {"top_share", "top share: a round's busiest backend (%)", true},
+    [LBSIM_SWEEP_P50] = {"p50", "p50 latency (ms)", false, LBSIM_FIG_P50},
+    [LBSIM_SWEEP_P99] = {"p99", "p99 latency (ms)", false, LBSIM_FIG_P99},
+    [LBSIM_SWEEP_P999] = {"p999", "p99.9 latency (ms)", false, LBSIM_FIG_P999},
+    [LBSIM_SWEEP_SUCCESS] = {"success", "requests that succeeded (%)", true, LBSIM_FIG_SUCCESS},
+    [LBSIM_SWEEP_FASTEST] = {"fastest", "requests sent to the truly fastest (%)", true, LBSIM_FIG_TO_FASTEST},
+    [LBSIM_SWEEP_REGRET] = {"regret", "mean regret (ms)", false, LBSIM_FIG_REGRET},
+    [LBSIM_SWEEP_SWITCHES] = {"switches", "majority switches (count)", false, LBSIM_FIG_SWITCHES},
+    [LBSIM_SWEEP_TOP_SHARE] = {"top_share", "top share: a round's busiest backend (%)", true, LBSIM_FIG_TOP_SHARE},
 };
 
 const char *lbsim_sweep_param_name(lbsim_sweep_param_t param) {
@@ -252,6 +254,29 @@ int lbsim_sweep_set_metric(lbsim_sweep_t *s, const char *name, char *err, size_t
   return lbsim_refuse(err, errlen, "invalid --sweep-metric '%.64s': expected %s", name, list);
 }
 
+int lbsim_sweep_set_shard(lbsim_sweep_t *s, const char *spec, char *err, size_t errlen) {
+  /* Both numbers, always: a task id alone cannot tell N once one task is resubmitted. */
+  char *slash;
+  errno = 0;
+  unsigned long long k = strtoull(spec, &slash, 10), n = 0;
+  bool digits = spec[0] >= '0' && spec[0] <= '9' && *slash == '/' && slash[1] >= '0' && slash[1] <= '9';
+  if (digits) {
+    char *end;
+    n = strtoull(slash + 1, &end, 10);
+    digits = *end == '\0' && errno == 0;
+  }
+  if (!digits)
+    return lbsim_refuse(err, errlen, "invalid --shard '%.64s': expected K/N, e.g. 0/4 ($SLURM_ARRAY_TASK_ID/4)", spec);
+  if (n == 0 || n > LBSIM_SWEEP_MAX_RUNS)
+    return lbsim_refuse(err, errlen, "invalid --shard '%.64s': N must be in 1..%d", spec, LBSIM_SWEEP_MAX_RUNS);
+  if (k >= n)
+    return lbsim_refuse(err, errlen, "invalid --shard '%.64s': K must be below N (shards are numbered 0 to %llu)",
+                        spec, n - 1);
+  s->shard = (uint32_t)k;
+  s->shards = (uint32_t)n;
+  return 0;
+}
+
 void lbsim_sweep_free(lbsim_sweep_t *s) {
   for (uint32_t k = 0; k < s->naxes; k++)
     free(s->axes[k].values);
@@ -331,7 +356,43 @@ static const char *socket_option(const lbsim_config_t *cfg) {
   return NULL;
 }
 
+/* --seeds, --shard and --resume. */
+static int validate_runs(const lbsim_sweep_t *s, const lbsim_config_t *cfg, char *err, size_t errlen) {
+  bool resume = cfg->resume_path[0] != '\0';
+  if (s->naxes == 0) {
+    if (s->seeds)
+      return lbsim_refuse(err, errlen, "--seeds runs each row of a sweep with several seeds: it needs --sweep");
+    if (s->shards)
+      return lbsim_refuse(err, errlen, "--shard runs a share of a sweep: it needs --sweep");
+    if (resume)
+      return lbsim_refuse(err, errlen, "--resume keeps a sweep's runs: it needs --sweep");
+    return 0;
+  }
+  if ((s->shards || resume) && !cfg->seed_given)
+    return lbsim_refuse(err, errlen, "%s needs --seed: %s", s->shards ? "--shard" : "--resume",
+                        s->shards ? "every shard must run the same sweep" : "the file is checked against the same sweep");
+  if (s->shards && cfg->report_path[0] != '\0')
+    return lbsim_refuse(err, errlen, "--shard writes JSON Lines for 'lbsim merge': give --report to lbsim merge");
+  if (s->shards && s->metric_given)
+    return lbsim_refuse(err, errlen, "--shard writes JSON Lines for 'lbsim merge': give --sweep-metric to lbsim merge");
+  if (s->shards && cfg->format != lbsim_format_find("text"))
+    return lbsim_refuse(err, errlen, "--shard writes JSON Lines for 'lbsim merge': give --format to lbsim merge");
+  if (resume && (strcmp(cfg->resume_path, cfg->report_path) == 0 || strcmp(cfg->resume_path, cfg->scenario_path) == 0))
+    return lbsim_refuse(err, errlen, "--resume %.200s is also the %s", cfg->resume_path,
+                        strcmp(cfg->resume_path, cfg->report_path) == 0 ? "--report" : "--scenario");
+  /* Every run's figures are kept until the end (the plot, a merge). */
+  uint32_t npolicies = cfg->compare ? cfg->npolicies : 1;
+  double runs = (double)s->combinations * npolicies * (s->seeds ? s->seeds : 1);
+  if (runs > LBSIM_SWEEP_MAX_RUNS)
+    return lbsim_refuse(err, errlen, "the sweep makes %.0f runs (%u combinations x %u polic%s x %u seeds): at most %d",
+                        runs, s->combinations, npolicies, npolicies == 1 ? "y" : "ies", s->seeds ? s->seeds : 1,
+                        LBSIM_SWEEP_MAX_RUNS);
+  return 0;
+}
+
 int lbsim_sweep_validate(const lbsim_sweep_t *s, const lbsim_config_t *cfg, char *err, size_t errlen) {
+  if (validate_runs(s, cfg, err, errlen) != 0)
+    return LBSIM_EINVAL;
   if (s->naxes == 0) {
     if (s->metric_given)
       return lbsim_refuse(err, errlen, "--sweep-metric chooses what a sweep's --report plots: it needs --sweep");
@@ -382,18 +443,11 @@ int lbsim_sweep_validate(const lbsim_sweep_t *s, const lbsim_config_t *cfg, char
 
 /* ---- results ---------------------------------------------------------------------- */
 
-double lbsim_sweep_metric_value(lbsim_sweep_metric_t metric, const lbsim_stats_t *stats) {
-  const lbsim_counts_t *c = &stats->total;
-  switch (metric) {
-  case LBSIM_SWEEP_P50: return c->ok ? lbsim_counts_quantile_ms(c, 0.5) : NAN;
-  case LBSIM_SWEEP_P99: return c->ok ? lbsim_counts_quantile_ms(c, 0.99) : NAN;
-  case LBSIM_SWEEP_P999: return c->ok ? lbsim_counts_quantile_ms(c, 0.999) : NAN;
-  case LBSIM_SWEEP_SUCCESS: return c->requests ? (double)c->ok / (double)c->requests : NAN;
-  case LBSIM_SWEEP_FASTEST: return lbsim_report_share_to_fastest(c);
-  case LBSIM_SWEEP_REGRET: return lbsim_report_mean_regret_ms(c);
-  case LBSIM_SWEEP_SWITCHES: return stats->rounds ? (double)stats->majority_switches : NAN;
-  case LBSIM_SWEEP_TOP_SHARE: return lbsim_report_top_share(stats);
-  case LBSIM_SWEEP_METRICS: break;
-  }
-  return NAN;
+double lbsim_sweep_metric_value(lbsim_sweep_metric_t metric, const lbsim_estimate_t *e, double *half) {
+  lbsim_figure_t f = metrics[metric].figure;
+  /* Switches are counted between rounds: none without rounds. */
+  bool known = metric != LBSIM_SWEEP_SWITCHES || e->mean[LBSIM_FIG_ROUNDS] > 0;
+  if (half)
+    *half = known ? e->half[f] : NAN;
+  return known ? e->mean[f] : NAN;
 }

@@ -110,7 +110,8 @@ typedef struct lbsim_config_s {
   lbsim_clock_kind_t clock;
   bool clock_given;               /* --clock was on the command line */
   double net_delay_ms;            /* virtual clock: network and HTTP cost of one request */
-  lbsim_sweep_t sweep;            /* --sweep, --sweep-metric (naxes 0: no sweep) */
+  lbsim_sweep_t sweep;            /* --sweep, --sweep-metric, --seeds, --shard (naxes 0: no sweep) */
+  char resume_path[1024];         /* --resume FILE, or "" */
 
   /* run */
   uint64_t seed;
@@ -143,5 +144,18 @@ void lbsim_config_list_policies(FILE *out);
  * than after their option (sweeps). */
 int lbsim_config_number(const char *option, const char *text, double *value, const char **expected);
 int lbsim_config_check_number(const char *option, double value, const char **expected);
+
+/* What decides a virtual run's outcome (not its output): every option that
+ * affects one, in the option table's order, each as "--name=value" with
+ * every number exact, the scenario as its script (lbsim_scenario_format),
+ * one --sweep per swept parameter with its values listed, and --seed.
+ * Options at their defaults are there too, so that two descriptions are
+ * alike exactly when the runs are. A sweep's shards and resume files start
+ * with it. arg(data, "--alpha=0.3") is called once per option given. */
+void lbsim_config_describe(const lbsim_config_t *cfg, void (*arg)(void *data, const char *text), void *data);
+/* Applies one "--name=value" of a description as the command line would,
+ * without the checks of the line as a whole. A described scenario is
+ * skipped: a merge runs nothing. 0, or LBSIM_EINVAL with err set. */
+int lbsim_config_set(lbsim_config_t *cfg, const char *text, char *err, size_t errlen);
 
 #endif

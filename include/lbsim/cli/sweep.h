@@ -15,9 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lbsim/balancer/stats.h"
+#include "lbsim/report/figures.h"
 
 #define LBSIM_SWEEP_MAX_COMBINATIONS 10000
+#define LBSIM_SWEEP_MAX_RUNS 1000000     /* combinations x policies x seeds */
 
 struct lbsim_config_s;
 
@@ -61,6 +62,8 @@ typedef struct lbsim_sweep_s {
   uint32_t combinations;          /* the product of the axes' sizes */
   lbsim_sweep_metric_t metric;    /* --sweep-metric */
   bool metric_given;
+  uint32_t seeds;                 /* --seeds S; 0: not given (one run per row, the table as before) */
+  uint32_t shard, shards;         /* --shard K/N; shards 0: the whole sweep */
 } lbsim_sweep_t;
 
 /* Adds one --sweep argument. 0, or LBSIM_EINVAL with err set (one line, no prefix):
@@ -71,6 +74,8 @@ typedef struct lbsim_sweep_s {
 int lbsim_sweep_add(lbsim_sweep_t *sweep, const char *spec, char *err, size_t errlen);
 /* --sweep-metric NAME. 0, or LBSIM_EINVAL with err set. */
 int lbsim_sweep_set_metric(lbsim_sweep_t *sweep, const char *name, char *err, size_t errlen);
+/* --shard K/N, 0 <= K < N. 0, or LBSIM_EINVAL with err set. */
+int lbsim_sweep_set_shard(lbsim_sweep_t *sweep, const char *spec, char *err, size_t errlen);
 void lbsim_sweep_free(lbsim_sweep_t *sweep);
 
 const char *lbsim_sweep_param_name(lbsim_sweep_param_t param);
@@ -95,12 +100,16 @@ bool lbsim_sweep_runs(const lbsim_sweep_t *sweep, uint32_t index, uint32_t unuse
 /* Sets the swept parameters of cfg to `values` (one per axis). */
 void lbsim_sweep_apply(const lbsim_sweep_t *sweep, const double *values, struct lbsim_config_s *cfg);
 
-/* Checks a parsed command line with a sweep (or a --sweep-metric) as a
- * whole: the virtual clock only, runs bounded, traffic shapes that agree,
- * a scenario that exists in every run. 0, or LBSIM_EINVAL with err set. */
+/* Checks a parsed command line with a sweep (or a --sweep-metric, --seeds,
+ * --shard, --resume) as a whole: the virtual clock only, runs bounded,
+ * traffic shapes that agree, a scenario that exists in every run; a fixed
+ * seed for shards and resumed files, their outputs left to 'lbsim merge'.
+ * 0, or LBSIM_EINVAL with err set. */
 int lbsim_sweep_validate(const lbsim_sweep_t *sweep, const struct lbsim_config_s *cfg, char *err, size_t errlen);
 
-/* A metric of a finished run; NAN when unknown (no oracle, no request). */
-double lbsim_sweep_metric_value(lbsim_sweep_metric_t metric, const lbsim_stats_t *stats);
+/* A metric of a row (one run's figures or their mean over seeds); NAN when
+ * unknown (no oracle, no request). *half (when not NULL): the half-width
+ * of its 95 % interval, NAN without one. */
+double lbsim_sweep_metric_value(lbsim_sweep_metric_t metric, const lbsim_estimate_t *e, double *half);
 
 #endif
