@@ -34,7 +34,6 @@ static void on_done(void *data, const lbsim_request_t *req, lbsim_result_t resul
   lbsim_policy_observe_n(&b->policy, backend, sample_ms, ok, end_ns, count);
   lbsim_stats_record(&b->stats, backend, result, measured_ms, sample_ms, req->oracle_ms, req->to_fastest, count);
   b->in_flight -= count;
-  b->in_flight_to[backend] -= count;
   b->round_outstanding = b->round_outstanding > count ? b->round_outstanding - count : 0;
   if (b->on_requests_done && !b->detached)
     b->on_requests_done(b, count, end_ns);
@@ -100,7 +99,6 @@ void lbsim_balancer_launch(lbsim_balancer_t *b, uint64_t now_ns) {
   judge_pick(b, req, now_ns);
   lbsim_stats_pick(&b->stats, req->backend);
   b->in_flight++;
-  b->in_flight_to[req->backend]++;
   if (b->round_open)
     b->round_outstanding++;
   b->transport->ops->submit(b->transport, req);
@@ -153,6 +151,7 @@ int lbsim_balancer_init(lbsim_balancer_t *b, const lbsim_config_t *cfg, uint64_t
        * differ by their choices, not by their luck. */
       .stream = LBSIM_STREAM_POLICY,
       .ema = &b->ema,
+      .in_flight = b->in_flight_to,
       .explore = cfg->explore,
       .failure_latency_ms = cfg->failure_latency_ms,
       .decay_s = cfg->decay_s,

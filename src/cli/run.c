@@ -31,12 +31,12 @@ static int run_virtual(const lbsim_config_t *cfg) {
   lbsim_vsim_execute(&v, lbsim_signals_catch());
   lbsim_signals_release();
   double wall = lbsim_wall_s() - t0;
-  double simulated = (double)(v.runner.end_ns - v.runner.start_ns) / LBSIM_NS_PER_S;
-  uint64_t requests = lbsim_vsim_requests(&v);
+  double simulated = (double)(v.run.runner.end_ns - v.run.runner.start_ns) / LBSIM_NS_PER_S;
+  uint64_t requests = lbsim_assembly_requests(&v.run);
   lbsim_log("simulated %.2f s in %.2f s (%.0fx real time; %llu requests, %.2f M/s)", simulated, wall,
             wall > 0 ? simulated / wall : 0.0, (unsigned long long)requests,
             wall > 0 ? (double)requests / wall / 1e6 : 0.0);
-  if (!v.finished || v.report.failed || v.runner.report_failed)
+  if (!v.finished || v.run.report.failed || v.run.runner.report_failed)
     code = LBSIM_EXIT_RUNTIME;
   lbsim_vsim_free(&v);
   return code;

@@ -127,24 +127,25 @@ int lbsim_copy_serve_any(lbsim_copy_t *copy, uint64_t now_ns, uint64_t *due_ns) 
   return 200;
 }
 
-int lbsim_copy_sync(lbsim_copy_t *copy, uint64_t now_ns, int *err) {
+int lbsim_copy_sync(lbsim_copy_t *copy, uint64_t now_ns) {
   const lbsim_model_t *m = copy->model;
   int went = 0;
-  *err = 0;
+  bool nomem = false;
   if (m->down && !copy->down) {
     /* A crash: the work queued in it is lost with its connections. */
     copy->down = true;
     uint32_t capacity = copy->servers.capacity;
     lbsim_servers_free(&copy->servers);
-    if (lbsim_servers_init(&copy->servers, capacity) != 0)
-      *err = LBSIM_ENOMEM;
+    nomem = lbsim_servers_init(&copy->servers, capacity) != 0;
     went = -1;
   } else if (!m->down && copy->down) {
     copy->down = false;
     went = 1;
   }
   if (m->capacity != copy->servers.capacity && lbsim_servers_resize(&copy->servers, m->capacity, now_ns) != 0)
-    *err = LBSIM_ENOMEM;
+    nomem = true;
+  if (nomem)
+    lbsim_log_error("backend %u: out of memory for capacity %u", m->index + 1, m->capacity);
   return went;
 }
 

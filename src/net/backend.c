@@ -218,36 +218,25 @@ int lbsim_backend_start(lbsim_backend_t *b, uv_loop_t *loop, lbsim_sched_t *sche
   lbsim_httpd_init(&b->httpd, loop, sched, &backend_app, b);
   if (lbsim_copy_init(&b->copy, model, seed) != 0)
     return UV_ENOMEM;
-  b->httpd.max_conns = cfg->max_conns;
-  b->httpd.max_output_bytes = cfg->max_output_bytes;
-  b->httpd.limits.max_header_bytes = cfg->max_header_bytes;
-  b->httpd.limits.max_url_bytes = cfg->max_url_bytes;
-  b->httpd.limits.max_body_bytes = cfg->max_body_bytes;
-  b->httpd.limits.max_pipeline = cfg->max_pipeline;
-  b->httpd.limits.request_timeout_ns = lbsim_ms_to_ns(cfg->header_timeout_s * 1000.0);
-  b->httpd.limits.idle_timeout_ns = lbsim_ms_to_ns(cfg->idle_timeout_s * 1000.0);
+  lbsim_httpd_configure(&b->httpd, cfg);
   snprintf(b->host, sizeof(b->host), "%s", cfg->host);
   int err = lbsim_httpd_listen(&b->httpd, cfg->host, port, &b->port);
   if (err != 0)
     return err;
-  bool v6 = strchr(cfg->host, ':') != NULL;
-  snprintf(b->url, sizeof(b->url), v6 ? "http://[%s]:%u/ping" : "http://%s:%u/ping", cfg->host, b->port);
+  lbsim_url_backend(b->url, sizeof(b->url), cfg->host, b->port);
   refresh_ping(b);
   return 0;
 }
 
 void lbsim_backend_sync(lbsim_backend_t *b, uint64_t now_ns) {
   const lbsim_model_t *m = b->model;
-  int err;
-  int went = lbsim_copy_sync(&b->copy, now_ns, &err);
-  if (err != 0)
-    lbsim_log_error("backend %u: out of memory for capacity %u", m->index + 1, m->capacity);
+  int went = lbsim_copy_sync(&b->copy, now_ns);
   if (went < 0) {
     /* A crash: nothing listens, connections are reset, answers are lost. */
     lbsim_httpd_stop_listening(&b->httpd);
     lbsim_httpd_close_connections(&b->httpd, true);
   } else if (went > 0) {
-    err = lbsim_httpd_relisten(&b->httpd);
+    int err = lbsim_httpd_relisten(&b->httpd);
     if (err != 0)
       lbsim_log_error("backend %u cannot listen again on port %u: %s", m->index + 1, b->port, uv_strerror(err));
   }

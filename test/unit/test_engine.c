@@ -12,6 +12,7 @@
 #include "lbsim/base/common.h"
 #include "lbsim/base/log.h"
 #include "lbsim/virtual/engine.h"
+#include "lbsim/virtual/vnet.h"
 #include "lbsim/base/rng.h"
 
 #define MS(x) ((uint64_t)((x) * 1000000.0 + 0.5))

@@ -306,6 +306,8 @@ static uint64_t picks_with(const char *name, uint32_t flag, int variant) {
   if (lbsim_ema_init(&ema, params.n, alpha) != 0)
     return 0;
   params.ema = &ema;
+  uint64_t in_flight[64] = {0};
+  params.in_flight = in_flight;
   if (lbsim_policy_init(&p, lbsim_policy_find(name), &params) != 0) {
     lbsim_ema_free(&ema);
     return 0;

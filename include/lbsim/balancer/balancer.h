@@ -78,7 +78,7 @@ struct lbsim_balancer_s {
   uint64_t judge_version;       /* ... while the oracle's version is this one */
 
   uint64_t in_flight;           /* launched, not done */
-  uint64_t *in_flight_to;       /* ... per backend */
+  uint64_t *in_flight_to;       /* ... per backend: counted by lbsim_policy_select and _observe_n */
   uint64_t round_outstanding;   /* launched in this round, not done */
   uint64_t round_start_ns;
   bool launching;               /* a burst is being launched: round ends wait */

@@ -74,15 +74,23 @@ void lbsim_copy_free(lbsim_copy_t *copy);
 /* lbsim_copy_serve, every case. */
 int lbsim_copy_serve_any(lbsim_copy_t *copy, uint64_t now_ns, uint64_t *due_ns);
 
+/* Whether the copy serves the model's next request in its common case: at
+ * once, in service_ns, with success — its service time known for the model
+ * as it is (this generation: no jitter, no slow start under way), no queue
+ * (none configured), no injected errors, not stalled, not down. Both
+ * clocks' fast paths ask this, and nothing else. */
+static inline bool lbsim_copy_fast(const lbsim_copy_t *copy) {
+  const lbsim_model_t *m = copy->model;
+  return m->generation == copy->service_generation && copy->servers.capacity == 0 && m->capacity == 0 &&
+         !(m->error_rate > 0) && !m->stalled && !m->down && !copy->down;
+}
+
 /* A request reaching the copy at now_ns: sets *due_ns to when its answer is
  * ready (LBSIM_NEVER while the backend is stalled: it is never answered) and
  * returns its status, 200 or 503 (an injected failure). Inline for the
- * common case: the service time known for the model as it is, no queue, no
- * injected errors, nothing to draw. */
+ * common case (lbsim_copy_fast). */
 static inline int lbsim_copy_serve(lbsim_copy_t *copy, uint64_t now_ns, uint64_t *due_ns) {
-  const lbsim_model_t *m = copy->model;
-  if (m->generation == copy->service_generation && copy->servers.capacity == 0 && !(m->error_rate > 0) &&
-      !m->stalled) {
+  if (lbsim_copy_fast(copy)) {
     *due_ns = now_ns + copy->service_ns;
     return 200;
   }
@@ -91,9 +99,9 @@ static inline int lbsim_copy_serve(lbsim_copy_t *copy, uint64_t now_ns, uint64_t
 
 /* Takes in a change of the model. A new capacity resizes the queue; an
  * outage empties it (the work in it is lost). Returns whether the copy went
- * down (-1), came back up (+1) or neither (0); *err gets LBSIM_ENOMEM when
- * the queue could not be resized. */
-int lbsim_copy_sync(lbsim_copy_t *copy, uint64_t now_ns, int *err);
+ * down (-1), came back up (+1) or neither (0). Out of memory for the queue,
+ * it says so on stderr and serves without one. */
+int lbsim_copy_sync(lbsim_copy_t *copy, uint64_t now_ns);
 
 /* ---- the fleet ---------------------------------------------------------------- */
 

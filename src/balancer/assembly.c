@@ -1,0 +1,120 @@
+/* What a run is made of, on either clock. See lbsim/balancer/assembly.h. */
+#include "lbsim/balancer/assembly.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lbsim/base/error.h"
+#include "lbsim/base/log.h"
+
+/* A model changed: report it, bring every copy of it in line, tell the oracle. */
+static void on_model_changed(lbsim_fleet_t *fleet, lbsim_model_t *model, const lbsim_event_t *ev, double old,
+                             uint64_t now_ns) {
+  lbsim_assembly_t *a = fleet->data;
+  lbsim_report_change(&a->report, model, ev, old, now_ns);
+  a->sync(a, model->index, now_ns);
+  lbsim_oracle_touch(&a->oracle, now_ns);
+}
+
+void lbsim_assembly_init(lbsim_assembly_t *a, const lbsim_config_t *cfg, uint64_t seed, lbsim_clock_t *clock,
+                         FILE *out, size_t flush_at, lbsim_assembly_sync_cb sync) {
+  memset(a, 0, sizeof(*a));
+  a->cfg = cfg;
+  a->seed = seed;
+  a->clock = clock;
+  a->sync = sync;
+  a->npolicies = cfg->compare ? cfg->npolicies : 1;
+  lbsim_report_init(&a->report, cfg, seed, out, flush_at);
+}
+
+int lbsim_assembly_models(lbsim_assembly_t *a) {
+  const lbsim_config_t *cfg = a->cfg;
+  if (lbsim_fleet_init(&a->fleet, cfg, a->seed, a->clock) != 0) {
+    lbsim_log_error("out of memory for %u backends", cfg->backends);
+    return LBSIM_ENOMEM;
+  }
+  a->fleet.on_change = on_model_changed;
+  a->fleet.data = a;
+  lbsim_oracle_init(&a->oracle, a->fleet.models, a->fleet.n, cfg->failure_latency_ms, cfg->timeout_s * 1000.0);
+  return 0;
+}
+
+int lbsim_assembly_names(lbsim_assembly_t *a, uint32_t nbackends) {
+  a->nbackends = nbackends;
+  a->names = calloc((size_t)a->npolicies * nbackends, sizeof(*a->names));
+  if (a->names == NULL) {
+    lbsim_log_error("out of memory for the URLs of %u backends", nbackends);
+    return LBSIM_ENOMEM;
+  }
+  return 0;
+}
+
+int lbsim_assembly_balancers(lbsim_assembly_t *a) {
+  a->balancers = calloc(a->npolicies, sizeof(*a->balancers));
+  if (a->balancers == NULL) {
+    lbsim_log_error("out of memory for the balancers");
+    return LBSIM_ENOMEM;
+  }
+  lbsim_oracle_t *oracle = a->fleet.n > 0 ? &a->oracle : NULL;
+  for (uint32_t w = 0; w < a->npolicies; w++) {
+    /* Counted as soon as it is tried: freeing handles a balancer that
+     * stopped half-way. */
+    a->nbalancers = w + 1;
+    int err = lbsim_balancer_init(&a->balancers[w], a->cfg, a->seed, w, &a->names[(size_t)w * a->nbackends],
+                                  a->nbackends, oracle);
+    if (err != 0) {
+      lbsim_log_error("cannot set up the balancer for %s: %s", a->cfg->policies[w], lbsim_strerror(err));
+      return err;
+    }
+  }
+  return 0;
+}
+
+int lbsim_assembly_runner(lbsim_assembly_t *a) {
+  int err = lbsim_runner_init(&a->runner, a->clock, a->cfg, a->seed, a->balancers, a->nbalancers,
+                              a->fleet.n > 0 ? &a->oracle : NULL, &a->report);
+  a->runner_ready = true;
+  if (err != 0)
+    lbsim_log_error("out of memory for the report %s", a->cfg->report_path);
+  return err;
+}
+
+int lbsim_assembly_start(lbsim_assembly_t *a, const char *const *names, uint32_t n, uint64_t now_ns,
+                         lbsim_runner_cb on_finished) {
+  lbsim_report_bind(&a->report, a->balancers, a->nbalancers, names, n, a->fleet.n > 0 ? &a->oracle : NULL, now_ns);
+  lbsim_report_start(&a->report, now_ns);
+  if (a->fleet.n > 0 && lbsim_fleet_start(&a->fleet, now_ns) != 0) {
+    lbsim_log_error("out of memory for the scenario");
+    return LBSIM_ENOMEM;
+  }
+  if (a->runner_ready)
+    lbsim_runner_start(&a->runner, now_ns, on_finished);
+  return 0;
+}
+
+void lbsim_assembly_stop(lbsim_assembly_t *a) {
+  if (a->runner_ready)
+    lbsim_runner_close(&a->runner);
+  lbsim_fleet_stop(&a->fleet);
+}
+
+void lbsim_assembly_free(lbsim_assembly_t *a) {
+  if (a->runner_ready)
+    lbsim_runner_free(&a->runner);
+  for (uint32_t w = 0; w < a->nbalancers; w++)
+    lbsim_balancer_free(&a->balancers[w]);
+  free(a->balancers);
+  a->balancers = NULL;
+  a->nbalancers = 0;
+  free((void *)a->names);
+  a->names = NULL;
+  lbsim_fleet_free(&a->fleet);
+  lbsim_report_free(&a->report);
+}
+
+uint64_t lbsim_assembly_requests(const lbsim_assembly_t *a) {
+  uint64_t n = 0;
+  for (uint32_t w = 0; w < a->nbalancers; w++)
+    n += a->balancers[w].stats.total.requests;
+  return n;
+}
