@@ -116,11 +116,12 @@ static int cannot(char *err, size_t errlen, const char *path, int code) {
 int lbsim_resume_open(lbsim_resume_t *rf, lbsim_vsweep_t *sw, const char *path, char *err, size_t errlen) {
   memset(rf, 0, sizeof(*rf));
   rf->path = path;
-  rf->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-  if (rf->fd < 0)
-    return cannot(err, errlen, path, -errno);
   struct stat st;
-  if (fstat(rf->fd, &st) != 0)
+  /* Before opening: a FIFO would block the open, a directory fail it. */
+  if ((stat(path, &st) == 0 && !S_ISREG(st.st_mode)))
+    return lbsim_refuse(err, errlen, "--resume %s is not a regular file: it is read back when the sweep resumes", path);
+  rf->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  if (rf->fd < 0 || fstat(rf->fd, &st) != 0)
     return cannot(err, errlen, path, -errno);
   if (!S_ISREG(st.st_mode))
     return lbsim_refuse(err, errlen, "--resume %s is not a regular file: it is read back when the sweep resumes", path);

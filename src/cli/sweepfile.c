@@ -44,7 +44,7 @@ int lbsim_sweepstart_read(json_t *obj, lbsim_sweepstart_t *start, char *err, siz
   char end;
   if (start->version == NULL || shard == NULL || sscanf(shard, "%u/%u%c", &k, &n, &end) != 2 || n == 0 || k >= n ||
       !count_at(obj, "runs", LBSIM_SWEEP_MAX_RUNS, &start->runs) || !json_is_array(start->sweep))
-    return lbsim_refuse(err, errlen, "a start line without its version, shard, runs or sweep");
+    return lbsim_refuse(err, errlen, "a start line that is not a shard's (the output of --shard or --resume)");
   for (size_t i = 0; i < json_array_size(start->sweep); i++)
     if (!json_is_string(json_array_get(start->sweep, i)))
       return lbsim_refuse(err, errlen, "a start line whose sweep is not a list of options");
