@@ -890,6 +890,7 @@ static lbsim_parse_result_t parse_args(lbsim_config_t *cfg, int argc, char **arg
 void lbsim_config_usage(FILE *out) {
   fprintf(out,
           "Usage: lbsim [--backends-only | --client-only] [OPTIONS]\n"
+          "       lbsim merge [--format FMT] [--report FILE.svg] [--sweep-metric METRIC] FILE...\n"
           "\n"
           "Simulates an adaptive HTTP load balancer on real sockets: N HTTP/1.1 backends\n"
           "whose latency drifts, and a client that keeps an EMA of each backend's latency\n"
@@ -923,7 +924,9 @@ void lbsim_config_usage(FILE *out) {
           "  lbsim --rounds 3 --sleep 0 --latency 1:20 --seed 7\n"
           "  lbsim --backends-only --latency 0 --drift-period 0\n"
           "  lbsim --client-only --server http://127.0.0.1:8080/ --burst 50\n"
-          "  lbsim --clock virtual --rounds 100000 -q   the demo's loop in simulated time\n");
+          "  lbsim --clock virtual --rounds 100000 -q   the demo's loop in simulated time\n"
+          "  lbsim --sweep alpha=0.1:0.9:0.1 --rounds 500 --seed 1 --shard 0/4 > part.0\n"
+          "  lbsim merge part.0 part.1 part.2 part.3    the four shards' table, as one sweep's\n");
 }
 
 void lbsim_config_list_policies(FILE *out) {

@@ -157,6 +157,22 @@ test_files_complete_after_scenario_and_report() {
     expect --scenario = "$dir/o" "=>" "$dir/other"
 }
 
+test_merge_completes_its_options_and_files() {
+    local dir
+    dir=$(mktemp -d)
+    trap 'rm -rf "$dir"' RETURN
+    touch "$dir/part.0" "$dir/part.1" "$dir/plot.svg"
+    expect me "=>" merge
+    expect merge --f "=>" --format
+    expect merge --format "" "=>" text json
+    expect merge --sweep-metric p9 "=>" p99 p999
+    expect merge "$dir/part" "=>" "$dir/part.0" "$dir/part.1"
+    expect merge --report "$dir/pl" "=>" "$dir/plot.svg"
+    expect --resume "$dir/part.1" "=>" "$dir/part.1"
+    # What completes is accepted.
+    "$LBSIM" merge --help >/dev/null || fail "lbsim merge --help failed"
+}
+
 test_values_are_not_completed_as_options() {
     # After an option that takes a number, nothing is offered (not the options).
     expect --backends "" "=>"
