@@ -38,10 +38,12 @@ DEADLINE = time.monotonic() + 110  # under ctest's timeout: cleanup always runs
 QUICK = ("-n 3 --rounds 12 --sleep 0.2 --latency 5:60 --drift-period 0.5 --drift-step 20 --latency-floor 1"
          " --seed 7 --sweep alpha=0.1,0.5 --sweep burst=5,10 --compare ema-greedy,round-robin,p2c-peak-ewma"
          " --seeds 2 -q")
-# Phase 2: 20 runs of a few tenths of a second each, in 2 shards (10 each).
+# Phase 2: 20 runs of about RUN_WALL_S each (their --duration is measured
+# on this build: a sanitizer build is many times slower), in 2 shards.
 LONG_RUNS = 20
-LONG = ("-n 20 --duration 400 --rate 2000 --latency 5:60 --seed 3 --sweep alpha=0.1:0.9:0.1"
+LONG = ("-n 20 --duration %d --rate 2000 --latency 5:60 --seed 3 --sweep alpha=0.1:0.9:0.1"
         " --compare ema-greedy,p2c-peak-ewma --seeds 2 -q")
+RUN_WALL_S = 0.25
 
 
 class Failure(Exception):
@@ -270,9 +272,19 @@ class Cluster:
 
 
 def lbsim_out(lbsim, args):
-    p = subprocess.run([lbsim] + args.split(), capture_output=True, timeout=60)
+    p = subprocess.run([lbsim] + args.split(), capture_output=True, timeout=max(1, DEADLINE - time.monotonic()))
     check(p.returncode == 0, "lbsim %s: %s" % (args, p.stderr.decode()))
     return p.stdout
+
+
+def run_duration(lbsim):
+    """The --duration of LONG's runs that takes about RUN_WALL_S of wall time here."""
+    t0 = time.monotonic()
+    lbsim_out(lbsim, "-n 20 --duration 50 --rate 2000 --latency 5:60 --seed 3 --clock virtual -q")
+    per_simulated_s = max(time.monotonic() - t0, 1e-3) / 50
+    duration = int(min(max(RUN_WALL_S / per_simulated_s, 5), 2000))
+    say("runs of --duration %d (%.2f ms of wall time per simulated second)" % (duration, 1000 * per_simulated_s))
+    return duration
 
 
 def merge(lbsim, parts):
@@ -303,9 +315,10 @@ def phases(lbsim, cluster):
 
     # 2. A task cancelled mid-run, submitted again alone.
     parts = os.path.join(cluster.dir, "parts2")
-    whole = lbsim_out(lbsim, LONG)
+    sweep = LONG % run_duration(lbsim)
+    whole = lbsim_out(lbsim, sweep)
     runs_of_1 = 1 + LONG_RUNS // 2  # the lines of shard 1/2: its start line and its runs
-    job = cluster.submit("0-1", LONG, 2, parts)
+    job = cluster.submit("0-1", sweep, 2, parts)
     part1 = os.path.join(parts, "part.1")
     lines = lambda: open(part1, "rb").read().count(b"\n") if os.path.exists(part1) else 0  # noqa: E731
     wait_for(lambda: lines() >= 3, "task 1 to write two runs", 60)
@@ -317,7 +330,7 @@ def phases(lbsim, cluster):
     m = merge(lbsim, parts)
     check(m.returncode == 2 and b"runs missing: shard 1/2 should have had" in m.stderr, m.stderr.decode())
     say("task 1 cancelled with %d of %d lines kept; the merge names what it lacks" % (kept, runs_of_1))
-    job = cluster.submit("1", LONG, 2, parts)
+    job = cluster.submit("1", sweep, 2, parts)
     cluster.wait_done(job)
     log = open(os.path.join(parts, "task.1.log")).read()
     check(re.search(r"^resuming \./part\.1: %d of %d runs done" % (kept - 1, runs_of_1 - 1), log, re.M), log)
