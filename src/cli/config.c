@@ -282,8 +282,6 @@ static bool in_range(const opt_t *o, double v) {
   return (o->open_min ? v > o->min : v >= o->min) && v <= o->max;
 }
 
-/* ---- one value of a numeric option, for sweeps ------------------------------ */
-
 static const opt_t *find_option(const char *name) {
   for (size_t i = 0; i < NOPTIONS; i++)
     if (strcmp(options[i].name, name) == 0)

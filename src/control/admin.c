@@ -15,7 +15,9 @@
 #include "lbsim/base/buf.h"
 #include "lbsim/base/common.h"
 #include "lbsim/base/log.h"
+#include "lbsim/base/rng.h"
 #include "lbsim/control/metrics.h"
+#include "lbsim/net/http/hreply.h"
 #include "web_assets.h"
 
 /* The session's entries: an answer rendered at route time, waiting in slot
@@ -376,14 +378,14 @@ static void admin_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out) {
   struct lbsim_admin_answer_s *ans = e->kind == ENTRY_NO_MEMORY ? NULL : &a->answers[e->arg];
   if (ans == NULL || !lbsim_buf_ok(&ans->body)) {
     static const char body[] = "{\"status\":\"error\",\"code\":503,\"reason\":\"out of memory\"}\n";
-    lbsim_hresponse_simple(out, e, 503, "application/json", api_headers, body, sizeof(body) - 1);
+    lbsim_hreply_simple(out, e, 503, "application/json", api_headers, body, sizeof(body) - 1);
     if (ans)
       slot_release(a, e->arg);
     return;
   }
   if (e->kind == ENTRY_EVENTS) {
     /* No length: the stream runs until the run ends (the connection closes). */
-    lbsim_hresponse_head(out, e, 200);
+    lbsim_hreply_head(out, e, 200);
     lbsim_buf_append_str(out, api_headers);
     lbsim_buf_append_str(out, "Content-Type: text/event-stream\r\n\r\n");
     if (!(e->flags & LBSIM_HENTRY_STREAM) || (e->flags & LBSIM_HENTRY_HEAD))
@@ -392,10 +394,10 @@ static void admin_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out) {
     return;
   }
   if (ans->static_body)
-    lbsim_hresponse_simple(out, e, e->status, ans->type, ans->headers, (const char *)ans->static_body,
+    lbsim_hreply_simple(out, e, e->status, ans->type, ans->headers, (const char *)ans->static_body,
                            ans->static_len);
   else
-    lbsim_hresponse_simple(out, e, e->status, ans->type, ans->headers, ans->body.data ? ans->body.data : "",
+    lbsim_hreply_simple(out, e, e->status, ans->type, ans->headers, ans->body.data ? ans->body.data : "",
                            ans->body.len);
   slot_release(a, e->arg);
 }
@@ -444,7 +446,7 @@ static void pump_all(lbsim_admin_t *a) {
   lbsim_queue_t *q = a->viewers.next;
   while (q != &a->viewers) {
     lbsim_queue_t *next = q->next; /* the pump may free this viewer, never another */
-    viewer_pump(a, lbsim_queue_data(q, viewer_t, node));
+    viewer_pump(a, LBSIM_CONTAINER_OF(q, viewer_t, node));
     q = next;
   }
 }
@@ -546,7 +548,7 @@ static void end_stream(lbsim_admin_t *a) {
   lbsim_queue_t *q = a->viewers.next;
   while (q != &a->viewers) {
     lbsim_queue_t *next = q->next;
-    viewer_t *v = lbsim_queue_data(q, viewer_t, node);
+    viewer_t *v = LBSIM_CONTAINER_OF(q, viewer_t, node);
     size_t left = 0;
     for (uint64_t id = v->next_id; id < a->events.next_id; id++) {
       const lbsim_sse_item_t *item = lbsim_sse_get(&a->events, id);
@@ -571,10 +573,7 @@ static void end_stream(lbsim_admin_t *a) {
 
 static uint32_t run_token(void) {
   /* Distinguishes this run's event ids from another's on the same port. */
-  uint64_t x = uv_hrtime() ^ ((uint64_t)getpid() << 32);
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return (uint32_t)(x ^ (x >> 31));
+  return (uint32_t)lbsim_mix64(uv_hrtime() ^ ((uint64_t)getpid() << 32));
 }
 
 static size_t history_bytes(const lbsim_admin_t *a) {
@@ -638,6 +637,3 @@ void lbsim_admin_close(lbsim_admin_t *a, lbsim_httpd_closed_cb on_closed) {
   if (a->reporting)
     lbsim_report_free(&a->report);
 }
-
-/* ---- the client's metrics ---------------------------------------------------------- */
-

@@ -5,7 +5,7 @@
 
 #include "lbsim/base/buf.h"
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
+#include "lbsim/net/http/hreply.h"
 
 enum { KIND_METRICS = 1, KIND_NOT_FOUND, KIND_NOT_ALLOWED };
 
@@ -20,7 +20,7 @@ static void escape_label(lbsim_buf_t *out, const char *v) {
   }
 }
 
-void lbsim_client_metrics(const lbsim_balancer_t *balancers, uint32_t nbalancers, lbsim_buf_t *out) {
+void lbsim_metrics_client(const lbsim_balancer_t *balancers, uint32_t nbalancers, lbsim_buf_t *out) {
   lbsim_buf_append_str(out, "# HELP lbsim_client_requests_total Requests completed by the balancer, by backend and "
                             "result.\n# TYPE lbsim_client_requests_total counter\n");
   for (uint32_t w = 0; w < nbalancers; w++) {
@@ -64,11 +64,10 @@ void lbsim_client_metrics(const lbsim_balancer_t *balancers, uint32_t nbalancers
                      (unsigned long long)balancers[w].in_flight);
 }
 
-
 void lbsim_metrics_text(const lbsim_balancer_t *balancers, uint32_t nbalancers, const lbsim_backend_t *backends,
                         uint32_t nbackends, lbsim_buf_t *out) {
   if (nbalancers > 0)
-    lbsim_client_metrics(balancers, nbalancers, out);
+    lbsim_metrics_client(balancers, nbalancers, out);
   if (nbackends > 0)
     lbsim_backend_metrics(backends, nbackends, out);
 }
@@ -90,22 +89,22 @@ static void metrics_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out)
     lbsim_buf_t body = LBSIM_BUF_INIT;
     lbsim_metrics_text(m->balancers, m->nbalancers, m->backends, m->nbackends, &body);
     if (lbsim_buf_ok(&body)) {
-      lbsim_hresponse_simple(out, e, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, body.data, body.len);
+      lbsim_hreply_simple(out, e, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, body.data, body.len);
     } else {
       static const char oom[] = "out of memory\n";
-      lbsim_hresponse_simple(out, e, 503, "text/plain; charset=utf-8", "Retry-After: 1\r\n", oom, sizeof(oom) - 1);
+      lbsim_hreply_simple(out, e, 503, "text/plain; charset=utf-8", "Retry-After: 1\r\n", oom, sizeof(oom) - 1);
     }
     lbsim_buf_free(&body);
     break;
   }
   case KIND_NOT_ALLOWED: {
     static const char body[] = "read-only: GET /metrics\n";
-    lbsim_hresponse_simple(out, e, 405, "text/plain; charset=utf-8", "Allow: GET, HEAD\r\n", body, sizeof(body) - 1);
+    lbsim_hreply_simple(out, e, 405, "text/plain; charset=utf-8", "Allow: GET, HEAD\r\n", body, sizeof(body) - 1);
     break;
   }
   default: {
     static const char body[] = "not found: GET /metrics\n";
-    lbsim_hresponse_simple(out, e, 404, "text/plain; charset=utf-8", NULL, body, sizeof(body) - 1);
+    lbsim_hreply_simple(out, e, 404, "text/plain; charset=utf-8", NULL, body, sizeof(body) - 1);
     break;
   }
   }

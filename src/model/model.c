@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 #include "lbsim/base/error.h"
+#include "lbsim/base/log.h"
 
 /* ---- models ------------------------------------------------------------- */
 

@@ -9,10 +9,9 @@
 #include "lbsim/base/buf.h"
 #include "lbsim/base/common.h"
 #include "lbsim/base/log.h"
+#include "lbsim/net/http/hreply.h"
 
 enum { KIND_PING = 1, KIND_FAILED, KIND_METRICS, KIND_NOT_FOUND, KIND_METHOD_NOT_ALLOWED };
-
-/* ---- the HTTP application ------------------------------------------------ */
 
 /* Every status a backend sends, with its counter, in the order /metrics
  * lists them. */
@@ -95,7 +94,7 @@ static void backend_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out)
     b->answered_200++;
     if (b->ping_generation != b->model->generation)
       refresh_ping(b);
-    lbsim_hresponse_head(out, e, 200);
+    lbsim_hreply_head(out, e, 200);
     lbsim_buf_append(out, b->ping_tail,
                      (e->flags & LBSIM_HENTRY_HEAD) ? b->ping_tail_len - b->ping_body_len : b->ping_tail_len);
     break;
@@ -105,7 +104,7 @@ static void backend_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out)
     char body[96];
     int n = snprintf(body, sizeof(body), "{\"status\":\"error\",\"backend\":%u,\"reason\":\"injected failure\"}\n",
                      b->model->index + 1);
-    lbsim_hresponse_simple(out, e, 503, "application/json", NULL, body, (size_t)n);
+    lbsim_hreply_simple(out, e, 503, "application/json", NULL, body, (size_t)n);
     break;
   }
   case KIND_METRICS: {
@@ -113,20 +112,20 @@ static void backend_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out)
     b->answered_200++; /* before rendering: the answer counts itself */
     lbsim_backend_metrics(b, 1, &text);
     lbsim_buf_take_error(out, &text);
-    lbsim_hresponse_simple(out, e, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, text.data, text.len);
+    lbsim_hreply_simple(out, e, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, text.data, text.len);
     lbsim_buf_free(&text);
     break;
   }
   case KIND_METHOD_NOT_ALLOWED: {
     static const char body[] = "{\"status\":\"error\",\"code\":405,\"reason\":\"Method Not Allowed\"}\n";
     b->answered_405++;
-    lbsim_hresponse_simple(out, e, 405, "application/json", "Allow: GET, HEAD\r\n", body, sizeof(body) - 1);
+    lbsim_hreply_simple(out, e, 405, "application/json", "Allow: GET, HEAD\r\n", body, sizeof(body) - 1);
     break;
   }
   default: {
     static const char body[] = "{\"status\":\"error\",\"code\":404,\"reason\":\"Not Found\"}\n";
     b->answered_404++;
-    lbsim_hresponse_simple(out, e, 404, "application/json", NULL, body, sizeof(body) - 1);
+    lbsim_hreply_simple(out, e, 404, "application/json", NULL, body, sizeof(body) - 1);
     break;
   }
   }

@@ -1,11 +1,8 @@
 /* The JSON Lines format: one object per line. See lbsim/report/report.h and the
  * README for the schema. */
 #include <math.h>
-#include <string.h>
 
 #include "lbsim/base/buf.h"
-#include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 #include "lbsim/report/report.h"
 #include "lbsim_version.h"
 

@@ -5,8 +5,6 @@
 #include <stdio.h>
 
 #include "lbsim/base/buf.h"
-#include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 #include "lbsim/report/report.h"
 
 static void text_start(lbsim_report_t *r, uint64_t now_ns) {

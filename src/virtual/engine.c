@@ -3,7 +3,6 @@
 
 #include <string.h>
 
-#include "lbsim/base/error.h"
 #include "lbsim/base/common.h"
 #include "lbsim/base/log.h"
 

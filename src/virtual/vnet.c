@@ -459,7 +459,7 @@ static void end_pending(lbsim_vnet_t *net, uint32_t i, bool crash, uint64_t now_
     lbsim_queue_t *o = lbsim_queue_head(&others);
     if (fifo == NULL && o == NULL)
       break;
-    lbsim_vbatch_t *fo = o ? lbsim_queue_data(o, lbsim_vbatch_t, link) : NULL;
+    lbsim_vbatch_t *fo = o ? LBSIM_CONTAINER_OF(o, lbsim_vbatch_t, link) : NULL;
     lbsim_vbatch_t *b;
     if (fo == NULL || (fifo != NULL && fifo_seq < fo->timer.seq)) {
       b = fifo;
@@ -516,7 +516,7 @@ void lbsim_vnet_free(lbsim_vnet_t *net) {
     lbsim_vcopy_t *vc = &net->copies[i];
     lbsim_queue_t *q;
     lbsim_queue_foreach(q, &vc->others) {
-      lbsim_timers_cancel(&net->engine->timers, &lbsim_queue_data(q, lbsim_vbatch_t, link)->timer);
+      lbsim_timers_cancel(&net->engine->timers, &LBSIM_CONTAINER_OF(q, lbsim_vbatch_t, link)->timer);
     }
     lbsim_copy_free(&vc->copy);
     free(vc->idle);

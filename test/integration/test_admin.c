@@ -9,18 +9,18 @@
 #include "harness.h"
 #include "lbsim/base/buf.h"
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 #include "lbsim/control/admin.h"
 #include "lbsim/net/sched.h"
-#include "rawclient.h"
 #include "control/web_assets.h"
+#include "rawclient.h"
+#include "tnet.h"
 
 typedef struct admin_fixture_s {
   uv_loop_t loop;
   lbsim_sched_t sched;
   lbsim_config_t cfg;
   lbsim_fleet_t fleet;
-  lbsim_backend_t *copies;    /* world-major, as in compare mode */
+  lbsim_backend_t *copies;    /* balancer-major: the copies of one policy, then the next (as in compare mode) */
   lbsim_admin_t admin;
 } admin_fixture_t;
 
@@ -59,7 +59,7 @@ static int afx_stop(admin_fixture_t *f) {
     uv_run(&f->loop, UV_RUN_NOWAIT);
   REQUIRE(f->admin.httpd.nhandles == 0);
   lbsim_sched_close(&f->sched, NULL);
-  int rc = close_loop(&f->loop);
+  int rc = tnet_close_loop(&f->loop);
   lbsim_fleet_free(&f->fleet);
   free(f->copies);
   return rc;

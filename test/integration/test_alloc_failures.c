@@ -31,19 +31,20 @@
 #endif
 #endif
 
+#include "cmdline.h"
 #include "failalloc.h"
 #include "harness.h"
 #include "lbsim/base/buf.h"
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 #include "lbsim/cli/config.h"
 #include "lbsim/cli/run.h"
+#include "lbsim/net/http/hreply.h"
+#include "backend_fixture.h"
 #include "tnet.h"
 
 /* A run takes milliseconds; valgrind makes that seconds. */
 #define CHILD_WAIT_MS 120000
 #define WAIT_MS 5000
-#define MAX_ARGS 40
 
 /* ---- one run of lbsim in a child process ------------------------------------ */
 
@@ -71,14 +72,9 @@ static void run_in_child(const char *const *args, uint64_t nth, bool and_later, 
   dup2(err_fd, STDERR_FILENO);
   close(devnull);
   close(err_fd);
-  int argc = 0;
-  char *argv[MAX_ARGS + 1];
-  for (; args[argc] != NULL && argc < MAX_ARGS; argc++)
-    argv[argc] = (char *)args[argc];
-  argv[argc] = NULL;
   lbsim_config_t cfg;
   char why[512];
-  if (lbsim_config_parse(&cfg, argc, argv, why, sizeof(why)) != LBSIM_PARSE_RUN) {
+  if (cmdline_parse_argv(&cfg, why, sizeof(why), args) != LBSIM_PARSE_RUN) {
     fprintf(stderr, "test: bad arguments: %s\n", why);
     _exit(99);
   }
@@ -435,24 +431,6 @@ static bool served(const plain_t *c, const target_t *t) {
          memmem(body, c->len - (size_t)(body - c->in), t->answer, strlen(t->answer)) != NULL;
 }
 
-static void on_expired(uv_timer_t *timer) {
-  *(bool *)timer->data = true;
-}
-
-/* tnet_run_until without its allocation: the deadline timer is ours. */
-static bool run_until(uv_loop_t *loop, bool (*done)(void *), void *arg, unsigned ms) {
-  uv_timer_t timer;
-  bool expired = false;
-  uv_timer_init(loop, &timer);
-  timer.data = &expired;
-  uv_timer_start(&timer, on_expired, ms, 0);
-  while (!done(arg) && !expired)
-    uv_run(loop, UV_RUN_ONCE);
-  uv_close((uv_handle_t *)&timer, NULL);
-  uv_run(loop, UV_RUN_NOWAIT);
-  return done(arg);
-}
-
 static bool no_connections(void *arg) {
   return ((target_t *)arg)->httpd->nconns == 0;
 }
@@ -461,11 +439,11 @@ static bool no_connections(void *arg) {
 static int next_client_is_served(target_t *t) {
   plain_t c;
   REQUIRE(plain_open(&c, t) == 0);
-  bool done = run_until(t->loop, plain_done, &c, WAIT_MS);
+  bool done = tnet_run_until(t->loop, plain_done, &c, WAIT_MS);
   bool ok = served(&c, t);
   plain_close(&c);
   REQUIRE(done && ok);
-  REQUIRE(run_until(t->loop, no_connections, t, WAIT_MS));
+  REQUIRE(tnet_run_until(t->loop, no_connections, t, WAIT_MS));
   return 0;
 }
 
@@ -485,7 +463,7 @@ static int every_allocation_of_a_connection_fails(target_t *t, fates_t *fates) {
       plain_t c;
       REQUIRE(plain_open(&c, t) == 0);
       failalloc_arm(nth, and_later);
-      bool done = run_until(t->loop, plain_done, &c, WAIT_MS);
+      bool done = tnet_run_until(t->loop, plain_done, &c, WAIT_MS);
       failalloc_disarm();
       uint64_t failures = failalloc_failures();
       bool whole = served(&c, t), none = c.closed && c.len == 0;
@@ -499,7 +477,7 @@ static int every_allocation_of_a_connection_fails(target_t *t, fates_t *fates) {
                         done ? "neither the whole answer, a 500, nor nothing" : "no end", c.len, (int)c.len, c.in);
         return -1;
       }
-      REQUIRE(run_until(t->loop, no_connections, t, WAIT_MS));
+      REQUIRE(tnet_run_until(t->loop, no_connections, t, WAIT_MS));
       REQUIRE(next_client_is_served(t) == 0);
       if (failures == 0)
         break;
@@ -510,15 +488,15 @@ static int every_allocation_of_a_connection_fails(target_t *t, fates_t *fates) {
 }
 
 TEST(failed_allocation_costs_one_connection_and_accepting_goes_on) {
-  tbackend_t b;
-  tbackend_init(&b);
-  CHECK_EQ(tbackend_start(&b), 0);
+  backend_fixture_t b;
+  bfx_defaults(&b);
+  CHECK_EQ(bfx_start(&b, 1), 0);
   target_t t = {"GET /ping", &b.loop, &b.backend.httpd, b.port, "GET /ping HTTP/1.1\r\nHost: t\r\n\r\n", "\"status\":\"ok\""};
   fates_t fates;
   CHECK_EQ(every_allocation_of_a_connection_fails(&t, &fates), 0);
   CHECK(fates.dropped > 0);
   CHECK(b.backend.httpd.accept_errors > 0);
-  CHECK_EQ(tbackend_stop(&b), 0);
+  CHECK_EQ(bfx_stop(&b), 0);
 }
 
 /* ---- a server that keeps request bodies (as the admin endpoint does) ------------ */
@@ -533,7 +511,7 @@ static void echo_route(void *app, const lbsim_hrequest_t *req, uint64_t now_ns, 
 static void echo_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out) {
   char body[64];
   int n = snprintf(body, sizeof(body), "body of %u bytes\n", e->arg);
-  lbsim_hresponse_simple(out, e, 200, "text/plain", NULL, body, (size_t)n);
+  lbsim_hreply_simple(out, e, 200, "text/plain", NULL, body, (size_t)n);
 }
 
 static const lbsim_happ_t echo_app = {.route = echo_route, .render = echo_render};
@@ -578,9 +556,9 @@ TEST(connections_arriving_while_allocations_fail_are_dropped_then_service_resume
   /* Several at once: each is taken off the listen queue and closed, though
    * nothing can be allocated for any of them. */
   enum { N = 8 };
-  tbackend_t b;
-  tbackend_init(&b);
-  CHECK_EQ(tbackend_start(&b), 0);
+  backend_fixture_t b;
+  bfx_defaults(&b);
+  CHECK_EQ(bfx_start(&b, 1), 0);
   target_t t = {"GET /ping", &b.loop, &b.backend.httpd, b.port, "GET /ping HTTP/1.1\r\nHost: t\r\n\r\n", "\"status\":\"ok\""};
   plain_t c[N];
   for (int i = 0; i < N; i++)
@@ -588,7 +566,7 @@ TEST(connections_arriving_while_allocations_fail_are_dropped_then_service_resume
   failalloc_arm(1, true);
   int closed = 0;
   for (int i = 0; i < N; i++) {
-    run_until(&b.loop, plain_done, &c[i], WAIT_MS);
+    tnet_run_until(&b.loop, plain_done, &c[i], WAIT_MS);
     closed += c[i].closed && c[i].len == 0;
   }
   failalloc_disarm();
@@ -596,9 +574,9 @@ TEST(connections_arriving_while_allocations_fail_are_dropped_then_service_resume
     plain_close(&c[i]);
   CHECK_EQ(closed, N);
   CHECK(failalloc_failures() >= N);
-  CHECK(run_until(&b.loop, no_connections, &t, WAIT_MS));
+  CHECK(tnet_run_until(&b.loop, no_connections, &t, WAIT_MS));
   CHECK_EQ(next_client_is_served(&t), 0);
   CHECK_EQ(b.backend.httpd.accept_errors, N);
-  CHECK_EQ(tbackend_stop(&b), 0);
+  CHECK_EQ(bfx_stop(&b), 0);
 }
 

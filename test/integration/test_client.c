@@ -2,7 +2,6 @@
  * port 0, one balancer, the runner, output captured in a temporary file. */
 #include <math.h>
 #include <netinet/in.h>
-#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 

@@ -2,7 +2,6 @@
  * round-robin run next to a healthy lbsim backend: its requests must end
  * with the right result, within the deadline, the healthy backend must keep
  * answering, and nothing may leak (descriptors back to where they were). */
-#include <stdlib.h>
 #include <unistd.h>
 #include <string.h>
 #include <stdio.h>
@@ -11,7 +10,6 @@
 #include "fakeserver.h"
 #include "harness.h"
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 
 #define TIMEOUT_S 0.4
 

@@ -7,8 +7,7 @@
 
 #include "harness.h"
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
-#include "rawclient.h"
+#include "tnet.h"
 
 int cfx_setup(client_fixture_t *f) {
   memset(f, 0, sizeof(*f));
@@ -95,7 +94,7 @@ int cfx_teardown(client_fixture_t *f) {
   for (int i = 0; i < 50; i++)
     uv_run(&f->loop, UV_RUN_NOWAIT);
   lbsim_sched_close(&f->sched, NULL);
-  int ok = close_loop(&f->loop);
+  int ok = tnet_close_loop(&f->loop);
   lbsim_runner_free(&f->runner);
   lbsim_client_free(&f->client);
   lbsim_balancer_free(&f->balancer);

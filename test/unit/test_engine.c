@@ -5,12 +5,10 @@
  * errors. The network's completions come to a recorder here instead of a
  * balancer; no loop, no socket. */
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 #include "lbsim/virtual/engine.h"
 #include "lbsim/virtual/vnet.h"
 #include "lbsim/base/rng.h"

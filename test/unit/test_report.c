@@ -9,8 +9,6 @@
 
 #include "harness.h"
 #include "lbsim/base/buf.h"
-#include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 #include "lbsim/report/report.h"
 
 typedef struct sink_s {

@@ -9,9 +9,8 @@
 #include <unistd.h>
 #include <stdio.h>
 
+#include "cmdline.h"
 #include "harness.h"
-#include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 #include "lbsim/base/rng.h"
 #include "lbsim/virtual/vsim.h"
 
@@ -55,18 +54,9 @@ static void on_change(lbsim_fleet_t *fleet, lbsim_model_t *model, const lbsim_ev
  * on the virtual clock to the end, keeps the output. */
 static int run(run_t *r, const char *args) {
   memset(r, 0, sizeof(*r));
-  char *copy = strdup(args);
-  char *argv[64];
-  int argc = 0;
-  argv[argc++] = "lbsim";
-  argv[argc++] = "--clock";
-  argv[argc++] = "virtual";
-  for (char *w = strtok(copy, " "); w && argc < 63; w = strtok(NULL, " "))
-    argv[argc++] = w;
-  argv[argc] = NULL;
-  char err[256];
-  lbsim_parse_result_t parsed = lbsim_config_parse(&r->cfg, argc, argv, err, sizeof(err));
-  free(copy);
+  char line[512], err[256];
+  snprintf(line, sizeof(line), "--clock virtual %s", args);
+  lbsim_parse_result_t parsed = cmdline_parse_line(&r->cfg, err, sizeof(err), line);
   if (parsed != LBSIM_PARSE_RUN) {
     fprintf(stderr, "cannot parse '%s': %s\n", args, err);
     return -1;

@@ -24,7 +24,7 @@ typedef struct lbsim_metrics_s {
 } lbsim_metrics_t;
 
 /* The client's families (lbsim_client_*), appended to out. */
-void lbsim_client_metrics(const lbsim_balancer_t *balancers, uint32_t nbalancers, lbsim_buf_t *out);
+void lbsim_metrics_client(const lbsim_balancer_t *balancers, uint32_t nbalancers, lbsim_buf_t *out);
 /* The whole exposition: the client's families, then every copy's. */
 void lbsim_metrics_text(const lbsim_balancer_t *balancers, uint32_t nbalancers, const lbsim_backend_t *backends,
                         uint32_t nbackends, lbsim_buf_t *out);

@@ -62,16 +62,16 @@ static inline float *lbsim_timeline_true(lbsim_timeline_t *tl, uint32_t at) {
 static inline float *lbsim_timeline_cost(lbsim_timeline_t *tl, uint32_t at) {
   return &tl->cost_ms[(size_t)at * tl->n];
 }
-static inline float *lbsim_timeline_ema(lbsim_timeline_t *tl, uint32_t at, uint32_t world) {
-  return &tl->ema_ms[((size_t)at * tl->nbalancers + world) * tl->n];
+static inline float *lbsim_timeline_ema(lbsim_timeline_t *tl, uint32_t at, uint32_t balancer) {
+  return &tl->ema_ms[((size_t)at * tl->nbalancers + balancer) * tl->n];
 }
 
 /* A round or interval ended at t_s: returns the index of the block to add
  * its counts to (they are added, not set: a block may hold several once the
  * run is long), or -1 when there is no memory. */
 int lbsim_timeline_block(lbsim_timeline_t *tl, double t_s);
-static inline uint32_t *lbsim_timeline_picks(lbsim_timeline_t *tl, uint32_t at, uint32_t world) {
-  return &tl->picks[((size_t)at * tl->nbalancers + world) * tl->n];
+static inline uint32_t *lbsim_timeline_picks(lbsim_timeline_t *tl, uint32_t at, uint32_t balancer) {
+  return &tl->picks[((size_t)at * tl->nbalancers + balancer) * tl->n];
 }
 
 /* A value axis: linear from 0, or logarithmic (whole decades) when the

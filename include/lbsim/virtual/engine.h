@@ -2,7 +2,7 @@
  * network that carries the balancers' requests on it is vnet.h.
  *
  * The order of events. The engine keeps every pending timer in the clock's
- * heap (clock.h) and always runs the one of least key
+ * heap (timers.h) and always runs the one of least key
  *
  *     (due time in ns, order class, sequence number)
  *
@@ -41,6 +41,7 @@
 #include <stdint.h>
 
 #include "lbsim/base/clock.h"
+#include "lbsim/base/timers.h"
 
 /* Events at one instant beyond which time is taken to stand still: a
  * closed loop of requests that take no time (--net-delay 0 with a latency

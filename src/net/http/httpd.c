@@ -545,7 +545,7 @@ void lbsim_httpd_stop_listening(lbsim_httpd_t *server) {
 void lbsim_httpd_close_connections(lbsim_httpd_t *server, bool reset) {
   lbsim_queue_t *node;
   while ((node = lbsim_queue_head(&server->conns)) != NULL)
-    conn_close_how(lbsim_queue_data(node, lbsim_hconn_t, node), reset);
+    conn_close_how(LBSIM_CONTAINER_OF(node, lbsim_hconn_t, node), reset);
 }
 
 void lbsim_httpd_close(lbsim_httpd_t *server, lbsim_httpd_closed_cb on_closed) {
@@ -557,7 +557,7 @@ void lbsim_httpd_close(lbsim_httpd_t *server, lbsim_httpd_closed_cb on_closed) {
   lbsim_queue_t *node = server->conns.next;
   while (node != &server->conns) {
     lbsim_queue_t *next = node->next;
-    lbsim_hconn_t *c = lbsim_queue_data(node, lbsim_hconn_t, node);
+    lbsim_hconn_t *c = LBSIM_CONTAINER_OF(node, lbsim_hconn_t, node);
     if (!c->stream_ending)
       conn_close(c);
     node = next;
@@ -570,7 +570,7 @@ uint64_t lbsim_httpd_buffered_bytes(const lbsim_httpd_t *server) {
   uint64_t n = 0;
   const lbsim_queue_t *node;
   lbsim_queue_foreach(node, &server->conns) {
-    const lbsim_hconn_t *c = lbsim_queue_data(node, lbsim_hconn_t, node);
+    const lbsim_hconn_t *c = LBSIM_CONTAINER_OF(node, lbsim_hconn_t, node);
     n += c->unsent.cap + c->inflight_bytes + c->rest_len;
   }
   return n;
