@@ -1,12 +1,12 @@
 # bash completion for lbsim(1)                                -*- shell-script -*-
 # shellcheck shell=bash disable=SC2207 # COMPREPLY=($(compgen ...)) with IFS set to a newline
 #
-# Options are read from `lbsim --help` and policy names from
-# `lbsim --policy help` of the very binary being completed, so that the
-# completion always matches the program. Values that lbsim does not list
-# (replays, formats, jitter kinds, sweep parameters and metrics) are named
-# here; a test compares them with lbsim's own error messages. After
-# "lbsim merge", its own few options and files.
+# Options are read from `lbsim --help`, policy names from `lbsim --policy
+# help` and what a sweep can vary from `lbsim --sweep help`, of the very
+# binary being completed, so that the completion always matches the
+# program. Values that lbsim does not list (replays, formats, jitter kinds,
+# sweep metrics) are named here; a test compares them with lbsim's own
+# error messages. After "lbsim merge", its own few options and files.
 
 _lbsim_run() {
     # The binary as typed (lbsim, ./build/lbsim, ~/bin/lbsim).
@@ -36,6 +36,13 @@ _lbsim_policies() {
     while IFS= read -r line; do
         [[ $line =~ $re ]] && printf '%s\n' "${BASH_REMATCH[1]}"
     done < <(_lbsim_run "$1" --policy help)
+}
+
+_lbsim_sweepables() {
+    local line re='^  ([a-z][a-z0-9-]*) '
+    while IFS= read -r line; do
+        [[ $line =~ $re ]] && printf '%s=\n' "${BASH_REMATCH[1]}"
+    done < <(_lbsim_run "$1" --sweep help)
 }
 
 _lbsim_formats=$'text\njson'
@@ -123,7 +130,7 @@ _lbsim() {
         --sweep)
             # NAME=VALUES: the name is completed, the values are typed.
             [[ $cur == *=* ]] ||
-                COMPREPLY=($(compgen -W $'alpha=\nexplore=\ntemperature=\ndecay=\nchoices=\nburst=\ncapacity=\nrate=\nconcurrency=\nbackends=' -- "$cur"))
+                COMPREPLY=($(compgen -W "$(_lbsim_sweepables "$cmd")" -- "$cur"))
             compopt -o nospace 2>/dev/null
             ;;
         --sweep-metric)

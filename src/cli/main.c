@@ -33,6 +33,10 @@ int main(int argc, char **argv) {
     lbsim_config_list_policies(stdout);
     code = LBSIM_EXIT_OK;
     break;
+  case LBSIM_PARSE_SWEEPABLE:
+    lbsim_config_list_sweepables(stdout);
+    code = LBSIM_EXIT_OK;
+    break;
   case LBSIM_PARSE_ERROR:
     fprintf(stderr, "lbsim: %s\n", err);
     code = LBSIM_EXIT_USAGE;

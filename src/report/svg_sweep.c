@@ -283,7 +283,9 @@ int lbsim_svg_sweep_write(FILE *out, const lbsim_sweep_plot_t *p) {
   fprintf(out, "<g class=\"sweep\" data-metric=\"%s\" data-x=\"%s\" data-x-scale=\"%s\" data-y-scale=\"%s\">\n",
           lbsim_sweep_metric_name(s->metric), lbsim_sweep_param_name(pl.x_axis->param), pl.x.log ? "log" : "linear",
           pl.y.log ? "log" : "linear");
-  axes(out, &pl, lbsim_sweep_param_label(pl.x_axis->param), lbsim_sweep_metric_label(s->metric));
+  char x_label[96];
+  lbsim_sweep_param_label(pl.x_axis->param, x_label, sizeof(x_label));
+  axes(out, &pl, x_label, lbsim_sweep_metric_label(s->metric));
   const char *color, *dash;
   for (uint32_t k = 0; k < nlines; k++) {
     style(&pl, lines, nlines, k, &color, &dash);

@@ -70,8 +70,10 @@ typedef struct lbsim_config_s {
   uint32_t burst;
   double sleep_s;
   uint64_t rounds;                /* 0: until a signal */
-  uint64_t requests;              /* stop launching after this many per balancer; 0: no limit */
-  double duration_s;              /* 0: no limit */
+  uint64_t requests;              /* stop launching after this many per balancer; 0: no limit; times --time-scale */
+  uint64_t requests_given;        /* ... as given */
+  double duration_s;              /* 0: no limit; times --time-scale */
+  double duration_given_s;        /* ... as given */
   double timeout_s;
   double failure_latency_ms;
   uint32_t pool_size;             /* connections per backend; 0: as many as can be in flight */
@@ -124,6 +126,7 @@ typedef enum lbsim_parse_result_e {
   LBSIM_PARSE_HELP,         /* --help: print usage, exit 0 */
   LBSIM_PARSE_VERSION,      /* --version: print version, exit 0 */
   LBSIM_PARSE_POLICIES,     /* --policy help: list the policies, exit 0 */
+  LBSIM_PARSE_SWEEPABLE,    /* --sweep help: list what a sweep can vary, exit 0 */
   LBSIM_PARSE_ERROR         /* err holds the one-line reason: exit 2 */
 } lbsim_parse_result_t;
 
@@ -136,6 +139,30 @@ void lbsim_config_free(lbsim_config_t *cfg);
 void lbsim_config_usage(FILE *out);
 /* --policy help */
 void lbsim_config_list_policies(FILE *out);
+/* --sweep help */
+void lbsim_config_list_sweepables(FILE *out);
+
+/* ---- what a sweep varies: the option table's own options ---------------------
+ * Every option that changes what a run does (not the sockets alone, not the
+ * output, not which runs a sweep has) and takes one number can be swept;
+ * --latency as one latency for every backend. Options are named by their
+ * index in the table. */
+
+/* The index of the sweepable option `name`, or -1 with *why set (why it
+ * cannot be swept, for a message). */
+int lbsim_config_sweepable(const char *name, const char **why);
+/* Their names in the table's order, at most max of them: how many. */
+uint32_t lbsim_config_sweepables(const char **names, uint32_t max);
+const char *lbsim_config_option_name(int option);
+/* What a plot's axis says of it in parentheses: its --help when that is a
+ * short plain phrase ("EMA weight of the newest latency sample"), else the
+ * unit of its value ("ms", "s", "requests/s"); NULL: neither. */
+const char *lbsim_config_option_meaning(int option);
+/* The traffic shape (lbsim_shape_t) that sweeping it chooses, or -1. */
+int lbsim_config_option_shape(int option);
+/* Sets it to v as the command line would: the traffic shape it chooses,
+ * --duration and --requests multiplied by --time-scale. */
+void lbsim_config_set_number(lbsim_config_t *cfg, int option, double v);
 
 /* A value of a numeric option (by its long name), read and checked as the
  * command line reads and checks it: its range, and a whole number for an
