@@ -1,5 +1,4 @@
 /* lbsim merge. See lbsim/cli/merge.h. */
-#define _GNU_SOURCE
 #include "lbsim/cli/merge.h"
 
 #include <errno.h>

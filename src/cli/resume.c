@@ -1,5 +1,4 @@
 /* --resume FILE. See lbsim/cli/resume.h. */
-#define _GNU_SOURCE
 #include "lbsim/cli/resume.h"
 
 #include <errno.h>
@@ -118,7 +117,7 @@ int lbsim_resume_open(lbsim_resume_t *rf, lbsim_vsweep_t *sw, const char *path, 
   rf->path = path;
   struct stat st;
   /* Before opening: a FIFO would block the open, a directory fail it. */
-  if ((stat(path, &st) == 0 && !S_ISREG(st.st_mode)))
+  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
     return lbsim_refuse(err, errlen, "--resume %s is not a regular file: it is read back when the sweep resumes", path);
   rf->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
   if (rf->fd < 0 || fstat(rf->fd, &st) != 0)

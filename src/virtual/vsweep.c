@@ -173,8 +173,10 @@ void lbsim_vsweep_start(lbsim_vsweep_t *sw) {
   lbsim_buf_clear(&sw->line);
   lbsim_vsweep_start_line(sw, &sw->line);
   if (!lbsim_buf_ok(&sw->line) || fwrite(sw->line.data, 1, sw->line.len, sw->out) != sw->line.len ||
-      fflush(sw->out) != 0)
+      fflush(sw->out) != 0) {
+    lbsim_log_error("cannot write the output: %s", lbsim_buf_ok(&sw->line) ? strerror(errno) : "out of memory");
     sw->failed = true;
+  }
 }
 
 /* Runs run r: the command line with its combination's values, its policy
