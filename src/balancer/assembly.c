@@ -8,9 +8,9 @@
 #include "lbsim/base/log.h"
 
 /* A model changed: report it, bring every copy of it in line, tell the oracle. */
-static void on_model_changed(lbsim_fleet_t *fleet, lbsim_model_t *model, const lbsim_event_t *ev, double old,
+static void on_model_changed(lbsim_farm_t *farm, lbsim_model_t *model, const lbsim_event_t *ev, double old,
                              uint64_t now_ns) {
-  lbsim_assembly_t *a = fleet->data;
+  lbsim_assembly_t *a = farm->data;
   lbsim_report_change(&a->report, model, ev, old, now_ns);
   a->sync(a, model->index, now_ns);
   lbsim_oracle_touch(&a->oracle, now_ns);
@@ -29,13 +29,13 @@ void lbsim_assembly_init(lbsim_assembly_t *a, const lbsim_config_t *cfg, uint64_
 
 int lbsim_assembly_models(lbsim_assembly_t *a) {
   const lbsim_config_t *cfg = a->cfg;
-  if (lbsim_fleet_init(&a->fleet, cfg, a->seed, a->clock) != 0) {
+  if (lbsim_farm_init(&a->farm, cfg, a->seed, a->clock) != 0) {
     lbsim_log_error("out of memory for %u backends", cfg->backends);
     return LBSIM_ENOMEM;
   }
-  a->fleet.on_change = on_model_changed;
-  a->fleet.data = a;
-  lbsim_oracle_init(&a->oracle, a->fleet.models, a->fleet.n, cfg->failure_latency_ms, cfg->timeout_s * 1000.0);
+  a->farm.on_change = on_model_changed;
+  a->farm.data = a;
+  lbsim_oracle_init(&a->oracle, a->farm.models, a->farm.n, cfg->failure_latency_ms, cfg->timeout_s * 1000.0);
   return 0;
 }
 
@@ -49,30 +49,28 @@ int lbsim_assembly_names(lbsim_assembly_t *a, uint32_t nbackends) {
   return 0;
 }
 
-int lbsim_assembly_balancers(lbsim_assembly_t *a) {
-  a->balancers = calloc(a->npolicies, sizeof(*a->balancers));
-  if (a->balancers == NULL) {
+int lbsim_assembly_fleets(lbsim_assembly_t *a) {
+  a->fleets = calloc(a->npolicies, sizeof(*a->fleets));
+  if (a->fleets == NULL) {
     lbsim_log_error("out of memory for the balancers");
     return LBSIM_ENOMEM;
   }
-  lbsim_oracle_t *oracle = a->fleet.n > 0 ? &a->oracle : NULL;
+  lbsim_oracle_t *oracle = a->farm.n > 0 ? &a->oracle : NULL;
   for (uint32_t w = 0; w < a->npolicies; w++) {
-    /* Counted as soon as it is tried: freeing handles a balancer that
+    /* Counted as soon as it is tried: freeing handles a fleet that
      * stopped half-way. */
-    a->nbalancers = w + 1;
-    int err = lbsim_balancer_init(&a->balancers[w], a->cfg, a->seed, w, &a->names[(size_t)w * a->nbackends],
-                                  a->nbackends, oracle);
-    if (err != 0) {
-      lbsim_log_error("cannot set up the balancer for %s: %s", a->cfg->policies[w], lbsim_strerror(err));
+    a->nfleets = w + 1;
+    int err = lbsim_fleet_init(&a->fleets[w], a->cfg, a->seed, w, &a->names[(size_t)w * a->nbackends],
+                               a->nbackends, oracle);
+    if (err != 0)
       return err;
-    }
   }
   return 0;
 }
 
 int lbsim_assembly_runner(lbsim_assembly_t *a) {
-  int err = lbsim_runner_init(&a->runner, a->clock, a->cfg, a->seed, a->balancers, a->nbalancers,
-                              a->fleet.n > 0 ? &a->oracle : NULL, &a->report);
+  int err = lbsim_runner_init(&a->runner, a->clock, a->cfg, a->seed, a->fleets, a->nfleets,
+                              a->farm.n > 0 ? &a->oracle : NULL, &a->report);
   a->runner_ready = true;
   if (err != 0)
     lbsim_log_error("out of memory for the report %s", a->cfg->report_path);
@@ -81,9 +79,9 @@ int lbsim_assembly_runner(lbsim_assembly_t *a) {
 
 int lbsim_assembly_start(lbsim_assembly_t *a, const char *const *names, uint32_t n, uint64_t now_ns,
                          lbsim_runner_cb on_finished) {
-  lbsim_report_bind(&a->report, a->balancers, a->nbalancers, names, n, a->fleet.n > 0 ? &a->oracle : NULL, now_ns);
+  lbsim_report_bind(&a->report, a->fleets, a->nfleets, names, n, a->farm.n > 0 ? &a->oracle : NULL, now_ns);
   lbsim_report_start(&a->report, now_ns);
-  if (a->fleet.n > 0 && lbsim_fleet_start(&a->fleet, now_ns) != 0) {
+  if (a->farm.n > 0 && lbsim_farm_start(&a->farm, now_ns) != 0) {
     lbsim_log_error("out of memory for the scenario");
     return LBSIM_ENOMEM;
   }
@@ -95,26 +93,26 @@ int lbsim_assembly_start(lbsim_assembly_t *a, const char *const *names, uint32_t
 void lbsim_assembly_stop(lbsim_assembly_t *a) {
   if (a->runner_ready)
     lbsim_runner_close(&a->runner);
-  lbsim_fleet_stop(&a->fleet);
+  lbsim_farm_stop(&a->farm);
 }
 
 void lbsim_assembly_free(lbsim_assembly_t *a) {
   if (a->runner_ready)
     lbsim_runner_free(&a->runner);
-  for (uint32_t w = 0; w < a->nbalancers; w++)
-    lbsim_balancer_free(&a->balancers[w]);
-  free(a->balancers);
-  a->balancers = NULL;
-  a->nbalancers = 0;
+  for (uint32_t w = 0; w < a->nfleets; w++)
+    lbsim_fleet_free(&a->fleets[w]);
+  free(a->fleets);
+  a->fleets = NULL;
+  a->nfleets = 0;
   free((void *)a->names);
   a->names = NULL;
-  lbsim_fleet_free(&a->fleet);
+  lbsim_farm_free(&a->farm);
   lbsim_report_free(&a->report);
 }
 
 uint64_t lbsim_assembly_requests(const lbsim_assembly_t *a) {
   uint64_t n = 0;
-  for (uint32_t w = 0; w < a->nbalancers; w++)
-    n += a->balancers[w].stats.total.requests;
+  for (uint32_t w = 0; w < a->nfleets; w++)
+    n += a->fleets[w].stats.total.requests;
   return n;
 }

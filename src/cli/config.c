@@ -40,6 +40,7 @@ typedef enum opt_kind_e {
   OPT_ADMIN,
   OPT_METRICS,
   OPT_REPLAY,    /* applied before the other options, see lbsim_config_parse */
+  OPT_SUBSET_MODE,
   OPT_HELP,
   OPT_VERSION
 } opt_kind_t;
@@ -138,7 +139,7 @@ static const opt_t options[] = {
   {"duration", 'd', "S", OPT_DOUBLE, OFF(duration_s), 0, 31536000, false,
    "a number of seconds >= 0", "start no new round after S seconds; 0 = no limit", "0", NULL},
   {"requests", 0, "N", OPT_UINT64, OFF(requests), 0, 1e15, false,
-   "an integer >= 0", "launch no more than N requests (per compared policy); 0 = no limit", "0", NULL},
+   "an integer >= 0", "launch no more than N requests (per compared policy, shared by its clients); 0 = no limit", "0", NULL},
   {"timeout", 't', "S", OPT_DOUBLE, OFF(timeout_s), 0, 86400, true,
    "a number of seconds in (0, 86400]", "per-request deadline: connect, send and the whole response", "5", NULL},
   {"failure-latency", 0, "MS", OPT_DOUBLE, OFF(failure_latency_ms), 0, 86400000, false,
@@ -149,6 +150,16 @@ static const opt_t options[] = {
   {"client-idle", 0, "S", OPT_DOUBLE, OFF(client_idle_s), 0, 86400, true,
    "a number of seconds in (0, 86400]", "idle client connections are closed after S (keep below the server's)", "4", NULL},
 
+  {"clients", 0, "N", OPT_UINT32, OFF(clients), 1, LBSIM_MAX_CLIENTS, false,
+   "an integer in 1..100000", "independent balancers, each with its own state and share of the traffic", "1",
+   "Fleet"},
+  {"subset", 0, "K", OPT_UINT32, OFF(subset), 1, LBSIM_MAX_BACKENDS, false,
+   "an integer in 1..4096", "each client uses K of the backends (its subset)", "all", NULL},
+  {"subset-mode", 0, "MODE", OPT_SUBSET_MODE, 0, 0, 0, false, NULL,
+   "how subsets are drawn: random, or deterministic (the SRE book's rounds)", "random", NULL},
+  {"warmup", 0, "S", OPT_DOUBLE, OFF(warmup_s), 0, 31536000, false,
+   "a number of seconds >= 0", "the first S seconds are run but not counted", "0", NULL},
+
   {"policy", 0, "NAME", OPT_POLICY, 0, 0, 0, false, NULL,
    "balancing policy; 'help' lists them", "ema-greedy", "Policies and traffic"},
   {"compare", 0, "P1,P2,...", OPT_COMPARE, 0, 0, 0, false, NULL,
@@ -156,7 +167,8 @@ static const opt_t options[] = {
   {"decay", 0, "S", OPT_DOUBLE, OFF(decay_s), 0, 86400, true,
    "a number of seconds in (0, 86400]", "p2c-peak-ewma: time constant of the moving average", "10", NULL},
   {"choices", 0, "K", OPT_UINT32, OFF(choices), 0, 4096, false,
-   "an integer in 0..4096", "least-outstanding: best of K random backends; 0 = all", "0", NULL},
+   "an integer in 0..4096",
+   "least-outstanding: best of K random backends (1: one at random); 0 or K >= backends = all", "0", NULL},
   {"temperature", 0, "MS", OPT_DOUBLE, OFF(temperature_ms), 0, 3600000, true,
    "a number of milliseconds > 0", "ema-softmax: EMA gap in ms that splits traffic e:1", "20", NULL},
   {"rate", 0, "R", OPT_SHAPE, OFF(rate), 0, 10000000, true,
@@ -197,7 +209,8 @@ static const opt_t options[] = {
   {"scenario", 0, "FILE", OPT_SCENARIO, OFF(scenario_path), 0, 0, false, NULL,
    "scripted changes: 'at 15s backend 3 latency 2000ms', ... (see README)", NULL, NULL},
   {"time-scale", 0, "X", OPT_DOUBLE, OFF(time_scale), 0, 1000, true,
-   "a number in (0, 1000]", "multiply scenario times and --duration by X", "1", NULL},
+   "a number in (0, 1000]", "run X times as fast: scenario times, --duration, --warmup, --interval and --requests",
+   "1", NULL},
   {"replay", 0, "NAME", OPT_REPLAY, 0, 0, 0, false, NULL,
    "a published experiment: linkerd or tower (later options override it)", NULL, NULL, .affects = AFFECTS_NO_RUN},
   {"admin", 0, "PORT", OPT_ADMIN, 0, 0, 65535, false, "an integer in 0..65535",
@@ -250,6 +263,7 @@ void lbsim_config_defaults(lbsim_config_t *cfg) {
   cfg->failure_latency_ms = 10000;
   cfg->pool_size = 0;
   cfg->client_idle_s = 4;
+  cfg->clients = 1;
   strcpy(cfg->policies[0], "ema-greedy");
   cfg->npolicies = 1;
   cfg->decay_s = 10;
@@ -416,7 +430,12 @@ static bool describe_value(const lbsim_config_t *cfg, const opt_t *o, lbsim_buf_
   case OPT_SEED:
     lbsim_buf_u64(v, cfg->seed);
     return true;
+  case OPT_SUBSET_MODE:
+    lbsim_buf_append_str(v, lbsim_subset_mode_name(cfg->subset_mode));
+    return true;
   default:
+    /* Kinds whose value a run never depends on (the table says so); a new
+     * kind of option that changes a run needs its case above. */
     return false;
   }
 }
@@ -469,18 +488,23 @@ int lbsim_config_set(lbsim_config_t *cfg, const char *text, char *err, size_t er
 
 /* ---- the options a sweep varies ------------------------------------------------ */
 
-/* --duration and --requests as given, times --time-scale (scenario times
- * are scaled when they are scheduled). */
+/* The options --time-scale multiplies, as given, times it: the scenario
+ * times are scaled when they are scheduled, the summaries keep their place
+ * in the experiment. */
 static void scale_by_time(lbsim_config_t *cfg) {
-  cfg->duration_s = cfg->duration_given_s;
-  cfg->requests = cfg->requests_given;
-  if (cfg->time_scale != 1) {
-    cfg->duration_s *= cfg->time_scale;
+  double x = cfg->time_scale;
+  cfg->duration_s = cfg->given.duration_s;
+  cfg->warmup_s = cfg->given.warmup_s;
+  cfg->interval_s = cfg->given.interval_s;
+  cfg->requests = cfg->given.requests;
+  if (x != 1) {
+    cfg->duration_s *= x;
+    cfg->warmup_s *= x;
+    cfg->interval_s *= x;
     if (cfg->requests)
-      cfg->requests = (uint64_t)ceil((double)cfg->requests * cfg->time_scale);
+      cfg->requests = (uint64_t)ceil((double)cfg->requests * x);
   }
 }
-
 
 static bool sweepable(const opt_t *o) {
   switch (o->kind) {
@@ -555,10 +579,15 @@ void lbsim_config_set_number(lbsim_config_t *cfg, int option, double v) {
   int shape = lbsim_config_option_shape(option);
   if (shape >= 0)
     cfg->shape = (lbsim_shape_t)shape;
+  /* What --time-scale multiplies is set as given, then multiplied. */
   if (o->offset == OFF(duration_s))
-    field = &cfg->duration_given_s;
+    field = &cfg->given.duration_s;
+  else if (o->offset == OFF(warmup_s))
+    field = &cfg->given.warmup_s;
+  else if (o->offset == OFF(interval_s))
+    field = &cfg->given.interval_s;
   else if (o->offset == OFF(requests))
-    field = &cfg->requests_given;
+    field = &cfg->given.requests;
   switch (o->kind) {
   case OPT_UINT32:
   case OPT_BURST:
@@ -580,7 +609,6 @@ void lbsim_config_set_number(lbsim_config_t *cfg, int option, double v) {
     *(double *)field = v;
     break;
   }
-  /* As on the command line, --duration and --requests are multiplied by --time-scale. */
   scale_by_time(cfg);
 }
 
@@ -818,6 +846,14 @@ static lbsim_parse_result_t apply(lbsim_config_t *cfg, const opt_t *o, const cha
     return parse_metrics(cfg, arg, err, errlen);
   case OPT_REPLAY:
     return LBSIM_PARSE_RUN; /* applied first, by lbsim_config_parse */
+  case OPT_SUBSET_MODE: {
+    int mode = lbsim_subset_mode_find(arg);
+    if (mode < 0)
+      return error(err, errlen, "invalid --subset-mode '%s': expected random or deterministic", arg);
+    cfg->subset_mode = (lbsim_subset_mode_t)mode;
+    cfg->subset_mode_given = true;
+    return LBSIM_PARSE_RUN;
+  }
   case OPT_HELP:
     return LBSIM_PARSE_HELP;
   case OPT_VERSION:
@@ -835,8 +871,7 @@ static lbsim_parse_result_t validate(lbsim_config_t *cfg, char *err, size_t errl
     if (lbsim_scenario_load(&cfg->scenario, cfg->scenario_path, cfg->backends, err, errlen) != 0)
       return LBSIM_PARSE_ERROR;
   }
-  cfg->duration_given_s = cfg->duration_s;
-  cfg->requests_given = cfg->requests;
+  cfg->given = (lbsim_time_scaled_t){cfg->duration_s, cfg->warmup_s, cfg->interval_s, cfg->requests};
   scale_by_time(cfg);
   if (cfg->report_path[0] != '\0' && cfg->role == LBSIM_ROLE_BACKENDS)
     return error(err, errlen, "--report draws the client's view: it cannot be combined with --backends-only");
@@ -868,6 +903,18 @@ static lbsim_parse_result_t validate(lbsim_config_t *cfg, char *err, size_t errl
   if (cfg->compare && cfg->role != LBSIM_ROLE_DEMO)
     return error(err, errlen, "--compare runs its own copies of the backends: it cannot be combined with %s",
                  cfg->role == LBSIM_ROLE_CLIENT ? "--client-only" : "--backends-only");
+  if (cfg->subset_mode_given && cfg->subset == 0)
+    return error(err, errlen, "--subset-mode needs --subset K");
+  if (cfg->role == LBSIM_ROLE_BACKENDS && (cfg->clients > 1 || cfg->subset > 0))
+    return error(err, errlen, "--%s is for the client side: it cannot be combined with --backends-only",
+                 cfg->clients > 1 ? "clients" : "subset");
+  uint32_t backends = cfg->role == LBSIM_ROLE_CLIENT ? cfg->nservers : cfg->backends;
+  if (cfg->subset > backends)
+    return error(err, errlen, "--subset %u is more than the %u backend%s", cfg->subset, backends,
+                 backends == 1 ? "" : "s");
+  if (cfg->warmup_s > 0 && cfg->duration_s > 0 && cfg->warmup_s >= cfg->duration_s)
+    return error(err, errlen, "--warmup (%g s) must be shorter than --duration (%g s)", cfg->warmup_s,
+                 cfg->duration_s);
   uint32_t copies = cfg->compare ? cfg->npolicies : 1;
   if (cfg->role != LBSIM_ROLE_CLIENT && cfg->port_base != 0 &&
       cfg->port_base + copies * cfg->backends - 1 > 65535)

@@ -4,9 +4,9 @@
 # Options are read from `lbsim --help`, policy names from `lbsim --policy
 # help` and what a sweep can vary from `lbsim --sweep help`, of the very
 # binary being completed, so that the completion always matches the
-# program. Values that lbsim does not list (replays, formats, jitter kinds,
-# sweep metrics) are named here; a test compares them with lbsim's own
-# error messages. After "lbsim merge", its own few options and files.
+# program. Values that lbsim does not list (clocks, replays, formats, jitter
+# kinds, sweep metrics) are named here; a test compares them with lbsim's
+# own error messages. After "lbsim merge", its own few options and files.
 
 _lbsim_run() {
     # The binary as typed (lbsim, ./build/lbsim, ~/bin/lbsim).
@@ -136,9 +136,19 @@ _lbsim() {
         --sweep-metric)
             COMPREPLY=($(compgen -W "$_lbsim_metrics" -- "$cur"))
             ;;
-        --scenario | --report | --resume)
+        --clock)
+            COMPREPLY=($(compgen -W $'real\nvirtual' -- "$cur"))
+            ;;
+        --scenario | --resume)
             compopt -o filenames 2>/dev/null
             COMPREPLY=($(compgen -f -- "$cur"))
+            ;;
+        --report)
+            # An SVG file, or a directory on the way to one.
+            compopt -o filenames 2>/dev/null
+            COMPREPLY=($(compgen -d -- "$cur"; compgen -f -X '!*.svg' -- "$cur" | while IFS= read -r f; do
+                [[ -d $f ]] || printf '%s\n' "$f"
+            done))
             ;;
         --server)
             [[ $cur == *:* ]] || COMPREPLY=($(compgen -W "http://" -- "$cur"))

@@ -104,9 +104,9 @@ static json_t *number_or_null(double v) {
 }
 
 static json_t *backend_state(const lbsim_admin_t *a, uint32_t i) {
-  const lbsim_model_t *m = &a->fleet->models[i];
+  const lbsim_model_t *m = &a->farm->models[i];
   json_int_t in_flight = 0, conns = 0, ok = 0, failed = 0;
-  for (uint32_t k = i; k < a->nbackends; k += a->fleet->n) {
+  for (uint32_t k = i; k < a->nbackends; k += a->farm->n) {
     const lbsim_backend_t *b = &a->backends[k];
     in_flight += (json_int_t)b->in_flight;
     conns += (json_int_t)b->httpd.nconns;
@@ -124,7 +124,7 @@ static json_t *backend_state(const lbsim_admin_t *a, uint32_t i) {
 
 static json_t *backends_state(const lbsim_admin_t *a) {
   json_t *list = json_array();
-  for (uint32_t i = 0; list && i < a->fleet->n; i++)
+  for (uint32_t i = 0; list && i < a->farm->n; i++)
     if (json_array_append_new(list, backend_state(a, i)) != 0) {
       json_decref(list);
       return NULL;
@@ -272,7 +272,7 @@ static int backend_of(const lbsim_admin_t *a, const lbsim_hrequest_t *req) {
       return -1;
     v = v * 10 + (unsigned)(req->path[k] - '0');
   }
-  return v >= 1 && v <= a->fleet->n ? (int)v - 1 : -2;
+  return v >= 1 && v <= a->farm->n ? (int)v - 1 : -2;
 }
 
 static bool is(const lbsim_hrequest_t *req, const char *path) {
@@ -298,7 +298,7 @@ static int apply_change(lbsim_admin_t *a, int i, const lbsim_hrequest_t *req, st
   int32_t target = i < 0 ? LBSIM_ALL_BACKENDS : i;
   for (int k = 0; k < n; k++) {
     events[k].backend = target;
-    lbsim_fleet_apply(a->fleet, target, &events[k], now);
+    lbsim_farm_apply(a->farm, target, &events[k], now);
   }
   return 0;
 }
@@ -325,7 +325,7 @@ static int answer(lbsim_admin_t *a, const lbsim_hrequest_t *req, lbsim_hentry_t 
     if (change && ((status = check_change(a, req, ans)) != 0 || (status = apply_change(a, i, req, ans)) != 0))
       return status;
   } else if (i == -2) {
-    return refuse(ans, 404, NULL, "no such backend (there are %u)", a->fleet->n);
+    return refuse(ans, 404, NULL, "no such backend (there are %u)", a->farm->n);
   } else {
     return refuse(ans, 404, NULL, "Not Found");
   }
@@ -348,7 +348,7 @@ static int answer(lbsim_admin_t *a, const lbsim_hrequest_t *req, lbsim_hentry_t 
     lbsim_buf_append_str(&ans->body, help_text);
   } else if (is(req, "/metrics")) {
     ans->type = "text/plain; version=0.0.4; charset=utf-8";
-    lbsim_metrics_text(a->balancers, a->nbalancers, a->backends, a->nbackends, &ans->body);
+    lbsim_metrics_text(a->fleets, a->nfleets, a->backends, a->nbackends, &ans->body);
   } else if (i >= 0) {
     put_json(&ans->body, backend_state(a, (uint32_t)i));
   } else {
@@ -603,7 +603,7 @@ int lbsim_admin_start(lbsim_admin_t *a, uv_loop_t *loop, lbsim_sched_t *sched, u
   if (a->reporting)
     lbsim_report_init_emit(&a->report, a->cfg, a->seed, lbsim_format_find("json"), on_report, a);
   /* A few times a second; once a second when there is a lot to say. */
-  uint64_t pairs = (uint64_t)(a->nbalancers ? a->nbalancers : 1) * (a->fleet ? a->fleet->n : 1);
+  uint64_t pairs = (uint64_t)(a->nfleets ? a->nfleets : 1) * (a->farm ? a->farm->n : 1);
   a->tick_ns = (pairs > 2000 ? 1000 : 250) * (uint64_t)LBSIM_NS_PER_MS;
   lbsim_timer_init(&a->tick, LBSIM_ORDER_REPORT);
   lbsim_httpd_init(&a->httpd, loop, sched, &admin_app, a);

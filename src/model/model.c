@@ -57,6 +57,7 @@ double lbsim_model_apply(lbsim_model_t *model, const lbsim_event_t *ev, uint64_t
     model->capacity = (uint32_t)ev->value;
     break;
   case LBSIM_ACTION_JITTER:
+    model->jitter_before = model->jitter;
     model->jitter = ev->jitter;
     break;
   }
@@ -149,15 +150,15 @@ int lbsim_copy_sync(lbsim_copy_t *copy, uint64_t now_ns) {
   return went;
 }
 
-/* ---- the fleet ------------------------------------------------------------------ */
+/* ---- the farm ------------------------------------------------------------------ */
 
-static void changed(lbsim_fleet_t *f, lbsim_model_t *model, const lbsim_event_t *ev, double old, uint64_t now_ns) {
+static void changed(lbsim_farm_t *f, lbsim_model_t *model, const lbsim_event_t *ev, double old, uint64_t now_ns) {
   if (f->on_change)
     f->on_change(f, model, ev, old, now_ns);
 }
 
 static void on_drift(lbsim_timer_t *timer, uint64_t now_ns) {
-  lbsim_fleet_t *f = LBSIM_CONTAINER_OF(timer, lbsim_fleet_t, drift);
+  lbsim_farm_t *f = LBSIM_CONTAINER_OF(timer, lbsim_farm_t, drift);
   /* Every model steps at the same instant, in order. */
   for (uint32_t i = 0; i < f->n; i++) {
     lbsim_model_t *m = &f->models[i];
@@ -173,7 +174,7 @@ static void on_drift(lbsim_timer_t *timer, uint64_t now_ns) {
   lbsim_clock_set(f->clock, &f->drift, timer->due_ns + f->drift_period_ns, on_drift);
 }
 
-void lbsim_fleet_apply(lbsim_fleet_t *f, int32_t backend, const lbsim_event_t *ev, uint64_t now_ns) {
+void lbsim_farm_apply(lbsim_farm_t *f, int32_t backend, const lbsim_event_t *ev, uint64_t now_ns) {
   uint32_t first = backend == LBSIM_ALL_BACKENDS ? 0 : (uint32_t)backend;
   uint32_t end = backend == LBSIM_ALL_BACKENDS ? f->n : first + 1;
   for (uint32_t i = first; i < end; i++) {
@@ -184,26 +185,26 @@ void lbsim_fleet_apply(lbsim_fleet_t *f, int32_t backend, const lbsim_event_t *e
 
 static void on_playback(lbsim_timer_t *timer, uint64_t now_ns);
 
-static uint64_t event_due_ns(const lbsim_fleet_t *f, const lbsim_event_t *ev) {
+static uint64_t event_due_ns(const lbsim_farm_t *f, const lbsim_event_t *ev) {
   return f->start_ns + lbsim_ms_to_ns(ev->at_s * f->time_scale * 1000.0);
 }
 
 /* Applies every event due by now_ns, in file order, and waits for the next. */
-static void play(lbsim_fleet_t *f, uint64_t now_ns) {
+static void play(lbsim_farm_t *f, uint64_t now_ns) {
   const lbsim_scenario_t *sc = f->scenario;
   while (f->next_event < sc->nevents && event_due_ns(f, &sc->events[f->next_event]) <= now_ns) {
     const lbsim_event_t *ev = &sc->events[f->next_event++];
-    lbsim_fleet_apply(f, ev->backend, ev, now_ns);
+    lbsim_farm_apply(f, ev->backend, ev, now_ns);
   }
   if (f->next_event < sc->nevents)
     lbsim_clock_set(f->clock, &f->playback, event_due_ns(f, &sc->events[f->next_event]), on_playback);
 }
 
 static void on_playback(lbsim_timer_t *timer, uint64_t now_ns) {
-  play(LBSIM_CONTAINER_OF(timer, lbsim_fleet_t, playback), now_ns);
+  play(LBSIM_CONTAINER_OF(timer, lbsim_farm_t, playback), now_ns);
 }
 
-int lbsim_fleet_init(lbsim_fleet_t *f, const lbsim_config_t *cfg, uint64_t seed, lbsim_clock_t *clock) {
+int lbsim_farm_init(lbsim_farm_t *f, const lbsim_config_t *cfg, uint64_t seed, lbsim_clock_t *clock) {
   memset(f, 0, sizeof(*f));
   f->n = cfg->backends;
   f->clock = clock;
@@ -220,7 +221,7 @@ int lbsim_fleet_init(lbsim_fleet_t *f, const lbsim_config_t *cfg, uint64_t seed,
   return 0;
 }
 
-int lbsim_fleet_start(lbsim_fleet_t *f, uint64_t now_ns) {
+int lbsim_farm_start(lbsim_farm_t *f, uint64_t now_ns) {
   f->start_ns = now_ns;
   play(f, now_ns);
   if (f->drift_period_ns > 0)
@@ -228,14 +229,14 @@ int lbsim_fleet_start(lbsim_fleet_t *f, uint64_t now_ns) {
   return 0;
 }
 
-void lbsim_fleet_stop(lbsim_fleet_t *f) {
+void lbsim_farm_stop(lbsim_farm_t *f) {
   if (f->clock == NULL)
     return;
   lbsim_clock_cancel(f->clock, &f->drift);
   lbsim_clock_cancel(f->clock, &f->playback);
 }
 
-void lbsim_fleet_free(lbsim_fleet_t *f) {
+void lbsim_farm_free(lbsim_farm_t *f) {
   free(f->models);
   f->models = NULL;
   f->n = 0;

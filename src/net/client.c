@@ -675,7 +675,8 @@ static const lbsim_transport_ops_t client_transport = {
 };
 
 int lbsim_client_init(lbsim_client_t *client, uv_loop_t *loop, lbsim_sched_t *sched,
-                      const lbsim_client_config_t *config, const lbsim_url_t *urls, uint32_t n) {
+                      const lbsim_client_config_t *config, const lbsim_url_t *urls, const uint32_t *subset,
+                      uint32_t n) {
   memset(client, 0, sizeof(*client));
   client->transport.ops = &client_transport;
   client->loop = loop;
@@ -703,10 +704,11 @@ int lbsim_client_init(lbsim_client_t *client, uv_loop_t *loop, lbsim_sched_t *sc
   }
   for (uint32_t i = 0; i < n; i++) {
     lbsim_pool_t *pool = &client->pools[i];
+    const lbsim_url_t *url = &urls[subset ? subset[i] : i];
     lbsim_buf_t req = {0};
     if (lbsim_buf_printf(&req,
                          "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: lbsim/%s\r\nAccept: */*\r\n\r\n",
-                         urls[i].path, urls[i].authority, LBSIM_VERSION) != 0)
+                         url->path, url->authority, LBSIM_VERSION) != 0)
       return UV_ENOMEM;
     pool->request = req.data;
     pool->request_len = req.len;
@@ -766,7 +768,7 @@ int lbsim_client_set_address(lbsim_client_t *client, uint32_t backend, const str
 }
 
 void lbsim_client_submit(lbsim_client_t *client, lbsim_creq_t *req) {
-  lbsim_pool_t *pool = &client->pools[req->base.backend];
+  lbsim_pool_t *pool = &client->pools[req->base.pick];
   req->deadline_ns = req->base.start_ns + client->config.timeout_ns;
   client->in_flight++;
   if (client->closing) {

@@ -103,12 +103,22 @@ static void on_signal(uv_signal_t *handle, int signum) {
   }
 }
 
+/* A client run against servers elsewhere that got no answer at all is a
+ * failed run (a scenario that fails the built-in backends on purpose is
+ * not). */
+static bool nothing_succeeded(const lbsim_sim_t *sim) {
+  for (uint32_t w = 0; w < sim->run.nfleets; w++)
+    if (sim->run.fleets[w].stats.total.ok > 0)
+      return false;
+  return true;
+}
+
 /* ---- backends -------------------------------------------------------------- */
 
 /* A model changed: every copy of it takes the change in. */
 static void sync_backends(lbsim_assembly_t *run, uint32_t i, uint64_t now_ns) {
   lbsim_sim_t *sim = LBSIM_CONTAINER_OF(run, lbsim_sim_t, run);
-  for (uint32_t k = i; k < sim->nbackends; k += run->fleet.n)
+  for (uint32_t k = i; k < sim->nbackends; k += run->farm.n)
     lbsim_backend_sync(&sim->backends[k], now_ns);
 }
 
@@ -117,17 +127,17 @@ static int start_backends(lbsim_sim_t *sim, uint32_t copies) {
   int err = lbsim_assembly_models(&sim->run);
   if (err != 0)
     return err;
-  const lbsim_fleet_t *fleet = &sim->run.fleet;
-  sim->backends = calloc((size_t)copies * fleet->n, sizeof(*sim->backends));
+  const lbsim_farm_t *farm = &sim->run.farm;
+  sim->backends = calloc((size_t)copies * farm->n, sizeof(*sim->backends));
   if (sim->backends == NULL) {
     lbsim_log_error("out of memory for %u backends", cfg->backends);
     return UV_ENOMEM;
   }
-  for (uint32_t k = 0; k < copies * fleet->n; k++) {
-    uint32_t i = k % fleet->n;
+  for (uint32_t k = 0; k < copies * farm->n; k++) {
+    uint32_t i = k % farm->n;
     uint16_t port = cfg->port_base ? (uint16_t)(cfg->port_base + k) : 0;
     lbsim_backend_t *b = &sim->backends[k];
-    err = lbsim_backend_start(b, &sim->loop, &sim->sched, &fleet->models[i], cfg, port, sim->run.seed);
+    err = lbsim_backend_start(b, &sim->loop, &sim->sched, &farm->models[i], cfg, port, sim->run.seed);
     sim->nbackends = k + 1; /* a failed start still has a listener closing */
     if (err == UV_ENOMEM) {
       lbsim_log_error("out of memory for backend %u", i + 1);
@@ -138,11 +148,11 @@ static int start_backends(lbsim_sim_t *sim, uint32_t copies) {
       return err;
     }
     if (copies > 1) {
-      b->policy = cfg->policies[k / fleet->n];
+      b->policy = cfg->policies[k / farm->n];
       lbsim_log("backend %u (copy for %s) listening on %s latency=%.2f ms", i + 1, b->policy, b->url,
-                fleet->models[i].latency.latency_ms);
+                farm->models[i].latency.latency_ms);
     } else {
-      lbsim_log("backend %u listening on %s latency=%.2f ms", i + 1, b->url, fleet->models[i].latency.latency_ms);
+      lbsim_log("backend %u listening on %s latency=%.2f ms", i + 1, b->url, farm->models[i].latency.latency_ms);
     }
   }
   return 0;
@@ -155,7 +165,7 @@ static int urls_of_backends(lbsim_sim_t *sim) {
     lbsim_log_error("out of memory for the URLs of %u backends", sim->nbackends);
     return UV_ENOMEM;
   }
-  sim->nurls = sim->run.fleet.n;
+  sim->nurls = sim->run.farm.n;
   for (uint32_t k = 0; k < sim->nbackends; k++) {
     char why[128];
     if (lbsim_url_parse(&sim->urls[k], sim->backends[k].url, why, sizeof(why)) != 0) {
@@ -191,6 +201,11 @@ static void start_run(lbsim_sim_t *sim) {
   }
 }
 
+/* The HTTP client of client c of fleet f. */
+static lbsim_client_t *http_client(lbsim_sim_t *sim, const lbsim_fleet_t *f, uint32_t c) {
+  return &sim->clients[(size_t)f->index * f->nclients + c];
+}
+
 typedef struct resolve_s {
   uv_getaddrinfo_t req;
   lbsim_sim_t *sim;
@@ -210,8 +225,12 @@ static int set_resolved(lbsim_sim_t *sim, uint32_t index, const struct addrinfo 
   for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next)
     addrs[n++] = ai->ai_addr;
   int err = 0;
-  for (uint32_t w = 0; w < sim->nclients && err == 0; w++)
-    err = lbsim_client_set_addresses(&sim->clients[w], index, addrs, n);
+  lbsim_fleet_t *f = &sim->run.fleets[index / sim->nurls];
+  for (uint32_t c = 0; c < f->nclients && err == 0; c++) {
+    uint32_t pool = lbsim_balancer_local(&f->clients[c], index % sim->nurls);
+    if (pool != UINT32_MAX)
+      err = lbsim_client_set_addresses(http_client(sim, f, c), pool, addrs, n);
+  }
   free(addrs);
   return err;
 }
@@ -238,15 +257,20 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
  * uv_getaddrinfo. Traffic starts when every address is known. */
 static int resolve_all(lbsim_sim_t *sim) {
   sim->resolving = 1; /* held while the look-ups are issued */
-  for (uint32_t k = 0; k < sim->run.nbalancers * sim->nurls; k++) {
+  for (uint32_t k = 0; k < sim->run.nfleets * sim->nurls; k++) {
     const lbsim_url_t *url = &sim->urls[k];
     struct sockaddr_storage addr;
     if (uv_ip4_addr(url->host, url->port, (struct sockaddr_in *)&addr) == 0 ||
         uv_ip6_addr(url->host, url->port, (struct sockaddr_in6 *)&addr) == 0) {
-      lbsim_client_set_address(&sim->clients[k / sim->nurls], k % sim->nurls, (struct sockaddr *)&addr);
+      const lbsim_fleet_t *f = &sim->run.fleets[k / sim->nurls];
+      for (uint32_t c = 0; c < f->nclients; c++) {
+        uint32_t pool = lbsim_balancer_local(&f->clients[c], k % sim->nurls);
+        if (pool != UINT32_MAX)
+          lbsim_client_set_address(http_client(sim, f, c), pool, (struct sockaddr *)&addr);
+      }
       continue;
     }
-    /* Only --client-only has names, and it has one balancer. */
+    /* Only --client-only has names, and it has one fleet. */
     resolve_t *r = calloc(1, sizeof(*r));
     if (r == NULL) {
       lbsim_log_error("cannot resolve %s: %s", url->host, uv_strerror(UV_ENOMEM));
@@ -270,7 +294,21 @@ static int resolve_all(lbsim_sim_t *sim) {
   return 0;
 }
 
-static int start_balancers(lbsim_sim_t *sim) {
+/* Connections open to each backend: every client's pools. */
+static void count_conns(const lbsim_fleet_t *f, void *data, uint32_t *out) {
+  lbsim_sim_t *sim = data;
+  memset(out, 0, f->n * sizeof(*out));
+  for (uint32_t c = 0; c < f->nclients; c++) {
+    const lbsim_balancer_t *b = &f->clients[c];
+    for (uint32_t k = 0; k < b->n; k++) {
+      uint32_t open, idle;
+      lbsim_client_pool_counts(http_client(sim, f, c), k, &open, &idle);
+      out[lbsim_balancer_backend(b, k)] += open;
+    }
+  }
+}
+
+static int start_fleets(lbsim_sim_t *sim) {
   lbsim_assembly_t *run = &sim->run;
   const lbsim_config_t *cfg = run->cfg;
   int err = lbsim_assembly_names(run, sim->nurls);
@@ -278,10 +316,11 @@ static int start_balancers(lbsim_sim_t *sim) {
     return err;
   for (uint32_t k = 0; k < run->npolicies * sim->nurls; k++)
     run->names[k] = sim->urls[k].text;
-  err = lbsim_assembly_balancers(run);
+  err = lbsim_assembly_fleets(run);
   if (err != 0)
     return err;
-  sim->clients = calloc(run->nbalancers, sizeof(*sim->clients));
+  uint32_t nclients = run->fleets[0].nclients;
+  sim->clients = calloc((size_t)run->nfleets * nclients, sizeof(*sim->clients));
   if (sim->clients == NULL) {
     lbsim_log_error("cannot start the client: %s", uv_strerror(UV_ENOMEM));
     return UV_ENOMEM;
@@ -296,17 +335,24 @@ static int start_balancers(lbsim_sim_t *sim) {
       .timeout_ns = lbsim_ms_to_ns(cfg->timeout_s * 1000.0),
       .idle_ns = lbsim_ms_to_ns(cfg->client_idle_s * 1000.0),
   };
-  for (uint32_t w = 0; w < run->nbalancers; w++) {
-    /* Counted as soon as it is tried: closing and freeing handle a client
-     * that stopped half-way. */
-    sim->nclients = w + 1;
-    err = lbsim_client_init(&sim->clients[w], &sim->loop, &sim->sched, &ccfg, &sim->urls[w * sim->nurls],
-                            sim->nurls);
-    if (err != 0) {
-      lbsim_log_error("cannot start the client: %s", uv_strerror(err));
-      return err;
+  for (uint32_t w = 0; w < run->nfleets; w++) {
+    lbsim_fleet_t *f = &run->fleets[w];
+    for (uint32_t c = 0; c < f->nclients; c++) {
+      lbsim_balancer_t *b = &f->clients[c];
+      lbsim_client_t *client = http_client(sim, f, c);
+      /* Counted as soon as it is tried: closing and freeing handle a client
+       * that stopped half-way. */
+      sim->nclients++;
+      err = lbsim_client_init(client, &sim->loop, &sim->sched, &ccfg, &sim->urls[(size_t)w * sim->nurls], b->subset,
+                              b->n);
+      if (err != 0) {
+        lbsim_log_error("cannot start the client: %s", uv_strerror(err));
+        return err;
+      }
+      lbsim_balancer_attach(b, &client->transport);
     }
-    lbsim_balancer_attach(&run->balancers[w], &sim->clients[w].transport);
+    f->conns = count_conns;
+    f->conns_data = sim;
   }
   err = lbsim_assembly_runner(run);
   if (err != 0)
@@ -321,11 +367,11 @@ static int start_admin(lbsim_sim_t *sim) {
   memset(a, 0, sizeof(*a));
   a->cfg = sim->run.cfg;
   a->seed = sim->run.seed;
-  a->fleet = &sim->run.fleet;
+  a->farm = &sim->run.farm;
   a->backends = sim->backends;
   a->nbackends = sim->nbackends;
-  a->balancers = sim->run.balancers;
-  a->nbalancers = sim->run.nbalancers;
+  a->fleets = sim->run.fleets;
+  a->nfleets = sim->run.nfleets;
   int err = lbsim_admin_start(a, &sim->loop, &sim->sched, (uint16_t)a->cfg->admin_port);
   sim->admin_ready = true; /* a failed start still has a listener closing */
   if (err != 0) {
@@ -343,8 +389,8 @@ static int start_admin(lbsim_sim_t *sim) {
 static int start_metrics(lbsim_sim_t *sim) {
   lbsim_metrics_t *m = &sim->metrics;
   memset(m, 0, sizeof(*m));
-  m->balancers = sim->run.balancers;
-  m->nbalancers = sim->run.nbalancers;
+  m->fleets = sim->run.fleets;
+  m->nfleets = sim->run.nfleets;
   m->backends = sim->backends;
   m->nbackends = sim->nbackends;
   const lbsim_config_t *cfg = sim->run.cfg;
@@ -370,8 +416,9 @@ static int plan_descriptors(lbsim_sim_t *sim, const lbsim_config_t *cfg) {
   lbsim_fd_plan(cfg, limit, &plan);
   switch (plan.verdict) {
   case LBSIM_FD_NO_LISTENERS:
-    lbsim_log_error("%u backends need about %llu file descriptors but the limit is %llu: raise it (ulimit -n)",
-                    plan.balancers * cfg->backends, (unsigned long long)plan.fixed, (unsigned long long)limit);
+    lbsim_log_error("%llu backends need about %llu file descriptors but the limit is %llu: raise it (ulimit -n)",
+                    (unsigned long long)(plan.fixed - LBSIM_FD_RESERVE), (unsigned long long)plan.fixed,
+                    (unsigned long long)limit);
     return UV_EMFILE;
   case LBSIM_FD_NO_CONNECTION:
     lbsim_log_error("the file descriptor limit %llu leaves no connection for the client: raise it (ulimit -n)",
@@ -381,7 +428,8 @@ static int plan_descriptors(lbsim_sim_t *sim, const lbsim_config_t *cfg) {
     sim->max_connections = plan.max_connections;
     lbsim_log("note: the file descriptor limit (%llu) allows %u client connections%s; "
               "requests beyond are pipelined on busy ones",
-              (unsigned long long)limit, sim->max_connections, plan.balancers > 1 ? " per policy" : "");
+              (unsigned long long)limit, sim->max_connections,
+              plan.balancers == 1 ? "" : cfg->clients > 1 ? " per client" : " per policy");
     return 0;
   case LBSIM_FD_OK:
   default:
@@ -422,6 +470,7 @@ int lbsim_sim_run(const lbsim_config_t *cfg) {
   lbsim_assembly_init(run, cfg, seed, &sim->sched.clock, stdout, 0, sync_backends);
 
   lbsim_log("lbsim %s seed=%llu", LBSIM_VERSION, (unsigned long long)seed);
+  unsigned long errors_before = lbsim_log_errors();
 
   uv_signal_init(&sim->loop, &sim->sigint);
   uv_signal_init(&sim->loop, &sim->sigterm);
@@ -439,7 +488,7 @@ int lbsim_sim_run(const lbsim_config_t *cfg) {
     sim->urls = cfg->servers;
   }
   if (err == 0 && cfg->role != LBSIM_ROLE_BACKENDS)
-    err = start_balancers(sim);
+    err = start_fleets(sim);
   if (err == 0 && cfg->admin)
     err = start_admin(sim);
   if (err == 0 && cfg->metrics)
@@ -459,6 +508,12 @@ int lbsim_sim_run(const lbsim_config_t *cfg) {
   }
   if (run->runner_ready && (run->runner.report_failed || run->report.failed) && sim->exit_code == LBSIM_EXIT_OK)
     sim->exit_code = LBSIM_EXIT_RUNTIME;
+  if (run->runner_ready && cfg->role == LBSIM_ROLE_CLIENT && sim->exit_code == LBSIM_EXIT_OK &&
+      nothing_succeeded(sim)) {
+    if (lbsim_log_errors() == errors_before) /* else the reason is told already (out of memory) */
+      lbsim_log_error("not one request succeeded: no server answered 200 in time");
+    sim->exit_code = LBSIM_EXIT_RUNTIME;
+  }
   err = uv_loop_close(&sim->loop);
   if (err != 0) {
     lbsim_log_error("internal error: handles left open at exit (%s)", uv_strerror(err));

@@ -13,6 +13,7 @@ static const struct {
     [LBSIM_FIG_REQUESTS] = {"requests", true},
     [LBSIM_FIG_OK] = {"ok", true},
     [LBSIM_FIG_FAILED] = {"failed", true},
+    [LBSIM_FIG_MEAN] = {"mean_ms", false},
     [LBSIM_FIG_P50] = {"p50_ms", false},
     [LBSIM_FIG_P90] = {"p90_ms", false},
     [LBSIM_FIG_P99] = {"p99_ms", false},
@@ -47,8 +48,9 @@ void lbsim_figures_of(lbsim_figures_t *f, const lbsim_stats_t *s, double elapsed
   f->v[LBSIM_FIG_REQUESTS] = (double)c->requests;
   f->v[LBSIM_FIG_OK] = (double)c->ok;
   f->v[LBSIM_FIG_FAILED] = (double)c->failed;
+  f->v[LBSIM_FIG_MEAN] = lbsim_report_mean_ms(c);
   for (int q = 0; q < 4; q++)
-    f->v[LBSIM_FIG_P50 + q] = c->ok ? lbsim_counts_quantile_ms(c, quantiles[q]) : NAN;
+    f->v[LBSIM_FIG_P50 + q] = lbsim_report_quantile_ms(c, quantiles[q]);
   f->v[LBSIM_FIG_TO_FASTEST] = lbsim_report_share_to_fastest(c);
   f->v[LBSIM_FIG_REGRET] = lbsim_report_mean_regret_ms(c);
   f->v[LBSIM_FIG_ROUNDS] = (double)s->rounds;

@@ -24,19 +24,25 @@ struct lbsim_vbatch_s {
   /* Its requests (an lbsim_request_t, unpacked) */
   uint64_t start_ns;
   double oracle_ms;
-  uint32_t fresh;                    /* of them, those that opened a connection */
   uint32_t backend;
-  uint32_t count;
-  bool to_fastest;
-  uint8_t result;                    /* lbsim_result_t */
-  /* Out of FIFO order only: */
-  _Alignas(64) lbsim_vnet_t *net;
+  uint32_t client;
+  uint32_t count : 29;
+  uint32_t result : 3;               /* lbsim_result_t */
+  uint32_t pick : 31;
+  uint32_t to_fastest : 1;
+  /* Out of FIFO order, or at an outage, only: */
+  _Alignas(64) uint32_t fresh;       /* of its requests, those that opened a connection */
+  lbsim_vnet_t *net;
   lbsim_timer_t timer;               /* due_ns: its end; seq: when it was sent */
   lbsim_queue_t link;                /* in its copy's others */
 };
 
+/* A batch's count: requests alike of one client sent to one backend at one
+ * instant (a burst of a million to one backend fits). */
+#define BATCH_MAX ((UINT32_C(1) << 29) - 1)
+
 _Static_assert(sizeof(lbsim_vbatch_t) == 128, "a batch is two cache lines");
-_Static_assert(offsetof(lbsim_vbatch_t, net) == 64, "what a batch in a FIFO uses is in its first cache line");
+_Static_assert(offsetof(lbsim_vbatch_t, fresh) == 64, "what a batch in a FIFO uses is in its first cache line");
 _Static_assert(offsetof(lbsim_vcopy_t, copy) == 64, "what sending and ending read of a copy is in one cache line");
 
 #define BATCH_SLAB 1024
@@ -66,14 +72,12 @@ static lbsim_vbatch_t *batch_new(lbsim_vnet_t *net) {
   lbsim_vbatch_t *b = net->free_batches;
   net->free_batches = b->next;
   b->next = NULL;
-  b->count = 0;
-  b->fresh = 0;
   return b;
 }
 
 static lbsim_request_t batch_request(const lbsim_vbatch_t *b) {
   return (lbsim_request_t){.start_ns = b->start_ns, .oracle_ms = b->oracle_ms, .backend = b->backend,
-                           .to_fastest = b->to_fastest};
+                           .pick = b->pick, .client = b->client, .to_fastest = b->to_fastest};
 }
 
 static void batch_free(lbsim_vnet_t *net, lbsim_vbatch_t *b) {
@@ -81,52 +85,63 @@ static void batch_free(lbsim_vnet_t *net, lbsim_vbatch_t *b) {
   net->free_batches = b;
 }
 
-/* ---- the client's keep-alive connections ---- */
+/* ---- the clients' keep-alive connections ---- */
 
-static lbsim_vidle_t *idle_at(const lbsim_vcopy_t *vc, uint32_t k) {
-  return &vc->idle[(vc->idle_first + k) & (vc->idle_cap - 1)]; /* the capacity is a power of two */
+/* Client c's connections to its k-th backend. */
+static lbsim_vidles_t *idles_of(const lbsim_vnet_t *net, uint32_t client, uint32_t pick) {
+  return &net->idles[(size_t)client * net->per_client + pick];
+}
+
+static lbsim_vidle_t *idle_at(const lbsim_vidles_t *r, uint32_t k) {
+  return &r->runs[(r->first + k) & (r->cap - 1)]; /* the capacity is a power of two */
+}
+
+/* Whether the oldest run is closed by now: idle for the client's idle
+ * time, or reset by an outage of the backend since it became idle. */
+static bool idle_closed(const lbsim_vnet_t *net, const lbsim_vcopy_t *vc, const lbsim_vidle_t *run, uint64_t now_ns) {
+  return run->since_ns + net->idle_ns <= now_ns || run->outages != vc->outages;
 }
 
 /* A connection for a request sent now: an idle one if there is one (the
  * most recently used, as the client takes them), after closing those idle
  * for the client's idle time. Returns whether it is one already open. */
-static bool conn_take(const lbsim_vnet_t *net, lbsim_vcopy_t *vc, uint64_t now_ns) {
-  while (vc->idle_runs > 0 && vc->idle[vc->idle_first].since_ns + net->idle_ns <= now_ns) {
-    vc->idle_first = (vc->idle_first + 1) & (vc->idle_cap - 1);
-    vc->idle_runs--;
+static bool conn_take(const lbsim_vnet_t *net, const lbsim_vcopy_t *vc, lbsim_vidles_t *r, uint64_t now_ns) {
+  while (r->nruns > 0 && idle_closed(net, vc, &r->runs[r->first], now_ns)) {
+    r->first = (r->first + 1) & (r->cap - 1);
+    r->nruns--;
   }
-  if (vc->idle_runs == 0)
+  if (r->nruns == 0)
     return false;
-  lbsim_vidle_t *newest = idle_at(vc, vc->idle_runs - 1);
+  lbsim_vidle_t *newest = idle_at(r, r->nruns - 1);
   if (--newest->count == 0)
-    vc->idle_runs--;
+    r->nruns--;
   return true;
 }
 
 /* `count` connections whose answer just came are idle from now. Out of
  * memory they are closed instead, which only costs a reset its retry. */
-static void conn_give_back(lbsim_vcopy_t *vc, uint32_t count, uint64_t now_ns) {
-  if (vc->idle_runs > 0) {
-    lbsim_vidle_t *newest = idle_at(vc, vc->idle_runs - 1);
-    if (newest->since_ns == now_ns) {
+static void conn_give_back(const lbsim_vcopy_t *vc, lbsim_vidles_t *r, uint32_t count, uint64_t now_ns) {
+  if (r->nruns > 0) {
+    lbsim_vidle_t *newest = idle_at(r, r->nruns - 1);
+    if (newest->since_ns == now_ns && newest->outages == vc->outages) {
       newest->count += count;
       return;
     }
   }
-  if (vc->idle_runs == vc->idle_cap) {
-    uint32_t cap = vc->idle_cap ? vc->idle_cap * 2 : 8;
+  if (r->nruns == r->cap) {
+    uint32_t cap = r->cap ? r->cap * 2 : 8;
     lbsim_vidle_t *ring = malloc(cap * sizeof(*ring));
     if (ring == NULL)
       return;
-    for (uint32_t k = 0; k < vc->idle_runs; k++)
-      ring[k] = *idle_at(vc, k);
-    free(vc->idle);
-    vc->idle = ring;
-    vc->idle_cap = cap;
-    vc->idle_first = 0;
+    for (uint32_t k = 0; k < r->nruns; k++)
+      ring[k] = *idle_at(r, k);
+    free(r->runs);
+    r->runs = ring;
+    r->cap = cap;
+    r->first = 0;
   }
-  vc->idle_runs++;
-  *idle_at(vc, vc->idle_runs - 1) = (lbsim_vidle_t){now_ns, count};
+  r->nruns++;
+  *idle_at(r, r->nruns - 1) = (lbsim_vidle_t){now_ns, count, vc->outages};
 }
 
 /* ---- requests on their way ---- */
@@ -248,7 +263,7 @@ static void batch_end(lbsim_vnet_t *net, lbsim_vbatch_t *b, lbsim_result_t resul
   if (vc->last == b)
     vc->last = NULL;
   if (result == LBSIM_RESULT_OK || result == LBSIM_RESULT_STATUS)
-    conn_give_back(vc, b->count, now_ns);
+    conn_give_back(vc, idles_of(net, b->client, b->pick), b->count, now_ns);
   lbsim_request_t req = batch_request(b);
   uint32_t count = b->count;
   batch_free(net, b);
@@ -269,10 +284,10 @@ static void on_merge_due(lbsim_timer_t *timer, uint64_t now_ns) {
   lbsim_vnet_t *net = LBSIM_CONTAINER_OF(timer, lbsim_vnet_t, merge);
   uint32_t i = net->winner[1];
   lbsim_vbatch_t *b = net->heads[i];
-  const lbsim_vcopy_t *vc = &net->copies[i];
   /* Where the connection goes back, fetched while the tree is replayed. */
-  if (vc->idle_cap > 0)
-    __builtin_prefetch(idle_at(vc, vc->idle_runs > 0 ? vc->idle_runs - 1 : 0), 1);
+  const lbsim_vidles_t *r = idles_of(net, b->client, b->pick);
+  if (r->cap > 0)
+    __builtin_prefetch(idle_at(r, r->nruns > 0 ? r->nruns - 1 : 0), 1);
   fifo_pop(net, i);
   batch_end(net, b, b->result, now_ns);
 }
@@ -300,14 +315,15 @@ static inline uint64_t back_trip(const lbsim_vnet_t *net, uint64_t served_ns, co
   if (net->spread_ns == 0)
     return net->back_ns;
   uint64_t h = lbsim_mix64(net->spread_key ^ served_ns ^ (req->start_ns * UINT64_C(0x9e3779b97f4a7c15)) ^
-                           ((uint64_t)req->backend * UINT64_C(0xd1b54a32d192ed03)));
+                           ((uint64_t)req->backend * UINT64_C(0xd1b54a32d192ed03)) ^
+                           ((uint64_t)req->client * UINT64_C(0xa0761d6478bd642f)));
   uint64_t range = 2 * net->spread_ns + 1;
   return net->back_ns - net->spread_ns + (uint64_t)(((__uint128_t)h * range) >> 64);
 }
 
 static bool same_batch(const lbsim_vbatch_t *b, const lbsim_request_t *req, lbsim_result_t result, uint64_t end_ns) {
-  return b->end_ns == end_ns && b->result == result && b->start_ns == req->start_ns &&
-         b->to_fastest == req->to_fastest && b->oracle_ms == req->oracle_ms;
+  return b->end_ns == end_ns && b->result == result && b->start_ns == req->start_ns && b->client == req->client &&
+         b->to_fastest == req->to_fastest && b->oracle_ms == req->oracle_ms && b->count < BATCH_MAX;
 }
 
 static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
@@ -318,9 +334,10 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
   lbsim_result_t result;
   uint64_t end;
   bool fresh = true;
+  lbsim_vidles_t *idles = idles_of(net, req->client, req->pick);
   __builtin_prefetch(vc->last); /* while the copy serves: its line is needed next */
   if (__builtin_expect(vc->model->generation == vc->fast_generation, 1)) {
-    fresh = !conn_take(net, vc, now);
+    fresh = !conn_take(net, vc, idles, now);
     uint64_t due = now + net->there_ns + vc->service_ns;
     uint64_t back = back_trip(net, due, req);
     if (due + back > deadline) {
@@ -336,7 +353,7 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
     result = LBSIM_RESULT_CONNECT;
     end = now + net->there_ns + net->back_ns;
   } else {
-    fresh = !conn_take(net, vc, now);
+    fresh = !conn_take(net, vc, idles, now);
     uint64_t due;
     int status = lbsim_copy_serve(&vc->copy, now + net->there_ns, &due);
     copy_fast_path(vc);
@@ -353,7 +370,8 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
   lbsim_vbatch_t *b = vc->last;
   if (b != NULL && same_batch(b, req, result, end)) {
     b->count++;
-    b->fresh += fresh;
+    if (fresh)
+      b->fresh++; /* on the second line: seldom, once connections are kept */
     return;
   }
   b = batch_new(net);
@@ -363,8 +381,10 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
     b->start_ns = req->start_ns;
     b->oracle_ms = req->oracle_ms;
     b->backend = req->backend;
+    b->client = req->client;
+    b->pick = req->pick;
     b->to_fastest = req->to_fastest;
-    b->result = (uint8_t)result;
+    b->result = result;
     b->count = 1;
     b->fresh = fresh;
     err = batch_schedule(net, vc, b);
@@ -391,10 +411,14 @@ static const lbsim_transport_ops_t vnet_ops = {
 };
 
 int lbsim_vnet_init(lbsim_vnet_t *net, lbsim_engine_t *engine, const lbsim_model_t *models, uint32_t n,
-                    uint64_t seed, double net_delay_ms, double spread, double timeout_s, double client_idle_s) {
+                    uint32_t nclients, uint32_t per_client, const uint32_t *subsets, uint64_t seed, double net_delay_ms,
+                    double spread, double timeout_s, double client_idle_s) {
   memset(net, 0, sizeof(*net));
   net->transport.ops = &vnet_ops;
   net->engine = engine;
+  net->nclients = nclients;
+  net->per_client = per_client;
+  net->subsets = subsets;
   uint64_t delay = lbsim_ms_to_ns(net_delay_ms);
   net->there_ns = delay / 2;
   net->back_ns = delay - net->there_ns;
@@ -415,8 +439,9 @@ int lbsim_vnet_init(lbsim_vnet_t *net, lbsim_engine_t *engine, const lbsim_model
   net->head_seq = calloc(net->leaves, sizeof(*net->head_seq));
   net->heads = calloc(net->leaves, sizeof(*net->heads));
   net->winner = malloc(2 * net->leaves * sizeof(*net->winner));
+  net->idles = calloc((size_t)nclients * per_client, sizeof(*net->idles));
   if (net->copies == NULL || net->head_end == NULL || net->head_seq == NULL || net->heads == NULL ||
-      net->winner == NULL)
+      net->winner == NULL || net->idles == NULL)
     return LBSIM_ENOMEM;
   for (uint32_t i = 0; i < net->leaves; i++) {
     net->head_end[i] = LBSIM_NEVER;
@@ -454,7 +479,7 @@ static void end_pending(lbsim_vnet_t *net, uint32_t i, bool crash, uint64_t now_
   merge_update(net, i, LBSIM_NEVER, 0);
   vc->last = NULL;
   if (crash)
-    vc->idle_runs = 0;
+    vc->outages++; /* every client's idle connections to it are closed */
   for (;;) {
     lbsim_queue_t *o = lbsim_queue_head(&others);
     if (fifo == NULL && o == NULL)
@@ -519,8 +544,12 @@ void lbsim_vnet_free(lbsim_vnet_t *net) {
       lbsim_timers_cancel(&net->engine->timers, &LBSIM_CONTAINER_OF(q, lbsim_vbatch_t, link)->timer);
     }
     lbsim_copy_free(&vc->copy);
-    free(vc->idle);
   }
+  if (net->idles != NULL)
+    for (size_t k = 0; k < (size_t)net->nclients * net->per_client; k++)
+      free(net->idles[k].runs);
+  free(net->idles);
+  net->idles = NULL;
   free(net->copies_block);
   net->copies_block = NULL;
   free(net->head_end);
@@ -537,4 +566,20 @@ void lbsim_vnet_free(lbsim_vnet_t *net) {
     free(slab->block);
   }
   net->free_batches = NULL;
+}
+
+void lbsim_vnet_conns(const lbsim_vnet_t *net, uint32_t *out) {
+  uint64_t now = net->engine->now_ns;
+  memset(out, 0, net->n * sizeof(*out));
+  for (uint32_t c = 0; c < net->nclients; c++) {
+    for (uint32_t k = 0; k < net->per_client; k++) {
+      uint32_t i = net->subsets ? net->subsets[(size_t)c * net->per_client + k] : k;
+      const lbsim_vidles_t *r = idles_of(net, c, k);
+      for (uint32_t j = 0; j < r->nruns; j++) {
+        const lbsim_vidle_t *run = idle_at(r, j);
+        if (!idle_closed(net, &net->copies[i], run, now))
+          out[i] += run->count;
+      }
+    }
+  }
 }

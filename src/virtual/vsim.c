@@ -32,7 +32,7 @@ static void on_interrupt(lbsim_engine_t *engine) {
 static int name_backends(lbsim_vsim_t *v) {
   lbsim_assembly_t *a = &v->run;
   const lbsim_config_t *cfg = a->cfg;
-  uint32_t n = a->fleet.n, copies = a->npolicies * n;
+  uint32_t n = a->farm.n, copies = a->npolicies * n;
   if (lbsim_assembly_names(a, n) != 0)
     return LBSIM_ENOMEM;
   v->urls = malloc((size_t)copies * LBSIM_BACKEND_URL_LEN);
@@ -49,11 +49,20 @@ static int name_backends(lbsim_vsim_t *v) {
   return 0;
 }
 
-/* Each balancer's transport: a network over copies of the models. */
+/* Connections open to each backend: every request in flight holds one,
+ * and idle ones stay open a while. */
+static void count_conns(const lbsim_fleet_t *f, void *data, uint32_t *out) {
+  lbsim_vnet_conns(data, out);
+  for (uint32_t i = 0; i < f->n; i++)
+    out[i] += (uint32_t)f->in_flight_to[i];
+}
+
+/* Each fleet's transport: a network over copies of the models, which its
+ * clients share. */
 static int start_networks(lbsim_vsim_t *v) {
   lbsim_assembly_t *a = &v->run;
   const lbsim_config_t *cfg = a->cfg;
-  v->nets = calloc(a->nbalancers, sizeof(*v->nets));
+  v->nets = calloc(a->nfleets, sizeof(*v->nets));
   if (v->nets == NULL) {
     lbsim_log_error("out of memory for %u backends", cfg->backends);
     return LBSIM_ENOMEM;
@@ -63,14 +72,17 @@ static int start_networks(lbsim_vsim_t *v) {
    * sockets its answers differ by their place in the burst, which a random
    * draw per batch would not stand for (see LBSIM_NET_SPREAD). */
   double spread = cfg->shape == LBSIM_SHAPE_BURST ? 0 : LBSIM_NET_SPREAD;
-  for (uint32_t w = 0; w < a->nbalancers; w++) {
+  for (uint32_t w = 0; w < a->nfleets; w++) {
+    lbsim_fleet_t *f = &a->fleets[w];
     v->nnets = w + 1;
-    if (lbsim_vnet_init(&v->nets[w], &v->engine, a->fleet.models, a->fleet.n, a->seed, cfg->net_delay_ms, spread,
-                        cfg->timeout_s, cfg->client_idle_s) != 0) {
+    if (lbsim_vnet_init(&v->nets[w], &v->engine, a->farm.models, a->farm.n, f->nclients, f->subset_size,
+                        f->subsets, a->seed, cfg->net_delay_ms, spread, cfg->timeout_s, cfg->client_idle_s) != 0) {
       lbsim_log_error("out of memory for %u backends", cfg->backends);
       return LBSIM_ENOMEM;
     }
-    lbsim_balancer_attach(&a->balancers[w], &v->nets[w].transport);
+    lbsim_fleet_attach(f, &v->nets[w].transport, true);
+    f->conns = count_conns;
+    f->conns_data = &v->nets[w];
   }
   return 0;
 }
@@ -84,7 +96,7 @@ int lbsim_vsim_init(lbsim_vsim_t *v, const lbsim_config_t *cfg, uint64_t seed, F
   if (err == 0)
     err = name_backends(v);
   if (err == 0)
-    err = lbsim_assembly_balancers(&v->run);
+    err = lbsim_assembly_fleets(&v->run);
   if (err == 0)
     err = start_networks(v);
   if (err == 0)

@@ -208,8 +208,10 @@ static bool run_one(lbsim_vsweep_t *sw, uint64_t r, volatile int *interrupt) {
   if (!*interrupt && !v.finished)
     sw->failed = true;
   if (!*interrupt && v.finished) {
-    const lbsim_stats_t *stats = &v.run.balancers[0].stats;
-    double elapsed_s = (double)(v.run.runner.end_ns - v.run.runner.start_ns) / LBSIM_NS_PER_S;
+    const lbsim_stats_t *stats = &v.run.fleets[0].stats;
+    const lbsim_runner_t *runner = &v.run.runner;
+    uint64_t from = runner->end_ns > runner->count_from_ns ? runner->count_from_ns : runner->end_ns;
+    double elapsed_s = (double)(runner->end_ns - from) / LBSIM_NS_PER_S;
     lbsim_figures_of(&sw->figures[r], stats, elapsed_s);
     sw->known[r] = true;
     sw->runs++;

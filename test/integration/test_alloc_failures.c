@@ -350,16 +350,83 @@ TEST(closed_loop_survives_every_failed_allocation) {
   survive_every_failure_how("closed loop", args, NULL, false);
 }
 
+/* lbsim's backends in a child process of their own, on a loopback port,
+ * until the returned process is sent SIGTERM; none of its allocations fail. */
+static pid_t backends_process(uint16_t *port) {
+  int held = closed_port(port);
+  close(held); /* free again, for the backends to take */
+  char base[16];
+  snprintf(base, sizeof(base), "%u", *port);
+  const char *args[] = {"lbsim", "--backends-only", "-n", "1", "--port-base", base, "--latency", "1",
+                        "--drift-period", "0", "-q", NULL};
+  fflush(stdout);
+  fflush(stderr);
+  pid_t pid = fork();
+  if (pid < 0)
+    abort();
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, STDOUT_FILENO);
+    dup2(devnull, STDERR_FILENO);
+    lbsim_config_t cfg;
+    char why[256];
+    if (lbsim_config_parse(&cfg, 11, (char **)args, why, sizeof(why)) != LBSIM_PARSE_RUN)
+      _exit(99);
+    _exit(lbsim_run(&cfg));
+  }
+  /* Listening once a connect succeeds (bounded). */
+  for (int tries = 0; tries < WAIT_MS / 10; tries++) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(*port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bool up = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    close(fd);
+    if (up)
+      return pid;
+    usleep(10000);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  return -1;
+}
+
 TEST(client_only_setup_survives_every_failed_allocation) {
-  /* A name to resolve, and a server that refuses: every request fails,
-   * the run ends normally. */
+  /* A name to resolve, and a server elsewhere that answers. */
   uint16_t port;
-  int held = closed_port(&port);
+  pid_t backends = backends_process(&port);
+  CHECK(backends > 0);
   char url[64];
   snprintf(url, sizeof(url), "http://localhost:%u/ping", port);
   const char *args[] = {"lbsim", "--client-only", "--server", url, "--burst", "4", "--rounds", "1", "--sleep", "0",
                         "--seed", "1", "--timeout", "2", NULL};
   survive_every_failure("client-only", args, NULL);
+  kill(backends, SIGTERM);
+  waitpid(backends, NULL, 0);
+}
+
+TEST(client_only_with_no_answer_ends_with_exit_1_and_one_line_under_failed_allocations) {
+  /* A server that refuses: not one request succeeds, which is exit 1 with
+   * one line, whether memory also ran out or not. */
+  uint16_t port;
+  int held = closed_port(&port);
+  char url[64];
+  snprintf(url, sizeof(url), "http://127.0.0.1:%u/ping", port);
+  const char *args[] = {"lbsim", "--client-only", "--server", url, "--burst", "4", "--rounds", "1", "--sleep", "0",
+                        "--seed", "1", "--timeout", "2", NULL};
+  outcome_t *o = malloc(sizeof(*o));
+  CHECK(o != NULL);
+  run_lbsim(args, 0, false, NULL, o);
+  CHECK_MSG(o->exit_code == 1 && lines_starting(o->err, "lbsim: ", NULL) == 1 &&
+                strstr(o->err, "lbsim: not one request succeeded") != NULL,
+            "exit %d: %s", o->exit_code, o->err);
+  for (uint64_t nth = 1; nth < 400; nth++) {
+    run_lbsim(args, nth, false, NULL, o);
+    bool past_the_end = o->report.failures == 0;
+    CHECK_MSG(o->exit_code == 1 && lines_starting(o->err, "lbsim: ", NULL) == 1 && o->report.leaked == 0,
+              "allocation %llu failing: exit %d: %s", (unsigned long long)nth, o->exit_code, o->err);
+    if (past_the_end)
+      break;
+  }
+  free(o);
   close(held);
 }
 

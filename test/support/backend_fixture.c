@@ -25,13 +25,13 @@ void bfx_defaults(backend_fixture_t *f) {
 int bfx_start(backend_fixture_t *f, double latency_ms) {
   REQUIRE(uv_loop_init(&f->loop) == 0);
   REQUIRE(lbsim_sched_init(&f->sched, &f->loop) == 0);
-  REQUIRE(lbsim_fleet_init(&f->fleet, &f->cfg, f->cfg.seed, &f->sched.clock) == 0);
-  f->fleet.models[0].latency.latency_ms = latency_ms;
-  REQUIRE(lbsim_backend_start(&f->backend, &f->loop, &f->sched, &f->fleet.models[0], &f->cfg, 0, f->cfg.seed) == 0);
+  REQUIRE(lbsim_farm_init(&f->farm, &f->cfg, f->cfg.seed, &f->sched.clock) == 0);
+  f->farm.models[0].latency.latency_ms = latency_ms;
+  REQUIRE(lbsim_backend_start(&f->backend, &f->loop, &f->sched, &f->farm.models[0], &f->cfg, 0, f->cfg.seed) == 0);
   f->started = true;
   f->port = f->backend.port;
   REQUIRE(f->port != 0);
-  REQUIRE(lbsim_fleet_start(&f->fleet, uv_hrtime()) == 0);
+  REQUIRE(lbsim_farm_start(&f->farm, uv_hrtime()) == 0);
   return 0;
 }
 
@@ -46,11 +46,11 @@ static bool is_closed(void *f) {
 int bfx_stop(backend_fixture_t *f) {
   if (!f->started)
     return 0;
-  lbsim_fleet_stop(&f->fleet);
+  lbsim_farm_stop(&f->farm);
   lbsim_backend_close(&f->backend, on_closed);
   lbsim_sched_close(&f->sched, NULL);
   bool closed = tnet_run_until(&f->loop, is_closed, f, CLOSE_WAIT_MS);
-  lbsim_fleet_free(&f->fleet);
+  lbsim_farm_free(&f->farm);
   REQUIRE(closed);
   return tnet_close_loop(&f->loop);
 }

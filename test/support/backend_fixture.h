@@ -19,7 +19,7 @@ typedef struct backend_fixture_s {
   uv_loop_t loop;
   lbsim_sched_t sched;
   lbsim_config_t cfg;         /* adjust between bfx_defaults and bfx_start */
-  lbsim_fleet_t fleet;        /* one model, on the loop's clock */
+  lbsim_farm_t farm;        /* one model, on the loop's clock */
   lbsim_backend_t backend;
   uint16_t port;
   bool started;

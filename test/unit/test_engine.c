@@ -317,7 +317,8 @@ static void on_rig_done(void *data, const lbsim_request_t *req, lbsim_result_t r
 
 static void rig_send(rig_t *r, uint32_t backend) {
   lbsim_request_t *req = r->net.transport.ops->request(&r->net.transport);
-  req->backend = backend;
+  req->backend = req->pick = backend;
+  req->client = 0;
   req->start_ns = r->engine.now_ns;
   req->oracle_ms = -1;
   req->to_fastest = false;
@@ -350,7 +351,7 @@ static int rig_init_spread(rig_t *r, double latency_ms, uint32_t capacity, doubl
     m->capacity = capacity;
     m->slow_start_factor = 1;
   }
-  REQUIRE(lbsim_vnet_init(&r->net, &r->engine, r->models, 3, 7, net_delay_ms, spread, timeout_s, 4) == 0);
+  REQUIRE(lbsim_vnet_init(&r->net, &r->engine, r->models, 3, 1, 3, NULL, 7, net_delay_ms, spread, timeout_s, 4) == 0);
   r->net.transport.on_done = on_rig_done;
   r->net.transport.done_data = r;
   r->resend_to = 3;
@@ -367,7 +368,7 @@ static void rig_free(rig_t *r) {
   lbsim_engine_free(&r->engine);
 }
 
-/* A scripted change of a model at an instant, as the fleet makes it. */
+/* A scripted change of a model at an instant, as the farm makes it. */
 typedef struct change_s {
   lbsim_timer_t timer;
   rig_t *rig;

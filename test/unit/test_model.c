@@ -1,5 +1,5 @@
 /* The backend service model (lbsim/model/model.h): a backend's truth and
- * how events change it, a copy serving requests from it, and the fleet
+ * how events change it, a copy serving requests from it, and the farm
  * stepping the drift and playing a scenario back on a clock driven by
  * hand. */
 #include <math.h>
@@ -42,7 +42,7 @@ static void hand_run(hand_clock_t *h, uint64_t until) {
   }
 }
 
-/* What the fleet told its owner. */
+/* What the farm told its owner. */
 #define MAX_SEEN 64
 typedef struct seen_s {
   int n;
@@ -53,9 +53,9 @@ typedef struct seen_s {
   double old[MAX_SEEN];
 } seen_t;
 
-static void on_change(lbsim_fleet_t *fleet, lbsim_model_t *model, const lbsim_event_t *ev, double old,
+static void on_change(lbsim_farm_t *farm, lbsim_model_t *model, const lbsim_event_t *ev, double old,
                       uint64_t now_ns) {
-  seen_t *s = fleet->data;
+  seen_t *s = farm->data;
   if (s->n == MAX_SEEN)
     return;
   s->at_ns[s->n] = now_ns;
@@ -243,13 +243,13 @@ TEST(a_copy_takes_in_outages_and_capacity_changes) {
   lbsim_copy_free(&c);
 }
 
-/* ---- the fleet ----------------------------------------------------------------- */
+/* ---- the farm ----------------------------------------------------------------- */
 
-/* A fleet on a clock driven by hand, telling `seen` of every change. */
-static int watched_fleet(lbsim_fleet_t *f, const lbsim_config_t *cfg, uint64_t seed, hand_clock_t *h, seen_t *seen) {
+/* A farm on a clock driven by hand, telling `seen` of every change. */
+static int watched_fleet(lbsim_farm_t *f, const lbsim_config_t *cfg, uint64_t seed, hand_clock_t *h, seen_t *seen) {
   hand_init(h);
   seen->n = 0;
-  int err = lbsim_fleet_init(f, cfg, seed, &h->clock);
+  int err = lbsim_farm_init(f, cfg, seed, &h->clock);
   f->on_change = on_change;
   f->data = seen;
   return err;
@@ -262,10 +262,10 @@ TEST(drift_steps_every_model_at_each_period_from_the_start) {
   cfg.latency.min_ms = 10;
   cfg.latency.max_ms = 100;
   hand_clock_t h;
-  lbsim_fleet_t f;
+  lbsim_farm_t f;
   seen_t seen;
   CHECK_EQ(watched_fleet(&f, &cfg, 5, &h, &seen), 0);
-  CHECK_EQ(lbsim_fleet_start(&f, 1 * S), 0);
+  CHECK_EQ(lbsim_farm_start(&f, 1 * S), 0);
   hand_run(&h, 2 * S);
   CHECK_EQ(seen.n, 0); /* the first step is one period after the start */
   hand_run(&h, 6 * S);
@@ -276,10 +276,10 @@ TEST(drift_steps_every_model_at_each_period_from_the_start) {
     CHECK_EQ(seen.origin[i], LBSIM_ORIGIN_DRIFT);
     CHECK_EQ(seen.action[i], LBSIM_ACTION_LATENCY);
   }
-  lbsim_fleet_stop(&f);
+  lbsim_farm_stop(&f);
   hand_run(&h, 100 * S);
   CHECK_EQ(seen.n, 6); /* stopped: no more steps */
-  lbsim_fleet_free(&f);
+  lbsim_farm_free(&f);
   lbsim_timers_free(&h.timers);
 }
 
@@ -294,10 +294,10 @@ TEST(a_scenario_plays_back_scaled_in_file_order_at_each_instant) {
                      "at 10s backend 1 up\n";
   CHECK_EQ(lbsim_scenario_parse(&cfg.scenario, text, "t", 2, err, sizeof(err)), 0);
   hand_clock_t h;
-  lbsim_fleet_t f;
+  lbsim_farm_t f;
   seen_t seen;
   CHECK_EQ(watched_fleet(&f, &cfg, 1, &h, &seen), 0);
-  CHECK_EQ(lbsim_fleet_start(&f, 100 * S), 0);
+  CHECK_EQ(lbsim_farm_start(&f, 100 * S), 0);
   /* What is due at 0 s is applied at the start itself. */
   CHECK_EQ(seen.n, 1);
   CHECK_EQ(f.models[1].capacity, 3);
@@ -313,10 +313,10 @@ TEST(a_scenario_plays_back_scaled_in_file_order_at_each_instant) {
   CHECK_NEAR(seen.old[1], 10, 0);
   CHECK_NEAR(f.models[1].latency.latency_ms, 40, 0);
   CHECK(f.models[0].down);
-  lbsim_fleet_stop(&f);
+  lbsim_farm_stop(&f);
   hand_run(&h, 200 * S);
   CHECK_EQ(seen.n, 4); /* stopped before "up" */
-  lbsim_fleet_free(&f);
+  lbsim_farm_free(&f);
   lbsim_config_free(&cfg);
   lbsim_timers_free(&h.timers);
 }

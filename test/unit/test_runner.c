@@ -10,6 +10,7 @@
 #include "cmdline.h"
 #include "harness.h"
 #include "lbsim/balancer/balancer.h"
+#include "lbsim/balancer/fleet.h"
 #include "lbsim/balancer/runner.h"
 #include "lbsim/base/common.h"
 #include "lbsim/report/report.h"
@@ -74,8 +75,8 @@ typedef struct run_s {
   lbsim_engine_t engine;
   lbsim_report_t report;
   FILE *out;
-  lbsim_balancer_t balancers[MAX_BALANCERS];
-  fixed_t transports[MAX_BALANCERS];
+  lbsim_fleet_t fleets[MAX_BALANCERS];
+  fixed_t transports[MAX_BALANCERS]; /* one per fleet, its clients' */
   uint32_t nbalancers;
   lbsim_runner_t runner;
   lbsim_timer_t signal;    /* a SIGINT, as the driver passes it on */
@@ -83,7 +84,7 @@ typedef struct run_s {
   int finished;
 } run_t;
 
-static const char *const names[] = {"http://127.0.0.1:9001/ping", "http://127.0.0.1:9002/ping"};
+static const char *names[] = {"http://127.0.0.1:9001/ping", "http://127.0.0.1:9002/ping"};
 
 static void on_finished(lbsim_runner_t *runner, uint64_t now_ns) {
   run_t *r = LBSIM_CONTAINER_OF(runner, run_t, runner);
@@ -118,12 +119,12 @@ static int run(run_t *r, const char *line, double service_ms, double signal_ms) 
     t->base.ops = &fixed_ops;
     t->clock = &r->engine.clock;
     t->service_ns = lbsim_ms_to_ns(service_ms);
-    REQUIRE(lbsim_balancer_init(&r->balancers[w], &r->cfg, 1, w, names, 2, NULL) == 0);
-    lbsim_balancer_attach(&r->balancers[w], &t->base);
+    REQUIRE(lbsim_fleet_init(&r->fleets[w], &r->cfg, 1, w, names, 2, NULL) == 0);
+    lbsim_fleet_attach(&r->fleets[w], &t->base, true);
   }
-  REQUIRE(lbsim_runner_init(&r->runner, &r->engine.clock, &r->cfg, 1, r->balancers, r->nbalancers, NULL,
+  REQUIRE(lbsim_runner_init(&r->runner, &r->engine.clock, &r->cfg, 1, r->fleets, r->nbalancers, NULL,
                             &r->report) == 0);
-  lbsim_report_bind(&r->report, r->balancers, r->nbalancers, names, 2, NULL, 0);
+  lbsim_report_bind(&r->report, r->fleets, r->nbalancers, names, 2, NULL, 0);
   lbsim_report_start(&r->report, 0);
   lbsim_runner_start(&r->runner, 0, on_finished);
   lbsim_timer_init(&r->signal, LBSIM_ORDER_TRAFFIC);
@@ -140,7 +141,7 @@ static void run_free(run_t *r) {
   lbsim_runner_close(&r->runner);
   lbsim_runner_free(&r->runner);
   for (uint32_t w = 0; w < r->nbalancers; w++)
-    lbsim_balancer_free(&r->balancers[w]);
+    lbsim_fleet_free(&r->fleets[w]);
   lbsim_report_free(&r->report);
   fclose(r->out);
   lbsim_engine_free(&r->engine);
@@ -171,7 +172,7 @@ TEST(requests_cut_the_last_burst_short) {
   CHECK_EQ(t->sent[8].base.start_ns, 20 * MS);
   CHECK_EQ(t->sent[9].base.start_ns, 20 * MS);
   CHECK_EQ(r.runner.round, 3);
-  CHECK_EQ(r.balancers[0].stats.total.ok, 10);
+  CHECK_EQ(r.fleets[0].stats.total.ok, 10);
   run_free(&r);
 }
 
@@ -210,7 +211,7 @@ TEST(rate_sends_poisson_arrivals_until_the_duration_and_reports_each_interval) {
   CHECK_MSG(sd > 0.8 * mean && sd < 1.2 * mean, "gaps' deviation %.3f ms for a mean of %.3f", sd, mean);
   /* Five whole intervals; the answers drained after the last are in the fifth. */
   CHECK_EQ(r.runner.round, 5);
-  CHECK_EQ(r.balancers[0].stats.total.ok, t->nsent);
+  CHECK_EQ(r.fleets[0].stats.total.ok, t->nsent);
   run_free(&r);
 }
 
@@ -247,7 +248,7 @@ TEST(a_signal_mid_round_lets_the_round_end_and_starts_no_other) {
   CHECK_EQ(r.transports[0].nsent, 2);
   CHECK_EQ(r.finished_ns, 10 * MS); /* the round's answers still count */
   CHECK_EQ(r.runner.round, 1);
-  CHECK_EQ(r.balancers[0].stats.total.ok, 2);
+  CHECK_EQ(r.fleets[0].stats.total.ok, 2);
   run_free(&r);
 }
 
@@ -266,6 +267,6 @@ TEST(a_signal_stops_arrivals_and_the_run_ends_once_they_drained) {
   CHECK(t->nsent > 0);
   CHECK(t->sent[t->nsent - 1].base.start_ns <= 1000 * MS);
   CHECK_EQ(r.finished_ns, t->sent[t->nsent - 1].base.start_ns + 30 * MS);
-  CHECK_EQ(r.balancers[0].stats.total.ok, t->nsent);
+  CHECK_EQ(r.fleets[0].stats.total.ok, t->nsent);
   run_free(&r);
 }

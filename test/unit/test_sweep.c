@@ -115,8 +115,9 @@ TEST(every_option_that_changes_a_run_and_takes_a_number_can_be_swept) {
   uint32_t n = lbsim_config_sweepables(names, 64);
   const char *expected[] = {"backends", "latency", "drift-period", "drift-step", "latency-floor", "latency-ceil",
                             "alpha", "explore", "burst", "sleep", "rounds", "duration", "requests", "timeout",
-                            "failure-latency", "client-idle", "decay", "choices", "temperature", "rate",
-                            "concurrency", "interval", "net-delay", "capacity", "error-rate", "time-scale"};
+                            "failure-latency", "client-idle", "clients", "subset", "warmup", "decay",
+                            "choices", "temperature", "rate", "concurrency", "interval", "net-delay", "capacity",
+                            "error-rate", "time-scale"};
   for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
     const char *why;
     int p = lbsim_config_sweepable(expected[i], &why);
@@ -134,7 +135,7 @@ TEST(every_option_that_changes_a_run_and_takes_a_number_can_be_swept) {
   /* ... not the sockets alone, the output, which runs a sweep has, or what is not a number. */
   static const char *const not_swept[] = {"port-base", "max-conns", "pool-size", "header-timeout", "format",
                                           "seed", "seeds", "sweep", "shard", "policy", "compare", "jitter",
-                                          "scenario", "quiet", "speed"};
+                                          "scenario", "subset-mode", "quiet", "speed"};
   for (size_t i = 0; i < sizeof(not_swept) / sizeof(not_swept[0]); i++) {
     const char *why;
     CHECK_MSG(lbsim_config_sweepable(not_swept[i], &why) == -1 && why != NULL, "--sweep %s accepted", not_swept[i]);

@@ -23,7 +23,7 @@ typedef struct change_log_s {
   lbsim_origin_t origin[MAX_CHANGES];
   lbsim_action_t action[MAX_CHANGES];
   uint32_t n;
-  lbsim_fleet_change_cb next;
+  lbsim_farm_change_cb next;
 } change_log_t;
 
 typedef struct run_s {
@@ -37,7 +37,7 @@ typedef struct run_s {
 static change_log_t *current_log;
 
 /* Sees every change of a model, then passes it on to the simulation. */
-static void on_change(lbsim_fleet_t *fleet, lbsim_model_t *model, const lbsim_event_t *ev, double old,
+static void on_change(lbsim_farm_t *farm, lbsim_model_t *model, const lbsim_event_t *ev, double old,
                       uint64_t now_ns) {
   change_log_t *log = current_log;
   if (log->n < MAX_CHANGES) {
@@ -47,7 +47,7 @@ static void on_change(lbsim_fleet_t *fleet, lbsim_model_t *model, const lbsim_ev
     log->action[log->n] = ev->action;
     log->n++;
   }
-  log->next(fleet, model, ev, old, now_ns);
+  log->next(farm, model, ev, old, now_ns);
 }
 
 /* Parses `args` (words separated by spaces) as the command line, runs it
@@ -64,8 +64,8 @@ static int run(run_t *r, const char *args) {
   r->out = tmpfile();
   REQUIRE(r->out != NULL);
   REQUIRE(lbsim_vsim_init(&r->v, &r->cfg, r->cfg.seed, r->out) == 0);
-  r->changes.next = r->v.run.fleet.on_change;
-  r->v.run.fleet.on_change = on_change;
+  r->changes.next = r->v.run.farm.on_change;
+  r->v.run.farm.on_change = on_change;
   current_log = &r->changes;
   lbsim_vsim_execute(&r->v, NULL);
   REQUIRE(r->v.finished);
@@ -95,7 +95,7 @@ static uint32_t occurrences(const char *text, const char *what) {
 }
 
 static const lbsim_stats_t *stats_of(const run_t *r, uint32_t policy) {
-  return &r->v.run.balancers[policy].stats;
+  return &r->v.run.fleets[policy].stats;
 }
 
 /* 1 backend serving 10 at once at 50 ms, a burst of 35, no network delay
@@ -328,7 +328,7 @@ TEST(duration_starts_no_round_after_it) {
 TEST(a_closed_loop_with_jitter_runs_to_the_end) {
   run_t r;
   CHECK(run(&r, "--replay tower --time-scale 0.01 --seed 1") == 0);
-  for (uint32_t w = 0; w < r.v.run.nbalancers; w++) {
+  for (uint32_t w = 0; w < r.v.run.nfleets; w++) {
     CHECK_EQ(stats_of(&r, w)->launched, 500);
     CHECK_EQ(stats_of(&r, w)->total.requests, 500);
     CHECK_EQ(stats_of(&r, w)->total.ok, 500);

@@ -9,7 +9,7 @@
  *
  *   lbsim_assembly_init        the report
  *   lbsim_assembly_models      the models and the oracle
- *   lbsim_assembly_balancers   the balancers, over the backends' URLs
+ *   lbsim_assembly_fleets      the fleets, over the backends' URLs
  *   (driver)                   the transports: lbsim_balancer_attach
  *   lbsim_assembly_runner      the runner
  *   lbsim_assembly_start       output, scenario, drift and traffic start
@@ -26,7 +26,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "lbsim/balancer/balancer.h"
+#include "lbsim/balancer/fleet.h"
 #include "lbsim/balancer/runner.h"
 #include "lbsim/base/clock.h"
 #include "lbsim/cli/config.h"
@@ -45,11 +45,11 @@ struct lbsim_assembly_s {
   uint64_t seed;
   lbsim_clock_t *clock;
   lbsim_assembly_sync_cb sync;
-  lbsim_fleet_t fleet;          /* the truth about each backend; fleet.n = 0: none */
+  lbsim_farm_t farm;          /* the truth about each backend; farm.n = 0: none */
   lbsim_oracle_t oracle;
-  lbsim_balancer_t *balancers;
-  uint32_t nbalancers;          /* initialised: freed at the end */
-  uint32_t npolicies;           /* balancers to build: one per policy compared */
+  lbsim_fleet_t *fleets;
+  uint32_t nfleets;             /* initialised: freed at the end */
+  uint32_t npolicies;           /* fleets to build: one per policy compared */
   uint32_t nbackends;           /* per balancer */
   const char **names;           /* the backends' URLs as printed, per balancer: npolicies x nbackends */
   lbsim_report_t report;
@@ -64,15 +64,15 @@ void lbsim_assembly_init(lbsim_assembly_t *a, const lbsim_config_t *cfg, uint64_
 /* The models of cfg->backends backends, and the oracle. */
 int lbsim_assembly_models(lbsim_assembly_t *a);
 /* The names' array (npolicies x nbackends), for the driver to fill before
- * lbsim_assembly_balancers. */
+ * lbsim_assembly_fleets. */
 int lbsim_assembly_names(lbsim_assembly_t *a, uint32_t nbackends);
-/* One balancer per policy over the named backends, judged by the oracle
- * when the models are here. */
-int lbsim_assembly_balancers(lbsim_assembly_t *a);
-/* The runner, once the balancers have their transports. */
+/* One fleet per policy over the named backends, judged by the oracle when
+ * the models are here. */
+int lbsim_assembly_fleets(lbsim_assembly_t *a);
+/* The runner, once the fleets' clients have their transports. */
 int lbsim_assembly_runner(lbsim_assembly_t *a);
 /* The run starts at now_ns: the report's start (the backends named by
- * `names`, n of them: the balancers' own, or the models' with
+ * `names`, n of them: the fleets' own, or the models' with
  * --backends-only), the scenario's changes at 0 s, the drift, the traffic. */
 int lbsim_assembly_start(lbsim_assembly_t *a, const char *const *names, uint32_t n, uint64_t now_ns,
                          lbsim_runner_cb on_finished);
@@ -80,7 +80,7 @@ int lbsim_assembly_start(lbsim_assembly_t *a, const char *const *names, uint32_t
 void lbsim_assembly_stop(lbsim_assembly_t *a);
 void lbsim_assembly_free(lbsim_assembly_t *a);
 
-/* Requests the balancers launched. */
+/* Requests the fleets launched. */
 uint64_t lbsim_assembly_requests(const lbsim_assembly_t *a);
 
 #endif

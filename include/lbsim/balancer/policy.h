@@ -5,7 +5,8 @@
  * tests can drive thousands of picks in microseconds.
  *
  * Protocol: select() picks a backend for one request; every pick is later
- * matched by exactly one observe() with its outcome. The balancer counts
+ * matched by exactly one observe() with its outcome, or by an end without
+ * one (lbsim_policy_end) when its client cancelled it. The balancer counts
  * each backend's requests in flight, once, in the array params.in_flight
  * (lbsim_policy_select and lbsim_policy_observe below keep it: a pick
  * counts before the next select, an outcome stops counting before its
@@ -31,6 +32,16 @@
 #include "lbsim/base/rng.h"
 
 typedef struct lbsim_policy_s lbsim_policy_t;
+
+/* The backends one pick may go to, when not all of them may: the balancer
+ * leaves out the backends it has ejected, a retry the one that failed it.
+ * A policy picks among them as it would among all, its state over every
+ * backend kept as it is. */
+typedef struct lbsim_eligible_s {
+  const uint32_t *list;        /* the eligible backends, ascending; n >= 1 of them */
+  uint32_t n;
+  const uint8_t *member;       /* member[i] != 0: backend i is one of them (params.n entries) */
+} lbsim_eligible_t;
 
 /* What a policy may be configured with. */
 typedef struct lbsim_policy_params_s {
@@ -71,8 +82,9 @@ typedef struct lbsim_policy_ops_s {
   uint32_t uses;               /* LBSIM_POLICY_USES_* */
   /* Allocates state into p->state; returns 0 or a negative errno. */
   int (*create)(lbsim_policy_t *p, const lbsim_policy_params_t *params);
-  /* Picks a backend in [0, n) for one request. */
-  uint32_t (*select)(lbsim_policy_t *p, uint64_t now_ns);
+  /* Picks a backend in [0, n) for one request: among all of them
+   * (eligible NULL), or among the eligible ones. */
+  uint32_t (*select)(lbsim_policy_t *p, uint64_t now_ns, const lbsim_eligible_t *eligible);
   /* Optional: params.in_flight[backend] just went up by one (a pick), or
    * down by `count` (outcomes), for a policy that keeps an order by it. */
   void (*sent)(lbsim_policy_t *p, uint32_t backend);
@@ -110,16 +122,24 @@ const lbsim_policy_ops_t *const *lbsim_policy_all(void);
 int lbsim_policy_init(lbsim_policy_t *p, const lbsim_policy_ops_t *ops, const lbsim_policy_params_t *params);
 void lbsim_policy_free(lbsim_policy_t *p);
 
-/* A pick, counted in flight. */
-static inline uint32_t lbsim_policy_select(lbsim_policy_t *p, uint64_t now_ns) {
-  uint32_t backend = p->ops->select(p, now_ns);
+/* A pick among the eligible backends (NULL: all), counted in flight. */
+static inline uint32_t lbsim_policy_select_among(lbsim_policy_t *p, uint64_t now_ns,
+                                                 const lbsim_eligible_t *eligible) {
+  uint32_t backend = p->ops->select(p, now_ns, eligible);
   p->in_flight[backend]++;
   if (p->sent != NULL)
     p->sent(p, backend);
   return backend;
 }
 
-/* `count` requests to `backend` are no longer in flight. */
+/* A pick among every backend, counted in flight. */
+static inline uint32_t lbsim_policy_select(lbsim_policy_t *p, uint64_t now_ns) {
+  return lbsim_policy_select_among(p, now_ns, NULL);
+}
+
+/* `count` requests to `backend` are no longer in flight, with nothing to
+ * learn from them: cancelled by their client (a shutdown, a deadline, a
+ * hedge that lost). */
 static inline void lbsim_policy_end(lbsim_policy_t *p, uint32_t backend, uint32_t count) {
   p->in_flight[backend] -= count;
   if (p->ops->ended != NULL)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "lbsim/balancer/subset.h"
 #include "lbsim/model/latency.h"
 #include "lbsim/model/scenario.h"
 #include "lbsim/model/service.h"
@@ -16,6 +17,7 @@
 
 #define LBSIM_MAX_BACKENDS 4096
 #define LBSIM_MAX_POLICIES 16
+#define LBSIM_MAX_CLIENTS 100000
 
 /* Process exit codes (DESIGN.md). */
 enum {
@@ -44,6 +46,14 @@ typedef enum lbsim_clock_kind_e {
 
 struct lbsim_format_s;      /* an output format (report.h) */
 
+/* The options that --time-scale multiplies, as they were given. */
+typedef struct lbsim_time_scaled_s {
+  double duration_s;
+  double warmup_s;
+  double interval_s;
+  uint64_t requests;
+} lbsim_time_scaled_t;
+
 typedef struct lbsim_config_s {
   lbsim_role_t role;
 
@@ -70,14 +80,19 @@ typedef struct lbsim_config_s {
   uint32_t burst;
   double sleep_s;
   uint64_t rounds;                /* 0: until a signal */
-  uint64_t requests;              /* stop launching after this many per balancer; 0: no limit; times --time-scale */
-  uint64_t requests_given;        /* ... as given */
-  double duration_s;              /* 0: no limit; times --time-scale */
-  double duration_given_s;        /* ... as given */
+  uint64_t requests;              /* stop launching after this many per policy (its clients' total); 0: no limit */
+  double duration_s;              /* 0: no limit */
   double timeout_s;
   double failure_latency_ms;
   uint32_t pool_size;             /* connections per backend; 0: as many as can be in flight */
   double client_idle_s;           /* idle keep-alive connections closed after this */
+
+  /* fleet */
+  uint32_t clients;               /* independent balancers per policy */
+  uint32_t subset;                /* backends each client uses; 0: all */
+  lbsim_subset_mode_t subset_mode;
+  bool subset_mode_given;
+  double warmup_s;                /* run but not counted */
 
   /* policies and traffic shapes */
   char policies[LBSIM_MAX_POLICIES][32]; /* --policy, or each of --compare */
@@ -113,6 +128,7 @@ typedef struct lbsim_config_s {
   bool clock_given;               /* --clock was on the command line */
   double net_delay_ms;            /* virtual clock: network and HTTP cost of one request */
   lbsim_sweep_t sweep;            /* --sweep, --sweep-metric, --seeds, --shard (naxes 0: no sweep) */
+  lbsim_time_scaled_t given;      /* --duration, --warmup, --interval, --requests before --time-scale */
   char resume_path[1024];         /* --resume FILE, or "" */
 
   /* run */
@@ -161,7 +177,7 @@ const char *lbsim_config_option_meaning(int option);
 /* The traffic shape (lbsim_shape_t) that sweeping it chooses, or -1. */
 int lbsim_config_option_shape(int option);
 /* Sets it to v as the command line would: the traffic shape it chooses,
- * --duration and --requests multiplied by --time-scale. */
+ * what --time-scale multiplies multiplied by it. */
 void lbsim_config_set_number(lbsim_config_t *cfg, int option, double v);
 
 /* A value of a numeric option (by its long name), read and checked as the

@@ -25,7 +25,7 @@ typedef struct lbsim_sim_s {
   uv_loop_t loop;
   lbsim_sched_t sched;          /* every deadline, and the models' clock */
   lbsim_assembly_t run;         /* models, balancers, report, runner */
-  lbsim_backend_t *backends;    /* copies: npolicies x fleet.n, policy-major (none with --client-only) */
+  lbsim_backend_t *backends;    /* copies: npolicies x farm.n, policy-major (none with --client-only) */
   uint32_t nbackends;
   lbsim_url_t *urls;            /* what each balancer drives: npolicies x nurls */
   uint32_t nurls;               /* backends per balancer */

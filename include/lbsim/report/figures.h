@@ -19,7 +19,8 @@ typedef enum lbsim_figure_e {
   LBSIM_FIG_REQUESTS = 0,
   LBSIM_FIG_OK,
   LBSIM_FIG_FAILED,
-  LBSIM_FIG_P50,          /* ms; unknown without an answer */
+  LBSIM_FIG_MEAN,         /* ms; unknown without an answer */
+  LBSIM_FIG_P50,          /* ms; likewise */
   LBSIM_FIG_P90,
   LBSIM_FIG_P99,
   LBSIM_FIG_P999,

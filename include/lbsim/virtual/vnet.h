@@ -30,11 +30,20 @@
 
 typedef struct lbsim_vbatch_s lbsim_vbatch_t;
 
-/* Connections of the client that became idle at one instant. */
+/* Connections of a client that became idle at one instant. */
 typedef struct lbsim_vidle_s {
   uint64_t since_ns;
   uint32_t count;
+  uint32_t outages;             /* the backend's outages then: a later one closed them */
 } lbsim_vidle_t;
+
+/* A client's idle keep-alive connections to one backend, by when they
+ * became idle, oldest first (a ring of runs, its capacity a power of two);
+ * closed after --client-idle. */
+typedef struct lbsim_vidles_s {
+  lbsim_vidle_t *runs;
+  uint32_t first, nruns, cap;
+} lbsim_vidles_t;
 
 /* A copy of a backend under the virtual clock, and what is in flight to it.
  * Answers mostly come back in the order the requests went out (a FIFO
@@ -47,10 +56,7 @@ typedef struct lbsim_vcopy_s {
   /* What sending a request and ending one read, in one cache line. */
   _Alignas(64) lbsim_vbatch_t *last; /* the newest batch, which a request alike may join */
   lbsim_vbatch_t *fifo_tail;    /* the FIFO's last batch (NULL: empty) */
-  /* The client's idle keep-alive connections to the copy, by when they
-   * became idle, oldest first (a ring of runs); closed after --client-idle. */
-  lbsim_vidle_t *idle;
-  uint32_t idle_first, idle_runs, idle_cap;
+  uint32_t outages;             /* how often the backend went down: each reset every connection */
   /* The common case of lbsim_copy_serve, kept here: while the model is at
    * generation fast_generation (0: none), the copy is up and every request
    * is served at once in service_ns, with success. */
@@ -58,12 +64,12 @@ typedef struct lbsim_vcopy_s {
   uint64_t fast_generation;
   uint64_t service_ns;
   /* The rest */
-  lbsim_copy_t copy;
+  _Alignas(64) lbsim_copy_t copy;
   lbsim_queue_t others;         /* batches with a timer of their own */
 } lbsim_vcopy_t;
 
 typedef struct lbsim_vnet_s {
-  lbsim_transport_t transport;  /* how its balancer uses it */
+  lbsim_transport_t transport;  /* how the clients of its fleet use it */
   lbsim_engine_t *engine;
   lbsim_vcopy_t *copies;        /* aligned to cache lines */
   void *copies_block;           /* what malloc gave, to free */
@@ -84,6 +90,9 @@ typedef struct lbsim_vnet_s {
   uint64_t spread_key;          /* ... as a hash keyed by the seed says */
   uint64_t timeout_ns;
   uint64_t idle_ns;             /* the client's keep-alive idle time */
+  lbsim_vidles_t *idles;        /* per client and backend of the client: nclients x per_client */
+  uint32_t nclients, per_client;
+  const uint32_t *subsets;      /* nclients x per_client backends, or NULL: all, in order */
   lbsim_request_t scratch;      /* the request being filled */
   lbsim_vbatch_t *free_batches;
   void *slabs;
@@ -102,13 +111,20 @@ typedef struct lbsim_vnet_s {
  * is; a random draw per batch would move it every round. */
 #define LBSIM_NET_SPREAD 1.0
 
-/* Copies of `n` models for one balancer: the network delay of a request
- * (both ways) and how much an answer's trip back varies (0: not at all,
- * 1: uniformly between none and twice its mean; requests alike, a burst to
- * one backend, vary alike), the client's deadline, how long the client
- * keeps an idle connection open. 0, or LBSIM_ENOMEM. */
+/* Copies of `n` models for one fleet of `nclients` clients, each sending
+ * to `per_client` backends of its own (the request's pick; `subsets` says
+ * which, as the fleet does, or NULL: all of them) and keeping its
+ * own connections to them: the network delay of a request (both ways) and
+ * how much an answer's trip back varies (0: not at all, 1: uniformly
+ * between none and twice its mean; requests alike, a burst of one client to
+ * one backend, vary alike), the client's deadline, how long a client keeps
+ * an idle connection open. 0, or LBSIM_ENOMEM. */
 int lbsim_vnet_init(lbsim_vnet_t *net, lbsim_engine_t *engine, const lbsim_model_t *models, uint32_t n,
-                    uint64_t seed, double net_delay_ms, double spread, double timeout_s, double client_idle_s);
+                    uint32_t nclients, uint32_t per_client, const uint32_t *subsets, uint64_t seed, double net_delay_ms,
+                    double spread, double timeout_s, double client_idle_s);
+/* Connections open to each backend (n values): requests in flight on one,
+ * and idle ones not yet closed. */
+void lbsim_vnet_conns(const lbsim_vnet_t *net, uint32_t *out);
 /* Takes in a change of backend `i`'s model: a new capacity, an outage
  * (what is in flight to it ends as reset now), a recovery. */
 void lbsim_vnet_sync(lbsim_vnet_t *net, uint32_t i, uint64_t now_ns);

@@ -58,11 +58,11 @@ static double cost(const lbsim_policy_t *p, uint32_t i) {
   return ema->value_ms[i] * (double)(pending + 1);
 }
 
-static uint32_t softmax_pick(lbsim_policy_t *p, softmax_t *s) {
+static uint32_t softmax_pick(lbsim_policy_t *p, softmax_t *s, const lbsim_eligible_t *eligible) {
   double t = p->params.temperature_ms;
   double min = INFINITY;
   for (uint32_t i = 0; i < s->n; i++) {
-    double c = cost(p, i);
+    double c = eligible == NULL || eligible->member[i] ? cost(p, i) : INFINITY; /* weighs nothing */
     s->cumulative[i] = c;
     if (c < min)
       min = c;
@@ -87,15 +87,22 @@ static uint32_t softmax_pick(lbsim_policy_t *p, softmax_t *s) {
   return lo;
 }
 
-static uint32_t softmax_select(lbsim_policy_t *p, uint64_t now_ns) {
+static uint32_t softmax_select(lbsim_policy_t *p, uint64_t now_ns, const lbsim_eligible_t *eligible) {
   softmax_t *s = p->state;
   (void)now_ns;
+  if (eligible != NULL) {
+    if (eligible->n == 1)
+      return eligible->list[0];
+    if (lbsim_rng_double(&p->rng) < p->params.explore)
+      return eligible->list[lbsim_rng_below(&p->rng, eligible->n)];
+    return softmax_pick(p, s, eligible);
+  }
   uint32_t pick = 0;
   if (s->n > 1) {
     if (lbsim_rng_double(&p->rng) < p->params.explore)
       pick = (uint32_t)lbsim_rng_below(&p->rng, s->n);
     else
-      pick = softmax_pick(p, s);
+      pick = softmax_pick(p, s, NULL);
   }
   return pick;
 }

@@ -1,6 +1,7 @@
 /* least-outstanding: the backend with the fewest requests in flight, ties
  * broken uniformly at random (Envoy's least-request with a full scan); with
- * --choices K >= 2, the best of K distinct random backends instead.
+ * --choices K below the number of backends, the best of K distinct random
+ * backends instead (K = 1: one backend at random, its load unseen).
  *
  * The full scan costs O(1): backends are kept in an array ordered by their
  * in-flight count (the balancer's, params.in_flight), with the index where
@@ -10,6 +11,7 @@
  * run out, picks fall back to a scan of the counts, O(n). */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "lbsim/balancer/policy.h"
 
@@ -22,6 +24,8 @@ typedef struct lor_s {
   uint32_t *start;    /* start[c]: first index in order with count >= c */
   uint32_t nstart;    /* entries in start */
   bool scan;          /* the order could not be kept (out of memory): scan */
+  uint32_t *drawn;    /* backend -> the pick that last drew it (--choices) */
+  uint32_t pick;      /* ... numbered from 1 */
 } lor_t;
 
 static void swap_to(lor_t *l, uint32_t backend, uint32_t index) {
@@ -89,9 +93,11 @@ static int lor_create(lbsim_policy_t *p, const lbsim_policy_params_t *params) {
   l->count = params->in_flight;
   l->order = malloc(l->n * sizeof(*l->order));
   l->pos = malloc(l->n * sizeof(*l->pos));
-  if (l->order == NULL || l->pos == NULL || ensure_start(l, 2) != 0) {
+  l->drawn = calloc(l->n, sizeof(*l->drawn));
+  if (l->order == NULL || l->pos == NULL || l->drawn == NULL || ensure_start(l, 2) != 0) {
     free(l->order);
     free(l->pos);
+    free(l->drawn);
     free(l->start);
     free(l);
     return LBSIM_ENOMEM;
@@ -105,33 +111,40 @@ static int lor_create(lbsim_policy_t *p, const lbsim_policy_params_t *params) {
   return 0;
 }
 
-static uint32_t sample_best(lbsim_policy_t *p, lor_t *l) {
-  uint32_t k = l->choices < l->n ? l->choices : l->n;
+/* The best of `choices` (< n) distinct backends drawn at random: a draw
+ * already made for this pick is drawn again. */
+/* The best of K distinct backends drawn at random: of all of them, or of
+ * the eligible (its list). */
+static uint32_t sample_best(lbsim_policy_t *p, lor_t *l, const lbsim_eligible_t *eligible) {
+  if (++l->pick == 0) { /* the numbers wrapped: forget the old draws */
+    memset(l->drawn, 0, l->n * sizeof(*l->drawn));
+    l->pick = 1;
+  }
+  uint32_t among = eligible ? eligible->n : l->n;
+  uint32_t k = l->choices < among ? l->choices : among;
   uint32_t best = UINT32_MAX;
-  uint32_t seen[64];
-  uint32_t nseen = 0;
   for (uint32_t i = 0; i < k; i++) {
     uint32_t b;
-    bool fresh;
-    do { /* distinct draws; k is small next to n, or capped below */
-      b = (uint32_t)lbsim_rng_below(&p->rng, l->n);
-      fresh = true;
-      for (uint32_t j = 0; j < nseen; j++)
-        fresh = fresh && seen[j] != b;
-    } while (!fresh);
-    if (nseen < 64)
-      seen[nseen++] = b;
+    do {
+      b = (uint32_t)lbsim_rng_below(&p->rng, among);
+      if (eligible != NULL)
+        b = eligible->list[b];
+    } while (l->drawn[b] == l->pick);
+    l->drawn[b] = l->pick;
     if (best == UINT32_MAX || l->count[b] < l->count[best])
       best = b;
   }
   return best;
 }
 
-/* Fewest in flight by a scan, ties at random (reservoir sampling): what
- * the order gives in O(1), when it could not be kept. */
-static uint32_t scan_best(lbsim_policy_t *p, const lor_t *l) {
-  uint32_t best = 0, ties = 0;
-  for (uint32_t i = 0; i < l->n; i++) {
+/* Fewest in flight by a scan of `among` (NULL: every backend), ties at
+ * random (reservoir sampling): what the order gives in O(1), for a set
+ * the order does not know, or when it could not be kept. */
+static uint32_t scan_best(lbsim_policy_t *p, const lor_t *l, const lbsim_eligible_t *among) {
+  uint32_t n = among ? among->n : l->n;
+  uint32_t best = among ? among->list[0] : 0, ties = 0;
+  for (uint32_t k = 0; k < n; k++) {
+    uint32_t i = among ? among->list[k] : k;
     if (l->count[i] < l->count[best]) {
       best = i;
       ties = 1;
@@ -142,13 +155,13 @@ static uint32_t scan_best(lbsim_policy_t *p, const lor_t *l) {
   return best;
 }
 
-static uint32_t lor_select(lbsim_policy_t *p, uint64_t now_ns) {
+static uint32_t lor_select(lbsim_policy_t *p, uint64_t now_ns, const lbsim_eligible_t *eligible) {
   lor_t *l = p->state;
   (void)now_ns;
-  if (l->choices >= 2 && l->choices < l->n && l->choices <= 64)
-    return sample_best(p, l);
-  if (l->scan)
-    return scan_best(p, l);
+  if (l->choices >= 1 && l->choices < (eligible ? eligible->n : l->n))
+    return sample_best(p, l, eligible);
+  if (l->scan || eligible != NULL)
+    return scan_best(p, l, eligible);
   uint64_t min = l->count[l->order[0]];
   uint32_t ties = l->start[min + 1];
   return l->order[lbsim_rng_below(&p->rng, ties)];
@@ -166,13 +179,14 @@ static void lor_destroy(lbsim_policy_t *p) {
   lor_t *l = p->state;
   free(l->order);
   free(l->pos);
+  free(l->drawn);
   free(l->start);
   free(l);
 }
 
 const lbsim_policy_ops_t lbsim_policy_least_outstanding = {
     .name = "least-outstanding",
-    .summary = "fewest requests in flight, ties at random (Envoy least-request); --choices K: best of K",
+    .summary = "fewest requests in flight, ties at random (Envoy least-request); --choices K: best of K at random",
     .uses = LBSIM_POLICY_USES_CHOICES,
     .create = lor_create,
     .select = lor_select,

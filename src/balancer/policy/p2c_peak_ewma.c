@@ -65,14 +65,20 @@ static int p2c_create(lbsim_policy_t *pol, const lbsim_policy_params_t *params) 
   return 0;
 }
 
-static uint32_t p2c_select(lbsim_policy_t *pol, uint64_t now_ns) {
+static uint32_t p2c_select(lbsim_policy_t *pol, uint64_t now_ns, const lbsim_eligible_t *eligible) {
   p2c_t *p = pol->state;
-  uint32_t pick = 0;
-  if (p->n > 1) {
-    uint32_t a = (uint32_t)lbsim_rng_below(&pol->rng, p->n);
-    uint32_t b = (uint32_t)lbsim_rng_below(&pol->rng, p->n - 1);
+  uint32_t n = eligible ? eligible->n : p->n;
+  uint32_t pick = eligible ? eligible->list[0] : 0;
+  if (n > 1) {
+    /* Two distinct draws, among the eligible when they are given. */
+    uint32_t a = (uint32_t)lbsim_rng_below(&pol->rng, n);
+    uint32_t b = (uint32_t)lbsim_rng_below(&pol->rng, n - 1);
     if (b >= a)
       b++;
+    if (eligible != NULL) {
+      a = eligible->list[a];
+      b = eligible->list[b];
+    }
     double ca = cost(p, a, now_ns), cb = cost(p, b, now_ns);
     pick = cb < ca ? b : a;
   }
