@@ -295,7 +295,9 @@ def test_seeds_draw_bands_on_the_plot():
 
 # ---- resume ---------------------------------------------------------------------
 
-LONG = ["-n", "20", "--duration", "40", "--rate", "2000", "--latency", "5:60", "-s", "3", "-q",
+# Runs of some 30 ms each (ten times that under the sanitizers): a kill
+# lands mid-sweep.
+LONG = ["-n", "20", "--duration", "30", "--rate", "2000", "--latency", "5:60", "-s", "3", "-q",
         "--sweep", "alpha=0.1:0.9:0.1", "--compare", "ema-greedy,p2c-peak-ewma", "--seeds", "2"]
 
 
