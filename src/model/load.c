@@ -74,8 +74,11 @@ static void integrate(lbsim_load_t *l, uint64_t t) {
   l->at_ns = t;
 }
 
+/* v >= 0 to the nearest 1e-4 (ties away from zero, as round() does),
+ * without a call to libm on every report. */
 static double to_1e4(double v) {
-  return round(v * 1e4) / 1e4;
+  double scaled = v * 1e4 + 0.5;
+  return scaled < 9e15 ? (double)(uint64_t)scaled / 1e4 : round(v * 1e4) / 1e4;
 }
 
 void lbsim_load_report(const lbsim_load_t *l, lbsim_load_report_t *out) {

@@ -16,6 +16,11 @@ read from --format json:
   pinned           the seed's demo on backends whose latencies are set far
                    apart and do not drift: in every round, each backend's
                    request count within 3 of the real run's.
+  loads            least-loaded on the requests in flight the backends
+                   report with every answer (--load-reports), three
+                   one-server backends of 4, 8 and 16 ms at 70 % of their
+                   capacity: as the replays, and the mean age of the view
+                   of each pick's backend within 10 % or 1 ms.
 
 On sockets, the replays run one policy at a time (--policy P). In one
 process (--compare, as a replay runs by default; --together here) the three
@@ -57,6 +62,13 @@ ROUND_REQUESTS = 3
 PINNED = ["--scenario", os.path.join(HERE, "pinned.txt"), "-n", "5", "--drift-period", "0", "--rounds", "6",
           "--sleep", "0.05", "--burst", "100"]
 
+
+# Load reports: least-loaded reads them; which backend gets what depends on
+# the figures every answer carries.
+LOADS = ["--scenario", os.path.join(HERE, "loads.txt"), "-n", "3", "--drift-period", "0", "--capacity", "1",
+         "--rate", "300", "--duration", "4", "--policy", "least-loaded", "--load-reports"]
+VIEW_AGE_RATIO = 0.10
+VIEW_AGE_MS = 1.0
 
 # The probe: lone requests to one 5 ms backend, 2 ms apart.
 PROBE = ["-n", "1", "--latency", "5", "--drift-period", "0", "--burst", "1", "--sleep", "0.002", "--rounds", "100"]
@@ -121,6 +133,20 @@ def compare_replay(virtual, real):
     return lines, failures
 
 
+def compare_loads(virtual, real):
+    """(lines, failures): as a replay, and how old the views were."""
+    lines, failures = compare_replay(virtual, real)
+    for policy, a in summaries(virtual).items():
+        b = summaries(real).get(policy)
+        if b is None:
+            continue
+        va, vb = a.get("view_age_ms"), b.get("view_age_ms")
+        lines.append("  %-18s view age ms v / r %.3f / %s" % (policy, va or 0, "%.3f" % vb if vb else vb))
+        if va is None or vb is None or abs(va - vb) > max(VIEW_AGE_RATIO * va, VIEW_AGE_MS):
+            failures.append("%s: view age %s ms vs %s ms" % (policy, va, vb))
+    return lines, failures
+
+
 def compare_rounds(virtual, real):
     """(lines, failures): every round's request count per backend."""
     rv = [o for o in virtual if o["type"] == "round"]
@@ -148,6 +174,7 @@ def comparisons(scale):
         "linkerd": (["--replay", "linkerd", "--time-scale", str(scale)], compare_replay, True, 90 + 120 * scale),
         "tower": (["--replay", "tower", "--time-scale", str(scale)], compare_replay, True, 90 + 180 * scale),
         "pinned": (PINNED, compare_rounds, False, 60),
+        "loads": (LOADS, compare_loads, False, 60),
     }
 
 

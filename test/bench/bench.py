@@ -501,6 +501,25 @@ def bench_virtual(args, res):
     res.add("virtual", "1000 backends, p2c-peak-ewma, --rate 20000", "M/s", rate, target=5.0)
     res.add("virtual", "1000 backends ..., req per CPU s", "M/s", rate_cpu)
 
+    # What the backends tell their clients: 1,000 clients over 1,000
+    # backends of one server each at 90 % of their capacity (exponential
+    # service of 1 ms), least-loaded reading ORCA reports piggybacked on
+    # every answer, beside the same fleet without reports (least-outstanding
+    # on its own requests in flight, --choices 2 both), run by run.
+    fleet = ["--clock", "virtual", "-n", "1000", "--clients", "1000", "--capacity", "1", "--latency", "0",
+             "--jitter", "exp:1", "--drift-period", "0", "--rate", "900000", "--duration",
+             "2" if args.quick else "5", "--choices", "2", "-q"]
+    on, off, on_cpu, off_cpu = [], [], [], []
+    for k in range(args.runs):
+        for policy, rates, cpus in ((["--policy", "least-loaded", "--load-reports"], on, on_cpu),
+                                    (["--policy", "least-outstanding"], off, off_cpu)):
+            err, wall, cpu = measure_wall([args.lbsim] + fleet + policy + ["--seed", str(k + 1)])
+            rates.append(virtual_requests(err) / wall / 1e6)
+            cpus.append(virtual_requests(err) / cpu / 1e6)
+    res.add("virtual", "1000x1000 fleet, reports on", "M/s", on, off, "reports off")
+    res.add("virtual", "1000x1000 reports (target 2.5 M/s)", "M/s", on, target=2.5)
+    res.add("virtual", "1000x1000 reports, req per CPU s", "M/s", on_cpu, off_cpu, "reports off")
+
     # Memory bounded by what is in flight, not by the length of the run: a
     # tenth of the time, then (full run) an hour at 100 k req/s, report included.
     svg = tempfile.mkdtemp(prefix="lbsim-bench-virtual-")
