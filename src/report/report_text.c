@@ -136,7 +136,7 @@ static void loads_line(lbsim_buf_t *out, const lbsim_fleet_t *b, bool named) {
   if (named)
     lbsim_buf_printf(out, " (%s)", b->policy_name);
   if (cfg->load_board_s > 0)
-    lbsim_buf_printf(out, ": board every %g s", cfg->load_board_s);
+    lbsim_buf_printf(out, ": board every %g ms", cfg->load_board_s * 1000.0);
   else
     lbsim_buf_append_str(out, ": reports");
   latency_field(out, ", view age mean=", lbsim_report_view_age_ms(&b->stats));
