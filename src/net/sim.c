@@ -364,7 +364,7 @@ static int start_fleets(lbsim_sim_t *sim) {
     if (sim->nbackends > 0) {
       f->board.load_of = board_load;
       f->board.data = &sim->backends[(size_t)w * sim->run.farm.n];
-      for (uint32_t i = 0; i < sim->run.farm.n; i++)
+      for (uint32_t i = 0; i < sim->run.farm.n && f->board.period_ns > 0; i++)
         lbsim_load_board(board_load(f->board.data, i), f->board.period_ns);
     }
   }

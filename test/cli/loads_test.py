@@ -3,9 +3,11 @@
 reports (--load-reports), Mitzenmacher's board (--load-board) and the
 least-loaded policy, on both clocks, and the checks of docs/load-reports.md
 at a reduced scale (100 backends of capacity 1, exponential service of
-1 ms, --net-delay 0, load 0.9): the bounds leave room for what a finite
-number of backends adds to the supermarket model's mean-field figures, and
-for the noise of a short run; the full-scale figures are in the docs.
+1 ms, --net-delay 0, load 0.9, a second measured after half a second):
+small enough for the sanitizer builds, with bounds that leave room for what
+a finite number of backends adds to the supermarket model's mean-field
+figures and for the noise of a short run (the seeds are fixed; the bounds
+hold for others too); the full-scale figures are in the docs.
 
 Usage: loads_test.py LBSIM_BINARY TEST_NAME
 Every function named test_* is one ctest entry."""
@@ -29,7 +31,7 @@ LBSIM = None
 # The queueing setting: 100 backends, one server each, service exponential
 # of mean 1 ms, Poisson arrivals at 90 % of capacity, no network.
 QUEUES = ["--clock", "virtual", "-n", "100", "--capacity", "1", "--latency", "0", "--jitter", "exp:1",
-          "--drift-period", "0", "--net-delay", "0", "--rate", "90000", "--warmup", "1", "--duration", "3", "-q",
+          "--drift-period", "0", "--net-delay", "0", "--rate", "90000", "--warmup", "0.5", "--duration", "1.5", "-q",
           "--format", "json"]
 FRESH = "0.00001"  # a board refreshed every 0.01 service times
 
@@ -284,9 +286,13 @@ def test_a_fresh_board_gives_the_supermarket_means_whatever_the_clients():
         (s,) = ok_summaries(QUEUES + ["--policy", "least-loaded", "--choices", str(d), "--load-board", FRESH,
                                       "--clients", str(clients), "-s", "1"]).values()
         expect = supermarket(0.9, d)
-        # 100 backends sit a little above the mean field (about 2 %).
-        check(0.97 * expect < s["mean_ms"] < 1.06 * expect, "d=%d, %d clients: mean %.3f, the model's %.3f" % (
+        # A hundred backends for a second: across seeds, from 0.5 % below the
+        # mean field to 5 % above.
+        check(0.95 * expect < s["mean_ms"] < 1.08 * expect, "d=%d, %d clients: mean %.3f, the model's %.3f" % (
             d, clients, s["mean_ms"], expect))
+
+
+def test_a_fresh_board_joins_the_shortest_queue_and_random_is_mm1():
     # Join the shortest queue with fresh information: nearly no waiting.
     (s,) = ok_summaries(QUEUES + ["--policy", "least-loaded", "--load-board", FRESH, "-s", "1"]).values()
     check(1.0 < s["mean_ms"] < 1.3, s["mean_ms"])
@@ -318,7 +324,7 @@ def test_piggybacked_views_age_with_the_fleet():
         means.append(s["mean_ms"])
     # One client hears every answer: its views are exact, and it is the
     # supermarket; more clients hear from a backend less and less often.
-    check(abs(means[0] - supermarket(0.9, 2)) < 0.06 * supermarket(0.9, 2), means)
+    check(abs(means[0] - supermarket(0.9, 2)) < 0.08 * supermarket(0.9, 2), means)
     check(ages[0] < ages[1] < ages[2], ages)
     check(means[0] < means[2], means)
 
