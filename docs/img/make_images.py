@@ -22,6 +22,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "test", "support"))
 from lbsimtest import Dashboard  # noqa: E402
 
+# The queueing setting of docs/load-reports.md: a thousand one-server
+# backends, exponential service of 1 ms, at 90 % of their capacity.
+QUEUES_1000 = ["-n", "1000", "--capacity", "1", "--latency", "0", "--jitter", "exp:1", "--drift-period", "0",
+               "--net-delay", "0", "--rate", "900000"]
+
 # name: the arguments of a virtual run whose report it is
 REPORTS = {
     "report-linkerd": ["--clock", "virtual", "--replay", "linkerd", "--compare", "round-robin,p2c-peak-ewma",
@@ -30,6 +35,18 @@ REPORTS = {
                         "--latency", "100", "--drift-period", "0", "--capacity", "20", "--seed", "1", "-q"],
     "sweep-study": ["--sweep", "explore=0,0.002,0.005,0.01,0.02,0.05", "--sweep", "alpha=0.1,0.3,0.6,0.9",
                     "--rounds", "20000", "--seed", "1", "--sweep-metric", "regret"],
+    # docs/load-reports.md (minutes each: a thousand backends at 900,000 requests a second)
+    "loads-supermarket": QUEUES_1000 + ["--warmup", "0.5", "--duration", "2", "--policy", "least-loaded",
+                                        "--load-board", "0.00001", "--sweep", "clients=1,10,100,1000", "--sweep",
+                                        "choices=2,3,1000", "--sweep-metric", "mean", "--seed", "1"],
+    "loads-mitzenmacher": ["-n", "100", "--capacity", "1", "--latency", "0", "--jitter", "exp:1", "--drift-period",
+                           "0", "--net-delay", "0", "--rate", "90000", "--warmup", "2", "--duration", "12",
+                           "--compare", "least-loaded,random", "--sweep",
+                           "load-board=0.0001,0.0002,0.0005,0.001,0.002,0.003,0.004,0.005,0.01,0.02,0.025,0.03,"
+                           "0.04,0.05", "--sweep", "choices=2,100", "--sweep-metric", "mean", "--seed", "1"],
+    "loads-fleet": QUEUES_1000 + ["--warmup", "0.5", "--duration", "2", "--compare",
+                                  "least-loaded,least-outstanding,random", "--load-reports", "--choices", "2",
+                                  "--sweep", "clients=1,10,100,1000", "--sweep-metric", "mean", "--seed", "1"],
 }
 
 # The tutorial's guided example, bounded: backend 2 slowed to 2 s after round 6.

@@ -146,6 +146,10 @@ def test_virtual_clock_page_prints_as_shown():
     check_file("docs/virtual-clock.md")
 
 
+def test_load_reports_page_prints_as_shown():
+    check_file("docs/load-reports.md")
+
+
 def test_every_other_transcript_says_it_is_a_socket_run():
     unmarked = []
     for path in markdown_files():
