@@ -297,6 +297,8 @@ typedef struct done_s {
   uint64_t start_ns, end_ns;
   lbsim_result_t result;
   uint32_t count;
+  bool reported;           /* a load report came with it (lbsim_vnet_track_loads) */
+  uint32_t rif, queue;
 } done_t;
 
 /* A stand-in for the balancer: sends requests, records how they end. */
@@ -329,7 +331,8 @@ static void on_rig_done(void *data, const lbsim_request_t *req, lbsim_result_t r
                         uint32_t count) {
   rig_t *r = data;
   if (r->ndone < 256)
-    r->done[r->ndone++] = (done_t){req->backend, req->start_ns, end_ns, result, count};
+    r->done[r->ndone++] = (done_t){req->backend, req->start_ns, end_ns, result, count, req->report != NULL,
+                                   req->report ? req->report->rif : 0, req->report ? req->report->queue : 0};
   r->ended += count;
   for (uint32_t k = 0; k < count && r->resends_left > 0; k++) {
     r->resends_left--;
@@ -863,5 +866,95 @@ TEST(cancel_all_ends_everything_in_flight_as_cancelled) {
     CHECK_EQ(r.done[k].end_ns, MS(1));
   }
   CHECK_EQ(r.engine.timers.len, 0);
+  rig_free(&r);
+}
+
+/* ---- the backends' load ------------------------------------------------------ */
+
+/* One server of 10 ms, 2 ms of network: a burst of three at 0 arrives at
+ * 1 ms, is answered at 11, 21 and 31 ms, back at 12, 22 and 32; a fourth
+ * sent at 15 ms arrives at 16. Each answer carries what its backend was
+ * doing when it was ready: the requests still in flight and waiting. */
+TEST(an_answer_carries_the_state_its_backend_had_when_it_was_ready) {
+  rig_t r;
+  CHECK(rig_init(&r, 10, 1, 2, 5) == 0);
+  lbsim_vnet_track_loads(&r.net, true, 0);
+  burst_t b1, b2;
+  schedule_burst(&b1, &r, 0, 0, 3);
+  schedule_burst(&b2, &r, MS(15), 0, 1);
+  lbsim_engine_run(&r.engine);
+  CHECK_EQ(r.ndone, 4);
+  static const uint64_t ends[] = {MS(12), MS(22), MS(32), MS(42)};
+  static const uint32_t rif[] = {2, 2, 1, 0}, queue[] = {1, 1, 0, 0};
+  for (uint32_t k = 0; k < 4; k++) {
+    CHECK_EQ(r.done[k].end_ns, ends[k]);
+    CHECK(r.done[k].reported);
+    CHECK_EQ(r.done[k].rif, rif[k]);
+    CHECK_EQ(r.done[k].queue, queue[k]);
+  }
+  rig_free(&r);
+}
+
+/* Twenty requests 0.05 ms apart to a backend without a queue: answered in
+ * the order sent, 10.1 ms after each, and back in another order, the trip
+ * back varying by 0.2 ms. Whatever order they end in, the k-th answer was
+ * written when every one had arrived and k + 1 had been answered. */
+static void on_spaced(lbsim_timer_t *timer, uint64_t now_ns) {
+  burst_t *b = LBSIM_CONTAINER_OF(timer, burst_t, timer);
+  rig_send(b->rig, 0);
+  if (b->n-- > 1)
+    lbsim_clock_set(&b->rig->engine.clock, &b->timer, now_ns + MS(0.05), on_spaced);
+}
+
+TEST(reports_are_the_state_when_each_answer_was_ready_whatever_order_they_end_in) {
+  rig_t r;
+  CHECK(rig_init_spread(&r, 10, 0, 0.2, 1.0, 5) == 0);
+  lbsim_vnet_track_loads(&r.net, true, 0);
+  burst_t b = {.rig = &r, .n = 20};
+  lbsim_timer_init(&b.timer, LBSIM_ORDER_TRAFFIC);
+  lbsim_clock_set(&r.engine.clock, &b.timer, 0, on_spaced);
+  lbsim_engine_run(&r.engine);
+  CHECK_EQ(r.ndone, 20);
+  bool reordered = false;
+  for (uint32_t k = 0; k < r.ndone; k++) {
+    uint32_t sent = (uint32_t)(r.done[k].start_ns / MS(0.05));
+    reordered = reordered || sent != k;
+    CHECK(r.done[k].reported);
+    CHECK_EQ(r.done[k].rif, 19 - sent);
+  }
+  CHECK(reordered); /* the test means something only if they overtook each other */
+  rig_free(&r);
+}
+
+/* Without reports, a board over the copies: the state at each refresh, 5 ms
+ * apart; nothing is tracked without being asked. */
+TEST(the_board_shows_each_copy_at_its_last_refresh) {
+  rig_t r;
+  CHECK(rig_init(&r, 10, 1, 2, 5) == 0);
+  burst_t b;
+  schedule_burst(&b, &r, 0, 0, 3);
+  lbsim_engine_run(&r.engine);
+  CHECK_EQ(r.done[0].reported, false);
+  CHECK_EQ(lbsim_vnet_load(&r.net, 0)->in_flight, 0); /* not tracked */
+  rig_free(&r);
+
+  CHECK(rig_init(&r, 10, 1, 2, 5) == 0);
+  lbsim_vnet_track_loads(&r.net, false, MS(5));
+  schedule_burst(&b, &r, 0, 0, 3);
+  lbsim_engine_run(&r.engine);
+  CHECK(!r.done[0].reported);
+  static const struct {
+    uint64_t now, at;
+    uint32_t rif, queue;
+  } reads[] = {{MS(1), 0, 0, 0}, {MS(7), MS(5), 3, 2}, {MS(14), MS(10), 3, 2}, {MS(25), MS(25), 1, 0},
+               {MS(100), MS(100), 0, 0}};
+  for (size_t k = 0; k < sizeof(reads) / sizeof(reads[0]); k++) {
+    lbsim_load_report_t rep;
+    uint64_t at;
+    lbsim_load_board_read(lbsim_vnet_load(&r.net, 0), reads[k].now, &rep, &at);
+    CHECK_EQ(at, reads[k].at);
+    CHECK_EQ(rep.rif, reads[k].rif);
+    CHECK_EQ(rep.queue, reads[k].queue);
+  }
   rig_free(&r);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "harness.h"
+#include "lbsim/balancer/loads.h"
 #include "lbsim/balancer/policy.h"
 #include "lbsim/base/common.h"
 
@@ -1038,4 +1039,124 @@ TEST(least_outstanding_among_the_eligible_takes_the_least_loaded_of_them) {
       lbsim_policy_observe(&f.p, i, 1, true, 0);
   CHECK_EQ(lbsim_policy_select_among(&f.p, 0, &e), 3);
   teardown(&f);
+}
+
+/* ------------------------------------------------------------ least-loaded */
+
+/* A client's views of n backends (balancer/loads.h), set by hand. */
+static void views_set(lbsim_loads_t *loads, uint32_t k, uint32_t rif, uint32_t sent, uint64_t at_ns) {
+  loads->views[k] = (lbsim_view_t){at_ns, rif, sent};
+}
+
+TEST(least_loaded_takes_the_fewest_reported_plus_sent_ties_at_random) {
+  fixture_t f;
+  lbsim_policy_params_t params = default_params(4, 21);
+  lbsim_loads_t loads;
+  CHECK(lbsim_loads_init(&loads, 4, NULL, true, NULL) == 0);
+  params.loads = &loads;
+  CHECK_EQ(setup(&f, "least-loaded", &params, NULL), 0);
+  /* rif + sent: 5, 3, 3, 4 -> backends 1 and 2, at random. */
+  views_set(&loads, 0, 5, 0, 0);
+  views_set(&loads, 1, 1, 2, 0);
+  views_set(&loads, 2, 3, 0, 0);
+  views_set(&loads, 3, 0, 4, 0);
+  uint32_t counts[4] = {0};
+  for (int i = 0; i < 4000; i++) {
+    uint32_t b = lbsim_policy_select(&f.p, (1 * MS));
+    counts[b]++;
+    lbsim_policy_observe(&f.p, b, 1, true, (1 * MS)); /* its own count plays no part */
+  }
+  CHECK_EQ(counts[0] + counts[3], 0);
+  CHECK_MSG(counts[1] > 1800 && counts[2] > 1800, "%u %u", counts[1], counts[2]);
+  /* A backend not heard from counts as idle, plus what was sent to it. */
+  views_set(&loads, 3, 0, 0, LBSIM_NEVER);
+  CHECK_EQ(lbsim_policy_select(&f.p, (2 * MS)), 3);
+  /* An answer's report replaces the view; a pick counts as sent since. */
+  lbsim_load_report_t rep = {.rif = 9, .has = LBSIM_LOAD_RIF};
+  CHECK(lbsim_loads_heard(&loads, 3, &rep, NULL, (3 * MS)) == NULL);
+  CHECK_EQ(loads.views[3].rif, 9);
+  CHECK_EQ(loads.views[3].sent, 0);
+  lbsim_stats_t stats;
+  CHECK(lbsim_stats_init(&stats, 4) == 0);
+  lbsim_loads_picked(&loads, 3, (5 * MS), &stats);
+  CHECK_EQ(loads.views[3].sent, 1);
+  CHECK_EQ(stats.view_age_picks, 1);
+  CHECK(stats.view_age_sum_ms == 2.0);
+  /* A report without rif, or none, leaves the view. */
+  lbsim_load_report_t partial = {.cpu = 0.5, .has = LBSIM_LOAD_CPU};
+  CHECK_STR_EQ(lbsim_loads_heard(&loads, 3, &partial, NULL, (6 * MS)), "without named_metrics.rif");
+  CHECK_STR_EQ(lbsim_loads_heard(&loads, 3, NULL, "missing", (6 * MS)), "missing");
+  CHECK_EQ(loads.views[3].rif, 9);
+  lbsim_stats_free(&stats);
+  lbsim_loads_free(&loads);
+  teardown(&f);
+}
+
+TEST(least_loaded_best_of_k_never_takes_the_most_loaded_of_its_draws) {
+  fixture_t f;
+  lbsim_policy_params_t params = default_params(10, 22);
+  params.choices = 2;
+  lbsim_loads_t loads;
+  CHECK(lbsim_loads_init(&loads, 10, NULL, true, NULL) == 0);
+  params.loads = &loads;
+  CHECK_EQ(setup(&f, "least-loaded", &params, NULL), 0);
+  for (uint32_t k = 0; k < 10; k++)
+    views_set(&loads, k, k, 0, 0); /* backend k reports k in flight */
+  uint32_t counts[10] = {0};
+  enum { N = 45000 };
+  for (int i = 0; i < N; i++)
+    counts[lbsim_policy_select(&f.p, 0)]++;
+  /* The better of two distinct backends: backend k wins when it is drawn
+   * with one of the 9 - k above it: 2 (9 - k) / 90 of the picks. */
+  CHECK_EQ(counts[9], 0);
+  for (uint32_t k = 0; k < 9; k++) {
+    double expect = N * 2.0 * (9 - k) / 90.0;
+    CHECK_MSG(counts[k] > expect * 0.93 && counts[k] < expect * 1.07, "backend %u: %u, expected %.0f", k, counts[k],
+              expect);
+  }
+  lbsim_loads_free(&loads);
+  teardown(&f);
+}
+
+/* The board: a copy's load for each backend, read as of the pick. */
+static lbsim_load_t board_copies[3];
+
+static lbsim_load_t *board_copy(void *data, uint32_t i) {
+  (void)data;
+  return &board_copies[i];
+}
+
+TEST(least_loaded_on_a_board_reads_the_last_refresh_only) {
+  lbsim_board_t board = {.period_ns = (10 * MS), .load_of = board_copy};
+  for (uint32_t i = 0; i < 3; i++) {
+    lbsim_load_init(&board_copies[i], 0, 0);
+    lbsim_load_board(&board_copies[i], (10 * MS));
+  }
+  /* Backend 0 gets 5 at 1 ms (answered at 50), backend 1 gets 2 at 12 ms. */
+  lbsim_load_admit(&board_copies[0], (1 * MS), (50 * MS), 5, LBSIM_LOAD_UNTAGGED);
+  lbsim_load_admit(&board_copies[1], (12 * MS), (50 * MS), 2, LBSIM_LOAD_UNTAGGED);
+  fixture_t f;
+  lbsim_policy_params_t params = default_params(3, 23);
+  lbsim_loads_t loads;
+  CHECK(lbsim_loads_init(&loads, 3, NULL, false, &board) == 0);
+  params.loads = &loads;
+  CHECK_EQ(setup(&f, "least-loaded", &params, NULL), 0);
+  /* At 15 ms the board is the refresh of 10 ms: 5, 0, 0 — 1 or 2, and its
+   * own picks change nothing until the next refresh. */
+  uint32_t counts[3] = {0};
+  for (int i = 0; i < 1000; i++)
+    counts[lbsim_policy_select(&f.p, (15 * MS))]++;
+  CHECK_EQ(counts[0], 0);
+  CHECK(counts[1] > 400 && counts[2] > 400);
+  /* At 20 ms: 5, 2, 0 — backend 2 only. */
+  CHECK_EQ(lbsim_policy_select(&f.p, (20 * MS)), 2);
+  lbsim_stats_t stats;
+  CHECK(lbsim_stats_init(&stats, 3) == 0);
+  lbsim_loads_picked(&loads, 2, (27 * MS), &stats);
+  CHECK(stats.view_age_sum_ms == 7.0); /* the refresh of 20 ms */
+  lbsim_stats_free(&stats);
+  lbsim_loads_free(&loads);
+  teardown(&f);
+  for (uint32_t i = 0; i < 3; i++)
+    lbsim_load_free(&board_copies[i]);
 }
