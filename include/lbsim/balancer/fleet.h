@@ -63,6 +63,8 @@ struct lbsim_fleet_s {
    * Per client, its requests in the interval. */
   bool measuring;
   double *load_area;
+  double *run_area;             /* ... since the run began counting */
+  uint64_t run_start_ns;
   uint64_t *load_since_ns;
   uint64_t period_start_ns;
   uint32_t *last_picks;
@@ -97,6 +99,8 @@ double lbsim_fleet_ema_ms(const lbsim_fleet_t *fleet, uint32_t i);
 void lbsim_fleet_sent(lbsim_fleet_t *fleet, lbsim_balancer_t *client, uint32_t backend, uint64_t now_ns);
 void lbsim_fleet_ended(lbsim_fleet_t *fleet, uint32_t backend, uint32_t count, uint64_t now_ns);
 
+/* The load imbalance since the run began counting (0: no load). */
+double lbsim_fleet_run_imbalance(lbsim_fleet_t *fleet, uint64_t now_ns);
 /* The measures of the interval ending at now_ns; then a new interval. */
 void lbsim_fleet_measure(lbsim_fleet_t *fleet, uint64_t now_ns, lbsim_fleet_measures_t *out);
 /* Starts an interval (the start of the run, the end of --warmup); with
