@@ -107,7 +107,7 @@ static void seed_block(lbsim_report_t *r, uint64_t round) {
 
 /* The seed's block has the EMA and the picks; the compare table, quantiles. */
 static bool text_round_latency(const lbsim_report_t *r) {
-  return r->nfleets > 1 || r->fleets[0].measuring;
+  return r->nfleets > 1 || (r->nfleets > 0 && r->fleets[0].measuring);
 }
 
 /* " p50=12.34 ms", or " p50=-" when no request was answered. */
@@ -168,7 +168,7 @@ static void fleet_block(lbsim_report_t *r, const lbsim_fleet_t *f, uint64_t roun
 }
 
 static void text_round(lbsim_report_t *r, uint64_t round, double t_s, uint64_t now_ns) {
-  if (r->fleets[0].measuring) {
+  if (r->nfleets > 0 && r->fleets[0].measuring) {
     for (uint32_t w = 0; w < r->nfleets; w++)
       fleet_block(r, &r->fleets[w], round, t_s);
     return;
