@@ -6,8 +6,12 @@ Every function named test_* is one ctest entry; runs are seeded and short."""
 
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from lbsimtest import check, main as run_test  # noqa: E402
@@ -145,6 +149,41 @@ def test_subsets_on_sockets_keep_each_client_to_its_backends():
     interval = [o for o in objects(out) if o["type"] == "interval"][0]
     per = interval["fleet"]["clients_per_backend"]
     check(per["min"] == per["max"] == 2, repr(per))
+
+
+def test_a_fleets_measures_are_scraped_as_prometheus_gauges():
+    from prometheus_client.parser import text_string_to_metric_families
+    p = subprocess.Popen([LBSIM, "--port-base", "0", "-n", "3", "--latency", "5", "--drift-period", "0", "-q",
+                          "--clients", "5", "--rate", "300", "--interval", "0.2", "--metrics", "127.0.0.1:0",
+                          "--seed", "3"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        port = None
+        deadline = time.monotonic() + 10
+        while port is None and time.monotonic() < deadline:
+            m = re.search(r"metrics on http://127\.0\.0\.1:(\d+)/metrics", p.stderr.readline())
+            port = int(m.group(1)) if m else None
+        check(port is not None, "no metrics port on stderr")
+        fams = {}
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
+                fams = {f.name: f for f in text_string_to_metric_families(r.read().decode())}
+            herd = fams.get("lbsim_fleet_herd")
+            if herd and herd.samples[0].value > 0:
+                break  # an interval has been measured
+            time.sleep(0.1)
+        for name in ("lbsim_fleet_clients", "lbsim_fleet_imbalance", "lbsim_fleet_herd",
+                     "lbsim_fleet_client_success_ratio", "lbsim_fleet_client_p99_seconds",
+                     "lbsim_fleet_backend_connections", "lbsim_fleet_backend_clients"):
+            check(name in fams and fams[name].type == "gauge", "no gauge %s in %s" % (name, sorted(fams)))
+        check(fams["lbsim_fleet_clients"].samples[0].value == 5, repr(fams["lbsim_fleet_clients"].samples))
+        clients = {s.labels["stat"]: s.value for s in fams["lbsim_fleet_backend_clients"].samples}
+        check(clients == {"min": 5, "mean": 5, "max": 5}, repr(clients))
+        success = {s.labels["stat"]: s.value for s in fams["lbsim_fleet_client_success_ratio"].samples}
+        check(success["max"] == 1.0, repr(success))
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(15)
+    check(p.returncode == 0, "exit %d" % p.returncode)
 
 
 if __name__ == "__main__":
