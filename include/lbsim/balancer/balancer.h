@@ -41,6 +41,7 @@ typedef struct lbsim_request_s {
   uint32_t pick;              /* ... among those of the client (its subset); = backend without one */
   uint32_t client;            /* which client of the fleet sent it */
   bool to_fastest;            /* the pick was as good as the truly fastest */
+  bool probe;                 /* a probe the policy asked for (GET /probe): not a user's request */
 } lbsim_request_t;
 
 typedef struct lbsim_transport_s lbsim_transport_t;
