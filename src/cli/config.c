@@ -169,7 +169,7 @@ static const opt_t options[] = {
   {"error-rate", 0, "P", OPT_DOUBLE, OFF(error_rate), 0, 1, false,
    "a probability in [0, 1]", "probability that a backend answers 503", "0", NULL},
   {"scenario", 0, "FILE", OPT_PATH, OFF(scenario_path), 0, 0, false, NULL,
-   "scripted changes: 'at 15s backend 3 latency 2000ms', ... (see README)", NULL, NULL},
+   "scripted changes: 'at 15s backend 3 latency 2000ms', ... (see lbsim(1))", NULL, NULL},
   {"time-scale", 0, "X", OPT_DOUBLE, OFF(time_scale), 0, 1000, true,
    "a number in (0, 1000]", "run X times as fast: scenario times, --duration, --warmup, --interval and --requests",
    "1", NULL},
@@ -817,12 +817,13 @@ void lbsim_config_usage(FILE *out) {
           "(--pool-size, --max-*, --header-timeout, --idle-timeout) is accepted and has no\n"
           "effect. A virtual run needs --rounds, --duration or --requests.\n"
           "\nTimes accept decimals. Exit status: 0 done (or stopped by SIGINT/SIGTERM),\n"
-          "1 runtime failure, 2 bad command line, 130 second SIGINT.\n"
+          "1 runtime failure (or a --client-only run in which no request succeeded),\n"
+          "2 bad command line, 130 second SIGINT.\n"
           "\nExamples:\n"
           "  lbsim                                   the demo: 5 drifting backends on 5001-5005\n"
           "  lbsim --rounds 3 --sleep 0 --latency 1:20 --seed 7\n"
           "  lbsim --backends-only --latency 0 --drift-period 0\n"
-          "  lbsim --client-only --server http://127.0.0.1:8080/ --burst 50\n"
+          "  lbsim --client-only --server http://127.0.0.1:8080/ --burst 50   any HTTP server on 8080\n"
           "  lbsim --clock virtual --rounds 100000 -q   the demo's loop in simulated time\n");
 }
 

@@ -1,5 +1,5 @@
 /* The JSON Lines format: one object per line. See lbsim/report/report.h and the
- * README for the schema. */
+ * docs/reference.md for the schema. */
 #include <math.h>
 
 #include "lbsim/base/buf.h"

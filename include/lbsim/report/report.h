@@ -3,7 +3,7 @@
  *   text   the seed's round block (byte for byte), the run summary, the
  *          compare tables (report_text.c)
  *   json   JSON Lines, one object per line (report_json.c; the schema is in
- *          the README)
+ *          docs/reference.md)
  *
  * A format formats into the report's buffer; the report writes the buffer
  * to its file after every block (the real clock: a person is watching) or

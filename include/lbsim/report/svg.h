@@ -6,9 +6,9 @@
  * are: true latency (solid, stepped) and estimate (thin, faded, dashed) of
  * the backends that mattered, the share of each block's requests per
  * backend as stacked bands, and the share of failed answers per block (one
- * line when none failed). The legend names the backends by number. A sweep (sweep.h) gets a plot of its own (lbsim_svg_sweep_write,
- * in svg_sweep.c) on the same axes code. Pure code apart from writing the
- * file. */
+ * line when none failed). The legend names the backends by number. A sweep
+ * (sweep.h) gets a plot of its own (lbsim_svg_sweep_write, in svg_sweep.c)
+ * on the same axes code. Pure code apart from writing the file. */
 #ifndef LBSIM_SVG_H
 #define LBSIM_SVG_H
 
