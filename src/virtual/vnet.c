@@ -26,7 +26,8 @@ struct lbsim_vbatch_s {
   double oracle_ms;
   uint32_t backend;
   uint32_t client;
-  uint32_t count : 29;
+  uint32_t count : 28;
+  uint32_t probe : 1;                /* probes, not users' requests */
   uint32_t result : 3;               /* lbsim_result_t */
   uint32_t pick : 31;
   uint32_t to_fastest : 1;
@@ -39,7 +40,7 @@ struct lbsim_vbatch_s {
 
 /* A batch's count: requests alike of one client sent to one backend at one
  * instant (a burst of a million to one backend fits). */
-#define BATCH_MAX ((UINT32_C(1) << 29) - 1)
+#define BATCH_MAX ((UINT32_C(1) << 28) - 1)
 
 _Static_assert(sizeof(lbsim_vbatch_t) == 128, "a batch is two cache lines");
 _Static_assert(offsetof(lbsim_vbatch_t, fresh) == 64, "what a batch in a FIFO uses is in its first cache line");
@@ -77,7 +78,8 @@ static lbsim_vbatch_t *batch_new(lbsim_vnet_t *net) {
 
 static lbsim_request_t batch_request(const lbsim_vbatch_t *b) {
   return (lbsim_request_t){.start_ns = b->start_ns, .oracle_ms = b->oracle_ms, .backend = b->backend,
-                           .pick = b->pick, .client = b->client, .to_fastest = b->to_fastest};
+                           .pick = b->pick, .client = b->client, .to_fastest = b->to_fastest,
+                           .probe = b->probe};
 }
 
 static void batch_free(lbsim_vnet_t *net, lbsim_vbatch_t *b) {
@@ -323,7 +325,8 @@ static inline uint64_t back_trip(const lbsim_vnet_t *net, uint64_t served_ns, co
 
 static bool same_batch(const lbsim_vbatch_t *b, const lbsim_request_t *req, lbsim_result_t result, uint64_t end_ns) {
   return b->end_ns == end_ns && b->result == result && b->start_ns == req->start_ns && b->client == req->client &&
-         b->to_fastest == req->to_fastest && b->oracle_ms == req->oracle_ms && b->count < BATCH_MAX;
+         b->to_fastest == req->to_fastest && b->oracle_ms == req->oracle_ms && b->probe == req->probe &&
+         b->count < BATCH_MAX;
 }
 
 static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
@@ -336,7 +339,18 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
   bool fresh = true;
   lbsim_vidles_t *idles = idles_of(net, req->client, req->pick);
   __builtin_prefetch(vc->last); /* while the copy serves: its line is needed next */
-  if (__builtin_expect(vc->model->generation == vc->fast_generation, 1)) {
+  if (__builtin_expect(req->probe, 0)) {
+    /* Answered at once, not served (GET /probe), unless the backend cannot
+     * answer anything. */
+    if (vc->copy.down) {
+      result = LBSIM_RESULT_CONNECT;
+      end = now + net->there_ns + net->back_ns;
+    } else {
+      fresh = !conn_take(net, vc, idles, now);
+      result = vc->model->stalled ? LBSIM_RESULT_TIMEOUT : LBSIM_RESULT_OK;
+      end = vc->model->stalled ? deadline : now + net->there_ns + net->back_ns;
+    }
+  } else if (__builtin_expect(vc->model->generation == vc->fast_generation, 1)) {
     fresh = !conn_take(net, vc, idles, now);
     uint64_t due = now + net->there_ns + vc->service_ns;
     uint64_t back = back_trip(net, due, req);
@@ -384,6 +398,7 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
     b->client = req->client;
     b->pick = req->pick;
     b->to_fastest = req->to_fastest;
+    b->probe = req->probe;
     b->result = result;
     b->count = 1;
     b->fresh = fresh;

@@ -71,6 +71,10 @@ struct lbsim_transport_s {
   void *done_data;
 };
 
+/* Probes a policy may ask for between two sends; beyond, they are dropped
+ * (and counted). */
+#define LBSIM_PROBES_PENDING 16
+
 typedef struct lbsim_balancer_s lbsim_balancer_t;
 typedef void (*lbsim_balancer_cb)(lbsim_balancer_t *balancer, uint64_t now_ns);
 /* `count` requests ended at now_ns. */
@@ -98,6 +102,11 @@ struct lbsim_balancer_s {
   bool launching;               /* a burst is being launched: round ends wait */
   bool round_open;
   bool detached;                /* shutting down: no more callbacks */
+
+  /* Probes its policy asked for, sent once the policy has returned. */
+  uint32_t probes_pending[LBSIM_PROBES_PENDING];
+  uint32_t nprobes_pending;
+  uint64_t probes_sent, probes_answered, probes_dropped;
 
   lbsim_balancer_done_cb on_requests_done; /* after completions (the runner) */
   lbsim_balancer_cb on_round_done;   /* the round's last request is done */
