@@ -27,6 +27,7 @@ INSTALLED = [
     "share/doc/lbsim/changelog.Debian.gz",
     "share/doc/lbsim/copyright",
     "share/doc/lbsim/examples/lbsim-backends@.service",
+    "share/doc/lbsim/examples/lbsim-sweep.sbatch",
     "share/man/man1/lbsim.1.gz",
 ]
 

@@ -61,13 +61,15 @@ extern const char *const lbsim_svg_palette[LBSIM_SVG_COLORS];
 /* One metric against the first swept parameter: one line per policy and
  * value of the other swept parameters (the values a policy does not use
  * count once); a policy that does not use the first parameter is a
- * horizontal line. */
+ * horizontal line. With intervals (--seeds), a band of the line's colour
+ * around each line, cut at 0 when no value is below it. */
 typedef struct lbsim_sweep_plot_s {
   const lbsim_sweep_t *sweep;
   const char *const *policies;
   uint32_t npolicies;
   const uint32_t *unused;       /* [npolicies]: the axes each does not use (lbsim_sweep_unused) */
   const double *values;         /* [combination * npolicies + policy]: the metric; NAN where not run or unknown */
+  const double *half;           /* the same: half-width of its 95 % interval, drawn as a band; NULL: none */
   const char *title;
 } lbsim_sweep_plot_t;
 
