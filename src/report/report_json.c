@@ -218,7 +218,7 @@ static void json_summary(lbsim_report_t *r, lbsim_fleet_t *b, double elapsed_s, 
     json_u64(out, ",\"subset\":", b->subset_size);
     lbsim_buf_append_str(out, ",\"subset_mode\":");
     if (b->subsets != NULL)
-      json_string(out, lbsim_subset_mode_name(r->cfg->subset_mode));
+      lbsim_json_string(out, lbsim_subset_mode_name(r->cfg->subset_mode));
     else
       lbsim_buf_append_str(out, "null");
     lbsim_buf_append_str(out, ",\"imbalance\":");
