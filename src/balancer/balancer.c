@@ -83,9 +83,9 @@ static void client_done(lbsim_balancer_t *b, const lbsim_request_t *req, lbsim_r
   if (f->measuring) {
     lbsim_fleet_ended(f, backend, count, end_ns);
     lbsim_counts_add(&f->period[b->client], result, measured_ms, count);
+    f->in_flight -= count;
   }
   b->in_flight -= count;
-  f->in_flight -= count;
   b->round_outstanding = b->round_outstanding > count ? b->round_outstanding - count : 0;
   if (b->on_requests_done && !b->detached)
     b->on_requests_done(b, count, end_ns);
@@ -161,7 +161,6 @@ void lbsim_balancer_launch(lbsim_balancer_t *b, uint64_t now_ns) {
     lbsim_log_error("out of memory: a request was not launched");
     return;
   }
-  lbsim_fleet_t *f = b->fleet;
   req->pick = lbsim_policy_select(&b->policy, now_ns);
   req->backend = lbsim_balancer_backend(b, req->pick);
   req->client = b->client;
@@ -171,9 +170,10 @@ void lbsim_balancer_launch(lbsim_balancer_t *b, uint64_t now_ns) {
   lbsim_stats_pick(b->stats, req->backend);
   b->in_flight++;
   b->launched++;
-  f->in_flight++;
-  if (f->measuring)
-    lbsim_fleet_sent(f, b, req->backend, now_ns);
+  if (b->measuring) {
+    b->fleet->in_flight++;
+    lbsim_fleet_sent(b->fleet, b, req->backend, now_ns);
+  }
   if (b->round_open)
     b->round_outstanding++;
   b->transport->ops->submit(b->transport, req);
@@ -213,6 +213,7 @@ int lbsim_balancer_init(lbsim_balancer_t *b, lbsim_fleet_t *fleet, uint32_t clie
   b->subset = subset;
   b->oracle = fleet->oracle;
   b->stats = &fleet->stats;
+  b->measuring = fleet->measuring;
   b->last_pick = UINT32_MAX;
   lbsim_timer_init(&b->pause, LBSIM_ORDER_TRAFFIC);
   b->in_flight_to = calloc(n, sizeof(*b->in_flight_to));

@@ -61,7 +61,7 @@ void lbsim_metrics_client(const lbsim_fleet_t *fleets, uint32_t nfleets, lbsim_b
                             "# TYPE lbsim_client_in_flight gauge\n");
   for (uint32_t w = 0; w < nfleets; w++)
     lbsim_buf_printf(out, "lbsim_client_in_flight{policy=\"%s\"} %llu\n", fleets[w].policy_name,
-                     (unsigned long long)fleets[w].in_flight);
+                     (unsigned long long)lbsim_fleet_in_flight(&fleets[w]));
 }
 
 /* One gauge of a fleet's spread: min, median or mean, max. */

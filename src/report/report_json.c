@@ -391,7 +391,7 @@ static void json_tick(lbsim_report_t *r, double t_s, uint64_t now_ns) {
     json_u64(out, ",\"launched\":", b->stats.launched);
     json_u64(out, ",\"ok\":", b->stats.total.ok);
     json_u64(out, ",\"failed\":", b->stats.total.failed);
-    json_u64(out, ",\"in_flight\":", b->in_flight);
+    json_u64(out, ",\"in_flight\":", lbsim_fleet_in_flight(b));
     lbsim_buf_append_str(out, ",\"ema_ms\":[");
     for (uint32_t i = 0; i < b->n; i++) {
       if (i)

@@ -68,7 +68,7 @@ TEST(a_timeless_transport_stamps_the_whole_burst_with_its_instant) {
   for (uint32_t i = 0; i < f.nreqs; i++)
     CHECK_EQ(f.reqs[i].start_ns, 1000);
   CHECK_EQ(b->in_flight, 5);
-  CHECK_EQ(fleet.in_flight, 5);
+  CHECK_EQ(lbsim_fleet_in_flight(&fleet), 5);
   lbsim_fleet_free(&fleet);
 }
 

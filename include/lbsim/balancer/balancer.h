@@ -93,6 +93,7 @@ struct lbsim_balancer_s {
   lbsim_stats_t *stats;         /* the fleet's */
 
   uint64_t in_flight;           /* launched, not done */
+  bool measuring;               /* its fleet's (fleet.h): kept here, beside what a pick touches */
   uint64_t *in_flight_to;       /* ... per backend it may use: counted by lbsim_policy_select and _observe_n */
   uint64_t launched;            /* requests it started in the run */
   uint64_t rounds;              /* its own rounds counted (fleets of more than one client) */

@@ -52,7 +52,7 @@ struct lbsim_fleet_s {
   uint32_t *subsets;            /* nclients x subset_size, or NULL: every client uses every backend */
   lbsim_stats_t stats;          /* every client's requests */
 
-  uint64_t in_flight;           /* every client's */
+  uint64_t in_flight;           /* every client's, when measuring (else its one client's: lbsim_fleet_in_flight) */
   uint64_t *in_flight_to;       /* ... per backend (a fleet of one: its client's) */
   double *judge_cost_ms;        /* each backend's expected cost, for picks ... */
   uint64_t judge_version;       /* ... while the oracle's version is this one */
@@ -106,6 +106,11 @@ void lbsim_fleet_measure(lbsim_fleet_t *fleet, uint64_t now_ns, lbsim_fleet_meas
 /* Starts an interval (the start of the run, the end of --warmup); with
  * `forget`, what was counted so far is forgotten. */
 void lbsim_fleet_reset(lbsim_fleet_t *fleet, uint64_t now_ns, bool forget);
+
+/* Requests the fleet's clients have in flight. */
+static inline uint64_t lbsim_fleet_in_flight(const lbsim_fleet_t *f) {
+  return f->measuring ? f->in_flight : f->nclients > 0 ? f->clients[0].in_flight : 0;
+}
 
 /* The traffic of client k: an evenly shared integer total (the remainder to
  * the first clients). */
