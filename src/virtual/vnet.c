@@ -318,8 +318,9 @@ static __attribute__((noinline)) void load_admit(lbsim_vnet_t *net, lbsim_vcopy_
 
 /* The report a batch's answers carry: the copy's state is brought up to
  * now (every answer due by now is taken, and its batch told). */
-static void load_report_of(lbsim_vnet_t *net, lbsim_vcopy_t *vc, const lbsim_vbatch_t *b, uint64_t now_ns,
-                           lbsim_request_t *req, lbsim_load_report_t *report) {
+static __attribute__((noinline)) void load_report_of(lbsim_vnet_t *net, lbsim_vcopy_t *vc, const lbsim_vbatch_t *b,
+                                                     uint64_t now_ns, lbsim_request_t *req,
+                                                     lbsim_load_report_t *report) {
   lbsim_load_advance(&vc->copy.load, now_ns, on_load_answered, net);
   *report = net->reports[b->id];
   if (report->has != 0)
@@ -340,7 +341,7 @@ static void batch_end(lbsim_vnet_t *net, lbsim_vbatch_t *b, lbsim_result_t resul
     conn_give_back(vc, idles_of(net, b->client, TAG_PICK(b->tag)), b->count, now_ns);
   lbsim_request_t req = batch_request(b);
   lbsim_load_report_t report;
-  if (answered && net->report_loads && !TAG_PROBE(b->tag))
+  if (__builtin_expect(net->report_loads, 0) && answered && !TAG_PROBE(b->tag))
     load_report_of(net, vc, b, now_ns, &req, &report);
   uint32_t count = b->count;
   batch_free(net, b);
