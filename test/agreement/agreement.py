@@ -23,7 +23,7 @@ read from --format json:
                    report with every answer (--load-reports), three
                    one-server backends of 4, 8 and 16 ms at 70 % of their
                    capacity: as the replays, and the mean age of the view
-                   of each pick's backend within 10 % or 1 ms.
+                   of each pick's backend within 15 % or 1 ms.
 
 On sockets, the replays run one policy at a time (--policy P). In one
 process (--compare, as a replay runs by default; --together here) the three
@@ -70,7 +70,7 @@ PINNED = ["--scenario", os.path.join(HERE, "pinned.txt"), "-n", "5", "--drift-pe
 # the figures every answer carries.
 LOADS = ["--scenario", os.path.join(HERE, "loads.txt"), "-n", "3", "--drift-period", "0", "--capacity", "1",
          "--rate", "300", "--duration", "4", "--policy", "least-loaded", "--load-reports"]
-VIEW_AGE_RATIO = 0.10
+VIEW_AGE_RATIO = 0.15
 VIEW_AGE_MS = 1.0
 
 # The probe: lone requests to one 5 ms backend, 2 ms apart.
