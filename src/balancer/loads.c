@@ -9,7 +9,6 @@
 
 int lbsim_loads_init(lbsim_loads_t *l, uint32_t n, const uint32_t *subset, bool reports, const lbsim_board_t *board) {
   memset(l, 0, sizeof(*l));
-  l->n = n;
   l->subset = subset;
   l->board = board;
   l->on = reports || board != NULL;

@@ -43,7 +43,6 @@ typedef struct lbsim_loads_s {
   lbsim_view_t *views;           /* per backend it may use; NULL without reports */
   const lbsim_board_t *board;    /* NULL without a board */
   const uint32_t *subset;        /* its backends among all (NULL: all) */
-  uint32_t n;
   bool on;                       /* views or a board: the picks' hot path asks this only */
 } lbsim_loads_t;
 

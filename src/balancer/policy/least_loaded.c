@@ -7,7 +7,6 @@
  * A backend not heard from yet counts as idle, plus what the client sent
  * it. It learns nothing from latencies: what it knows is loads.h's
  * (without any, every backend looks idle: a backend at random). */
-#include <errno.h>
 #include <stdlib.h>
 
 #include "lbsim/balancer/choose.h"
