@@ -251,6 +251,29 @@ def test_the_page_keeps_the_linkerd_replay_after_lbsim_exits():
         lb.stop()
 
 
+def test_the_summary_says_how_old_the_load_views_were():
+    d = browser()
+    try:
+        lb = Lbsim(["-n", "3", "--latency", "5", "--drift-period", "0", "--rate", "200", "--duration", "3",
+                    "--policy", "least-loaded", "--load-board", "0.05", "-s", "1"])
+    except BaseException:
+        quit_browser(d)
+        raise
+    try:
+        d.get(lb.url)
+        wait_js(d, "document.body.dataset.state === 'ended'", 30, "the run ends")
+        from selenium.webdriver.common.by import By
+        head = [th.text for th in d.find_elements(By.CSS_SELECTOR, "#summary-table thead th")]
+        check("view age ms" in head, head)
+        cells = d.find_elements(By.CSS_SELECTOR, "#summary-table tbody tr td")
+        age = cells[head.index("view age ms")].text
+        check(age.endswith("(board 50.0 ms)") and 15 < float(age.split()[0]) < 35, age)
+        no_page_errors(d, lb.port)
+    finally:
+        quit_browser(d)
+        lb.stop()
+
+
 def main():
     global LBSIM, ARTEFACTS
     LBSIM, ARTEFACTS, name = sys.argv[1], sys.argv[2], sys.argv[3]
