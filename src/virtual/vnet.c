@@ -112,7 +112,7 @@ static bool idle_closed(const lbsim_vnet_t *net, const lbsim_vcopy_t *vc, const 
 /* A connection for a request sent now: an idle one if there is one (the
  * most recently used, as the client takes them), after closing those idle
  * for the client's idle time. Returns whether it is one already open. */
-static bool conn_take(const lbsim_vnet_t *net, const lbsim_vcopy_t *vc, lbsim_vidles_t *r, uint64_t now_ns) {
+static inline __attribute__((always_inline)) bool conn_take(const lbsim_vnet_t *net, const lbsim_vcopy_t *vc, lbsim_vidles_t *r, uint64_t now_ns) {
   while (r->nruns > 0 && idle_closed(net, vc, &r->runs[r->first], now_ns)) {
     r->first = (r->first + 1) & (r->cap - 1);
     r->nruns--;
