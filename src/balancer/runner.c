@@ -9,6 +9,7 @@
 #include "lbsim/base/error.h"
 #include "lbsim/base/common.h"
 #include "lbsim/base/log.h"
+#include "lbsim/base/number.h"
 
 static void round_start(lbsim_runner_t *r, uint64_t now_ns);
 
@@ -33,8 +34,9 @@ static uint64_t duration_ns(double duration_s) {
   return lo;
 }
 
+/* --duration, or the longest run when there is none. */
 static bool time_up(const lbsim_runner_t *r, uint64_t now_ns) {
-  return r->cfg->duration_s > 0 && now_ns - r->start_ns >= r->duration_ns;
+  return now_ns - r->start_ns >= r->duration_ns;
 }
 
 uint64_t lbsim_runner_in_flight(const lbsim_runner_t *r) {
@@ -117,7 +119,7 @@ static void write_report(lbsim_runner_t *r) {
            r->nbalancers > 1 ? "compare " : "policy ", r->nbalancers > 1 ? "mode" : policies[0],
            (unsigned long long)r->seed);
   report_args_t args = {r, policies, title};
-  int err = lbsim_write_file(path, draw_report, &args);
+  int err = lbsim_file_commit(&r->report_file, draw_report, &args);
   if (err != 0) {
     lbsim_log_error("cannot write the report %s: %s", path, lbsim_strerror(err));
     r->report_failed = true;
@@ -125,6 +127,8 @@ static void write_report(lbsim_runner_t *r) {
     lbsim_log("report written to %s", path);
   }
 }
+
+static bool counts_reached(const lbsim_runner_t *r);
 
 static void cancel_timers(lbsim_runner_t *r) {
   lbsim_clock_cancel(r->clock, &r->pause);
@@ -140,6 +144,12 @@ static void finish(lbsim_runner_t *r, uint64_t now_ns) {
   if (r->end_ns == 0)
     r->end_ns = now_ns;
   cancel_timers(r);
+  if (r->cfg->duration_s == 0 && !r->stopping && time_up(r, r->end_ns) && !counts_reached(r)) {
+    char max[40];
+    r->out_of_time = true;
+    lbsim_log_error("the run reached %s s, the longest a run may last: it ends there",
+                    lbsim_number_text(LBSIM_RUN_MAX_S, max, sizeof(max)));
+  }
   lbsim_report_run(r->report, since_start_s(r, r->end_ns), r->end_ns);
   if (r->cfg->report_path[0] != '\0') {
     if (reporting(r) && r->started)
@@ -158,17 +168,20 @@ static uint64_t requests_left(const lbsim_runner_t *r, const lbsim_balancer_t *b
   return b->stats.launched < limit ? limit - b->stats.launched : 0;
 }
 
-/* Rounds, intervals, requests or time used up? */
-static bool limits_reached(const lbsim_runner_t *r, uint64_t now_ns) {
+/* Rounds (or intervals) done, or requests spent? */
+static bool counts_reached(const lbsim_runner_t *r) {
   const lbsim_config_t *cfg = r->cfg;
   if (cfg->rounds > 0 && r->round >= cfg->rounds)
     return true;
   bool all_spent = cfg->requests > 0;
   for (uint32_t i = 0; i < r->nbalancers && all_spent; i++)
     all_spent = requests_left(r, &r->balancers[i]) == 0;
-  if (all_spent)
-    return true;
-  return time_up(r, now_ns);
+  return all_spent;
+}
+
+/* Rounds, intervals, requests or time used up? */
+static bool limits_reached(const lbsim_runner_t *r, uint64_t now_ns) {
+  return counts_reached(r) || time_up(r, now_ns);
 }
 
 static void report_block(lbsim_runner_t *r, uint64_t now_ns) {
@@ -330,8 +343,12 @@ int lbsim_runner_init(lbsim_runner_t *r, lbsim_clock_t *clock, const lbsim_confi
     balancers[i].on_round_done = on_balancer_round_done;
     balancers[i].on_requests_done = on_balancer_requests_done;
   }
-  if (cfg->report_path[0] != '\0' && nbalancers > 0 && lbsim_timeline_init(&r->timeline, nbalancers, balancers[0].n) != 0)
-    return LBSIM_ENOMEM;
+  if (cfg->report_path[0] != '\0' && nbalancers > 0) {
+    if (lbsim_timeline_init(&r->timeline, nbalancers, balancers[0].n) != 0)
+      return LBSIM_ENOMEM;
+    /* Before the run: a report that cannot be written is known now. */
+    return lbsim_file_open(&r->report_file, cfg->report_path);
+  }
   return 0;
 }
 
@@ -339,7 +356,7 @@ void lbsim_runner_start(lbsim_runner_t *r, uint64_t now_ns, lbsim_runner_cb on_f
   r->on_finished = on_finished;
   r->started = true;
   r->start_ns = now_ns;
-  r->duration_ns = duration_ns(r->cfg->duration_s);
+  r->duration_ns = duration_ns(r->cfg->duration_s > 0 ? r->cfg->duration_s : LBSIM_RUN_MAX_S);
   if (reporting(r)) {
     record_sample(r, now_ns, true);
     lbsim_clock_set(r->clock, &r->sample, now_ns + lbsim_ms_to_ns(LBSIM_SAMPLE_MS), on_sample);
@@ -393,5 +410,6 @@ void lbsim_runner_close(lbsim_runner_t *r) {
 }
 
 void lbsim_runner_free(lbsim_runner_t *r) {
+  lbsim_file_abandon(&r->report_file); /* not written: the run did not end */
   lbsim_timeline_free(&r->timeline);
 }

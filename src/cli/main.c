@@ -5,13 +5,15 @@
 #include <llhttp.h>
 #include <uv.h>
 
+#include "lbsim/base/file.h"
+#include "lbsim/base/log.h"
 #include "lbsim/cli/config.h"
 #include "lbsim/cli/run.h"
 #include "lbsim_version.h"
 
 int main(int argc, char **argv) {
   lbsim_config_t cfg;
-  char err[512];
+  char err[1024];
   int code;
 
   switch (lbsim_config_parse(&cfg, argc, argv, err, sizeof(err))) {
@@ -29,7 +31,7 @@ int main(int argc, char **argv) {
     code = LBSIM_EXIT_OK;
     break;
   case LBSIM_PARSE_ERROR:
-    fprintf(stderr, "lbsim: %s\n", err);
+    lbsim_log_error("%s", err); /* one line of visible text, whatever it quotes */
     code = LBSIM_EXIT_USAGE;
     break;
   case LBSIM_PARSE_RUN:
@@ -39,7 +41,9 @@ int main(int argc, char **argv) {
   }
   lbsim_config_free(&cfg);
   if (code == LBSIM_EXIT_INTERRUPTED) {
-    /* A second Ctrl-C: the user asked to leave now, not to tidy up. */
+    /* A second Ctrl-C: the user asked to leave now, not to tidy up, but
+     * not to find half a report either. */
+    lbsim_file_remove_temps();
     fflush(stdout);
     _exit(code);
   }

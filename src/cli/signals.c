@@ -4,11 +4,14 @@
 #include <signal.h>
 #include <time.h>
 
+#include "lbsim/base/file.h"
+
 static volatile int interrupted;
 
 static void on_signal(int signum) {
   if (interrupted) {
-    /* A second Ctrl-C: leave at once. */
+    /* A second Ctrl-C: leave at once, leaving no temporary file behind. */
+    lbsim_file_remove_temps();
     signal(signum, SIG_DFL);
     raise(signum);
   }

@@ -580,14 +580,9 @@ static uint32_t run_token(void) {
 static size_t history_bytes(const lbsim_admin_t *a) {
   if (a->history_bytes)
     return a->history_bytes;
-  const char *env = getenv("LBSIM_EVENTS_HISTORY");
-  if (env && *env) {
-    char *end;
-    unsigned long long v = strtoull(env, &end, 10);
-    if (*end == '\0' && v >= 1024)
-      return (size_t)v;
-    lbsim_log_error("ignoring LBSIM_EVENTS_HISTORY=%s (bytes, at least 1024)", env);
-  }
+  /* $LBSIM_EVENTS_HISTORY, read and checked with the command line. */
+  if (a->cfg != NULL && a->cfg->events_history > 0)
+    return a->cfg->events_history;
   return LBSIM_ADMIN_HISTORY_BYTES;
 }
 

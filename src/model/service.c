@@ -1,6 +1,5 @@
 #include "lbsim/model/service.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,14 +7,18 @@
 
 #include "lbsim/base/heap.h"
 #include "lbsim/base/error.h"
+#include "lbsim/base/log.h"
+#include "lbsim/base/number.h"
 
 int lbsim_jitter_parse(const char *text, lbsim_jitter_t *j, char *err, size_t errlen) {
+  /* exp's mean is a latency (1 ns to an hour); the factors' widths are plain numbers. */
   static const struct {
     const char *name;
     lbsim_jitter_kind_t kind;
-    double max;
-  } kinds[] = {{"exp", LBSIM_JITTER_EXP, 3600000}, {"lognormal", LBSIM_JITTER_LOGNORMAL, 5},
-               {"uniform", LBSIM_JITTER_UNIFORM, 1}};
+    lbsim_range_t range;
+  } kinds[] = {{"exp", LBSIM_JITTER_EXP, {0.000001, 3600000, false, false, false, "ms"}},
+               {"lognormal", LBSIM_JITTER_LOGNORMAL, {0, 5, true, false, false, NULL}},
+               {"uniform", LBSIM_JITTER_UNIFORM, {0, 1, true, false, false, NULL}}};
   if (strcmp(text, "none") == 0) {
     *j = (lbsim_jitter_t){LBSIM_JITTER_NONE, 0};
     return 0;
@@ -24,17 +27,17 @@ int lbsim_jitter_parse(const char *text, lbsim_jitter_t *j, char *err, size_t er
   for (size_t i = 0; colon && i < sizeof(kinds) / sizeof(kinds[0]); i++) {
     if (strlen(kinds[i].name) != (size_t)(colon - text) || strncmp(text, kinds[i].name, (size_t)(colon - text)) != 0)
       continue;
-    char *end;
-    errno = 0;
-    double v = strtod(colon + 1, &end);
-    if (colon[1] == '\0' || *end != '\0' || errno || !isfinite(v) || v <= 0 || v > kinds[i].max) {
-      snprintf(err, errlen, "bad %s parameter '%s' (a number in (0, %g])", kinds[i].name, colon + 1, kinds[i].max);
+    double v;
+    if (lbsim_number_read(&kinds[i].range, colon + 1, &v) != 0) {
+      char range[64];
+      snprintf(err, errlen, "bad %s parameter '%s': expected a number: %s", kinds[i].name, lbsim_token(colon + 1),
+               lbsim_range_text(&kinds[i].range, range, sizeof(range)));
       return LBSIM_EINVAL;
     }
     *j = (lbsim_jitter_t){kinds[i].kind, v};
     return 0;
   }
-  snprintf(err, errlen, "unknown jitter '%s' (none, exp:MS, lognormal:SIGMA, uniform:WIDTH)", text);
+  snprintf(err, errlen, "unknown jitter '%s' (none, exp:MS, lognormal:SIGMA, uniform:WIDTH)", lbsim_token(text));
   return LBSIM_EINVAL;
 }
 

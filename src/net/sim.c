@@ -329,7 +329,7 @@ static int start_balancers(lbsim_sim_t *sim, uint32_t nbalancers) {
                           &sim->report);
   sim->runner_ready = true;
   if (err != 0) {
-    lbsim_log_error("cannot start the report %s: %s", cfg->report_path, uv_strerror(err));
+    lbsim_log_error("cannot write the report %s: %s", cfg->report_path, uv_strerror(err));
     return err;
   }
   return resolve_all(sim);

@@ -82,10 +82,11 @@ int lbsim_vsim_init(lbsim_vsim_t *v, const lbsim_config_t *cfg, uint64_t seed, F
       goto nomem;
     lbsim_balancer_attach(&v->balancers[w], &v->nets[w].transport);
   }
-  if (lbsim_runner_init(&v->runner, &v->engine.clock, cfg, seed, v->balancers, v->nbalancers, &v->oracle,
-                        &v->report) != 0) {
-    lbsim_log_error("out of memory for the report %s", cfg->report_path);
-    return LBSIM_ENOMEM;
+  int err = lbsim_runner_init(&v->runner, &v->engine.clock, cfg, seed, v->balancers, v->nbalancers, &v->oracle,
+                              &v->report);
+  if (err != 0) {
+    lbsim_log_error("cannot write the report %s: %s", cfg->report_path, lbsim_strerror(err));
+    return err;
   }
   lbsim_report_bind(&v->report, v->balancers, v->nbalancers, v->names, n, &v->oracle, v->engine.now_ns);
   return 0;

@@ -78,7 +78,7 @@ static void write_plot(lbsim_vsweep_t *sw) {
       .values = sw->metric,
       .title = title,
   };
-  int err = lbsim_write_file(path, draw_plot, &plot);
+  int err = lbsim_file_commit(&sw->plot_file, draw_plot, &plot);
   if (err != 0) {
     lbsim_log_error("cannot write the report %s: %s", path, lbsim_strerror(err));
     sw->failed = true;
@@ -114,6 +114,12 @@ int lbsim_vsweep_init(lbsim_vsweep_t *sw, const lbsim_config_t *cfg, uint64_t se
     }
     for (size_t i = 0; i < n; i++)
       sw->metric[i] = NAN;
+    /* Before the runs: a plot that cannot be written is known now. */
+    int err = lbsim_file_open(&sw->plot_file, cfg->report_path);
+    if (err != 0) {
+      lbsim_log_error("cannot write the report %s: %s", cfg->report_path, lbsim_strerror(err));
+      return err;
+    }
   }
   /* Rows go out as they come: a person may be watching. */
   lbsim_report_init(&sw->report, cfg, sw->seed, stdout, 0);
@@ -142,6 +148,7 @@ int lbsim_vsweep_finish(lbsim_vsweep_t *sw) {
 }
 
 void lbsim_vsweep_free(lbsim_vsweep_t *sw) {
+  lbsim_file_abandon(&sw->plot_file); /* no run, or never finished: nothing drawn */
   if (sw->report_ready)
     lbsim_report_free(&sw->report);
   free(sw->metric);

@@ -15,6 +15,7 @@
 
 #include "lbsim/balancer/balancer.h"
 #include "lbsim/base/clock.h"
+#include "lbsim/base/file.h"
 #include "lbsim/cli/config.h"
 #include "lbsim/model/oracle.h"
 #include "lbsim/report/report.h"
@@ -51,12 +52,17 @@ struct lbsim_runner_s {
 
   lbsim_timeline_t timeline;    /* for --report */
   lbsim_timer_t sample;         /* its next sample of the truth and the estimates */
+  lbsim_file_t report_file;     /* opened before the run, written whole at its end */
   bool report_failed;           /* the SVG could not be written */
+  bool out_of_time;             /* the run reached LBSIM_RUN_MAX_S before its end */
 };
 
 /* The balancers must be initialised and attached to their transports.
- * Returns 0, or LBSIM_ENOMEM when the report's timeline cannot be
- * allocated; lbsim_runner_close and lbsim_runner_free apply either way. */
+ * With --report, the report's file is opened now, before the run. Returns
+ * 0, or a negative error code (the report's timeline cannot be allocated,
+ * its file cannot be created); lbsim_runner_close and lbsim_runner_free
+ * apply either way. A run without --duration ends at LBSIM_RUN_MAX_S
+ * (out_of_time, with a message). */
 int lbsim_runner_init(lbsim_runner_t *runner, lbsim_clock_t *clock, const lbsim_config_t *cfg, uint64_t seed,
                        lbsim_balancer_t *balancers, uint32_t nbalancers, lbsim_oracle_t *oracle,
                        lbsim_report_t *report);

@@ -51,7 +51,7 @@ typedef struct lbsim_admin_s {
   uint32_t nbackends;
   const lbsim_balancer_t *balancers;
   uint32_t nbalancers;
-  size_t history_bytes;         /* 0: LBSIM_ADMIN_HISTORY_BYTES (or $LBSIM_EVENTS_HISTORY) */
+  size_t history_bytes;         /* 0: cfg->events_history ($LBSIM_EVENTS_HISTORY), else LBSIM_ADMIN_HISTORY_BYTES */
 
   /* Answers rendered when their request was routed, until they are sent
    * (src/admin.c says why): slots, and the first free one. */

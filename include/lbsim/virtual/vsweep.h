@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lbsim/base/file.h"
 #include "lbsim/cli/config.h"
 #include "lbsim/cli/sweep.h"
 #include "lbsim/report/report.h"
@@ -24,6 +25,7 @@ typedef struct lbsim_vsweep_s {
   uint32_t unused[LBSIM_MAX_POLICIES];  /* the axes each policy does not use */
   const char *names[LBSIM_SWEEP_PARAMS];
   double *metric;                       /* [combination][policy] for --report; NULL without */
+  lbsim_file_t plot_file;               /* --report, opened before the runs */
   lbsim_report_t report;
   bool report_ready;
   uint64_t planned;                     /* runs in the whole sweep */
@@ -32,8 +34,9 @@ typedef struct lbsim_vsweep_s {
   bool failed;
 } lbsim_vsweep_t;
 
-/* Plans the sweep and prints its head (the line on stderr, the table's
- * head on stdout). 0, or LBSIM_ENOMEM (said on stderr); lbsim_vsweep_free
+/* Plans the sweep, opens the plot's file (--report) and prints its head
+ * (the line on stderr, the table's head on stdout). 0, or a negative error
+ * code (said on stderr); lbsim_vsweep_free
  * afterwards in either case. */
 int lbsim_vsweep_init(lbsim_vsweep_t *sw, const lbsim_config_t *cfg, uint64_t seed);
 /* Runs the combinations in order until done, a run fails, or *interrupt is set. */
