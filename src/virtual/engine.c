@@ -28,6 +28,43 @@ void lbsim_engine_init(lbsim_engine_t *e, uint64_t start_ns) {
   lbsim_timers_init(&e->timers);
   e->now_ns = start_ns;
   e->max_at_instant = LBSIM_ENGINE_MAX_AT_ONE_INSTANT;
+  e->max_requests_at_instant = UINT64_MAX;
+  e->max_state_bytes = UINT64_MAX;
+}
+
+void lbsim_engine_limit(lbsim_engine_t *e, uint64_t unit, uint64_t budget_bytes) {
+  uint64_t most = unit * LBSIM_ENGINE_UNITS_AT_ONE_INSTANT;
+  if (most > LBSIM_ENGINE_REQUESTS_AT_ONE_INSTANT)
+    most = LBSIM_ENGINE_REQUESTS_AT_ONE_INSTANT;
+  e->max_requests_at_instant = most > 2 * unit ? most : 2 * unit;
+  e->max_state_bytes = budget_bytes;
+}
+
+/* Time stands still: the run stops, said once. */
+static void engine_stuck(lbsim_engine_t *e, uint64_t count, const char *what) {
+  if (e->stuck)
+    return;
+  e->stuck = true;
+  e->stopped = true;
+  lbsim_log_error("simulated time stands still at %.6f s (over %llu %s at one instant): requests that take no "
+                  "time? Give --net-delay above 0",
+                  (double)e->now_ns / LBSIM_NS_PER_S, (unsigned long long)count, what);
+}
+
+/* No room for a request in flight: the run stops, said once. */
+static void engine_out_of_memory(lbsim_engine_t *e, uint64_t in_flight) {
+  if (e->out_of_memory)
+    return;
+  e->out_of_memory = true;
+  e->stopped = true;
+  if (e->over_budget)
+    lbsim_log_error("the requests in flight at %.6f s (%llu) need more than the memory budget, --memory %llu MiB "
+                    "(%d bytes a batch): the run stops",
+                    (double)e->now_ns / LBSIM_NS_PER_S, (unsigned long long)in_flight,
+                    (unsigned long long)(e->max_state_bytes >> 20), LBSIM_ENGINE_BATCH_BYTES);
+  else
+    lbsim_log_error("out of memory at %.6f s with %llu requests in flight: the run stops",
+                    (double)e->now_ns / LBSIM_NS_PER_S, (unsigned long long)in_flight);
 }
 
 void lbsim_engine_free(lbsim_engine_t *e) {
@@ -56,11 +93,9 @@ void lbsim_engine_run(lbsim_engine_t *e) {
     if (top.due_ns != e->now_ns) {
       e->now_ns = top.due_ns;
       e->at_instant = 0;
+      e->requests_at_instant = 0;
     } else if (++e->at_instant > e->max_at_instant) {
-      e->stuck = true;
-      lbsim_log_error("simulated time stands still at %.6f s (over %llu events at one instant): a closed loop of "
-                      "requests that take no time? Give --net-delay above 0",
-                      (double)e->now_ns / LBSIM_NS_PER_S, (unsigned long long)e->max_at_instant);
+      engine_stuck(e, e->max_at_instant, "events");
       break;
     }
     e->events++;
@@ -103,6 +138,7 @@ struct lbsim_vbatch_s {
 };
 
 _Static_assert(sizeof(lbsim_vbatch_t) == 128, "a batch is two cache lines");
+_Static_assert(sizeof(lbsim_vbatch_t) == LBSIM_ENGINE_BATCH_BYTES, "what the memory budget counts");
 _Static_assert(offsetof(lbsim_vbatch_t, net) == 64, "what a batch in a FIFO uses is in its first cache line");
 _Static_assert(offsetof(lbsim_vcopy_t, copy) == 64, "what sending and ending read of a copy is in one cache line");
 
@@ -116,10 +152,16 @@ typedef struct batch_slab_s {
 
 static lbsim_vbatch_t *batch_new(lbsim_vnet_t *net) {
   if (net->free_batches == NULL) {
+    lbsim_engine_t *e = net->engine;
+    if (e->state_bytes + sizeof(lbsim_vbatch_t) * BATCH_SLAB > e->max_state_bytes) {
+      e->over_budget = true;
+      return NULL;
+    }
     /* malloc, aligned by hand: every allocation goes through the one allocator. */
     void *block = malloc(sizeof(batch_slab_t) + _Alignof(batch_slab_t) - 1);
     if (block == NULL)
       return NULL;
+    e->state_bytes += sizeof(lbsim_vbatch_t) * BATCH_SLAB;
     batch_slab_t *slab = (batch_slab_t *)(((uintptr_t)block + _Alignof(batch_slab_t) - 1) &
                                           ~(uintptr_t)(_Alignof(batch_slab_t) - 1));
     slab->block = block;
@@ -421,6 +463,9 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
     }
   }
   net->in_flight++;
+  lbsim_engine_t *e = net->engine;
+  if (__builtin_expect(++e->requests_at_instant > e->max_requests_at_instant, 0))
+    engine_stuck(e, e->max_requests_at_instant, "requests");
   lbsim_vbatch_t *b = vc->last;
   if (b != NULL && same_batch(b, req, result, end)) {
     b->count++;
@@ -441,10 +486,11 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
     err = batch_schedule(net, vc, b);
   }
   if (err != 0) {
-    /* Out of memory: the request cannot be simulated; it fails at once. */
+    /* No room (the budget, or the system): the request cannot be
+     * simulated, it is cancelled, and the run stops. */
     if (b != NULL)
       batch_free(net, b);
-    lbsim_log_error("out of memory: a request was cancelled");
+    engine_out_of_memory(e, net->in_flight);
     report_done(net, req, LBSIM_RESULT_CANCELLED, now, 1);
     return;
   }

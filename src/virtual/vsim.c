@@ -28,9 +28,13 @@ static void on_finished(lbsim_runner_t *runner, uint64_t now_ns) {
   lbsim_engine_stop(&v->engine);
 }
 
+/* SIGINT or SIGTERM ends the run at once: nothing more is sent, and what
+ * is in flight is cancelled now (its deadline can be a simulated day). */
 static void on_interrupt(lbsim_engine_t *engine) {
   lbsim_vsim_t *v = LBSIM_CONTAINER_OF(engine, lbsim_vsim_t, engine);
   lbsim_runner_stop(&v->runner, engine->now_ns);
+  for (uint32_t w = 0; w < v->nnets; w++)
+    lbsim_vnet_cancel_all(&v->nets[w]);
 }
 
 /* The URL the real clock would print for copy k. */
@@ -89,6 +93,10 @@ int lbsim_vsim_init(lbsim_vsim_t *v, const lbsim_config_t *cfg, uint64_t seed, F
     return err;
   }
   lbsim_report_bind(&v->report, v->balancers, v->nbalancers, v->names, n, &v->oracle, v->engine.now_ns);
+  /* A unit of traffic at one instant: a round's burst, a closed loop's
+   * requests, an arrival; for every balancer. */
+  uint64_t unit = cfg->shape == LBSIM_SHAPE_BURST ? cfg->burst : cfg->shape == LBSIM_SHAPE_CONCURRENCY ? cfg->concurrency : 1;
+  lbsim_engine_limit(&v->engine, unit * nbalancers, (uint64_t)cfg->memory_mib << 20);
   return 0;
 nomem:
   lbsim_log_error("out of memory for %u backends", cfg->backends);

@@ -65,6 +65,17 @@
  * of 0, or a backend that refuses) would otherwise never end. Far above
  * what one instant holds in a real run (a batch per backend and policy). */
 #define LBSIM_ENGINE_MAX_AT_ONE_INSTANT (UINT64_C(1) << 24)
+/* Requests sent at one instant beyond which time is taken to stand still,
+ * as a count of traffic units (a round's burst, a closed loop's
+ * concurrency, one arrival, times the balancers: lbsim_engine_limit):
+ * rounds that take no time would otherwise repeat at one instant for ever,
+ * each of them a few events only. At most about a second's work, and never
+ * less than two rounds. */
+#define LBSIM_ENGINE_UNITS_AT_ONE_INSTANT 1000
+#define LBSIM_ENGINE_REQUESTS_AT_ONE_INSTANT (UINT64_C(1) << 22)
+/* What a batch of requests in flight takes (lbsim_vbatch_t), as the memory
+ * budget counts it. */
+#define LBSIM_ENGINE_BATCH_BYTES 128
 
 typedef struct lbsim_engine_s {
   lbsim_clock_t clock;          /* the virtual clock, as the models use it */
@@ -73,7 +84,15 @@ typedef struct lbsim_engine_s {
   uint64_t events;              /* timers run */
   uint64_t at_instant;          /* of them, run at now_ns */
   uint64_t max_at_instant;      /* LBSIM_ENGINE_MAX_AT_ONE_INSTANT */
+  uint64_t requests_at_instant; /* requests sent at now_ns */
+  uint64_t max_requests_at_instant; /* lbsim_engine_limit; UINT64_MAX: none */
+  /* The memory budget of the simulated state: the batches of requests in
+   * flight, counted as the network allocates them, never the process's
+   * size, so that a run stops at the same point on every machine. */
+  uint64_t state_bytes, max_state_bytes; /* max: UINT64_MAX, none */
+  bool over_budget;             /* a batch was refused for the budget */
   bool stuck;                   /* time stood still: the run was stopped */
+  bool out_of_memory;           /* the budget (or the system) had no room: the run was stopped */
   bool stopped;
   volatile int *interrupt;      /* when set and non-zero: on_interrupt runs once */
   void (*on_interrupt)(struct lbsim_engine_s *engine);
@@ -81,8 +100,12 @@ typedef struct lbsim_engine_s {
 
 void lbsim_engine_init(lbsim_engine_t *engine, uint64_t start_ns);
 void lbsim_engine_free(lbsim_engine_t *engine);
+/* The run's limits: `unit` requests make a unit of traffic (a round's
+ * requests over every balancer, ...), `budget_bytes` the memory budget. */
+void lbsim_engine_limit(lbsim_engine_t *engine, uint64_t unit, uint64_t budget_bytes);
 /* Runs timers in key order until none is left or lbsim_engine_stop, or
- * time stands still (`stuck`, with a message on stderr). */
+ * time stands still (`stuck`), or the requests in flight outgrow the
+ * memory budget (`out_of_memory`); either with one message on stderr. */
 void lbsim_engine_run(lbsim_engine_t *engine);
 void lbsim_engine_stop(lbsim_engine_t *engine);
 
