@@ -334,6 +334,9 @@ static int answer(lbsim_admin_t *a, const lbsim_hrequest_t *req, lbsim_hentry_t 
     ans->headers = asset_headers;
   } else if (is(req, "/events")) {
     const lbsim_hfield_t *last = field(req, H_LAST_EVENT_ID);
+    if (req->method == HTTP_GET && a->nviewers >= LBSIM_ADMIN_MAX_VIEWERS)
+      return refuse(ans, 503, NULL, "%u viewers of /events already: at most %u, so that control requests keep room",
+                    a->nviewers, LBSIM_ADMIN_MAX_VIEWERS);
     e->kind = ENTRY_EVENTS;
     if (req->method == HTTP_GET)
       e->flags |= LBSIM_HENTRY_STREAM;
@@ -606,7 +609,7 @@ int lbsim_admin_start(lbsim_admin_t *a, uv_loop_t *loop, lbsim_sched_t *sched, u
   a->httpd.limits.capture_body = true;
   a->httpd.limits.capture = captured;
   a->httpd.limits.max_body_bytes = 2000;
-  a->httpd.max_conns = 64;
+  a->httpd.max_conns = LBSIM_ADMIN_MAX_CONNS;
   a->httpd.on_stream = on_stream;
   a->httpd.on_stream_writable = on_stream_writable;
   a->httpd.on_stream_closed = on_stream_closed;

@@ -38,6 +38,11 @@
  * by default: about twenty rounds of 16 policies x 1,000 backends. */
 #define LBSIM_ADMIN_HISTORY_BYTES (32u << 20)
 #define LBSIM_ADMIN_HISTORY_EVENTS 100000u
+/* Connections the admin takes at once (beyond: 503 and closed), and of
+ * them viewers of /events (beyond: 503): the rest stay free for control
+ * requests however many dashboards are open. */
+#define LBSIM_ADMIN_MAX_CONNS 64u
+#define LBSIM_ADMIN_MAX_VIEWERS 48u
 
 typedef struct lbsim_admin_s {
   lbsim_httpd_t httpd;
