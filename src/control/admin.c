@@ -334,12 +334,16 @@ static int answer(lbsim_admin_t *a, const lbsim_hrequest_t *req, lbsim_hentry_t 
     ans->headers = asset_headers;
   } else if (is(req, "/events")) {
     const lbsim_hfield_t *last = field(req, H_LAST_EVENT_ID);
-    if (req->method == HTTP_GET && a->nviewers >= LBSIM_ADMIN_MAX_VIEWERS)
+    if (req->method == HTTP_GET && a->streams >= LBSIM_ADMIN_MAX_VIEWERS) {
+      e->flags |= LBSIM_HENTRY_CLOSE; /* its connection goes too: it would only wait there for another try */
       return refuse(ans, 503, NULL, "%u viewers of /events already: at most %u, so that control requests keep room",
-                    a->nviewers, LBSIM_ADMIN_MAX_VIEWERS);
+                    a->streams, LBSIM_ADMIN_MAX_VIEWERS);
+    }
     e->kind = ENTRY_EVENTS;
-    if (req->method == HTTP_GET)
+    if (req->method == HTTP_GET) {
       e->flags |= LBSIM_HENTRY_STREAM;
+      a->streams++; /* a viewer from now: until its stream closes, or it is dropped unanswered */
+    }
     if (last && last->count > 0) {
       ans->has_last_event_id = true;
       snprintf(ans->last_event_id, sizeof(ans->last_event_id), "%s", last->value);
@@ -404,8 +408,11 @@ static void admin_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out) {
 }
 
 static void admin_dropped(void *app, const lbsim_hentry_t *e) {
+  lbsim_admin_t *a = app;
+  if (e->kind == ENTRY_EVENTS && (e->flags & LBSIM_HENTRY_STREAM))
+    a->streams--;
   if (e->kind != ENTRY_NO_MEMORY)
-    slot_release(app, e->arg);
+    slot_release(a, e->arg);
 }
 
 static const lbsim_happ_t admin_app = {.route = admin_route, .render = admin_render, .dropped = admin_dropped};
@@ -493,6 +500,7 @@ static void on_stream_writable(lbsim_httpd_t *server, lbsim_hconn_t *conn) {
 static void on_stream_closed(lbsim_httpd_t *server, lbsim_hconn_t *conn) {
   lbsim_admin_t *a = admin_of(server);
   viewer_t *v = lbsim_httpd_stream_data(conn);
+  a->streams--;
   if (v == NULL) {
     slot_release(a, lbsim_httpd_stream_arg(conn)); /* closed before it was announced */
     return;
@@ -595,7 +603,7 @@ int lbsim_admin_start(lbsim_admin_t *a, uv_loop_t *loop, lbsim_sched_t *sched, u
   a->free_answer = NO_SLOT;
   a->sched = sched;
   lbsim_queue_init(&a->viewers);
-  a->nviewers = 0;
+  a->nviewers = a->streams = 0;
   a->started = a->ended = false;
   lbsim_sse_init(&a->events, run_token(), history_bytes(a), LBSIM_ADMIN_HISTORY_EVENTS);
   a->reporting = a->cfg != NULL;

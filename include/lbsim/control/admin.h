@@ -70,6 +70,7 @@ typedef struct lbsim_admin_s {
   lbsim_sse_t events;           /* framed, with ids, and the history */
   lbsim_queue_t viewers;
   uint32_t nviewers;
+  uint32_t streams;             /* viewers, and /events answers on their way to become one */
   uint64_t viewers_dropped;     /* fell behind the history */
   lbsim_timer_t tick;
   uint64_t tick_ns;             /* its period */
