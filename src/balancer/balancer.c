@@ -8,6 +8,7 @@
 #include "lbsim/base/common.h"
 #include "lbsim/base/log.h"
 #include "lbsim/base/error.h"
+#include "lbsim/balancer/fleet.h"
 
 /* With --rate and --concurrency there are no rounds: whether traffic has
  * followed a change of the fastest backend is judged over windows of this
@@ -16,25 +17,39 @@
 
 static void end_round(lbsim_balancer_t *b, uint64_t now_ns) {
   b->round_open = false;
-  lbsim_stats_end_round(&b->stats);
+  /* The fleet's rounds are its one client's; a larger fleet's clients
+   * have rounds of their own, not in step: it is summed up by interval. */
+  if (b->fleet->nclients == 1)
+    lbsim_stats_end_round(b->stats);
   if (b->on_round_done && !b->detached)
     b->on_round_done(b, now_ns);
 }
 
-static void on_done(void *data, const lbsim_request_t *req, lbsim_result_t result, uint64_t end_ns, uint32_t count) {
-  lbsim_balancer_t *b = data;
-  uint32_t backend = req->backend;
+/* `count` requests of this client, alike, ended at end_ns. */
+static void client_done(lbsim_balancer_t *b, const lbsim_request_t *req, lbsim_result_t result, uint64_t end_ns,
+                        uint32_t count) {
+  lbsim_fleet_t *f = b->fleet;
+  uint32_t backend = req->backend, pick = req->pick;
   /* Its statistics are written last; with many backends, far from the cache. */
-  __builtin_prefetch(&b->stats.backend[backend], 1);
-  __builtin_prefetch((const char *)&b->stats.backend[backend] + 64, 1);
+  __builtin_prefetch(&b->stats->backend[backend], 1);
+  __builtin_prefetch((const char *)&b->stats->backend[backend] + 64, 1);
   bool ok = result == LBSIM_RESULT_OK;
   double measured_ms = (double)(end_ns - req->start_ns) / LBSIM_NS_PER_MS;
   double sample_ms = ok ? measured_ms : b->cfg->failure_latency_ms;
-  lbsim_ema_update_n(&b->ema, backend, sample_ms, count);
-  lbsim_policy_observe_n(&b->policy, backend, sample_ms, ok, end_ns, count);
-  lbsim_stats_record(&b->stats, backend, result, measured_ms, sample_ms, req->oracle_ms, req->to_fastest, count);
+  if (result == LBSIM_RESULT_CANCELLED) {
+    /* Its client gave up on it: counted, but it says nothing of the backend. */
+    lbsim_policy_end(&b->policy, pick, count);
+  } else {
+    lbsim_ema_update_n(&b->ema, pick, sample_ms, count);
+    lbsim_policy_observe_n(&b->policy, pick, sample_ms, ok, end_ns, count);
+  }
+  lbsim_stats_record(b->stats, backend, result, measured_ms, sample_ms, req->oracle_ms, req->to_fastest, count);
+  if (f->measuring) {
+    lbsim_fleet_ended(f, backend, count, end_ns);
+    lbsim_counts_add(&f->period[b->client], result, measured_ms, count);
+  }
   b->in_flight -= count;
-  b->in_flight_to[backend] -= count;
+  f->in_flight -= count;
   b->round_outstanding = b->round_outstanding > count ? b->round_outstanding - count : 0;
   if (b->on_requests_done && !b->detached)
     b->on_requests_done(b, count, end_ns);
@@ -42,25 +57,33 @@ static void on_done(void *data, const lbsim_request_t *req, lbsim_result_t resul
     end_round(b, end_ns);
 }
 
+/* A transport's completions go to the fleet: to the client that sent them. */
+static void on_done(void *data, const lbsim_request_t *req, lbsim_result_t result, uint64_t end_ns, uint32_t count) {
+  lbsim_fleet_t *f = data;
+  client_done(&f->clients[req->client], req, result, end_ns, count);
+}
+
 /* The expected cost of a pick's backend. The oracle's answer changes only
  * with its version (outside slow starts): kept for every backend, it is
  * one small array to read instead of a model per pick. */
-static double pick_cost_ms(lbsim_balancer_t *b, uint32_t backend, uint64_t now_ns) {
-  const lbsim_oracle_t *o = b->oracle;
-  if (o->dirty || b->judge_cost_ms == NULL)
+static double pick_cost_ms(lbsim_fleet_t *f, uint32_t backend, uint64_t now_ns) {
+  const lbsim_oracle_t *o = f->oracle;
+  if (o->dirty || f->judge_cost_ms == NULL)
     return lbsim_oracle_cost_ms(o, backend, now_ns);
-  if (b->judge_version != o->version) {
-    for (uint32_t i = 0; i < b->n; i++)
-      b->judge_cost_ms[i] = lbsim_oracle_cost_ms(o, i, now_ns);
-    b->judge_version = o->version;
+  if (f->judge_version != o->version) {
+    for (uint32_t i = 0; i < f->n; i++)
+      f->judge_cost_ms[i] = lbsim_oracle_cost_ms(o, i, now_ns);
+    f->judge_version = o->version;
   }
-  return b->judge_cost_ms[backend];
+  return f->judge_cost_ms[backend];
 }
 
 /* Oracle bookkeeping at a pick: is it the truly fastest (the lowest
  * expected cost, failures counted at --failure-latency), and has the fastest
  * changed since the last pick? The best expected cost is kept with the
- * request: its regret is what the estimator gets minus that. */
+ * request: its regret is what the estimator gets minus that. (A client
+ * with a subset is judged against every backend: the best it could have
+ * had, had it been given another subset.) */
 static void judge_pick(lbsim_balancer_t *b, lbsim_request_t *req, uint64_t now_ns) {
   req->oracle_ms = -1;
   req->to_fastest = false;
@@ -71,8 +94,8 @@ static void judge_pick(lbsim_balancer_t *b, lbsim_request_t *req, uint64_t now_n
   if (!isfinite(best))
     return; /* every backend fails for sure: there is no right choice */
   req->oracle_ms = best;
-  req->to_fastest = req->backend == fastest || pick_cost_ms(b, req->backend, now_ns) <= best;
-  lbsim_stats_t *s = &b->stats;
+  req->to_fastest = req->backend == fastest || pick_cost_ms(b->fleet, req->backend, now_ns) <= best;
+  lbsim_stats_t *s = b->stats;
   if (b->oracle->epoch != s->seen_epoch) {
     if (s->seen_epoch != 0)
       lbsim_stats_fastest_changed(s, fastest, b->oracle->epoch_ns);
@@ -95,19 +118,26 @@ void lbsim_balancer_launch(lbsim_balancer_t *b, uint64_t now_ns) {
     lbsim_log_error("out of memory: a request was not launched");
     return;
   }
-  req->backend = lbsim_policy_select(&b->policy, now_ns);
+  lbsim_fleet_t *f = b->fleet;
+  req->pick = lbsim_policy_select(&b->policy, now_ns);
+  req->backend = lbsim_balancer_backend(b, req->pick);
+  req->client = b->client;
   req->start_ns = now_ns;
   judge_pick(b, req, now_ns);
-  lbsim_stats_pick(&b->stats, req->backend);
+  lbsim_stats_pick(b->stats, req->backend);
   b->in_flight++;
-  b->in_flight_to[req->backend]++;
+  b->launched++;
+  f->in_flight++;
+  if (f->measuring)
+    lbsim_fleet_sent(f, b, req->backend, now_ns);
   if (b->round_open)
     b->round_outstanding++;
   b->transport->ops->submit(b->transport, req);
 }
 
 void lbsim_balancer_round(lbsim_balancer_t *b, uint32_t burst, uint64_t now_ns) {
-  lbsim_stats_new_round(&b->stats);
+  if (b->fleet->nclients == 1)
+    lbsim_stats_new_round(b->stats);
   b->round_start_ns = now_ns;
   b->round_open = true;
   /* Every pick is made now, one after another, before any answer of the
@@ -117,7 +147,7 @@ void lbsim_balancer_round(lbsim_balancer_t *b, uint32_t burst, uint64_t now_ns) 
   for (uint32_t i = 0; i < burst; i++)
     lbsim_balancer_launch(b, clock && i > 0 ? clock(b->transport) : now_ns);
   b->launching = false;
-  lbsim_stats_t *s = &b->stats;
+  lbsim_stats_t *s = b->stats;
   if (s->divert_pending) {
     lbsim_stats_divert_window(s, s->window_picks, s->window_to_target, now_ns);
     s->window_picks = s->window_to_target = 0;
@@ -126,33 +156,33 @@ void lbsim_balancer_round(lbsim_balancer_t *b, uint32_t burst, uint64_t now_ns) 
     end_round(b, now_ns);
 }
 
-int lbsim_balancer_init(lbsim_balancer_t *b, const lbsim_config_t *cfg, uint64_t seed, uint32_t index,
-                        const char *const *names, uint32_t n, lbsim_oracle_t *oracle) {
+int lbsim_balancer_init(lbsim_balancer_t *b, lbsim_fleet_t *fleet, uint32_t client, const uint32_t *subset,
+                        uint32_t n) {
   memset(b, 0, sizeof(*b));
+  const lbsim_config_t *cfg = fleet->cfg;
   b->cfg = cfg;
-  b->index = index;
-  b->policy_name = cfg->policies[index];
+  b->fleet = fleet;
+  b->client = client;
   b->n = n;
-  b->oracle = oracle;
-  b->names = malloc(n * sizeof(*b->names));
-  if (b->names == NULL)
-    return LBSIM_ENOMEM;
-  memcpy(b->names, names, n * sizeof(*b->names));
+  b->subset = subset;
+  b->oracle = fleet->oracle;
+  b->stats = &fleet->stats;
+  b->last_pick = UINT32_MAX;
+  lbsim_timer_init(&b->pause, LBSIM_ORDER_TRAFFIC);
   b->in_flight_to = calloc(n, sizeof(*b->in_flight_to));
   if (b->in_flight_to == NULL)
     return LBSIM_ENOMEM;
-  if (lbsim_ema_init(&b->ema, n, cfg->alpha) != 0 || lbsim_stats_init(&b->stats, n) != 0)
+  if (lbsim_ema_init(&b->ema, n, cfg->alpha) != 0)
     return LBSIM_ENOMEM;
-  if (oracle != NULL)
-    b->judge_cost_ms = malloc(n * sizeof(*b->judge_cost_ms)); /* without it, the oracle is asked each time */
-  const lbsim_policy_ops_t *ops = lbsim_policy_find(b->policy_name);
+  const lbsim_policy_ops_t *ops = lbsim_policy_find(fleet->policy_name);
   lbsim_policy_params_t params = {
       .n = n,
-      .seed = seed,
-      /* Every policy of a comparison draws from the same stream id: they
+      .seed = fleet->seed,
+      /* Every policy of a comparison draws from the same stream ids: they
        * differ by their choices, not by their luck. */
-      .stream = LBSIM_STREAM_POLICY,
+      .stream = lbsim_rng_client_stream(LBSIM_STREAM_POLICY, client),
       .ema = &b->ema,
+      .in_flight = b->in_flight_to,
       .explore = cfg->explore,
       .failure_latency_ms = cfg->failure_latency_ms,
       .decay_s = cfg->decay_s,
@@ -165,7 +195,7 @@ int lbsim_balancer_init(lbsim_balancer_t *b, const lbsim_config_t *cfg, uint64_t
 void lbsim_balancer_attach(lbsim_balancer_t *b, lbsim_transport_t *transport) {
   b->transport = transport;
   transport->on_done = on_done;
-  transport->done_data = b;
+  transport->done_data = b->fleet;
 }
 
 void lbsim_balancer_cancel_queued(lbsim_balancer_t *b) {
@@ -179,12 +209,21 @@ void lbsim_balancer_detach(lbsim_balancer_t *b) {
 
 void lbsim_balancer_free(lbsim_balancer_t *b) {
   lbsim_policy_free(&b->policy);
-  lbsim_stats_free(&b->stats);
   lbsim_ema_free(&b->ema);
-  free(b->names);
-  b->names = NULL;
   free(b->in_flight_to);
   b->in_flight_to = NULL;
-  free(b->judge_cost_ms);
-  b->judge_cost_ms = NULL;
+}
+
+uint32_t lbsim_balancer_local(const lbsim_balancer_t *b, uint32_t i) {
+  if (b->subset == NULL)
+    return i < b->n ? i : UINT32_MAX;
+  uint32_t lo = 0, hi = b->n;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (b->subset[mid] < i)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < b->n && b->subset[lo] == i ? lo : UINT32_MAX;
 }

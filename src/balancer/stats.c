@@ -5,12 +5,16 @@
 
 #include "lbsim/base/error.h"
 
-static void counts_init(lbsim_counts_t *c) {
+void lbsim_counts_init(lbsim_counts_t *c) {
   memset(c, 0, sizeof(*c));
   lbsim_hist_init(&c->latency);
 }
 
-static void counts_reset(lbsim_counts_t *c) {
+void lbsim_counts_free(lbsim_counts_t *c) {
+  lbsim_hist_free(&c->latency);
+}
+
+void lbsim_counts_reset(lbsim_counts_t *c) {
   lbsim_hist_t keep = c->latency;
   memset(c, 0, sizeof(*c));
   c->latency = keep;
@@ -44,12 +48,12 @@ int lbsim_stats_init(lbsim_stats_t *stats, uint32_t n) {
     lbsim_stats_free(stats);
     return LBSIM_ENOMEM;
   }
-  counts_init(&stats->total);
-  counts_init(&stats->round);
+  lbsim_counts_init(&stats->total);
+  lbsim_counts_init(&stats->round);
   stats->majority = -1;
   stats->round_latency = true;
   for (uint32_t i = 0; i < n; i++)
-    counts_init(&stats->backend[i]);
+    lbsim_counts_init(&stats->backend[i]);
   return 0;
 }
 
@@ -63,6 +67,27 @@ void lbsim_stats_free(lbsim_stats_t *stats) {
   free(stats->round_picks);
   stats->backend = NULL;
   stats->round_picks = NULL;
+}
+
+void lbsim_counts_add(lbsim_counts_t *c, lbsim_result_t result, double latency_ms, uint32_t count) {
+  uint64_t us = latency_ms <= 0 ? 0 : (uint64_t)(latency_ms * 1000.0 + 0.5);
+  counts_add(c, result, us, 0, -1, false, count, true);
+}
+
+void lbsim_stats_reset(lbsim_stats_t *stats) {
+  lbsim_counts_reset(&stats->total);
+  lbsim_counts_reset(&stats->round);
+  for (uint32_t i = 0; i < stats->n; i++)
+    lbsim_counts_reset(&stats->backend[i]);
+  memset(stats->round_picks, 0, stats->n * sizeof(*stats->round_picks));
+  stats->launched = 0;
+  stats->majority = -1;
+  stats->majority_switches = stats->rounds = 0;
+  stats->top_share_sum = 0;
+  stats->divert_pending = false;
+  stats->window_picks = stats->window_to_target = 0;
+  stats->changes = stats->diverts = 0;
+  stats->divert_sum_s = stats->divert_max_s = 0;
 }
 
 void lbsim_stats_record(lbsim_stats_t *stats, uint32_t backend, lbsim_result_t result, double latency_ms,
@@ -122,7 +147,7 @@ void lbsim_stats_divert_window(lbsim_stats_t *stats, uint64_t picks, uint64_t to
 }
 
 void lbsim_stats_new_round(lbsim_stats_t *stats) {
-  counts_reset(&stats->round);
+  lbsim_counts_reset(&stats->round);
   memset(stats->round_picks, 0, stats->n * sizeof(*stats->round_picks));
 }
 

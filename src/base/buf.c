@@ -92,10 +92,8 @@ int lbsim_buf_fixed(lbsim_buf_t *buf, double v, int decimals) {
     *--p = (char)('0' + ip % 10);
     ip /= 10;
   } while (ip);
-  if (signbit(v) && units > 0)
-    *--p = '-';
-  else if (signbit(v))
-    *--p = '-'; /* printf keeps the sign of -0.00 */
+  if (signbit(v))
+    *--p = '-'; /* as printf does, for -0.00 too */
   return lbsim_buf_append(buf, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 

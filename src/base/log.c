@@ -106,7 +106,14 @@ void lbsim_log(const char *fmt, ...) {
   va_end(ap);
 }
 
+static unsigned long errors_logged;
+
+unsigned long lbsim_log_errors(void) {
+  return errors_logged;
+}
+
 void lbsim_log_error(const char *fmt, ...) {
+  errors_logged++;
   va_list ap;
   va_start(ap, fmt);
   vlog("lbsim: ", fmt, ap);

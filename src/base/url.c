@@ -1,10 +1,13 @@
+/* URLs: parsed from the command line, printed for simulated backends. See lbsim/base/url.h. */
 #include "lbsim/base/url.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "lbsim/base/error.h"
+
 static int fail(char *err, size_t errlen, const char *why) {
   snprintf(err, errlen, "%s", why);
   return LBSIM_EINVAL;
@@ -109,4 +112,9 @@ int lbsim_url_parse(lbsim_url_t *url, const char *text, char *err, size_t errlen
   else
     memcpy(url->path, target, strlen(target) + 1);
   return 0;
+}
+
+void lbsim_url_backend(char *out, size_t len, const char *host, unsigned port) {
+  bool v6 = strchr(host, ':') != NULL;
+  snprintf(out, len, v6 ? "http://[%s]:%u/ping" : "http://%s:%u/ping", host, port);
 }

@@ -39,6 +39,7 @@ typedef enum opt_kind_e {
   OPT_ADMIN,
   OPT_METRICS,
   OPT_REPLAY,    /* the replay's options take its place, see lbsim_config_parse */
+  OPT_SUBSET_MODE,
   OPT_HELP,
   OPT_VERSION
 } opt_kind_t;
@@ -119,7 +120,7 @@ static const opt_t options[] = {
   {"duration", 'd', "S", OPT_DOUBLE, OFF(duration_s), {NS_S, LBSIM_RUN_MAX_S, false, true, false, "s"},
    "start no new round after S seconds; 0 = no limit", "0", NULL, 0},
   {"requests", 0, "N", OPT_UINT64, OFF(requests), INT(0, 1e15),
-   "launch no more than N requests (per compared policy); 0 = no limit", "0", NULL, 0},
+   "launch no more than N requests (per compared policy, shared by its clients); 0 = no limit", "0", NULL, 0},
   {"timeout", 't', "S", OPT_DOUBLE, OFF(timeout_s), {NS_S, 86400, false, false, false, "s"},
    "per-request deadline: connect, send and the whole response", "5", NULL, 0},
   {"failure-latency", 0, "MS", OPT_DOUBLE, OFF(failure_latency_ms), {NS_MS, 86400000, false, true, false, "ms"},
@@ -129,6 +130,15 @@ static const opt_t options[] = {
   {"client-idle", 0, "S", OPT_DOUBLE, OFF(client_idle_s), {NS_S, 86400, false, false, false, "s"},
    "idle client connections are closed after S (keep below the server's)", "4", NULL, 0},
 
+  {"clients", 0, "N", OPT_UINT32, OFF(clients), INT(1, LBSIM_MAX_CLIENTS),
+   "independent balancers, each with its own state and share of the traffic", "1", "Fleet", 0},
+  {"subset", 0, "K", OPT_UINT32, OFF(subset), INT(1, LBSIM_MAX_BACKENDS),
+   "each client uses K of the backends (its subset)", "all", NULL, 0},
+  {"subset-mode", 0, "MODE", OPT_SUBSET_MODE, 0, NO_RANGE,
+   "how subsets are drawn: random, or deterministic (the SRE book's rounds)", "random", NULL, 0},
+  {"warmup", 0, "S", OPT_DOUBLE, OFF(warmup_s), {NS_S, LBSIM_RUN_MAX_S, false, true, false, "s"},
+   "the first S seconds are run but not counted", "0", NULL, 0},
+
   {"policy", 0, "NAME", OPT_POLICY, 0, NO_RANGE,
    "balancing policy; 'help' lists them", "ema-greedy", "Policies and traffic", 0},
   {"compare", 0, "P1,P2,...", OPT_COMPARE, 0, NO_RANGE,
@@ -136,7 +146,7 @@ static const opt_t options[] = {
   {"decay", 0, "S", OPT_DOUBLE, OFF(decay_s), {NS_S, 86400, false, false, false, "s"},
    "p2c-peak-ewma: time constant of the moving average", "10", NULL, 0},
   {"choices", 0, "K", OPT_UINT32, OFF(choices), INT(0, 4096),
-   "least-outstanding: best of K random backends; 0 = all", "0", NULL, 0},
+   "least-outstanding: best of K random backends (1: one at random); 0 or K >= backends = all", "0", NULL, 0},
   {"temperature", 0, "MS", OPT_DOUBLE, OFF(temperature_ms), {NS_MS, 3600000, false, false, false, "ms"},
    "ema-softmax: EMA gap in ms that splits traffic e:1", "20", NULL, 0},
   {"rate", 0, "R", OPT_SHAPE, OFF(rate), {0.000001, 10000000, false, false, false, "req/s"},
@@ -171,7 +181,7 @@ static const opt_t options[] = {
   {"scenario", 0, "FILE", OPT_PATH, OFF(scenario_path), NO_RANGE,
    "scripted changes: 'at 15s backend 3 latency 2000ms', ... (see lbsim(1))", NULL, NULL, 0},
   {"time-scale", 0, "X", OPT_DOUBLE, OFF(time_scale), {0.000001, 1000, false, false, false, NULL},
-   "multiply scenario times and --duration by X", "1", NULL, 0},
+   "run X times as fast: scenario times, --duration, --warmup, --interval and --requests", "1", NULL, 0},
   {"replay", 0, "NAME", OPT_REPLAY, 0, NO_RANGE,
    "a published experiment: linkerd or tower (in its place: later options override it)", NULL, NULL, 0},
   {"admin", 0, "PORT", OPT_ADMIN, 0, INT(0, 65535),
@@ -221,6 +231,7 @@ void lbsim_config_defaults(lbsim_config_t *cfg) {
   cfg->failure_latency_ms = 10000;
   cfg->pool_size = 0;
   cfg->client_idle_s = 4;
+  cfg->clients = 1;
   strcpy(cfg->policies[0], "ema-greedy");
   cfg->npolicies = 1;
   cfg->decay_s = 10;
@@ -590,6 +601,14 @@ static lbsim_parse_result_t apply(lbsim_config_t *cfg, parse_state_t *ps, const 
     /* The one located (locate_replay) is not read here: this one comes after
      * an operand, which is refused once the options are read. */
     return LBSIM_PARSE_RUN;
+  case OPT_SUBSET_MODE: {
+    int mode = lbsim_subset_mode_find(arg);
+    if (mode < 0)
+      return error(err, errlen, "invalid --subset-mode '%s': expected random or deterministic", lbsim_token(arg));
+    cfg->subset_mode = (lbsim_subset_mode_t)mode;
+    cfg->subset_mode_given = true;
+    return LBSIM_PARSE_RUN;
+  }
   case OPT_HELP:
     return LBSIM_PARSE_HELP;
   case OPT_VERSION:
@@ -680,6 +699,19 @@ static lbsim_parse_result_t scale_times(lbsim_config_t *cfg, char *err, size_t e
                    scaled < 1e-9 ? "below 1 ns" : "longer than a run may last");
     cfg->duration_s = scaled;
   }
+  if (cfg->warmup_s > 0) {
+    double scaled = cfg->warmup_s * cfg->time_scale;
+    if (scaled < 1e-9 || scaled > LBSIM_RUN_MAX_S)
+      return error(err, errlen, "--warmup %g x --time-scale %g is %g s: %s", cfg->warmup_s, cfg->time_scale, scaled,
+                   scaled < 1e-9 ? "below 1 ns" : "longer than a run may last");
+    cfg->warmup_s = scaled;
+  }
+  /* The summaries keep their place in the experiment. */
+  double interval = cfg->interval_s * cfg->time_scale;
+  if (interval < 1e-9)
+    return error(err, errlen, "--interval %g x --time-scale %g is %g s: below 1 ns", cfg->interval_s, cfg->time_scale,
+                 interval);
+  cfg->interval_s = interval;
   if (cfg->requests)
     cfg->requests = (uint64_t)ceil((double)cfg->requests * cfg->time_scale);
   for (uint32_t e = 0; e < cfg->scenario.nevents; e++) {
@@ -761,6 +793,18 @@ static lbsim_parse_result_t validate(lbsim_config_t *cfg, const parse_state_t *p
   if (cfg->compare && cfg->role != LBSIM_ROLE_DEMO)
     return error(err, errlen, "--compare runs its own copies of the backends: it cannot be combined with %s",
                  cfg->role == LBSIM_ROLE_CLIENT ? "--client-only" : "--backends-only");
+  if (cfg->subset_mode_given && cfg->subset == 0)
+    return error(err, errlen, "--subset-mode needs --subset K");
+  if (cfg->role == LBSIM_ROLE_BACKENDS && (cfg->clients > 1 || cfg->subset > 0))
+    return error(err, errlen, "--%s is for the client side: it cannot be combined with --backends-only",
+                 cfg->clients > 1 ? "clients" : "subset");
+  uint32_t backends = cfg->role == LBSIM_ROLE_CLIENT ? cfg->nservers : cfg->backends;
+  if (cfg->subset > backends)
+    return error(err, errlen, "--subset %u is more than the %u backend%s", cfg->subset, backends,
+                 backends == 1 ? "" : "s");
+  if (cfg->warmup_s > 0 && cfg->duration_s > 0 && cfg->warmup_s >= cfg->duration_s)
+    return error(err, errlen, "--warmup (%g s) must be shorter than --duration (%g s)", cfg->warmup_s,
+                 cfg->duration_s);
   uint32_t copies = cfg->compare ? cfg->npolicies : 1;
   if (cfg->role != LBSIM_ROLE_CLIENT && cfg->port_base != 0 &&
       cfg->port_base + copies * cfg->backends - 1 > 65535)

@@ -4,7 +4,7 @@
 # Options are read from `lbsim --help` and policy names from
 # `lbsim --policy help` of the very binary being completed, so that the
 # completion always matches the program. Values that lbsim does not list
-# (replays, formats, jitter kinds, sweep parameters and metrics) are named
+# (clocks, replays, formats, jitter kinds, sweep parameters and metrics) are named
 # here; a test compares them with lbsim's own error messages.
 
 _lbsim_run() {
@@ -98,9 +98,19 @@ _lbsim() {
         --sweep-metric)
             COMPREPLY=($(compgen -W $'p50\np99\np999\nsuccess\nfastest\nregret\nswitches\ntop_share' -- "$cur"))
             ;;
-        --scenario | --report)
+        --clock)
+            COMPREPLY=($(compgen -W $'real\nvirtual' -- "$cur"))
+            ;;
+        --scenario)
             compopt -o filenames 2>/dev/null
             COMPREPLY=($(compgen -f -- "$cur"))
+            ;;
+        --report)
+            # An SVG file, or a directory on the way to one.
+            compopt -o filenames 2>/dev/null
+            COMPREPLY=($(compgen -d -- "$cur"; compgen -f -X '!*.svg' -- "$cur" | while IFS= read -r f; do
+                [[ -d $f ]] || printf '%s\n' "$f"
+            done))
             ;;
         --server)
             [[ $cur == *:* ]] || COMPREPLY=($(compgen -W "http://" -- "$cur"))

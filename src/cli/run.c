@@ -31,13 +31,13 @@ static int run_virtual(const lbsim_config_t *cfg) {
   lbsim_signals_release();
   double wall = lbsim_wall_s() - t0;
   /* A run stopped early (time stood still, no memory) ends where the engine is. */
-  uint64_t end_ns = v.finished ? v.runner.end_ns : v.engine.now_ns;
-  double simulated = (double)(end_ns - v.runner.start_ns) / LBSIM_NS_PER_S;
-  uint64_t requests = lbsim_vsim_requests(&v);
+  uint64_t end_ns = v.run.runner.finished ? v.run.runner.end_ns : v.engine.now_ns;
+  double simulated = (double)(end_ns - v.run.runner.start_ns) / LBSIM_NS_PER_S;
+  uint64_t requests = lbsim_assembly_requests(&v.run);
   lbsim_log("simulated %.2f s in %.2f s (%.0fx real time; %llu requests, %.2f M/s)", simulated, wall,
             wall > 0 ? simulated / wall : 0.0, (unsigned long long)requests,
             wall > 0 ? (double)requests / wall / 1e6 : 0.0);
-  if (!v.finished || v.report.failed || v.runner.report_failed)
+  if (!v.finished || v.run.report.failed || v.run.runner.report_failed)
     code = LBSIM_EXIT_RUNTIME;
   lbsim_vsim_free(&v);
   return code;

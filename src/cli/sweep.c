@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "lbsim/cli/config.h"
-#include "lbsim/base/common.h"
 #include "lbsim/base/log.h"
 #include "lbsim/base/number.h"
 #include "lbsim/base/error.h"

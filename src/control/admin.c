@@ -15,7 +15,9 @@
 #include "lbsim/base/buf.h"
 #include "lbsim/base/common.h"
 #include "lbsim/base/log.h"
+#include "lbsim/base/rng.h"
 #include "lbsim/control/metrics.h"
+#include "lbsim/net/http/hreply.h"
 #include "web_assets.h"
 
 /* The session's entries: an answer rendered at route time, waiting in slot
@@ -102,9 +104,9 @@ static json_t *number_or_null(double v) {
 }
 
 static json_t *backend_state(const lbsim_admin_t *a, uint32_t i) {
-  const lbsim_model_t *m = &a->fleet->models[i];
+  const lbsim_model_t *m = &a->farm->models[i];
   json_int_t in_flight = 0, conns = 0, ok = 0, failed = 0;
-  for (uint32_t k = i; k < a->nbackends; k += a->fleet->n) {
+  for (uint32_t k = i; k < a->nbackends; k += a->farm->n) {
     const lbsim_backend_t *b = &a->backends[k];
     in_flight += (json_int_t)b->in_flight;
     conns += (json_int_t)b->httpd.nconns;
@@ -122,7 +124,7 @@ static json_t *backend_state(const lbsim_admin_t *a, uint32_t i) {
 
 static json_t *backends_state(const lbsim_admin_t *a) {
   json_t *list = json_array();
-  for (uint32_t i = 0; list && i < a->fleet->n; i++)
+  for (uint32_t i = 0; list && i < a->farm->n; i++)
     if (json_array_append_new(list, backend_state(a, i)) != 0) {
       json_decref(list);
       return NULL;
@@ -270,7 +272,7 @@ static int backend_of(const lbsim_admin_t *a, const lbsim_hrequest_t *req) {
       return -1;
     v = v * 10 + (unsigned)(req->path[k] - '0');
   }
-  return v >= 1 && v <= a->fleet->n ? (int)v - 1 : -2;
+  return v >= 1 && v <= a->farm->n ? (int)v - 1 : -2;
 }
 
 static bool is(const lbsim_hrequest_t *req, const char *path) {
@@ -296,7 +298,7 @@ static int apply_change(lbsim_admin_t *a, int i, const lbsim_hrequest_t *req, st
   int32_t target = i < 0 ? LBSIM_ALL_BACKENDS : i;
   for (int k = 0; k < n; k++) {
     events[k].backend = target;
-    lbsim_fleet_apply(a->fleet, target, &events[k], now);
+    lbsim_farm_apply(a->farm, target, &events[k], now);
   }
   return 0;
 }
@@ -323,7 +325,7 @@ static int answer(lbsim_admin_t *a, const lbsim_hrequest_t *req, lbsim_hentry_t 
     if (change && ((status = check_change(a, req, ans)) != 0 || (status = apply_change(a, i, req, ans)) != 0))
       return status;
   } else if (i == -2) {
-    return refuse(ans, 404, NULL, "no such backend (there are %u)", a->fleet->n);
+    return refuse(ans, 404, NULL, "no such backend (there are %u)", a->farm->n);
   } else {
     return refuse(ans, 404, NULL, "Not Found");
   }
@@ -353,7 +355,7 @@ static int answer(lbsim_admin_t *a, const lbsim_hrequest_t *req, lbsim_hentry_t 
     lbsim_buf_append_str(&ans->body, help_text);
   } else if (is(req, "/metrics")) {
     ans->type = "text/plain; version=0.0.4; charset=utf-8";
-    lbsim_metrics_text(a->balancers, a->nbalancers, a->backends, a->nbackends, &ans->body);
+    lbsim_metrics_text(a->fleets, a->nfleets, a->backends, a->nbackends, &ans->body);
   } else if (i >= 0) {
     put_json(&ans->body, backend_state(a, (uint32_t)i));
   } else {
@@ -383,14 +385,14 @@ static void admin_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out) {
   struct lbsim_admin_answer_s *ans = e->kind == ENTRY_NO_MEMORY ? NULL : &a->answers[e->arg];
   if (ans == NULL || !lbsim_buf_ok(&ans->body)) {
     static const char body[] = "{\"status\":\"error\",\"code\":503,\"reason\":\"out of memory\"}\n";
-    lbsim_hresponse_simple(out, e, 503, "application/json", api_headers, body, sizeof(body) - 1);
+    lbsim_hreply_simple(out, e, 503, "application/json", api_headers, body, sizeof(body) - 1);
     if (ans)
       slot_release(a, e->arg);
     return;
   }
   if (e->kind == ENTRY_EVENTS) {
     /* No length: the stream runs until the run ends (the connection closes). */
-    lbsim_hresponse_head(out, e, 200);
+    lbsim_hreply_head(out, e, 200);
     lbsim_buf_append_str(out, api_headers);
     lbsim_buf_append_str(out, "Content-Type: text/event-stream\r\n\r\n");
     if (!(e->flags & LBSIM_HENTRY_STREAM) || (e->flags & LBSIM_HENTRY_HEAD))
@@ -399,10 +401,10 @@ static void admin_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out) {
     return;
   }
   if (ans->static_body)
-    lbsim_hresponse_simple(out, e, e->status, ans->type, ans->headers, (const char *)ans->static_body,
+    lbsim_hreply_simple(out, e, e->status, ans->type, ans->headers, (const char *)ans->static_body,
                            ans->static_len);
   else
-    lbsim_hresponse_simple(out, e, e->status, ans->type, ans->headers, ans->body.data ? ans->body.data : "",
+    lbsim_hreply_simple(out, e, e->status, ans->type, ans->headers, ans->body.data ? ans->body.data : "",
                            ans->body.len);
   slot_release(a, e->arg);
 }
@@ -454,7 +456,7 @@ static void pump_all(lbsim_admin_t *a) {
   lbsim_queue_t *q = a->viewers.next;
   while (q != &a->viewers) {
     lbsim_queue_t *next = q->next; /* the pump may free this viewer, never another */
-    viewer_pump(a, lbsim_queue_data(q, viewer_t, node));
+    viewer_pump(a, LBSIM_CONTAINER_OF(q, viewer_t, node));
     q = next;
   }
 }
@@ -557,7 +559,7 @@ static void end_stream(lbsim_admin_t *a) {
   lbsim_queue_t *q = a->viewers.next;
   while (q != &a->viewers) {
     lbsim_queue_t *next = q->next;
-    viewer_t *v = lbsim_queue_data(q, viewer_t, node);
+    viewer_t *v = LBSIM_CONTAINER_OF(q, viewer_t, node);
     size_t left = 0;
     for (uint64_t id = v->next_id; id < a->events.next_id; id++) {
       const lbsim_sse_item_t *item = lbsim_sse_get(&a->events, id);
@@ -582,10 +584,7 @@ static void end_stream(lbsim_admin_t *a) {
 
 static uint32_t run_token(void) {
   /* Distinguishes this run's event ids from another's on the same port. */
-  uint64_t x = uv_hrtime() ^ ((uint64_t)getpid() << 32);
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return (uint32_t)(x ^ (x >> 31));
+  return (uint32_t)lbsim_mix64(uv_hrtime() ^ ((uint64_t)getpid() << 32));
 }
 
 static size_t history_bytes(const lbsim_admin_t *a) {
@@ -610,7 +609,7 @@ int lbsim_admin_start(lbsim_admin_t *a, uv_loop_t *loop, lbsim_sched_t *sched, u
   if (a->reporting)
     lbsim_report_init_emit(&a->report, a->cfg, a->seed, lbsim_format_find("json"), on_report, a);
   /* A few times a second; once a second when there is a lot to say. */
-  uint64_t pairs = (uint64_t)(a->nbalancers ? a->nbalancers : 1) * (a->fleet ? a->fleet->n : 1);
+  uint64_t pairs = (uint64_t)(a->nfleets ? a->nfleets : 1) * (a->farm ? a->farm->n : 1);
   a->tick_ns = (pairs > 2000 ? 1000 : 250) * (uint64_t)LBSIM_NS_PER_MS;
   lbsim_timer_init(&a->tick, LBSIM_ORDER_REPORT);
   lbsim_httpd_init(&a->httpd, loop, sched, &admin_app, a);
@@ -644,6 +643,3 @@ void lbsim_admin_close(lbsim_admin_t *a, lbsim_httpd_closed_cb on_closed) {
   if (a->reporting)
     lbsim_report_free(&a->report);
 }
-
-/* ---- the client's metrics ---------------------------------------------------------- */
-

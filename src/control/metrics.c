@@ -5,7 +5,7 @@
 
 #include "lbsim/base/buf.h"
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
+#include "lbsim/net/http/hreply.h"
 
 enum { KIND_METRICS = 1, KIND_NOT_FOUND, KIND_NOT_ALLOWED };
 
@@ -20,11 +20,11 @@ static void escape_label(lbsim_buf_t *out, const char *v) {
   }
 }
 
-void lbsim_client_metrics(const lbsim_balancer_t *balancers, uint32_t nbalancers, lbsim_buf_t *out) {
+void lbsim_metrics_client(const lbsim_fleet_t *fleets, uint32_t nfleets, lbsim_buf_t *out) {
   lbsim_buf_append_str(out, "# HELP lbsim_client_requests_total Requests completed by the balancer, by backend and "
                             "result.\n# TYPE lbsim_client_requests_total counter\n");
-  for (uint32_t w = 0; w < nbalancers; w++) {
-    const lbsim_balancer_t *t = &balancers[w];
+  for (uint32_t w = 0; w < nfleets; w++) {
+    const lbsim_fleet_t *t = &fleets[w];
     for (uint32_t i = 0; i < t->n; i++)
       for (int r = 0; r < LBSIM_RESULT_COUNT; r++) {
         lbsim_buf_printf(out, "lbsim_client_requests_total{policy=\"%s\",backend=\"", t->policy_name);
@@ -36,39 +36,38 @@ void lbsim_client_metrics(const lbsim_balancer_t *balancers, uint32_t nbalancers
   static const double bounds_s[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
   lbsim_buf_append_str(out, "# HELP lbsim_client_request_duration_seconds Latency of successful requests, from the "
                             "pick to the last byte.\n# TYPE lbsim_client_request_duration_seconds histogram\n");
-  for (uint32_t w = 0; w < nbalancers; w++) {
-    const lbsim_counts_t *c = &balancers[w].stats.total;
+  for (uint32_t w = 0; w < nfleets; w++) {
+    const lbsim_counts_t *c = &fleets[w].stats.total;
     for (size_t k = 0; k < LBSIM_ARRAY_SIZE(bounds_s); k++)
       lbsim_buf_printf(out, "lbsim_client_request_duration_seconds_bucket{policy=\"%s\",le=\"%g\"} %llu\n",
-                       balancers[w].policy_name, bounds_s[k],
+                       fleets[w].policy_name, bounds_s[k],
                        (unsigned long long)lbsim_hist_count_le(&c->latency, bounds_s[k] * 1e6));
     lbsim_buf_printf(out,
                      "lbsim_client_request_duration_seconds_bucket{policy=\"%s\",le=\"+Inf\"} %llu\n"
                      "lbsim_client_request_duration_seconds_sum{policy=\"%s\"} %.6f\n"
                      "lbsim_client_request_duration_seconds_count{policy=\"%s\"} %llu\n",
-                     balancers[w].policy_name, (unsigned long long)c->ok, balancers[w].policy_name, c->latency.sum_us / 1e6,
-                     balancers[w].policy_name, (unsigned long long)c->ok);
+                     fleets[w].policy_name, (unsigned long long)c->ok, fleets[w].policy_name, c->latency.sum_us / 1e6,
+                     fleets[w].policy_name, (unsigned long long)c->ok);
   }
   lbsim_buf_append_str(out, "# HELP lbsim_client_estimate_seconds The balancer's EMA of each backend's latency.\n"
                             "# TYPE lbsim_client_estimate_seconds gauge\n");
-  for (uint32_t w = 0; w < nbalancers; w++)
-    for (uint32_t i = 0; i < balancers[w].n; i++) {
-      lbsim_buf_printf(out, "lbsim_client_estimate_seconds{policy=\"%s\",backend=\"", balancers[w].policy_name);
-      escape_label(out, balancers[w].names[i]);
-      lbsim_buf_printf(out, "\"} %.6f\n", balancers[w].ema.value_ms[i] / 1000.0);
+  for (uint32_t w = 0; w < nfleets; w++)
+    for (uint32_t i = 0; i < fleets[w].n; i++) {
+      lbsim_buf_printf(out, "lbsim_client_estimate_seconds{policy=\"%s\",backend=\"", fleets[w].policy_name);
+      escape_label(out, fleets[w].names[i]);
+      lbsim_buf_printf(out, "\"} %.6f\n", lbsim_fleet_ema_ms(&fleets[w], i) / 1000.0);
     }
   lbsim_buf_append_str(out, "# HELP lbsim_client_in_flight Requests launched and not yet completed.\n"
                             "# TYPE lbsim_client_in_flight gauge\n");
-  for (uint32_t w = 0; w < nbalancers; w++)
-    lbsim_buf_printf(out, "lbsim_client_in_flight{policy=\"%s\"} %llu\n", balancers[w].policy_name,
-                     (unsigned long long)balancers[w].in_flight);
+  for (uint32_t w = 0; w < nfleets; w++)
+    lbsim_buf_printf(out, "lbsim_client_in_flight{policy=\"%s\"} %llu\n", fleets[w].policy_name,
+                     (unsigned long long)fleets[w].in_flight);
 }
 
-
-void lbsim_metrics_text(const lbsim_balancer_t *balancers, uint32_t nbalancers, const lbsim_backend_t *backends,
+void lbsim_metrics_text(const lbsim_fleet_t *fleets, uint32_t nfleets, const lbsim_backend_t *backends,
                         uint32_t nbackends, lbsim_buf_t *out) {
-  if (nbalancers > 0)
-    lbsim_client_metrics(balancers, nbalancers, out);
+  if (nfleets > 0)
+    lbsim_metrics_client(fleets, nfleets, out);
   if (nbackends > 0)
     lbsim_backend_metrics(backends, nbackends, out);
 }
@@ -88,24 +87,24 @@ static void metrics_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out)
   switch (e->kind) {
   case KIND_METRICS: {
     lbsim_buf_t body = LBSIM_BUF_INIT;
-    lbsim_metrics_text(m->balancers, m->nbalancers, m->backends, m->nbackends, &body);
+    lbsim_metrics_text(m->fleets, m->nfleets, m->backends, m->nbackends, &body);
     if (lbsim_buf_ok(&body)) {
-      lbsim_hresponse_simple(out, e, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, body.data, body.len);
+      lbsim_hreply_simple(out, e, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, body.data, body.len);
     } else {
       static const char oom[] = "out of memory\n";
-      lbsim_hresponse_simple(out, e, 503, "text/plain; charset=utf-8", "Retry-After: 1\r\n", oom, sizeof(oom) - 1);
+      lbsim_hreply_simple(out, e, 503, "text/plain; charset=utf-8", "Retry-After: 1\r\n", oom, sizeof(oom) - 1);
     }
     lbsim_buf_free(&body);
     break;
   }
   case KIND_NOT_ALLOWED: {
     static const char body[] = "read-only: GET /metrics\n";
-    lbsim_hresponse_simple(out, e, 405, "text/plain; charset=utf-8", "Allow: GET, HEAD\r\n", body, sizeof(body) - 1);
+    lbsim_hreply_simple(out, e, 405, "text/plain; charset=utf-8", "Allow: GET, HEAD\r\n", body, sizeof(body) - 1);
     break;
   }
   default: {
     static const char body[] = "not found: GET /metrics\n";
-    lbsim_hresponse_simple(out, e, 404, "text/plain; charset=utf-8", NULL, body, sizeof(body) - 1);
+    lbsim_hreply_simple(out, e, 404, "text/plain; charset=utf-8", NULL, body, sizeof(body) - 1);
     break;
   }
   }

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 #include "lbsim/base/error.h"
+#include "lbsim/base/log.h"
 
 /* ---- models ------------------------------------------------------------- */
 
@@ -57,6 +57,7 @@ double lbsim_model_apply(lbsim_model_t *model, const lbsim_event_t *ev, uint64_t
     model->capacity = (uint32_t)ev->value;
     break;
   case LBSIM_ACTION_JITTER:
+    model->jitter_before = model->jitter;
     model->jitter = ev->jitter;
     break;
   }
@@ -127,36 +128,37 @@ int lbsim_copy_serve_any(lbsim_copy_t *copy, uint64_t now_ns, uint64_t *due_ns) 
   return 200;
 }
 
-int lbsim_copy_sync(lbsim_copy_t *copy, uint64_t now_ns, int *err) {
+int lbsim_copy_sync(lbsim_copy_t *copy, uint64_t now_ns) {
   const lbsim_model_t *m = copy->model;
   int went = 0;
-  *err = 0;
+  bool nomem = false;
   if (m->down && !copy->down) {
     /* A crash: the work queued in it is lost with its connections. */
     copy->down = true;
     uint32_t capacity = copy->servers.capacity;
     lbsim_servers_free(&copy->servers);
-    if (lbsim_servers_init(&copy->servers, capacity) != 0)
-      *err = LBSIM_ENOMEM;
+    nomem = lbsim_servers_init(&copy->servers, capacity) != 0;
     went = -1;
   } else if (!m->down && copy->down) {
     copy->down = false;
     went = 1;
   }
   if (m->capacity != copy->servers.capacity && lbsim_servers_resize(&copy->servers, m->capacity, now_ns) != 0)
-    *err = LBSIM_ENOMEM;
+    nomem = true;
+  if (nomem)
+    lbsim_log_error("backend %u: out of memory for capacity %u", m->index + 1, m->capacity);
   return went;
 }
 
-/* ---- the fleet ------------------------------------------------------------------ */
+/* ---- the farm ------------------------------------------------------------------ */
 
-static void changed(lbsim_fleet_t *f, lbsim_model_t *model, const lbsim_event_t *ev, double old, uint64_t now_ns) {
+static void changed(lbsim_farm_t *f, lbsim_model_t *model, const lbsim_event_t *ev, double old, uint64_t now_ns) {
   if (f->on_change)
     f->on_change(f, model, ev, old, now_ns);
 }
 
 static void on_drift(lbsim_timer_t *timer, uint64_t now_ns) {
-  lbsim_fleet_t *f = LBSIM_CONTAINER_OF(timer, lbsim_fleet_t, drift);
+  lbsim_farm_t *f = LBSIM_CONTAINER_OF(timer, lbsim_farm_t, drift);
   /* Every model steps at the same instant, in order. */
   for (uint32_t i = 0; i < f->n; i++) {
     lbsim_model_t *m = &f->models[i];
@@ -172,7 +174,7 @@ static void on_drift(lbsim_timer_t *timer, uint64_t now_ns) {
   lbsim_clock_set(f->clock, &f->drift, timer->due_ns + f->drift_period_ns, on_drift);
 }
 
-void lbsim_fleet_apply(lbsim_fleet_t *f, int32_t backend, const lbsim_event_t *ev, uint64_t now_ns) {
+void lbsim_farm_apply(lbsim_farm_t *f, int32_t backend, const lbsim_event_t *ev, uint64_t now_ns) {
   uint32_t first = backend == LBSIM_ALL_BACKENDS ? 0 : (uint32_t)backend;
   uint32_t end = backend == LBSIM_ALL_BACKENDS ? f->n : first + 1;
   for (uint32_t i = first; i < end; i++) {
@@ -183,26 +185,26 @@ void lbsim_fleet_apply(lbsim_fleet_t *f, int32_t backend, const lbsim_event_t *e
 
 static void on_playback(lbsim_timer_t *timer, uint64_t now_ns);
 
-static uint64_t event_due_ns(const lbsim_fleet_t *f, const lbsim_event_t *ev) {
+static uint64_t event_due_ns(const lbsim_farm_t *f, const lbsim_event_t *ev) {
   return f->start_ns + lbsim_ms_to_ns(ev->at_s * f->time_scale * 1000.0);
 }
 
 /* Applies every event due by now_ns, in file order, and waits for the next. */
-static void play(lbsim_fleet_t *f, uint64_t now_ns) {
+static void play(lbsim_farm_t *f, uint64_t now_ns) {
   const lbsim_scenario_t *sc = f->scenario;
   while (f->next_event < sc->nevents && event_due_ns(f, &sc->events[f->next_event]) <= now_ns) {
     const lbsim_event_t *ev = &sc->events[f->next_event++];
-    lbsim_fleet_apply(f, ev->backend, ev, now_ns);
+    lbsim_farm_apply(f, ev->backend, ev, now_ns);
   }
   if (f->next_event < sc->nevents)
     lbsim_clock_set(f->clock, &f->playback, event_due_ns(f, &sc->events[f->next_event]), on_playback);
 }
 
 static void on_playback(lbsim_timer_t *timer, uint64_t now_ns) {
-  play(LBSIM_CONTAINER_OF(timer, lbsim_fleet_t, playback), now_ns);
+  play(LBSIM_CONTAINER_OF(timer, lbsim_farm_t, playback), now_ns);
 }
 
-int lbsim_fleet_init(lbsim_fleet_t *f, const lbsim_config_t *cfg, uint64_t seed, lbsim_clock_t *clock) {
+int lbsim_farm_init(lbsim_farm_t *f, const lbsim_config_t *cfg, uint64_t seed, lbsim_clock_t *clock) {
   memset(f, 0, sizeof(*f));
   f->n = cfg->backends;
   f->clock = clock;
@@ -219,7 +221,7 @@ int lbsim_fleet_init(lbsim_fleet_t *f, const lbsim_config_t *cfg, uint64_t seed,
   return 0;
 }
 
-int lbsim_fleet_start(lbsim_fleet_t *f, uint64_t now_ns) {
+int lbsim_farm_start(lbsim_farm_t *f, uint64_t now_ns) {
   f->start_ns = now_ns;
   play(f, now_ns);
   if (f->drift_period_ns > 0)
@@ -227,14 +229,14 @@ int lbsim_fleet_start(lbsim_fleet_t *f, uint64_t now_ns) {
   return 0;
 }
 
-void lbsim_fleet_stop(lbsim_fleet_t *f) {
+void lbsim_farm_stop(lbsim_farm_t *f) {
   if (f->clock == NULL)
     return;
   lbsim_clock_cancel(f->clock, &f->drift);
   lbsim_clock_cancel(f->clock, &f->playback);
 }
 
-void lbsim_fleet_free(lbsim_fleet_t *f) {
+void lbsim_farm_free(lbsim_farm_t *f) {
   free(f->models);
   f->models = NULL;
   f->n = 0;

@@ -1,3 +1,4 @@
+/* How a simulated backend serves a request. See lbsim/model/service.h. */
 #include "lbsim/model/service.h"
 
 #include <math.h>

@@ -9,10 +9,9 @@
 #include "lbsim/base/buf.h"
 #include "lbsim/base/common.h"
 #include "lbsim/base/log.h"
+#include "lbsim/net/http/hreply.h"
 
 enum { KIND_PING = 1, KIND_FAILED, KIND_METRICS, KIND_NOT_FOUND, KIND_METHOD_NOT_ALLOWED };
-
-/* ---- the HTTP application ------------------------------------------------ */
 
 /* Every status a backend sends, with its counter, in the order /metrics
  * lists them. */
@@ -95,7 +94,7 @@ static void backend_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out)
     b->answered_200++;
     if (b->ping_generation != b->model->generation)
       refresh_ping(b);
-    lbsim_hresponse_head(out, e, 200);
+    lbsim_hreply_head(out, e, 200);
     lbsim_buf_append(out, b->ping_tail,
                      (e->flags & LBSIM_HENTRY_HEAD) ? b->ping_tail_len - b->ping_body_len : b->ping_tail_len);
     break;
@@ -105,7 +104,7 @@ static void backend_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out)
     char body[96];
     int n = snprintf(body, sizeof(body), "{\"status\":\"error\",\"backend\":%u,\"reason\":\"injected failure\"}\n",
                      b->model->index + 1);
-    lbsim_hresponse_simple(out, e, 503, "application/json", NULL, body, (size_t)n);
+    lbsim_hreply_simple(out, e, 503, "application/json", NULL, body, (size_t)n);
     break;
   }
   case KIND_METRICS: {
@@ -113,20 +112,20 @@ static void backend_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out)
     b->answered_200++; /* before rendering: the answer counts itself */
     lbsim_backend_metrics(b, 1, &text);
     lbsim_buf_take_error(out, &text);
-    lbsim_hresponse_simple(out, e, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, text.data, text.len);
+    lbsim_hreply_simple(out, e, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, text.data, text.len);
     lbsim_buf_free(&text);
     break;
   }
   case KIND_METHOD_NOT_ALLOWED: {
     static const char body[] = "{\"status\":\"error\",\"code\":405,\"reason\":\"Method Not Allowed\"}\n";
     b->answered_405++;
-    lbsim_hresponse_simple(out, e, 405, "application/json", "Allow: GET, HEAD\r\n", body, sizeof(body) - 1);
+    lbsim_hreply_simple(out, e, 405, "application/json", "Allow: GET, HEAD\r\n", body, sizeof(body) - 1);
     break;
   }
   default: {
     static const char body[] = "{\"status\":\"error\",\"code\":404,\"reason\":\"Not Found\"}\n";
     b->answered_404++;
-    lbsim_hresponse_simple(out, e, 404, "application/json", NULL, body, sizeof(body) - 1);
+    lbsim_hreply_simple(out, e, 404, "application/json", NULL, body, sizeof(body) - 1);
     break;
   }
   }
@@ -218,36 +217,25 @@ int lbsim_backend_start(lbsim_backend_t *b, uv_loop_t *loop, lbsim_sched_t *sche
   lbsim_httpd_init(&b->httpd, loop, sched, &backend_app, b);
   if (lbsim_copy_init(&b->copy, model, seed) != 0)
     return UV_ENOMEM;
-  b->httpd.max_conns = cfg->max_conns;
-  b->httpd.max_output_bytes = cfg->max_output_bytes;
-  b->httpd.limits.max_header_bytes = cfg->max_header_bytes;
-  b->httpd.limits.max_url_bytes = cfg->max_url_bytes;
-  b->httpd.limits.max_body_bytes = cfg->max_body_bytes;
-  b->httpd.limits.max_pipeline = cfg->max_pipeline;
-  b->httpd.limits.request_timeout_ns = lbsim_ms_to_ns(cfg->header_timeout_s * 1000.0);
-  b->httpd.limits.idle_timeout_ns = lbsim_ms_to_ns(cfg->idle_timeout_s * 1000.0);
+  lbsim_httpd_configure(&b->httpd, cfg);
   snprintf(b->host, sizeof(b->host), "%s", cfg->host);
   int err = lbsim_httpd_listen(&b->httpd, cfg->host, port, &b->port);
   if (err != 0)
     return err;
-  bool v6 = strchr(cfg->host, ':') != NULL;
-  snprintf(b->url, sizeof(b->url), v6 ? "http://[%s]:%u/ping" : "http://%s:%u/ping", cfg->host, b->port);
+  lbsim_url_backend(b->url, sizeof(b->url), cfg->host, b->port);
   refresh_ping(b);
   return 0;
 }
 
 void lbsim_backend_sync(lbsim_backend_t *b, uint64_t now_ns) {
   const lbsim_model_t *m = b->model;
-  int err;
-  int went = lbsim_copy_sync(&b->copy, now_ns, &err);
-  if (err != 0)
-    lbsim_log_error("backend %u: out of memory for capacity %u", m->index + 1, m->capacity);
+  int went = lbsim_copy_sync(&b->copy, now_ns);
   if (went < 0) {
     /* A crash: nothing listens, connections are reset, answers are lost. */
     lbsim_httpd_stop_listening(&b->httpd);
     lbsim_httpd_close_connections(&b->httpd, true);
   } else if (went > 0) {
-    err = lbsim_httpd_relisten(&b->httpd);
+    int err = lbsim_httpd_relisten(&b->httpd);
     if (err != 0)
       lbsim_log_error("backend %u cannot listen again on port %u: %s", m->index + 1, b->port, uv_strerror(err));
   }

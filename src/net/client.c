@@ -7,7 +7,6 @@
 
 #include "lbsim/base/buf.h"
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 #include "lbsim/net/http/hresp.h"
 #include "lbsim_version.h"
 
@@ -61,8 +60,8 @@ struct lbsim_pool_s {
 
 static char read_buffer[READ_BUFFER_SIZE];
 
-#define REQ_OF(node) lbsim_queue_data(node, lbsim_creq_t, node)
-#define CONN_OF(node, field) lbsim_queue_data(node, lbsim_cconn_t, field)
+#define REQ_OF(node) LBSIM_CONTAINER_OF(node, lbsim_creq_t, node)
+#define CONN_OF(node, field) LBSIM_CONTAINER_OF(node, lbsim_cconn_t, field)
 
 /* The first request of a list of them, or NULL. */
 static lbsim_creq_t *first_req(const lbsim_queue_t *q) {
@@ -551,7 +550,7 @@ static void on_queue_wake(lbsim_sched_entry_t *entry, uint64_t now);
 
 static void queue_arm(lbsim_pool_t *pool) {
   lbsim_creq_t *head = first_req(&pool->queue);
-  uint64_t due = head ? head->deadline_ns : UINT64_MAX;
+  uint64_t due = head ? head->deadline_ns : LBSIM_NEVER;
   if (lbsim_sched_set(pool->client->sched, &pool->queue_wake, due, on_queue_wake) != 0) {
     /* Without a deadline the queue could wait for ever: give up on it. */
     queue_fail_all(pool, LBSIM_RESULT_CANCELLED);
@@ -592,7 +591,7 @@ static void unstarve(lbsim_client_t *client) {
   lbsim_queue_t *node;
   while ((node = lbsim_queue_head(&client->starved)) != NULL && !total_full(client)) {
     lbsim_queue_remove(node);
-    pool_pump(lbsim_queue_data(node, lbsim_pool_t, in_starved));
+    pool_pump(LBSIM_CONTAINER_OF(node, lbsim_pool_t, in_starved));
   }
   client->unstarving = false;
 }
@@ -648,8 +647,6 @@ static void queue_fail_all(lbsim_pool_t *pool, lbsim_result_t result) {
     finish(pool->client, queue_pop(pool), result);
 }
 
-/* ---- public ------------------------------------------------------------- */
-
 /* ---- the balancer's transport -------------------------------------------- */
 
 static lbsim_request_t *transport_request(lbsim_transport_t *t) {
@@ -678,7 +675,8 @@ static const lbsim_transport_ops_t client_transport = {
 };
 
 int lbsim_client_init(lbsim_client_t *client, uv_loop_t *loop, lbsim_sched_t *sched,
-                      const lbsim_client_config_t *config, const lbsim_url_t *urls, uint32_t n) {
+                      const lbsim_client_config_t *config, const lbsim_url_t *urls, const uint32_t *subset,
+                      uint32_t n) {
   memset(client, 0, sizeof(*client));
   client->transport.ops = &client_transport;
   client->loop = loop;
@@ -706,10 +704,11 @@ int lbsim_client_init(lbsim_client_t *client, uv_loop_t *loop, lbsim_sched_t *sc
   }
   for (uint32_t i = 0; i < n; i++) {
     lbsim_pool_t *pool = &client->pools[i];
+    const lbsim_url_t *url = &urls[subset ? subset[i] : i];
     lbsim_buf_t req = {0};
     if (lbsim_buf_printf(&req,
                          "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: lbsim/%s\r\nAccept: */*\r\n\r\n",
-                         urls[i].path, urls[i].authority, LBSIM_VERSION) != 0)
+                         url->path, url->authority, LBSIM_VERSION) != 0)
       return UV_ENOMEM;
     pool->request = req.data;
     pool->request_len = req.len;
@@ -769,7 +768,7 @@ int lbsim_client_set_address(lbsim_client_t *client, uint32_t backend, const str
 }
 
 void lbsim_client_submit(lbsim_client_t *client, lbsim_creq_t *req) {
-  lbsim_pool_t *pool = &client->pools[req->base.backend];
+  lbsim_pool_t *pool = &client->pools[req->base.pick];
   req->deadline_ns = req->base.start_ns + client->config.timeout_ns;
   client->in_flight++;
   if (client->closing) {

@@ -2,7 +2,6 @@
 #include "lbsim/net/sched.h"
 
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -11,8 +10,6 @@
 #endif
 
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
-
 
 /* A wake-up from epoll arrives tens to hundreds of microseconds after the
  * timer expires (more under virtualisation). The timerfd is therefore set
@@ -28,14 +25,14 @@ static void on_timer(uv_timer_t *timer);
 
 static void arm(lbsim_sched_t *s) {
   lbsim_timer_t *next = lbsim_timers_peek(&s->timers);
-  uint64_t due = next ? next->due_ns : UINT64_MAX;
+  uint64_t due = next ? next->due_ns : LBSIM_NEVER;
   if (due == s->armed_ns)
     return;
 #ifdef __linux__
   if (s->tfd >= 0) {
     /* Disarming costs a system call and saves nothing: a stale wake-up
      * finds an empty heap. Only an earlier deadline needs a new setting. */
-    if (due == UINT64_MAX || (due > s->armed_ns && s->armed_ns != UINT64_MAX))
+    if (due == LBSIM_NEVER || (due > s->armed_ns && s->armed_ns != LBSIM_NEVER))
       return;
     struct itimerspec its = {0};
     uint64_t at = due > SPIN_NS ? due - SPIN_NS : 1; /* zero would disarm */
@@ -46,9 +43,9 @@ static void arm(lbsim_sched_t *s) {
     return;
   }
 #endif
-  if (due == UINT64_MAX) {
+  if (due == LBSIM_NEVER) {
     uv_timer_stop(&s->timer);
-    s->armed_ns = UINT64_MAX;
+    s->armed_ns = LBSIM_NEVER;
     return;
   }
   uint64_t due_ms = (due + 999999) / 1000000;
@@ -58,7 +55,7 @@ static void arm(lbsim_sched_t *s) {
 }
 
 static void run_due(lbsim_sched_t *s) {
-  s->armed_ns = UINT64_MAX;
+  s->armed_ns = LBSIM_NEVER;
   s->wakeups++;
   uint64_t start = uv_hrtime();
   uint64_t now = start;
@@ -106,7 +103,7 @@ static void clock_cancel(lbsim_clock_t *clock, lbsim_timer_t *timer) {
 int lbsim_sched_init(lbsim_sched_t *s, uv_loop_t *loop) {
   memset(s, 0, sizeof(*s));
   s->loop = loop;
-  s->armed_ns = UINT64_MAX;
+  s->armed_ns = LBSIM_NEVER;
   s->tfd = -1;
   lbsim_timers_init(&s->timers);
   s->clock.set = clock_set;

@@ -57,9 +57,7 @@ static void sim_stop(lbsim_sim_t *sim) {
     return;
   sim->stopping = true;
   sim->open_handles++; /* held until everything below is under way */
-  if (sim->runner_ready)
-    lbsim_runner_close(&sim->runner);
-  lbsim_fleet_stop(&sim->fleet);
+  lbsim_assembly_stop(&sim->run);
   if (sim->admin_ready) {
     sim->open_handles++;
     lbsim_admin_close(&sim->admin, on_httpd_closed);
@@ -81,19 +79,19 @@ static void sim_stop(lbsim_sim_t *sim) {
 
 static void on_runner_finished(lbsim_runner_t *runner, uint64_t now_ns) {
   (void)now_ns;
-  sim_stop(LBSIM_CONTAINER_OF(runner, lbsim_sim_t, runner));
+  sim_stop(LBSIM_CONTAINER_OF(runner, lbsim_sim_t, run.runner));
 }
 
 static void on_signal(uv_signal_t *handle, int signum) {
   lbsim_sim_t *sim = handle->data;
-  lbsim_runner_t *r = &sim->runner;
-  bool running = sim->runner_ready && r->started && !r->finished;
+  lbsim_runner_t *r = &sim->run.runner;
+  bool running = sim->run.runner_ready && r->started && !r->finished;
   if (running && !r->stopping) {
     /* The summary comes once what is in flight has ended. */
     uint64_t in_flight = lbsim_runner_in_flight(r);
     if (in_flight > 0)
       lbsim_log("stopping: waiting for %llu requests in flight (at most %g s; Ctrl-C again to quit now)",
-                (unsigned long long)in_flight, sim->cfg->timeout_s);
+                (unsigned long long)in_flight, sim->run.cfg->timeout_s);
     lbsim_runner_stop(r, uv_hrtime());
   } else if (!running && !sim->stopping) {
     sim_stop(sim);
@@ -105,38 +103,41 @@ static void on_signal(uv_signal_t *handle, int signum) {
   }
 }
 
+/* A client run against servers elsewhere that got no answer at all is a
+ * failed run (a scenario that fails the built-in backends on purpose is
+ * not). */
+static bool nothing_succeeded(const lbsim_sim_t *sim) {
+  for (uint32_t w = 0; w < sim->run.nfleets; w++)
+    if (sim->run.fleets[w].stats.total.ok > 0)
+      return false;
+  return true;
+}
+
 /* ---- backends -------------------------------------------------------------- */
 
-/* A model changed: report it, bring every copy of it in line, tell the oracle. */
-static void on_model_changed(lbsim_fleet_t *fleet, lbsim_model_t *model, const lbsim_event_t *ev, double old,
-                             uint64_t now_ns) {
-  lbsim_sim_t *sim = fleet->data;
-  lbsim_report_change(&sim->report, model, ev, old, now_ns);
-  for (uint32_t k = model->index; k < sim->nbackends; k += fleet->n)
+/* A model changed: every copy of it takes the change in. */
+static void sync_backends(lbsim_assembly_t *run, uint32_t i, uint64_t now_ns) {
+  lbsim_sim_t *sim = LBSIM_CONTAINER_OF(run, lbsim_sim_t, run);
+  for (uint32_t k = i; k < sim->nbackends; k += run->farm.n)
     lbsim_backend_sync(&sim->backends[k], now_ns);
-  lbsim_oracle_touch(&sim->oracle, now_ns);
 }
 
 static int start_backends(lbsim_sim_t *sim, uint32_t copies) {
-  const lbsim_config_t *cfg = sim->cfg;
-  if (lbsim_fleet_init(&sim->fleet, cfg, sim->seed, &sim->sched.clock) != 0) {
-    lbsim_log_error("out of memory for %u backends", cfg->backends);
-    lbsim_fleet_free(&sim->fleet);
-    return UV_ENOMEM;
-  }
-  sim->fleet.on_change = on_model_changed;
-  sim->fleet.data = sim;
-  lbsim_oracle_init(&sim->oracle, sim->fleet.models, sim->fleet.n, cfg->failure_latency_ms, cfg->timeout_s * 1000.0);
-  sim->backends = calloc((size_t)copies * sim->fleet.n, sizeof(*sim->backends));
+  const lbsim_config_t *cfg = sim->run.cfg;
+  int err = lbsim_assembly_models(&sim->run);
+  if (err != 0)
+    return err;
+  const lbsim_farm_t *farm = &sim->run.farm;
+  sim->backends = calloc((size_t)copies * farm->n, sizeof(*sim->backends));
   if (sim->backends == NULL) {
     lbsim_log_error("out of memory for %u backends", cfg->backends);
     return UV_ENOMEM;
   }
-  for (uint32_t k = 0; k < copies * sim->fleet.n; k++) {
-    uint32_t i = k % sim->fleet.n;
+  for (uint32_t k = 0; k < copies * farm->n; k++) {
+    uint32_t i = k % farm->n;
     uint16_t port = cfg->port_base ? (uint16_t)(cfg->port_base + k) : 0;
     lbsim_backend_t *b = &sim->backends[k];
-    int err = lbsim_backend_start(b, &sim->loop, &sim->sched, &sim->fleet.models[i], cfg, port, sim->seed);
+    err = lbsim_backend_start(b, &sim->loop, &sim->sched, &farm->models[i], cfg, port, sim->run.seed);
     sim->nbackends = k + 1; /* a failed start still has a listener closing */
     if (err == UV_ENOMEM) {
       lbsim_log_error("out of memory for backend %u", i + 1);
@@ -147,11 +148,11 @@ static int start_backends(lbsim_sim_t *sim, uint32_t copies) {
       return err;
     }
     if (copies > 1) {
-      b->policy = cfg->policies[k / sim->fleet.n];
+      b->policy = cfg->policies[k / farm->n];
       lbsim_log("backend %u (copy for %s) listening on %s latency=%.2f ms", i + 1, b->policy, b->url,
-                sim->fleet.models[i].latency.latency_ms);
+                farm->models[i].latency.latency_ms);
     } else {
-      lbsim_log("backend %u listening on %s latency=%.2f ms", i + 1, b->url, sim->fleet.models[i].latency.latency_ms);
+      lbsim_log("backend %u listening on %s latency=%.2f ms", i + 1, b->url, farm->models[i].latency.latency_ms);
     }
   }
   return 0;
@@ -164,7 +165,7 @@ static int urls_of_backends(lbsim_sim_t *sim) {
     lbsim_log_error("out of memory for the URLs of %u backends", sim->nbackends);
     return UV_ENOMEM;
   }
-  sim->nurls = sim->fleet.n;
+  sim->nurls = sim->run.farm.n;
   for (uint32_t k = 0; k < sim->nbackends; k++) {
     char why[128];
     if (lbsim_url_parse(&sim->urls[k], sim->backends[k].url, why, sizeof(why)) != 0) {
@@ -183,26 +184,26 @@ static int urls_of_backends(lbsim_sim_t *sim) {
 static void start_run(lbsim_sim_t *sim) {
   if (sim->resolving > 0 || sim->stopping)
     return;
-  uint64_t now = uv_hrtime();
-  if (sim->names == NULL && sim->nbackends > 0) {
+  lbsim_assembly_t *run = &sim->run;
+  if (run->names == NULL && sim->nbackends > 0) {
     /* --backends-only: the start object names the backends by their URLs. */
-    sim->names = calloc(sim->nbackends, sizeof(*sim->names));
-    for (uint32_t k = 0; sim->names && k < sim->nbackends; k++)
-      sim->names[k] = sim->backends[k].url;
+    if (lbsim_assembly_names(run, sim->nbackends) != 0) {
+      sim->exit_code = LBSIM_EXIT_RUNTIME;
+      sim_stop(sim);
+      return;
+    }
+    for (uint32_t k = 0; k < sim->nbackends; k++)
+      run->names[k] = sim->backends[k].url;
   }
-  /* The backends by URL: the balancer's (--client-only has no models), or the models'. */
-  uint32_t nnames = sim->names == NULL ? 0 : sim->nurls ? sim->nurls : sim->fleet.n;
-  lbsim_report_bind(&sim->report, sim->balancers, sim->nbalancers, sim->names, nnames,
-                    sim->cfg->role == LBSIM_ROLE_CLIENT ? NULL : &sim->oracle, now);
-  lbsim_report_start(&sim->report, now);
-  if (sim->fleet.n > 0 && lbsim_fleet_start(&sim->fleet, now) != 0) {
-    lbsim_log_error("out of memory for the scenario");
+  if (lbsim_assembly_start(run, run->names, run->nbackends, uv_hrtime(), on_runner_finished) != 0) {
     sim->exit_code = LBSIM_EXIT_RUNTIME;
     sim_stop(sim);
-    return;
   }
-  if (sim->runner_ready)
-    lbsim_runner_start(&sim->runner, now, on_runner_finished);
+}
+
+/* The HTTP client of client c of fleet f. */
+static lbsim_client_t *http_client(lbsim_sim_t *sim, const lbsim_fleet_t *f, uint32_t c) {
+  return &sim->clients[(size_t)f->index * f->nclients + c];
 }
 
 typedef struct resolve_s {
@@ -224,8 +225,12 @@ static int set_resolved(lbsim_sim_t *sim, uint32_t index, const struct addrinfo 
   for (const struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next)
     addrs[n++] = ai->ai_addr;
   int err = 0;
-  for (uint32_t w = 0; w < sim->nclients && err == 0; w++)
-    err = lbsim_client_set_addresses(&sim->clients[w], index, addrs, n);
+  lbsim_fleet_t *f = &sim->run.fleets[index / sim->nurls];
+  for (uint32_t c = 0; c < f->nclients && err == 0; c++) {
+    uint32_t pool = lbsim_balancer_local(&f->clients[c], index % sim->nurls);
+    if (pool != UINT32_MAX)
+      err = lbsim_client_set_addresses(http_client(sim, f, c), pool, addrs, n);
+  }
   free(addrs);
   return err;
 }
@@ -252,15 +257,20 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
  * uv_getaddrinfo. Traffic starts when every address is known. */
 static int resolve_all(lbsim_sim_t *sim) {
   sim->resolving = 1; /* held while the look-ups are issued */
-  for (uint32_t k = 0; k < sim->nbalancers * sim->nurls; k++) {
+  for (uint32_t k = 0; k < sim->run.nfleets * sim->nurls; k++) {
     const lbsim_url_t *url = &sim->urls[k];
     struct sockaddr_storage addr;
     if (uv_ip4_addr(url->host, url->port, (struct sockaddr_in *)&addr) == 0 ||
         uv_ip6_addr(url->host, url->port, (struct sockaddr_in6 *)&addr) == 0) {
-      lbsim_client_set_address(&sim->clients[k / sim->nurls], k % sim->nurls, (struct sockaddr *)&addr);
+      const lbsim_fleet_t *f = &sim->run.fleets[k / sim->nurls];
+      for (uint32_t c = 0; c < f->nclients; c++) {
+        uint32_t pool = lbsim_balancer_local(&f->clients[c], k % sim->nurls);
+        if (pool != UINT32_MAX)
+          lbsim_client_set_address(http_client(sim, f, c), pool, (struct sockaddr *)&addr);
+      }
       continue;
     }
-    /* Only --client-only has names, and it has one balancer. */
+    /* Only --client-only has names, and it has one fleet. */
     resolve_t *r = calloc(1, sizeof(*r));
     if (r == NULL) {
       lbsim_log_error("cannot resolve %s: %s", url->host, uv_strerror(UV_ENOMEM));
@@ -284,18 +294,37 @@ static int resolve_all(lbsim_sim_t *sim) {
   return 0;
 }
 
-static int start_balancers(lbsim_sim_t *sim, uint32_t nbalancers) {
-  const lbsim_config_t *cfg = sim->cfg;
-  sim->balancers = calloc(nbalancers, sizeof(*sim->balancers));
-  sim->clients = calloc(nbalancers, sizeof(*sim->clients));
-  sim->names = calloc((size_t)nbalancers * sim->nurls, sizeof(*sim->names));
-  if (sim->balancers == NULL || sim->clients == NULL || sim->names == NULL) {
+/* Connections open to each backend: every client's pools. */
+static void count_conns(const lbsim_fleet_t *f, void *data, uint32_t *out) {
+  lbsim_sim_t *sim = data;
+  memset(out, 0, f->n * sizeof(*out));
+  for (uint32_t c = 0; c < f->nclients; c++) {
+    const lbsim_balancer_t *b = &f->clients[c];
+    for (uint32_t k = 0; k < b->n; k++) {
+      uint32_t open, idle;
+      lbsim_client_pool_counts(http_client(sim, f, c), k, &open, &idle);
+      out[lbsim_balancer_backend(b, k)] += open;
+    }
+  }
+}
+
+static int start_fleets(lbsim_sim_t *sim) {
+  lbsim_assembly_t *run = &sim->run;
+  const lbsim_config_t *cfg = run->cfg;
+  int err = lbsim_assembly_names(run, sim->nurls);
+  if (err != 0)
+    return err;
+  for (uint32_t k = 0; k < run->npolicies * sim->nurls; k++)
+    run->names[k] = sim->urls[k].text;
+  err = lbsim_assembly_fleets(run);
+  if (err != 0)
+    return err;
+  uint32_t nclients = run->fleets[0].nclients;
+  sim->clients = calloc((size_t)run->nfleets * nclients, sizeof(*sim->clients));
+  if (sim->clients == NULL) {
     lbsim_log_error("cannot start the client: %s", uv_strerror(UV_ENOMEM));
     return UV_ENOMEM;
   }
-  for (uint32_t k = 0; k < nbalancers * sim->nurls; k++)
-    sim->names[k] = sim->urls[k].text;
-  lbsim_oracle_t *oracle = cfg->role == LBSIM_ROLE_DEMO ? &sim->oracle : NULL;
   lbsim_client_config_t ccfg = {
       .pool_size = cfg->pool_size,
       .max_total = sim->max_connections,
@@ -306,32 +335,28 @@ static int start_balancers(lbsim_sim_t *sim, uint32_t nbalancers) {
       .timeout_ns = lbsim_ms_to_ns(cfg->timeout_s * 1000.0),
       .idle_ns = lbsim_ms_to_ns(cfg->client_idle_s * 1000.0),
   };
-  int err = 0;
-  for (uint32_t w = 0; w < nbalancers && err == 0; w++) {
-    /* Counted as soon as they are tried: closing and freeing handle a
-     * balancer or a client that stopped half-way. */
-    sim->nbalancers = w + 1;
-    err = lbsim_balancer_init(&sim->balancers[w], cfg, sim->seed, w, &sim->names[w * sim->nurls], sim->nurls,
-                              oracle);
-    if (err != 0)
-      break;
-    sim->nclients = w + 1;
-    err = lbsim_client_init(&sim->clients[w], &sim->loop, &sim->sched, &ccfg, &sim->urls[w * sim->nurls],
-                            sim->nurls);
-    if (err == 0)
-      lbsim_balancer_attach(&sim->balancers[w], &sim->clients[w].transport);
+  for (uint32_t w = 0; w < run->nfleets; w++) {
+    lbsim_fleet_t *f = &run->fleets[w];
+    for (uint32_t c = 0; c < f->nclients; c++) {
+      lbsim_balancer_t *b = &f->clients[c];
+      lbsim_client_t *client = http_client(sim, f, c);
+      /* Counted as soon as it is tried: closing and freeing handle a client
+       * that stopped half-way. */
+      sim->nclients++;
+      err = lbsim_client_init(client, &sim->loop, &sim->sched, &ccfg, &sim->urls[(size_t)w * sim->nurls], b->subset,
+                              b->n);
+      if (err != 0) {
+        lbsim_log_error("cannot start the client: %s", uv_strerror(err));
+        return err;
+      }
+      lbsim_balancer_attach(b, &client->transport);
+    }
+    f->conns = count_conns;
+    f->conns_data = sim;
   }
-  if (err != 0) {
-    lbsim_log_error("cannot start the client: %s", uv_strerror(err));
+  err = lbsim_assembly_runner(run);
+  if (err != 0)
     return err;
-  }
-  err = lbsim_runner_init(&sim->runner, &sim->sched.clock, cfg, sim->seed, sim->balancers, sim->nbalancers, oracle,
-                          &sim->report);
-  sim->runner_ready = true;
-  if (err != 0) {
-    lbsim_log_error("cannot write the report %s: %s", cfg->report_path, uv_strerror(err));
-    return err;
-  }
   return resolve_all(sim);
 }
 
@@ -340,23 +365,23 @@ static int start_balancers(lbsim_sim_t *sim, uint32_t nbalancers) {
 static int start_admin(lbsim_sim_t *sim) {
   lbsim_admin_t *a = &sim->admin;
   memset(a, 0, sizeof(*a));
-  a->cfg = sim->cfg;
-  a->seed = sim->seed;
-  a->fleet = &sim->fleet;
+  a->cfg = sim->run.cfg;
+  a->seed = sim->run.seed;
+  a->farm = &sim->run.farm;
   a->backends = sim->backends;
   a->nbackends = sim->nbackends;
-  a->balancers = sim->balancers;
-  a->nbalancers = sim->nbalancers;
-  int err = lbsim_admin_start(a, &sim->loop, &sim->sched, (uint16_t)sim->cfg->admin_port);
+  a->fleets = sim->run.fleets;
+  a->nfleets = sim->run.nfleets;
+  int err = lbsim_admin_start(a, &sim->loop, &sim->sched, (uint16_t)a->cfg->admin_port);
   sim->admin_ready = true; /* a failed start still has a listener closing */
   if (err != 0) {
-    lbsim_log_error("cannot listen on 127.0.0.1:%u for --admin: %s", sim->cfg->admin_port, uv_strerror(err));
+    lbsim_log_error("cannot listen on 127.0.0.1:%u for --admin: %s", a->cfg->admin_port, uv_strerror(err));
     return err;
   }
   lbsim_log("admin listening on http://127.0.0.1:%u/ (GET /backends, POST /backends/N, GET /metrics)", a->port);
   lbsim_log("dashboard on http://127.0.0.1:%u/", a->port);
   /* The dashboard gets the run in JSON, whatever stdout's format. */
-  sim->report.next = &a->report;
+  sim->run.report.next = &a->report;
   return 0;
 }
 
@@ -364,11 +389,11 @@ static int start_admin(lbsim_sim_t *sim) {
 static int start_metrics(lbsim_sim_t *sim) {
   lbsim_metrics_t *m = &sim->metrics;
   memset(m, 0, sizeof(*m));
-  m->balancers = sim->balancers;
-  m->nbalancers = sim->nbalancers;
+  m->fleets = sim->run.fleets;
+  m->nfleets = sim->run.nfleets;
   m->backends = sim->backends;
   m->nbackends = sim->nbackends;
-  const lbsim_config_t *cfg = sim->cfg;
+  const lbsim_config_t *cfg = sim->run.cfg;
   int err = lbsim_metrics_start(m, &sim->loop, &sim->sched, cfg->metrics_host, (uint16_t)cfg->metrics_port);
   sim->metrics_ready = true; /* a failed start still has a listener closing */
   bool v6 = strchr(cfg->metrics_host, ':') != NULL;
@@ -385,15 +410,15 @@ static int start_metrics(lbsim_sim_t *sim) {
 /* ---- file descriptors ------------------------------------------------------------ */
 
 /* Raises the descriptor limit and shares it out (fdbudget.h). */
-static int plan_descriptors(lbsim_sim_t *sim) {
-  const lbsim_config_t *cfg = sim->cfg;
+static int plan_descriptors(lbsim_sim_t *sim, const lbsim_config_t *cfg) {
   uint64_t limit = lbsim_raise_fd_limit();
   lbsim_fd_plan_t plan;
   lbsim_fd_plan(cfg, limit, &plan);
   switch (plan.verdict) {
   case LBSIM_FD_NO_LISTENERS:
-    lbsim_log_error("%u backends need about %llu file descriptors but the limit is %llu: raise it (ulimit -n)",
-                    plan.balancers * cfg->backends, (unsigned long long)plan.fixed, (unsigned long long)limit);
+    lbsim_log_error("%llu backends need about %llu file descriptors but the limit is %llu: raise it (ulimit -n)",
+                    (unsigned long long)(plan.fixed - LBSIM_FD_RESERVE), (unsigned long long)plan.fixed,
+                    (unsigned long long)limit);
     return UV_EMFILE;
   case LBSIM_FD_NO_CONNECTION:
     lbsim_log_error("the file descriptor limit %llu leaves no connection for the client: raise it (ulimit -n)",
@@ -403,7 +428,8 @@ static int plan_descriptors(lbsim_sim_t *sim) {
     sim->max_connections = plan.max_connections;
     lbsim_log("note: the file descriptor limit (%llu) allows %u client connections%s; "
               "requests beyond are pipelined on busy ones",
-              (unsigned long long)limit, sim->max_connections, plan.balancers > 1 ? " per policy" : "");
+              (unsigned long long)limit, sim->max_connections,
+              plan.balancers == 1 ? "" : cfg->clients > 1 ? " per client" : " per policy");
     return 0;
   case LBSIM_FD_OK:
   default:
@@ -417,9 +443,8 @@ int lbsim_sim_run(const lbsim_config_t *cfg) {
   lbsim_sim_t sim_storage;
   lbsim_sim_t *sim = &sim_storage;
   memset(sim, 0, sizeof(*sim));
-  sim->cfg = cfg;
   sim->exit_code = LBSIM_EXIT_OK;
-  sim->seed = cfg->seed_given ? cfg->seed : lbsim_rng_clock_seed();
+  uint64_t seed = cfg->seed_given ? cfg->seed : lbsim_rng_clock_seed();
 
   signal(SIGPIPE, SIG_IGN);
 #ifdef __linux__
@@ -427,7 +452,7 @@ int lbsim_sim_run(const lbsim_config_t *cfg) {
    * rather than up to 50 us late to batch wake-ups. */
   prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 #endif
-  if (plan_descriptors(sim) != 0)
+  if (plan_descriptors(sim, cfg) != 0)
     return LBSIM_EXIT_RUNTIME;
   int err = uv_loop_init(&sim->loop);
   if (err != 0) {
@@ -441,9 +466,11 @@ int lbsim_sim_run(const lbsim_config_t *cfg) {
     uv_loop_close(&sim->loop);
     return LBSIM_EXIT_RUNTIME;
   }
-  lbsim_report_init(&sim->report, cfg, sim->seed, stdout, 0);
+  lbsim_assembly_t *run = &sim->run;
+  lbsim_assembly_init(run, cfg, seed, &sim->sched.clock, stdout, 0, sync_backends);
 
-  lbsim_log("lbsim %s seed=%llu", LBSIM_VERSION, (unsigned long long)sim->seed);
+  lbsim_log("lbsim %s seed=%llu", LBSIM_VERSION, (unsigned long long)seed);
+  unsigned long errors_before = lbsim_log_errors();
 
   uv_signal_init(&sim->loop, &sim->sigint);
   uv_signal_init(&sim->loop, &sim->sigterm);
@@ -451,10 +478,9 @@ int lbsim_sim_run(const lbsim_config_t *cfg) {
   uv_signal_start(&sim->sigint, on_signal, SIGINT);
   uv_signal_start(&sim->sigterm, on_signal, SIGTERM);
 
-  uint32_t nbalancers = cfg->compare ? cfg->npolicies : 1;
   err = 0;
   if (cfg->role != LBSIM_ROLE_CLIENT)
-    err = start_backends(sim, cfg->role == LBSIM_ROLE_DEMO ? nbalancers : 1);
+    err = start_backends(sim, cfg->role == LBSIM_ROLE_DEMO ? run->npolicies : 1);
   if (err == 0 && cfg->role == LBSIM_ROLE_DEMO)
     err = urls_of_backends(sim);
   if (err == 0 && cfg->role == LBSIM_ROLE_CLIENT) {
@@ -462,7 +488,7 @@ int lbsim_sim_run(const lbsim_config_t *cfg) {
     sim->urls = cfg->servers;
   }
   if (err == 0 && cfg->role != LBSIM_ROLE_BACKENDS)
-    err = start_balancers(sim, nbalancers);
+    err = start_fleets(sim);
   if (err == 0 && cfg->admin)
     err = start_admin(sim);
   if (err == 0 && cfg->metrics)
@@ -477,30 +503,29 @@ int lbsim_sim_run(const lbsim_config_t *cfg) {
   /* Runs until every handle is closed: sim_stop() starts that. */
   uv_run(&sim->loop, UV_RUN_DEFAULT);
   if (sim->aborted) {
-    lbsim_report_flush(&sim->report);
+    lbsim_report_flush(&run->report);
     return sim->exit_code; /* no cleanup: the user asked to leave now */
   }
-  if (sim->runner_ready && (sim->runner.report_failed || sim->report.failed) && sim->exit_code == LBSIM_EXIT_OK)
+  if (run->runner_ready && (run->runner.report_failed || run->report.failed) && sim->exit_code == LBSIM_EXIT_OK)
     sim->exit_code = LBSIM_EXIT_RUNTIME;
+  if (run->runner_ready && cfg->role == LBSIM_ROLE_CLIENT && sim->exit_code == LBSIM_EXIT_OK &&
+      nothing_succeeded(sim)) {
+    if (lbsim_log_errors() == errors_before) /* else the reason is told already (out of memory) */
+      lbsim_log_error("not one request succeeded: no server answered 200 in time");
+    sim->exit_code = LBSIM_EXIT_RUNTIME;
+  }
   err = uv_loop_close(&sim->loop);
   if (err != 0) {
     lbsim_log_error("internal error: handles left open at exit (%s)", uv_strerror(err));
     if (sim->exit_code == LBSIM_EXIT_OK)
       sim->exit_code = LBSIM_EXIT_RUNTIME;
   }
-  if (sim->runner_ready)
-    lbsim_runner_free(&sim->runner);
   for (uint32_t w = 0; w < sim->nclients; w++)
     lbsim_client_free(&sim->clients[w]);
-  for (uint32_t w = 0; w < sim->nbalancers; w++)
-    lbsim_balancer_free(&sim->balancers[w]);
-  free(sim->balancers);
   free(sim->clients);
-  free((void *)sim->names);
   if (sim->urls != cfg->servers)
     free(sim->urls);
   free(sim->backends);
-  lbsim_fleet_free(&sim->fleet);
-  lbsim_report_free(&sim->report);
+  lbsim_assembly_free(run);
   return sim->exit_code;
 }

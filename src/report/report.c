@@ -49,22 +49,22 @@ void lbsim_report_init_emit(lbsim_report_t *r, const lbsim_config_t *cfg, uint64
   r->emit_data = data;
 }
 
-void lbsim_report_bind(lbsim_report_t *r, lbsim_balancer_t *balancers, uint32_t nbalancers, const char *const *names,
+void lbsim_report_bind(lbsim_report_t *r, lbsim_fleet_t *fleets, uint32_t nfleets, const char *const *names,
                        uint32_t n, lbsim_oracle_t *oracle, uint64_t start_ns) {
   /* The round's latency histogram costs a record per request: kept only
    * when some report of the chain prints it. */
   bool round_latency = false;
   for (; r; r = r->next) {
-    r->balancers = balancers;
-    r->nbalancers = nbalancers;
+    r->fleets = fleets;
+    r->nfleets = nfleets;
     r->names = names;
     r->n = n;
     r->oracle = oracle;
     r->start_ns = start_ns;
     round_latency = round_latency || r->format->round_latency == NULL || r->format->round_latency(r);
   }
-  for (uint32_t w = 0; w < nbalancers; w++)
-    balancers[w].stats.round_latency = round_latency;
+  for (uint32_t w = 0; w < nfleets; w++)
+    fleets[w].stats.round_latency = round_latency;
 }
 
 static void (*output_closed)(void);
@@ -203,7 +203,7 @@ void lbsim_report_change(lbsim_report_t *r, const lbsim_model_t *model, const lb
   for (; r; r = r->next) {
     if (discarded(r))
       continue;
-    r->format->change(r, since_start_s(r, now_ns), model->index, ev, old, now_value);
+    r->format->change(r, since_start_s(r, now_ns), model, ev, old, now_value);
     block_done(r);
   }
 }
@@ -216,6 +216,14 @@ void lbsim_report_free(lbsim_report_t *r) {
 
 double lbsim_report_share_to_fastest(const lbsim_counts_t *c) {
   return c->judged ? (double)c->to_fastest / (double)c->judged : NAN;
+}
+
+double lbsim_report_mean_ms(const lbsim_counts_t *c) {
+  return c->ok ? lbsim_hist_mean(&c->latency) / 1000.0 : NAN;
+}
+
+double lbsim_report_quantile_ms(const lbsim_counts_t *c, double q) {
+  return c->ok ? lbsim_counts_quantile_ms(c, q) : NAN;
 }
 
 double lbsim_report_mean_regret_ms(const lbsim_counts_t *c) {

@@ -1,11 +1,8 @@
 /* The JSON Lines format: one object per line. See lbsim/report/report.h and the
  * README for the schema. */
 #include <math.h>
-#include <string.h>
 
 #include "lbsim/base/buf.h"
-#include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 #include "lbsim/report/report.h"
 #include "lbsim_version.h"
 
@@ -36,14 +33,17 @@ static void json_u64(lbsim_buf_t *out, const char *key, uint64_t v) {
   lbsim_buf_u64(out, v);
 }
 
+/* The latency of the ok requests: mean (wrk's Avg) and quantiles. */
 static void json_quantiles(lbsim_buf_t *out, const lbsim_counts_t *c) {
+  lbsim_buf_append_str(out, ",\"mean_ms\":");
+  json_number(out, lbsim_report_mean_ms(c));
   static const struct {
     const char *key;
     double q;
   } qs[] = {{",\"p50_ms\":", 0.5}, {",\"p90_ms\":", 0.9}, {",\"p99_ms\":", 0.99}, {",\"p999_ms\":", 0.999}};
   for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
     lbsim_buf_append_str(out, qs[i].key);
-    json_number(out, c->ok ? lbsim_counts_quantile_ms(c, qs[i].q) : NAN);
+    json_number(out, lbsim_report_quantile_ms(c, qs[i].q));
   }
 }
 
@@ -60,15 +60,15 @@ static void json_start(lbsim_report_t *r, uint64_t now_ns) {
   lbsim_buf_printf(out, "{\"type\":\"start\",\"version\":\"%s\",\"seed\":%llu,\"clock\":\"%s\",\"shape\":",
                    LBSIM_VERSION, (unsigned long long)r->seed,
                    r->cfg->clock == LBSIM_CLOCK_VIRTUAL ? "virtual" : "real");
-  if (r->nbalancers > 0)
+  if (r->nfleets > 0)
     json_string(out, lbsim_shape_names[r->cfg->shape]);
   else
     lbsim_buf_append_str(out, "null");
   lbsim_buf_append_str(out, ",\"policies\":[");
-  for (uint32_t w = 0; w < r->nbalancers; w++) {
+  for (uint32_t w = 0; w < r->nfleets; w++) {
     if (w)
       lbsim_buf_append_str(out, ",");
-    json_string(out, r->balancers[w].policy_name);
+    json_string(out, r->fleets[w].policy_name);
   }
   lbsim_buf_append_str(out, "],\"backends\":[");
   for (uint32_t i = 0; i < r->n; i++) {
@@ -83,8 +83,8 @@ static void json_start(lbsim_report_t *r, uint64_t now_ns) {
 
 static void json_round(lbsim_report_t *r, uint64_t round, double t_s, uint64_t now_ns) {
   lbsim_buf_t *out = &r->out;
-  for (uint32_t w = 0; w < r->nbalancers; w++) {
-    const lbsim_balancer_t *b = &r->balancers[w];
+  for (uint32_t w = 0; w < r->nfleets; w++) {
+    const lbsim_fleet_t *b = &r->fleets[w];
     const lbsim_counts_t *c = &b->stats.round;
     uint64_t picks = 0;
     for (uint32_t i = 0; i < b->n; i++)
@@ -112,7 +112,7 @@ static void json_round(lbsim_report_t *r, uint64_t round, double t_s, uint64_t n
       json_string(out, b->names[i]);
       json_u64(out, ",\"requests\":", b->stats.round_picks[i]);
       lbsim_buf_append_str(out, ",\"ema_ms\":");
-      lbsim_buf_fixed(out, b->ema.value_ms[i], 3);
+      lbsim_buf_fixed(out, lbsim_fleet_ema_ms(b, i), 3);
       lbsim_buf_append_str(out, ",\"true_ms\":");
       json_number(out, lbsim_report_true_ms(r, i, now_ns));
       lbsim_buf_append_str(out, "}");
@@ -121,7 +121,7 @@ static void json_round(lbsim_report_t *r, uint64_t round, double t_s, uint64_t n
   }
 }
 
-static void json_totals(lbsim_buf_t *out, const lbsim_balancer_t *b) {
+static void json_totals(lbsim_buf_t *out, const lbsim_fleet_t *b) {
   const lbsim_stats_t *s = &b->stats;
   const lbsim_counts_t *c = &s->total;
   json_u64(out, ",\"requests\":", c->requests);
@@ -135,7 +135,7 @@ static void json_totals(lbsim_buf_t *out, const lbsim_balancer_t *b) {
   json_number(out, lbsim_report_top_share(s));
 }
 
-static void json_summary(lbsim_report_t *r, const lbsim_balancer_t *b, double elapsed_s) {
+static void json_summary(lbsim_report_t *r, const lbsim_fleet_t *b, double elapsed_s) {
   lbsim_buf_t *out = &r->out;
   const lbsim_stats_t *s = &b->stats;
   const lbsim_counts_t *c = &s->total;
@@ -166,7 +166,7 @@ static void json_summary(lbsim_report_t *r, const lbsim_balancer_t *b, double el
     json_u64(out, ",\"failed\":", bc->failed);
     json_quantiles(out, bc);
     lbsim_buf_append_str(out, ",\"ema_ms\":");
-    lbsim_buf_fixed(out, b->ema.value_ms[i], 3);
+    lbsim_buf_fixed(out, lbsim_fleet_ema_ms(b, i), 3);
     lbsim_buf_append_str(out, "}");
   }
   lbsim_buf_append_str(out, "]}\n");
@@ -174,17 +174,22 @@ static void json_summary(lbsim_report_t *r, const lbsim_balancer_t *b, double el
 
 static void json_run(lbsim_report_t *r, double elapsed_s, uint64_t now_ns) {
   (void)now_ns;
-  for (uint32_t w = 0; w < r->nbalancers; w++)
-    json_summary(r, &r->balancers[w], elapsed_s);
+  for (uint32_t w = 0; w < r->nfleets; w++)
+    json_summary(r, &r->fleets[w], elapsed_s);
 }
 
-static void json_change(lbsim_report_t *r, double t_s, uint32_t backend, const lbsim_event_t *ev, double from,
-                        double to) {
+/* A backend's state as a change object gives it: down wins over stalled. */
+static const char *state_name(bool down, bool stalled) {
+  return down ? "down" : stalled ? "stalled" : "up";
+}
+
+static void json_change(lbsim_report_t *r, double t_s, const lbsim_model_t *model, const lbsim_event_t *ev,
+                        double from, double to) {
   lbsim_buf_t *out = &r->out;
   if (ev->origin == LBSIM_ORIGIN_DRIFT) {
     lbsim_buf_append_str(out, "{\"type\":\"drift\",\"t\":");
     lbsim_buf_fixed(out, t_s, 3);
-    json_u64(out, ",\"backend\":", backend + 1);
+    json_u64(out, ",\"backend\":", model->index + 1);
     lbsim_buf_append_str(out, ",\"from_ms\":");
     lbsim_buf_fixed(out, from, 3);
     lbsim_buf_append_str(out, ",\"to_ms\":");
@@ -193,27 +198,37 @@ static void json_change(lbsim_report_t *r, double t_s, uint32_t backend, const l
     return;
   }
   lbsim_buf_printf(out, "{\"type\":\"change\",\"t\":%.3f,\"backend\":%u,\"source\":\"%s\",\"action\":\"%s\"", t_s,
-                   backend + 1, lbsim_origin_names[ev->origin], lbsim_action_name(ev->action));
+                   model->index + 1, lbsim_origin_names[ev->origin], lbsim_action_name(ev->action));
+  /* from: what the action replaced (`from` is the flag it set, for down,
+   * up, stall and resume); to: what the model holds now. */
   switch (ev->action) {
   case LBSIM_ACTION_JITTER: {
     char jitter[48];
-    lbsim_jitter_format(&ev->jitter, jitter, sizeof(jitter));
+    lbsim_jitter_format(&model->jitter_before, jitter, sizeof(jitter));
+    lbsim_buf_append_str(out, ",\"from\":");
+    json_string(out, jitter);
+    lbsim_jitter_format(&model->jitter, jitter, sizeof(jitter));
     lbsim_buf_append_str(out, ",\"to\":");
     json_string(out, jitter);
     break;
   }
+  case LBSIM_ACTION_DOWN:
   case LBSIM_ACTION_UP:
-    lbsim_buf_printf(out, ",\"slow_start_s\":%.3f,\"slow_start_factor\":%.3f", ev->slow_start_s,
-                     ev->slow_start_factor);
+    lbsim_buf_printf(out, ",\"from\":\"%s\",\"to\":\"%s\"", state_name(from != 0, model->stalled),
+                     state_name(model->down, model->stalled));
+    if (ev->action == LBSIM_ACTION_UP)
+      lbsim_buf_printf(out, ",\"slow_start_s\":%.3f,\"slow_start_factor\":%.3f", ev->slow_start_s,
+                       ev->slow_start_factor);
+    break;
+  case LBSIM_ACTION_STALL:
+  case LBSIM_ACTION_RESUME:
+    lbsim_buf_printf(out, ",\"from\":\"%s\",\"to\":\"%s\"", state_name(model->down, from != 0),
+                     state_name(model->down, model->stalled));
     break;
   case LBSIM_ACTION_LATENCY:
   case LBSIM_ACTION_ERROR_RATE:
   case LBSIM_ACTION_CAPACITY:
     lbsim_buf_printf(out, ",\"from\":%.3f,\"to\":%.3f", from, to);
-    break;
-  case LBSIM_ACTION_DOWN:
-  case LBSIM_ACTION_STALL:
-  case LBSIM_ACTION_RESUME:
     break;
   }
   lbsim_buf_append_str(out, "}\n");
@@ -242,7 +257,7 @@ static void json_sweep_head(lbsim_report_t *r, uint32_t nparams, const char *con
 
 static void json_sweep_row(lbsim_report_t *r, const lbsim_sweep_row_t *row) {
   lbsim_buf_t *out = &r->out;
-  const lbsim_balancer_t *b = row->balancer;
+  const lbsim_fleet_t *b = row->fleet;
   const lbsim_counts_t *c = &b->stats.total;
   lbsim_buf_printf(out, "{\"type\":\"sweep\",\"combination\":%u,\"params\":{", row->combination + 1);
   for (uint32_t k = 0; k < row->nparams; k++) {
@@ -289,8 +304,8 @@ static void json_tick(lbsim_report_t *r, double t_s, uint64_t now_ns) {
     lbsim_buf_append_str(out, "null");
   }
   lbsim_buf_append_str(out, ",\"policies\":[");
-  for (uint32_t w = 0; w < r->nbalancers; w++) {
-    const lbsim_balancer_t *b = &r->balancers[w];
+  for (uint32_t w = 0; w < r->nfleets; w++) {
+    const lbsim_fleet_t *b = &r->fleets[w];
     lbsim_buf_append_str(out, w ? ",{\"policy\":" : "{\"policy\":");
     json_string(out, b->policy_name);
     json_u64(out, ",\"launched\":", b->stats.launched);
@@ -301,7 +316,7 @@ static void json_tick(lbsim_report_t *r, double t_s, uint64_t now_ns) {
     for (uint32_t i = 0; i < b->n; i++) {
       if (i)
         lbsim_buf_append_str(out, ",");
-      lbsim_buf_fixed(out, b->ema.value_ms[i], 3);
+      lbsim_buf_fixed(out, lbsim_fleet_ema_ms(b, i), 3);
     }
     lbsim_buf_append_str(out, "],\"backend_in_flight\":[");
     for (uint32_t i = 0; i < b->n; i++) {

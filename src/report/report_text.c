@@ -14,7 +14,16 @@ static void text_start(lbsim_report_t *r, uint64_t now_ns) {
   (void)now_ns;
 }
 
-static size_t name_width(const lbsim_balancer_t *b) {
+/* A latency in ms with two decimals, or "-" when there is none (no request
+ * was answered), in a field of `width` (0: as long as it is). */
+static void latency(lbsim_buf_t *out, int width, double ms) {
+  if (isnan(ms))
+    lbsim_buf_printf(out, "%*s", width, "-");
+  else
+    lbsim_buf_printf(out, "%*.2f", width, ms);
+}
+
+static size_t name_width(const lbsim_fleet_t *b) {
   size_t w = 7;
   for (uint32_t i = 0; i < b->n; i++)
     if (strlen(b->names[i]) > w)
@@ -26,8 +35,8 @@ static size_t name_width(const lbsim_balancer_t *b) {
 
 static void compare_header(lbsim_buf_t *out, int width, const char *first, const lbsim_report_t *r) {
   lbsim_buf_printf(out, "%-*s %9s", width, first, "true ms");
-  for (uint32_t w = 0; w < r->nbalancers; w++)
-    lbsim_buf_printf(out, " | %-*s", COL - 3, r->balancers[w].policy_name);
+  for (uint32_t w = 0; w < r->nfleets; w++)
+    lbsim_buf_printf(out, " | %-*s", COL - 3, r->fleets[w].policy_name);
   lbsim_buf_append_str(out, "\n");
 }
 
@@ -35,35 +44,38 @@ static void compare_header(lbsim_buf_t *out, int width, const char *first, const
  * round's figures per policy. */
 static void compare_round(lbsim_report_t *r, uint64_t round, uint64_t now_ns) {
   lbsim_buf_t *out = &r->out;
-  const lbsim_balancer_t *first = &r->balancers[0];
+  const lbsim_fleet_t *first = &r->fleets[0];
   int width = (int)name_width(first);
   lbsim_buf_printf(out, "\n=== %s %llu ===\n", r->cfg->shape == LBSIM_SHAPE_BURST ? "Round" : "Interval",
                    (unsigned long long)round);
   compare_header(out, width, "backend", r);
   for (uint32_t i = 0; i < first->n; i++) {
     lbsim_buf_printf(out, "%-*s %9.2f", width, first->names[i], lbsim_report_true_ms(r, i, now_ns));
-    for (uint32_t w = 0; w < r->nbalancers; w++)
-      lbsim_buf_printf(out, " | %5llu req ema %8.2f ", (unsigned long long)r->balancers[w].stats.round_picks[i],
-                       r->balancers[w].ema.value_ms[i]);
+    for (uint32_t w = 0; w < r->nfleets; w++)
+      lbsim_buf_printf(out, " | %5llu req ema %8.2f ", (unsigned long long)r->fleets[w].stats.round_picks[i],
+                       lbsim_fleet_ema_ms(&r->fleets[w], i));
     lbsim_buf_append_str(out, "\n");
   }
   char cell[64];
   lbsim_buf_printf(out, "%-*s %9s", width, "ok / failed", "");
-  for (uint32_t w = 0; w < r->nbalancers; w++) {
-    const lbsim_counts_t *c = &r->balancers[w].stats.round;
+  for (uint32_t w = 0; w < r->nfleets; w++) {
+    const lbsim_counts_t *c = &r->fleets[w].stats.round;
     snprintf(cell, sizeof(cell), "%llu / %llu", (unsigned long long)c->ok, (unsigned long long)c->failed);
     lbsim_buf_printf(out, " | %-*s", COL - 3, cell);
   }
   lbsim_buf_printf(out, "\n%-*s %9s", width, "p50 / p99 ms", "");
-  for (uint32_t w = 0; w < r->nbalancers; w++) {
-    const lbsim_counts_t *c = &r->balancers[w].stats.round;
-    snprintf(cell, sizeof(cell), "%.2f / %.2f", lbsim_counts_quantile_ms(c, 0.5), lbsim_counts_quantile_ms(c, 0.99));
+  for (uint32_t w = 0; w < r->nfleets; w++) {
+    const lbsim_counts_t *c = &r->fleets[w].stats.round;
+    if (c->ok)
+      snprintf(cell, sizeof(cell), "%.2f / %.2f", lbsim_counts_quantile_ms(c, 0.5), lbsim_counts_quantile_ms(c, 0.99));
+    else
+      snprintf(cell, sizeof(cell), "- / -");
     lbsim_buf_printf(out, " | %-*s", COL - 3, cell);
   }
   if (r->oracle) {
     lbsim_buf_printf(out, "\n%-*s %9s", width, "to fastest / regret", "");
-    for (uint32_t w = 0; w < r->nbalancers; w++) {
-      const lbsim_counts_t *c = &r->balancers[w].stats.round;
+    for (uint32_t w = 0; w < r->nfleets; w++) {
+      const lbsim_counts_t *c = &r->fleets[w].stats.round;
       if (c->judged)
         snprintf(cell, sizeof(cell), "%.1f %% / %+.2f ms", 100.0 * lbsim_report_share_to_fastest(c),
                  lbsim_report_mean_regret_ms(c));
@@ -79,14 +91,14 @@ static void compare_round(lbsim_report_t *r, uint64_t round, uint64_t now_ns) {
  * the virtual clock it is written a hundred thousand times a second. */
 static void seed_block(lbsim_report_t *r, uint64_t round) {
   lbsim_buf_t *out = &r->out;
-  const lbsim_balancer_t *b = &r->balancers[0];
+  const lbsim_fleet_t *b = &r->fleets[0];
   lbsim_buf_append_str(out, r->cfg->shape == LBSIM_SHAPE_BURST ? "\n=== Traffic Round " : "\n=== Traffic Interval ");
   lbsim_buf_u64(out, round);
   lbsim_buf_append_str(out, " Summary ===\n");
   for (uint32_t i = 0; i < b->n; i++) {
     lbsim_buf_append_str(out, b->names[i]);
     lbsim_buf_append_str(out, ": avg=");
-    lbsim_buf_fixed(out, b->ema.value_ms[i], 2);
+    lbsim_buf_fixed(out, lbsim_fleet_ema_ms(b, i), 2);
     lbsim_buf_append_str(out, " ms, requests=");
     lbsim_buf_u64(out, b->stats.round_picks[i]);
     lbsim_buf_append_str(out, "\n");
@@ -95,20 +107,28 @@ static void seed_block(lbsim_report_t *r, uint64_t round) {
 
 /* The seed's block has the EMA and the picks; the compare table, quantiles. */
 static bool text_round_latency(const lbsim_report_t *r) {
-  return r->nbalancers > 1;
+  return r->nfleets > 1;
 }
 
 static void text_round(lbsim_report_t *r, uint64_t round, double t_s, uint64_t now_ns) {
   (void)t_s;
-  if (r->nbalancers > 1)
+  if (r->nfleets > 1)
     compare_round(r, round, now_ns);
   else
     seed_block(r, round);
 }
 
+/* " p50=12.34 ms", or " p50=-" when no request was answered. */
+static void latency_field(lbsim_buf_t *out, const char *name, double ms) {
+  lbsim_buf_append_str(out, name);
+  latency(out, 0, ms);
+  if (!isnan(ms))
+    lbsim_buf_append_str(out, " ms");
+}
+
 static void summary(lbsim_report_t *r, double elapsed_s) {
   lbsim_buf_t *out = &r->out;
-  const lbsim_balancer_t *b = &r->balancers[0];
+  const lbsim_fleet_t *b = &r->fleets[0];
   const lbsim_stats_t *s = &b->stats;
   const lbsim_counts_t *c = &s->total;
   lbsim_buf_printf(out, "\n=== Run Summary ===\n");
@@ -123,34 +143,48 @@ static void summary(lbsim_report_t *r, double elapsed_s) {
   }
   for (uint32_t i = 0; i < s->n; i++) {
     const lbsim_counts_t *bc = &s->backend[i];
-    lbsim_buf_printf(out, "%s: requests=%llu ok=%llu failed=%llu p50=%.2f ms p99=%.2f ms ema=%.2f ms\n",
-                     b->names[i], (unsigned long long)bc->requests, (unsigned long long)bc->ok,
-                     (unsigned long long)bc->failed, lbsim_counts_quantile_ms(bc, 0.50),
-                     lbsim_counts_quantile_ms(bc, 0.99), b->ema.value_ms[i]);
+    lbsim_buf_printf(out, "%s: requests=%llu ok=%llu failed=%llu", b->names[i], (unsigned long long)bc->requests,
+                     (unsigned long long)bc->ok, (unsigned long long)bc->failed);
+    latency_field(out, " p50=", lbsim_report_quantile_ms(bc, 0.50));
+    latency_field(out, " p99=", lbsim_report_quantile_ms(bc, 0.99));
+    lbsim_buf_printf(out, " ema=%.2f ms\n", lbsim_fleet_ema_ms(b, i));
   }
-  lbsim_buf_printf(out, "latency: p50=%.2f ms p90=%.2f ms p99=%.2f ms p99.9=%.2f ms\n",
-                   lbsim_counts_quantile_ms(c, 0.5), lbsim_counts_quantile_ms(c, 0.9),
-                   lbsim_counts_quantile_ms(c, 0.99), lbsim_counts_quantile_ms(c, 0.999));
+  lbsim_buf_append_str(out, "latency:");
+  latency_field(out, " mean=", lbsim_report_mean_ms(c));
+  latency_field(out, " p50=", lbsim_report_quantile_ms(c, 0.5));
+  latency_field(out, " p90=", lbsim_report_quantile_ms(c, 0.9));
+  latency_field(out, " p99=", lbsim_report_quantile_ms(c, 0.99));
+  latency_field(out, " p99.9=", lbsim_report_quantile_ms(c, 0.999));
+  lbsim_buf_append_str(out, "\n");
   if (s->rounds > 0)
     lbsim_buf_printf(out, "balance: rounds=%llu top_share=%.1f%% majority_switches=%llu\n",
                      (unsigned long long)s->rounds, 100.0 * lbsim_report_top_share(s),
                      (unsigned long long)s->majority_switches);
   if (r->oracle) {
-    lbsim_buf_printf(out, "oracle: to_fastest=%.1f%% regret=%+.2f ms fastest_changes=%llu diverted=%llu",
-                     100.0 * lbsim_report_share_to_fastest(c), lbsim_report_mean_regret_ms(c),
-                     (unsigned long long)s->changes, (unsigned long long)s->diverts);
+    if (c->judged)
+      lbsim_buf_printf(out, "oracle: to_fastest=%.1f%% regret=%+.2f ms", 100.0 * lbsim_report_share_to_fastest(c),
+                       lbsim_report_mean_regret_ms(c));
+    else /* every backend failed for sure all along: no pick was right or wrong */
+      lbsim_buf_append_str(out, "oracle: to_fastest=- regret=-");
+    lbsim_buf_printf(out, " fastest_changes=%llu diverted=%llu", (unsigned long long)s->changes,
+                     (unsigned long long)s->diverts);
     if (s->diverts)
       lbsim_buf_printf(out, " divert_mean=%.2f s divert_max=%.2f s", lbsim_report_divert_mean_s(s), s->divert_max_s);
     lbsim_buf_append_str(out, "\n");
   }
 }
 
+/* The latency columns of the comparison and the sweep: p50, p99, p99.9. */
+static const double table_quantiles[] = {0.5, 0.99, 0.999};
+
 /* One policy's figures as the comparison prints them. */
-static void policy_figures(lbsim_buf_t *out, const lbsim_balancer_t *b, bool oracle) {
+static void policy_figures(lbsim_buf_t *out, const lbsim_fleet_t *b, bool oracle) {
   const lbsim_stats_t *s = &b->stats;
   const lbsim_counts_t *c = &s->total;
-  lbsim_buf_printf(out, " %9.2f %9.2f %9.2f", lbsim_counts_quantile_ms(c, 0.5), lbsim_counts_quantile_ms(c, 0.99),
-                   lbsim_counts_quantile_ms(c, 0.999));
+  for (size_t k = 0; k < LBSIM_ARRAY_SIZE(table_quantiles); k++) {
+    lbsim_buf_append_str(out, " ");
+    latency(out, 9, lbsim_report_quantile_ms(c, table_quantiles[k]));
+  }
   if (oracle && c->judged)
     lbsim_buf_printf(out, " %7.1f%% %+10.2f", 100.0 * lbsim_report_share_to_fastest(c),
                      lbsim_report_mean_regret_ms(c));
@@ -163,8 +197,8 @@ static void comparison(lbsim_report_t *r, double elapsed_s) {
   lbsim_buf_printf(out, "\n=== Comparison Summary (%.2f s) ===\n", elapsed_s);
   lbsim_buf_printf(out, "%-18s %9s %9s %7s %9s %9s %9s %8s %10s %9s %9s %9s\n", "policy", "requests", "ok", "failed",
                    "p50 ms", "p99 ms", "p99.9 ms", "fastest", "regret ms", "divert s", "switches", "top share");
-  for (uint32_t w = 0; w < r->nbalancers; w++) {
-    const lbsim_balancer_t *b = &r->balancers[w];
+  for (uint32_t w = 0; w < r->nfleets; w++) {
+    const lbsim_fleet_t *b = &r->fleets[w];
     const lbsim_stats_t *s = &b->stats;
     const lbsim_counts_t *c = &s->total;
     lbsim_buf_printf(out, "%-18s %9llu %9llu %7llu", b->policy_name, (unsigned long long)c->requests,
@@ -183,21 +217,21 @@ static void comparison(lbsim_report_t *r, double elapsed_s) {
   if (r->oracle)
     lbsim_buf_printf(out,
                      "the fastest backend changed %llu times; divert s: mean time until it got most of the traffic\n",
-                     (unsigned long long)r->balancers[0].stats.changes);
+                     (unsigned long long)r->fleets[0].stats.changes);
 }
 
 static void text_run(lbsim_report_t *r, double elapsed_s, uint64_t now_ns) {
   (void)now_ns;
-  if (r->nbalancers > 1)
+  if (r->nfleets > 1)
     comparison(r, elapsed_s);
   else
     summary(r, elapsed_s);
 }
 
-static void text_change(lbsim_report_t *r, double t_s, uint32_t backend, const lbsim_event_t *ev, double from,
-                        double to) {
+static void text_change(lbsim_report_t *r, double t_s, const lbsim_model_t *model, const lbsim_event_t *ev,
+                        double from, double to) {
   /* Text carries changes on stderr only (lbsim_report_change logs them). */
-  (void)r, (void)t_s, (void)backend, (void)ev, (void)from, (void)to;
+  (void)r, (void)t_s, (void)model, (void)ev, (void)from, (void)to;
 }
 
 static void text_sweep_head(lbsim_report_t *r, uint32_t nparams, const char *const *names) {
@@ -214,7 +248,7 @@ static void text_sweep_head(lbsim_report_t *r, uint32_t nparams, const char *con
 
 static void text_sweep_row(lbsim_report_t *r, const lbsim_sweep_row_t *row) {
   lbsim_buf_t *out = &r->out;
-  const lbsim_balancer_t *b = row->balancer;
+  const lbsim_fleet_t *b = row->fleet;
   const lbsim_stats_t *s = &b->stats;
   const lbsim_counts_t *c = &s->total;
   for (uint32_t k = 0; k < row->nparams; k++) {
@@ -223,8 +257,11 @@ static void text_sweep_row(lbsim_report_t *r, const lbsim_sweep_row_t *row) {
     else
       lbsim_buf_printf(out, "%12.15g ", row->values[k]);
   }
-  lbsim_buf_printf(out, "%-18s %9.2f %9.2f %9.2f", b->policy_name, lbsim_counts_quantile_ms(c, 0.5),
-                   lbsim_counts_quantile_ms(c, 0.99), lbsim_counts_quantile_ms(c, 0.999));
+  lbsim_buf_printf(out, "%-18s", b->policy_name);
+  for (size_t k = 0; k < LBSIM_ARRAY_SIZE(table_quantiles); k++) {
+    lbsim_buf_append_str(out, " ");
+    latency(out, 9, lbsim_report_quantile_ms(c, table_quantiles[k]));
+  }
   if (c->requests)
     lbsim_buf_printf(out, " %7.2f%%", 100.0 * (double)c->ok / (double)c->requests);
   else

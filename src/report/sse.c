@@ -8,8 +8,6 @@
 
 #include "lbsim/base/error.h"
 #include "lbsim/base/buf.h"
-#include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 
 void lbsim_sse_init(lbsim_sse_t *sse, uint32_t token, size_t max_bytes, uint32_t max_count) {
   memset(sse, 0, sizeof(*sse));

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lbsim/base/error.h"
+#include "lbsim/base/url.h"
 
 #define WIDTH 1100
 #define MARGIN_LEFT 80
@@ -17,129 +18,17 @@
 #define FAIL_H 70
 #define GAP_H 50 /* between the plots of a panel: the time axis' labels */
 #define PANEL_H (40 + LAT_H + GAP_H + SHARE_H + GAP_H + FAIL_H + 60)
+#define NO_FAIL_H 30 /* a panel without failures: one line says so */
 #define CHANGED_RATIO 10.0 /* a backend whose expected cost moved this much "changed" */
 
 const char *const lbsim_svg_palette[LBSIM_SVG_COLORS] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b",
                                                          "#e377c2", "#17becf", "#bcbd22", "#393b79"};
 #define OTHERS_COLOR "#b0b0b0"
+/* Estimates thin, dashed and faded, so that with ten backends the true
+ * latencies (solid, twice as thick) still read through them. */
+#define ESTIMATE_STYLE "stroke-width=\"1\" stroke-opacity=\"0.6\" stroke-dasharray=\"5,3\""
 #define FAIL_COLOR "#d62728"
-
-/* ---- timeline ------------------------------------------------------------ */
-
-/* How many entries of `bytes` each a series may keep: an even number (the
- * thinning halves it), at least 64. */
-static uint32_t series_cap(size_t bytes) {
-  size_t cap = LBSIM_TIMELINE_BYTES / bytes;
-  if (cap > LBSIM_TIMELINE_MAX)
-    cap = LBSIM_TIMELINE_MAX;
-  if (cap < 64)
-    cap = 64;
-  return (uint32_t)cap & ~1u;
-}
-
-int lbsim_timeline_init(lbsim_timeline_t *tl, uint32_t nbalancers, uint32_t n) {
-  memset(tl, 0, sizeof(*tl));
-  tl->nbalancers = nbalancers;
-  tl->n = n;
-  size_t per = (size_t)nbalancers * n;
-  tl->sample_stride = 1;
-  tl->sample_cap = series_cap(sizeof(double) + (2 * n + per) * sizeof(float));
-  tl->sample_t = malloc(tl->sample_cap * sizeof(*tl->sample_t));
-  tl->true_ms = malloc(tl->sample_cap * (size_t)n * sizeof(*tl->true_ms));
-  tl->cost_ms = malloc(tl->sample_cap * (size_t)n * sizeof(*tl->cost_ms));
-  tl->ema_ms = malloc(tl->sample_cap * per * sizeof(*tl->ema_ms));
-  tl->block_stride = 1;
-  tl->block_cap = series_cap(sizeof(double) + (per + 2 * (size_t)nbalancers) * sizeof(uint32_t));
-  tl->block_end = malloc(tl->block_cap * sizeof(*tl->block_end));
-  tl->picks = malloc(tl->block_cap * per * sizeof(*tl->picks));
-  tl->answered = malloc((size_t)tl->block_cap * nbalancers * sizeof(*tl->answered));
-  tl->failed = malloc((size_t)tl->block_cap * nbalancers * sizeof(*tl->failed));
-  if (!tl->sample_t || !tl->true_ms || !tl->cost_ms || !tl->ema_ms || !tl->block_end || !tl->picks ||
-      !tl->answered || !tl->failed) {
-    lbsim_timeline_free(tl);
-    return LBSIM_ENOMEM;
-  }
-  return 0;
-}
-
-void lbsim_timeline_free(lbsim_timeline_t *tl) {
-  free(tl->sample_t);
-  free(tl->true_ms);
-  free(tl->cost_ms);
-  free(tl->ema_ms);
-  free(tl->block_end);
-  free(tl->picks);
-  free(tl->answered);
-  free(tl->failed);
-  memset(tl, 0, sizeof(*tl));
-}
-
-/* Keeps every other sample: the samples cover the whole run at half the
- * resolution. */
-static void thin_samples(lbsim_timeline_t *tl) {
-  size_t n = tl->n, per = (size_t)tl->nbalancers * tl->n;
-  uint32_t kept = 0;
-  for (uint32_t i = 0; i < tl->nsamples; i += 2, kept++) {
-    tl->sample_t[kept] = tl->sample_t[i];
-    memmove(&tl->true_ms[kept * n], &tl->true_ms[i * n], n * sizeof(float));
-    memmove(&tl->cost_ms[kept * n], &tl->cost_ms[i * n], n * sizeof(float));
-    memmove(&tl->ema_ms[kept * per], &tl->ema_ms[i * per], per * sizeof(float));
-  }
-  tl->nsamples = kept;
-  tl->sample_stride *= 2;
-}
-
-int lbsim_timeline_sample(lbsim_timeline_t *tl, double t_s, bool keep) {
-  if (tl->sample_t == NULL)
-    return -1;
-  bool due = tl->samples_seen++ % tl->sample_stride == 0;
-  if ((!due && !keep) || (tl->nsamples > 0 && t_s < tl->sample_t[tl->nsamples - 1]))
-    return -1;
-  if (tl->nsamples == tl->sample_cap)
-    thin_samples(tl);
-  tl->sample_t[tl->nsamples] = t_s;
-  return (int)tl->nsamples++;
-}
-
-/* Adds each pair of blocks into one: the blocks still cover the whole run,
- * at half the resolution, and later ones gather twice as many. */
-static void merge_blocks(lbsim_timeline_t *tl) {
-  size_t per = (size_t)tl->nbalancers * tl->n, nw = tl->nbalancers;
-  uint32_t kept = 0;
-  for (uint32_t i = 0; i < tl->nblocks; i += 2, kept++) {
-    uint32_t j = i + 1 < tl->nblocks ? i + 1 : i;
-    tl->block_end[kept] = tl->block_end[j];
-    for (size_t k = 0; k < per; k++)
-      tl->picks[kept * per + k] = tl->picks[i * per + k] + (j != i ? tl->picks[j * per + k] : 0);
-    for (size_t w = 0; w < nw; w++) {
-      tl->answered[kept * nw + w] = tl->answered[i * nw + w] + (j != i ? tl->answered[j * nw + w] : 0);
-      tl->failed[kept * nw + w] = tl->failed[i * nw + w] + (j != i ? tl->failed[j * nw + w] : 0);
-    }
-  }
-  tl->nblocks = kept;
-  tl->block_stride *= 2;
-  tl->block_members = tl->block_stride; /* the last one is full */
-}
-
-int lbsim_timeline_block(lbsim_timeline_t *tl, double t_s) {
-  if (tl->block_end == NULL)
-    return -1;
-  if (tl->nblocks > 0 && tl->block_members < tl->block_stride) {
-    tl->block_members++;
-    tl->block_end[tl->nblocks - 1] = t_s;
-    return (int)tl->nblocks - 1;
-  }
-  if (tl->nblocks == tl->block_cap)
-    merge_blocks(tl);
-  uint32_t at = tl->nblocks++;
-  size_t per = (size_t)tl->nbalancers * tl->n;
-  tl->block_end[at] = t_s;
-  memset(&tl->picks[at * per], 0, per * sizeof(*tl->picks));
-  memset(&tl->answered[(size_t)at * tl->nbalancers], 0, tl->nbalancers * sizeof(*tl->answered));
-  memset(&tl->failed[(size_t)at * tl->nbalancers], 0, tl->nbalancers * sizeof(*tl->failed));
-  tl->block_members = 1;
-  return (int)at;
-}
+#define SAME_COLOR "#333333" /* true latencies that coincide */
 
 static double block_start(const lbsim_timeline_t *tl, uint32_t b) {
   return b > 0 ? tl->block_end[b - 1] : 0.0;
@@ -436,7 +325,8 @@ static void down_bars(FILE *out, const frame_t *f, const lbsim_timeline_t *tl, u
 
 /* A backend's true latency, held from each sample to the next; gaps where
  * it is down or stalled (see down_bars) or unknown. */
-static void truth_line(FILE *out, const frame_t *f, const lbsim_timeline_t *tl, uint32_t i, const char *color) {
+static void truth_line(FILE *out, const frame_t *f, const lbsim_timeline_t *tl, uint32_t i, const char *color,
+                       const char *backends) {
   bool open = false;
   double last_y = 0;
   for (uint32_t s = 0; s < tl->nsamples; s++) {
@@ -450,9 +340,10 @@ static void truth_line(FILE *out, const frame_t *f, const lbsim_timeline_t *tl, 
     }
     double y = fy(f, v);
     if (!open)
-      fprintf(out, "<polyline class=\"truth\" data-backend=\"%u\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\" "
-                   "points=\"",
-              i + 1, color);
+      fprintf(out,
+              "<polyline class=\"truth\" data-backend=\"%u\" data-backends=\"%s\" fill=\"none\" stroke=\"%s\" "
+              "stroke-width=\"2\" points=\"",
+              i + 1, backends, color);
     else
       fprintf(out, "%.1f,%.1f ", x, last_y);
     fprintf(out, "%.1f,%.1f ", x, y);
@@ -475,8 +366,9 @@ static void estimate_line(FILE *out, const frame_t *f, const lbsim_timeline_t *t
       continue;
     }
     if (!open)
-      fprintf(out, "<polyline class=\"estimate\" data-backend=\"%u\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.5\" "
-                   "stroke-dasharray=\"6,4\" points=\"",
+      fprintf(out,
+              "<polyline class=\"estimate\" data-backend=\"%u\" fill=\"none\" stroke=\"%s\" " ESTIMATE_STYLE
+              " points=\"",
               i + 1, color);
     fprintf(out, "%.1f,%.1f ", fx(f, tl->sample_t[s]), fy(f, v));
     open = true;
@@ -523,11 +415,20 @@ static double failed_share(const lbsim_timeline_t *tl, uint32_t b, uint32_t w) {
   return answered ? (double)tl->failed[(size_t)b * tl->nbalancers + w] / answered : 0.0;
 }
 
+/* Requests of balancer w that ended (and how many failed) over the run. */
+static uint64_t answers(const lbsim_timeline_t *tl, uint32_t w, uint64_t *failed) {
+  uint64_t answered = 0;
+  *failed = 0;
+  for (uint32_t b = 0; b < tl->nblocks; b++) {
+    answered += tl->answered[(size_t)b * tl->nbalancers + w];
+    *failed += tl->failed[(size_t)b * tl->nbalancers + w];
+  }
+  return answered;
+}
+
 static void failures(FILE *out, const frame_t *f, const lbsim_timeline_t *tl, uint32_t w) {
-  uint64_t any = 0;
   for (uint32_t b = 0; b < tl->nblocks; b++) {
     uint32_t failed = tl->failed[(size_t)b * tl->nbalancers + w];
-    any += failed;
     if (failed == 0)
       continue;
     double x = fx(f, block_start(tl, b)), width = fx(f, tl->block_end[b]) - x;
@@ -539,34 +440,137 @@ static void failures(FILE *out, const frame_t *f, const lbsim_timeline_t *tl, ui
             x, f->y0 + f->h - hgt, width > 0.5 ? width : 0.5, hgt, FAIL_COLOR, failed,
             tl->answered[(size_t)b * tl->nbalancers + w]);
   }
-  if (any == 0)
-    fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\" fill=\"#888\">no failures</text>\n",
-            f->x0 + f->w / 2, f->y0 + f->h / 2 + 4);
 }
 
 typedef struct layout_s {
   double t_max;
   lbsim_axis_t latency, failed;
-  const uint32_t *order;
+  const uint32_t *order;       /* the backends drawn in colour, by backend number */
   uint32_t ncolored;
+  /* Backends whose true latency is the same all along are drawn as one
+   * line in SAME_COLOR (a coloured line would hide the others): same[k] is
+   * the first of order[k]'s group, k itself when it is alone; members[k]
+   * the group's numbers ("2 3 4"), for the first of a group. */
+  uint32_t same[LBSIM_SVG_COLORS];
+  char members[LBSIM_SVG_COLORS][LBSIM_SVG_COLORS * 6];
 } layout_t;
 
-static void panel(FILE *out, const lbsim_timeline_t *tl, uint32_t w, const char *policy, double top,
-                  const layout_t *l) {
+static bool same_truth(const lbsim_timeline_t *tl, uint32_t a, uint32_t b) {
+  for (uint32_t s = 0; s < tl->nsamples; s++) {
+    float x = tl->true_ms[(size_t)s * tl->n + a], y = tl->true_ms[(size_t)s * tl->n + b];
+    if (x != y && !(isnan(x) && isnan(y)))
+      return false;
+  }
+  return tl->nsamples > 0;
+}
+
+static void find_same(const lbsim_timeline_t *tl, layout_t *l) {
+  for (uint32_t k = 0; k < l->ncolored; k++) {
+    l->same[k] = k;
+    for (uint32_t j = 0; j < k && l->same[k] == k; j++)
+      if (l->same[j] == j && same_truth(tl, l->order[j], l->order[k]))
+        l->same[k] = j;
+    snprintf(l->members[k], sizeof(l->members[k]), "%u", l->order[k] + 1);
+    if (l->same[k] != k) {
+      char *m = l->members[l->same[k]];
+      size_t len = strlen(m);
+      snprintf(m + len, sizeof(l->members[0]) - len, " %u", l->order[k] + 1);
+    }
+  }
+}
+
+static bool grouped(const layout_t *l, uint32_t k) {
+  return l->same[k] != k || strchr(l->members[k], ' ') != NULL;
+}
+
+/* Where a policy's backends are: "127.0.0.1 ports 5006–5010" when they are
+ * one host's consecutive ports (a copy of the backends in compare mode),
+ * else each one's address, the list cut short on the page and whole in its
+ * tooltip. */
+static void where(FILE *out, const char *const *names, uint32_t n) {
+  lbsim_url_t *url = malloc(sizeof(*url));
+  char host[sizeof(url->host)] = "";
+  uint32_t first_port = 0;
+  bool consecutive = url != NULL && n > 0;
+  for (uint32_t i = 0; i < n && consecutive; i++) {
+    char err[128];
+    consecutive = lbsim_url_parse(url, names[i], err, sizeof(err)) == 0;
+    if (consecutive && i == 0) {
+      memcpy(host, url->host, sizeof(host));
+      first_port = url->port;
+    }
+    consecutive = consecutive && strcmp(url->host, host) == 0 && url->port == first_port + i;
+  }
+  free(url);
+  if (consecutive) {
+    fputs(n > 1 ? "backends 1–" : "backend ", out);
+    fprintf(out, "%u: ", n);
+    lbsim_svg_escape(out, host);
+    if (n > 1)
+      fprintf(out, " ports %u–%u", first_port, first_port + n - 1);
+    else
+      fprintf(out, " port %u", first_port);
+    return;
+  }
+  fputs("<title>", out);
+  for (uint32_t i = 0; i < n; i++) {
+    fprintf(out, "%sbackend %u: ", i ? "\n" : "", i + 1);
+    lbsim_svg_escape(out, names[i]);
+  }
+  fputs("</title>", out);
+  for (uint32_t i = 0; i < n && i < 3; i++) {
+    fprintf(out, "%s%u: ", i ? ", " : "backend ", i + 1);
+    lbsim_svg_escape(out, names[i]);
+  }
+  if (n > 3)
+    fputs(", …", out);
+}
+
+/* The end of the last block in which balancer w sent requests (a policy
+ * that is done with --requests before the others). */
+static double last_requests(const lbsim_timeline_t *tl, uint32_t w) {
+  for (uint32_t b = tl->nblocks; b-- > 0;) {
+    const uint32_t *p = &tl->picks[((size_t)b * tl->nbalancers + w) * tl->n];
+    for (uint32_t i = 0; i < tl->n; i++)
+      if (p[i] > 0)
+        return tl->block_end[b];
+  }
+  return 0;
+}
+
+static double panel_height(const lbsim_timeline_t *tl, uint32_t w) {
+  uint64_t failed;
+  answers(tl, w, &failed);
+  return failed > 0 ? PANEL_H : PANEL_H - FAIL_H - GAP_H + NO_FAIL_H;
+}
+
+static void panel(FILE *out, const lbsim_timeline_t *tl, uint32_t w, const char *policy, const char *const *names,
+                  double top, const layout_t *l) {
   fprintf(out, "<g class=\"panel\" data-policy=\"");
   lbsim_svg_escape(out, policy);
-  fprintf(out, "\">\n<text x=\"%d\" y=\"%.1f\" font-size=\"15\" font-weight=\"bold\">", MARGIN_LEFT, top + 22);
+  fprintf(out, "\">\n<text x=\"%d\" y=\"%.1f\" font-size=\"15\"><tspan font-weight=\"bold\">", MARGIN_LEFT,
+          top + 22);
   lbsim_svg_escape(out, policy);
-  fputs("</text>\n", out);
+  fputs("</tspan><tspan class=\"where\" dx=\"12\" font-size=\"12\" fill=\"#555\">", out);
+  where(out, names, tl->n);
+  double done = last_requests(tl, w);
+  if (done > 0 && done < 0.95 * l->t_max)
+    fprintf(out, "; every request sent by %g s", done);
+  fputs("</tspan></text>\n", out);
 
   frame_t lat = {MARGIN_LEFT, top + 40, PLOT_W, LAT_H, l->t_max, l->latency};
   fprintf(out, "<g class=\"latency\" data-scale=\"%s\" data-lo=\"%g\" data-hi=\"%g\">\n", l->latency.log ? "log" : "linear",
           l->latency.lo, l->latency.hi);
   axes(out, &lat, l->latency.log ? "latency (ms, log scale)" : "latency (ms)", "%g", 1);
   for (uint32_t k = 0, rows = 0; k < l->ncolored; k++) {
-    truth_line(out, &lat, tl, l->order[k], lbsim_svg_palette[k]);
+    if (l->same[k] != k)
+      continue; /* drawn with the first of its group */
+    const char *color = grouped(l, k) ? SAME_COLOR : lbsim_svg_palette[k];
+    truth_line(out, &lat, tl, l->order[k], color, l->members[k]);
     if (ever_down(tl, l->order[k]))
-      down_bars(out, &lat, tl, l->order[k], rows++, lbsim_svg_palette[k]);
+      down_bars(out, &lat, tl, l->order[k], rows++, color);
+  }
+  for (uint32_t k = 0; k < l->ncolored; k++) {
     estimate_line(out, &lat, tl, w, l->order[k], lbsim_svg_palette[k]);
   }
   fputs("</g>\n", out);
@@ -577,27 +581,67 @@ static void panel(FILE *out, const lbsim_timeline_t *tl, uint32_t w, const char 
   shares(out, &share, tl, w, l->order, l->ncolored);
   fputs("</g>\n", out);
 
-  frame_t fail = {MARGIN_LEFT, share.y0 + SHARE_H + GAP_H, PLOT_W, FAIL_H, l->t_max, l->failed};
+  uint64_t failed, answered = answers(tl, w, &failed);
   fputs("<g class=\"failures\" shape-rendering=\"crispEdges\">\n", out);
-  axes(out, &fail, "failed", "%g%%", 100);
-  failures(out, &fail, tl, w);
+  if (failed > 0) {
+    frame_t fail = {MARGIN_LEFT, share.y0 + SHARE_H + GAP_H, PLOT_W, FAIL_H, l->t_max, l->failed};
+    axes(out, &fail, "failed", "%g%%", 100);
+    failures(out, &fail, tl, w);
+  } else {
+    fprintf(out, "<text x=\"%d\" y=\"%.1f\" font-size=\"12\" fill=\"#555\">no failures: 0 of the %llu answers failed</text>\n",
+            MARGIN_LEFT, share.y0 + SHARE_H + 52, (unsigned long long)answered);
+  }
   fputs("</g>\n</g>\n", out);
 }
 
-static void legend(FILE *out, const char *const *names, const layout_t *l, uint32_t n) {
+/* "2 3 4 5 7" as "2–5, 7". */
+static void numbers(FILE *out, const char *list) {
+  unsigned v[LBSIM_SVG_COLORS];
+  uint32_t n = 0;
+  for (const char *p = list; *p && n < LBSIM_SVG_COLORS; n++) {
+    char *end;
+    v[n] = (unsigned)strtoul(p, &end, 10);
+    p = end;
+  }
+  for (uint32_t i = 0; i < n;) {
+    uint32_t j = i;
+    while (j + 1 < n && v[j + 1] == v[j] + 1)
+      j++;
+    fprintf(out, "%s%u", i ? ", " : "", v[i]);
+    if (j >= i + 2)
+      fprintf(out, "–%u", v[j]);
+    else if (j == i + 1)
+      fprintf(out, ", %u", v[j]);
+    i = j + 1;
+  }
+}
+
+/* The backends by number (each policy's copies: see its panel's title). */
+static void legend(FILE *out, const layout_t *l, uint32_t n) {
   double x = WIDTH - MARGIN_RIGHT + 20, y = 70;
   fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" font-weight=\"bold\">backends</text>\n", x, y - 18);
   for (uint32_t k = 0; k < l->ncolored; k++, y += 18) {
     fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"%s\"/>\n", x, y - 10,
             lbsim_svg_palette[k]);
-    fprintf(out, "<text class=\"legend-backend\" data-backend=\"%u\" x=\"%.1f\" y=\"%.1f\" font-size=\"11\">%u ",
+    fprintf(out,
+            "<text class=\"legend-backend\" data-backend=\"%u\" x=\"%.1f\" y=\"%.1f\" font-size=\"11\">backend %u</text>\n",
             l->order[k] + 1, x + 18, y, l->order[k] + 1);
-    lbsim_svg_escape(out, names[l->order[k]]);
-    fputs("</text>\n", out);
   }
   if (n > l->ncolored) {
     fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"%s\"/>\n", x, y - 10, OTHERS_COLOR);
-    fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">%u others</text>\n", x + 18, y, n - l->ncolored);
+    fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">%u other backend%s</text>\n", x + 18, y,
+            n - l->ncolored, n - l->ncolored == 1 ? "" : "s");
+    y += 18;
+  }
+  for (uint32_t k = 0; k < l->ncolored; k++) {
+    if (l->same[k] != k || !grouped(l, k))
+      continue;
+    fprintf(out,
+            "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>"
+            "<text class=\"legend-same\" x=\"%.1f\" y=\"%.1f\" font-size=\"11\">same true latency: ",
+            x, y - 4, x + 12, y - 4, SAME_COLOR, x + 18, y);
+    numbers(out, l->members[k]);
+    fputs("</text>\n", out);
     y += 18;
   }
   y += 10;
@@ -607,8 +651,8 @@ static void legend(FILE *out, const char *const *names, const layout_t *l, uint3
           x, y - 4, x + 24, y - 4, x + 30, y);
   y += 18;
   fprintf(out,
-          "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\" stroke-width=\"1.5\" "
-          "stroke-dasharray=\"6,4\"/><text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">estimate (EMA)</text>\n",
+          "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\" " ESTIMATE_STYLE
+          "/><text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">the policy's estimate</text>\n",
           x, y - 4, x + 24, y - 4, x + 30, y);
   y += 18;
   fprintf(out,
@@ -662,27 +706,41 @@ static void fit_layout(const lbsim_timeline_t *tl, layout_t *l) {
   }
 }
 
-int lbsim_svg_write(FILE *out, const lbsim_timeline_t *tl, const char *const *names, const char *const *policies,
-                    const char *title) {
+static int by_number(const void *pa, const void *pb) {
+  uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+  return a < b ? -1 : a > b;
+}
+
+int lbsim_svg_write(FILE *out, const lbsim_timeline_t *tl, const char *const *const *names,
+                    const char *const *policies, const char *title) {
   uint32_t *order = malloc((tl->n ? tl->n : 1) * sizeof(*order));
   if (order == NULL)
     return LBSIM_ENOMEM;
   lbsim_svg_rank(tl, order);
+  /* The backends that mattered most get the colours, in the order of their
+   * numbers, as the reader looks them up. */
   layout_t l = {.order = order, .ncolored = tl->n < LBSIM_SVG_COLORS ? tl->n : LBSIM_SVG_COLORS};
+  qsort(order, l.ncolored, sizeof(*order), by_number);
   fit_layout(tl, &l);
+  find_same(tl, &l);
 
-  int height = 50 + (int)tl->nbalancers * PANEL_H;
+  double height = 50;
+  for (uint32_t w = 0; w < tl->nbalancers; w++)
+    height += panel_height(tl, w);
   fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
                "font-family=\"Helvetica, Arial, sans-serif\">\n"
                "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-          WIDTH, height, WIDTH, height);
-  fputs("<text x=\"20\" y=\"30\" font-size=\"18\">", out);
+          WIDTH, (int)height, WIDTH, (int)height);
+  fputs("<text class=\"title\" x=\"20\" y=\"30\" font-size=\"18\">", out);
   lbsim_svg_escape(out, title);
   fputs("</text>\n", out);
-  for (uint32_t w = 0; w < tl->nbalancers; w++)
-    panel(out, tl, w, policies[w], 40 + (double)w * PANEL_H, &l);
-  legend(out, names, &l, tl->n);
+  double top = 40;
+  for (uint32_t w = 0; w < tl->nbalancers; w++) {
+    panel(out, tl, w, policies[w], names[w], top, &l);
+    top += panel_height(tl, w);
+  }
+  legend(out, &l, tl->n);
   fputs("</svg>\n", out);
   free(order);
   return ferror(out) ? LBSIM_EIO : 0;

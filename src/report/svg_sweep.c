@@ -34,11 +34,18 @@ typedef struct plot_s {
   const lbsim_sweep_axis_t *x_axis;
   uint32_t stride;        /* combinations between two values of the first parameter */
   lbsim_axis_t x, y;
+  /* The swept values evenly spaced, in their order: when they include 0
+   * and the others span more than 20x (explore=0,0.002,...,0.05), where a
+   * linear axis crowds the small ones together and a log one has no 0. */
+  bool categorical;
   double scale;           /* 100 for shares, shown as percentages */
 } plot_t;
 
-static double px(const plot_t *pl, double v) {
-  return X0 + lbsim_axis_pos(&pl->x, v) * PLOT_W;
+/* Where the i-th value of the first parameter is drawn. */
+static double px(const plot_t *pl, uint32_t i) {
+  if (pl->categorical)
+    return X0 + PLOT_W * (i + 0.5) / pl->x_axis->nvalues;
+  return X0 + lbsim_axis_pos(&pl->x, pl->x_axis->values[i]) * PLOT_W;
 }
 
 static double py(const plot_t *pl, double v) {
@@ -61,16 +68,24 @@ static uint32_t find_lines(const plot_t *pl, line_t *lines) {
   return n;
 }
 
-/* "policy, explore=0.05" (and whether it uses the first parameter). */
+/* "policy, explore=0.05" (and whether it uses the first parameter); with
+ * one policy, named once in the legend's head, "explore=0.05". */
 static void line_label(const plot_t *pl, const line_t *l, char *label) {
   const lbsim_sweep_t *s = pl->p->sweep;
   double values[LBSIM_SWEEP_PARAMS];
   lbsim_sweep_values(s, l->base, values);
-  size_t len = (size_t)snprintf(label, LABEL_LEN, "%s", pl->p->policies[l->policy]);
+  size_t len = 0;
+  label[0] = '\0';
   for (uint32_t k = 1; k < s->naxes && len < LABEL_LEN; k++)
     if (!(pl->p->unused[l->policy] & (1u << k)))
-      len += (size_t)snprintf(label + len, LABEL_LEN - len, ", %s=%.15g", lbsim_sweep_param_name(s->axes[k].param),
-                              values[k]);
+      len += (size_t)snprintf(label + len, LABEL_LEN - len, "%s%s=%.15g", len ? ", " : "",
+                              lbsim_sweep_param_name(s->axes[k].param), values[k]);
+  if (pl->p->npolicies > 1 || len == 0) {
+    char params[LABEL_LEN];
+    memcpy(params, label, len + 1);
+    len = (size_t)snprintf(label, LABEL_LEN, "%s%s%s", pl->p->policies[l->policy], len ? ", " : "", params);
+    len = len < LABEL_LEN ? len : LABEL_LEN - 1;
+  }
   if (l->flat && len < LABEL_LEN)
     snprintf(label + len, LABEL_LEN - len, " (does not use %s)", lbsim_sweep_param_name(pl->x_axis->param));
 }
@@ -82,6 +97,11 @@ static void fit(plot_t *pl, const line_t *lines, uint32_t nlines) {
     hi = fmax(hi, pl->x_axis->values[i]);
   }
   lbsim_axis_fit_range(&pl->x, lo, hi);
+  double least_above_0 = INFINITY;
+  for (uint32_t i = 0; i < pl->x_axis->nvalues; i++)
+    if (pl->x_axis->values[i] > 0)
+      least_above_0 = fmin(least_above_0, pl->x_axis->values[i]);
+  pl->categorical = lo == 0 && isfinite(least_above_0) && hi > 20 * least_above_0;
   lo = INFINITY, hi = -INFINITY;
   for (uint32_t k = 0; k < nlines; k++)
     for (uint32_t i = 0; i < (lines[k].flat ? 1 : pl->x_axis->nvalues); i++) {
@@ -94,6 +114,10 @@ static void fit(plot_t *pl, const line_t *lines, uint32_t nlines) {
   if (!isfinite(lo)) /* nothing known: an empty frame */
     lo = 0, hi = 1;
   lbsim_axis_fit_range(&pl->y, lo, hi);
+  if (pl->scale == 100) { /* a share: never below 0 % or above 100 % */
+    pl->y.lo = fmax(pl->y.lo, 0);
+    pl->y.hi = fmin(pl->y.hi, 1);
+  }
 }
 
 static void axes(FILE *out, const plot_t *pl, const char *x_label, const char *y_label) {
@@ -109,9 +133,17 @@ static void axes(FILE *out, const plot_t *pl, const char *x_label, const char *y
       fprintf(out, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"11\">%g</text>\n",
               X0 - 6, y + 4, ticks[k] * pl->scale);
   }
-  n = lbsim_axis_ticks(&pl->x, ticks, labelled, LBSIM_AXIS_MAX_TICKS);
+  if (pl->categorical) { /* every value, where it is drawn */
+    n = pl->x_axis->nvalues < LBSIM_AXIS_MAX_TICKS ? pl->x_axis->nvalues : LBSIM_AXIS_MAX_TICKS;
+    for (uint32_t k = 0; k < n; k++) {
+      ticks[k] = pl->x_axis->values[k];
+      labelled[k] = n <= 16 || k % ((n + 15) / 16) == 0;
+    }
+  } else {
+    n = lbsim_axis_ticks(&pl->x, ticks, labelled, LBSIM_AXIS_MAX_TICKS);
+  }
   for (uint32_t k = 0; k < n; k++) {
-    double x = px(pl, ticks[k]);
+    double x = pl->categorical ? px(pl, k) : X0 + lbsim_axis_pos(&pl->x, ticks[k]) * PLOT_W;
     fprintf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e0e0e0\"/>\n", x, Y0, x, Y0 + PLOT_H);
     if (labelled[k])
       fprintf(out, "<text class=\"tick\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"11\">%g</text>\n", x,
@@ -120,7 +152,7 @@ static void axes(FILE *out, const plot_t *pl, const char *x_label, const char *y
   fprintf(out, "<text class=\"x-label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"12\">",
           X0 + PLOT_W / 2, Y0 + PLOT_H + 36);
   lbsim_svg_escape(out, x_label);
-  fputs(pl->x.log ? ", log scale</text>\n" : "</text>\n", out);
+  fputs(pl->categorical ? ", the values evenly spaced</text>\n" : pl->x.log ? ", log scale</text>\n" : "</text>\n", out);
   fprintf(out,
           "<text class=\"y-label\" transform=\"translate(%.1f,%.1f) rotate(-90)\" text-anchor=\"middle\" "
           "font-size=\"12\">",
@@ -145,7 +177,23 @@ static void style(const plot_t *pl, const line_t *lines, uint32_t nlines, uint32
   }
 }
 
-static void draw_line(FILE *out, const plot_t *pl, const line_t *l, const char *color, const char *dash) {
+/* A point of line k: a hollow shape of its own, so that lines meeting at a
+ * point all show there. */
+static void marker(FILE *out, uint32_t k, double x, double y, const char *color) {
+  static const char *const shapes[] = {
+      "m-3.5,0a3.5,3.5 0 1,0 7,0a3.5,3.5 0 1,0 -7,0", /* circle */
+      "m-4.5,-4.5h9v9h-9z",                         /* square */
+      "m0,-5.5l5,8.5h-10z",                         /* triangle */
+      "m0,-6l6,6l-6,6l-6,-6z",                      /* diamond */
+      "m0,5.5l5,-8.5h-10z",                         /* triangle down */
+      "m-5,-2h10v4h-10z",                           /* bar */
+  };
+  fprintf(out, "<path class=\"marker\" d=\"M%.1f,%.1f%s\" fill=\"white\" fill-opacity=\"0.6\" stroke=\"%s\" "
+               "stroke-width=\"1.5\">",
+          x, y, shapes[k % (sizeof(shapes) / sizeof(shapes[0]))], color);
+}
+
+static void draw_line(FILE *out, const plot_t *pl, uint32_t k, const line_t *l, const char *color, const char *dash) {
   const lbsim_sweep_axis_t *xa = pl->x_axis;
   fprintf(out, "<g class=\"sweep-line\" data-policy=\"");
   lbsim_svg_escape(out, pl->p->policies[l->policy]);
@@ -168,28 +216,59 @@ static void draw_line(FILE *out, const plot_t *pl, const line_t *l, const char *
     for (uint32_t i = 0; i < xa->nvalues; i++) {
       double v = value(pl, l, i);
       if (isfinite(v))
-        fprintf(out, "%.1f,%.1f ", px(pl, xa->values[i]), py(pl, v));
+        fprintf(out, "%.1f,%.1f ", px(pl, i), py(pl, v));
     }
     fputs("\"/>\n", out);
     for (uint32_t i = 0; i < xa->nvalues; i++) {
       double v = value(pl, l, i);
       if (!isfinite(v))
         continue;
-      fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"><title>%s=%.15g: %g</title></circle>\n",
-              px(pl, xa->values[i]), py(pl, v), color, lbsim_sweep_param_name(xa->param), xa->values[i],
+      marker(out, k, px(pl, i), py(pl, v), color);
+      fprintf(out, "<title>%s=%.15g: %g</title></path>\n", lbsim_sweep_param_name(xa->param), xa->values[i],
               v * pl->scale);
     }
   }
   fputs("</g>\n", out);
 }
 
-static void legend_entry(FILE *out, const plot_t *pl, const line_t *l, double y, const char *color, const char *dash) {
+/* Lines with the same value at every point: drawn on top of each other. */
+static bool same_values(const plot_t *pl, const line_t *a, const line_t *b) {
+  if (a->flat != b->flat)
+    return false;
+  for (uint32_t i = 0; i < (a->flat ? 1 : pl->x_axis->nvalues); i++) {
+    double x = value(pl, a, i), y = value(pl, b, i);
+    if (x != y && !(isnan(x) && isnan(y)))
+      return false;
+  }
+  return true;
+}
+
+/* The line's label, and which earlier line hides it, if one does. */
+static void legend_label(const plot_t *pl, const line_t *lines, uint32_t k, char *label) {
+  line_label(pl, &lines[k], label);
+  for (uint32_t j = 0; j < k; j++)
+    if (same_values(pl, &lines[j], &lines[k])) {
+      size_t len = strlen(label);
+      snprintf(label + len, 2 * LABEL_LEN - len, " (the same as ");
+      line_label(pl, &lines[j], label + strlen(label));
+      len = strlen(label);
+      snprintf(label + len, 2 * LABEL_LEN - len, ", on top of it)");
+      break;
+    }
+}
+
+static void legend_entry(FILE *out, const plot_t *pl, const line_t *lines, uint32_t k, double y, const char *color,
+                         const char *dash) {
   fprintf(out,
           "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\" "
           "stroke-dasharray=\"%s\"/>\n",
           LEGEND_X, y - 4, LEGEND_X + 26, y - 4, color, dash);
-  char label[LABEL_LEN];
-  line_label(pl, l, label);
+  if (!lines[k].flat) {
+    marker(out, k, LEGEND_X + 13, y - 4, color);
+    fputs("</path>\n", out);
+  }
+  char label[2 * LABEL_LEN];
+  legend_label(pl, lines, k, label);
   fprintf(out, "<text class=\"legend\" x=\"%.1f\" y=\"%.1f\" font-size=\"11\">", LEGEND_X + 32, y);
   lbsim_svg_escape(out, label);
   fputs("</text>\n", out);
@@ -211,9 +290,9 @@ int lbsim_svg_sweep_write(FILE *out, const lbsim_sweep_plot_t *p) {
   double legend_h = 40 + LEGEND_ROW * (named + 1);
   double height = fmax(Y0 + PLOT_H + 60, Y0 + legend_h);
   size_t longest = 0;
-  char label[LABEL_LEN];
+  char label[2 * LABEL_LEN];
   for (uint32_t k = 0; k < named; k++) {
-    line_label(&pl, &lines[k], label);
+    legend_label(&pl, lines, k, label);
     longest = strlen(label) > longest ? strlen(label) : longest;
   }
   double width = fmax(WIDTH, LEGEND_X + 32 + (double)longest * LEGEND_CHAR + 20);
@@ -227,24 +306,31 @@ int lbsim_svg_sweep_write(FILE *out, const lbsim_sweep_plot_t *p) {
   lbsim_svg_escape(out, p->title);
   fputs("</text>\n", out);
   fprintf(out, "<g class=\"sweep\" data-metric=\"%s\" data-x=\"%s\" data-x-scale=\"%s\" data-y-scale=\"%s\">\n",
-          lbsim_sweep_metric_name(s->metric), lbsim_sweep_param_name(pl.x_axis->param), pl.x.log ? "log" : "linear",
-          pl.y.log ? "log" : "linear");
+          lbsim_sweep_metric_name(s->metric), lbsim_sweep_param_name(pl.x_axis->param),
+          pl.categorical ? "categorical" : pl.x.log ? "log" : "linear", pl.y.log ? "log" : "linear");
   axes(out, &pl, lbsim_sweep_param_label(pl.x_axis->param), lbsim_sweep_metric_label(s->metric));
   const char *color, *dash;
   for (uint32_t k = 0; k < nlines; k++) {
     style(&pl, lines, nlines, k, &color, &dash);
-    draw_line(out, &pl, &lines[k], color, dash);
+    draw_line(out, &pl, k, &lines[k], color, dash);
   }
   fputs("</g>\n", out);
 
-  fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" font-weight=\"bold\">policy", LEGEND_X, Y0 + 4);
+  /* The head names what the entries vary: "policy, alpha"; one policy is
+   * named there, not in every entry: "ema-greedy: alpha". */
+  fprintf(out, "<text class=\"legend-head\" x=\"%.1f\" y=\"%.1f\" font-size=\"12\" font-weight=\"bold\">", LEGEND_X,
+          Y0 + 4);
+  if (p->npolicies == 1)
+    lbsim_svg_escape(out, p->policies[0]);
+  else
+    fputs("policy", out);
   for (uint32_t k = 1; k < s->naxes; k++)
-    fprintf(out, ", %s", lbsim_sweep_param_name(s->axes[k].param));
+    fprintf(out, "%s%s", p->npolicies == 1 && k == 1 ? ": " : ", ", lbsim_sweep_param_name(s->axes[k].param));
   fputs("</text>\n", out);
   double y = Y0 + 26;
   for (uint32_t k = 0; k < named; k++, y += LEGEND_ROW) {
     style(&pl, lines, nlines, k, &color, &dash);
-    legend_entry(out, &pl, &lines[k], y, color, dash);
+    legend_entry(out, &pl, lines, k, y, color, dash);
   }
   if (nlines > named)
     fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">and %u more lines</text>\n", LEGEND_X, y,

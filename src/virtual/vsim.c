@@ -3,27 +3,21 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <stdio.h>
 
-#include "lbsim/base/error.h"
 #include "lbsim/base/common.h"
+#include "lbsim/base/error.h"
 #include "lbsim/base/log.h"
+#include "lbsim/base/url.h"
 
-#define URL_LEN 300
-
-/* A model changed: report it, bring every copy of it in line, tell the oracle. */
-static void on_model_changed(lbsim_fleet_t *fleet, lbsim_model_t *model, const lbsim_event_t *ev, double old,
-                             uint64_t now_ns) {
-  lbsim_vsim_t *v = fleet->data;
-  lbsim_report_change(&v->report, model, ev, old, now_ns);
+static void sync_copies(lbsim_assembly_t *a, uint32_t i, uint64_t now_ns) {
+  lbsim_vsim_t *v = LBSIM_CONTAINER_OF(a, lbsim_vsim_t, run);
   for (uint32_t w = 0; w < v->nnets; w++)
-    lbsim_vnet_sync(&v->nets[w], model->index, now_ns);
-  lbsim_oracle_touch(&v->oracle, now_ns);
+    lbsim_vnet_sync(&v->nets[w], i, now_ns);
 }
 
 static void on_finished(lbsim_runner_t *runner, uint64_t now_ns) {
   (void)now_ns;
-  lbsim_vsim_t *v = LBSIM_CONTAINER_OF(runner, lbsim_vsim_t, runner);
+  lbsim_vsim_t *v = LBSIM_CONTAINER_OF(runner, lbsim_vsim_t, run.runner);
   v->finished = true;
   lbsim_engine_stop(&v->engine);
 }
@@ -32,109 +26,110 @@ static void on_finished(lbsim_runner_t *runner, uint64_t now_ns) {
  * is in flight is cancelled now (its deadline can be a simulated day). */
 static void on_interrupt(lbsim_engine_t *engine) {
   lbsim_vsim_t *v = LBSIM_CONTAINER_OF(engine, lbsim_vsim_t, engine);
-  lbsim_runner_stop(&v->runner, engine->now_ns);
+  lbsim_runner_stop(&v->run.runner, engine->now_ns);
   for (uint32_t w = 0; w < v->nnets; w++)
     lbsim_vnet_cancel_all(&v->nets[w]);
 }
 
-/* The URL the real clock would print for copy k. */
-static void copy_url(const lbsim_config_t *cfg, uint32_t k, char *url) {
+/* The backends' URLs, as the real clock would print them: each policy's
+ * copies on ports of their own. */
+static int name_backends(lbsim_vsim_t *v) {
+  lbsim_assembly_t *a = &v->run;
+  const lbsim_config_t *cfg = a->cfg;
+  uint32_t n = a->farm.n, copies = a->npolicies * n;
+  if (lbsim_assembly_names(a, n) != 0)
+    return LBSIM_ENOMEM;
+  v->urls = malloc((size_t)copies * LBSIM_BACKEND_URL_LEN);
+  if (v->urls == NULL) {
+    lbsim_log_error("out of memory for the URLs of %u backends", n);
+    return LBSIM_ENOMEM;
+  }
   uint32_t base = cfg->port_base ? cfg->port_base : LBSIM_VIRTUAL_PORT_BASE;
-  bool v6 = strchr(cfg->host, ':') != NULL;
-  snprintf(url, URL_LEN, v6 ? "http://[%s]:%u/ping" : "http://%s:%u/ping", cfg->host, base + k);
+  for (uint32_t k = 0; k < copies; k++) {
+    char *url = v->urls + (size_t)k * LBSIM_BACKEND_URL_LEN;
+    lbsim_url_backend(url, LBSIM_BACKEND_URL_LEN, cfg->host, base + k);
+    a->names[k] = url;
+  }
+  return 0;
 }
 
-int lbsim_vsim_init(lbsim_vsim_t *v, const lbsim_config_t *cfg, uint64_t seed, FILE *out) {
-  memset(v, 0, sizeof(*v));
-  v->cfg = cfg;
-  v->seed = seed;
-  lbsim_engine_init(&v->engine, 0);
-  /* Large writes: a person is not watching each block go by. */
-  lbsim_report_init(&v->report, cfg, seed, out, 1 << 16);
-  uint32_t nbalancers = cfg->compare ? cfg->npolicies : 1;
-  if (lbsim_fleet_init(&v->fleet, cfg, seed, &v->engine.clock) != 0)
-    goto nomem;
-  v->fleet.on_change = on_model_changed;
-  v->fleet.data = v;
-  uint32_t n = v->fleet.n;
-  lbsim_oracle_init(&v->oracle, v->fleet.models, n, cfg->failure_latency_ms, cfg->timeout_s * 1000.0);
-  v->urls = malloc((size_t)nbalancers * n * URL_LEN);
-  v->names = calloc((size_t)nbalancers * n, sizeof(*v->names));
-  v->balancers = calloc(nbalancers, sizeof(*v->balancers));
-  v->nets = calloc(nbalancers, sizeof(*v->nets));
-  if (!v->urls || !v->names || !v->balancers || !v->nets)
-    goto nomem;
-  for (uint32_t k = 0; k < nbalancers * n; k++) {
-    copy_url(cfg, k, v->urls + (size_t)k * URL_LEN);
-    v->names[k] = v->urls + (size_t)k * URL_LEN;
+/* Connections open to each backend: every request in flight holds one,
+ * and idle ones stay open a while. */
+static void count_conns(const lbsim_fleet_t *f, void *data, uint32_t *out) {
+  lbsim_vnet_conns(data, out);
+  for (uint32_t i = 0; i < f->n; i++)
+    out[i] += (uint32_t)f->in_flight_to[i];
+}
+
+/* Each fleet's transport: a network over copies of the models, which its
+ * clients share. */
+static int start_networks(lbsim_vsim_t *v) {
+  lbsim_assembly_t *a = &v->run;
+  const lbsim_config_t *cfg = a->cfg;
+  v->nets = calloc(a->nfleets, sizeof(*v->nets));
+  if (v->nets == NULL) {
+    lbsim_log_error("out of memory for %u backends", cfg->backends);
+    return LBSIM_ENOMEM;
   }
   /* Requests that go one by one (--rate, --concurrency) meet a network that
    * varies, as on sockets. A burst is one instant (the seed's model): on
    * sockets its answers differ by their place in the burst, which a random
    * draw per batch would not stand for (see LBSIM_NET_SPREAD). */
   double spread = cfg->shape == LBSIM_SHAPE_BURST ? 0 : LBSIM_NET_SPREAD;
-  for (uint32_t w = 0; w < nbalancers; w++) {
-    v->nbalancers = w + 1;
-    int err = lbsim_balancer_init(&v->balancers[w], cfg, seed, w, &v->names[(size_t)w * n], n, &v->oracle);
-    if (err != 0) {
-      lbsim_log_error("cannot set up the balancer for %s: %s", cfg->policies[w], lbsim_strerror(err));
-      return err;
-    }
+  for (uint32_t w = 0; w < a->nfleets; w++) {
+    lbsim_fleet_t *f = &a->fleets[w];
     v->nnets = w + 1;
-    if (lbsim_vnet_init(&v->nets[w], &v->engine, v->fleet.models, n, seed, cfg->net_delay_ms, spread,
-                        cfg->timeout_s, cfg->client_idle_s) != 0)
-      goto nomem;
-    lbsim_balancer_attach(&v->balancers[w], &v->nets[w].transport);
+    if (lbsim_vnet_init(&v->nets[w], &v->engine, a->farm.models, a->farm.n, f->nclients, f->subset_size,
+                        f->subsets, a->seed, cfg->net_delay_ms, spread, cfg->timeout_s, cfg->client_idle_s) != 0) {
+      lbsim_log_error("out of memory for %u backends", cfg->backends);
+      return LBSIM_ENOMEM;
+    }
+    lbsim_fleet_attach(f, &v->nets[w].transport, true);
+    f->conns = count_conns;
+    f->conns_data = &v->nets[w];
   }
-  int err = lbsim_runner_init(&v->runner, &v->engine.clock, cfg, seed, v->balancers, v->nbalancers, &v->oracle,
-                              &v->report);
-  if (err != 0) {
-    lbsim_log_error("cannot write the report %s: %s", cfg->report_path, lbsim_strerror(err));
-    return err;
-  }
-  lbsim_report_bind(&v->report, v->balancers, v->nbalancers, v->names, n, &v->oracle, v->engine.now_ns);
   /* A unit of traffic at one instant: a round's burst, a closed loop's
-   * requests, an arrival; for every balancer. */
-  uint64_t unit = cfg->shape == LBSIM_SHAPE_BURST ? cfg->burst : cfg->shape == LBSIM_SHAPE_CONCURRENCY ? cfg->concurrency : 1;
-  lbsim_engine_limit(&v->engine, unit * nbalancers, (uint64_t)cfg->memory_mib << 20);
+   * requests, an arrival; for every policy. */
+  uint64_t unit = cfg->shape == LBSIM_SHAPE_BURST ? cfg->burst
+                  : cfg->shape == LBSIM_SHAPE_CONCURRENCY ? cfg->concurrency : 1;
+  lbsim_engine_limit(&v->engine, unit * a->nfleets, (uint64_t)cfg->memory_mib << 20);
   return 0;
-nomem:
-  lbsim_log_error("out of memory for %u backends", cfg->backends);
-  return LBSIM_ENOMEM;
+}
+
+int lbsim_vsim_init(lbsim_vsim_t *v, const lbsim_config_t *cfg, uint64_t seed, FILE *out) {
+  memset(v, 0, sizeof(*v));
+  lbsim_engine_init(&v->engine, 0);
+  /* Large writes: a person is not watching each block go by. */
+  lbsim_assembly_init(&v->run, cfg, seed, &v->engine.clock, out, 1 << 16, sync_copies);
+  int err = lbsim_assembly_models(&v->run);
+  if (err == 0)
+    err = name_backends(v);
+  if (err == 0)
+    err = lbsim_assembly_fleets(&v->run);
+  if (err == 0)
+    err = start_networks(v);
+  if (err == 0)
+    err = lbsim_assembly_runner(&v->run);
+  return err;
 }
 
 void lbsim_vsim_execute(lbsim_vsim_t *v, volatile int *interrupt) {
-  uint64_t now = v->engine.now_ns;
-  lbsim_report_start(&v->report, now);
-  if (lbsim_fleet_start(&v->fleet, now) != 0) {
-    lbsim_log_error("out of memory for the scenario");
+  lbsim_assembly_t *a = &v->run;
+  if (lbsim_assembly_start(a, a->names, a->nbackends, v->engine.now_ns, on_finished) != 0)
     return;
-  }
   v->engine.interrupt = interrupt;
   v->engine.on_interrupt = on_interrupt;
-  lbsim_runner_start(&v->runner, now, on_finished);
   lbsim_engine_run(&v->engine);
-  lbsim_fleet_stop(&v->fleet);
+  lbsim_assembly_stop(a);
 }
 
 void lbsim_vsim_free(lbsim_vsim_t *v) {
-  lbsim_runner_free(&v->runner);
   for (uint32_t w = 0; w < v->nnets; w++)
     lbsim_vnet_free(&v->nets[w]);
-  for (uint32_t w = 0; w < v->nbalancers; w++)
-    lbsim_balancer_free(&v->balancers[w]);
   free(v->nets);
-  free(v->balancers);
-  free((void *)v->names);
+  v->nets = NULL;
   free(v->urls);
-  lbsim_fleet_free(&v->fleet);
+  v->urls = NULL;
+  lbsim_assembly_free(&v->run);
   lbsim_engine_free(&v->engine);
-  lbsim_report_free(&v->report);
-}
-
-uint64_t lbsim_vsim_requests(const lbsim_vsim_t *v) {
-  uint64_t n = 0;
-  for (uint32_t w = 0; w < v->nbalancers; w++)
-    n += v->balancers[w].stats.total.requests;
-  return n;
 }

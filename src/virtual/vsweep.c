@@ -40,15 +40,17 @@ static void run_one(lbsim_vsweep_t *sw, uint32_t combination, const double *valu
   if (!*interrupt) {
     if (!v.finished)
       sw->failed = true;
-    const lbsim_balancer_t *b = &v.balancers[0];
-    double elapsed_s = (double)(v.runner.end_ns - v.runner.start_ns) / LBSIM_NS_PER_S;
+    const lbsim_fleet_t *b = &v.run.fleets[0];
+    const lbsim_runner_t *runner = &v.run.runner;
+    uint64_t from = runner->end_ns > runner->count_from_ns ? runner->count_from_ns : runner->end_ns;
+    double elapsed_s = (double)(runner->end_ns - from) / LBSIM_NS_PER_S;
     lbsim_sweep_row_t row = {
         .combination = combination,
         .nparams = sw->sweep->naxes,
         .names = sw->names,
         .values = values,
         .unused = sw->unused[w],
-        .balancer = b,
+        .fleet = b,
         .elapsed_s = elapsed_s,
     };
     lbsim_report_sweep_row(&sw->report, &row);

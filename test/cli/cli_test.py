@@ -272,6 +272,69 @@ def test_second_sigint_exits_130_at_once():
     check(code == 130, "exit %d" % code)
 
 
+def test_json_changes_say_from_what_to_what_for_every_action():
+    path = write_temp("at 0s backend 1 jitter exp:2\n"
+                      "at 0.2s backend 1 jitter none\n"
+                      "at 0.3s backend 2 stall\n"
+                      "at 0.4s backend 2 down\n"
+                      "at 0.5s backend 2 resume\n"
+                      "at 0.6s backend 2 up slow-start 1s x3\n"
+                      "at 0.7s backend 3 capacity 4\n"
+                      "at 0.8s backend 3 error-rate 0.5\n"
+                      "at 0.9s backend 3 latency 20ms\n")
+    try:
+        code, out, err = run(["--clock", "virtual", "-n", "3", "--latency", "10", "--drift-period", "0",
+                              "--scenario", path, "--duration", "1", "--sleep", "0.1", "--burst", "5", "-s", "2",
+                              "-f", "json"])
+        check(code == 0, "exit %d: %s" % (code, err))
+        changes = [(o["action"], o["from"], o["to"]) for o in map(json.loads, out.splitlines())
+                   if o["type"] == "change"]
+        check(changes == [("jitter", "none", "exp:2"), ("jitter", "exp:2", "none"), ("stall", "up", "stalled"),
+                          ("down", "stalled", "down"), ("resume", "down", "down"), ("up", "down", "up"),
+                          ("capacity", 0, 4), ("error-rate", 0, 0.5), ("latency", 10, 20)], changes)
+    finally:
+        os.unlink(path)
+
+
+def test_a_summary_without_an_answer_prints_no_latency_and_the_mean_when_there_is_one():
+    code, out, err = run(["--clock", "virtual", "-n", "2", "--latency", "10", "--drift-period", "0", "--rounds", "2",
+                          "--sleep", "0", "--burst", "4", "--policy", "round-robin", "-s", "1"])
+    check(code == 0, "exit %d: %s" % (code, err))
+    check("latency: mean=10.10 ms p50=10.10 ms p90=10.10 ms p99=10.10 ms p99.9=10.10 ms\n" in out, out)
+    path = write_temp("at 0s backend 2 down\n")
+    try:
+        args = ["--clock", "virtual", "-n", "2", "--latency", "10", "--drift-period", "0", "--rounds", "2",
+                "--sleep", "0", "--burst", "4", "--policy", "round-robin", "-s", "1", "--scenario", path]
+        code, out, err = run(args)
+        # Failing on purpose is no failed run: exit 0.
+        check(code == 0, "exit %d: %s" % (code, err))
+        check("http://127.0.0.1:5002/ping: requests=4 ok=0 failed=4 p50=- p99=- ema=10000.00 ms\n" in out, out)
+        compare = [a for a in args if a not in ("--policy", "round-robin")] + ["--compare", "round-robin,random"]
+        code, out, err = run(compare)
+        check(code == 0 and "avg=" not in out and "p50 / p99 ms" in out, out)
+        code, out, err = run(args + ["-f", "json"])
+        summary = json.loads(out.splitlines()[-1])
+        check(summary["mean_ms"] == 10.1 and summary["backends"][1]["mean_ms"] is None, summary)
+        check(summary["backends"][1]["p50_ms"] is None, summary)
+    finally:
+        os.unlink(path)
+    # Every request failed: the latency line has nothing to say.
+    code, out, err = run(["--clock", "virtual", "-n", "1", "--latency", "10", "--drift-period", "0", "--rounds", "1",
+                          "--error-rate", "1", "-s", "1"])
+    check(code == 0 and "latency: mean=- p50=- p90=- p99=- p99.9=-\n" in out, (code, out))
+    # ... and no backend was ever a right choice: no verdict either.
+    check("oracle: to_fastest=- regret=- fastest_changes=0" in out, out)
+
+
+def test_client_only_with_no_success_exits_1_with_one_line():
+    code, out, err = run(["--client-only", "--server", "http://127.0.0.1:1/", "--rounds", "2", "--sleep", "0",
+                          "--burst", "3", "--timeout", "1", "-s", "1"])
+    check(code == 1, "exit %d: %s" % (code, err))
+    check(err.splitlines()[-1] == "lbsim: not one request succeeded: no server answered 200 in time", err)
+    check("requests=6 ok=0 failed=6" in out and "p50=- p99=-" in out, out)
+    check(sum(1 for l in err.splitlines() if l.startswith("lbsim: ")) == 1, err)
+
+
 def test_client_only_drives_backends_only():
     b = start(["--backends-only", "--port-base", "0", "-n", "2", "--latency", "2", "--drift-period", "0"])
     try:
@@ -396,6 +459,7 @@ def test_scenario_changes_the_backends_on_time():
         check(len(changes) == 7, changes)
         down = [o for o in changes if o["action"] == "down"][0]
         check(0.55 <= down["t"] <= 1.0, down)
+        check(all("from" in o and "to" in o for o in changes), changes)
         s = objs[-1]
         check(s["failures"]["connect"] > 0 or s["failures"]["reset"] > 0, s["failures"])
         check(s["failures"]["status"] > 0, s["failures"])

@@ -230,7 +230,8 @@ def test_sweep_report_draws_a_line_per_policy_and_other_value():
                          "p2c-peak-ewma (does not use alpha)"], labels)
         for l in lines[:2]:
             points = l.find(SVG + "polyline").get("points").split()
-            check(len(points) == 3 and len(l.findall(SVG + "circle")) == 3, points)  # alpha 0.2, 0.5, 0.8
+            markers = [m for m in l.findall(SVG + "path") if m.get("class") == "marker"]
+            check(len(points) == 3 and len(markers) == 3, points)  # alpha 0.2, 0.5, 0.8
         check([l.get("data-flat") for l in lines] == ["false", "false", "true", "true"], labels)
         check(all(l.find(SVG + "line") is not None for l in lines[2:]), "flat lines")
         check("alpha (EMA weight of the newest sample)" in texts, texts)
@@ -245,6 +246,32 @@ def test_sweep_report_draws_a_line_per_policy_and_other_value():
         check(plot.get("data-x-scale") == "log", plot.attrib)
         check([l.get("data-label") for l in lines] == ["round-robin", "least-outstanding"], lines)
         check("rate (requests/s), log scale" in texts and any(t.startswith("p99 latency (ms)") for t in texts), texts)
+
+
+def test_sweep_report_reads_as_its_reader_needs():
+    """Values from 0 spanning more than 20x are evenly spaced; one policy is
+    named once; each line has markers of its own shape, and a line hidden
+    under another says so."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "sweep.svg")
+        ok_run(BASE + ["--sweep", "explore=0,0.002,0.01,0.05", "--sweep", "alpha=0.3,0.9", "--report", path,
+                       "--sweep-metric", "regret"])
+        plot, lines, texts = svg_lines(path)
+        check(plot.get("data-x-scale") == "categorical", plot.attrib)
+        check("explore (probability of a random other pick), the values evenly spaced" in texts, texts)
+        ticks = [float(t.get("x")) for t in plot.iter(SVG + "text") if t.get("class") == "tick" and
+                 float(t.get("y")) > 490]
+        check(len(ticks) == 4 and abs((ticks[1] - ticks[0]) - (ticks[3] - ticks[2])) < 0.2, ticks)
+        check([l.get("data-label") for l in lines] == ["alpha=0.3", "alpha=0.9"], lines)
+        check("ema-greedy: alpha" in texts, texts)
+        shapes = [{m.get("d")[m.get("d").index("m"):] for m in l.findall(SVG + "path")} for l in lines]
+        check(all(len(s) == 1 for s in shapes) and shapes[0] != shapes[1], shapes)
+        # Backends alike: alpha changes nothing, the second line hides the first.
+        ok_run(["-n", "3", "--latency", "100", "--drift-period", "0", "--rounds", "20", "-s", "1",
+                "--sweep", "explore=0.01,0.05", "--sweep", "alpha=0.3,0.6", "--report", path])
+        plot, lines, texts = svg_lines(path)
+        check(plot.get("data-x-scale") == "linear", plot.attrib)
+        check("alpha=0.6 (the same as alpha=0.3, on top of it)" in texts, texts)
 
 
 

@@ -10,7 +10,6 @@
  * (200-999, never 1xx) and stays DONE; ERROR carries a reason and stays
  * ERROR; the caps on header and body bytes hold; at EOF the answer is
  * DONE or ERROR, never MORE. */
-#include <string.h>
 
 #include "fuzz.h"
 #include "lbsim/net/http/hresp.h"

@@ -27,7 +27,7 @@
 #include "fuzz.h"
 #include "lbsim/base/buf.h"
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
+#include "lbsim/net/http/hreply.h"
 #include "lbsim/net/http/hsession.h"
 
 #define MS 1000000ull
@@ -67,9 +67,9 @@ static void app_render(void *data, const lbsim_hentry_t *e, lbsim_buf_t *out) {
   FUZZ_CHECK(e->arg > app->last_rendered);
   app->last_rendered = e->arg;
   if (e->kind == 1)
-    lbsim_hresponse_simple(out, e, 200, "text/plain", NULL, "pong", 4);
+    lbsim_hreply_simple(out, e, 200, "text/plain", NULL, "pong", 4);
   else
-    lbsim_hresponse_simple(out, e, 404, "text/plain", NULL, "none", 4);
+    lbsim_hreply_simple(out, e, 404, "text/plain", NULL, "none", 4);
 }
 
 static void app_dropped(void *data, const lbsim_hentry_t *e) {

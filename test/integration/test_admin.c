@@ -9,18 +9,18 @@
 #include "harness.h"
 #include "lbsim/base/buf.h"
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 #include "lbsim/control/admin.h"
 #include "lbsim/net/sched.h"
-#include "rawclient.h"
 #include "control/web_assets.h"
+#include "rawclient.h"
+#include "tnet.h"
 
 typedef struct admin_fixture_s {
   uv_loop_t loop;
   lbsim_sched_t sched;
   lbsim_config_t cfg;
-  lbsim_fleet_t fleet;
-  lbsim_backend_t *copies;    /* world-major, as in compare mode */
+  lbsim_farm_t farm;
+  lbsim_backend_t *copies;    /* balancer-major: the copies of one policy, then the next (as in compare mode) */
   lbsim_admin_t admin;
 } admin_fixture_t;
 
@@ -34,18 +34,18 @@ static int afx_start(admin_fixture_t *f, uint32_t nmodels, uint32_t npolicies) {
   REQUIRE(uv_loop_init(&f->loop) == 0);
   REQUIRE(lbsim_sched_init(&f->sched, &f->loop) == 0);
   f->cfg.backends = nmodels;
-  REQUIRE(lbsim_fleet_init(&f->fleet, &f->cfg, 1, &f->sched.clock) == 0);
+  REQUIRE(lbsim_farm_init(&f->farm, &f->cfg, 1, &f->sched.clock) == 0);
   f->copies = calloc((size_t)nmodels * npolicies, sizeof(*f->copies));
   REQUIRE(f->copies != NULL);
   for (uint32_t i = 0; i < nmodels; i++)
-    f->fleet.models[i].latency.latency_ms = 10;
+    f->farm.models[i].latency.latency_ms = 10;
   for (uint32_t k = 0; k < nmodels * npolicies; k++) {
     lbsim_backend_t *b = &f->copies[k];
-    b->model = &f->fleet.models[k % nmodels];
+    b->model = &f->farm.models[k % nmodels];
     b->policy = npolicies > 1 ? policies[k / nmodels] : NULL;
     snprintf(b->url, sizeof(b->url), "http://127.0.0.1:%u/ping", 7000 + k);
   }
-  f->admin.fleet = &f->fleet;
+  f->admin.farm = &f->farm;
   f->admin.backends = f->copies;
   f->admin.nbackends = nmodels * npolicies;
   REQUIRE(lbsim_admin_start(&f->admin, &f->loop, &f->sched, 0) == 0);
@@ -59,8 +59,8 @@ static int afx_stop(admin_fixture_t *f) {
     uv_run(&f->loop, UV_RUN_NOWAIT);
   REQUIRE(f->admin.httpd.nhandles == 0);
   lbsim_sched_close(&f->sched, NULL);
-  int rc = close_loop(&f->loop);
-  lbsim_fleet_free(&f->fleet);
+  int rc = tnet_close_loop(&f->loop);
+  lbsim_farm_free(&f->farm);
   free(f->copies);
   return rc;
 }
@@ -173,7 +173,7 @@ TEST(pipelined_requests_get_their_own_results) {
   json_decref(j);
   CHECK(!r.peer_closed);
   raw_result_free(&r);
-  CHECK_EQ(f.fleet.models[0].latency.latency_ms, 300);
+  CHECK_EQ(f.farm.models[0].latency.latency_ms, 300);
   CHECK(afx_stop(&f) == 0);
 }
 
@@ -250,7 +250,7 @@ TEST(only_requests_for_the_admin_itself_are_answered) {
            "Content-Length: 14\r\n\r\n{\"down\": true}",
            port);
   CHECK(status_of(afx_one(&f, req, a, sizeof(a))) == 421);
-  CHECK(!f.fleet.models[0].down);
+  CHECK(!f.farm.models[0].down);
   CHECK(afx_stop(&f) == 0);
 }
 
@@ -294,7 +294,7 @@ TEST(changes_need_json_and_no_foreign_origin) {
     afx_one(&f, req, a, sizeof(a));
     CHECK_MSG(status_of(a) == cases[k].status && strstr(a, cases[k].reason), "case %zu: %s", k, a);
     CHECK_MSG(cases[k].status != 415 || strstr(a, "\r\nAccept-Post: application/json\r\n"), "%s", a);
-    CHECK_MSG(!f.fleet.models[0].down, "case %zu changed the backend", k);
+    CHECK_MSG(!f.farm.models[0].down, "case %zu changed the backend", k);
   }
   /* The dashboard itself (same origin, any of the admin's names) and curl --json (no Origin). */
   static const char *const own[] = {"http://127.0.0.1:%u", "http://localhost:%u", "http://[::1]:%u", NULL};
@@ -310,7 +310,7 @@ TEST(changes_need_json_and_no_foreign_origin) {
              "Content-Length: 19\r\n\r\n{\"latency_ms\": %3zu}",
              port, origin, 100 + k);
     CHECK_MSG(status_of(afx_one(&f, req, a, sizeof(a))) == 200, "%s", a);
-    CHECK_EQ(f.fleet.models[1].latency.latency_ms, 100 + k);
+    CHECK_EQ(f.farm.models[1].latency.latency_ms, 100 + k);
   }
   CHECK(afx_stop(&f) == 0);
 }

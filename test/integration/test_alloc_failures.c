@@ -31,19 +31,20 @@
 #endif
 #endif
 
+#include "cmdline.h"
 #include "failalloc.h"
 #include "harness.h"
 #include "lbsim/base/buf.h"
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 #include "lbsim/cli/config.h"
 #include "lbsim/cli/run.h"
+#include "lbsim/net/http/hreply.h"
+#include "backend_fixture.h"
 #include "tnet.h"
 
 /* A run takes milliseconds; valgrind makes that seconds. */
 #define CHILD_WAIT_MS 120000
 #define WAIT_MS 5000
-#define MAX_ARGS 40
 
 /* ---- one run of lbsim in a child process ------------------------------------ */
 
@@ -71,14 +72,9 @@ static void run_in_child(const char *const *args, uint64_t nth, bool and_later, 
   dup2(err_fd, STDERR_FILENO);
   close(devnull);
   close(err_fd);
-  int argc = 0;
-  char *argv[MAX_ARGS + 1];
-  for (; args[argc] != NULL && argc < MAX_ARGS; argc++)
-    argv[argc] = (char *)args[argc];
-  argv[argc] = NULL;
   lbsim_config_t cfg;
   char why[512];
-  if (lbsim_config_parse(&cfg, argc, argv, why, sizeof(why)) != LBSIM_PARSE_RUN) {
+  if (cmdline_parse_argv(&cfg, why, sizeof(why), args) != LBSIM_PARSE_RUN) {
     fprintf(stderr, "test: bad arguments: %s\n", why);
     _exit(99);
   }
@@ -354,16 +350,83 @@ TEST(closed_loop_survives_every_failed_allocation) {
   survive_every_failure_how("closed loop", args, NULL, false);
 }
 
+/* lbsim's backends in a child process of their own, on a loopback port,
+ * until the returned process is sent SIGTERM; none of its allocations fail. */
+static pid_t backends_process(uint16_t *port) {
+  int held = closed_port(port);
+  close(held); /* free again, for the backends to take */
+  char base[16];
+  snprintf(base, sizeof(base), "%u", *port);
+  const char *args[] = {"lbsim", "--backends-only", "-n", "1", "--port-base", base, "--latency", "1",
+                        "--drift-period", "0", "-q", NULL};
+  fflush(stdout);
+  fflush(stderr);
+  pid_t pid = fork();
+  if (pid < 0)
+    abort();
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, STDOUT_FILENO);
+    dup2(devnull, STDERR_FILENO);
+    lbsim_config_t cfg;
+    char why[256];
+    if (lbsim_config_parse(&cfg, 11, (char **)args, why, sizeof(why)) != LBSIM_PARSE_RUN)
+      _exit(99);
+    _exit(lbsim_run(&cfg));
+  }
+  /* Listening once a connect succeeds (bounded). */
+  for (int tries = 0; tries < WAIT_MS / 10; tries++) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(*port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bool up = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    close(fd);
+    if (up)
+      return pid;
+    usleep(10000);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, NULL, 0);
+  return -1;
+}
+
 TEST(client_only_setup_survives_every_failed_allocation) {
-  /* A name to resolve, and a server that refuses: every request fails,
-   * the run ends normally. */
+  /* A name to resolve, and a server elsewhere that answers. */
   uint16_t port;
-  int held = closed_port(&port);
+  pid_t backends = backends_process(&port);
+  CHECK(backends > 0);
   char url[64];
   snprintf(url, sizeof(url), "http://localhost:%u/ping", port);
   const char *args[] = {"lbsim", "--client-only", "--server", url, "--burst", "4", "--rounds", "1", "--sleep", "0",
                         "--seed", "1", "--timeout", "2", NULL};
   survive_every_failure("client-only", args, NULL);
+  kill(backends, SIGTERM);
+  waitpid(backends, NULL, 0);
+}
+
+TEST(client_only_with_no_answer_ends_with_exit_1_and_one_line_under_failed_allocations) {
+  /* A server that refuses: not one request succeeds, which is exit 1 with
+   * one line, whether memory also ran out or not. */
+  uint16_t port;
+  int held = closed_port(&port);
+  char url[64];
+  snprintf(url, sizeof(url), "http://127.0.0.1:%u/ping", port);
+  const char *args[] = {"lbsim", "--client-only", "--server", url, "--burst", "4", "--rounds", "1", "--sleep", "0",
+                        "--seed", "1", "--timeout", "2", NULL};
+  outcome_t *o = malloc(sizeof(*o));
+  CHECK(o != NULL);
+  run_lbsim(args, 0, false, NULL, o);
+  CHECK_MSG(o->exit_code == 1 && lines_starting(o->err, "lbsim: ", NULL) == 1 &&
+                strstr(o->err, "lbsim: not one request succeeded") != NULL,
+            "exit %d: %s", o->exit_code, o->err);
+  for (uint64_t nth = 1; nth < 400; nth++) {
+    run_lbsim(args, nth, false, NULL, o);
+    bool past_the_end = o->report.failures == 0;
+    CHECK_MSG(o->exit_code == 1 && lines_starting(o->err, "lbsim: ", NULL) == 1 && o->report.leaked == 0,
+              "allocation %llu failing: exit %d: %s", (unsigned long long)nth, o->exit_code, o->err);
+    if (past_the_end)
+      break;
+  }
+  free(o);
   close(held);
 }
 
@@ -435,24 +498,6 @@ static bool served(const plain_t *c, const target_t *t) {
          memmem(body, c->len - (size_t)(body - c->in), t->answer, strlen(t->answer)) != NULL;
 }
 
-static void on_expired(uv_timer_t *timer) {
-  *(bool *)timer->data = true;
-}
-
-/* tnet_run_until without its allocation: the deadline timer is ours. */
-static bool run_until(uv_loop_t *loop, bool (*done)(void *), void *arg, unsigned ms) {
-  uv_timer_t timer;
-  bool expired = false;
-  uv_timer_init(loop, &timer);
-  timer.data = &expired;
-  uv_timer_start(&timer, on_expired, ms, 0);
-  while (!done(arg) && !expired)
-    uv_run(loop, UV_RUN_ONCE);
-  uv_close((uv_handle_t *)&timer, NULL);
-  uv_run(loop, UV_RUN_NOWAIT);
-  return done(arg);
-}
-
 static bool no_connections(void *arg) {
   return ((target_t *)arg)->httpd->nconns == 0;
 }
@@ -461,11 +506,11 @@ static bool no_connections(void *arg) {
 static int next_client_is_served(target_t *t) {
   plain_t c;
   REQUIRE(plain_open(&c, t) == 0);
-  bool done = run_until(t->loop, plain_done, &c, WAIT_MS);
+  bool done = tnet_run_until(t->loop, plain_done, &c, WAIT_MS);
   bool ok = served(&c, t);
   plain_close(&c);
   REQUIRE(done && ok);
-  REQUIRE(run_until(t->loop, no_connections, t, WAIT_MS));
+  REQUIRE(tnet_run_until(t->loop, no_connections, t, WAIT_MS));
   return 0;
 }
 
@@ -485,7 +530,7 @@ static int every_allocation_of_a_connection_fails(target_t *t, fates_t *fates) {
       plain_t c;
       REQUIRE(plain_open(&c, t) == 0);
       failalloc_arm(nth, and_later);
-      bool done = run_until(t->loop, plain_done, &c, WAIT_MS);
+      bool done = tnet_run_until(t->loop, plain_done, &c, WAIT_MS);
       failalloc_disarm();
       uint64_t failures = failalloc_failures();
       bool whole = served(&c, t), none = c.closed && c.len == 0;
@@ -499,7 +544,7 @@ static int every_allocation_of_a_connection_fails(target_t *t, fates_t *fates) {
                         done ? "neither the whole answer, a 500, nor nothing" : "no end", c.len, (int)c.len, c.in);
         return -1;
       }
-      REQUIRE(run_until(t->loop, no_connections, t, WAIT_MS));
+      REQUIRE(tnet_run_until(t->loop, no_connections, t, WAIT_MS));
       REQUIRE(next_client_is_served(t) == 0);
       if (failures == 0)
         break;
@@ -510,15 +555,15 @@ static int every_allocation_of_a_connection_fails(target_t *t, fates_t *fates) {
 }
 
 TEST(failed_allocation_costs_one_connection_and_accepting_goes_on) {
-  tbackend_t b;
-  tbackend_init(&b);
-  CHECK_EQ(tbackend_start(&b), 0);
+  backend_fixture_t b;
+  bfx_defaults(&b);
+  CHECK_EQ(bfx_start(&b, 1), 0);
   target_t t = {"GET /ping", &b.loop, &b.backend.httpd, b.port, "GET /ping HTTP/1.1\r\nHost: t\r\n\r\n", "\"status\":\"ok\""};
   fates_t fates;
   CHECK_EQ(every_allocation_of_a_connection_fails(&t, &fates), 0);
   CHECK(fates.dropped > 0);
   CHECK(b.backend.httpd.accept_errors > 0);
-  CHECK_EQ(tbackend_stop(&b), 0);
+  CHECK_EQ(bfx_stop(&b), 0);
 }
 
 /* ---- a server that keeps request bodies (as the admin endpoint does) ------------ */
@@ -533,7 +578,7 @@ static void echo_route(void *app, const lbsim_hrequest_t *req, uint64_t now_ns, 
 static void echo_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out) {
   char body[64];
   int n = snprintf(body, sizeof(body), "body of %u bytes\n", e->arg);
-  lbsim_hresponse_simple(out, e, 200, "text/plain", NULL, body, (size_t)n);
+  lbsim_hreply_simple(out, e, 200, "text/plain", NULL, body, (size_t)n);
 }
 
 static const lbsim_happ_t echo_app = {.route = echo_route, .render = echo_render};
@@ -578,9 +623,9 @@ TEST(connections_arriving_while_allocations_fail_are_dropped_then_service_resume
   /* Several at once: each is taken off the listen queue and closed, though
    * nothing can be allocated for any of them. */
   enum { N = 8 };
-  tbackend_t b;
-  tbackend_init(&b);
-  CHECK_EQ(tbackend_start(&b), 0);
+  backend_fixture_t b;
+  bfx_defaults(&b);
+  CHECK_EQ(bfx_start(&b, 1), 0);
   target_t t = {"GET /ping", &b.loop, &b.backend.httpd, b.port, "GET /ping HTTP/1.1\r\nHost: t\r\n\r\n", "\"status\":\"ok\""};
   plain_t c[N];
   for (int i = 0; i < N; i++)
@@ -588,7 +633,7 @@ TEST(connections_arriving_while_allocations_fail_are_dropped_then_service_resume
   failalloc_arm(1, true);
   int closed = 0;
   for (int i = 0; i < N; i++) {
-    run_until(&b.loop, plain_done, &c[i], WAIT_MS);
+    tnet_run_until(&b.loop, plain_done, &c[i], WAIT_MS);
     closed += c[i].closed && c[i].len == 0;
   }
   failalloc_disarm();
@@ -596,9 +641,9 @@ TEST(connections_arriving_while_allocations_fail_are_dropped_then_service_resume
     plain_close(&c[i]);
   CHECK_EQ(closed, N);
   CHECK(failalloc_failures() >= N);
-  CHECK(run_until(&b.loop, no_connections, &t, WAIT_MS));
+  CHECK(tnet_run_until(&b.loop, no_connections, &t, WAIT_MS));
   CHECK_EQ(next_client_is_served(&t), 0);
   CHECK_EQ(b.backend.httpd.accept_errors, N);
-  CHECK_EQ(tbackend_stop(&b), 0);
+  CHECK_EQ(bfx_stop(&b), 0);
 }
 

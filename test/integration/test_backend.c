@@ -126,10 +126,10 @@ TEST(drift_changes_the_latency) {
   f.cfg.latency.floor_ms = 1;
   f.cfg.latency.ceil_ms = 100;
   CHECK(bfx_start(&f, 30) == 0);
-  CHECK(tnet_run_until(&f.loop, drifted_three_times, &f.fleet.models[0], EVENTUALLY_MS));
+  CHECK(tnet_run_until(&f.loop, drifted_three_times, &f.farm.models[0], EVENTUALLY_MS));
   /* Held still now, so that the answer can be compared with it. */
-  lbsim_fleet_stop(&f.fleet);
-  double ms = f.fleet.models[0].latency.latency_ms;
+  lbsim_farm_stop(&f.farm);
+  double ms = f.farm.models[0].latency.latency_ms;
   CHECK(ms != 30.0);
   CHECK(ms >= 1 && ms <= 100);
   raw_result_t r;

@@ -9,15 +9,14 @@
 
 #include "harness.h"
 #include "lbsim/base/buf.h"
-#include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
+#include "backend_fixture.h"
+#include "rawclient.h"
 #include "tnet.h"
 
 /* Bound on waiting for something that must happen (for long transfers:
  * without any progress), generous so that a loaded machine or valgrind
  * only makes the tests slower. */
 #define WAIT_MS 10000
-
 
 /* Request i of a pipelined batch: mostly /ping, every third a 404, the
  * last one asking to close when `close_last`. */
@@ -32,7 +31,7 @@ static char *pipelined_batch(int n, bool close_last, size_t *len) {
   return buf.data;
 }
 
-static uint64_t answered_by(const tbackend_t *t) {
+static uint64_t answered_by(const backend_fixture_t *t) {
   const lbsim_backend_t *b = &t->backend;
   return b->answered_200 + b->answered_404 + b->answered_405 + b->answered_503;
 }
@@ -41,7 +40,7 @@ static uint64_t answered_by(const tbackend_t *t) {
  * read: the same over two looks 40 ms apart, each taken after the loop has
  * handled what was ready (a late timer must not end the wait before the
  * sockets had their turn). */
-static uint64_t settled_answers(tbackend_t *t) {
+static uint64_t settled_answers(backend_fixture_t *t) {
   uint64_t answered = 0;
   for (int settled = 0, i = 0; settled < 2 && i < 250; i++) {
     tnet_sleep(&t->loop, 40);
@@ -57,21 +56,20 @@ static uint64_t settled_answers(tbackend_t *t) {
  * backend's output backs up; then reads everything and checks that every
  * answer arrived, in order. */
 static int backpressure_run(int n, bool close_last, bool half_close) {
-  tbackend_t t;
-  tbackend_init(&t);
-  t.cfg.latency.min_ms = t.cfg.latency.max_ms = 0;
+  backend_fixture_t t;
+  bfx_defaults(&t);
   t.cfg.max_output_bytes = 1024;
   t.cfg.max_pipeline = 16;
-  REQUIRE(tbackend_start(&t) == 0);
-  tclient_t c;
-  REQUIRE(tclient_connect_rcvbuf(&c, &t.loop, t.port, 4096) == 0);
-  tclient_pause_reading(&c);
+  REQUIRE(bfx_start(&t, 0) == 0);
+  rawclient_t c;
+  REQUIRE(rawclient_connect(&c, &t.loop, t.port, 4096) == 0);
+  rawclient_pause_reading(&c);
   size_t len;
   char *batch = pipelined_batch(n, close_last, &len);
-  tclient_send(&c, batch, len);
+  rawclient_send(&c, batch, len);
   free(batch);
   if (half_close)
-    tclient_shutdown(&c);
+    rawclient_shutdown(&c);
   /* The backend stops once the kernel buffers and its own output cap are
    * full: the count of answers settles far below n while the client does
    * not read. */
@@ -79,8 +77,8 @@ static int backpressure_run(int n, bool close_last, bool half_close) {
   REQUIRE(answered < (uint64_t)n);
   REQUIRE(c.nresp == 0);
 
-  tclient_resume_reading(&c);
-  REQUIRE(tclient_wait_responses(&c, n, WAIT_MS));
+  rawclient_resume_reading(&c);
+  REQUIRE(rawclient_wait_responses(&c, n, WAIT_MS));
   for (int i = 0; i < n; i++) {
     int want = i % 3 == 2 ? 404 : 200;
     if (c.resp[i].status != want) {
@@ -90,12 +88,12 @@ static int backpressure_run(int n, bool close_last, bool half_close) {
   }
   REQUIRE(!c.parse_error);
   if (close_last || half_close) {
-    REQUIRE(tclient_wait_closed(&c, WAIT_MS));
+    REQUIRE(rawclient_wait_closed(&c, WAIT_MS));
     REQUIRE(c.eof && c.read_error == 0);
   }
   REQUIRE(c.nresp == n);
-  tclient_close(&c);
-  REQUIRE(tbackend_stop(&t) == 0);
+  rawclient_close(&c);
+  REQUIRE(bfx_stop(&t) == 0);
   return 0;
 }
 
@@ -114,8 +112,8 @@ TEST(backpressure_then_half_close) {
 /* The accepted socket of the backend: the one TCP handle on the loop that
  * is neither the listener nor the client. */
 typedef struct find_s {
-  const tbackend_t *t;
-  const tclient_t *c;
+  const backend_fixture_t *t;
+  const rawclient_t *c;
   uv_handle_t *found;
 } find_t;
 
@@ -137,16 +135,15 @@ TEST(held_output_is_bounded_by_the_cap) {
    * the client does not read is what fits in them plus its own output cap,
    * not one whole read's worth of pipelined requests (64 KiB of requests
    * is some 1800 answers). */
-  tbackend_t t;
-  tbackend_init(&t);
-  t.cfg.latency.min_ms = t.cfg.latency.max_ms = 0;
+  backend_fixture_t t;
+  bfx_defaults(&t);
   t.cfg.max_output_bytes = 1024;
   t.cfg.max_pipeline = 16;
-  CHECK_EQ(tbackend_start(&t), 0);
-  tclient_t c;
-  CHECK_EQ(tclient_connect_rcvbuf(&c, &t.loop, t.port, 4096), 0);
-  tclient_pause_reading(&c);
-  CHECK(tclient_wait_connected(&c, WAIT_MS));
+  CHECK_EQ(bfx_start(&t, 0), 0);
+  rawclient_t c;
+  CHECK_EQ(rawclient_connect(&c, &t.loop, t.port, 4096), 0);
+  rawclient_pause_reading(&c);
+  CHECK(rawclient_wait_connected(&c, WAIT_MS));
   find_t f = {&t, &c, NULL};
   CHECK(tnet_run_until(&t.loop, server_side_found, &f, WAIT_MS));
   int sndbuf = 4096;
@@ -155,15 +152,15 @@ TEST(held_output_is_bounded_by_the_cap) {
   enum { N = 20000 };
   size_t len;
   char *batch = pipelined_batch(N, false, &len);
-  tclient_send(&c, batch, len);
+  rawclient_send(&c, batch, len);
   free(batch);
   uint64_t answered = settled_answers(&t);
   CHECK_MSG(answered < 600, "%llu answers held for a client that does not read", (unsigned long long)answered);
 
-  tclient_resume_reading(&c);
-  CHECK(tclient_wait_responses(&c, N, WAIT_MS));
+  rawclient_resume_reading(&c);
+  CHECK(rawclient_wait_responses(&c, N, WAIT_MS));
   CHECK_EQ(c.nresp, N);
-  tclient_close(&c);
-  CHECK_EQ(tbackend_stop(&t), 0);
+  rawclient_close(&c);
+  CHECK_EQ(bfx_stop(&t), 0);
 }
 

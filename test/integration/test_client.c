@@ -2,7 +2,6 @@
  * port 0, one balancer, the runner, output captured in a temporary file. */
 #include <math.h>
 #include <netinet/in.h>
-#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -34,7 +33,7 @@ TEST(the_fastest_backend_gets_the_traffic) {
     if (r >= 2)
       CHECK_MSG(picks[r][0] >= 17, "round %d: the 5 ms backend got %llu", r + 1, (unsigned long long)picks[r][0]);
   }
-  const lbsim_stats_t *s = &f.balancer.stats;
+  const lbsim_stats_t *s = &f.fleet.stats;
   CHECK_EQ(s->launched, 160);
   CHECK_EQ(s->total.requests, s->launched);
   CHECK_EQ(s->total.ok + s->total.failed, s->launched);
@@ -54,11 +53,11 @@ TEST(a_refused_backend_is_counted_and_left) {
   CHECK(cfx_add_url(&f, refused_port()) == 0);
   CHECK(cfx_add_backend(&f, 5) == 0);
   CHECK(cfx_run(&f) == 0);
-  const lbsim_stats_t *s = &f.balancer.stats;
+  const lbsim_stats_t *s = &f.fleet.stats;
   CHECK(s->backend[0].failed > 0);
   CHECK_EQ(s->backend[0].ok, 0);
   CHECK_EQ(s->backend[0].by_result[LBSIM_RESULT_CONNECT], s->backend[0].failed);
-  CHECK_NEAR(f.balancer.ema.value_ms[0], f.cfg.failure_latency_ms, 1e-6);
+  CHECK_NEAR(f.fleet.clients[0].ema.value_ms[0], f.cfg.failure_latency_ms, 1e-6);
   uint64_t picks[5][CFX_MAX_BACKENDS] = {{0}};
   CHECK_EQ(cfx_read_blocks(&f, picks, 5), 5);
   CHECK(picks[0][0] >= 85); /* round 1: unmeasured, first in order, it looked best */
@@ -80,7 +79,7 @@ TEST(a_silent_server_fails_by_timeout_in_time) {
   CHECK(fake_server_start(&silent, &f.loop, &b) == 0);
   CHECK(cfx_add_url(&f, silent.port) == 0);
   CHECK(cfx_run(&f) == 0);
-  const lbsim_stats_t *s = &f.balancer.stats;
+  const lbsim_stats_t *s = &f.fleet.stats;
   CHECK_EQ(s->total.by_result[LBSIM_RESULT_TIMEOUT], 4);
   CHECK(f.elapsed_s >= 0.29);
   CHECK_TIME(f.elapsed_s <= 0.5, "the round took %.3f s", f.elapsed_s);
@@ -101,7 +100,7 @@ TEST(a_keep_alive_race_is_retried_not_failed) {
   CHECK(fake_server_start(&once, &f.loop, &b) == 0);
   CHECK(cfx_add_url(&f, once.port) == 0);
   CHECK(cfx_run(&f) == 0);
-  const lbsim_stats_t *s = &f.balancer.stats;
+  const lbsim_stats_t *s = &f.fleet.stats;
   CHECK_EQ(s->total.ok, 3);
   CHECK_EQ(s->total.failed, 0);
   CHECK_EQ(f.client.retries, 2);
@@ -119,7 +118,7 @@ TEST(a_small_pool_queues_and_still_counts_everything) {
   f.cfg.explore = 0;
   CHECK(cfx_add_backend(&f, 10) == 0);
   CHECK(cfx_run(&f) == 0);
-  const lbsim_stats_t *s = &f.balancer.stats;
+  const lbsim_stats_t *s = &f.fleet.stats;
   CHECK_EQ(s->total.ok, 100);
   CHECK(f.backends[0].httpd.accepted <= 4);
   /* 50 requests through 4 connections at 10 ms: at least 13 waves. */
@@ -132,7 +131,7 @@ TEST(a_small_pool_queues_and_still_counts_everything) {
  * simulation does. */
 static void apply(client_fixture_t *f, uint32_t i, lbsim_action_t action, double value) {
   lbsim_event_t ev = {.backend = (int32_t)i, .action = action, .value = value, .slow_start_factor = 1};
-  lbsim_model_apply(&f->fleet.models[i], &ev, uv_hrtime());
+  lbsim_model_apply(&f->farm.models[i], &ev, uv_hrtime());
   lbsim_backend_sync(&f->backends[i], uv_hrtime());
 }
 
@@ -155,7 +154,7 @@ TEST(capacity_turns_a_burst_into_waves) {
   CHECK(cfx_add_backend(&f, 200) == 0);
   apply(&f, 0, LBSIM_ACTION_CAPACITY, 10);
   CHECK(cfx_run(&f) == 0);
-  const lbsim_hist_t *h = &f.balancer.stats.total.latency;
+  const lbsim_hist_t *h = &f.fleet.stats.total.latency;
   CHECK_EQ(h->count, 40);
   /* Four waves of ten, 200 ms apart: no wave ends before its slot (a loaded
    * machine only makes them later), and each lands in its slot (the time to
@@ -179,10 +178,10 @@ TEST(an_error_rate_answers_503) {
   CHECK(cfx_add_backend(&f, 2) == 0);
   apply(&f, 0, LBSIM_ACTION_ERROR_RATE, 1.0);
   CHECK(cfx_run(&f) == 0);
-  const lbsim_stats_t *s = &f.balancer.stats;
+  const lbsim_stats_t *s = &f.fleet.stats;
   CHECK_EQ(s->total.by_result[LBSIM_RESULT_STATUS], 40);
   CHECK_EQ(f.backends[0].answered_503, 40);
-  CHECK_NEAR(f.balancer.ema.value_ms[0], f.cfg.failure_latency_ms, 1e-6);
+  CHECK_NEAR(f.fleet.clients[0].ema.value_ms[0], f.cfg.failure_latency_ms, 1e-6);
   CHECK(cfx_teardown(&f) == 0);
 }
 
@@ -204,12 +203,12 @@ TEST(an_outage_refuses_and_recovery_serves_again) {
   apply(&f, 0, LBSIM_ACTION_DOWN, 0);
   CHECK(tnet_run_until(&f.loop, listener_closed, &f.backends[0].httpd, 10000));
   CHECK(cfx_run(&f) == 0);
-  CHECK_EQ(f.balancer.stats.total.by_result[LBSIM_RESULT_CONNECT], 5);
+  CHECK_EQ(f.fleet.stats.total.by_result[LBSIM_RESULT_CONNECT], 5);
   apply(&f, 0, LBSIM_ACTION_UP, 0);
   CHECK(tnet_run_until(&f.loop, listening, &f.backends[0].httpd, 10000));
   /* A second run on the same balancer: served again. */
   run_one_more_round(&f);
-  CHECK_EQ(f.balancer.stats.total.ok, 5);
+  CHECK_EQ(f.fleet.stats.total.ok, 5);
   CHECK(cfx_teardown(&f) == 0);
 }
 
@@ -222,7 +221,7 @@ TEST(a_stalled_backend_is_a_timeout) {
   CHECK(cfx_add_backend(&f, 2) == 0);
   apply(&f, 0, LBSIM_ACTION_STALL, 0);
   CHECK(cfx_run(&f) == 0);
-  CHECK_EQ(f.balancer.stats.total.by_result[LBSIM_RESULT_TIMEOUT], 3);
+  CHECK_EQ(f.fleet.stats.total.by_result[LBSIM_RESULT_TIMEOUT], 3);
   CHECK_TIME(f.elapsed_s < 0.5, "took %.3f s", f.elapsed_s);
   CHECK(cfx_teardown(&f) == 0);
 }
@@ -238,7 +237,7 @@ TEST(a_cap_on_all_connections_moves_connections_then_pipelines) {
   CHECK(cfx_add_backend(&f, 5) == 0);
   CHECK(cfx_add_backend(&f, 5) == 0);
   CHECK(cfx_run(&f) == 0);
-  const lbsim_stats_t *s = &f.balancer.stats;
+  const lbsim_stats_t *s = &f.fleet.stats;
   CHECK_EQ(s->total.ok, 90);
   CHECK_EQ(s->total.failed, 0);
   CHECK(f.client.nconns <= 4);
@@ -271,7 +270,7 @@ TEST(pipelined_requests_go_again_when_the_server_closes) {
   CHECK(fake_server_start(&once, &f.loop, &b) == 0);
   CHECK(cfx_add_url(&f, once.port) == 0);
   CHECK(cfx_run(&f) == 0);
-  const lbsim_stats_t *s = &f.balancer.stats;
+  const lbsim_stats_t *s = &f.fleet.stats;
   CHECK_EQ(s->total.ok, 24);
   CHECK_EQ(s->total.failed, 0);
   CHECK(f.client.pipelined > 0);
@@ -291,7 +290,7 @@ TEST(a_server_that_answers_pipelined_requests_in_one_write) {
   f.max_connections = 1;
   CHECK(cfx_add_backend(&f, 3) == 0);
   CHECK(cfx_run(&f) == 0);
-  const lbsim_stats_t *s = &f.balancer.stats;
+  const lbsim_stats_t *s = &f.fleet.stats;
   CHECK_EQ(s->total.ok, 64);
   CHECK_EQ(s->total.failed, 0);
   CHECK_EQ(f.backends[0].answered_200, 64);
@@ -337,7 +336,7 @@ TEST(a_refused_ipv6_address_falls_back_to_ipv4_and_sticks) {
   f.addrs[0][1] = (struct sockaddr *)&v4;
   f.naddrs[0] = 2;
   CHECK(cfx_run(&f) == 0);
-  const lbsim_stats_t *s = &f.balancer.stats;
+  const lbsim_stats_t *s = &f.fleet.stats;
   CHECK_EQ(s->total.ok, 10);
   CHECK_EQ(s->total.failed, 0);
   /* Each of the 10 connections opened at once was refused at ::1 first. */
@@ -375,7 +374,7 @@ TEST(a_backend_fails_as_connect_once_every_address_has_refused) {
   f.addrs[0][3] = (struct sockaddr *)&v6; /* listed twice, as resolvers may: tried once */
   f.naddrs[0] = 4;
   CHECK(cfx_run(&f) == 0);
-  const lbsim_stats_t *s = &f.balancer.stats;
+  const lbsim_stats_t *s = &f.fleet.stats;
   CHECK_EQ(s->total.by_result[LBSIM_RESULT_CONNECT], 5);
   CHECK_EQ(s->total.failed, 5);
   /* Each request tried each address once. */
@@ -401,8 +400,8 @@ TEST(an_address_that_fails_at_once_is_passed_over) {
   f.addrs[0][1] = (struct sockaddr *)&v4;
   f.naddrs[0] = 2;
   CHECK(cfx_run(&f) == 0);
-  CHECK_EQ(f.balancer.stats.total.ok, 5);
-  CHECK_EQ(f.balancer.stats.total.failed, 0);
+  CHECK_EQ(f.fleet.stats.total.ok, 5);
+  CHECK_EQ(f.fleet.stats.total.failed, 0);
   CHECK_EQ(f.client.fallbacks, 5);
   CHECK_EQ(f.backends[0].answered_200, 5);
   CHECK(cfx_teardown(&f) == 0);
@@ -424,7 +423,7 @@ TEST(when_the_address_in_use_stops_answering_the_list_is_tried_again) {
   f.addrs[0][1] = (struct sockaddr *)&second;
   f.naddrs[0] = 2;
   CHECK(cfx_run(&f) == 0);
-  const lbsim_stats_t *s = &f.balancer.stats;
+  const lbsim_stats_t *s = &f.fleet.stats;
   CHECK_EQ(s->total.ok, 4);
   CHECK_EQ(f.backends[0].answered_200, 4); /* the first address answers: it is used */
   CHECK_EQ(f.backends[1].answered_200, 0);

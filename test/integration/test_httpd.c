@@ -4,13 +4,13 @@
  * must neither cut an answer short nor hold the connection forever. */
 #include <stdlib.h>
 #include <string.h>
-#include <stdio.h>
 
 #include "harness.h"
 #include "lbsim/base/buf.h"
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
+#include "lbsim/net/http/hreply.h"
 #include "lbsim/net/http/httpd.h"
+#include "rawclient.h"
 #include "tnet.h"
 
 /* Bound on waiting for something that must happen (for the download:
@@ -28,7 +28,7 @@ static void big_route(void *app, const lbsim_hrequest_t *req, uint64_t now_ns, l
 }
 
 static void big_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out) {
-  lbsim_hresponse_head(out, e, 200);
+  lbsim_hreply_head(out, e, 200);
   lbsim_buf_printf(out, "Content-Type: application/octet-stream\r\nContent-Length: %u\r\n\r\n", BIG_BYTES);
   if (e->flags & LBSIM_HENTRY_HEAD)
     return;
@@ -77,24 +77,24 @@ static int fixture_stop(fixture_t *f) {
 static int slow_big_download(const char *request, bool half_close, uint32_t max_output_bytes) {
   fixture_t f;
   REQUIRE(fixture_start(&f, 5, max_output_bytes) == 0);
-  tclient_t c;
-  REQUIRE(tclient_connect_rcvbuf(&c, &f.loop, f.port, 4096) == 0);
-  tclient_pause_reading(&c);
-  tclient_send_str(&c, request);
+  rawclient_t c;
+  REQUIRE(rawclient_connect(&c, &f.loop, f.port, 4096) == 0);
+  rawclient_pause_reading(&c);
+  rawclient_send_str(&c, request);
   if (half_close)
-    tclient_shutdown(&c);
+    rawclient_shutdown(&c);
   tnet_sleep(&f.loop, 100);
-  tclient_resume_reading(&c);
-  REQUIRE(tclient_wait_responses(&c, 1, WAIT_MS));
-  REQUIRE(tclient_wait_closed(&c, WAIT_MS));
+  rawclient_resume_reading(&c);
+  REQUIRE(rawclient_wait_responses(&c, 1, WAIT_MS));
+  REQUIRE(rawclient_wait_closed(&c, WAIT_MS));
   REQUIRE(c.nresp == 1);
   REQUIRE(c.resp[0].status == 200);
   if (c.resp[0].body_len != BIG_BYTES) {
-    lbsim_test_fail(__FILE__, __LINE__, "body of %zu bytes, expected %u", c.resp[0].body_len, BIG_BYTES);
+    lbsim_test_fail(__FILE__, __LINE__, "body of %llu bytes, expected %u", (unsigned long long)c.resp[0].body_len, BIG_BYTES);
     return -1;
   }
   REQUIRE(c.eof && c.read_error == 0 && !c.parse_error);
-  tclient_close(&c);
+  rawclient_close(&c);
   return fixture_stop(&f);
 }
 
@@ -125,15 +125,15 @@ TEST(reader_that_never_reads_is_dropped) {
    * timeout instead of staying forever. */
   fixture_t f;
   CHECK_EQ(fixture_start(&f, 0.2, 65536), 0);
-  tclient_t c;
-  CHECK_EQ(tclient_connect_rcvbuf(&c, &f.loop, f.port, 4096), 0);
-  tclient_pause_reading(&c);
+  rawclient_t c;
+  CHECK_EQ(rawclient_connect(&c, &f.loop, f.port, 4096), 0);
+  rawclient_pause_reading(&c);
   uint64_t sent_ns = uv_hrtime();
-  tclient_send_str(&c, "GET /big HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  rawclient_send_str(&c, "GET /big HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
   CHECK(tnet_run_until(&f.loop, has_a_connection, &f.httpd, WAIT_MS));
   CHECK(tnet_run_until(&f.loop, has_no_connection, &f.httpd, WAIT_MS));
   double ms = (double)(uv_hrtime() - sent_ns) / 1e6;
   CHECK_MSG(ms >= 199, "dropped after %.1f ms, before the idle timeout", ms);
-  tclient_close(&c);
+  rawclient_close(&c);
   CHECK_EQ(fixture_stop(&f), 0);
 }

@@ -100,15 +100,17 @@ test_policy_lists_complete_after_compare() {
     "$LBSIM" --compare "${COMPREPLY[0]}" --help >/dev/null || fail "lbsim refuses --compare ${COMPREPLY[0]}"
 }
 
-test_replay_format_and_jitter_names_are_lbsim_s() {
+test_clock_replay_format_and_jitter_names_are_lbsim_s() {
     local opt names got
-    for opt in --replay --format --jitter; do
+    for opt in --clock --replay --format --jitter; do
         names=$(names_in_error "$opt" | sort)
         complete_words "$opt" ""
         got=$(printf '%s\n' "${COMPREPLY[@]}" | sort)
         [ "$got" = "$names" ] || fail "$opt completes [$(echo $got)], lbsim lists [$(echo $names)]"
     done
     expect --replay l "=>" linkerd
+    expect --clock "" "=>" real virtual
+    expect --clock v "=>" virtual
     expect -f j "=>" json
     expect --format "" "=>" text json
     expect --jitter log "=>" lognormal:
@@ -154,6 +156,9 @@ test_files_complete_after_scenario_and_report() {
     mkdir "$dir/drafts"
     expect --scenario "$dir/dr" "=>" "$dir/drill.txt" "$dir/drafts" "$dir/dry.svg"
     expect --report "$dir/dry" "=>" "$dir/dry.svg"
+    # --report writes an SVG: only those, and the directories on the way.
+    expect --report "$dir/dr" "=>" "$dir/drafts" "$dir/dry.svg"
+    expect --report "$dir/" "=>" "$dir/drafts" "$dir/dry.svg"
     expect --scenario = "$dir/o" "=>" "$dir/other"
 }
 

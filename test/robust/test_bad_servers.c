@@ -2,7 +2,6 @@
  * round-robin run next to a healthy lbsim backend: its requests must end
  * with the right result, within the deadline, the healthy backend must keep
  * answering, and nothing may leak (descriptors back to where they were). */
-#include <stdlib.h>
 #include <unistd.h>
 #include <string.h>
 #include <stdio.h>
@@ -11,7 +10,6 @@
 #include "fakeserver.h"
 #include "harness.h"
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 
 #define TIMEOUT_S 0.4
 
@@ -44,7 +42,7 @@ static int against(const bad_server_t *bad) {
   REQUIRE(cfx_add_url(&f, server.port) == 0);
   REQUIRE(cfx_add_backend(&f, 2) == 0);
   REQUIRE(cfx_run(&f) == 0);
-  const lbsim_stats_t *s = &f.balancer.stats;
+  const lbsim_stats_t *s = &f.fleet.stats;
   int ok = 0;
   if (s->backend[0].by_result[bad->result] != 6) {
     const uint64_t *k = s->backend[0].by_result;
@@ -163,7 +161,7 @@ TEST(a_server_that_never_accepts) {
   CHECK(cfx_add_url(&f, port) == 0);
   CHECK(cfx_add_backend(&f, 2) == 0);
   CHECK(cfx_run(&f) == 0);
-  const lbsim_stats_t *s = &f.balancer.stats;
+  const lbsim_stats_t *s = &f.fleet.stats;
   /* The backlog takes one or two; the rest wait for the handshake. */
   CHECK_EQ(s->backend[0].failed, 6);
   CHECK_EQ(s->backend[0].by_result[LBSIM_RESULT_TIMEOUT], 6);

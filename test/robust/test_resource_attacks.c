@@ -1,7 +1,6 @@
 /* Attacks on resources rather than on the parser: slow clients, clients
  * that never read, connection storms, descriptor exhaustion. */
 #include <errno.h>
-#include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -11,8 +10,7 @@
 #include "backend_fixture.h"
 #include "client_fixture.h"
 #include "harness.h"
-#include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
+#include "rawclient.h"
 #include "tnet.h"
 
 /* Bound on waiting for something that must happen: generous, so that a
@@ -29,80 +27,26 @@ static bool backend_idle(void *f) {
 
 /* ---- connections that send a request a byte at a time -------------------- */
 
-typedef struct trickler_s {
-  uv_tcp_t tcp;
-  uv_connect_t req;
-  uv_timer_t timer;
-  const char *text;
-  size_t len, sent;
-  bool answered_408;
-  bool closed;
-  int handles;
-} trickler_t;
-
-static void trickle_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf) {
-  static char space[4096];
-  (void)h;
-  (void)size;
-  *buf = uv_buf_init(space, sizeof(space));
+/* A connection that sends its request one byte every 40 ms. */
+static void trickle_start(rawclient_t *c, uv_loop_t *loop, uint16_t port, const char *text) {
+  rawclient_connect(c, loop, port, 0);
+  rawclient_send_paced(c, text, strlen(text), 1, 40);
 }
 
-static void trickle_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
-  trickler_t *t = s->data;
-  if (n > 0 && (size_t)n >= 12 && memcmp(buf->base, "HTTP/1.1 408", 12) == 0)
-    t->answered_408 = true;
-  if (n < 0) {
-    t->closed = true;
-    uv_timer_stop(&t->timer);
-    uv_read_stop(s);
-  }
-}
-
-static void trickle_tick(uv_timer_t *timer) {
-  trickler_t *t = timer->data;
-  if (t->closed || t->sent == t->len)
-    return;
-  uv_buf_t b = uv_buf_init((char *)t->text + t->sent, 1);
-  if (uv_try_write((uv_stream_t *)&t->tcp, &b, 1) == 1)
-    t->sent++;
-}
-
-static void trickle_connected(uv_connect_t *req, int status) {
-  trickler_t *t = req->data;
-  if (status != 0) {
-    t->closed = true;
-    return;
-  }
-  uv_read_start((uv_stream_t *)&t->tcp, trickle_alloc, trickle_read);
-  uv_timer_start(&t->timer, trickle_tick, 0, 40);
-}
-
-static void trickle_start(trickler_t *t, uv_loop_t *loop, uint16_t port, const char *text) {
-  memset(t, 0, sizeof(*t));
-  t->text = text;
-  t->len = strlen(text);
-  uv_tcp_init(loop, &t->tcp);
-  uv_timer_init(loop, &t->timer);
-  t->tcp.data = t->timer.data = t->req.data = t;
-  struct sockaddr_in a;
-  uv_ip4_addr("127.0.0.1", port, &a);
-  uv_tcp_connect(&t->req, &t->tcp, (struct sockaddr *)&a, trickle_connected);
-}
-
-static void trickle_close(trickler_t *t) {
-  uv_close((uv_handle_t *)&t->tcp, NULL);
-  uv_close((uv_handle_t *)&t->timer, NULL);
+/* Cut with a 408, then closed. */
+static bool cut_with_408(const rawclient_t *c) {
+  return rawclient_peer_closed(c) && c->in.len >= 12 && memcmp(c->in.data, "HTTP/1.1 408", 12) == 0;
 }
 
 typedef struct cut_slow_s {
-  trickler_t *slow;
+  rawclient_t *slow;
   int n;
 } cut_slow_t;
 
 static int count_cut(const cut_slow_t *c) {
   int cut = 0;
   for (int i = 0; i < c->n; i++)
-    cut += c->slow[i].closed && c->slow[i].answered_408;
+    cut += cut_with_408(&c->slow[i]);
   return cut;
 }
 
@@ -122,7 +66,7 @@ TEST(slowloris_is_cut_by_the_header_deadline_while_others_are_served) {
   bfx_defaults(&f);
   f.cfg.header_timeout_s = 0.3;
   CHECK(bfx_start(&f, 0) == 0);
-  static trickler_t slow[N];
+  static rawclient_t slow[N];
   for (int i = 0; i < N; i++)
     trickle_start(&slow[i], &f.loop, f.port, "GET /ping HTTP/1.1\r\nHost: a\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n");
   CHECK(tnet_run_until(&f.loop, all_slow_connected, &f, EVENTUALLY_MS));
@@ -138,7 +82,7 @@ TEST(slowloris_is_cut_by_the_header_deadline_while_others_are_served) {
   CHECK_MSG(count_cut(&cut) == N, "%d of %d slow connections cut with 408", count_cut(&cut), N);
   /* The server lingers on each (reading, discarding) until its peer closes. */
   for (int i = 0; i < N; i++)
-    trickle_close(&slow[i]);
+    rawclient_close(&slow[i]);
   CHECK(tnet_run_until(&f.loop, backend_idle, &f, EVENTUALLY_MS));
   CHECK(bfx_stop(&f) == 0);
 }
@@ -211,7 +155,7 @@ TEST(a_reader_that_never_reads_is_held_in_bounded_memory) {
   uint64_t most = 0;
   int after = 0;
   for (int i = 0; i < EVENTUALLY_MS / 25 && after < 20; i++) {
-    run_for(&f.loop, 25);
+    tnet_sleep(&f.loop, 25);
     uint64_t held = lbsim_httpd_buffered_bytes(&f.backend.httpd);
     most = held > most ? held : most;
     after += fl.sent > 100000;
@@ -265,7 +209,7 @@ TEST(connect_and_reset_storms_leave_no_descriptor_behind) {
   backend_fixture_t f;
   bfx_defaults(&f);
   CHECK(bfx_start(&f, 0) == 0);
-  run_for(&f.loop, 10);
+  tnet_sleep(&f.loop, 10);
   int baseline = cfx_open_fds();
   static storm_t storm[N];
   int done = 0;
@@ -356,7 +300,7 @@ TEST(running_out_of_descriptors_neither_spins_nor_sticks) {
   for (int i = 0; i < c.n; i++)
     CHECK_MSG(!c.connected[i] || c.dropped[i], "client %d of %d: still connected", i + 1, c.n);
   CHECK_EQ(f.backend.httpd.nconns, 0);
-  run_for(&f.loop, 300);
+  tnet_sleep(&f.loop, 300);
   double spent = cpu_seconds() - cpu0;
   CHECK_TIME(spent < 0.1, "%.3f s of CPU out of descriptors", spent);
   for (int i = 0; i < c.n; i++)

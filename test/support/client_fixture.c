@@ -7,8 +7,7 @@
 
 #include "harness.h"
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
-#include "rawclient.h"
+#include "tnet.h"
 
 int cfx_setup(client_fixture_t *f) {
   memset(f, 0, sizeof(*f));
@@ -32,14 +31,14 @@ int cfx_add_url(client_fixture_t *f, uint16_t port) {
 }
 
 int cfx_add_backend(client_fixture_t *f, double latency_ms) {
-  if (f->fleet.models == NULL) {
+  if (f->farm.models == NULL) {
     lbsim_config_t cfg = f->cfg;
     cfg.backends = CFX_MAX_BACKENDS;
-    REQUIRE(lbsim_fleet_init(&f->fleet, &cfg, 1, &f->sched.clock) == 0);
+    REQUIRE(lbsim_farm_init(&f->farm, &cfg, 1, &f->sched.clock) == 0);
   }
   uint32_t i = f->nbackends++;
-  f->fleet.models[i].latency.latency_ms = latency_ms;
-  REQUIRE(lbsim_backend_start(&f->backends[i], &f->loop, &f->sched, &f->fleet.models[i], &f->cfg, 0, 1) == 0);
+  f->farm.models[i].latency.latency_ms = latency_ms;
+  REQUIRE(lbsim_backend_start(&f->backends[i], &f->loop, &f->sched, &f->farm.models[i], &f->cfg, 0, 1) == 0);
   return cfx_add_url(f, f->backends[i].port);
 }
 
@@ -50,10 +49,9 @@ void cfx_on_finished(lbsim_runner_t *r, uint64_t now_ns) {
 }
 
 int cfx_run(client_fixture_t *f) {
-  const char *names[CFX_MAX_BACKENDS];
   for (uint32_t i = 0; i < f->nurls; i++)
-    names[i] = f->urls[i].text;
-  REQUIRE(lbsim_balancer_init(&f->balancer, &f->cfg, f->cfg.seed, 0, names, f->nurls, NULL) == 0);
+    f->names[i] = f->urls[i].text;
+  REQUIRE(lbsim_fleet_init(&f->fleet, &f->cfg, f->cfg.seed, 0, f->names, f->nurls, NULL) == 0);
   lbsim_client_config_t ccfg = {
       .pool_size = f->cfg.pool_size,
       .max_total = f->max_connections,
@@ -61,8 +59,8 @@ int cfx_run(client_fixture_t *f) {
       .timeout_ns = lbsim_ms_to_ns(f->cfg.timeout_s * 1000.0),
       .idle_ns = lbsim_ms_to_ns(f->cfg.client_idle_s * 1000.0),
   };
-  REQUIRE(lbsim_client_init(&f->client, &f->loop, &f->sched, &ccfg, f->urls, f->nurls) == 0);
-  lbsim_balancer_attach(&f->balancer, &f->client.transport);
+  REQUIRE(lbsim_client_init(&f->client, &f->loop, &f->sched, &ccfg, f->urls, NULL, f->nurls) == 0);
+  lbsim_fleet_attach(&f->fleet, &f->client.transport, true);
   for (uint32_t i = 0; i < f->nurls; i++) {
     struct sockaddr_in a;
     uv_ip4_addr(f->urls[i].host, f->urls[i].port, &a);
@@ -72,9 +70,9 @@ int cfx_run(client_fixture_t *f) {
       REQUIRE(lbsim_client_set_address(&f->client, i, (struct sockaddr *)&a) == 0);
   }
   lbsim_report_init(&f->report, &f->cfg, f->cfg.seed, f->out, 0);
-  REQUIRE(lbsim_runner_init(&f->runner, &f->sched.clock, &f->cfg, f->cfg.seed, &f->balancer, 1, NULL, &f->report) == 0);
+  REQUIRE(lbsim_runner_init(&f->runner, &f->sched.clock, &f->cfg, f->cfg.seed, &f->fleet, 1, NULL, &f->report) == 0);
   uint64_t t0 = uv_hrtime();
-  lbsim_report_bind(&f->report, &f->balancer, 1, f->balancer.names, f->nurls, NULL, t0);
+  lbsim_report_bind(&f->report, &f->fleet, 1, f->names, f->nurls, NULL, t0);
   lbsim_runner_start(&f->runner, t0, cfx_on_finished);
   while (!f->finished)
     uv_run(&f->loop, UV_RUN_ONCE);
@@ -91,16 +89,16 @@ int cfx_teardown(client_fixture_t *f) {
   lbsim_client_close(&f->client, on_client_closed);
   for (uint32_t i = 0; i < f->nbackends; i++)
     lbsim_backend_close(&f->backends[i], NULL);
-  lbsim_fleet_stop(&f->fleet);
+  lbsim_farm_stop(&f->farm);
   for (int i = 0; i < 50; i++)
     uv_run(&f->loop, UV_RUN_NOWAIT);
   lbsim_sched_close(&f->sched, NULL);
-  int ok = close_loop(&f->loop);
+  int ok = tnet_close_loop(&f->loop);
   lbsim_runner_free(&f->runner);
   lbsim_client_free(&f->client);
-  lbsim_balancer_free(&f->balancer);
-  lbsim_report_free(&f->report);
   lbsim_fleet_free(&f->fleet);
+  lbsim_report_free(&f->report);
+  lbsim_farm_free(&f->farm);
   fclose(f->out);
   return ok;
 }

@@ -10,6 +10,7 @@
 #include "lbsim/net/backend.h"
 #include "lbsim/net/client.h"
 #include "lbsim/model/model.h"
+#include "lbsim/balancer/fleet.h"
 #include "lbsim/balancer/runner.h"
 
 #define CFX_MAX_BACKENDS 8
@@ -19,12 +20,13 @@ typedef struct client_fixture_s {
   uv_loop_t loop;
   lbsim_sched_t sched;
   lbsim_config_t cfg;         /* adjust between cfx_setup and cfx_run */
-  lbsim_fleet_t fleet;        /* the lbsim backends' models, on the loop's clock */
+  lbsim_farm_t farm;        /* the lbsim backends' models, on the loop's clock */
   lbsim_backend_t backends[CFX_MAX_BACKENDS];
   uint32_t nbackends;
   lbsim_url_t urls[CFX_MAX_BACKENDS];
   uint32_t nurls;
-  lbsim_balancer_t balancer;
+  const char *names[CFX_MAX_BACKENDS];
+  lbsim_fleet_t fleet;        /* of one client */
   lbsim_client_t client;      /* its transport */
   lbsim_report_t report;
   lbsim_runner_t runner;

@@ -10,7 +10,6 @@
 #define LBSIM_TEST_HARNESS_H
 
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 

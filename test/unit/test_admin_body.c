@@ -6,7 +6,6 @@
 #include "harness.h"
 #include "lbsim/base/error.h"
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 #include "lbsim/control/admin.h"
 
 static int parse(const char *body, lbsim_event_t *events, char *err) {

@@ -1,8 +1,8 @@
 /* Unit tests of command-line parsing and validation (lbsim/cli/config.h). */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "cmdline.h"
 #include "harness.h"
 #include "lbsim/cli/config.h"
 #include "lbsim/report/report.h"
@@ -10,27 +10,8 @@
 static lbsim_config_t cfg;
 static char err[512];
 
-/* Parses "lbsim" followed by the given arguments (NULL-terminated). */
-static lbsim_parse_result_t parse(const char *first, ...) {
-  char *argv[64];
-  int argc = 0;
-  argv[argc++] = strdup("lbsim");
-  va_list ap;
-  va_start(ap, first);
-  for (const char *a = first; a != NULL && argc < 63; a = va_arg(ap, const char *))
-    argv[argc++] = strdup(a);
-  va_end(ap);
-  argv[argc] = NULL;
-  char *owned[64];
-  memcpy(owned, argv, sizeof(argv)); /* getopt_long permutes argv */
-  strcpy(err, "");
-  lbsim_parse_result_t r = lbsim_config_parse(&cfg, argc, argv, err, sizeof(err));
-  for (int i = 0; i < argc; i++)
-    free(owned[i]);
-  return r;
-}
-
-#define PARSE(...) parse(__VA_ARGS__, (const char *)NULL)
+/* Parses "lbsim" followed by the given arguments. */
+#define PARSE(...) cmdline_parse(&cfg, err, sizeof(err), __VA_ARGS__, (const char *)NULL)
 
 /* Runs a parse, frees the configuration and checks the result. */
 #define CHECK_PARSE(expected, ...)                                                   \
@@ -432,9 +413,8 @@ TEST(repeated_parses_are_independent) {
 
 TEST(error_message_fits_small_buffers) {
   char small[16];
-  char *argv[] = {(char[]){"lbsim"}, (char[]){"--bogus-option-with-a-long-name"}, NULL};
-  memset(small, 'x', sizeof(small));
-  CHECK_EQ(lbsim_config_parse(&cfg, 2, argv, small, sizeof(small)), LBSIM_PARSE_ERROR);
+  CHECK_EQ(cmdline_parse(&cfg, small, sizeof(small), "--bogus-option-with-a-long-name", (const char *)NULL),
+           LBSIM_PARSE_ERROR);
   lbsim_config_free(&cfg);
   CHECK_EQ(strlen(small), sizeof(small) - 1);
 }

@@ -5,13 +5,12 @@
  * errors. The network's completions come to a recorder here instead of a
  * balancer; no loop, no socket. */
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 #include "lbsim/virtual/engine.h"
+#include "lbsim/virtual/vnet.h"
 #include "lbsim/base/rng.h"
 
 #define MS(x) ((uint64_t)((x) * 1000000.0 + 0.5))
@@ -318,7 +317,8 @@ static void on_rig_done(void *data, const lbsim_request_t *req, lbsim_result_t r
 
 static void rig_send(rig_t *r, uint32_t backend) {
   lbsim_request_t *req = r->net.transport.ops->request(&r->net.transport);
-  req->backend = backend;
+  req->backend = req->pick = backend;
+  req->client = 0;
   req->start_ns = r->engine.now_ns;
   req->oracle_ms = -1;
   req->to_fastest = false;
@@ -351,7 +351,7 @@ static int rig_init_spread(rig_t *r, double latency_ms, uint32_t capacity, doubl
     m->capacity = capacity;
     m->slow_start_factor = 1;
   }
-  REQUIRE(lbsim_vnet_init(&r->net, &r->engine, r->models, 3, 7, net_delay_ms, spread, timeout_s, 4) == 0);
+  REQUIRE(lbsim_vnet_init(&r->net, &r->engine, r->models, 3, 1, 3, NULL, 7, net_delay_ms, spread, timeout_s, 4) == 0);
   r->net.transport.on_done = on_rig_done;
   r->net.transport.done_data = r;
   r->resend_to = 3;
@@ -368,7 +368,7 @@ static void rig_free(rig_t *r) {
   lbsim_engine_free(&r->engine);
 }
 
-/* A scripted change of a model at an instant, as the fleet makes it. */
+/* A scripted change of a model at an instant, as the farm makes it. */
 typedef struct change_s {
   lbsim_timer_t timer;
   rig_t *rig;
@@ -771,7 +771,7 @@ static void on_drip(lbsim_timer_t *timer, uint64_t now_ns) {
 TEST(requests_in_flight_beyond_the_memory_budget_stop_the_engine) {
   rig_t r;
   CHECK(rig_init(&r, 3600000, 0, 0, 86400) == 0);
-  lbsim_engine_limit(&r.engine, 1, 1024 * LBSIM_ENGINE_BATCH_BYTES); /* one slab of batches */
+  lbsim_engine_limit(&r.engine, 1, 1024 * LBSIM_VNET_BATCH_BYTES); /* one slab of batches */
   drip_t d = {.rig = &r, .left = 5000};
   lbsim_timer_init(&d.timer, LBSIM_ORDER_TRAFFIC);
   lbsim_clock_set(&r.engine.clock, &d.timer, MS(1), on_drip);
@@ -781,7 +781,7 @@ TEST(requests_in_flight_beyond_the_memory_budget_stop_the_engine) {
   CHECK_EQ(r.ndone, 1);
   CHECK_EQ(r.done[0].result, LBSIM_RESULT_CANCELLED);
   CHECK_EQ(r.net.in_flight, 1024);
-  CHECK_EQ(r.engine.state_bytes, 1024 * LBSIM_ENGINE_BATCH_BYTES);
+  CHECK_EQ(r.engine.state_bytes, 1024 * LBSIM_VNET_BATCH_BYTES);
   lbsim_vnet_cancel_all(&r.net);
   CHECK_EQ(r.ended, 1025);
   lbsim_clock_cancel(&r.engine.clock, &d.timer);

@@ -8,7 +8,7 @@
 #include <string.h>
 #include "lbsim/base/buf.h"
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
+#include "lbsim/net/http/hreply.h"
 #include "lbsim/net/http/hsession.h"
 
 #define MS 1000000ull
@@ -31,9 +31,9 @@ static void app_route(void *app, const lbsim_hrequest_t *req, uint64_t now_ns, l
 static void app_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out) {
   (void)app;
   if (e->kind == 1)
-    lbsim_hresponse_simple(out, e, 200, "text/plain", NULL, "pong", 4);
+    lbsim_hreply_simple(out, e, 200, "text/plain", NULL, "pong", 4);
   else
-    lbsim_hresponse_simple(out, e, 404, "text/plain", NULL, "none", 4);
+    lbsim_hreply_simple(out, e, 404, "text/plain", NULL, "none", 4);
 }
 
 static void app_dropped(void *app, const lbsim_hentry_t *e) {

@@ -8,7 +8,7 @@
 #include "harness.h"
 #include "lbsim/base/buf.h"
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
+#include "lbsim/net/http/hreply.h"
 #include "lbsim/net/http/hsession.h"
 #include "lbsim/base/rng.h"
 
@@ -47,7 +47,7 @@ static void fake_render(void *data, const lbsim_hentry_t *e, lbsim_buf_t *out) {
   fake_app_t *app = data;
   app->rendered++;
   const char *body = app->paths[e->arg];
-  lbsim_hresponse_simple(out, e, e->status, "text/plain", NULL, body, strlen(body));
+  lbsim_hreply_simple(out, e, e->status, "text/plain", NULL, body, strlen(body));
 }
 
 static void fake_dropped(void *data, const lbsim_hentry_t *e) {

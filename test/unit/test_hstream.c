@@ -6,7 +6,7 @@
 #include <string.h>
 #include "lbsim/base/buf.h"
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
+#include "lbsim/net/http/hreply.h"
 #include "lbsim/net/http/hsession.h"
 
 #define MS(x) ((uint64_t)(x) * UINT64_C(1000000))
@@ -35,10 +35,10 @@ static void route(void *data, const lbsim_hrequest_t *req, uint64_t now_ns, lbsi
 static void render(void *data, const lbsim_hentry_t *e, lbsim_buf_t *out) {
   (void)data;
   if (e->flags & LBSIM_HENTRY_STREAM) {
-    lbsim_hresponse_head(out, e, 200);
+    lbsim_hreply_head(out, e, 200);
     lbsim_buf_append_str(out, "Content-Type: text/event-stream\r\n\r\n");
   } else {
-    lbsim_hresponse_simple(out, e, 200, "text/plain", NULL, "ok", 2);
+    lbsim_hreply_simple(out, e, 200, "text/plain", NULL, "ok", 2);
   }
 }
 

@@ -9,8 +9,6 @@
 
 #include "harness.h"
 #include "lbsim/base/buf.h"
-#include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 #include "lbsim/report/report.h"
 
 typedef struct sink_s {
@@ -101,9 +99,9 @@ TEST(a_tick_carries_the_estimates_and_what_is_in_flight) {
   lbsim_config_t cfg;
   lbsim_config_defaults(&cfg);
   const char *names[] = {"http://127.0.0.1:1/ping", "http://127.0.0.1:2/ping", "http://127.0.0.1:3/ping"};
-  lbsim_balancer_t b;
-  CHECK(lbsim_balancer_init(&b, &cfg, 1, 0, names, 3, NULL) == 0);
-  b.ema.value_ms[1] = 812.4;
+  lbsim_fleet_t b;
+  CHECK(lbsim_fleet_init(&b, &cfg, 1, 0, names, 3, NULL) == 0);
+  b.clients[0].ema.value_ms[1] = 812.4;
   b.in_flight_to[2] = 7;
   b.in_flight = 7;
   sink_t sink = {LBSIM_BUF_INIT, 0};
@@ -119,5 +117,5 @@ TEST(a_tick_carries_the_estimates_and_what_is_in_flight) {
             "%s", sink.got.data);
   lbsim_report_free(&json);
   lbsim_buf_free(&sink.got);
-  lbsim_balancer_free(&b);
+  lbsim_fleet_free(&b);
 }

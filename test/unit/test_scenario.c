@@ -1,6 +1,5 @@
-/* Scenario files, jitter and the capacity queue: pure code. */
+/* Scenario files and the actions they script (lbsim/model/scenario.h). */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -8,7 +7,6 @@
 #include "harness.h"
 #include "lbsim/base/error.h"
 #include "lbsim/model/scenario.h"
-#include "lbsim/model/service.h"
 
 TEST(parses_every_action_sorted_by_time) {
   lbsim_scenario_t sc;
@@ -161,73 +159,6 @@ TEST(load_reports_missing_files) {
   snprintf(expect, sizeof(expect), "%s:2: backend 9 does not exist", path);
   CHECK_MSG(strstr(err, expect) != NULL, "%s", err);
   remove(path);
-}
-
-TEST(jitter_parse_and_format) {
-  lbsim_jitter_t j;
-  char err[200], text[48];
-  CHECK_EQ(lbsim_jitter_parse("none", &j, err, sizeof(err)), 0);
-  CHECK_EQ(j.kind, LBSIM_JITTER_NONE);
-  CHECK_EQ(lbsim_jitter_parse("exp:20", &j, err, sizeof(err)), 0);
-  lbsim_jitter_format(&j, text, sizeof(text));
-  CHECK_STR_EQ(text, "exp:20");
-  CHECK_EQ(lbsim_jitter_parse("uniform:1", &j, err, sizeof(err)), 0);
-  CHECK_EQ(lbsim_jitter_parse("uniform:1.5", &j, err, sizeof(err)), LBSIM_EINVAL);
-  CHECK_EQ(lbsim_jitter_parse("lognormal:", &j, err, sizeof(err)), LBSIM_EINVAL);
-  CHECK_EQ(lbsim_jitter_parse("lognormal", &j, err, sizeof(err)), LBSIM_EINVAL);
-  CHECK_EQ(lbsim_jitter_parse("exp:0", &j, err, sizeof(err)), LBSIM_EINVAL);
-}
-
-TEST(jitter_keeps_the_mean_and_spreads) {
-  static const char *specs[] = {"exp:20", "lognormal:0.3", "uniform:1"};
-  static const double means[] = {120, 100, 100};
-  for (int k = 0; k < 3; k++) {
-    lbsim_jitter_t j;
-    char err[200];
-    CHECK_EQ(lbsim_jitter_parse(specs[k], &j, err, sizeof(err)), 0);
-    lbsim_rng_t r;
-    lbsim_rng_init(&r, 8, 8);
-    double sum = 0, lo = 1e9, hi = 0;
-    enum { N = 100000 };
-    for (int i = 0; i < N; i++) {
-      double v = lbsim_jitter_apply(&j, 100, &r);
-      CHECK(v >= 0);
-      sum += v;
-      lo = v < lo ? v : lo;
-      hi = v > hi ? v : hi;
-    }
-    CHECK_MSG(fabs(sum / N - means[k]) < means[k] * 0.01, "%s: mean %.2f", specs[k], sum / N);
-    CHECK(hi - lo > 50);
-  }
-}
-
-TEST(capacity_serves_first_come_first_served_in_waves) {
-  lbsim_servers_t s;
-  CHECK_EQ(lbsim_servers_init(&s, 10), 0);
-  uint64_t ms = 1000000;
-  int waves[11] = {0};
-  for (int i = 0; i < 100; i++) {
-    uint64_t done = lbsim_servers_schedule(&s, 0, 20 * ms);
-    CHECK(done % (20 * ms) == 0);
-    int wave = (int)(done / (20 * ms));
-    CHECK(wave >= 1 && wave <= 10);
-    waves[wave]++;
-    /* First come, first served: never sooner than an earlier arrival. */
-    CHECK(wave == i / 10 + 1);
-  }
-  for (int w = 1; w <= 10; w++)
-    CHECK_EQ(waves[w], 10);
-  /* Later arrivals after the queue drained start at once. */
-  CHECK_EQ(lbsim_servers_schedule(&s, 500 * ms, 20 * ms), 520 * ms);
-  /* Growing adds idle servers; shrinking keeps the soonest free. */
-  CHECK_EQ(lbsim_servers_resize(&s, 20, 600 * ms), 0);
-  CHECK_EQ(s.capacity, 20);
-  CHECK_EQ(lbsim_servers_resize(&s, 2, 600 * ms), 0);
-  CHECK_EQ(lbsim_servers_schedule(&s, 600 * ms, 10 * ms), 610 * ms);
-  lbsim_servers_free(&s);
-  CHECK_EQ(lbsim_servers_init(&s, 0), 0); /* unlimited */
-  CHECK_EQ(lbsim_servers_schedule(&s, 5, 7), 12);
-  lbsim_servers_free(&s);
 }
 
 TEST(action_parse_serves_the_admin_endpoint_too) {

@@ -7,7 +7,6 @@
 #include "lbsim/base/error.h"
 #include "lbsim/base/buf.h"
 #include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 #include "lbsim/report/sse.h"
 
 #define TOKEN 0x5f3a09c1u

@@ -1,5 +1,5 @@
-/* Unit tests of the visual report's timeline, axes and choice of backends
- * (lbsim/report/svg.h), and of the SVG drawn from them. */
+/* Unit tests of the visual report's axes and choice of backends
+ * (lbsim/report/svg.h), and of the SVG drawn from a timeline. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,50 +72,6 @@ TEST(ticks_are_nice_and_cover_the_axis) {
   CHECK_EQ(lbsim_axis_ticks(&a, t, named, 4), 4); /* never more than asked */
 }
 
-TEST(blocks_cover_the_whole_run_and_keep_every_count) {
-  lbsim_timeline_t tl;
-  CHECK_EQ(lbsim_timeline_init(&tl, 2, 3), 0);
-  const uint32_t blocks = 3 * LBSIM_TIMELINE_MAX + 7;
-  for (uint32_t b = 1; b <= blocks; b++) {
-    int at = lbsim_timeline_block(&tl, b * 0.5);
-    CHECK(at >= 0);
-    lbsim_timeline_picks(&tl, (uint32_t)at, 0)[b % 3] += 2;
-    lbsim_timeline_picks(&tl, (uint32_t)at, 1)[0] += 1;
-    tl.answered[(size_t)at * 2] += 2;
-    tl.failed[(size_t)at * 2] += b % 2;
-  }
-  CHECK(tl.nblocks <= tl.block_cap && tl.nblocks > tl.block_cap / 4);
-  CHECK_NEAR(tl.block_end[tl.nblocks - 1], blocks * 0.5, 1e-9);
-  uint64_t picks0 = 0, picks1 = 0, answered = 0, failed = 0;
-  for (uint32_t b = 0; b < tl.nblocks; b++) {
-    if (b > 0)
-      CHECK(tl.block_end[b] > tl.block_end[b - 1]);
-    for (uint32_t i = 0; i < 3; i++)
-      picks0 += lbsim_timeline_picks(&tl, b, 0)[i], picks1 += lbsim_timeline_picks(&tl, b, 1)[i];
-    answered += tl.answered[(size_t)b * 2];
-    failed += tl.failed[(size_t)b * 2];
-  }
-  CHECK_EQ(picks0, 2 * blocks);
-  CHECK_EQ(picks1, blocks);
-  CHECK_EQ(answered, 2 * blocks);
-  CHECK_EQ(failed, (blocks + 1) / 2);
-  lbsim_timeline_free(&tl);
-}
-
-TEST(samples_are_thinned_evenly_and_the_last_is_kept) {
-  lbsim_timeline_t tl;
-  CHECK_EQ(lbsim_timeline_init(&tl, 1, 2), 0);
-  const uint32_t samples = 5 * LBSIM_TIMELINE_MAX;
-  for (uint32_t s = 0; s < samples; s++)
-    lbsim_timeline_sample(&tl, s * 0.05, false);
-  CHECK(lbsim_timeline_sample(&tl, samples * 0.05, true) >= 0);
-  CHECK(tl.nsamples <= tl.sample_cap && tl.nsamples > tl.sample_cap / 4);
-  CHECK(tl.sample_t[0] == 0);
-  CHECK_NEAR(tl.sample_t[tl.nsamples - 1], samples * 0.05, 1e-9);
-  CHECK(lbsim_timeline_sample(&tl, 1.0, true) < 0); /* never back in time */
-  lbsim_timeline_free(&tl);
-}
-
 /* 11 backends at 10 ms for 15 s sampled every 50 ms, summarised every 5 s;
  * backend 1 stuck at 2 s (past a 1 s timeout) from 3.75 s to 11.25 s;
  * round robin sends each the same, some of them failing. */
@@ -180,16 +136,24 @@ TEST(a_slow_backend_few_requests_went_to_still_matters) {
 TEST(the_drawing_shows_the_stuck_backend_shares_and_failures) {
   lbsim_timeline_t tl;
   CHECK_EQ(linkerd_like(&tl), 0);
-  const char *names[11] = {"b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8", "b9", "b10", "b11"};
+  char urls[11][40];
+  const char *names[11];
+  for (int i = 0; i < 11; i++) {
+    snprintf(urls[i], sizeof(urls[i]), "http://127.0.0.1:%d/ping", 7001 + i);
+    names[i] = urls[i];
+  }
+  const char *const *per_policy[1] = {names};
   const char *policies[1] = {"round-robin"};
   char *svg = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&svg, &len);
   CHECK(f != NULL);
-  CHECK_EQ(lbsim_svg_write(f, &tl, names, policies, "t"), 0);
+  CHECK_EQ(lbsim_svg_write(f, &tl, per_policy, policies, "t"), 0);
   fclose(f);
   CHECK(strstr(svg, "class=\"latency\" data-scale=\"log\"") != NULL);
   CHECK(strstr(svg, "class=\"legend-backend\" data-backend=\"1\"") != NULL);
+  CHECK(strstr(svg, ">backend 1</text>") != NULL);       /* by number, not by URL */
+  CHECK(strstr(svg, "backends 1–11: 127.0.0.1 ports 7001–7011") != NULL); /* where they are */
   CHECK(strstr(svg, "class=\"truth\" data-backend=\"1\"") != NULL);
   CHECK(strstr(svg, "<title>455 failed of 5000</title>") != NULL);
   /* Three blocks: each one's bands start where the previous ended. */
@@ -198,6 +162,20 @@ TEST(the_drawing_shows_the_stuck_backend_shares_and_failures) {
   for (const char *p = svg; (p = strstr(p, "class=\"share\"")) != NULL; p++)
     bands++;
   CHECK_EQ(bands, 3 * (LBSIM_SVG_COLORS + 1));
+  /* Backends 2-9 answer alike all along: one grey line, said in the legend. */
+  CHECK(strstr(svg, "same true latency: 2–9") != NULL);
+  CHECK(strstr(svg, "data-backends=\"2 3 4 5 6 7 8 9\"") != NULL);
+  free(svg);
+  svg = NULL;
+  /* Without a failure, the failure plot is one line that says so. */
+  for (uint32_t b = 0; b < tl.nblocks; b++)
+    tl.failed[b] = 0;
+  f = open_memstream(&svg, &len);
+  CHECK(f != NULL);
+  CHECK_EQ(lbsim_svg_write(f, &tl, per_policy, policies, "t"), 0);
+  fclose(f);
+  CHECK(strstr(svg, "no failures: 0 of the 15000 answers failed") != NULL);
+  CHECK(strstr(svg, "class=\"failed\"") == NULL);
   free(svg);
   lbsim_timeline_free(&tl);
 }

@@ -3,8 +3,8 @@
  * line with a sweep. */
 #include <math.h>
 #include <stdarg.h>
-#include <stdlib.h>
 
+#include "cmdline.h"
 #include "harness.h"
 #include "lbsim/base/error.h"
 #include "lbsim/cli/config.h"
@@ -296,6 +296,8 @@ static uint64_t picks_with(const char *name, uint32_t flag, int variant) {
   if (lbsim_ema_init(&ema, params.n, alpha) != 0)
     return 0;
   params.ema = &ema;
+  uint64_t in_flight[64] = {0};
+  params.in_flight = in_flight;
   if (lbsim_policy_init(&p, lbsim_policy_find(name), &params) != 0) {
     lbsim_ema_free(&ema);
     return 0;
@@ -342,25 +344,7 @@ TEST(each_policy_declares_the_settings_it_reads) {
 
 static lbsim_config_t cfg;
 
-static lbsim_parse_result_t parse(const char *first, ...) {
-  char *argv[64], *owned[64];
-  int argc = 0;
-  argv[argc++] = strdup("lbsim");
-  va_list ap;
-  va_start(ap, first);
-  for (const char *a = first; a != NULL && argc < 63; a = va_arg(ap, const char *))
-    argv[argc++] = strdup(a);
-  va_end(ap);
-  argv[argc] = NULL;
-  memcpy(owned, argv, sizeof(argv));
-  strcpy(err, "");
-  lbsim_parse_result_t r = lbsim_config_parse(&cfg, argc, argv, err, sizeof(err));
-  for (int i = 0; i < argc; i++)
-    free(owned[i]);
-  return r;
-}
-
-#define PARSE(...) parse(__VA_ARGS__, (const char *)NULL)
+#define PARSE(...) cmdline_parse(&cfg, err, sizeof(err), __VA_ARGS__, (const char *)NULL)
 
 #define CHECK_BAD_LINE(needle, ...)                                                  \
   do {                                                                               \

@@ -9,9 +9,8 @@
 #include <unistd.h>
 #include <stdio.h>
 
+#include "cmdline.h"
 #include "harness.h"
-#include "lbsim/base/common.h"
-#include "lbsim/base/log.h"
 #include "lbsim/base/rng.h"
 #include "lbsim/virtual/vsim.h"
 
@@ -24,7 +23,7 @@ typedef struct change_log_s {
   lbsim_origin_t origin[MAX_CHANGES];
   lbsim_action_t action[MAX_CHANGES];
   uint32_t n;
-  lbsim_fleet_change_cb next;
+  lbsim_farm_change_cb next;
 } change_log_t;
 
 typedef struct run_s {
@@ -38,7 +37,7 @@ typedef struct run_s {
 static change_log_t *current_log;
 
 /* Sees every change of a model, then passes it on to the simulation. */
-static void on_change(lbsim_fleet_t *fleet, lbsim_model_t *model, const lbsim_event_t *ev, double old,
+static void on_change(lbsim_farm_t *farm, lbsim_model_t *model, const lbsim_event_t *ev, double old,
                       uint64_t now_ns) {
   change_log_t *log = current_log;
   if (log->n < MAX_CHANGES) {
@@ -48,25 +47,16 @@ static void on_change(lbsim_fleet_t *fleet, lbsim_model_t *model, const lbsim_ev
     log->action[log->n] = ev->action;
     log->n++;
   }
-  log->next(fleet, model, ev, old, now_ns);
+  log->next(farm, model, ev, old, now_ns);
 }
 
 /* Parses `args` (words separated by spaces) as the command line, runs it
  * on the virtual clock to the end, keeps the output. */
 static int run(run_t *r, const char *args) {
   memset(r, 0, sizeof(*r));
-  char *copy = strdup(args);
-  char *argv[64];
-  int argc = 0;
-  argv[argc++] = "lbsim";
-  argv[argc++] = "--clock";
-  argv[argc++] = "virtual";
-  for (char *w = strtok(copy, " "); w && argc < 63; w = strtok(NULL, " "))
-    argv[argc++] = w;
-  argv[argc] = NULL;
-  char err[256];
-  lbsim_parse_result_t parsed = lbsim_config_parse(&r->cfg, argc, argv, err, sizeof(err));
-  free(copy);
+  char line[512], err[256];
+  snprintf(line, sizeof(line), "--clock virtual %s", args);
+  lbsim_parse_result_t parsed = cmdline_parse_line(&r->cfg, err, sizeof(err), line);
   if (parsed != LBSIM_PARSE_RUN) {
     fprintf(stderr, "cannot parse '%s': %s\n", args, err);
     return -1;
@@ -74,8 +64,8 @@ static int run(run_t *r, const char *args) {
   r->out = tmpfile();
   REQUIRE(r->out != NULL);
   REQUIRE(lbsim_vsim_init(&r->v, &r->cfg, r->cfg.seed, r->out) == 0);
-  r->changes.next = r->v.fleet.on_change;
-  r->v.fleet.on_change = on_change;
+  r->changes.next = r->v.run.farm.on_change;
+  r->v.run.farm.on_change = on_change;
   current_log = &r->changes;
   lbsim_vsim_execute(&r->v, NULL);
   REQUIRE(r->v.finished);
@@ -105,7 +95,7 @@ static uint32_t occurrences(const char *text, const char *what) {
 }
 
 static const lbsim_stats_t *stats_of(const run_t *r, uint32_t policy) {
-  return &r->v.balancers[policy].stats;
+  return &r->v.run.fleets[policy].stats;
 }
 
 /* 1 backend serving 10 at once at 50 ms, a burst of 35, no network delay
@@ -135,7 +125,7 @@ TEST(capacity_waves_match_the_hand_computed_latencies) {
   for (uint64_t us = 50000; us <= 201000; us += 100)
     CHECK_EQ(lbsim_hist_count_le(&c->latency, (double)us), lbsim_hist_count_le(&want, (double)us));
   lbsim_hist_free(&want);
-  CHECK_EQ(r.v.runner.end_ns - r.v.runner.start_ns, MS(200));
+  CHECK_EQ(r.v.run.runner.end_ns - r.v.run.runner.start_ns, MS(200));
   CHECK(strstr(r.text, "http://127.0.0.1:5001/ping: avg=") != NULL);
   CHECK(strstr(r.text, "requests=35 ok=35 failed=0 elapsed=0.20 s") != NULL);
   CHECK_EQ(r.v.engine.events, 4); /* the four waves; the round starts with the run */
@@ -172,7 +162,7 @@ TEST(timeouts_end_each_round_at_the_deadline) {
   CHECK_EQ(s->total.requests, 20);
   CHECK_EQ(s->total.ok, 0);
   CHECK_EQ(s->total.by_result[LBSIM_RESULT_TIMEOUT], 20);
-  CHECK_EQ(r.v.runner.end_ns - r.v.runner.start_ns, MS(250 + 100 + 250));
+  CHECK_EQ(r.v.run.runner.end_ns - r.v.run.runner.start_ns, MS(250 + 100 + 250));
   CHECK(strstr(r.text, "failures: connect=0 reset=0 timeout=20 bad_response=0 status=0 cancelled=0") != NULL);
   run_free(&r);
 }
@@ -189,7 +179,7 @@ TEST(drift_steps_come_at_exact_multiples_of_the_period) {
     CHECK_EQ(r.changes.backend[k], k % 3);
     CHECK_EQ(r.changes.at_ns[k], MS(300) * (k / 3 + 1));
   }
-  CHECK(r.changes.at_ns[r.changes.n - 1] <= r.v.runner.end_ns);
+  CHECK(r.changes.at_ns[r.changes.n - 1] <= r.v.run.runner.end_ns);
   run_free(&r);
 }
 
@@ -265,7 +255,7 @@ TEST(faults_end_requests_as_the_model_says) {
   CHECK_EQ(s->backend[0].by_result[LBSIM_RESULT_RESET], 1);
   CHECK_EQ(s->backend[0].by_result[LBSIM_RESULT_CONNECT], 2);
   CHECK_EQ(s->backend[1].by_result[LBSIM_RESULT_TIMEOUT], 1);
-  CHECK_EQ(r.v.runner.end_ns, MS(550 + 290));
+  CHECK_EQ(r.v.run.runner.end_ns, MS(550 + 290));
   /* The answers fail with 503 as each backend's error stream draws: a
    * request draws when it is served (a stalled backend serves nothing). */
   static const uint32_t first[3] = {2, 1, 1}, last[3] = {2, 3, 4};
@@ -311,7 +301,7 @@ TEST(requests_and_rounds_end_the_run_exactly) {
   CHECK(run(&r, "-n 4 --latency 10:40 --rate 500 --interval 0.25 --rounds 6 --seed 6 -q") == 0);
   /* six intervals, and the answers that came after the last one */
   CHECK_EQ(occurrences(r.text, "=== Traffic Interval "), 7);
-  CHECK_EQ(r.v.runner.round, 7);
+  CHECK_EQ(r.v.run.runner.round, 7);
   run_free(&r);
 }
 
@@ -322,14 +312,14 @@ TEST(duration_starts_no_round_after_it) {
   CHECK(run(&r, "-n 2 --latency 100 --drift-period 0 --burst 10 --sleep 0.25 --duration 1 --net-delay 0 --seed 1 -q") ==
         0);
   CHECK_EQ(occurrences(r.text, "=== Traffic Round "), 3);
-  CHECK_EQ(r.v.runner.end_ns, MS(800));
+  CHECK_EQ(r.v.run.runner.end_ns, MS(800));
   run_free(&r);
   CHECK(run(&r, "-n 2 --latency 100 --drift-period 0 --rate 100 --duration 2 --seed 1 -q") == 0);
   const lbsim_stats_t *s = stats_of(&r, 0);
   CHECK(s->launched > 150 && s->launched < 250);
   CHECK_EQ(s->total.requests, s->launched);
-  CHECK(r.v.runner.end_ns <= MS(2000 + 100.1));
-  CHECK(r.v.runner.end_ns > MS(2000));
+  CHECK(r.v.run.runner.end_ns <= MS(2000 + 100.1));
+  CHECK(r.v.run.runner.end_ns > MS(2000));
   run_free(&r);
 }
 
@@ -338,7 +328,7 @@ TEST(duration_starts_no_round_after_it) {
 TEST(a_closed_loop_with_jitter_runs_to_the_end) {
   run_t r;
   CHECK(run(&r, "--replay tower --time-scale 0.01 --seed 1") == 0);
-  for (uint32_t w = 0; w < r.v.nbalancers; w++) {
+  for (uint32_t w = 0; w < r.v.run.nfleets; w++) {
     CHECK_EQ(stats_of(&r, w)->launched, 500);
     CHECK_EQ(stats_of(&r, w)->total.requests, 500);
     CHECK_EQ(stats_of(&r, w)->total.ok, 500);

@@ -1,14 +1,21 @@
-/* One balancer: the client side of a request's life, as pure code.
+/* One balancer — one client of a fleet — as pure code: the client side of
+ * a request's life.
  *
  *   pick (the policy) → send (a transport) → outcome → observe (the EMA and
  *   the policy) → statistics and the oracle's verdict
  *
  * The balancer decides where each request goes and learns from how it
  * ended; a *transport* carries the request there and reports back. On real
- * sockets the transport is the HTTP client's pools (client.h); under the
- * virtual clock it is the event engine (engine.h). The balancer reads no
- * clock: every entry point is told the time. Compare mode has one balancer
- * per policy, each with its own transport to its own copy of the backends. */
+ * sockets the transport is the client's HTTP pools (net/client.h); under the
+ * virtual clock it is the virtual network (virtual/vnet.h), which the
+ * clients of one fleet share. The balancer reads no clock: every entry
+ * point is told the time.
+ *
+ * A *fleet* (fleet.h) is the clients of one policy: --clients N of them,
+ * each with its own policy state, estimates and random stream, over the
+ * backends it may use (its subset, or all); they count their requests in
+ * the fleet's statistics. Compare mode has one fleet per policy, each with
+ * its own copies of the backends. */
 #ifndef LBSIM_BALANCER_H
 #define LBSIM_BALANCER_H
 
@@ -21,13 +28,18 @@
 #include "lbsim/balancer/policy.h"
 #include "lbsim/balancer/result.h"
 #include "lbsim/balancer/stats.h"
+#include "lbsim/base/clock.h"
+
+typedef struct lbsim_fleet_s lbsim_fleet_t;
 
 /* What the balancer tells the transport about a request, and gets back
  * with its outcome. Transports embed it in their own request objects. */
 typedef struct lbsim_request_s {
   uint64_t start_ns;          /* the pick: latency is measured from here */
   double oracle_ms;           /* the best expected cost at the pick (< 0: unknown) */
-  uint32_t backend;
+  uint32_t backend;           /* which backend: its index among all of them */
+  uint32_t pick;              /* ... among those of the client (its subset); = backend without one */
+  uint32_t client;            /* which client of the fleet sent it */
   bool to_fastest;            /* the pick was as good as the truly fastest */
 } lbsim_request_t;
 
@@ -65,20 +77,21 @@ typedef void (*lbsim_balancer_done_cb)(lbsim_balancer_t *balancer, uint32_t coun
 
 struct lbsim_balancer_s {
   const lbsim_config_t *cfg;
-  uint32_t index;               /* which policy of --compare */
-  const char *policy_name;
-  uint32_t n;
-  const char **names;           /* the URL of each backend, as printed */
+  lbsim_fleet_t *fleet;
+  uint32_t client;              /* its index in the fleet */
+  uint32_t n;                   /* the backends it may use */
+  const uint32_t *subset;       /* their indices among all, ascending; NULL: all of them */
   lbsim_oracle_t *oracle;       /* NULL when the backends are elsewhere */
   lbsim_transport_t *transport;
-  lbsim_ema_t ema;
+  lbsim_ema_t ema;              /* per backend it may use */
   lbsim_policy_t policy;
-  lbsim_stats_t stats;
-  double *judge_cost_ms;        /* each backend's expected cost, for picks ... */
-  uint64_t judge_version;       /* ... while the oracle's version is this one */
+  lbsim_stats_t *stats;         /* the fleet's */
 
   uint64_t in_flight;           /* launched, not done */
-  uint64_t *in_flight_to;       /* ... per backend */
+  uint64_t *in_flight_to;       /* ... per backend it may use: counted by lbsim_policy_select and _observe_n */
+  uint64_t launched;            /* requests it started in the run */
+  uint64_t rounds;              /* its own rounds counted (fleets of more than one client) */
+  uint32_t last_pick;           /* the backend (among all) of its last pick; UINT32_MAX: none yet */
   uint64_t round_outstanding;   /* launched in this round, not done */
   uint64_t round_start_ns;
   bool launching;               /* a burst is being launched: round ends wait */
@@ -88,12 +101,16 @@ struct lbsim_balancer_s {
   lbsim_balancer_done_cb on_requests_done; /* after completions (the runner) */
   lbsim_balancer_cb on_round_done;   /* the round's last request is done */
   void *data;                   /* the runner */
+  lbsim_timer_t pause;          /* its own rounds' pause (fleets of more than one client) */
 };
 
-/* names: n backend URLs (kept, not copied). 0, or a negative error code. */
-int lbsim_balancer_init(lbsim_balancer_t *b, const lbsim_config_t *cfg, uint64_t seed, uint32_t index,
-                        const char *const *names, uint32_t n, lbsim_oracle_t *oracle);
-/* Connects the transport: its completions come to this balancer. */
+/* Client `client` of `fleet`, over the fleet's backends or the `n` of
+ * `subset` (indices among them, ascending; kept, not copied). 0, or a
+ * negative error code. */
+int lbsim_balancer_init(lbsim_balancer_t *b, lbsim_fleet_t *fleet, uint32_t client, const uint32_t *subset,
+                        uint32_t n);
+/* Connects the transport: its completions come to the fleet, which hands
+ * each to the client that sent it. */
 void lbsim_balancer_attach(lbsim_balancer_t *b, lbsim_transport_t *transport);
 /* Picks a backend with the policy and sends one request to it. */
 void lbsim_balancer_launch(lbsim_balancer_t *b, uint64_t now_ns);
@@ -104,5 +121,14 @@ void lbsim_balancer_cancel_queued(lbsim_balancer_t *b);
 /* Stops calling back the runner (shutdown); completions are still counted. */
 void lbsim_balancer_detach(lbsim_balancer_t *b);
 void lbsim_balancer_free(lbsim_balancer_t *b);
+
+/* The client's index of backend i (among all), or UINT32_MAX when its
+ * subset does not hold it. */
+uint32_t lbsim_balancer_local(const lbsim_balancer_t *b, uint32_t i);
+
+/* The backend (among all) of the client's i-th. */
+static inline uint32_t lbsim_balancer_backend(const lbsim_balancer_t *b, uint32_t i) {
+  return b->subset ? b->subset[i] : i;
+}
 
 #endif

@@ -14,13 +14,13 @@
 #include <stdint.h>
 
 #include "lbsim/balancer/balancer.h"
+#include "lbsim/balancer/fleet.h"
 #include "lbsim/base/clock.h"
-#include "lbsim/base/file.h"
 #include "lbsim/cli/config.h"
 #include "lbsim/model/oracle.h"
 #include "lbsim/report/report.h"
 #include "lbsim/base/rng.h"
-#include "lbsim/report/svg.h"
+#include "lbsim/report/timeline.h"
 
 typedef struct lbsim_runner_s lbsim_runner_t;
 typedef void (*lbsim_runner_cb)(lbsim_runner_t *runner, uint64_t now_ns);
@@ -29,43 +29,55 @@ struct lbsim_runner_s {
   lbsim_clock_t *clock;
   const lbsim_config_t *cfg;
   uint64_t seed;
-  lbsim_balancer_t *balancers;  /* one per policy */
-  uint32_t nbalancers;
+  lbsim_fleet_t *fleets;        /* one per policy */
+  uint32_t nfleets;
+  uint32_t nclients;            /* per fleet */
+  bool lockstep;                /* bursts of fleets of one client: rounds in step, reported by round */
   lbsim_oracle_t *oracle;       /* NULL with --client-only */
   lbsim_report_t *report;
 
-  lbsim_timer_t pause;          /* between rounds */
-  lbsim_timer_t interval;       /* the end of an interval (--rate, --concurrency) */
+  lbsim_timer_t pause;          /* between rounds in step */
+  lbsim_timer_t interval;       /* the end of an interval (--rate, --concurrency, a fleet's bursts) */
   lbsim_timer_t arrival;        /* the next Poisson arrival (--rate) */
+  lbsim_timer_t warmup;         /* the end of --warmup */
   lbsim_rng_t arrivals;
 
   uint64_t round;               /* rounds (or intervals) reported */
-  uint32_t busy;                /* balancers still in the current round */
+  uint32_t busy;                /* fleets still in the current round (in step) */
+  uint64_t bursting;            /* clients still running rounds of their own */
   uint64_t start_ns;
+  uint64_t count_from_ns;       /* the end of --warmup (start_ns without) */
   uint64_t duration_ns;         /* --duration, from start_ns */
   uint64_t end_ns;
   bool started;
+  bool counting;                /* past --warmup */
   bool launching_stopped;       /* duration, rounds, or a signal */
   bool stopping;                /* a signal */
   bool finished;
   lbsim_runner_cb on_finished;
 
   lbsim_timeline_t timeline;    /* for --report */
-  lbsim_timer_t sample;         /* its next sample of the truth and the estimates */
-  lbsim_file_t report_file;     /* opened before the run, written whole at its end */
   bool report_failed;           /* the SVG could not be written */
   bool out_of_time;             /* the run reached LBSIM_RUN_MAX_S before its end */
 };
 
-/* The balancers must be initialised and attached to their transports.
- * With --report, the report's file is opened now, before the run. Returns
- * 0, or a negative error code (the report's timeline cannot be allocated,
- * its file cannot be created); lbsim_runner_close and lbsim_runner_free
- * apply either way. A run without --duration ends at LBSIM_RUN_MAX_S
- * (out_of_time, with a message). */
+/* The fleets' clients must be attached to their transports. With
+ * --report, the report's file is opened now, before the run
+ * (lbsim_timeline_open). Returns 0, or
+ * a negative error code (the report's timeline cannot be allocated, its
+ * file cannot be created); lbsim_runner_close and lbsim_runner_free apply
+ * either way. A run without --duration ends at LBSIM_RUN_MAX_S
+ * (out_of_time, with a message).
+ *
+ * How traffic is shared by a fleet's clients: --burst, --concurrency and
+ * --requests are fleet totals shared evenly (lbsim_fleet_share); each
+ * client runs rounds of its share with its own --sleep, the first ones
+ * spread evenly over the first --sleep. --rate is one Poisson process for
+ * the fleet whose arrivals each go to a client drawn uniformly, so that each
+ * client's arrivals are a Poisson process at rate/N. A comparison's fleets
+ * get the same instants, client by client. */
 int lbsim_runner_init(lbsim_runner_t *runner, lbsim_clock_t *clock, const lbsim_config_t *cfg, uint64_t seed,
-                       lbsim_balancer_t *balancers, uint32_t nbalancers, lbsim_oracle_t *oracle,
-                       lbsim_report_t *report);
+                      lbsim_fleet_t *fleets, uint32_t nfleets, lbsim_oracle_t *oracle, lbsim_report_t *report);
 /* Starts the traffic at now_ns; on_finished runs once the run is over and
  * summed up. */
 void lbsim_runner_start(lbsim_runner_t *runner, uint64_t now_ns, lbsim_runner_cb on_finished);
@@ -73,7 +85,7 @@ void lbsim_runner_start(lbsim_runner_t *runner, uint64_t now_ns, lbsim_runner_cb
  * in flight ends by its deadline; then the summary and on_finished. */
 void lbsim_runner_stop(lbsim_runner_t *runner, uint64_t now_ns);
 uint64_t lbsim_runner_in_flight(const lbsim_runner_t *runner);
-/* Cancels its timers and stops listening to the balancers. */
+/* Cancels its timers and stops listening to the clients. */
 void lbsim_runner_close(lbsim_runner_t *runner);
 void lbsim_runner_free(lbsim_runner_t *runner);
 

@@ -73,6 +73,16 @@ void lbsim_stats_fastest_changed(lbsim_stats_t *stats, uint32_t target, uint64_t
 void lbsim_stats_divert_window(lbsim_stats_t *stats, uint64_t picks, uint64_t to_target, uint64_t at_ns);
 /* Starts a new round: round counters and picks back to zero. */
 void lbsim_stats_new_round(lbsim_stats_t *stats);
+/* Everything counted so far forgotten (the end of --warmup); the backend
+ * the truth favours is still known. */
+void lbsim_stats_reset(lbsim_stats_t *stats);
+
+void lbsim_counts_init(lbsim_counts_t *counts);
+void lbsim_counts_free(lbsim_counts_t *counts);
+/* Back to zero, keeping the histogram's memory. */
+void lbsim_counts_reset(lbsim_counts_t *counts);
+/* `count` requests alike, without the oracle's verdict. */
+void lbsim_counts_add(lbsim_counts_t *counts, lbsim_result_t result, double latency_ms, uint32_t count);
 /* Latency quantile q of `counts` in milliseconds (0 when it has no ok request). */
 double lbsim_counts_quantile_ms(const lbsim_counts_t *counts, double q);
 

@@ -8,8 +8,8 @@
  * loop with a timerfd, the virtual one (engine.h) jumps from one due time to
  * the next.
  *
- * Both keep pending timers in the same heap (lbsim_timers_t), ordered by
- * the key (due time, order class, sequence): timers due at the same instant
+ * Both keep pending timers in the same heap (lbsim_timers_t, timers.h),
+ * ordered by the key (due time, order class, sequence): timers due at the same instant
  * run by class (lbsim_order_t), and within a class in the order they were
  * set. Under the virtual clock that key is what makes a run reproducible. */
 #ifndef LBSIM_CLOCK_H
@@ -51,47 +51,6 @@ static inline void lbsim_timer_init(lbsim_timer_t *timer, lbsim_order_t order) {
 static inline bool lbsim_timer_pending(const lbsim_timer_t *timer) {
   return timer->slot != 0;
 }
-
-/* A heap slot keeps the timer's key beside it, so that ordering the heap
- * never has to follow a pointer. */
-typedef struct lbsim_timer_slot_s {
-  uint64_t due_ns;
-  uint64_t tie;             /* order class in the top byte, then the sequence */
-  lbsim_timer_t *timer;
-} lbsim_timer_slot_t;
-
-/* The pending timers, least key first, in a binary heap (two children a
- * level, more levels but fewer comparisons, measured faster than four when
- * the virtual clock kept a thousand timers in it). */
-#define LBSIM_TIMERS_ARITY 2
-
-/* The pending timers, least key first. */
-typedef struct lbsim_timers_s {
-  lbsim_timer_slot_t *heap;
-  uint32_t len, cap;
-  uint64_t seq;
-} lbsim_timers_t;
-
-void lbsim_timers_init(lbsim_timers_t *timers);
-void lbsim_timers_free(lbsim_timers_t *timers);
-/* Sets (or moves) a timer; LBSIM_NEVER cancels. 0, or LBSIM_ENOMEM. */
-int lbsim_timers_set(lbsim_timers_t *timers, lbsim_timer_t *timer, uint64_t due_ns, lbsim_timer_cb cb);
-/* The same with a sequence number taken earlier with lbsim_timers_next_seq:
- * the timer sorts as if it had been set then. */
-int lbsim_timers_set_seq(lbsim_timers_t *timers, lbsim_timer_t *timer, uint64_t due_ns, uint64_t seq,
-                         lbsim_timer_cb cb);
-static inline uint64_t lbsim_timers_next_seq(lbsim_timers_t *timers) {
-  return timers->seq++;
-}
-void lbsim_timers_cancel(lbsim_timers_t *timers, lbsim_timer_t *timer);
-/* The next timer to run (NULL when none): stays pending. */
-static inline lbsim_timer_t *lbsim_timers_peek(const lbsim_timers_t *timers) {
-  return timers->len ? timers->heap[0].timer : 0;
-}
-/* Takes the next timer off the heap (there must be one). */
-lbsim_timer_t *lbsim_timers_pop(lbsim_timers_t *timers);
-/* Forgets every pending timer. */
-void lbsim_timers_clear(lbsim_timers_t *timers);
 
 /* A clock, as the shared code uses one. */
 typedef struct lbsim_clock_s lbsim_clock_t;

@@ -10,6 +10,9 @@
 /* Every line is shown through lbsim_escape: one line of visible text. */
 void lbsim_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void lbsim_log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* How many error lines the process has written: a run that fails for a
+ * reason already told need not tell another. */
+unsigned long lbsim_log_errors(void);
 
 /* Writes a refusal's reason into err (one line, no prefix) and returns
  * LBSIM_EINVAL: `return lbsim_refuse(err, errlen, "bad %s", what);`. */

@@ -1,10 +1,10 @@
 /* An intrusive doubly linked circular list, in the manner of libuv's
  * uv__queue: a queue is a head node, an element embeds a node, and
- * lbsim_queue_data() gets back from the node to the element.
+ * LBSIM_CONTAINER_OF (base/common.h) gets back from the node to the element.
  *
  *   lbsim_queue_t q;  lbsim_queue_init(&q);
  *   lbsim_queue_insert_tail(&q, &item->node);
- *   lbsim_queue_foreach(n, &q) { item_t *it = lbsim_queue_data(n, item_t, node); ... }
+ *   lbsim_queue_foreach(n, &q) { item_t *it = LBSIM_CONTAINER_OF(n, item_t, node); ... }
  *
  * Removing the element being visited inside lbsim_queue_foreach is not
  * safe: pop with lbsim_queue_head() and lbsim_queue_remove() instead. */
@@ -18,8 +18,6 @@ typedef struct lbsim_queue_s {
   struct lbsim_queue_s *next;
   struct lbsim_queue_s *prev;
 } lbsim_queue_t;
-
-#define lbsim_queue_data(pointer, type, field) ((type *)((char *)(pointer)-offsetof(type, field)))
 
 #define lbsim_queue_foreach(node, head) for ((node) = (head)->next; (node) != (head); (node) = (node)->next)
 

@@ -21,6 +21,13 @@ typedef struct lbsim_rng_s {
 #define LBSIM_STREAM_POLICY     (UINT64_C(4) << 32)
 #define LBSIM_STREAM_ARRIVALS   (UINT64_C(5) << 32)
 #define LBSIM_STREAM_NETWORK    (UINT64_C(6) << 32)
+#define LBSIM_STREAM_SUBSET     (UINT64_C(7) << 32)
+#define LBSIM_STREAM_SUBSET_ROUND (UINT64_C(8) << 32)
+
+/* Client k's stream of a kind (a fleet's clients, balancer/fleet.h): the
+ * kind's id mixed with k, so that client 0's is the kind's own and no two
+ * clients' overlap, nor those of neighbouring seeds. */
+static inline uint64_t lbsim_rng_client_stream(uint64_t kind, uint32_t client);
 
 void lbsim_rng_init(lbsim_rng_t *rng, uint64_t seed, uint64_t stream);
 
@@ -66,6 +73,10 @@ static inline uint64_t lbsim_mix64(uint64_t z) {
   z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
   z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
   return z ^ (z >> 31);
+}
+
+static inline uint64_t lbsim_rng_client_stream(uint64_t kind, uint32_t client) {
+  return kind ^ lbsim_mix64(client); /* lbsim_mix64(0) is 0 */
 }
 
 /* Standard normal deviate (Box-Muller, one of the pair). */

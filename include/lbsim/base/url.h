@@ -18,4 +18,9 @@ typedef struct lbsim_url_s {
 /* Returns 0, or LBSIM_EINVAL with a reason ("https:// is not supported", ...) in err. */
 int lbsim_url_parse(lbsim_url_t *url, const char *text, char *err, size_t errlen);
 
+/* A simulated backend's URL as lbsim prints it, http://host:port/ping
+ * (an IPv6 host in brackets), on either clock. Cut to fit `len`. */
+#define LBSIM_BACKEND_URL_LEN 300
+void lbsim_url_backend(char *out, size_t len, const char *host, unsigned port);
+
 #endif

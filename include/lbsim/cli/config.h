@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "lbsim/balancer/subset.h"
 #include "lbsim/model/latency.h"
 #include "lbsim/model/scenario.h"
 #include "lbsim/model/service.h"
@@ -16,6 +17,7 @@
 
 #define LBSIM_MAX_BACKENDS 4096
 #define LBSIM_MAX_POLICIES 16
+#define LBSIM_MAX_CLIENTS 100000
 /* --memory's default: 16 million batches of requests in flight at 128
  * bytes (docs/limits.md). */
 #define LBSIM_MEMORY_MIB 2048
@@ -73,12 +75,19 @@ typedef struct lbsim_config_s {
   uint32_t burst;
   double sleep_s;
   uint64_t rounds;                /* 0: until a signal */
-  uint64_t requests;              /* stop launching after this many per balancer; 0: no limit */
+  uint64_t requests;              /* stop launching after this many per policy (its clients' total); 0: no limit */
   double duration_s;              /* 0: no limit */
   double timeout_s;
   double failure_latency_ms;
   uint32_t pool_size;             /* connections per backend; 0: as many as can be in flight */
   double client_idle_s;           /* idle keep-alive connections closed after this */
+
+  /* fleet */
+  uint32_t clients;               /* independent balancers per policy */
+  uint32_t subset;                /* backends each client uses; 0: all */
+  lbsim_subset_mode_t subset_mode;
+  bool subset_mode_given;
+  double warmup_s;                /* run but not counted */
 
   /* policies and traffic shapes */
   char policies[LBSIM_MAX_POLICIES][32]; /* --policy, or each of --compare */

@@ -27,7 +27,7 @@
 #include <uv.h>
 
 #include "lbsim/net/backend.h"
-#include "lbsim/balancer/balancer.h"
+#include "lbsim/balancer/fleet.h"
 #include "lbsim/net/http/httpd.h"
 #include "lbsim/model/model.h"
 #include "lbsim/base/queue.h"
@@ -51,11 +51,11 @@ typedef struct lbsim_admin_s {
   /* Set by the owner before lbsim_admin_start: */
   const lbsim_config_t *cfg;    /* NULL: no report of the run (tests publish themselves) */
   uint64_t seed;
-  lbsim_fleet_t *fleet;         /* the models: changes go through it */
+  lbsim_farm_t *farm;         /* the models: changes go through it */
   lbsim_backend_t *backends;    /* every copy, balancer-major */
   uint32_t nbackends;
-  const lbsim_balancer_t *balancers;
-  uint32_t nbalancers;
+  const lbsim_fleet_t *fleets;
+  uint32_t nfleets;
   size_t history_bytes;         /* 0: cfg->events_history ($LBSIM_EVENTS_HISTORY), else LBSIM_ADMIN_HISTORY_BYTES */
 
   /* Answers rendered when their request was routed, until they are sent

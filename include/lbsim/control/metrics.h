@@ -10,23 +10,23 @@
 #include <uv.h>
 
 #include "lbsim/net/backend.h"
-#include "lbsim/balancer/balancer.h"
+#include "lbsim/balancer/fleet.h"
 #include "lbsim/base/buf.h"
 #include "lbsim/net/http/httpd.h"
 
 typedef struct lbsim_metrics_s {
   lbsim_httpd_t httpd;
   uint16_t port;                       /* as bound */
-  const lbsim_balancer_t *balancers;   /* none with --backends-only */
-  uint32_t nbalancers;
+  const lbsim_fleet_t *fleets;   /* none with --backends-only */
+  uint32_t nfleets;
   const lbsim_backend_t *backends;     /* every copy; none with --client-only */
   uint32_t nbackends;
 } lbsim_metrics_t;
 
 /* The client's families (lbsim_client_*), appended to out. */
-void lbsim_client_metrics(const lbsim_balancer_t *balancers, uint32_t nbalancers, lbsim_buf_t *out);
+void lbsim_metrics_client(const lbsim_fleet_t *fleets, uint32_t nfleets, lbsim_buf_t *out);
 /* The whole exposition: the client's families, then every copy's. */
-void lbsim_metrics_text(const lbsim_balancer_t *balancers, uint32_t nbalancers, const lbsim_backend_t *backends,
+void lbsim_metrics_text(const lbsim_fleet_t *fleets, uint32_t nfleets, const lbsim_backend_t *backends,
                         uint32_t nbackends, lbsim_buf_t *out);
 /* Listens on host:port (port 0: chosen by the OS). 0 or a libuv error. */
 int lbsim_metrics_start(lbsim_metrics_t *metrics, uv_loop_t *loop, lbsim_sched_t *sched, const char *host,

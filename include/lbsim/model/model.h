@@ -13,8 +13,9 @@
  * draws (jitter, errors), seeded alike, so that the k-th request to a
  * backend gets the same draw in every copy.
  *
- * The *fleet* holds the models, steps their drift and plays the scenario
- * back, and tells its owner of every change. */
+ * The *farm* (the server farm) holds the models, steps their drift and
+ * plays the scenario back, and tells its owner of every change. (The
+ * clients that share it are the *fleet*: balancer/assembly.h.) */
 #ifndef LBSIM_MODEL_H
 #define LBSIM_MODEL_H
 
@@ -39,6 +40,7 @@ typedef struct lbsim_model_s {
   lbsim_latency_t latency;
   uint64_t slow_start_from_ns;
   double slow_start_factor;
+  lbsim_jitter_t jitter_before; /* what the last jitter change replaced (for the reports) */
   uint32_t index;             /* 0-based; printed 1-based */
 } lbsim_model_t;
 
@@ -74,15 +76,23 @@ void lbsim_copy_free(lbsim_copy_t *copy);
 /* lbsim_copy_serve, every case. */
 int lbsim_copy_serve_any(lbsim_copy_t *copy, uint64_t now_ns, uint64_t *due_ns);
 
+/* Whether the copy serves the model's next request in its common case: at
+ * once, in service_ns, with success — its service time known for the model
+ * as it is (this generation: no jitter, no slow start under way), no queue
+ * (none configured), no injected errors, not stalled, not down. Both
+ * clocks' fast paths ask this, and nothing else. */
+static inline bool lbsim_copy_fast(const lbsim_copy_t *copy) {
+  const lbsim_model_t *m = copy->model;
+  return m->generation == copy->service_generation && copy->servers.capacity == 0 && m->capacity == 0 &&
+         !(m->error_rate > 0) && !m->stalled && !m->down && !copy->down;
+}
+
 /* A request reaching the copy at now_ns: sets *due_ns to when its answer is
  * ready (LBSIM_NEVER while the backend is stalled: it is never answered) and
  * returns its status, 200 or 503 (an injected failure). Inline for the
- * common case: the service time known for the model as it is, no queue, no
- * injected errors, nothing to draw. */
+ * common case (lbsim_copy_fast). */
 static inline int lbsim_copy_serve(lbsim_copy_t *copy, uint64_t now_ns, uint64_t *due_ns) {
-  const lbsim_model_t *m = copy->model;
-  if (m->generation == copy->service_generation && copy->servers.capacity == 0 && !(m->error_rate > 0) &&
-      !m->stalled) {
+  if (lbsim_copy_fast(copy)) {
     *due_ns = now_ns + copy->service_ns;
     return 200;
   }
@@ -91,20 +101,20 @@ static inline int lbsim_copy_serve(lbsim_copy_t *copy, uint64_t now_ns, uint64_t
 
 /* Takes in a change of the model. A new capacity resizes the queue; an
  * outage empties it (the work in it is lost). Returns whether the copy went
- * down (-1), came back up (+1) or neither (0); *err gets LBSIM_ENOMEM when
- * the queue could not be resized. */
-int lbsim_copy_sync(lbsim_copy_t *copy, uint64_t now_ns, int *err);
+ * down (-1), came back up (+1) or neither (0). Out of memory for the queue,
+ * it says so on stderr and serves without one. */
+int lbsim_copy_sync(lbsim_copy_t *copy, uint64_t now_ns);
 
-/* ---- the fleet ---------------------------------------------------------------- */
+/* ---- the farm: every backend's model ------------------------------------------------ */
 
-typedef struct lbsim_fleet_s lbsim_fleet_t;
+typedef struct lbsim_farm_s lbsim_farm_t;
 
 /* A change of a model: a drift step or an event (scenario, admin). `old` is
  * the value replaced. */
-typedef void (*lbsim_fleet_change_cb)(lbsim_fleet_t *fleet, lbsim_model_t *model, const lbsim_event_t *event,
+typedef void (*lbsim_farm_change_cb)(lbsim_farm_t *farm, lbsim_model_t *model, const lbsim_event_t *event,
                                       double old, uint64_t now_ns);
 
-struct lbsim_fleet_s {
+struct lbsim_farm_s {
   lbsim_model_t *models;
   uint32_t n;
   lbsim_clock_t *clock;
@@ -115,19 +125,19 @@ struct lbsim_fleet_s {
   double time_scale;
   uint32_t next_event;
   lbsim_timer_t playback;     /* the next scripted change */
-  lbsim_fleet_change_cb on_change;
+  lbsim_farm_change_cb on_change;
   void *data;
 };
 
 /* Models for cfg->backends backends. 0, or LBSIM_ENOMEM. */
-int lbsim_fleet_init(lbsim_fleet_t *fleet, const lbsim_config_t *cfg, uint64_t seed, lbsim_clock_t *clock);
-void lbsim_fleet_free(lbsim_fleet_t *fleet);
+int lbsim_farm_init(lbsim_farm_t *farm, const lbsim_config_t *cfg, uint64_t seed, lbsim_clock_t *clock);
+void lbsim_farm_free(lbsim_farm_t *farm);
 /* Applies the scenario's events at 0 s now, and schedules the rest and the
  * drift steps from now_ns on. */
-int lbsim_fleet_start(lbsim_fleet_t *fleet, uint64_t now_ns);
+int lbsim_farm_start(lbsim_farm_t *farm, uint64_t now_ns);
 /* Applies an event to one backend (0-based) or to all (LBSIM_ALL_BACKENDS). */
-void lbsim_fleet_apply(lbsim_fleet_t *fleet, int32_t backend, const lbsim_event_t *event, uint64_t now_ns);
+void lbsim_farm_apply(lbsim_farm_t *farm, int32_t backend, const lbsim_event_t *event, uint64_t now_ns);
 /* Cancels the pending drift step and scripted change. */
-void lbsim_fleet_stop(lbsim_fleet_t *fleet);
+void lbsim_farm_stop(lbsim_farm_t *farm);
 
 #endif

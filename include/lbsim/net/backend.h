@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "lbsim/base/buf.h"
+#include "lbsim/base/url.h"
 #include "lbsim/cli/config.h"
 #include "lbsim/net/http/httpd.h"
 #include "lbsim/model/model.h"
@@ -23,7 +24,7 @@ typedef struct lbsim_backend_s {
   lbsim_httpd_t httpd;
   char host[256];
   uint16_t port;
-  char url[300];              /* http://host:port/ping */
+  char url[LBSIM_BACKEND_URL_LEN]; /* http://host:port/ping */
 
   /* The 200 answer's Content-Type/Length and body, rebuilt when the model
    * changes, so that answering formats nothing. */

@@ -85,10 +85,12 @@ struct lbsim_client_s {
   uint64_t fallbacks;         /* connects that failed at one address and went on to the next */
 };
 
-/* `urls` are backends in order; their addresses must be resolved with
- * lbsim_client_set_addresses before the first request. */
+/* A pool for each of the `n` backends: urls[subset[i]] for pool i (subset
+ * NULL: urls[i]); a request goes to the pool of its pick (base.pick).
+ * Their addresses must be resolved with lbsim_client_set_addresses before
+ * the first request. */
 int lbsim_client_init(lbsim_client_t *client, uv_loop_t *loop, lbsim_sched_t *sched, const lbsim_client_config_t *config,
-                      const lbsim_url_t *urls, uint32_t n);
+                      const lbsim_url_t *urls, const uint32_t *subset, uint32_t n);
 /* The backend's addresses in the order to try them (IPv4 and IPv6 kept,
  * duplicates dropped); UV_EAFNOSUPPORT when none is usable. */
 int lbsim_client_set_addresses(lbsim_client_t *client, uint32_t backend, const struct sockaddr *const *addrs,

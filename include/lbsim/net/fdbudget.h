@@ -1,10 +1,11 @@
 /* How the file descriptor limit is shared out. Pure: the limit comes in.
  *
- * Every connection of a balancer holds a socket, and in the demo one more
- * in the backend; the listeners and a reserve come first. When what is left
- * does not cover every request a balancer may have in flight, the client
- * gets a cap on its connections and pipelines or queues beyond it; when not
- * even one connection per balancer fits, the run is refused. */
+ * Every connection of a balancer (a client of a fleet: every policy has
+ * --clients of them) holds a socket, and in the demo one more in the
+ * backend; the listeners and a reserve come first. When what is left does
+ * not cover every request a balancer may have in flight, each gets a cap on
+ * its connections and pipelines or queues beyond it; when not even one
+ * connection per balancer fits, the run is refused. */
 #ifndef LBSIM_FDBUDGET_H
 #define LBSIM_FDBUDGET_H
 
@@ -29,12 +30,12 @@ typedef struct lbsim_fd_plan_s {
   uint64_t fixed;             /* listeners and the reserve */
   uint64_t wanted;            /* connections a balancer may want at once */
   uint64_t budget;            /* connections a balancer may have */
-  uint32_t max_connections;   /* the client's cap (0: none) */
-  uint32_t balancers;
+  uint32_t max_connections;   /* each balancer's cap (0: none) */
+  uint32_t balancers;         /* every client of every policy */
 } lbsim_fd_plan_t;
 
-/* Connections one balancer may want open at once: its requests in flight
- * at most, bounded by --pool-size per backend. */
+/* Connections one balancer may want open at once: its share of the
+ * requests in flight at most, bounded by --pool-size per backend it uses. */
 uint64_t lbsim_fd_wanted(const lbsim_config_t *cfg, uint32_t nbackends);
 /* Shares `limit` descriptors out for this configuration. */
 void lbsim_fd_plan(const lbsim_config_t *cfg, uint64_t limit, lbsim_fd_plan_t *plan);

@@ -18,6 +18,7 @@
 #include <uv.h>
 
 #include "lbsim/base/clock.h"
+#include "lbsim/base/timers.h"
 
 /* The scheduler's entries are the clock's timers. */
 typedef lbsim_timer_t lbsim_sched_entry_t;
@@ -27,7 +28,7 @@ typedef struct lbsim_sched_s {
   uv_loop_t *loop;
   lbsim_clock_t clock;         /* the real clock, as the models use it */
   lbsim_timers_t timers;
-  uint64_t armed_ns;          /* what the wake-up is set for; UINT64_MAX: nothing */
+  uint64_t armed_ns;          /* what the wake-up is set for; LBSIM_NEVER: nothing */
   int tfd;                    /* timerfd, or -1 (uv_timer fallback) */
   uv_poll_t poll;
   uv_timer_t timer;
@@ -35,7 +36,7 @@ typedef struct lbsim_sched_s {
 } lbsim_sched_t;
 
 int lbsim_sched_init(lbsim_sched_t *sched, uv_loop_t *loop);
-/* Schedules (or moves) `entry` to run `cb` at due_ns; UINT64_MAX cancels.
+/* Schedules (or moves) `entry` to run `cb` at due_ns; LBSIM_NEVER cancels.
  * Returns 0, or UV_ENOMEM when the heap could not grow. */
 int lbsim_sched_set(lbsim_sched_t *sched, lbsim_sched_entry_t *entry, uint64_t due_ns, lbsim_sched_cb cb);
 void lbsim_sched_cancel(lbsim_sched_t *sched, lbsim_sched_entry_t *entry);

@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "lbsim/balancer/balancer.h"
+#include "lbsim/balancer/fleet.h"
 #include "lbsim/base/buf.h"
 #include "lbsim/cli/config.h"
 #include "lbsim/model/oracle.h"
@@ -37,7 +37,7 @@ typedef struct lbsim_sweep_row_s {
   const char *const *names;   /* the swept parameters */
   const double *values;       /* their values in this combination */
   uint32_t unused;            /* bit k: the policy does not use names[k] (run once for all its values) */
-  const lbsim_balancer_t *balancer;
+  const lbsim_fleet_t *fleet;
   double elapsed_s;           /* simulated */
 } lbsim_sweep_row_t;
 
@@ -45,15 +45,19 @@ typedef struct lbsim_format_s {
   const char *name;
   /* Before anything else: seed, traffic shape, policies, backends. */
   void (*start)(lbsim_report_t *r, uint64_t now_ns);
-  /* A round (bursts) or an interval (--rate, --concurrency) of every balancer. */
+  /* A round (bursts) or an interval (--rate, --concurrency, or a fleet of
+   * more than one client) of every fleet. */
   void (*round)(lbsim_report_t *r, uint64_t round, double t_s, uint64_t now_ns);
   /* Optional: whether round() shows the round's latency quantiles (when it
    * says no, the statistics spare themselves a histogram per request). */
   bool (*round_latency)(const lbsim_report_t *r);
   /* The run summary, or the comparison table. */
   void (*run)(lbsim_report_t *r, double elapsed_s, uint64_t now_ns);
-  /* A drift step, or a scripted or admin change of a backend. */
-  void (*change)(lbsim_report_t *r, double t_s, uint32_t backend, const lbsim_event_t *event, double from, double to);
+  /* A drift step, or a scripted or admin change of a backend (the model,
+   * as the change left it): `from` is what lbsim_model_apply returned,
+   * `to` the new value of a latency, error rate or capacity. */
+  void (*change)(lbsim_report_t *r, double t_s, const lbsim_model_t *model, const lbsim_event_t *event, double from,
+                 double to);
   /* Sweeps: the table's head (r->cfg holds the sweep), then one row per
    * combination and policy. */
   void (*sweep_head)(lbsim_report_t *r, uint32_t nparams, const char *const *names);
@@ -71,8 +75,8 @@ struct lbsim_report_s {
   const lbsim_format_t *format;
   const lbsim_config_t *cfg;
   uint64_t seed;
-  lbsim_balancer_t *balancers;  /* none with --backends-only */
-  uint32_t nbalancers;
+  lbsim_fleet_t *fleets;        /* one per policy; none with --backends-only */
+  uint32_t nfleets;
   const char *const *names;     /* the backends' URLs, as printed */
   uint32_t n;
   lbsim_oracle_t *oracle;       /* NULL when the backends are elsewhere */
@@ -99,11 +103,11 @@ void lbsim_report_init(lbsim_report_t *r, const lbsim_config_t *cfg, uint64_t se
  * after each block), for chaining behind another. */
 void lbsim_report_init_emit(lbsim_report_t *r, const lbsim_config_t *cfg, uint64_t seed, const lbsim_format_t *format,
                             lbsim_report_emit_cb emit, void *data);
-/* What the report (and the rest of its chain) describes: the balancers
+/* What the report (and the rest of its chain) describes: the fleets
  * (none with --backends-only), the n backends by URL, what is true about
  * them (NULL when they are elsewhere), and when the run starts. The calls
  * below go down the chain too, except flush, free and tick. */
-void lbsim_report_bind(lbsim_report_t *r, lbsim_balancer_t *balancers, uint32_t nbalancers, const char *const *names,
+void lbsim_report_bind(lbsim_report_t *r, lbsim_fleet_t *fleets, uint32_t nfleets, const char *const *names,
                        uint32_t n, lbsim_oracle_t *oracle, uint64_t start_ns);
 void lbsim_report_start(lbsim_report_t *r, uint64_t now_ns);
 void lbsim_report_round(lbsim_report_t *r, uint64_t round, uint64_t now_ns);
@@ -125,6 +129,10 @@ void lbsim_report_free(lbsim_report_t *r);
 
 /* ---- shared by the formats -------------------------------------------------- */
 
+/* The latency of the ok requests: mean (wrk's Avg) and quantiles; NAN
+ * when none was ok. */
+double lbsim_report_mean_ms(const lbsim_counts_t *c);
+double lbsim_report_quantile_ms(const lbsim_counts_t *c, double q);
 double lbsim_report_share_to_fastest(const lbsim_counts_t *c);
 double lbsim_report_mean_regret_ms(const lbsim_counts_t *c);
 double lbsim_report_top_share(const lbsim_stats_t *s);

@@ -1,8 +1,9 @@
-/* The simulation on the virtual clock: wiring. The same models (model.h),
- * balancers (balancer.h), runner (runner.h) and reports (report.h) as on
- * sockets; the engine (engine.h) is both their clock and their transport.
- * stdout is a function of the options and the seed; one line on stderr
- * tells how long the run took in wall time. */
+/* The simulation on the virtual clock: the assembly (balancer/assembly.h)
+ * of models, balancers, report and runner, with the engine (engine.h) as
+ * their clock and a virtual network (vnet.h) per balancer as its transport
+ * and its copies of the models. stdout is a function of the options and the
+ * seed. Pure: the command (cli/run.h) brings the signals and the wall
+ * clock. */
 #ifndef LBSIM_VSIM_H
 #define LBSIM_VSIM_H
 
@@ -10,32 +11,21 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "lbsim/balancer/balancer.h"
+#include "lbsim/balancer/assembly.h"
 #include "lbsim/cli/config.h"
 #include "lbsim/virtual/engine.h"
-#include "lbsim/model/model.h"
-#include "lbsim/model/oracle.h"
-#include "lbsim/report/report.h"
-#include "lbsim/balancer/runner.h"
+#include "lbsim/virtual/vnet.h"
 
 /* With --port-base 0 nothing is bound: the backends are numbered from
  * this port, as if the OS had picked consecutive ones. */
 #define LBSIM_VIRTUAL_PORT_BASE 1
 
 typedef struct lbsim_vsim_s {
-  const lbsim_config_t *cfg;
-  uint64_t seed;
   lbsim_engine_t engine;
-  lbsim_fleet_t fleet;
-  lbsim_oracle_t oracle;
+  lbsim_assembly_t run;
   char *urls;                   /* the backends' URLs, as the real clock would print them */
-  const char **names;           /* per balancer: nbalancers x n */
-  lbsim_balancer_t *balancers;
-  lbsim_vnet_t *nets;           /* their transports */
-  uint32_t nbalancers;
+  lbsim_vnet_t *nets;           /* the balancers' transports */
   uint32_t nnets;
-  lbsim_report_t report;
-  lbsim_runner_t runner;
   bool finished;
 } lbsim_vsim_t;
 
@@ -47,8 +37,5 @@ int lbsim_vsim_init(lbsim_vsim_t *vsim, const lbsim_config_t *cfg, uint64_t seed
  * SIGINT would. */
 void lbsim_vsim_execute(lbsim_vsim_t *vsim, volatile int *interrupt);
 void lbsim_vsim_free(lbsim_vsim_t *vsim);
-
-/* Requests the run's balancers sent. */
-uint64_t lbsim_vsim_requests(const lbsim_vsim_t *vsim);
 
 #endif

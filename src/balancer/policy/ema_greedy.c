@@ -54,9 +54,31 @@ static int greedy_create(lbsim_policy_t *p, const lbsim_policy_params_t *params)
   return 0;
 }
 
-static uint32_t greedy_select(lbsim_policy_t *p, uint64_t now_ns) {
+/* The lowest (EMA, index) of the eligible backends: the heap's top when
+ * it is one of them, else a scan of them. */
+static uint32_t best_eligible(const greedy_t *g, const lbsim_eligible_t *eligible) {
+  uint32_t best = g->heap[0];
+  if (eligible->member[best])
+    return best;
+  best = eligible->list[0];
+  for (uint32_t k = 1; k < eligible->n; k++)
+    if (less((void *)g, eligible->list[k], best))
+      best = eligible->list[k];
+  return best;
+}
+
+static uint32_t greedy_select(lbsim_policy_t *p, uint64_t now_ns, const lbsim_eligible_t *eligible) {
   greedy_t *g = p->state;
   (void)now_ns;
+  if (eligible != NULL) {
+    uint32_t best = best_eligible(g, eligible);
+    if (eligible->n > 1 && lbsim_rng_double(&p->rng) < p->params.explore) {
+      /* A random other of the eligible: the list without the best. */
+      uint32_t k = (uint32_t)lbsim_rng_below(&p->rng, eligible->n - 1);
+      return eligible->list[k] >= best ? eligible->list[k + 1] : eligible->list[k];
+    }
+    return best;
+  }
   uint32_t best = g->heap[0];
   if (g->n > 1 && lbsim_rng_double(&p->rng) < p->params.explore) {
     uint32_t other = (uint32_t)lbsim_rng_below(&p->rng, g->n - 1);

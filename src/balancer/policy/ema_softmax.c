@@ -26,11 +26,9 @@
 #include "lbsim/balancer/policy.h"
 
 #define GOLDEN 0.6180339887498949
-#define UNMEASURED_PENALTY 1e12
 
 typedef struct softmax_s {
   uint32_t n;
-  uint32_t *pending;    /* in flight per backend */
   double *cumulative;   /* scratch: cumulative weights */
   double u;             /* low-discrepancy position in [0, 1) */
 } softmax_t;
@@ -42,11 +40,8 @@ static int softmax_create(lbsim_policy_t *p, const lbsim_policy_params_t *params
   if (s == NULL)
     return LBSIM_ENOMEM;
   s->n = params->n;
-  s->pending = calloc(s->n, sizeof(*s->pending));
   s->cumulative = malloc(s->n * sizeof(*s->cumulative));
-  if (s->pending == NULL || s->cumulative == NULL) {
-    free(s->pending);
-    free(s->cumulative);
+  if (s->cumulative == NULL) {
     free(s);
     return LBSIM_ENOMEM;
   }
@@ -55,18 +50,19 @@ static int softmax_create(lbsim_policy_t *p, const lbsim_policy_params_t *params
   return 0;
 }
 
-static double cost(const lbsim_policy_t *p, const softmax_t *s, uint32_t i) {
+static double cost(const lbsim_policy_t *p, uint32_t i) {
   const lbsim_ema_t *ema = p->params.ema;
+  uint64_t pending = p->params.in_flight[i];
   if (!ema->measured[i])
-    return s->pending[i] ? UNMEASURED_PENALTY + s->pending[i] : 0.0;
-  return ema->value_ms[i] * (s->pending[i] + 1);
+    return pending ? LBSIM_POLICY_UNMEASURED_PENALTY + (double)pending : 0.0;
+  return ema->value_ms[i] * (double)(pending + 1);
 }
 
-static uint32_t softmax_pick(lbsim_policy_t *p, softmax_t *s) {
-  double t = p->params.temperature_ms > 0 ? p->params.temperature_ms : 20.0;
+static uint32_t softmax_pick(lbsim_policy_t *p, softmax_t *s, const lbsim_eligible_t *eligible) {
+  double t = p->params.temperature_ms;
   double min = INFINITY;
   for (uint32_t i = 0; i < s->n; i++) {
-    double c = cost(p, s, i);
+    double c = eligible == NULL || eligible->member[i] ? cost(p, i) : INFINITY; /* weighs nothing */
     s->cumulative[i] = c;
     if (c < min)
       min = c;
@@ -91,41 +87,44 @@ static uint32_t softmax_pick(lbsim_policy_t *p, softmax_t *s) {
   return lo;
 }
 
-static uint32_t softmax_select(lbsim_policy_t *p, uint64_t now_ns) {
+static uint32_t softmax_select(lbsim_policy_t *p, uint64_t now_ns, const lbsim_eligible_t *eligible) {
   softmax_t *s = p->state;
   (void)now_ns;
+  if (eligible != NULL) {
+    if (eligible->n == 1)
+      return eligible->list[0];
+    if (lbsim_rng_double(&p->rng) < p->params.explore)
+      return eligible->list[lbsim_rng_below(&p->rng, eligible->n)];
+    return softmax_pick(p, s, eligible);
+  }
   uint32_t pick = 0;
   if (s->n > 1) {
     if (lbsim_rng_double(&p->rng) < p->params.explore)
       pick = (uint32_t)lbsim_rng_below(&p->rng, s->n);
     else
-      pick = softmax_pick(p, s);
+      pick = softmax_pick(p, s, NULL);
   }
-  s->pending[pick]++;
   return pick;
 }
 
+/* The client has updated the EMA already, and the count in flight: all
+ * there is to learn from an outcome. */
 static void softmax_observe(lbsim_policy_t *p, uint32_t backend, double latency_ms, bool ok, uint64_t now_ns) {
-  softmax_t *s = p->state;
+  (void)p;
+  (void)backend;
   (void)latency_ms;
   (void)ok;
   (void)now_ns;
-  if (s->pending[backend] > 0)
-    s->pending[backend]--; /* the client has updated the EMA already */
 }
 
 static void softmax_observe_n(lbsim_policy_t *p, uint32_t backend, double latency_ms, bool ok, uint64_t now_ns,
                               uint32_t count) {
-  softmax_t *s = p->state;
-  (void)latency_ms;
-  (void)ok;
-  (void)now_ns;
-  s->pending[backend] = s->pending[backend] > count ? s->pending[backend] - count : 0;
+  (void)count;
+  softmax_observe(p, backend, latency_ms, ok, now_ns);
 }
 
 static void softmax_destroy(lbsim_policy_t *p) {
   softmax_t *s = p->state;
-  free(s->pending);
   free(s->cumulative);
   free(s);
 }

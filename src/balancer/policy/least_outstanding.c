@@ -1,13 +1,17 @@
 /* least-outstanding: the backend with the fewest requests in flight, ties
  * broken uniformly at random (Envoy's least-request with a full scan); with
- * --choices K >= 2, the best of K distinct random backends instead.
+ * --choices K below the number of backends, the best of K distinct random
+ * backends instead (K = 1: one backend at random, its load unseen).
  *
  * The full scan costs O(1): backends are kept in an array ordered by their
- * in-flight count, with the index where each count's run starts. A count
- * going up or down moves its backend to the edge of its run and shifts the
- * boundary by one, so the least-loaded run is always order[0 .. start[min+1]). */
+ * in-flight count (the balancer's, params.in_flight), with the index where
+ * each count's run starts. A count going up or down moves its backend to
+ * the edge of its run and shifts the boundary by one, so the least-loaded
+ * run is always order[0 .. start[min+1]). Should memory for the runs' index
+ * run out, picks fall back to a scan of the counts, O(n). */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "lbsim/balancer/policy.h"
 
@@ -16,9 +20,12 @@ typedef struct lor_s {
   uint32_t choices;
   uint32_t *order;    /* backends by in-flight count, ascending */
   uint32_t *pos;      /* backend -> index in order */
-  uint32_t *count;    /* in flight per backend */
+  const uint64_t *count; /* in flight per backend: the balancer's */
   uint32_t *start;    /* start[c]: first index in order with count >= c */
   uint32_t nstart;    /* entries in start */
+  bool scan;          /* the order could not be kept (out of memory): scan */
+  uint32_t *drawn;    /* backend -> the pick that last drew it (--choices) */
+  uint32_t pick;      /* ... numbered from 1 */
 } lor_t;
 
 static void swap_to(lor_t *l, uint32_t backend, uint32_t index) {
@@ -44,22 +51,37 @@ static int ensure_start(lor_t *l, uint32_t c) {
   return 0;
 }
 
-static void increment(lor_t *l, uint32_t backend) {
-  uint32_t c = l->count[backend];
-  if (ensure_start(l, c + 2) != 0)
-    return; /* out of memory: the count stays, the choice gets worse, nothing breaks */
+/* count[backend] went up from c. */
+static void increment(lor_t *l, uint32_t backend, uint64_t c) {
+  if (l->scan)
+    return;
+  if (c + 2 > UINT32_MAX || ensure_start(l, (uint32_t)c + 2) != 0) {
+    l->scan = true; /* the choice costs a scan from now on; nothing breaks */
+    return;
+  }
   swap_to(l, backend, l->start[c + 1] - 1);
   l->start[c + 1]--;
-  l->count[backend] = c + 1;
 }
 
-static void decrement(lor_t *l, uint32_t backend) {
-  uint32_t c = l->count[backend];
-  if (c == 0)
+/* count[backend] went down from c. */
+static void decrement(lor_t *l, uint32_t backend, uint64_t c) {
+  if (l->scan)
     return;
   swap_to(l, backend, l->start[c]);
   l->start[c]++;
-  l->count[backend] = c - 1;
+}
+
+static void lor_sent(lbsim_policy_t *p, uint32_t backend) {
+  lor_t *l = p->state;
+  increment(l, backend, l->count[backend] - 1);
+}
+
+static void lor_ended(lbsim_policy_t *p, uint32_t backend, uint32_t n) {
+  lor_t *l = p->state;
+  /* One step at a time, from the count before: the order comes out as if
+   * they had ended one by one. */
+  for (uint64_t c = l->count[backend] + n; c > l->count[backend]; c--)
+    decrement(l, backend, c);
 }
 
 static int lor_create(lbsim_policy_t *p, const lbsim_policy_params_t *params) {
@@ -68,13 +90,14 @@ static int lor_create(lbsim_policy_t *p, const lbsim_policy_params_t *params) {
     return LBSIM_ENOMEM;
   l->n = params->n;
   l->choices = params->choices;
+  l->count = params->in_flight;
   l->order = malloc(l->n * sizeof(*l->order));
   l->pos = malloc(l->n * sizeof(*l->pos));
-  l->count = calloc(l->n, sizeof(*l->count));
-  if (l->order == NULL || l->pos == NULL || l->count == NULL || ensure_start(l, 2) != 0) {
+  l->drawn = calloc(l->n, sizeof(*l->drawn));
+  if (l->order == NULL || l->pos == NULL || l->drawn == NULL || ensure_start(l, 2) != 0) {
     free(l->order);
     free(l->pos);
-    free(l->count);
+    free(l->drawn);
     free(l->start);
     free(l);
     return LBSIM_ENOMEM;
@@ -88,65 +111,87 @@ static int lor_create(lbsim_policy_t *p, const lbsim_policy_params_t *params) {
   return 0;
 }
 
-static uint32_t sample_best(lbsim_policy_t *p, lor_t *l) {
-  uint32_t k = l->choices < l->n ? l->choices : l->n;
+/* The best of `choices` (< n) distinct backends drawn at random: a draw
+ * already made for this pick is drawn again. */
+/* The best of K distinct backends drawn at random: of all of them, or of
+ * the eligible (its list). */
+static uint32_t sample_best(lbsim_policy_t *p, lor_t *l, const lbsim_eligible_t *eligible) {
+  if (++l->pick == 0) { /* the numbers wrapped: forget the old draws */
+    memset(l->drawn, 0, l->n * sizeof(*l->drawn));
+    l->pick = 1;
+  }
+  uint32_t among = eligible ? eligible->n : l->n;
+  uint32_t k = l->choices < among ? l->choices : among;
   uint32_t best = UINT32_MAX;
-  uint32_t seen[64];
-  uint32_t nseen = 0;
   for (uint32_t i = 0; i < k; i++) {
     uint32_t b;
-    bool fresh;
-    do { /* distinct draws; k is small next to n, or capped below */
-      b = (uint32_t)lbsim_rng_below(&p->rng, l->n);
-      fresh = true;
-      for (uint32_t j = 0; j < nseen; j++)
-        fresh = fresh && seen[j] != b;
-    } while (!fresh);
-    if (nseen < 64)
-      seen[nseen++] = b;
+    do {
+      b = (uint32_t)lbsim_rng_below(&p->rng, among);
+      if (eligible != NULL)
+        b = eligible->list[b];
+    } while (l->drawn[b] == l->pick);
+    l->drawn[b] = l->pick;
     if (best == UINT32_MAX || l->count[b] < l->count[best])
       best = b;
   }
   return best;
 }
 
-static uint32_t lor_select(lbsim_policy_t *p, uint64_t now_ns) {
+/* Fewest in flight by a scan of `among` (NULL: every backend), ties at
+ * random (reservoir sampling): what the order gives in O(1), for a set
+ * the order does not know, or when it could not be kept. */
+static uint32_t scan_best(lbsim_policy_t *p, const lor_t *l, const lbsim_eligible_t *among) {
+  uint32_t n = among ? among->n : l->n;
+  uint32_t best = among ? among->list[0] : 0, ties = 0;
+  for (uint32_t k = 0; k < n; k++) {
+    uint32_t i = among ? among->list[k] : k;
+    if (l->count[i] < l->count[best]) {
+      best = i;
+      ties = 1;
+    } else if (l->count[i] == l->count[best] && lbsim_rng_below(&p->rng, ++ties) == 0) {
+      best = i;
+    }
+  }
+  return best;
+}
+
+static uint32_t lor_select(lbsim_policy_t *p, uint64_t now_ns, const lbsim_eligible_t *eligible) {
   lor_t *l = p->state;
   (void)now_ns;
-  uint32_t pick;
-  if (l->choices >= 2 && l->choices < l->n && l->choices <= 64) {
-    pick = sample_best(p, l);
-  } else {
-    uint32_t min = l->count[l->order[0]];
-    uint32_t ties = l->start[min + 1];
-    pick = l->order[lbsim_rng_below(&p->rng, ties)];
-  }
-  increment(l, pick);
-  return pick;
+  if (l->choices >= 1 && l->choices < (eligible ? eligible->n : l->n))
+    return sample_best(p, l, eligible);
+  if (l->scan || eligible != NULL)
+    return scan_best(p, l, eligible);
+  uint64_t min = l->count[l->order[0]];
+  uint32_t ties = l->start[min + 1];
+  return l->order[lbsim_rng_below(&p->rng, ties)];
 }
 
 static void lor_observe(lbsim_policy_t *p, uint32_t backend, double latency_ms, bool ok, uint64_t now_ns) {
+  (void)p;
+  (void)backend;
   (void)latency_ms;
   (void)ok;
   (void)now_ns;
-  decrement(p->state, backend);
 }
 
 static void lor_destroy(lbsim_policy_t *p) {
   lor_t *l = p->state;
   free(l->order);
   free(l->pos);
-  free(l->count);
+  free(l->drawn);
   free(l->start);
   free(l);
 }
 
 const lbsim_policy_ops_t lbsim_policy_least_outstanding = {
     .name = "least-outstanding",
-    .summary = "fewest requests in flight, ties at random (Envoy least-request); --choices K: best of K",
+    .summary = "fewest requests in flight, ties at random (Envoy least-request); --choices K: best of K at random",
     .uses = LBSIM_POLICY_USES_CHOICES,
     .create = lor_create,
     .select = lor_select,
+    .sent = lor_sent,
+    .ended = lor_ended,
     .observe = lor_observe,
     .destroy = lor_destroy,
 };

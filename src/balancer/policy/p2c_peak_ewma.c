@@ -15,17 +15,15 @@
 
 #include "lbsim/balancer/policy.h"
 
-#define UNMEASURED_PENALTY 1e12
-
 typedef struct peak_s {
   double cost_ms;
   uint64_t stamp_ns;
-  uint32_t pending;
 } peak_t;
 
 typedef struct p2c_s {
   uint32_t n;
   double decay_ns;
+  const uint64_t *in_flight;
   peak_t *b;
 } p2c_t;
 
@@ -42,11 +40,13 @@ static void observe_sample(const p2c_t *p, peak_t *b, double sample_ms, uint64_t
   b->stamp_ns = now_ns;
 }
 
-static double cost(const p2c_t *p, peak_t *b, uint64_t now_ns) {
+static double cost(const p2c_t *p, uint32_t i, uint64_t now_ns) {
+  peak_t *b = &p->b[i];
+  uint64_t pending = p->in_flight[i];
   observe_sample(p, b, 0.0, now_ns);
-  if (b->cost_ms == 0.0 && b->pending != 0)
-    return UNMEASURED_PENALTY + b->pending;
-  return b->cost_ms * (b->pending + 1);
+  if (b->cost_ms == 0.0 && pending != 0)
+    return LBSIM_POLICY_UNMEASURED_PENALTY + (double)pending;
+  return b->cost_ms * (double)(pending + 1);
 }
 
 static int p2c_create(lbsim_policy_t *pol, const lbsim_policy_params_t *params) {
@@ -54,7 +54,8 @@ static int p2c_create(lbsim_policy_t *pol, const lbsim_policy_params_t *params) 
   if (p == NULL)
     return LBSIM_ENOMEM;
   p->n = params->n;
-  p->decay_ns = (params->decay_s > 0 ? params->decay_s : 10.0) * 1e9;
+  p->decay_ns = params->decay_s * 1e9;
+  p->in_flight = params->in_flight;
   p->b = calloc(p->n, sizeof(*p->b));
   if (p->b == NULL) {
     free(p);
@@ -64,18 +65,23 @@ static int p2c_create(lbsim_policy_t *pol, const lbsim_policy_params_t *params) 
   return 0;
 }
 
-static uint32_t p2c_select(lbsim_policy_t *pol, uint64_t now_ns) {
+static uint32_t p2c_select(lbsim_policy_t *pol, uint64_t now_ns, const lbsim_eligible_t *eligible) {
   p2c_t *p = pol->state;
-  uint32_t pick = 0;
-  if (p->n > 1) {
-    uint32_t a = (uint32_t)lbsim_rng_below(&pol->rng, p->n);
-    uint32_t b = (uint32_t)lbsim_rng_below(&pol->rng, p->n - 1);
+  uint32_t n = eligible ? eligible->n : p->n;
+  uint32_t pick = eligible ? eligible->list[0] : 0;
+  if (n > 1) {
+    /* Two distinct draws, among the eligible when they are given. */
+    uint32_t a = (uint32_t)lbsim_rng_below(&pol->rng, n);
+    uint32_t b = (uint32_t)lbsim_rng_below(&pol->rng, n - 1);
     if (b >= a)
       b++;
-    double ca = cost(p, &p->b[a], now_ns), cb = cost(p, &p->b[b], now_ns);
+    if (eligible != NULL) {
+      a = eligible->list[a];
+      b = eligible->list[b];
+    }
+    double ca = cost(p, a, now_ns), cb = cost(p, b, now_ns);
     pick = cb < ca ? b : a;
   }
-  p->b[pick].pending++;
   return pick;
 }
 
@@ -83,8 +89,6 @@ static void p2c_observe(lbsim_policy_t *pol, uint32_t backend, double latency_ms
   p2c_t *p = pol->state;
   peak_t *b = &p->b[backend];
   (void)ok; /* a failure arrives as the failure latency: a peak */
-  if (b->pending > 0)
-    b->pending--;
   observe_sample(p, b, latency_ms, now_ns);
 }
 
@@ -95,7 +99,7 @@ static void p2c_observe_n(lbsim_policy_t *pol, uint32_t backend, double latency_
   p2c_t *p = pol->state;
   peak_t *b = &p->b[backend];
   (void)ok;
-  b->pending = b->pending > count ? b->pending - count : 0;
+  (void)count;
   observe_sample(p, b, latency_ms, now_ns);
 }
 

@@ -7,8 +7,10 @@ static int random_create(lbsim_policy_t *p, const lbsim_policy_params_t *params)
   return 0;
 }
 
-static uint32_t random_select(lbsim_policy_t *p, uint64_t now_ns) {
+static uint32_t random_select(lbsim_policy_t *p, uint64_t now_ns, const lbsim_eligible_t *eligible) {
   (void)now_ns;
+  if (eligible != NULL)
+    return eligible->list[lbsim_rng_below(&p->rng, eligible->n)];
   return (uint32_t)lbsim_rng_below(&p->rng, p->params.n);
 }
 

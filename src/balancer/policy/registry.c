@@ -34,13 +34,16 @@ const lbsim_policy_ops_t *lbsim_policy_find(const char *name) {
 
 int lbsim_policy_init(lbsim_policy_t *p, const lbsim_policy_ops_t *ops, const lbsim_policy_params_t *params) {
   memset(p, 0, sizeof(*p));
-  if (params->n == 0)
+  if (params->n == 0 || params->in_flight == NULL)
     return LBSIM_EINVAL;
   p->params = *params;
+  p->in_flight = params->in_flight;
   lbsim_rng_init(&p->rng, params->seed, params->stream);
   int err = ops->create(p, params);
-  if (err == 0)
+  if (err == 0) {
     p->ops = ops;
+    p->sent = ops->sent;
+  }
   return err;
 }
 

@@ -13,10 +13,13 @@ static int rr_create(lbsim_policy_t *p, const lbsim_policy_params_t *params) {
   return 0;
 }
 
-static uint32_t rr_select(lbsim_policy_t *p, uint64_t now_ns) {
+static uint32_t rr_select(lbsim_policy_t *p, uint64_t now_ns, const lbsim_eligible_t *eligible) {
   uint32_t *next = p->state;
   (void)now_ns;
   uint32_t pick = *next;
+  /* The turn passes over the backends that are not eligible. */
+  while (eligible != NULL && !eligible->member[pick])
+    pick = pick + 1 == p->params.n ? 0 : pick + 1;
   *next = pick + 1 == p->params.n ? 0 : pick + 1;
   return pick;
 }

@@ -448,19 +448,26 @@ void lbsim_httpd_init(lbsim_httpd_t *server, uv_loop_t *loop, lbsim_sched_t *sch
   server->app = app;
   server->app_data = app_data;
   lbsim_queue_init(&server->conns);
-  server->max_conns = 10000;
-  server->max_output_bytes = 65536;
   server->limits = (lbsim_hlimits_t){
-      .max_header_bytes = 8192,
-      .max_url_bytes = 4096,
-      .max_body_bytes = 65536,
       .max_headers = 100,
-      .max_pipeline = 64,
-      .request_timeout_ns = 10 * (uint64_t)LBSIM_NS_PER_S,
-      .idle_timeout_ns = 15 * (uint64_t)LBSIM_NS_PER_S,
       .linger_timeout_ns = 2 * (uint64_t)LBSIM_NS_PER_S,
       .linger_bytes = 65536,
   };
+  /* The rest as the command line's options are by default. */
+  lbsim_config_t defaults;
+  lbsim_config_defaults(&defaults);
+  lbsim_httpd_configure(server, &defaults);
+}
+
+void lbsim_httpd_configure(lbsim_httpd_t *server, const lbsim_config_t *cfg) {
+  server->max_conns = cfg->max_conns;
+  server->max_output_bytes = cfg->max_output_bytes;
+  server->limits.max_header_bytes = cfg->max_header_bytes;
+  server->limits.max_url_bytes = cfg->max_url_bytes;
+  server->limits.max_body_bytes = cfg->max_body_bytes;
+  server->limits.max_pipeline = cfg->max_pipeline;
+  server->limits.request_timeout_ns = lbsim_ms_to_ns(cfg->header_timeout_s * 1000.0);
+  server->limits.idle_timeout_ns = lbsim_ms_to_ns(cfg->idle_timeout_s * 1000.0);
 }
 
 int lbsim_httpd_listen(lbsim_httpd_t *server, const char *host, uint16_t port, uint16_t *bound_port) {
@@ -538,7 +545,7 @@ void lbsim_httpd_stop_listening(lbsim_httpd_t *server) {
 void lbsim_httpd_close_connections(lbsim_httpd_t *server, bool reset) {
   lbsim_queue_t *node;
   while ((node = lbsim_queue_head(&server->conns)) != NULL)
-    conn_close_how(lbsim_queue_data(node, lbsim_hconn_t, node), reset);
+    conn_close_how(LBSIM_CONTAINER_OF(node, lbsim_hconn_t, node), reset);
 }
 
 void lbsim_httpd_close(lbsim_httpd_t *server, lbsim_httpd_closed_cb on_closed) {
@@ -550,7 +557,7 @@ void lbsim_httpd_close(lbsim_httpd_t *server, lbsim_httpd_closed_cb on_closed) {
   lbsim_queue_t *node = server->conns.next;
   while (node != &server->conns) {
     lbsim_queue_t *next = node->next;
-    lbsim_hconn_t *c = lbsim_queue_data(node, lbsim_hconn_t, node);
+    lbsim_hconn_t *c = LBSIM_CONTAINER_OF(node, lbsim_hconn_t, node);
     if (!c->stream_ending)
       conn_close(c);
     node = next;
@@ -563,7 +570,7 @@ uint64_t lbsim_httpd_buffered_bytes(const lbsim_httpd_t *server) {
   uint64_t n = 0;
   const lbsim_queue_t *node;
   lbsim_queue_foreach(node, &server->conns) {
-    const lbsim_hconn_t *c = lbsim_queue_data(node, lbsim_hconn_t, node);
+    const lbsim_hconn_t *c = LBSIM_CONTAINER_OF(node, lbsim_hconn_t, node);
     n += c->unsent.cap + c->inflight_bytes + c->rest_len;
   }
   return n;

@@ -2,8 +2,8 @@
  * response after another (llhttp HTTP_RESPONSE). Content-Length, chunked
  * and close-delimited bodies; 1xx interim responses are skipped; the header
  * section and the body are capped. Bodies are counted, never stored. */
-#ifndef LBSIM_HCLIENT_H
-#define LBSIM_HCLIENT_H
+#ifndef LBSIM_HRESP_H
+#define LBSIM_HRESP_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -4,10 +4,11 @@
  * them with llhttp (HTTP_REQUEST), enforces every limit, asks the
  * application to route each complete request, keeps the answers in
  * request order, and appends response bytes to an output buffer when they
- * are due. The transport (src/httpd.c, or a fuzzer) moves the bytes and
- * arms one timer for lbsim_hsession_next_wakeup(). */
-#ifndef LBSIM_HSERVER_H
-#define LBSIM_HSERVER_H
+ * are due (the application renders them, with hreply.h). The transport
+ * (httpd.c, or a fuzzer) moves the bytes and arms one timer for
+ * lbsim_hsession_next_wakeup(). */
+#ifndef LBSIM_HSESSION_H
+#define LBSIM_HSESSION_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -171,16 +172,5 @@ bool lbsim_hsession_wants_input(const lbsim_hsession_t *s);
 /* The application has written the whole stream: the transport shuts down
  * its side once it is written, and closes by deadline_ns at the latest. */
 void lbsim_hsession_end_stream(lbsim_hsession_t *s, uint64_t deadline_ns);
-
-/* Helpers for applications' render(): the status line and the common
- * headers (Server, Date, Connection as the entry's flags require). */
-void lbsim_hresponse_head(struct lbsim_buf_s *out, const lbsim_hentry_t *entry, int status);
-/* A whole response with a small body: head, Content-Type, Content-Length, body (not for HEAD). */
-void lbsim_hresponse_simple(struct lbsim_buf_s *out, const lbsim_hentry_t *entry, int status,
-                            const char *content_type, const char *extra_headers, const char *body,
-                            size_t body_len);
-const char *lbsim_http_reason(int status);
-/* The Date header line for the current second, cached. */
-const char *lbsim_http_date_line(void);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include <uv.h>
 
+#include "lbsim/cli/config.h"
 #include "lbsim/net/http/hsession.h"
 #include "lbsim/base/queue.h"
 #include "lbsim/net/sched.h"
@@ -62,10 +63,16 @@ struct lbsim_httpd_s {
   uint64_t accept_errors;      /* EMFILE and friends; connections closed for want of memory */
 };
 
-/* Fills limits from the defaults (8 KiB headers, 100 header lines, ...).
- * Callers adjust them before lbsim_httpd_listen. */
+/* Fills limits from the defaults: those of the command line's options
+ * (--max-conns, --max-header-bytes, ... as lbsim_config_defaults sets
+ * them), 100 header lines, 2 s and 64 KiB of lingering after an error
+ * answer. Callers adjust them before lbsim_httpd_listen. */
 void lbsim_httpd_init(lbsim_httpd_t *server, uv_loop_t *loop, lbsim_sched_t *sched, const lbsim_happ_t *app,
                       void *app_data);
+/* The limits the command line sets: --max-conns, --max-output-bytes,
+ * --max-header-bytes, --max-url-bytes, --max-body-bytes, --max-pipeline,
+ * --header-timeout, --idle-timeout. */
+void lbsim_httpd_configure(lbsim_httpd_t *server, const lbsim_config_t *cfg);
 /* Binds host:port (port 0: chosen by the OS) and starts accepting.
  * Returns 0 or a libuv error code; *bound_port receives the port. */
 int lbsim_httpd_listen(lbsim_httpd_t *server, const char *host, uint16_t port, uint16_t *bound_port);

@@ -1,5 +1,5 @@
-/* The heap of pending timers. See lbsim/base/clock.h. */
-#include "lbsim/base/clock.h"
+/* The heap of pending timers. See lbsim/base/timers.h. */
+#include "lbsim/base/timers.h"
 
 #include <stdlib.h>
 

@@ -1,0 +1,591 @@
+/* The virtual network. See lbsim/virtual/vnet.h. */
+#include "lbsim/virtual/vnet.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lbsim/base/common.h"
+#include "lbsim/base/error.h"
+#include "lbsim/base/log.h"
+
+/* Sized and aligned to two cache lines. Sending a batch, joining it and
+ * ending it at the head of its FIFO read and write the first only (the
+ * batches in flight stream through the cache: with a thousand backends,
+ * 16,000 of them). The FIFO is singly linked and a batch keeps its
+ * successor's key, so that taking the head off and replaying the tree for
+ * the next one never visits the next one (written long ago, it is far from
+ * the cache); a batch in a FIFO has its own sequence number in the key of
+ * the one before it (the first: in the tree). The second line is for a
+ * batch out of FIFO order only, which has a timer of its own. */
+struct lbsim_vbatch_s {
+  _Alignas(64) lbsim_vbatch_t *next; /* in its copy's FIFO, or in the free list */
+  uint64_t next_end_ns, next_seq;    /* the key of the FIFO's next */
+  uint64_t end_ns;
+  /* Its requests (an lbsim_request_t, unpacked) */
+  uint64_t start_ns;
+  double oracle_ms;
+  uint32_t backend;
+  uint32_t client;
+  uint32_t count : 29;
+  uint32_t result : 3;               /* lbsim_result_t */
+  uint32_t pick : 31;
+  uint32_t to_fastest : 1;
+  /* Out of FIFO order, or at an outage, only: */
+  _Alignas(64) uint32_t fresh;       /* of its requests, those that opened a connection */
+  lbsim_vnet_t *net;
+  lbsim_timer_t timer;               /* due_ns: its end; seq: when it was sent */
+  lbsim_queue_t link;                /* in its copy's others */
+};
+
+/* A batch's count: requests alike of one client sent to one backend at one
+ * instant (a burst of a million to one backend fits). */
+#define BATCH_MAX ((UINT32_C(1) << 29) - 1)
+
+_Static_assert(sizeof(lbsim_vbatch_t) == 128, "a batch is two cache lines");
+_Static_assert(sizeof(lbsim_vbatch_t) == LBSIM_VNET_BATCH_BYTES, "what the memory budget counts");
+_Static_assert(offsetof(lbsim_vbatch_t, fresh) == 64, "what a batch in a FIFO uses is in its first cache line");
+_Static_assert(offsetof(lbsim_vcopy_t, copy) == 64, "what sending and ending read of a copy is in one cache line");
+
+#define BATCH_SLAB 1024
+
+typedef struct batch_slab_s {
+  lbsim_vbatch_t batches[BATCH_SLAB];
+  struct batch_slab_s *next;
+  void *block;                  /* what malloc gave, to free */
+} batch_slab_t;
+
+static lbsim_vbatch_t *batch_new(lbsim_vnet_t *net) {
+  if (net->free_batches == NULL) {
+    /* The batches are the simulated state the memory budget counts. */
+    if (!lbsim_engine_reserve(net->engine, sizeof(lbsim_vbatch_t) * BATCH_SLAB))
+      return NULL;
+    /* malloc, aligned by hand: every allocation goes through the one allocator. */
+    void *block = malloc(sizeof(batch_slab_t) + _Alignof(batch_slab_t) - 1);
+    if (block == NULL)
+      return NULL;
+    batch_slab_t *slab = (batch_slab_t *)(((uintptr_t)block + _Alignof(batch_slab_t) - 1) &
+                                          ~(uintptr_t)(_Alignof(batch_slab_t) - 1));
+    slab->block = block;
+    slab->next = net->slabs;
+    net->slabs = slab;
+    for (int i = BATCH_SLAB - 1; i >= 0; i--) {
+      slab->batches[i].next = net->free_batches;
+      net->free_batches = &slab->batches[i];
+    }
+  }
+  lbsim_vbatch_t *b = net->free_batches;
+  net->free_batches = b->next;
+  b->next = NULL;
+  return b;
+}
+
+static lbsim_request_t batch_request(const lbsim_vbatch_t *b) {
+  return (lbsim_request_t){.start_ns = b->start_ns, .oracle_ms = b->oracle_ms, .backend = b->backend,
+                           .pick = b->pick, .client = b->client, .to_fastest = b->to_fastest};
+}
+
+static void batch_free(lbsim_vnet_t *net, lbsim_vbatch_t *b) {
+  b->next = net->free_batches;
+  net->free_batches = b;
+}
+
+/* ---- the clients' keep-alive connections ---- */
+
+/* Client c's connections to its k-th backend. */
+static lbsim_vidles_t *idles_of(const lbsim_vnet_t *net, uint32_t client, uint32_t pick) {
+  return &net->idles[(size_t)client * net->per_client + pick];
+}
+
+static lbsim_vidle_t *idle_at(const lbsim_vidles_t *r, uint32_t k) {
+  return &r->runs[(r->first + k) & (r->cap - 1)]; /* the capacity is a power of two */
+}
+
+/* Whether the oldest run is closed by now: idle for the client's idle
+ * time, or reset by an outage of the backend since it became idle. */
+static bool idle_closed(const lbsim_vnet_t *net, const lbsim_vcopy_t *vc, const lbsim_vidle_t *run, uint64_t now_ns) {
+  return run->since_ns + net->idle_ns <= now_ns || run->outages != vc->outages;
+}
+
+/* A connection for a request sent now: an idle one if there is one (the
+ * most recently used, as the client takes them), after closing those idle
+ * for the client's idle time. Returns whether it is one already open. */
+static bool conn_take(const lbsim_vnet_t *net, const lbsim_vcopy_t *vc, lbsim_vidles_t *r, uint64_t now_ns) {
+  while (r->nruns > 0 && idle_closed(net, vc, &r->runs[r->first], now_ns)) {
+    r->first = (r->first + 1) & (r->cap - 1);
+    r->nruns--;
+  }
+  if (r->nruns == 0)
+    return false;
+  lbsim_vidle_t *newest = idle_at(r, r->nruns - 1);
+  if (--newest->count == 0)
+    r->nruns--;
+  return true;
+}
+
+/* `count` connections whose answer just came are idle from now. Out of
+ * memory they are closed instead, which only costs a reset its retry. */
+static void conn_give_back(const lbsim_vcopy_t *vc, lbsim_vidles_t *r, uint32_t count, uint64_t now_ns) {
+  if (r->nruns > 0) {
+    lbsim_vidle_t *newest = idle_at(r, r->nruns - 1);
+    if (newest->since_ns == now_ns && newest->outages == vc->outages) {
+      newest->count += count;
+      return;
+    }
+  }
+  if (r->nruns == r->cap) {
+    uint32_t cap = r->cap ? r->cap * 2 : 8;
+    lbsim_vidle_t *ring = malloc(cap * sizeof(*ring));
+    if (ring == NULL)
+      return;
+    for (uint32_t k = 0; k < r->nruns; k++)
+      ring[k] = *idle_at(r, k);
+    free(r->runs);
+    r->runs = ring;
+    r->cap = cap;
+    r->first = 0;
+  }
+  r->nruns++;
+  *idle_at(r, r->nruns - 1) = (lbsim_vidle_t){now_ns, count, vc->outages};
+}
+
+/* ---- requests on their way ---- */
+
+static void on_merge_due(lbsim_timer_t *timer, uint64_t now_ns);
+static void on_batch_due(lbsim_timer_t *timer, uint64_t now_ns);
+
+/* The merge's timer follows the first head of all. 0, or LBSIM_ENOMEM. */
+static int merge_arm(lbsim_vnet_t *net) {
+  uint32_t first = net->winner[1];
+  uint64_t end_ns = net->head_end[first], seq = net->head_seq[first];
+  if (end_ns == LBSIM_NEVER) {
+    lbsim_timers_cancel(&net->engine->timers, &net->merge);
+    return 0;
+  }
+  /* It runs next, or nearly: its batch is fetched while this event ends
+   * (its copy too was measured slower: too many misses in flight). */
+  __builtin_prefetch(net->heads[first]);
+  if (lbsim_timer_pending(&net->merge) && net->merge.due_ns == end_ns && net->merge.seq == seq)
+    return 0;
+  return lbsim_timers_set_seq(&net->engine->timers, &net->merge, end_ns, seq, on_merge_due);
+}
+
+/* Copy i's FIFO has a new head (or none: LBSIM_NEVER): its way up the tree
+ * is played again, as far as it changes anything (when copy i was first
+ * everywhere on it, `was_first`, that is all the way). 0, or LBSIM_ENOMEM. */
+static inline __attribute__((always_inline)) int merge_replay(lbsim_vnet_t *net, uint32_t i, uint64_t end_ns,
+                                                              uint64_t seq, bool was_first) {
+  const uint64_t *head_end = net->head_end, *head_seq = net->head_seq;
+  net->head_end[i] = end_ns;
+  net->head_seq[i] = seq;
+  uint32_t *winner = net->winner;
+  uint32_t node = net->leaves + i, w = i;
+  uint64_t w_end = end_ns; /* the end of w, carried along */
+  while (node > 1) {
+    uint32_t other = winner[node ^ 1];
+    uint64_t o_end = head_end[other];
+    /* Either way as likely: selected by a mask, with no branch to
+     * mispredict. Ends are seldom equal (then the sequence decides). */
+    uint64_t take = -(uint64_t)(o_end < w_end);
+    if (__builtin_expect(o_end == w_end, 0))
+      take = -(uint64_t)(head_seq[other] < head_seq[w]);
+    w ^= (w ^ other) & (uint32_t)take;
+    w_end ^= (w_end ^ o_end) & take;
+    node >>= 1;
+    if (!was_first && w != i && winner[node] == w)
+      return 0; /* the same first as before, and not copy i: nothing above changes */
+    winner[node] = w;
+  }
+  return merge_arm(net);
+}
+
+static int merge_update(lbsim_vnet_t *net, uint32_t i, uint64_t end_ns, uint64_t seq) {
+  return merge_replay(net, i, end_ns, seq, false);
+}
+
+/* Takes copy i's FIFO head off (copy i is first: its head is due); the
+ * tree follows the new head. */
+static void fifo_pop(lbsim_vnet_t *net, uint32_t i) {
+  lbsim_vbatch_t *b = net->heads[i];
+  net->heads[i] = b->next;
+  if (b->next == NULL) {
+    net->copies[i].fifo_tail = NULL;
+    merge_replay(net, i, LBSIM_NEVER, 0, true);
+    return;
+  }
+  /* Written a latency ago, the new head is far from the cache; it has
+   * until the answers of the other copies' heads to come nearer. */
+  __builtin_prefetch(b->next);
+  merge_replay(net, i, b->next_end_ns, b->next_seq, true);
+}
+
+/* Puts a batch (its end set) on its way, with the next sequence number: at
+ * the tail of the FIFO when it ends no sooner than the FIFO's last, else
+ * under a timer of its own. 0, or LBSIM_ENOMEM. */
+static int batch_schedule(lbsim_vnet_t *net, lbsim_vcopy_t *vc, lbsim_vbatch_t *b) {
+  uint64_t end = b->end_ns, seq = lbsim_timers_next_seq(&net->engine->timers);
+  b->next = NULL;
+  lbsim_vbatch_t *tail = vc->fifo_tail;
+  if (tail == NULL) {
+    uint32_t i = (uint32_t)(vc - net->copies);
+    net->heads[i] = vc->fifo_tail = b;
+    int err = merge_update(net, i, end, seq);
+    if (err != 0) {
+      /* Back as it was: the merge's timer is where it was, or none. */
+      net->heads[i] = vc->fifo_tail = NULL;
+      merge_update(net, i, LBSIM_NEVER, 0);
+    }
+    return err;
+  }
+  if (end >= tail->end_ns) {
+    tail->next = b;
+    tail->next_end_ns = end;
+    tail->next_seq = seq;
+    vc->fifo_tail = b;
+    return 0;
+  }
+  b->net = net;
+  lbsim_timer_init(&b->timer, LBSIM_ORDER_COMPLETION);
+  lbsim_queue_insert_tail(&vc->others, &b->link);
+  int err = lbsim_timers_set_seq(&net->engine->timers, &b->timer, end, seq, on_batch_due);
+  if (err != 0)
+    lbsim_queue_remove(&b->link);
+  return err;
+}
+
+/* Hands `count` of a batch's requests back to the balancer as `result`. */
+static void report_done(lbsim_vnet_t *net, const lbsim_request_t *req, lbsim_result_t result, uint64_t now_ns,
+                        uint32_t count) {
+  net->in_flight -= count;
+  net->transport.on_done(net->transport.done_data, req, result, now_ns, count);
+}
+
+/* Hands a batch (off its FIFO, or off its timer and out of `others`) back
+ * to the balancer; an answer leaves its connection idle for the next
+ * request. */
+static void batch_end(lbsim_vnet_t *net, lbsim_vbatch_t *b, lbsim_result_t result, uint64_t now_ns) {
+  lbsim_vcopy_t *vc = &net->copies[b->backend];
+  if (vc->last == b)
+    vc->last = NULL;
+  if (result == LBSIM_RESULT_OK || result == LBSIM_RESULT_STATUS)
+    conn_give_back(vc, idles_of(net, b->client, b->pick), b->count, now_ns);
+  lbsim_request_t req = batch_request(b);
+  uint32_t count = b->count;
+  batch_free(net, b);
+  report_done(net, &req, result, now_ns, count);
+}
+
+static void on_batch_due(lbsim_timer_t *timer, uint64_t now_ns) {
+  lbsim_vbatch_t *b = LBSIM_CONTAINER_OF(timer, lbsim_vbatch_t, timer);
+  /* The batch is freed below, and may be taken again at once by a request
+   * its answers launch: its timer must leave the heap first (the engine
+   * leaves a running timer at the top; see lbsim_engine_run). */
+  lbsim_timers_cancel(&b->net->engine->timers, timer);
+  lbsim_queue_remove(&b->link);
+  batch_end(b->net, b, b->result, now_ns);
+}
+
+static void on_merge_due(lbsim_timer_t *timer, uint64_t now_ns) {
+  lbsim_vnet_t *net = LBSIM_CONTAINER_OF(timer, lbsim_vnet_t, merge);
+  uint32_t i = net->winner[1];
+  lbsim_vbatch_t *b = net->heads[i];
+  /* Where the connection goes back, fetched while the tree is replayed. */
+  const lbsim_vidles_t *r = idles_of(net, b->client, b->pick);
+  if (r->cap > 0)
+    __builtin_prefetch(idle_at(r, r->nruns > 0 ? r->nruns - 1 : 0), 1);
+  fifo_pop(net, i);
+  batch_end(net, b, b->result, now_ns);
+}
+
+/* After a request served by the copy: while its common case holds
+ * (lbsim_copy_fast), the network serves the next ones itself, until the
+ * model changes. */
+static void copy_fast_path(lbsim_vcopy_t *vc) {
+  if (lbsim_copy_fast(&vc->copy)) {
+    vc->fast_generation = vc->model->generation;
+    vc->service_ns = vc->copy.service_ns;
+  }
+}
+
+static lbsim_request_t *vnet_request(lbsim_transport_t *t) {
+  lbsim_vnet_t *net = LBSIM_CONTAINER_OF(t, lbsim_vnet_t, transport);
+  return &net->scratch;
+}
+
+/* An answer's trip back: back_ns, give or take up to spread_ns. Requests
+ * alike (one backend, one pick instant, one instant served) draw the same,
+ * so that a burst still travels as one event: the draw is a hash of what
+ * they share and of the run's seed, not a step of a stream. */
+static inline uint64_t back_trip(const lbsim_vnet_t *net, uint64_t served_ns, const lbsim_request_t *req) {
+  if (net->spread_ns == 0)
+    return net->back_ns;
+  uint64_t h = lbsim_mix64(net->spread_key ^ served_ns ^ (req->start_ns * UINT64_C(0x9e3779b97f4a7c15)) ^
+                           ((uint64_t)req->backend * UINT64_C(0xd1b54a32d192ed03)) ^
+                           ((uint64_t)req->client * UINT64_C(0xa0761d6478bd642f)));
+  uint64_t range = 2 * net->spread_ns + 1;
+  return net->back_ns - net->spread_ns + (uint64_t)(((__uint128_t)h * range) >> 64);
+}
+
+static bool same_batch(const lbsim_vbatch_t *b, const lbsim_request_t *req, lbsim_result_t result, uint64_t end_ns) {
+  return b->end_ns == end_ns && b->result == result && b->start_ns == req->start_ns && b->client == req->client &&
+         b->to_fastest == req->to_fastest && b->oracle_ms == req->oracle_ms && b->count < BATCH_MAX;
+}
+
+static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
+  lbsim_vnet_t *net = LBSIM_CONTAINER_OF(t, lbsim_vnet_t, transport);
+  uint64_t now = net->engine->now_ns;
+  lbsim_vcopy_t *vc = &net->copies[req->backend];
+  uint64_t deadline = now + net->timeout_ns;
+  lbsim_result_t result;
+  uint64_t end;
+  bool fresh = true;
+  lbsim_vidles_t *idles = idles_of(net, req->client, req->pick);
+  __builtin_prefetch(vc->last); /* while the copy serves: its line is needed next */
+  if (__builtin_expect(vc->model->generation == vc->fast_generation, 1)) {
+    fresh = !conn_take(net, vc, idles, now);
+    uint64_t due = now + net->there_ns + vc->service_ns;
+    uint64_t back = back_trip(net, due, req);
+    if (due + back > deadline) {
+      result = LBSIM_RESULT_TIMEOUT;
+      end = deadline;
+    } else {
+      result = LBSIM_RESULT_OK;
+      end = due + back;
+    }
+  } else if (vc->copy.down) {
+    /* Refused: the connect's round trip, no more (and never no time at
+     * all: a closed loop would otherwise spin at one instant). */
+    result = LBSIM_RESULT_CONNECT;
+    end = now + net->there_ns + net->back_ns;
+  } else {
+    fresh = !conn_take(net, vc, idles, now);
+    uint64_t due;
+    int status = lbsim_copy_serve(&vc->copy, now + net->there_ns, &due);
+    copy_fast_path(vc);
+    uint64_t back = due == LBSIM_NEVER ? 0 : back_trip(net, due, req);
+    if (due == LBSIM_NEVER || due + back > deadline) {
+      result = LBSIM_RESULT_TIMEOUT;
+      end = deadline;
+    } else {
+      result = status == 200 ? LBSIM_RESULT_OK : LBSIM_RESULT_STATUS;
+      end = due + back;
+    }
+  }
+  net->in_flight++;
+  lbsim_engine_request_sent(net->engine);
+  lbsim_vbatch_t *b = vc->last;
+  if (b != NULL && same_batch(b, req, result, end)) {
+    b->count++;
+    if (fresh)
+      b->fresh++; /* on the second line: seldom, once connections are kept */
+    return;
+  }
+  b = batch_new(net);
+  int err = b ? 0 : LBSIM_ENOMEM;
+  if (b != NULL) {
+    b->end_ns = end;
+    b->start_ns = req->start_ns;
+    b->oracle_ms = req->oracle_ms;
+    b->backend = req->backend;
+    b->client = req->client;
+    b->pick = req->pick;
+    b->to_fastest = req->to_fastest;
+    b->result = result;
+    b->count = 1;
+    b->fresh = fresh;
+    err = batch_schedule(net, vc, b);
+  }
+  if (err != 0) {
+    /* No room (the budget, or the system): the request cannot be
+     * simulated, it is cancelled, and the run stops. */
+    if (b != NULL)
+      batch_free(net, b);
+    lbsim_engine_out_of_memory(net->engine, net->in_flight);
+    report_done(net, req, LBSIM_RESULT_CANCELLED, now, 1);
+    return;
+  }
+  vc->last = b;
+}
+
+static void vnet_cancel_queued(lbsim_transport_t *t) {
+  (void)t; /* nothing waits for a connection: every request is under way */
+}
+
+static const lbsim_transport_ops_t vnet_ops = {
+    .request = vnet_request,
+    .submit = vnet_submit,
+    .cancel_queued = vnet_cancel_queued,
+};
+
+int lbsim_vnet_init(lbsim_vnet_t *net, lbsim_engine_t *engine, const lbsim_model_t *models, uint32_t n,
+                    uint32_t nclients, uint32_t per_client, const uint32_t *subsets, uint64_t seed, double net_delay_ms,
+                    double spread, double timeout_s, double client_idle_s) {
+  memset(net, 0, sizeof(*net));
+  net->transport.ops = &vnet_ops;
+  net->engine = engine;
+  net->nclients = nclients;
+  net->per_client = per_client;
+  net->subsets = subsets;
+  uint64_t delay = lbsim_ms_to_ns(net_delay_ms);
+  net->there_ns = delay / 2;
+  net->back_ns = delay - net->there_ns;
+  net->spread_ns = (uint64_t)((double)net->back_ns * (spread < 0 ? 0 : spread > 1 ? 1 : spread));
+  net->spread_key = lbsim_mix64(seed ^ LBSIM_STREAM_NETWORK);
+  net->timeout_ns = lbsim_ms_to_ns(timeout_s * 1000.0);
+  net->idle_ns = lbsim_ms_to_ns(client_idle_s * 1000.0);
+  lbsim_timer_init(&net->merge, LBSIM_ORDER_COMPLETION);
+  net->leaves = 1;
+  while (net->leaves < n)
+    net->leaves *= 2;
+  /* calloc, aligned by hand: every allocation goes through the one allocator. */
+  net->copies_block = calloc(1, n * sizeof(*net->copies) + _Alignof(lbsim_vcopy_t) - 1);
+  if (net->copies_block != NULL)
+    net->copies = (lbsim_vcopy_t *)(((uintptr_t)net->copies_block + _Alignof(lbsim_vcopy_t) - 1) &
+                                    ~(uintptr_t)(_Alignof(lbsim_vcopy_t) - 1));
+  net->head_end = malloc(net->leaves * sizeof(*net->head_end));
+  net->head_seq = calloc(net->leaves, sizeof(*net->head_seq));
+  net->heads = calloc(net->leaves, sizeof(*net->heads));
+  net->winner = malloc(2 * net->leaves * sizeof(*net->winner));
+  net->idles = calloc((size_t)nclients * per_client, sizeof(*net->idles));
+  if (net->copies == NULL || net->head_end == NULL || net->head_seq == NULL || net->heads == NULL ||
+      net->winner == NULL || net->idles == NULL)
+    return LBSIM_ENOMEM;
+  for (uint32_t i = 0; i < net->leaves; i++) {
+    net->head_end[i] = LBSIM_NEVER;
+    net->winner[net->leaves + i] = i;
+  }
+  for (uint32_t k = net->leaves; k-- > 1;)
+    net->winner[k] = net->winner[2 * k];
+  for (uint32_t i = 0; i < n; i++) {
+    lbsim_vcopy_t *vc = &net->copies[i];
+    lbsim_queue_init(&vc->others);
+    vc->model = &models[i];
+    net->n = i + 1;
+    if (lbsim_copy_init(&net->copies[i].copy, &models[i], seed) != 0)
+      return LBSIM_ENOMEM;
+  }
+  return 0;
+}
+
+/* Ends everything in flight to a copy, now, in the order it was sent: as
+ * cancelled (shutdown), or because the backend went down. A crash resets
+ * every connection, idle ones included; a request on a connection that had
+ * already carried one is sent again once on a new connection, as the
+ * client does after a keep-alive race, and that connect is refused (a
+ * request on a new connection is reset). The batches are taken off the
+ * copy first: what their completions launch (to this copy too) is new
+ * traffic, with its own end. */
+static void end_pending(lbsim_vnet_t *net, uint32_t i, bool crash, uint64_t now_ns) {
+  lbsim_vcopy_t *vc = &net->copies[i];
+  lbsim_vbatch_t *fifo = net->heads[i];
+  uint64_t fifo_seq = net->head_seq[i]; /* the sequence number of `fifo` */
+  lbsim_queue_t others;
+  lbsim_queue_init(&others);
+  lbsim_queue_move(&vc->others, &others);
+  net->heads[i] = vc->fifo_tail = NULL;
+  merge_update(net, i, LBSIM_NEVER, 0);
+  vc->last = NULL;
+  if (crash)
+    vc->outages++; /* every client's idle connections to it are closed */
+  for (;;) {
+    lbsim_queue_t *o = lbsim_queue_head(&others);
+    if (fifo == NULL && o == NULL)
+      break;
+    lbsim_vbatch_t *fo = o ? LBSIM_CONTAINER_OF(o, lbsim_vbatch_t, link) : NULL;
+    lbsim_vbatch_t *b;
+    if (fo == NULL || (fifo != NULL && fifo_seq < fo->timer.seq)) {
+      b = fifo;
+      fifo_seq = fifo->next_seq;
+      fifo = fifo->next;
+    } else {
+      b = fo;
+      lbsim_queue_remove(&b->link);
+      lbsim_timers_cancel(&net->engine->timers, &b->timer);
+    }
+    if (!crash) {
+      batch_end(net, b, LBSIM_RESULT_CANCELLED, now_ns);
+      continue;
+    }
+    if (b->result == LBSIM_RESULT_CONNECT) {
+      batch_end(net, b, LBSIM_RESULT_CONNECT, now_ns); /* refused before; refused still */
+      continue;
+    }
+    uint32_t again = b->count - b->fresh;
+    if (again == 0) {
+      batch_end(net, b, LBSIM_RESULT_RESET, now_ns);
+      continue;
+    }
+    lbsim_request_t req = batch_request(b);
+    uint32_t reset = b->fresh;
+    b->count = b->fresh = again;
+    b->result = LBSIM_RESULT_CONNECT;
+    b->end_ns = now_ns + net->there_ns + net->back_ns;
+    if (batch_schedule(net, vc, b) != 0) {
+      b->count += reset;
+      batch_end(net, b, LBSIM_RESULT_RESET, now_ns);
+      continue;
+    }
+    if (reset > 0)
+      report_done(net, &req, LBSIM_RESULT_RESET, now_ns, reset);
+  }
+}
+
+void lbsim_vnet_sync(lbsim_vnet_t *net, uint32_t i, uint64_t now_ns) {
+  if (lbsim_copy_sync(&net->copies[i].copy, now_ns) < 0)
+    end_pending(net, i, true, now_ns);
+}
+
+void lbsim_vnet_cancel_all(lbsim_vnet_t *net) {
+  for (uint32_t i = 0; i < net->n; i++)
+    end_pending(net, i, false, net->engine->now_ns);
+}
+
+void lbsim_vnet_free(lbsim_vnet_t *net) {
+  /* A run stopped early leaves answers due: their timers go first. */
+  if (net->engine != NULL)
+    lbsim_timers_cancel(&net->engine->timers, &net->merge);
+  for (uint32_t i = 0; i < net->n; i++) {
+    lbsim_vcopy_t *vc = &net->copies[i];
+    lbsim_queue_t *q;
+    lbsim_queue_foreach(q, &vc->others) {
+      lbsim_timers_cancel(&net->engine->timers, &LBSIM_CONTAINER_OF(q, lbsim_vbatch_t, link)->timer);
+    }
+    lbsim_copy_free(&vc->copy);
+  }
+  if (net->idles != NULL)
+    for (size_t k = 0; k < (size_t)net->nclients * net->per_client; k++)
+      free(net->idles[k].runs);
+  free(net->idles);
+  net->idles = NULL;
+  free(net->copies_block);
+  net->copies_block = NULL;
+  free(net->head_end);
+  free(net->head_seq);
+  free(net->heads);
+  free(net->winner);
+  net->copies = NULL;
+  net->head_end = net->head_seq = NULL;
+  net->heads = NULL;
+  net->winner = NULL;
+  while (net->slabs) {
+    batch_slab_t *slab = net->slabs;
+    net->slabs = slab->next;
+    free(slab->block);
+  }
+  net->free_batches = NULL;
+}
+
+void lbsim_vnet_conns(const lbsim_vnet_t *net, uint32_t *out) {
+  uint64_t now = net->engine->now_ns;
+  memset(out, 0, net->n * sizeof(*out));
+  for (uint32_t c = 0; c < net->nclients; c++) {
+    for (uint32_t k = 0; k < net->per_client; k++) {
+      uint32_t i = net->subsets ? net->subsets[(size_t)c * net->per_client + k] : k;
+      const lbsim_vidles_t *r = idles_of(net, c, k);
+      for (uint32_t j = 0; j < r->nruns; j++) {
+        const lbsim_vidle_t *run = idle_at(r, j);
+        if (!idle_closed(net, &net->copies[i], run, now))
+          out[i] += run->count;
+      }
+    }
+  }
+}
