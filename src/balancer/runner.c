@@ -127,6 +127,16 @@ static void report_block(lbsim_runner_t *r, uint64_t now_ns) {
 
 /* ---- bursts, the fleets' rounds in step ---------------------------------- */
 
+/* When the pause after a round ends: after --sleep, or when the run's time
+ * is up if that comes first: no round starts after it, and the run would
+ * otherwise go on for nothing but drift steps (a day of them, with
+ * --sleep 86400). */
+static uint64_t pause_end(const lbsim_runner_t *r, uint64_t now_ns) {
+  uint64_t next = now_ns + lbsim_ms_to_ns(r->cfg->sleep_s * 1000.0);
+  uint64_t up = r->duration_ns > UINT64_MAX - r->start_ns ? UINT64_MAX : r->start_ns + r->duration_ns;
+  return next < up ? next : up > now_ns ? up : now_ns;
+}
+
 static void on_pause_done(lbsim_timer_t *timer, uint64_t now_ns) {
   round_start(LBSIM_CONTAINER_OF(timer, lbsim_runner_t, pause), now_ns);
 }
@@ -141,7 +151,7 @@ static void on_lockstep_round_done(lbsim_runner_t *r, uint64_t now_ns) {
     finish(r, now_ns);
     return;
   }
-  lbsim_clock_set(r->clock, &r->pause, now_ns + lbsim_ms_to_ns(r->cfg->sleep_s * 1000.0), on_pause_done);
+  lbsim_clock_set(r->clock, &r->pause, pause_end(r, now_ns), on_pause_done);
 }
 
 static void round_start(lbsim_runner_t *r, uint64_t now_ns) {
@@ -202,7 +212,7 @@ static void on_client_round_done(lbsim_runner_t *r, lbsim_balancer_t *b, uint64_
     client_stops(r, now_ns);
     return;
   }
-  lbsim_clock_set(r->clock, &b->pause, now_ns + lbsim_ms_to_ns(r->cfg->sleep_s * 1000.0), on_client_pause_done);
+  lbsim_clock_set(r->clock, &b->pause, pause_end(r, now_ns), on_client_pause_done);
 }
 
 static void on_balancer_round_done(lbsim_balancer_t *b, uint64_t now_ns) {

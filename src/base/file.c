@@ -1,4 +1,5 @@
 /* Files written whole. See lbsim/base/file.h. */
+#define _GNU_SOURCE /* fopencookie */
 #include "lbsim/base/file.h"
 
 #include <errno.h>
@@ -51,6 +52,16 @@ static bool names_a_descriptor(const char *path) {
 }
 
 /* Forgets the file; for one never opened, all zero, it frees nothing. */
+/* A copy of s in memory of our own allocator (strdup's and realpath's come
+ * from the C library's, which a test of failed allocations cannot see). */
+static char *copy_of(const char *s) {
+  size_t len = strlen(s) + 1;
+  char *copy = malloc(len);
+  if (copy != NULL)
+    memcpy(copy, s, len);
+  return copy;
+}
+
 static void clear(lbsim_file_t *f) {
   free(f->target);
   free(f->temp);
@@ -101,12 +112,12 @@ int lbsim_file_open(lbsim_file_t *f, const char *path) {
     return -errno;
   bool direct = names_a_descriptor(path) || (exists && !S_ISREG(st.st_mode));
   /* Through a symbolic link, the file it points to is replaced, not the link. */
-  f->target = exists && !direct ? realpath(path, NULL) : strdup(path);
-  if (f->target == NULL) {
-    int err = exists ? -errno : LBSIM_ENOMEM;
-    clear(f);
-    return err;
-  }
+  char resolved[PATH_MAX];
+  if (exists && !direct && realpath(path, resolved) == NULL)
+    return -errno;
+  f->target = copy_of(exists && !direct ? resolved : path);
+  if (f->target == NULL)
+    return LBSIM_ENOMEM;
   int err = 0;
   if (direct) {
     f->regular = exists && S_ISREG(st.st_mode);
@@ -154,20 +165,31 @@ static void sync_directory(const char *target) {
   }
 }
 
+/* A stream onto the file whose first write error is kept with its own
+ * errno (ENOSPC, EFBIG, ...): a stream's error flag says only that one
+ * happened. */
+typedef struct sink_s {
+  int fd;
+  int err;
+} sink_t;
+
+static ssize_t sink_write(void *cookie, const char *data, size_t len) {
+  sink_t *sink = cookie;
+  if (sink->err == 0)
+    sink->err = write_all(sink->fd, data, len);
+  return sink->err == 0 ? (ssize_t)len : -1;
+}
+
 int lbsim_file_commit(lbsim_file_t *f, int (*write_cb)(FILE *out, const void *arg), const void *arg) {
   if (!f->open)
     return LBSIM_EIO;
-  /* Into memory first: a write error then comes from write(2) itself,
-   * with its own errno (ENOSPC, EFBIG, ...), not from a stream's flag. */
-  char *data = NULL;
-  size_t len = 0;
-  FILE *mem = open_memstream(&data, &len);
-  int err = mem ? write_cb(mem, arg) : LBSIM_ENOMEM;
-  if (mem != NULL && fclose(mem) != 0 && err == 0)
-    err = LBSIM_ENOMEM;
-  if (err == 0)
-    err = write_all(f->fd, data, len);
-  free(data);
+  sink_t sink = {f->fd, 0};
+  FILE *out = fopencookie(&sink, "w", (cookie_io_functions_t){.write = sink_write});
+  int err = out ? write_cb(out, arg) : LBSIM_ENOMEM;
+  if (out != NULL && fclose(out) != 0 && err == 0)
+    err = sink.err != 0 ? sink.err : LBSIM_EIO;
+  if (sink.err != 0)
+    err = sink.err; /* what the file said, before what the writer made of it */
   if (err == 0 && f->regular && fsync(f->fd) != 0)
     err = -errno;
   if (close(f->fd) != 0 && err == 0)

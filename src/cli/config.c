@@ -673,10 +673,12 @@ static lbsim_parse_result_t check_run_length(const lbsim_config_t *cfg, char *er
     double rounds = cfg->requests > 0 ? ceil((double)cfg->requests / burst) : (double)cfg->rounds;
     if (cfg->rounds > 0 && (double)cfg->rounds < rounds)
       rounds = (double)cfg->rounds;
-    double at_least = (rounds - 1) * cfg->sleep_s;
+    /* Rounds count once --warmup is over. */
+    double at_least = cfg->warmup_s + (rounds - 1) * cfg->sleep_s;
     if (at_least > LBSIM_RUN_MAX_S)
-      return error(err, errlen, "%.0f rounds with --sleep %g last at least %.0f s: longer than a run may last (%s s); "
-                   "give fewer rounds or a --duration", rounds, cfg->sleep_s, at_least, max);
+      return error(err, errlen, "%.0f rounds with --sleep %g%s last at least %.0f s: longer than a run may last (%s s); "
+                   "give fewer rounds or a --duration", rounds, cfg->sleep_s, cfg->warmup_s > 0 ? " after --warmup" : "",
+                   at_least, max);
   }
   if (shape == LBSIM_SHAPE_RATE && cfg->requests > 0) {
     double rate = least(cfg, LBSIM_SWEEP_RATE, cfg->rate);

@@ -321,6 +321,9 @@ def implied(case):
         ends.append(requests / max(conc, 1) * (timeout + 0.01) + timeout)
     if shape != "burst" and rounds:
         ends.append(rounds * interval + timeout)
+    # Rounds and intervals count after --warmup: it comes first.
+    warmup = num(a, "warmup", 0) * scale
+    ends = [e + warmup for e in ends]
     sim = min(ends + [31536000.0 + 86400])
     if shape == "burst":
         reqs = burst * min(rounds or 1e18, sim / max(sleep, 1e-9) + 1, math.ceil((requests or 1e18) / max(burst, 1)))
@@ -336,7 +339,9 @@ def implied(case):
         drift = 5
     drifts = 0 if drift == 0 else sim / max(drift, 1e-3) * backends
     samples = sim * 20 * backends if has(a, "report") else 0
-    work = (reqs + drifts + blocks * backends + samples) * policies * combos
+    # A fleet's summary of an interval goes over its clients.
+    clients = num(a, "clients", 1)
+    work = (reqs + drifts + blocks * backends + samples + blocks * clients * 20 + clients * backends) * policies * combos
     changes = drifts + (backends * 6 * 10 if case.get("scenario") else 0)
     json = "json" in a
     lines_out = (blocks * (backends + 4) + 40 + backends * 3 + (changes if json else 0)) * policies * combos

@@ -154,6 +154,21 @@ def test_an_end_centuries_away_is_refused():
             "250000 rounds with --sleep 86400 last at least", timeout=10)
 
 
+def test_a_run_ends_at_its_duration_not_after_the_pause_that_crosses_it():
+    # Found by the fuzzer: --duration 2 with --sleep 86400 simulated the
+    # whole pause, a day of drift steps on stderr, before it ended.
+    code, out, err = text_run(["--clock", "virtual", "--seed", "1", "--sleep", "86400", "--duration", "2.01",
+                               "--backends", "3"], timeout=20)
+    check(code == 0, err[-300:])
+    check(len(err.splitlines()) < 20, "%d lines on stderr: %r" % (len(err.splitlines()), err[-300:]))
+    check(out.count("=== Traffic Round") == 1, out)
+
+
+def test_a_warmup_as_long_as_the_longest_run_leaves_no_room_for_rounds():
+    # Found by the fuzzer: rounds counted after a year of warmup.
+    refused(VIRTUAL + ["--warmup", "31536000", "--rounds", "4"], "after --warmup last at least 31536003 s")
+
+
 # ---- silent wrong results -----------------------------------------------------------
 
 def test_scenario_times_and_slow_starts_beyond_the_range_are_refused():
