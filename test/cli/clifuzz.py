@@ -296,7 +296,7 @@ def implied(case):
     timeout = num(a, "timeout", 5)
     sleep = num(a, "sleep", 1)
     drift = num(a, "drift-period", 5)
-    interval = max(num(a, "interval", 1), 1e-3)
+    interval = max(num(a, "interval", 1) * scale, 1e-9)  # --time-scale scales it too
     latency = 3600 if has(a, "latency") or has(a, "scenario") or has(a, "jitter") else 1.5
     ends = []
     if num(a, "duration", 0) > 0:
@@ -325,9 +325,11 @@ def implied(case):
     warmup = num(a, "warmup", 0) * scale
     ends = [e + warmup for e in ends]
     sim = min(ends + [31536000.0 + 86400])
+    clients = num(a, "clients", 1)
     if shape == "burst":
         reqs = burst * min(rounds or 1e18, sim / max(sleep, 1e-9) + 1, math.ceil((requests or 1e18) / max(burst, 1)))
-        blocks = min(rounds or 1e18, sim / max(sleep, 1e-9) + 1)
+        # A fleet's clients are not in step: it is summed up by --interval.
+        blocks = min(rounds or 1e18, sim / max(sleep, 1e-9) + 1) if clients <= 1 else sim / interval + 2
     elif shape == "rate":
         reqs = min(requests or 1e18, rate * sim * 3 + 10)
         blocks = sim / interval + 2
@@ -340,7 +342,6 @@ def implied(case):
     drifts = 0 if drift == 0 else sim / max(drift, 1e-3) * backends
     samples = sim * 20 * backends if has(a, "report") else 0
     # A fleet's summary of an interval goes over its clients.
-    clients = num(a, "clients", 1)
     work = (reqs + drifts + blocks * backends + samples + blocks * clients * 20 + clients * backends) * policies * combos
     changes = drifts + (backends * 6 * 10 if case.get("scenario") else 0)
     json = "json" in a
