@@ -429,8 +429,11 @@ def test_a_closed_output_ends_lbsim_quietly_on_either_clock():
             try:
                 p.stdout.readline()
                 p.stdout.close()
+                try:
+                    code = p.wait(timeout=30)  # stderr holds a few lines: it never fills
+                except subprocess.TimeoutExpired:
+                    raise AssertionError("still running 30 s after its output was closed: %s" % args[:2])
                 err = p.stderr.read().decode(errors="replace")
-                code = p.wait(timeout=30)
             finally:
                 if p.poll() is None:
                     p.kill()
