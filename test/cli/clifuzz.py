@@ -274,6 +274,21 @@ def num(args, name, default):
     return v
 
 
+def swept(args, name, value):
+    """The largest of value and every value --sweep gives name (a range's
+    end included): what the heaviest run of a sweep gets."""
+    for i, a in enumerate(args[:-1]):
+        if a == "--sweep" and args[i + 1].startswith(name + "="):
+            for part in re.split(r"[,:]", args[i + 1][len(name) + 1:]):
+                try:
+                    x = float(part)
+                    if math.isfinite(x):
+                        value = max(value, x)
+                except ValueError:
+                    pass
+    return value
+
+
 def has(args, name):
     return "--" + name in args
 
@@ -307,9 +322,10 @@ def implied(case):
         "concurrency" if has(a, "concurrency") or "concurrency=" in " ".join(a) else "burst"
     if has(a, "replay") and not (has(a, "rate") or has(a, "concurrency")):
         shape = "rate"
-    burst = num(a, "burst", 100)
-    rate = num(a, "rate", 1000)
-    conc = num(a, "concurrency", 50)
+    burst = swept(a, "burst", num(a, "burst", 100))
+    rate = swept(a, "rate", num(a, "rate", 1000))
+    conc = swept(a, "concurrency", num(a, "concurrency", 50))
+    backends = swept(a, "backends", backends)
     if shape == "burst":
         if rounds:
             ends.append(rounds * (sleep + timeout + 0.01))
@@ -327,7 +343,9 @@ def implied(case):
     sim = min(ends + [31536000.0 + 86400])
     clients = num(a, "clients", 1)
     if shape == "burst":
-        reqs = burst * min(rounds or 1e18, sim / max(sleep, 1e-9) + 1, math.ceil((requests or 1e18) / max(burst, 1)))
+        # The rounds of --warmup are not counted: they come on top.
+        reqs = burst * (min(rounds or 1e18, sim / max(sleep, 1e-9) + 1, math.ceil((requests or 1e18) / max(burst, 1)))
+                        + warmup / max(sleep, 1e-9))
         # A fleet's clients are not in step: it is summed up by --interval.
         blocks = min(rounds or 1e18, sim / max(sleep, 1e-9) + 1) if clients <= 1 else sim / interval + 2
     elif shape == "rate":
