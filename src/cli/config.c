@@ -22,6 +22,7 @@ typedef enum opt_kind_e {
   OPT_ROLE,      /* no argument: sets cfg->role to `role` */
   OPT_UINT32,    /* a number of the range, into a uint32_t */
   OPT_UINT64,    /* a number of the range, into a uint64_t */
+  OPT_BURST,     /* --burst: an OPT_UINT32 that, swept, also picks the bursts' shape */
   OPT_DOUBLE,    /* a number of the range, into a double */
   OPT_LATENCY,   /* MS or MIN:MAX, each of the range */
   OPT_HOST,      /* bind address */
@@ -34,8 +35,10 @@ typedef enum opt_kind_e {
   OPT_CLOCK,
   OPT_SWEEP,     /* repeatable NAME=VALUES (sweep.h) */
   OPT_SWEEP_METRIC,
+  OPT_SHARD,     /* K/N (sweep.h) */
   OPT_JITTER,
   OPT_PATH,      /* a file name into a char[1024] */
+  OPT_SCENARIO,  /* a scenario file's name (loaded once every option is read) */
   OPT_ADMIN,
   OPT_METRICS,
   OPT_REPLAY,    /* the replay's options take its place, see lbsim_config_parse */
@@ -44,17 +47,27 @@ typedef enum opt_kind_e {
   OPT_VERSION
 } opt_kind_t;
 
+/* What an option's value decides. The default is a run's: an option added
+ * to the table is described and, when it takes one number, sweepable,
+ * unless its row says otherwise. */
+typedef enum opt_affects_e {
+  AFFECTS_RUN = 0,   /* what a run does, on either clock: in a sweep's description; sweepable */
+  AFFECTS_RUNS,      /* which runs a sweep has (--sweep, --seed, --seeds): described, not swept */
+  AFFECTS_NO_RUN     /* the sockets alone, the output, the command itself */
+} opt_affects_t;
+
 typedef struct opt_s {
   const char *name;
   int short_name;          /* 0: long only */
   const char *metavar;     /* NULL: no argument */
   opt_kind_t kind;
   size_t offset;           /* into lbsim_config_t */
-  lbsim_range_t range;     /* of a number (unit 0: none) */
+  lbsim_range_t range;     /* of a number (lbsim/base/number.h) */
   const char *help;
   const char *default_text;
   const char *section;     /* starts a new help section when set */
   int role;                /* OPT_ROLE: the role it sets */
+  opt_affects_t affects;   /* given only where it is not AFFECTS_RUN */
 } opt_t;
 
 #define OFF(field) offsetof(lbsim_config_t, field)
@@ -64,20 +77,22 @@ typedef struct opt_s {
 #define NS_S 0.000000001 /* 1 ns in seconds */
 #define NS_MS 0.000001   /* 1 ns in milliseconds */
 
-/* One row per option: parsing, validation and --help all come from here,
- * and every number's range (lbsim/base/number.h). */
+/* One row per option: parsing, validation, --help, sweeps and a sweep's
+ * description all come from here. The rows leave out `affects` where it is
+ * AFFECTS_RUN, hence no warning about fields left out. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static const opt_t options[] = {
-  {"backends-only", 0, NULL, OPT_ROLE, 0, NO_RANGE, "run only the simulated backends", NULL,
-   "Roles (default: backends and client on one loop, the demo)", LBSIM_ROLE_BACKENDS},
-  {"client-only", 0, NULL, OPT_ROLE, 0, NO_RANGE, "run only the balancer client against --server URLs", NULL, NULL,
-   LBSIM_ROLE_CLIENT},
-
+  {"backends-only", 0, NULL, OPT_ROLE, 0, NO_RANGE,
+   "run only the simulated backends", NULL, "Roles (default: backends and client on one loop, the demo)", LBSIM_ROLE_BACKENDS, .affects = AFFECTS_NO_RUN},
+  {"client-only", 0, NULL, OPT_ROLE, 0, NO_RANGE,
+   "run only the balancer client against --server URLs", NULL, NULL, LBSIM_ROLE_CLIENT, .affects = AFFECTS_NO_RUN},
   {"backends", 'n', "N", OPT_UINT32, OFF(backends), INT(1, LBSIM_MAX_BACKENDS),
    "number of simulated backends", "5", "Backends", 0},
   {"host", 0, "ADDR", OPT_HOST, OFF(host), NO_RANGE,
-   "bind address of the backends (IPv4 or IPv6 literal)", "127.0.0.1", NULL, 0},
+   "bind address of the backends (IPv4 or IPv6 literal)", "127.0.0.1", NULL, 0, .affects = AFFECTS_NO_RUN},
   {"port-base", 'p', "P", OPT_UINT32, OFF(port_base), INT(0, 65535),
-   "backend i listens on P+i-1; 0 = ports chosen by the OS", "5001", NULL, 0},
+   "backend i listens on P+i-1; 0 = ports chosen by the OS", "5001", NULL, 0, .affects = AFFECTS_NO_RUN},
   {"latency", 0, "MS|MIN:MAX", OPT_LATENCY, OFF(latency), {NS_MS, 3600000, false, true, false, "ms"},
    "initial latency per backend: fixed, or uniform in [MIN,MAX]", "100:1500", NULL, 0},
   {"drift-period", 0, "S", OPT_DOUBLE, OFF(drift_period_s), {0.001, 86400, false, true, false, "s"},
@@ -89,29 +104,28 @@ static const opt_t options[] = {
   {"latency-ceil", 0, "MS", OPT_DOUBLE, OFF(latency.ceil_ms), {NS_MS, 3600000, false, true, false, "ms"},
    "highest latency after a drift step", "2000", NULL, 0},
   {"max-conns", 0, "N", OPT_UINT32, OFF(max_conns), INT(1, 1000000),
-   "connections per backend; beyond it new ones get 503 and are closed", "10000", NULL, 0},
+   "connections per backend; beyond it new ones get 503 and are closed", "10000", NULL, 0, .affects = AFFECTS_NO_RUN},
   {"max-header-bytes", 0, "B", OPT_UINT32, OFF(max_header_bytes), INT_UNIT(256, 1048576, "bytes"),
-   "request line and headers larger than this -> 431", "8192", NULL, 0},
+   "request line and headers larger than this -> 431", "8192", NULL, 0, .affects = AFFECTS_NO_RUN},
   {"max-url-bytes", 0, "B", OPT_UINT32, OFF(max_url_bytes), INT_UNIT(16, 1048576, "bytes"),
-   "request target longer than this -> 414", "4096", NULL, 0},
+   "request target longer than this -> 414", "4096", NULL, 0, .affects = AFFECTS_NO_RUN},
   {"max-body-bytes", 0, "B", OPT_UINT32, OFF(max_body_bytes), INT_UNIT(0, 1073741824, "bytes"),
-   "request body larger than this -> 413", "65536", NULL, 0},
+   "request body larger than this -> 413", "65536", NULL, 0, .affects = AFFECTS_NO_RUN},
   {"max-pipeline", 0, "N", OPT_UINT32, OFF(max_pipeline), INT(1, 65536),
-   "requests queued per connection before reading pauses", "64", NULL, 0},
+   "requests queued per connection before reading pauses", "64", NULL, 0, .affects = AFFECTS_NO_RUN},
   {"max-output-bytes", 0, "B", OPT_UINT32, OFF(max_output_bytes), INT_UNIT(1024, 1073741824, "bytes"),
-   "unsent output per connection before reading pauses", "65536", NULL, 0},
+   "unsent output per connection before reading pauses", "65536", NULL, 0, .affects = AFFECTS_NO_RUN},
   {"header-timeout", 0, "S", OPT_DOUBLE, OFF(header_timeout_s), {NS_S, 3600, false, false, false, "s"},
-   "a request (headers and body) must arrive within S", "10", NULL, 0},
+   "a request (headers and body) must arrive within S", "10", NULL, 0, .affects = AFFECTS_NO_RUN},
   {"idle-timeout", 0, "S", OPT_DOUBLE, OFF(idle_timeout_s), {NS_S, 86400, false, false, false, "s"},
-   "idle keep-alive connections are closed after S", "15", NULL, 0},
-
+   "idle keep-alive connections are closed after S", "15", NULL, 0, .affects = AFFECTS_NO_RUN},
   {"server", 0, "URL", OPT_SERVER, 0, NO_RANGE,
-   "backend URL http://host:port/path (repeatable, in order)", "the built-in backends", "Client", 0},
+   "backend URL http://host:port/path (repeatable, in order)", "the built-in backends", "Client", 0, .affects = AFFECTS_NO_RUN},
   {"alpha", 'a', "A", OPT_DOUBLE, OFF(alpha), {0, 1, true, false, false, NULL},
    "EMA weight of the newest latency sample", "0.3", NULL, 0},
   {"explore", 'e', "P", OPT_DOUBLE, OFF(explore), {0, 1, false, false, false, NULL},
    "probability of picking a random other backend", "0.05", NULL, 0},
-  {"burst", 'b', "N", OPT_UINT32, OFF(burst), INT(1, 1000000),
+  {"burst", 'b', "N", OPT_BURST, OFF(burst), INT(1, 1000000),
    "requests launched together per round", "100", NULL, 0},
   {"sleep", 0, "S", OPT_DOUBLE, OFF(sleep_s), {NS_S, 86400, false, true, false, "s"},
    "pause between rounds", "1", NULL, 0},
@@ -126,10 +140,9 @@ static const opt_t options[] = {
   {"failure-latency", 0, "MS", OPT_DOUBLE, OFF(failure_latency_ms), {NS_MS, 86400000, false, true, false, "ms"},
    "latency fed to the estimator for a failed request", "10000", NULL, 0},
   {"pool-size", 0, "N", OPT_UINT32, OFF(pool_size), INT(0, 1000000),
-   "connections per backend, requests queue beyond; 0 = one per request in flight", "0", NULL, 0},
+   "connections per backend, requests queue beyond; 0 = one per request in flight", "0", NULL, 0, .affects = AFFECTS_NO_RUN},
   {"client-idle", 0, "S", OPT_DOUBLE, OFF(client_idle_s), {NS_S, 86400, false, false, false, "s"},
    "idle client connections are closed after S (keep below the server's)", "4", NULL, 0},
-
   {"clients", 0, "N", OPT_UINT32, OFF(clients), INT(1, LBSIM_MAX_CLIENTS),
    "independent balancers, each with its own state and share of the traffic", "1", "Fleet", 0},
   {"subset", 0, "K", OPT_UINT32, OFF(subset), INT(1, LBSIM_MAX_BACKENDS),
@@ -138,7 +151,6 @@ static const opt_t options[] = {
    "how subsets are drawn: random, or deterministic (the SRE book's rounds)", "random", NULL, 0},
   {"warmup", 0, "S", OPT_DOUBLE, OFF(warmup_s), {NS_S, LBSIM_RUN_MAX_S, false, true, false, "s"},
    "the first S seconds are run but not counted", "0", NULL, 0},
-
   {"policy", 0, "NAME", OPT_POLICY, 0, NO_RANGE,
    "balancing policy; 'help' lists them", "ema-greedy", "Policies and traffic", 0},
   {"compare", 0, "P1,P2,...", OPT_COMPARE, 0, NO_RANGE,
@@ -156,49 +168,53 @@ static const opt_t options[] = {
   {"interval", 'i', "S", OPT_DOUBLE, OFF(interval_s), {0.001, 86400, false, false, false, "s"},
    "summary period with --rate or --concurrency", "1", NULL, 0},
   {"format", 'f', "FMT", OPT_FORMAT, 0, NO_RANGE,
-   "output on stdout: text (the seed's lines) or json (JSON Lines)", "text", NULL, 0},
-
+   "output on stdout: text (the seed's lines) or json (JSON Lines)", "text", NULL, 0, .affects = AFFECTS_NO_RUN},
   {"clock", 0, "real|virtual", OPT_CLOCK, 0, NO_RANGE,
-   "real: sockets and the wall clock; virtual: the same models on simulated time, no sockets", "real", "Clock", 0},
+   "real: sockets and the wall clock; virtual: the same models on simulated time, no sockets", "real", "Clock", 0, .affects = AFFECTS_NO_RUN},
   {"net-delay", 0, "MS", OPT_DOUBLE, OFF(net_delay_ms), {NS_MS, 3600000, false, true, false, "ms"},
-   "virtual clock: network and HTTP cost of a request, on average (varies with --rate, --concurrency)", "0.1", NULL,
-   0},
+   "virtual clock: network and HTTP cost of a request, on average (varies with --rate, --concurrency)", "0.1", NULL, 0},
   {"memory", 0, "MIB", OPT_UINT32, OFF(memory_mib), INT_UNIT(1, 1048576, "MiB"),
-   "virtual clock: what the requests in flight may take, at 128 bytes a batch; beyond it the run stops", "2048",
-   NULL, 0},
+   "virtual clock: what the requests in flight may take, at 128 bytes a batch; beyond it the run stops", "2048", NULL, 0,
+   .affects = AFFECTS_NO_RUN},
   {"sweep", 0, "NAME=VALUES", OPT_SWEEP, 0, NO_RANGE,
-   "virtual clock: run every combination of V1,V2,... or A:B:STEP, one row each (repeatable)", NULL, NULL, 0},
+   "virtual clock: run every combination of V1,V2,... or A:B:STEP, one row each (repeatable)", NULL, NULL, 0, .affects = AFFECTS_RUNS},
   {"sweep-metric", 0, "METRIC", OPT_SWEEP_METRIC, 0, NO_RANGE,
-   "what --report plots against the first swept parameter", "p99", NULL, 0},
-
+   "what --report plots against the first swept parameter", "p99", NULL, 0, .affects = AFFECTS_NO_RUN},
+  {"seeds", 0, "S", OPT_UINT32, OFF(sweep.seeds), INT(1, 1000),
+   "sweep: run each row with seeds N, N+1, ...: mean and 95% interval", NULL, NULL, 0, .affects = AFFECTS_RUNS},
+  {"shard", 0, "K/N", OPT_SHARD, 0, NO_RANGE,
+   "sweep: run only share K of N (0 <= K < N), as JSON Lines for 'lbsim merge'", NULL, NULL, 0, .affects = AFFECTS_NO_RUN},
+  {"resume", 0, "FILE", OPT_PATH, OFF(resume_path), NO_RANGE,
+   "sweep: append each run to FILE as it ends; given FILE again, skip the runs it holds", NULL, NULL, 0, .affects = AFFECTS_NO_RUN},
   {"capacity", 0, "N", OPT_UINT32, OFF(capacity), INT(0, 1000000),
-   "requests a backend serves at once, the rest queue (FIFO); 0 = unlimited", "0", "Load, faults and scenarios",
-   0},
+   "requests a backend serves at once, the rest queue (FIFO); 0 = unlimited", "0", "Load, faults and scenarios", 0},
   {"jitter", 0, "DIST", OPT_JITTER, 0, NO_RANGE,
    "per-request noise: none, exp:MS, lognormal:SIGMA, uniform:WIDTH", "none", NULL, 0},
   {"error-rate", 0, "P", OPT_DOUBLE, OFF(error_rate), {0, 1, false, false, false, NULL},
    "probability that a backend answers 503", "0", NULL, 0},
-  {"scenario", 0, "FILE", OPT_PATH, OFF(scenario_path), NO_RANGE,
+  {"scenario", 0, "FILE", OPT_SCENARIO, OFF(scenario_path), NO_RANGE,
    "scripted changes: 'at 15s backend 3 latency 2000ms', ... (see lbsim(1))", NULL, NULL, 0},
   {"time-scale", 0, "X", OPT_DOUBLE, OFF(time_scale), {0.000001, 1000, false, false, false, NULL},
    "run X times as fast: scenario times, --duration, --warmup, --interval and --requests", "1", NULL, 0},
   {"replay", 0, "NAME", OPT_REPLAY, 0, NO_RANGE,
-   "a published experiment: linkerd or tower (in its place: later options override it)", NULL, NULL, 0},
+   "a published experiment: linkerd or tower (in its place: later options override it)", NULL, NULL, 0, .affects = AFFECTS_NO_RUN},
   {"admin", 0, "PORT", OPT_ADMIN, 0, INT(0, 65535),
-   "live dashboard (GET /), JSON control (POST /backends/N) and metrics on 127.0.0.1:PORT", "off", "Observability",
-   0},
+   "live dashboard (GET /), JSON control (POST /backends/N) and metrics on 127.0.0.1:PORT", "off", "Observability", 0, .affects = AFFECTS_NO_RUN},
   {"metrics", 0, "ADDR:PORT", OPT_METRICS, 0, NO_RANGE,
-   "read-only GET /metrics (Prometheus) on any address, e.g. 0.0.0.0:9100 or [::]:9100", "off", NULL, 0},
+   "read-only GET /metrics (Prometheus) on any address, e.g. 0.0.0.0:9100 or [::]:9100", "off", NULL, 0, .affects = AFFECTS_NO_RUN},
   {"report", 0, "FILE.svg", OPT_PATH, OFF(report_path), NO_RANGE,
-   "draw latency, estimates, traffic shares and failures over time into an SVG file at the end", NULL, NULL, 0},
-
+   "draw latency, estimates, traffic shares and failures over time into an SVG file at the end", NULL, NULL, 0, .affects = AFFECTS_NO_RUN},
   {"seed", 's', "N", OPT_SEED, OFF(seed), NO_RANGE,
-   "seed of every random choice; printed in the header", "from the clock",
-   "Run", 0},
-  {"quiet", 'q', NULL, OPT_FLAG, OFF(quiet), NO_RANGE, "no drift log", NULL, NULL, 0},
-  {"help", 'h', NULL, OPT_HELP, 0, NO_RANGE, "show this help and exit", NULL, NULL, 0},
-  {"version", 'V', NULL, OPT_VERSION, 0, NO_RANGE, "show the version and exit", NULL, NULL, 0},
+   "seed of every random choice; printed in the header", "from the clock", "Run", 0, .affects = AFFECTS_RUNS},
+  {"quiet", 'q', NULL, OPT_FLAG, OFF(quiet), NO_RANGE,
+   "no drift log", NULL, NULL, 0, .affects = AFFECTS_NO_RUN},
+  {"help", 'h', NULL, OPT_HELP, 0, NO_RANGE,
+   "show this help and exit", NULL, NULL, 0, .affects = AFFECTS_NO_RUN},
+  {"version", 'V', NULL, OPT_VERSION, 0, NO_RANGE,
+   "show the version and exit", NULL, NULL, 0, .affects = AFFECTS_NO_RUN},
+
 };
+#pragma GCC diagnostic pop
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 /* The seed is an identifier, not a quantity: all 64 bits, digits only. */
@@ -285,6 +301,7 @@ static int parse_u64(const char *s, uint64_t *out) {
 static bool numeric(const opt_t *o) {
   switch (o->kind) {
   case OPT_UINT32:
+  case OPT_BURST:
   case OPT_UINT64:
   case OPT_DOUBLE:
   case OPT_LATENCY:
@@ -369,7 +386,255 @@ typedef struct parse_state_s {
   bool sleep_given;
 } parse_state_t;
 
-/* ---- one option ----------------------------------------------------------------- */
+/* ---- a description of what a virtual run depends on ------------------------- */
+
+static lbsim_parse_result_t apply(lbsim_config_t *cfg, parse_state_t *ps, const opt_t *o, const char *arg,
+                                  char *err, size_t errlen);
+
+/* One option's value as a description gives it; false when it has none
+ * to give (a traffic shape not chosen, an option not given). */
+static bool describe_value(const lbsim_config_t *cfg, const opt_t *o, lbsim_buf_t *v) {
+  const void *field = (const char *)cfg + o->offset;
+  bool several = cfg->compare && cfg->npolicies > 1;
+  switch (o->kind) {
+  case OPT_UINT32:
+  case OPT_BURST:
+    /* At a value it cannot be given (--seeds 0), the option was not given. */
+    if (!lbsim_range_has(&o->range, *(const uint32_t *)field))
+      return false;
+    lbsim_buf_u64(v, *(const uint32_t *)field);
+    return true;
+  case OPT_UINT64:
+    lbsim_buf_u64(v, *(const uint64_t *)field);
+    return true;
+  case OPT_DOUBLE:
+    lbsim_buf_exact(v, *(const double *)field);
+    return true;
+  case OPT_LATENCY:
+    lbsim_buf_exact(v, cfg->latency.min_ms);
+    lbsim_buf_append_str(v, ":");
+    lbsim_buf_exact(v, cfg->latency.max_ms);
+    return true;
+  case OPT_SHAPE:
+    if (o->offset == OFF(rate) && cfg->shape == LBSIM_SHAPE_RATE)
+      lbsim_buf_exact(v, cfg->rate);
+    else if (o->offset == OFF(concurrency) && cfg->shape == LBSIM_SHAPE_CONCURRENCY)
+      lbsim_buf_u64(v, cfg->concurrency);
+    else
+      return false;
+    return true;
+  case OPT_POLICY:
+    /* A comparison of one policy runs as that policy. */
+    if (several)
+      return false;
+    lbsim_buf_append_str(v, cfg->policies[0]);
+    return true;
+  case OPT_COMPARE:
+    for (uint32_t w = 0; several && w < cfg->npolicies; w++)
+      lbsim_buf_printf(v, "%s%s", w ? "," : "", cfg->policies[w]);
+    return several;
+  case OPT_JITTER:
+    lbsim_buf_append_str(v, lbsim_jitter_name(cfg->jitter.kind));
+    if (cfg->jitter.kind != LBSIM_JITTER_NONE) {
+      lbsim_buf_append_str(v, ":");
+      lbsim_buf_exact(v, cfg->jitter.param);
+    }
+    return true;
+  case OPT_SCENARIO:
+    lbsim_scenario_format(&cfg->scenario, v);
+    return cfg->scenario.nevents > 0;
+  case OPT_SEED:
+    lbsim_buf_u64(v, cfg->seed);
+    return true;
+  case OPT_SUBSET_MODE:
+    lbsim_buf_append_str(v, lbsim_subset_mode_name(cfg->subset_mode));
+    return true;
+  default:
+    /* Kinds whose value a run never depends on (the table says so); a new
+     * kind of option that changes a run needs its case above. */
+    return false;
+  }
+}
+
+void lbsim_config_describe(const lbsim_config_t *cfg, void (*arg)(void *data, const char *text), void *data) {
+  lbsim_buf_t v = LBSIM_BUF_INIT;
+  for (size_t i = 0; i < NOPTIONS; i++) {
+    const opt_t *o = &options[i];
+    if (o->affects == AFFECTS_NO_RUN)
+      continue;
+    if (o->kind == OPT_SWEEP) {
+      for (uint32_t k = 0; k < cfg->sweep.naxes; k++) {
+        const lbsim_sweep_axis_t *axis = &cfg->sweep.axes[k];
+        lbsim_buf_clear(&v);
+        lbsim_buf_printf(&v, "--sweep=%s=", options[axis->param].name);
+        for (uint32_t j = 0; j < axis->nvalues; j++) {
+          if (j)
+            lbsim_buf_append_str(&v, ",");
+          lbsim_buf_exact(&v, axis->values[j]);
+        }
+        lbsim_buf_append(&v, "", 1);
+        if (lbsim_buf_ok(&v))
+          arg(data, v.data);
+      }
+      continue;
+    }
+    lbsim_buf_clear(&v);
+    lbsim_buf_printf(&v, "--%s=", o->name);
+    if (!describe_value(cfg, o, &v))
+      continue;
+    lbsim_buf_append(&v, "", 1);
+    if (lbsim_buf_ok(&v))
+      arg(data, v.data);
+  }
+  lbsim_buf_free(&v);
+}
+
+int lbsim_config_set(lbsim_config_t *cfg, const char *text, char *err, size_t errlen) {
+  const char *eq = strchr(text, '=');
+  const opt_t *o = NULL;
+  for (size_t i = 0; eq && strncmp(text, "--", 2) == 0 && i < NOPTIONS; i++)
+    if (strlen(options[i].name) == (size_t)(eq - text - 2) && strncmp(options[i].name, text + 2, (size_t)(eq - text - 2)) == 0)
+      o = &options[i];
+  if (o == NULL || o->affects == AFFECTS_NO_RUN)
+    return lbsim_refuse(err, errlen, "'%.64s' is not an option of a sweep's description", text);
+  if (o->kind == OPT_SCENARIO)
+    return 0;
+  parse_state_t ps = {.now = FROM_USER};
+  return apply(cfg, &ps, o, eq + 1, err, errlen) == LBSIM_PARSE_RUN ? 0 : LBSIM_EINVAL;
+}
+
+/* ---- the options a sweep varies ------------------------------------------------ */
+
+/* The options --time-scale multiplies, as given, times it: the scenario
+ * times are scaled when they are scheduled, the summaries keep their place
+ * in the experiment. */
+static void scale_by_time(lbsim_config_t *cfg) {
+  double x = cfg->time_scale;
+  cfg->duration_s = cfg->given.duration_s;
+  cfg->warmup_s = cfg->given.warmup_s;
+  cfg->interval_s = cfg->given.interval_s;
+  cfg->requests = cfg->given.requests;
+  if (x != 1) {
+    cfg->duration_s *= x;
+    cfg->warmup_s *= x;
+    cfg->interval_s *= x;
+    if (cfg->requests)
+      cfg->requests = (uint64_t)ceil((double)cfg->requests * x);
+  }
+}
+
+static bool sweepable(const opt_t *o) {
+  switch (o->kind) {
+  case OPT_UINT32:
+  case OPT_BURST:
+  case OPT_UINT64:
+  case OPT_DOUBLE:
+  case OPT_SHAPE:
+  case OPT_LATENCY: /* one latency for every backend */
+    return o->affects == AFFECTS_RUN;
+  default:
+    return false;
+  }
+}
+
+int lbsim_config_sweepable(const char *name, const char **why) {
+  const opt_t *o = find_option(name);
+  *why = NULL;
+  if (o == NULL)
+    *why = "no such option";
+  else if (o->kind == OPT_SEED)
+    *why = "give --seeds S to run each row with S seeds";
+  else if (o->affects == AFFECTS_RUNS)
+    *why = "it chooses which runs a sweep has";
+  else if (o->affects == AFFECTS_NO_RUN)
+    *why = "it does not change what a virtual run does";
+  else if (o->kind == OPT_POLICY || o->kind == OPT_COMPARE)
+    *why = "not a number: --compare P1,P2,... runs each policy";
+  else if (!sweepable(o))
+    *why = "its value is not a number";
+  return *why ? -1 : (int)(o - options);
+}
+
+uint32_t lbsim_config_sweepables(const char **names, uint32_t max) {
+  uint32_t n = 0;
+  for (size_t i = 0; i < NOPTIONS && n < max; i++)
+    if (sweepable(&options[i]))
+      names[n++] = options[i].name;
+  return n;
+}
+
+const char *lbsim_config_option_name(int option) {
+  return options[option].name;
+}
+
+const char *lbsim_config_option_meaning(int option) {
+  static const struct {
+    const char *metavar, *unit;
+  } units[] = {{"MS", "ms"}, {"MS|MIN:MAX", "ms"}, {"S", "s"}, {"R", "requests/s"}, {"P", "probability"}};
+  const opt_t *o = &options[option];
+  /* The help when it is a short plain phrase, else the unit its value is in. */
+  if (strlen(o->help) <= 48 && strpbrk(o->help, ":;=") == NULL)
+    return o->help;
+  for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+    if (strcmp(units[i].metavar, o->metavar) == 0)
+      return units[i].unit;
+  return NULL;
+}
+
+int lbsim_config_option_shape(int option) {
+  const opt_t *o = &options[option];
+  if (o->kind == OPT_BURST)
+    return LBSIM_SHAPE_BURST;
+  if (o->kind == OPT_SHAPE)
+    return o->offset == OFF(rate) ? LBSIM_SHAPE_RATE : LBSIM_SHAPE_CONCURRENCY;
+  return -1;
+}
+
+void lbsim_config_set_number(lbsim_config_t *cfg, int option, double v) {
+  const opt_t *o = &options[option];
+  void *field = (char *)cfg + o->offset;
+  int shape = lbsim_config_option_shape(option);
+  if (shape >= 0)
+    cfg->shape = (lbsim_shape_t)shape;
+  /* What --time-scale multiplies is set as given, then multiplied. */
+  if (o->offset == OFF(duration_s))
+    field = &cfg->given.duration_s;
+  else if (o->offset == OFF(warmup_s))
+    field = &cfg->given.warmup_s;
+  else if (o->offset == OFF(interval_s))
+    field = &cfg->given.interval_s;
+  else if (o->offset == OFF(requests))
+    field = &cfg->given.requests;
+  switch (o->kind) {
+  case OPT_UINT32:
+  case OPT_BURST:
+    *(uint32_t *)field = (uint32_t)v;
+    break;
+  case OPT_UINT64:
+    *(uint64_t *)field = (uint64_t)v;
+    break;
+  case OPT_SHAPE:
+    if (shape == LBSIM_SHAPE_RATE)
+      cfg->rate = v;
+    else
+      cfg->concurrency = (uint32_t)v;
+    break;
+  case OPT_LATENCY:
+    cfg->latency.min_ms = cfg->latency.max_ms = v;
+    break;
+  default:
+    *(double *)field = v;
+    break;
+  }
+  scale_by_time(cfg);
+}
+
+void lbsim_config_list_sweepables(FILE *out) {
+  fprintf(out, "Options a sweep can vary (--sweep NAME=V1,V2,... or NAME=A:B:STEP):\n");
+  for (size_t i = 0; i < NOPTIONS; i++)
+    if (sweepable(&options[i]))
+      fprintf(out, "  %-20s %s\n", options[i].name, range_text(&options[i]));
+}
 
 static lbsim_parse_result_t parse_latency(const opt_t *o, const char *arg, lbsim_latency_spec_t *spec,
                                           char *err, size_t errlen) {
@@ -500,11 +765,12 @@ static lbsim_parse_result_t apply(lbsim_config_t *cfg, parse_state_t *ps, const 
     cfg->role = (lbsim_role_t)o->role;
     return LBSIM_PARSE_RUN;
   case OPT_UINT32:
+  case OPT_BURST:
   case OPT_UINT64:
   case OPT_DOUBLE:
     if (lbsim_number_read(&o->range, arg, &d) != 0)
       return bad_value(o, arg, err, errlen);
-    if (o->kind == OPT_UINT32)
+    if (o->kind == OPT_UINT32 || o->kind == OPT_BURST)
       *(uint32_t *)field = (uint32_t)d;
     else if (o->kind == OPT_UINT64)
       *(uint64_t *)field = (uint64_t)d;
@@ -575,9 +841,13 @@ static lbsim_parse_result_t apply(lbsim_config_t *cfg, parse_state_t *ps, const 
     cfg->clock_given = true;
     return LBSIM_PARSE_RUN;
   case OPT_SWEEP:
+    if (strcmp(arg, "help") == 0)
+      return LBSIM_PARSE_SWEEPABLE;
     return lbsim_sweep_add(&cfg->sweep, arg, err, errlen) == 0 ? LBSIM_PARSE_RUN : LBSIM_PARSE_ERROR;
   case OPT_SWEEP_METRIC:
     return lbsim_sweep_set_metric(&cfg->sweep, arg, err, errlen) == 0 ? LBSIM_PARSE_RUN : LBSIM_PARSE_ERROR;
+  case OPT_SHARD:
+    return lbsim_sweep_set_shard(&cfg->sweep, arg, err, errlen) == 0 ? LBSIM_PARSE_RUN : LBSIM_PARSE_ERROR;
   case OPT_JITTER: {
     char why[256];
     if (lbsim_jitter_parse(arg, &cfg->jitter, why, sizeof(why)) != 0)
@@ -585,6 +855,7 @@ static lbsim_parse_result_t apply(lbsim_config_t *cfg, parse_state_t *ps, const 
     return LBSIM_PARSE_RUN;
   }
   case OPT_PATH:
+  case OPT_SCENARIO:
     if (*arg == '\0' || strlen(arg) >= 1024)
       return error(err, errlen, "invalid --%s: expected a file name (at most 1023 bytes)", o->name);
     strcpy(field, arg);
@@ -622,20 +893,18 @@ static lbsim_parse_result_t apply(lbsim_config_t *cfg, parse_state_t *ps, const 
 /* The traffic shape of the runs: a sweep of burst, rate or concurrency
  * sets it for every run. */
 static lbsim_shape_t run_shape(const lbsim_config_t *cfg) {
-  for (uint32_t k = 0; k < cfg->sweep.naxes; k++)
-    switch (cfg->sweep.axes[k].param) {
-    case LBSIM_SWEEP_BURST: return LBSIM_SHAPE_BURST;
-    case LBSIM_SWEEP_RATE: return LBSIM_SHAPE_RATE;
-    case LBSIM_SWEEP_CONCURRENCY: return LBSIM_SHAPE_CONCURRENCY;
-    default: break;
-    }
+  for (uint32_t k = 0; k < cfg->sweep.naxes; k++) {
+    int shape = lbsim_config_option_shape(cfg->sweep.axes[k].param);
+    if (shape >= 0)
+      return (lbsim_shape_t)shape;
+  }
   return cfg->shape;
 }
 
-/* The least value a run gets for a parameter: the swept one's, or the option's. */
-static double least(const lbsim_config_t *cfg, lbsim_sweep_param_t param, double value) {
+/* The least value a run gets for an option: the swept one's, or the option's. */
+static double least(const lbsim_config_t *cfg, const char *name, double value) {
   for (uint32_t k = 0; k < cfg->sweep.naxes; k++)
-    if (cfg->sweep.axes[k].param == param)
+    if (strcmp(options[cfg->sweep.axes[k].param].name, name) == 0)
       for (uint32_t i = 0; i < cfg->sweep.axes[k].nvalues; i++)
         if (i == 0 || cfg->sweep.axes[k].values[i] < value)
           value = cfg->sweep.axes[k].values[i];
@@ -669,7 +938,7 @@ static lbsim_parse_result_t check_run_length(const lbsim_config_t *cfg, char *er
     return LBSIM_PARSE_RUN; /* it ends by then */
   lbsim_shape_t shape = run_shape(cfg);
   if (shape == LBSIM_SHAPE_BURST && (cfg->rounds > 0 || cfg->requests > 0)) {
-    double burst = least(cfg, LBSIM_SWEEP_BURST, cfg->burst);
+    double burst = least(cfg, "burst", cfg->burst);
     double rounds = cfg->requests > 0 ? ceil((double)cfg->requests / burst) : (double)cfg->rounds;
     if (cfg->rounds > 0 && (double)cfg->rounds < rounds)
       rounds = (double)cfg->rounds;
@@ -681,7 +950,7 @@ static lbsim_parse_result_t check_run_length(const lbsim_config_t *cfg, char *er
                    at_least, max);
   }
   if (shape == LBSIM_SHAPE_RATE && cfg->requests > 0) {
-    double rate = least(cfg, LBSIM_SWEEP_RATE, cfg->rate);
+    double rate = least(cfg, "rate", cfg->rate);
     double expected = (double)cfg->requests / rate;
     if (expected > LBSIM_RUN_MAX_S)
       return error(err, errlen, "--requests %llu at --rate %g take some %.3g s: longer than a run may last (%s s); "
@@ -690,32 +959,23 @@ static lbsim_parse_result_t check_run_length(const lbsim_config_t *cfg, char *er
   return LBSIM_PARSE_RUN;
 }
 
-/* --time-scale times --duration, and every scenario time. */
-static lbsim_parse_result_t scale_times(lbsim_config_t *cfg, char *err, size_t errlen) {
+/* What --time-scale made of the times it multiplies (scale_by_time), and
+ * every scenario time, checked as the options are. */
+static lbsim_parse_result_t check_scaled_times(const lbsim_config_t *cfg, char *err, size_t errlen) {
   char max[40];
   lbsim_number_text(LBSIM_RUN_MAX_S, max, sizeof(max));
-  if (cfg->duration_s > 0) {
-    double scaled = cfg->duration_s * cfg->time_scale;
-    if (scaled < 1e-9 || scaled > LBSIM_RUN_MAX_S)
-      return error(err, errlen, "--duration %g x --time-scale %g is %g s: %s", cfg->duration_s, cfg->time_scale, scaled,
-                   scaled < 1e-9 ? "below 1 ns" : "longer than a run may last");
-    cfg->duration_s = scaled;
-  }
-  if (cfg->warmup_s > 0) {
-    double scaled = cfg->warmup_s * cfg->time_scale;
-    if (scaled < 1e-9 || scaled > LBSIM_RUN_MAX_S)
-      return error(err, errlen, "--warmup %g x --time-scale %g is %g s: %s", cfg->warmup_s, cfg->time_scale, scaled,
-                   scaled < 1e-9 ? "below 1 ns" : "longer than a run may last");
-    cfg->warmup_s = scaled;
-  }
-  /* The summaries keep their place in the experiment. */
-  double interval = cfg->interval_s * cfg->time_scale;
-  if (interval < 1e-9)
-    return error(err, errlen, "--interval %g x --time-scale %g is %g s: below 1 ns", cfg->interval_s, cfg->time_scale,
-                 interval);
-  cfg->interval_s = interval;
-  if (cfg->requests)
-    cfg->requests = (uint64_t)ceil((double)cfg->requests * cfg->time_scale);
+  const struct {
+    const char *name;
+    double given, scaled;
+  } times[] = {{"--duration", cfg->given.duration_s, cfg->duration_s},
+               {"--warmup", cfg->given.warmup_s, cfg->warmup_s}};
+  for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++)
+    if (times[i].given > 0 && (times[i].scaled < 1e-9 || times[i].scaled > LBSIM_RUN_MAX_S))
+      return error(err, errlen, "%s %g x --time-scale %g is %g s: %s", times[i].name, times[i].given, cfg->time_scale,
+                   times[i].scaled, times[i].scaled < 1e-9 ? "below 1 ns" : "longer than a run may last");
+  if (cfg->interval_s < 1e-9)
+    return error(err, errlen, "--interval %g x --time-scale %g is %g s: below 1 ns", cfg->given.interval_s,
+                 cfg->time_scale, cfg->interval_s);
   for (uint32_t e = 0; e < cfg->scenario.nevents; e++) {
     const lbsim_event_t *ev = &cfg->scenario.events[e];
     if (ev->at_s * cfg->time_scale > LBSIM_RUN_MAX_S)
@@ -741,6 +1001,19 @@ static lbsim_parse_result_t check_environment(lbsim_config_t *cfg, char *err, si
   return LBSIM_PARSE_RUN;
 }
 
+/* A file written (--report) that is one of the inputs (the scenario). A
+ * --resume file is both, by design: it is appended to, never replaced. */
+static lbsim_parse_result_t check_outputs(const lbsim_config_t *cfg, char *err, size_t errlen) {
+  const char *outputs[] = {cfg->report_path, cfg->resume_path};
+  const char *inputs[] = {cfg->scenario_path, cfg->resume_path};
+  for (size_t o = 0; o < 1; o++) /* the report; the resume file is read and appended to */
+    for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++)
+      if (outputs[o][0] != '\0' && inputs[i][0] != '\0' && lbsim_file_same(outputs[o], inputs[i]))
+        return error(err, errlen, "--report %s is the %s %s: lbsim does not write over its input",
+                     lbsim_token(outputs[o]), i == 0 ? "scenario" : "--resume file", lbsim_token(inputs[i]));
+  return LBSIM_PARSE_RUN;
+}
+
 static lbsim_parse_result_t validate(lbsim_config_t *cfg, const parse_state_t *ps, char *err, size_t errlen) {
   lbsim_parse_result_t r;
   if (cfg->scenario_path[0] != '\0') {
@@ -750,14 +1023,14 @@ static lbsim_parse_result_t validate(lbsim_config_t *cfg, const parse_state_t *p
     if (lbsim_scenario_load(&cfg->scenario, cfg->scenario_path, cfg->backends, err, errlen) != 0)
       return LBSIM_PARSE_ERROR;
   }
-  if ((r = scale_times(cfg, err, errlen)) != LBSIM_PARSE_RUN)
+  cfg->given = (lbsim_time_scaled_t){cfg->duration_s, cfg->warmup_s, cfg->interval_s, cfg->requests};
+  scale_by_time(cfg);
+  if ((r = check_scaled_times(cfg, err, errlen)) != LBSIM_PARSE_RUN)
     return r;
   if (cfg->report_path[0] != '\0' && cfg->role == LBSIM_ROLE_BACKENDS)
     return error(err, errlen, "--report draws the client's view: it cannot be combined with --backends-only");
-  if (cfg->report_path[0] != '\0' && cfg->scenario_path[0] != '\0' &&
-      lbsim_file_same(cfg->report_path, cfg->scenario_path))
-    return error(err, errlen, "--report %s is the scenario %s: lbsim does not write over its input",
-                 lbsim_token(cfg->report_path), lbsim_token(cfg->scenario_path));
+  if ((r = check_outputs(cfg, err, errlen)) != LBSIM_PARSE_RUN)
+    return r;
   if (cfg->latency.floor_ms > cfg->latency.ceil_ms)
     return error(err, errlen, "--latency-floor (%g) is greater than --latency-ceil (%g)",
                  cfg->latency.floor_ms, cfg->latency.ceil_ms);
@@ -1054,6 +1327,7 @@ void lbsim_config_usage(FILE *out) {
   char max[40];
   fprintf(out,
           "Usage: lbsim [--backends-only | --client-only] [OPTIONS]\n"
+          "       lbsim merge [--format FMT] [--report FILE.svg] [--sweep-metric METRIC] FILE...\n"
           "\n"
           "Simulates an adaptive HTTP load balancer on real sockets: N HTTP/1.1 backends\n"
           "whose latency drifts, and a client that keeps an EMA of each backend's latency\n"
@@ -1088,13 +1362,16 @@ void lbsim_config_usage(FILE *out) {
           "\nNumbers are decimal, with an optional exponent (0.25, 1e3); an integer is a\n"
           "whole number. Ranges are in parentheses, units: s seconds, ms milliseconds.\n"
           "A run lasts at most %s s (365 days). Exit status: 0 done (or stopped by\n"
-          "SIGINT/SIGTERM), 1 runtime failure, 2 bad command line, 130 second SIGINT.\n"
+          "SIGINT/SIGTERM), 1 runtime failure (or a --client-only run in which no request\n"
+          "succeeded), 2 bad command line, 130 second SIGINT.\n"
           "\nExamples:\n"
           "  lbsim                                   the demo: 5 drifting backends on 5001-5005\n"
           "  lbsim --rounds 3 --sleep 0 --latency 1:20 --seed 7\n"
           "  lbsim --backends-only --latency 0 --drift-period 0\n"
-          "  lbsim --client-only --server http://127.0.0.1:8080/ --burst 50\n"
-          "  lbsim --clock virtual --rounds 100000 -q   the demo's loop in simulated time\n",
+          "  lbsim --client-only --server http://127.0.0.1:8080/ --burst 50   any HTTP server on 8080\n"
+          "  lbsim --clock virtual --rounds 100000 -q   the demo's loop in simulated time\n"
+          "  lbsim --sweep alpha=0.1:0.9:0.1 --rounds 500 --seed 1 --shard 0/4 > part.0\n"
+          "  lbsim merge part.0 part.1 part.2 part.3    the four shards' table, as one sweep's\n",
           lbsim_number_text(LBSIM_RUN_MAX_S, max, sizeof(max)));
 }
 
