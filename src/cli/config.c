@@ -1001,16 +1001,14 @@ static lbsim_parse_result_t check_environment(lbsim_config_t *cfg, char *err, si
   return LBSIM_PARSE_RUN;
 }
 
-/* A file written (--report) that is one of the inputs (the scenario). A
- * --resume file is both, by design: it is appended to, never replaced. */
+/* A file written (--report) that is one of the inputs (the scenario file,
+ * by device and inode). A --resume file is appended to by design (and
+ * may not be the report either: lbsim_sweep_validate). */
 static lbsim_parse_result_t check_outputs(const lbsim_config_t *cfg, char *err, size_t errlen) {
-  const char *outputs[] = {cfg->report_path, cfg->resume_path};
-  const char *inputs[] = {cfg->scenario_path, cfg->resume_path};
-  for (size_t o = 0; o < 1; o++) /* the report; the resume file is read and appended to */
-    for (size_t i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++)
-      if (outputs[o][0] != '\0' && inputs[i][0] != '\0' && lbsim_file_same(outputs[o], inputs[i]))
-        return error(err, errlen, "--report %s is the %s %s: lbsim does not write over its input",
-                     lbsim_token(outputs[o]), i == 0 ? "scenario" : "--resume file", lbsim_token(inputs[i]));
+  if (cfg->report_path[0] != '\0' && cfg->scenario_path[0] != '\0' &&
+      lbsim_file_same(cfg->report_path, cfg->scenario_path))
+    return error(err, errlen, "--report %s is the scenario %s: lbsim does not write over its input",
+                 lbsim_token(cfg->report_path), lbsim_token(cfg->scenario_path));
   return LBSIM_PARSE_RUN;
 }
 
