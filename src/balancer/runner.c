@@ -101,9 +101,12 @@ static bool all_spent(const lbsim_runner_t *r) {
   return true;
 }
 
-/* Rounds (in step) or requests used up? */
+/* Rounds in step, intervals (--rounds counts them with --rate and
+ * --concurrency, however many clients) or requests used up? A fleet's
+ * clients out of step count their own rounds (client_done). */
 static bool counts_reached(const lbsim_runner_t *r) {
-  if (r->lockstep && r->cfg->rounds > 0 && r->round >= r->cfg->rounds)
+  bool intervals = r->cfg->shape != LBSIM_SHAPE_BURST;
+  if ((r->lockstep || intervals) && r->cfg->rounds > 0 && r->round >= r->cfg->rounds)
     return true;
   return all_spent(r);
 }

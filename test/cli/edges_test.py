@@ -179,6 +179,15 @@ def test_a_large_capacity_costs_nothing_until_it_serves():
     print("%.2f s" % (time.monotonic() - start))
 
 
+def test_rounds_end_a_fleet_s_open_or_closed_loop():
+    # Found by the fuzzer: with --clients above 1, --rounds (intervals) never
+    # ended a --concurrency or --rate run: it went on to the longest run.
+    for shape in (["--concurrency", "5"], ["--rate", "50"]):
+        code, out, err = text_run(VIRTUAL + shape + ["--clients", "5", "--rounds", "2"], timeout=20)
+        check(code == 0, "exit %d for %s: %r" % (code, shape, err[-300:]))
+        check(len(out) < 20000, "%d bytes of output for %s" % (len(out), shape))
+
+
 # ---- silent wrong results -----------------------------------------------------------
 
 def test_scenario_times_and_slow_starts_beyond_the_range_are_refused():
