@@ -159,7 +159,10 @@ SWEEP_PARAMS = ["alpha", "explore", "temperature", "decay", "choices", "burst", 
 
 
 def sweep(r, table):
-    p = r.choice(SWEEP_PARAMS + ["bogus"])
+    # Any option that takes a number (lbsim --sweep help says which can be
+    # swept; the others must be refused in one line).
+    numeric = [o.name for o in table.values() if o.lo is not None]
+    p = r.choice(SWEEP_PARAMS + numeric + ["bogus"])
     o = table.get(p)
     if o is None or o.lo is None:
         return "%s=1,2" % p
@@ -352,7 +355,8 @@ def implied(case):
         reqs = min(requests or 1e18, rate * sim * 3 + 10)
         blocks = sim / interval + 2
     else:
-        fastest = max(num(a, "net-delay", 0.1), 1e-6) / 1000
+        # A request ends by the network's cost, or sooner by its deadline.
+        fastest = min(max(num(a, "net-delay", 0.1), 1e-6) / 1000, max(timeout, 1e-9))
         reqs = min(requests or 1e18, conc * sim / fastest + conc)
         blocks = sim / interval + 2
     if not has(a, "drift-period") and not has(a, "replay"):
@@ -361,6 +365,8 @@ def implied(case):
     samples = sim * 20 * backends if has(a, "report") else 0
     # A fleet's summary of an interval goes over its clients.
     work = (reqs + drifts + blocks * backends + samples + blocks * clients * 20 + clients * backends) * policies * combos
+    if "real" in a:
+        work += backends * policies * 100  # a listening socket each, and its connections
     changes = drifts + (backends * 6 * 10 if case.get("scenario") else 0)
     json = "json" in a
     lines_out = (blocks * (backends + 4) + 40 + backends * 3 + (changes if json else 0)) * policies * combos
