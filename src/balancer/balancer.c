@@ -25,6 +25,42 @@ static void end_round(lbsim_balancer_t *b, uint64_t now_ns) {
     b->on_round_done(b, now_ns);
 }
 
+/* The policy asked for a probe: it goes out once the policy has returned. */
+static void on_probe_asked(void *data, uint32_t pick) {
+  lbsim_balancer_t *b = data;
+  if (b->nprobes_pending < LBSIM_PROBES_PENDING)
+    b->probes_pending[b->nprobes_pending++] = pick;
+  else
+    b->probes_dropped++;
+}
+
+static void send_probes(lbsim_balancer_t *b, uint64_t now_ns) {
+  while (b->nprobes_pending > 0 && !b->detached) {
+    uint32_t pick = b->probes_pending[--b->nprobes_pending];
+    lbsim_request_t *req = b->transport->ops->request(b->transport);
+    if (req == NULL) {
+      b->probes_dropped++;
+      continue;
+    }
+    *req = (lbsim_request_t){.start_ns = now_ns, .oracle_ms = -1, .backend = lbsim_balancer_backend(b, pick),
+                             .pick = pick, .client = b->client, .probe = true};
+    b->probes_sent++;
+    b->transport->ops->submit(b->transport, req);
+  }
+  b->nprobes_pending = 0;
+}
+
+/* A probe's answer: the policy's, and nobody else's. */
+static void probe_done(lbsim_balancer_t *b, const lbsim_request_t *req, lbsim_result_t result, uint64_t end_ns,
+                       uint32_t count) {
+  b->probes_answered += count;
+  if (b->policy.ops->probed != NULL)
+    for (uint32_t k = 0; k < count; k++)
+      b->policy.ops->probed(&b->policy, req->pick, (double)(end_ns - req->start_ns) / LBSIM_NS_PER_MS,
+                            result == LBSIM_RESULT_OK, end_ns);
+  send_probes(b, end_ns);
+}
+
 /* `count` requests of this client, alike, ended at end_ns. */
 static void client_done(lbsim_balancer_t *b, const lbsim_request_t *req, lbsim_result_t result, uint64_t end_ns,
                         uint32_t count) {
@@ -47,9 +83,9 @@ static void client_done(lbsim_balancer_t *b, const lbsim_request_t *req, lbsim_r
   if (f->measuring) {
     lbsim_fleet_ended(f, backend, count, end_ns);
     lbsim_counts_add(&f->period[b->client], result, measured_ms, count);
+    f->in_flight -= count;
   }
   b->in_flight -= count;
-  f->in_flight -= count;
   b->round_outstanding = b->round_outstanding > count ? b->round_outstanding - count : 0;
   if (b->on_requests_done && !b->detached)
     b->on_requests_done(b, count, end_ns);
@@ -60,7 +96,14 @@ static void client_done(lbsim_balancer_t *b, const lbsim_request_t *req, lbsim_r
 /* A transport's completions go to the fleet: to the client that sent them. */
 static void on_done(void *data, const lbsim_request_t *req, lbsim_result_t result, uint64_t end_ns, uint32_t count) {
   lbsim_fleet_t *f = data;
-  client_done(&f->clients[req->client], req, result, end_ns, count);
+  lbsim_balancer_t *b = &f->clients[req->client];
+  if (__builtin_expect(req->probe, 0)) {
+    probe_done(b, req, result, end_ns, count);
+    return;
+  }
+  client_done(b, req, result, end_ns, count);
+  if (b->nprobes_pending > 0)
+    send_probes(b, end_ns);
 }
 
 /* The expected cost of a pick's backend. The oracle's answer changes only
@@ -118,21 +161,24 @@ void lbsim_balancer_launch(lbsim_balancer_t *b, uint64_t now_ns) {
     lbsim_log_error("out of memory: a request was not launched");
     return;
   }
-  lbsim_fleet_t *f = b->fleet;
   req->pick = lbsim_policy_select(&b->policy, now_ns);
   req->backend = lbsim_balancer_backend(b, req->pick);
   req->client = b->client;
+  req->probe = false;
   req->start_ns = now_ns;
   judge_pick(b, req, now_ns);
   lbsim_stats_pick(b->stats, req->backend);
   b->in_flight++;
   b->launched++;
-  f->in_flight++;
-  if (f->measuring)
-    lbsim_fleet_sent(f, b, req->backend, now_ns);
+  if (b->measuring) {
+    b->fleet->in_flight++;
+    lbsim_fleet_sent(b->fleet, b, req->backend, now_ns);
+  }
   if (b->round_open)
     b->round_outstanding++;
   b->transport->ops->submit(b->transport, req);
+  if (b->nprobes_pending > 0)
+    send_probes(b, now_ns);
 }
 
 void lbsim_balancer_round(lbsim_balancer_t *b, uint32_t burst, uint64_t now_ns) {
@@ -167,6 +213,7 @@ int lbsim_balancer_init(lbsim_balancer_t *b, lbsim_fleet_t *fleet, uint32_t clie
   b->subset = subset;
   b->oracle = fleet->oracle;
   b->stats = &fleet->stats;
+  b->measuring = fleet->measuring;
   b->last_pick = UINT32_MAX;
   lbsim_timer_init(&b->pause, LBSIM_ORDER_TRAFFIC);
   b->in_flight_to = calloc(n, sizeof(*b->in_flight_to));
@@ -189,7 +236,10 @@ int lbsim_balancer_init(lbsim_balancer_t *b, lbsim_fleet_t *fleet, uint32_t clie
       .choices = cfg->choices,
       .temperature_ms = cfg->temperature_ms,
   };
-  return ops ? lbsim_policy_init(&b->policy, ops, &params) : LBSIM_EINVAL;
+  int err = ops ? lbsim_policy_init(&b->policy, ops, &params) : LBSIM_EINVAL;
+  b->policy.probe = on_probe_asked;
+  b->policy.probe_data = b;
+  return err;
 }
 
 void lbsim_balancer_attach(lbsim_balancer_t *b, lbsim_transport_t *transport) {

@@ -36,13 +36,15 @@ int lbsim_timeline_init(lbsim_timeline_t *tl, uint32_t nbalancers, uint32_t n) {
   tl->cost_ms = malloc(tl->sample_cap * (size_t)n * sizeof(*tl->cost_ms));
   tl->ema_ms = malloc(tl->sample_cap * per * sizeof(*tl->ema_ms));
   tl->block_stride = 1;
-  tl->block_cap = series_cap(sizeof(double) + (per + 2 * (size_t)nbalancers) * sizeof(uint32_t));
+  tl->block_cap = series_cap(sizeof(double) + (per + 4 * (size_t)nbalancers) * sizeof(uint32_t));
   tl->block_end = malloc(tl->block_cap * sizeof(*tl->block_end));
   tl->picks = malloc(tl->block_cap * per * sizeof(*tl->picks));
   tl->answered = malloc((size_t)tl->block_cap * nbalancers * sizeof(*tl->answered));
   tl->failed = malloc((size_t)tl->block_cap * nbalancers * sizeof(*tl->failed));
+  tl->herd = malloc((size_t)tl->block_cap * nbalancers * sizeof(*tl->herd));
+  tl->imbalance = malloc((size_t)tl->block_cap * nbalancers * sizeof(*tl->imbalance));
   if (!tl->sample_t || !tl->true_ms || !tl->cost_ms || !tl->ema_ms || !tl->block_end || !tl->picks ||
-      !tl->answered || !tl->failed) {
+      !tl->answered || !tl->failed || !tl->herd || !tl->imbalance) {
     lbsim_timeline_free(tl);
     return LBSIM_ENOMEM;
   }
@@ -63,6 +65,8 @@ void lbsim_timeline_free(lbsim_timeline_t *tl) {
   free(tl->picks);
   free(tl->answered);
   free(tl->failed);
+  free(tl->herd);
+  free(tl->imbalance);
   memset(tl, 0, sizeof(*tl));
 }
 
@@ -106,6 +110,8 @@ static void merge_blocks(lbsim_timeline_t *tl) {
     for (size_t w = 0; w < nw; w++) {
       tl->answered[kept * nw + w] = tl->answered[i * nw + w] + (j != i ? tl->answered[j * nw + w] : 0);
       tl->failed[kept * nw + w] = tl->failed[i * nw + w] + (j != i ? tl->failed[j * nw + w] : 0);
+      tl->herd[kept * nw + w] = tl->herd[j * nw + w]; /* as at the merged block's end */
+      tl->imbalance[kept * nw + w] = tl->imbalance[j * nw + w];
     }
   }
   tl->nblocks = kept;
@@ -129,6 +135,8 @@ int lbsim_timeline_block(lbsim_timeline_t *tl, double t_s) {
   memset(&tl->picks[at * per], 0, per * sizeof(*tl->picks));
   memset(&tl->answered[(size_t)at * tl->nbalancers], 0, tl->nbalancers * sizeof(*tl->answered));
   memset(&tl->failed[(size_t)at * tl->nbalancers], 0, tl->nbalancers * sizeof(*tl->failed));
+  for (uint32_t w = 0; w < tl->nbalancers; w++)
+    tl->herd[(size_t)at * tl->nbalancers + w] = tl->imbalance[(size_t)at * tl->nbalancers + w] = NAN;
   tl->block_members = 1;
   return (int)at;
 }
@@ -206,6 +214,10 @@ void lbsim_timeline_round(lbsim_timeline_t *tl, uint64_t now_ns) {
       picks[i] += (uint32_t)s->round_picks[i];
     tl->answered[(size_t)at * tl->nbalancers + w] += (uint32_t)s->round.requests;
     tl->failed[(size_t)at * tl->nbalancers + w] += (uint32_t)s->round.failed;
+    if (tl->fleets[w].measuring) {
+      tl->herd[(size_t)at * tl->nbalancers + w] = (float)tl->fleets[w].measures.herd;
+      tl->imbalance[(size_t)at * tl->nbalancers + w] = (float)tl->fleets[w].measures.imbalance;
+    }
   }
 }
 

@@ -41,6 +41,7 @@ typedef struct lbsim_request_s {
   uint32_t pick;              /* ... among those of the client (its subset); = backend without one */
   uint32_t client;            /* which client of the fleet sent it */
   bool to_fastest;            /* the pick was as good as the truly fastest */
+  bool probe;                 /* a probe the policy asked for (GET /probe): not a user's request */
 } lbsim_request_t;
 
 typedef struct lbsim_transport_s lbsim_transport_t;
@@ -70,6 +71,10 @@ struct lbsim_transport_s {
   void *done_data;
 };
 
+/* Probes a policy may ask for between two sends; beyond, they are dropped
+ * (and counted). */
+#define LBSIM_PROBES_PENDING 16
+
 typedef struct lbsim_balancer_s lbsim_balancer_t;
 typedef void (*lbsim_balancer_cb)(lbsim_balancer_t *balancer, uint64_t now_ns);
 /* `count` requests ended at now_ns. */
@@ -88,6 +93,7 @@ struct lbsim_balancer_s {
   lbsim_stats_t *stats;         /* the fleet's */
 
   uint64_t in_flight;           /* launched, not done */
+  bool measuring;               /* its fleet's (fleet.h): kept here, beside what a pick touches */
   uint64_t *in_flight_to;       /* ... per backend it may use: counted by lbsim_policy_select and _observe_n */
   uint64_t launched;            /* requests it started in the run */
   uint64_t rounds;              /* its own rounds counted (fleets of more than one client) */
@@ -97,6 +103,11 @@ struct lbsim_balancer_s {
   bool launching;               /* a burst is being launched: round ends wait */
   bool round_open;
   bool detached;                /* shutting down: no more callbacks */
+
+  /* Probes its policy asked for, sent once the policy has returned. */
+  uint32_t probes_pending[LBSIM_PROBES_PENDING];
+  uint32_t nprobes_pending;
+  uint64_t probes_sent, probes_answered, probes_dropped;
 
   lbsim_balancer_done_cb on_requests_done; /* after completions (the runner) */
   lbsim_balancer_cb on_round_done;   /* the round's last request is done */

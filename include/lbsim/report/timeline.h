@@ -4,7 +4,8 @@
  *   samples  taken every LBSIM_SAMPLE_MS: each backend's true latency and
  *            expected cost (oracle.h), and every balancer's estimates;
  *   blocks   one per round or interval, as summarised: the requests sent to
- *            each backend, and how many answers came back and failed. A
+ *            each backend, how many answers came back and failed, and a
+ *            fleet's herd and load imbalance (fleet.h). A
  *            block runs from the end of the previous one (0 for the first)
  *            to its own, so that the blocks cover the whole run.
  *
@@ -51,6 +52,8 @@ typedef struct lbsim_timeline_s {
   uint32_t *picks;             /* [nblocks][nbalancers][n] requests sent */
   uint32_t *answered;          /* [nblocks][nbalancers] requests that ended (ok or failed) */
   uint32_t *failed;            /* [nblocks][nbalancers] */
+  float *herd;                 /* [nblocks][nbalancers]: a fleet's herd and imbalance at the */
+  float *imbalance;            /* block's end (fleet.h); NAN: not measured */
 
   /* Recording a run (lbsim_timeline_record); clock is NULL otherwise. */
   lbsim_clock_t *clock;
