@@ -48,6 +48,7 @@ struct lbsim_vbatch_s {
 _Static_assert(LBSIM_MAX_BACKENDS < (1 << 27) && LBSIM_RESULT_COUNT <= 8, "a batch's tag holds its pick and result");
 
 _Static_assert(sizeof(lbsim_vbatch_t) == 128, "a batch is two cache lines");
+_Static_assert(sizeof(lbsim_vbatch_t) == LBSIM_VNET_BATCH_BYTES, "what the memory budget counts");
 _Static_assert(offsetof(lbsim_vbatch_t, fresh) == 64, "what a batch in a FIFO uses is in its first cache line");
 _Static_assert(offsetof(lbsim_vcopy_t, copy) == 64, "what sending and ending read of a copy is in one cache line");
 
@@ -61,6 +62,9 @@ typedef struct batch_slab_s {
 
 static lbsim_vbatch_t *batch_new(lbsim_vnet_t *net) {
   if (net->free_batches == NULL) {
+    /* The batches are the simulated state the memory budget counts. */
+    if (!lbsim_engine_reserve(net->engine, sizeof(lbsim_vbatch_t) * BATCH_SLAB))
+      return NULL;
     /* malloc, aligned by hand: every allocation goes through the one allocator. */
     void *block = malloc(sizeof(batch_slab_t) + _Alignof(batch_slab_t) - 1);
     if (block == NULL)
@@ -376,12 +380,13 @@ static __attribute__((noinline)) bool outcome_slow(lbsim_vnet_t *net, lbsim_vcop
   return fresh;
 }
 
-/* A request that could not be simulated (out of memory): it fails at once. */
+/* A request that found no room (the memory budget, or the system): it
+ * cannot be simulated, it is cancelled, and the run stops. */
 static __attribute__((noinline)) void submit_failed(lbsim_vnet_t *net, lbsim_vbatch_t *b, const lbsim_request_t *req,
                                                     uint64_t now) {
   if (b != NULL)
     batch_free(net, b);
-  lbsim_log_error("out of memory: a request was cancelled");
+  lbsim_engine_out_of_memory(net->engine, net->in_flight);
   report_done(net, req, LBSIM_RESULT_CANCELLED, now, 1);
 }
 
@@ -410,6 +415,7 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
     fresh = outcome_slow(net, vc, idles, req, now, &result, &end);
   }
   net->in_flight++;
+  lbsim_engine_request_sent(net->engine);
   uint32_t tag = TAG(req->pick, result, req->to_fastest, req->probe);
   lbsim_vbatch_t *b = vc->last;
   if (b != NULL && same_batch(b, req, tag, end)) {

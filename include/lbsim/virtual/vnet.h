@@ -28,6 +28,10 @@
 #include "lbsim/model/model.h"
 #include "lbsim/virtual/engine.h"
 
+/* What a batch of requests in flight takes (lbsim_vbatch_t): the unit of
+ * the memory budget (engine.h, --memory). */
+#define LBSIM_VNET_BATCH_BYTES 128
+
 typedef struct lbsim_vbatch_s lbsim_vbatch_t;
 
 /* Connections of a client that became idle at one instant. */
