@@ -116,11 +116,17 @@ static bool idle_closed(const lbsim_vnet_t *net, const lbsim_vcopy_t *vc, const 
 /* A connection for a request sent now: an idle one if there is one (the
  * most recently used, as the client takes them), after closing those idle
  * for the client's idle time. Returns whether it is one already open. */
-static inline __attribute__((always_inline)) bool conn_take(const lbsim_vnet_t *net, const lbsim_vcopy_t *vc, lbsim_vidles_t *r, uint64_t now_ns) {
+static inline __attribute__((always_inline)) void conn_close_idle(const lbsim_vnet_t *net, const lbsim_vcopy_t *vc,
+                                                                   lbsim_vidles_t *r, uint64_t now_ns) {
   while (r->nruns > 0 && idle_closed(net, vc, &r->runs[r->first], now_ns)) {
     r->first = (r->first + 1) & (r->cap - 1);
     r->nruns--;
   }
+}
+
+static inline __attribute__((always_inline)) bool conn_take(const lbsim_vnet_t *net, const lbsim_vcopy_t *vc,
+                                                            lbsim_vidles_t *r, uint64_t now_ns) {
+  conn_close_idle(net, vc, r, now_ns);
   if (r->nruns == 0)
     return false;
   lbsim_vidle_t *newest = idle_at(r, r->nruns - 1);
@@ -131,7 +137,12 @@ static inline __attribute__((always_inline)) bool conn_take(const lbsim_vnet_t *
 
 /* `count` connections whose answer just came are idle from now. Out of
  * memory they are closed instead, which only costs a reset its retry. */
-static void conn_give_back(const lbsim_vcopy_t *vc, lbsim_vidles_t *r, uint32_t count, uint64_t now_ns) {
+static void conn_give_back(lbsim_vnet_t *net, const lbsim_vcopy_t *vc, lbsim_vidles_t *r, uint32_t count,
+                           uint64_t now_ns) {
+  if (!r->listed) {
+    r->listed = 1;
+    net->open[net->nopen++] = (uint32_t)(r - net->idles);
+  }
   if (r->nruns > 0) {
     lbsim_vidle_t *newest = idle_at(r, r->nruns - 1);
     if (newest->since_ns == now_ns && newest->outages == vc->outages) {
@@ -280,7 +291,7 @@ static void batch_end(lbsim_vnet_t *net, lbsim_vbatch_t *b, lbsim_result_t resul
   if (vc->last == b)
     vc->last = NULL;
   if (result == LBSIM_RESULT_OK || result == LBSIM_RESULT_STATUS)
-    conn_give_back(vc, idles_of(net, b->client, TAG_PICK(b->tag)), b->count, now_ns);
+    conn_give_back(net, vc, idles_of(net, b->client, TAG_PICK(b->tag)), b->count, now_ns);
   lbsim_request_t req = batch_request(b);
   uint32_t count = b->count;
   batch_free(net, b);
@@ -484,8 +495,9 @@ int lbsim_vnet_init(lbsim_vnet_t *net, lbsim_engine_t *engine, const lbsim_model
   net->heads = calloc(net->leaves, sizeof(*net->heads));
   net->winner = malloc(2 * net->leaves * sizeof(*net->winner));
   net->idles = calloc((size_t)nclients * per_client, sizeof(*net->idles));
+  net->open = malloc((size_t)nclients * per_client * sizeof(*net->open));
   if (net->copies == NULL || net->head_end == NULL || net->head_seq == NULL || net->heads == NULL ||
-      net->winner == NULL || net->idles == NULL)
+      net->winner == NULL || net->idles == NULL || net->open == NULL)
     return LBSIM_ENOMEM;
   for (uint32_t i = 0; i < net->leaves; i++) {
     net->head_end[i] = LBSIM_NEVER;
@@ -595,6 +607,9 @@ void lbsim_vnet_free(lbsim_vnet_t *net) {
         free(net->idles[k].runs);
   free(net->idles);
   net->idles = NULL;
+  free(net->open);
+  net->open = NULL;
+  net->nopen = 0;
   free(net->copies_block);
   net->copies_block = NULL;
   free(net->head_end);
@@ -613,18 +628,22 @@ void lbsim_vnet_free(lbsim_vnet_t *net) {
   net->free_batches = NULL;
 }
 
-void lbsim_vnet_conns(const lbsim_vnet_t *net, uint32_t *out) {
+void lbsim_vnet_conns(lbsim_vnet_t *net, uint32_t *out) {
   uint64_t now = net->engine->now_ns;
   memset(out, 0, net->n * sizeof(*out));
-  for (uint32_t c = 0; c < net->nclients; c++) {
-    for (uint32_t k = 0; k < net->per_client; k++) {
-      uint32_t i = net->subsets ? net->subsets[(size_t)c * net->per_client + k] : k;
-      const lbsim_vidles_t *r = idles_of(net, c, k);
-      for (uint32_t j = 0; j < r->nruns; j++) {
-        const lbsim_vidle_t *run = idle_at(r, j);
-        if (!idle_closed(net, &net->copies[i], run, now))
-          out[i] += run->count;
-      }
+  uint32_t kept = 0;
+  for (uint32_t k = 0; k < net->nopen; k++) {
+    uint32_t ring = net->open[k];
+    uint32_t i = net->subsets ? net->subsets[ring] : ring % net->per_client;
+    lbsim_vidles_t *r = &net->idles[ring];
+    conn_close_idle(net, &net->copies[i], r, now); /* as the next request would: those left are open */
+    if (r->nruns == 0) {
+      r->listed = 0;
+      continue;
     }
+    for (uint32_t j = 0; j < r->nruns; j++)
+      out[i] += idle_at(r, j)->count;
+    net->open[kept++] = ring;
   }
+  net->nopen = kept;
 }
