@@ -96,7 +96,7 @@ static void client_done(lbsim_balancer_t *b, const lbsim_request_t *req, lbsim_r
   lbsim_stats_record(b->stats, backend, result, measured_ms, sample_ms, req->oracle_ms, req->to_fastest, count);
   if (f->measuring) {
     lbsim_fleet_ended(f, backend, count, end_ns);
-    lbsim_counts_add(&f->period[b->client], result, measured_ms, count);
+    lbsim_fleet_heard(f, b->client, result, measured_ms, count);
     f->in_flight -= count;
   }
   b->in_flight -= count;

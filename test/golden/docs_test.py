@@ -196,6 +196,20 @@ def test_links_stay_in_the_repository_and_lead_somewhere():
     check(not broken, "\n".join(broken))
 
 
+def test_the_architecture_page_names_every_source_file():
+    """docs/architecture.md describes the tree as it is: every C file under
+    src/ is named there (by its name without the extension)."""
+    with open(os.path.join(ROOT, "docs", "architecture.md")) as f:
+        page = f.read()
+    unnamed = []
+    for folder, _, files in os.walk(os.path.join(ROOT, "src")):
+        for name in files:
+            stem, ext = os.path.splitext(name)
+            if ext in (".c", ".h") and not re.search(r"\b%s\b" % re.escape(stem), page):
+                unnamed.append(os.path.relpath(os.path.join(folder, name), ROOT))
+    check(not unnamed, "docs/architecture.md does not name: " + ", ".join(sorted(unnamed)))
+
+
 def test_the_check_sees_a_changed_figure():
     want = ["", "=== Run Summary ===", ELLIPSIS, "latency: mean=10.10 ms"]
     got = ["", "=== Run Summary ===", "requests=8", "x", "latency: mean=10.10 ms"]

@@ -836,7 +836,11 @@
       ['herd', function (p) { return fmtPct(p.fleet.herd); }],
       ['conns/backend min/mean/max', function (p) { return spread(p.fleet.conns_per_backend, 'mean', one); }],
       ['clients/backend min/mean/max', function (p) { return spread(p.fleet.clients_per_backend, 'mean', one); }]];
-    const table = $('#fleet-table');
+    fillTable($('#fleet-table'), cols, withFleet);
+  }
+
+  /* A table of one row per item: cols are [heading, item -> cell]. */
+  function fillTable(table, cols, items) {
     table.textContent = '';
     const head = el('tr');
     cols.forEach(function (c) { head.appendChild(el('th', null, c[0])); });
@@ -844,9 +848,9 @@
     thead.appendChild(head);
     table.appendChild(thead);
     const body = el('tbody');
-    withFleet.forEach(function (p) {
+    items.forEach(function (item) {
       const tr = el('tr');
-      cols.forEach(function (c) { tr.appendChild(el('td', null, String(c[1](p)))); });
+      cols.forEach(function (c) { tr.appendChild(el('td', null, String(c[1](item)))); });
       body.appendChild(tr);
     });
     table.appendChild(body);
@@ -857,8 +861,6 @@
     if (!withSummary.length) return;
     const sec = $('#summary');
     sec.hidden = false;
-    const table = $('#summary-table');
-    table.textContent = '';
     const cols = [['policy', function (s) { return s.policy; }], ['requests', function (s) { return s.requests; }],
       ['ok', function (s) { return s.ok; }], ['failed', function (s) { return s.failed; }],
       ['p50 ms', function (s) { return fmtMs(s.p50_ms); }], ['p99 ms', function (s) { return fmtMs(s.p99_ms); }],
@@ -872,18 +874,7 @@
         return fmtMs(s.view_age_ms) + (s.load_board_s ? ' (board ' + fmtMs(1000 * s.load_board_s) + ' ms)' : '');
       }]);
     }
-    const head = el('tr');
-    cols.forEach(function (c) { head.appendChild(el('th', null, c[0])); });
-    const thead = el('thead');
-    thead.appendChild(head);
-    table.appendChild(thead);
-    const body = el('tbody');
-    withSummary.forEach(function (p) {
-      const tr = el('tr');
-      cols.forEach(function (c) { tr.appendChild(el('td', null, String(c[1](p.summary)))); });
-      body.appendChild(tr);
-    });
-    table.appendChild(body);
+    fillTable($('#summary-table'), cols, withSummary.map(function (p) { return p.summary; }));
   }
 
   function describeRun() {
