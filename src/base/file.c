@@ -135,7 +135,7 @@ int lbsim_file_open(lbsim_file_t *f, const char *path) {
   return err;
 }
 
-static int write_all(int fd, const char *data, size_t len) {
+int lbsim_write_all(int fd, const char *data, size_t len) {
   while (len > 0) {
     ssize_t n = write(fd, data, len);
     if (n < 0 && errno == EINTR)
@@ -176,7 +176,7 @@ typedef struct sink_s {
 static ssize_t sink_write(void *cookie, const char *data, size_t len) {
   sink_t *sink = cookie;
   if (sink->err == 0)
-    sink->err = write_all(sink->fd, data, len);
+    sink->err = lbsim_write_all(sink->fd, data, len);
   return sink->err == 0 ? (ssize_t)len : -1;
 }
 

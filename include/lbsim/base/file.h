@@ -15,6 +15,7 @@
 #define LBSIM_FILE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 /* All zero: not open (lbsim_file_abandon does nothing). */
@@ -40,6 +41,10 @@ void lbsim_file_abandon(lbsim_file_t *file);
 /* Removes every temporary file still open: for a process about to end at
  * once (a second SIGINT). Async-signal-safe. */
 void lbsim_file_remove_temps(void);
+
+/* Writes all of data[0..len) to `fd`, again after a signal or a short
+ * write: 0, or -errno. */
+int lbsim_write_all(int fd, const char *data, size_t len);
 
 /* Whether two paths name the same file (device and inode); false when
  * either does not exist. */
