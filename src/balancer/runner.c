@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "lbsim/balancer/tools.h"
 #include "lbsim/base/common.h"
 #include "lbsim/base/error.h"
 
@@ -55,7 +56,17 @@ static void cancel_timers(lbsim_runner_t *r) {
   if (!r->lockstep)
     FOR_EACH_CLIENT(r, b)
       lbsim_clock_cancel(r->clock, &b->pause);
+  for (uint32_t w = 0; w < r->nfleets; w++)
+    if (r->fleets[w].tools != NULL)
+      lbsim_fleet_tools_stop(r->fleets[w].tools);
   lbsim_timeline_stop(&r->timeline);
+}
+
+/* What the transports sent again by themselves since the last block. */
+static void tally_resent(lbsim_fleet_t *f) {
+  uint64_t now = lbsim_fleet_resent(f), seen = f->stats.tally.resent + f->resent_before;
+  if (now > seen)
+    LBSIM_TALLY(&f->stats, resent, now - seen);
 }
 
 static void finish(lbsim_runner_t *r, uint64_t now_ns) {
@@ -65,6 +76,9 @@ static void finish(lbsim_runner_t *r, uint64_t now_ns) {
   if (r->end_ns == 0)
     r->end_ns = now_ns;
   cancel_timers(r);
+  for (uint32_t w = 0; w < r->nfleets; w++)
+    if (r->fleets[w].tools != NULL)
+      tally_resent(&r->fleets[w]);
   uint64_t from = r->end_ns > r->count_from_ns ? r->count_from_ns : r->end_ns;
   lbsim_report_run(r->report, since_s(from, r->end_ns), r->end_ns);
   if (r->cfg->report_path[0] != '\0' && lbsim_timeline_finish(&r->timeline, now_ns, r->cfg, r->seed) != 0)
@@ -103,6 +117,9 @@ static void report_block(lbsim_runner_t *r, uint64_t now_ns) {
   if (!r->counting)
     return;
   r->round++;
+  for (uint32_t w = 0; w < r->nfleets; w++)
+    if (r->fleets[w].tools != NULL)
+      tally_resent(&r->fleets[w]);
   for (uint32_t w = 0; w < r->nfleets; w++)
     lbsim_fleet_measure(&r->fleets[w], now_ns, &r->fleets[w].measures);
   lbsim_report_round(r->report, r->round, now_ns);
@@ -352,12 +369,22 @@ int lbsim_runner_init(lbsim_runner_t *r, lbsim_clock_t *clock, const lbsim_confi
   return 0;
 }
 
+/* An ejection or a return of some client's: the report's, and the SVG's. */
+static void on_ejection(void *data, lbsim_fleet_t *f, const lbsim_ejection_t *e, uint64_t now_ns) {
+  lbsim_runner_t *r = data;
+  lbsim_report_ejection(r->report, f, e, now_ns);
+  lbsim_timeline_ejection(&r->timeline, f->index, e, now_ns);
+}
+
 void lbsim_runner_start(lbsim_runner_t *r, uint64_t now_ns, lbsim_runner_cb on_finished) {
   r->on_finished = on_finished;
   r->started = true;
   r->start_ns = now_ns;
   r->duration_ns = seconds_ns(r->cfg->duration_s);
   lbsim_timeline_start(&r->timeline, now_ns);
+  for (uint32_t w = 0; w < r->nfleets; w++)
+    if (r->fleets[w].tools != NULL)
+      lbsim_fleet_tools_start(r->fleets[w].tools, r->clock, now_ns, on_ejection, r);
   if (r->cfg->warmup_s > 0)
     lbsim_clock_set(r->clock, &r->warmup, now_ns + seconds_ns(r->cfg->warmup_s), on_warmup_done);
   else
@@ -387,6 +414,12 @@ void lbsim_runner_start(lbsim_runner_t *r, uint64_t now_ns, lbsim_runner_cb on_f
   }
 }
 
+/* A signal: the retries waiting in their backoff end now, none follows. */
+static void cancel_retries(lbsim_runner_t *r, uint64_t now_ns) {
+  FOR_EACH_CLIENT(r, b)
+    lbsim_balancer_cancel_retries(b, now_ns);
+}
+
 void lbsim_runner_stop(lbsim_runner_t *r, uint64_t now_ns) {
   if (r->stopping || r->finished)
     return;
@@ -398,6 +431,7 @@ void lbsim_runner_stop(lbsim_runner_t *r, uint64_t now_ns) {
   if (by_interval(r)) {
     lbsim_clock_cancel(r->clock, &r->interval);
     stop_launching(r, now_ns);
+    cancel_retries(r, now_ns);
     return;
   }
   if (r->busy == 0) {
@@ -408,6 +442,7 @@ void lbsim_runner_stop(lbsim_runner_t *r, uint64_t now_ns) {
    * deadline, and the round's last completion ends the run. */
   for (uint32_t w = 0; w < r->nfleets; w++)
     lbsim_balancer_cancel_queued(&r->fleets[w].clients[0]);
+  cancel_retries(r, now_ns);
 }
 
 void lbsim_runner_close(lbsim_runner_t *r) {

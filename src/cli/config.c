@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 
+#include "lbsim/base/common.h"
 #include "lbsim/base/error.h"
 #include "lbsim/balancer/policy.h"
 #include "lbsim/report/report.h"
@@ -37,6 +38,10 @@ typedef enum opt_kind_e {
   OPT_METRICS,
   OPT_REPLAY,    /* applied before the other options, see lbsim_config_parse */
   OPT_SUBSET_MODE,
+  OPT_RETRY_ON,      /* a comma list of failure kinds */
+  OPT_RETRY_BUDGET,  /* PCT[,MIN_PER_S]: min..max is PCT's range */
+  OPT_RETRY_THROTTLE, /* MAX_TOKENS,RATIO: min..max is MAX_TOKENS' range */
+  OPT_WEIGHTS,       /* W1,W2,...: one per backend */
   OPT_HELP,
   OPT_VERSION
 } opt_kind_t;
@@ -132,6 +137,70 @@ static const opt_t options[] = {
   {"warmup", 0, "S", OPT_DOUBLE, OFF(warmup_s), 0, 31536000, false,
    "a number of seconds >= 0", "the first S seconds are run but not counted", "0", NULL},
 
+  {"deadline", 0, "S", OPT_DOUBLE, OFF(retry.deadline_s), 0, 86400, false,
+   "a number of seconds in 0..86400", "a user request's deadline over all its attempts (--timeout is each attempt's); 0 = none",
+   "0", "Around the pick: attempts, retries, outlier ejection, slow start"},
+  {"retries", 0, "N", OPT_UINT32, OFF(retry.retries), 0, 100, false,
+   "an integer in 0..100", "retry a failed attempt up to N times, on another backend when one is eligible", "0", NULL},
+  {"retry-on", 0, "KINDS", OPT_RETRY_ON, OFF(retry.on), 0, 0, false, NULL,
+   "the failures retried: a comma list of connect, reset, timeout, 5xx", "connect,reset,timeout,5xx", NULL},
+  {"retry-backoff", 0, "MS", OPT_DOUBLE, OFF(retry.backoff_ms), 0, 3600000, false,
+   "a number of milliseconds in 0..3600000",
+   "gRPC's initial backoff: the n-th retry waits random(0, min(MS x MULTIPLIER^(n-1), MAX))", "25", NULL},
+  {"retry-backoff-max", 0, "MS", OPT_DOUBLE, OFF(retry.backoff_max_ms), 0, 3600000, false,
+   "a number of milliseconds in 0..3600000", "the longest backoff (MAX)", "250", NULL},
+  {"retry-backoff-multiplier", 0, "X", OPT_DOUBLE, OFF(retry.backoff_multiplier), 0, 100, true,
+   "a number in (0, 100]", "the backoff's growth per retry (MULTIPLIER)", "2", NULL},
+  {"retry-budget", 0, "PCT[,MIN]", OPT_RETRY_BUDGET, OFF(retry.budget_pct), 0, 100, false,
+   "a percentage in 0..100",
+   "Finagle's retry budget: retries at most PCT % of the requests over 10 s, plus MIN per second (10)", "off",
+   NULL},
+  {"retry-throttle", 0, "TOKENS,RATIO", OPT_RETRY_THROTTLE, OFF(retry.throttle_tokens), 0, 1000, true,
+   "a number of tokens in (0, 1000]",
+   "gRPC's retry throttling: -1 token a failure, +RATIO a success, no retry at or below TOKENS/2", "off", NULL},
+  {"outlier-ejection", 0, NULL, OPT_FLAG, OFF(outlier.on), 0, 0, false, NULL,
+   "eject failing backends from a client's picks for a while, as Envoy's outlier detection", NULL, NULL},
+  {"outlier-consecutive-5xx", 0, "N", OPT_UINT32, OFF(outlier.consecutive_5xx), 1, 1000000, false,
+   "an integer in 1..1000000", "eject after N failures in a row (5xx answers; every failure without the split)",
+   "5", NULL},
+  {"outlier-consecutive-local-origin", 0, "N", OPT_UINT32, OFF(outlier.consecutive_local), 1, 1000000, false,
+   "an integer in 1..1000000", "with the split: eject after N connect failures, resets or timeouts in a row", "5",
+   NULL},
+  {"outlier-split-local-origin", 0, NULL, OPT_FLAG, OFF(outlier.split), 0, 0, false, NULL,
+   "count connect failures, resets and timeouts apart from 5xx answers (split_external_local_origin_errors)", NULL,
+   NULL},
+  {"outlier-interval", 0, "S", OPT_DOUBLE, OFF(outlier.interval_s), 0, 86400, true,
+   "a number of seconds in (0, 86400]", "the sweep that returns ejected backends and ejects by success rate", "10",
+   NULL},
+  {"outlier-base-ejection-time", 0, "S", OPT_DOUBLE, OFF(outlier.base_s), 0, 86400, true,
+   "a number of seconds in (0, 86400]", "an ejection lasts S x the times the backend was ejected in a row", "30",
+   NULL},
+  {"outlier-max-ejection-time", 0, "S", OPT_DOUBLE, OFF(outlier.max_s), 0, 86400, true,
+   "a number of seconds in (0, 86400]", "the longest ejection", "300", NULL},
+  {"outlier-max-ejection-percent", 0, "PCT", OPT_DOUBLE, OFF(outlier.max_percent), 0, 100, false,
+   "a percentage in 0..100", "at most PCT % of the backends out at once (one always may be)", "10", NULL},
+  {"outlier-enforcing-consecutive-5xx", 0, "PCT", OPT_DOUBLE, OFF(outlier.enforcing_5xx), 0, 100, false,
+   "a percentage in 0..100", "the share of consecutive-5xx detections that eject", "100", NULL},
+  {"outlier-enforcing-local-origin", 0, "PCT", OPT_DOUBLE, OFF(outlier.enforcing_local), 0, 100, false,
+   "a percentage in 0..100", "the share of consecutive local-origin detections that eject", "100", NULL},
+  {"outlier-enforcing-success-rate", 0, "PCT", OPT_DOUBLE, OFF(outlier.enforcing_sr), 0, 100, false,
+   "a percentage in 0..100", "the share of success-rate detections that eject; 0 = none", "100", NULL},
+  {"outlier-success-rate-minimum-hosts", 0, "N", OPT_UINT32, OFF(outlier.sr_min_hosts), 1, 1000000, false,
+   "an integer in 1..1000000", "success-rate ejection needs N backends with enough requests", "5", NULL},
+  {"outlier-success-rate-request-volume", 0, "N", OPT_UINT32, OFF(outlier.sr_volume), 1, 1000000000, false,
+   "an integer in 1..1000000000", "... N requests in the interval", "100", NULL},
+  {"outlier-success-rate-stdev-factor", 0, "X", OPT_DOUBLE, OFF(outlier.sr_stdev_factor), 0, 1000, false,
+   "a number in 0..1000", "eject below the mean success rate - X standard deviations", "1.9", NULL},
+  {"lb-slow-start", 0, "S", OPT_DOUBLE, OFF(slow_start.window_s), 0, 86400, false,
+   "a number of seconds in 0..86400",
+   "Envoy's slow start: a backend that comes up or back ramps up its weight over S; 0 = off", "0", NULL},
+  {"lb-slow-start-aggression", 0, "X", OPT_DOUBLE, OFF(slow_start.aggression), 0, 1000, true,
+   "a number in (0, 1000]", "weight x max(MIN %, (t / S)^(1 / X))", "1", NULL},
+  {"lb-slow-start-min-weight", 0, "PCT", OPT_DOUBLE, OFF(slow_start.min_weight_pct), 0, 100, false,
+   "a percentage in 0..100", "the least weight in slow start, MIN % of the backend's", "10", NULL},
+  {"weights", 0, "W1,W2,...", OPT_WEIGHTS, 0, 0, 1000000, true, "a number in (0, 1000000]",
+   "one weight per backend, for round-robin, least-outstanding and p2c-peak-ewma", "all 1", NULL},
+
   {"policy", 0, "NAME", OPT_POLICY, 0, 0, 0, false, NULL,
    "balancing policy; 'help' lists them", "ema-greedy", "Policies and traffic"},
   {"compare", 0, "P1,P2,...", OPT_COMPARE, 0, 0, 0, false, NULL,
@@ -221,6 +290,31 @@ void lbsim_config_defaults(lbsim_config_t *cfg) {
   cfg->pool_size = 0;
   cfg->client_idle_s = 4;
   cfg->clients = 1;
+  cfg->retry = (lbsim_retry_config_t){
+      .on = LBSIM_RETRY_ON_ALL,
+      .backoff_ms = LBSIM_RETRY_BACKOFF_MS,
+      .backoff_max_ms = LBSIM_RETRY_BACKOFF_MAX_MS,
+      .backoff_multiplier = LBSIM_RETRY_BACKOFF_MULTIPLIER,
+      .budget_pct = 20,
+      .budget_min_per_s = LBSIM_RETRY_BUDGET_MIN_PER_S,
+      .throttle_tokens = 10,
+      .throttle_ratio = LBSIM_RETRY_THROTTLE_RATIO,
+  };
+  cfg->outlier = (lbsim_outlier_config_t){
+      .consecutive_5xx = 5,
+      .consecutive_local = 5,
+      .interval_s = 10,
+      .base_s = 30,
+      .max_s = 300,
+      .max_percent = 10,
+      .enforcing_5xx = 100,
+      .enforcing_local = 100,
+      .enforcing_sr = 100,
+      .sr_min_hosts = 5,
+      .sr_volume = 100,
+      .sr_stdev_factor = 1.9,
+  };
+  cfg->slow_start = (lbsim_slow_start_config_t){.window_s = 0, .aggression = 1, .min_weight_pct = 10};
   strcpy(cfg->policies[0], "ema-greedy");
   cfg->npolicies = 1;
   cfg->decay_s = 10;
@@ -236,6 +330,9 @@ void lbsim_config_defaults(lbsim_config_t *cfg) {
 }
 
 void lbsim_config_free(lbsim_config_t *cfg) {
+  free(cfg->weights);
+  cfg->weights = NULL;
+  cfg->nweights = 0;
   lbsim_scenario_free(&cfg->scenario);
   lbsim_sweep_free(&cfg->sweep);
   free(cfg->servers);
@@ -435,8 +532,116 @@ static lbsim_parse_result_t parse_compare(lbsim_config_t *cfg, const char *arg, 
   return LBSIM_PARSE_RUN;
 }
 
-static lbsim_parse_result_t apply(lbsim_config_t *cfg, const opt_t *o, const char *arg,
-                                  char *err, size_t errlen) {
+/* PCT[,MIN_PER_S] */
+static lbsim_parse_result_t parse_budget(lbsim_config_t *cfg, const opt_t *o, const char *arg, char *err,
+                                         size_t errlen) {
+  char buf[64];
+  double pct;
+  uint64_t min = LBSIM_RETRY_BUDGET_MIN_PER_S;
+  if (strlen(arg) >= sizeof(buf))
+    return error(err, errlen, "invalid --retry-budget: expected PCT or PCT,MIN_PER_S");
+  strcpy(buf, arg);
+  char *comma = strchr(buf, ',');
+  if (comma != NULL)
+    *comma = '\0';
+  if (parse_double(buf, &pct) != 0 || !in_range(o, pct))
+    return error(err, errlen, "invalid --retry-budget '%s': PCT must be %s", arg, o->range_text);
+  if (comma != NULL && (parse_u64(comma + 1, &min) != 0 || min > 1000000))
+    return error(err, errlen, "invalid --retry-budget '%s': MIN_PER_S must be an integer in 0..1000000", arg);
+  cfg->retry.budget = true;
+  cfg->retry.budget_pct = pct;
+  cfg->retry.budget_min_per_s = (uint32_t)min;
+  return LBSIM_PARSE_RUN;
+}
+
+/* MAX_TOKENS,RATIO (gRPC's retryThrottling) */
+static lbsim_parse_result_t parse_throttle(lbsim_config_t *cfg, const opt_t *o, const char *arg, char *err,
+                                           size_t errlen) {
+  char buf[64];
+  double tokens, ratio;
+  const char *comma = strchr(arg, ',');
+  if (comma == NULL || strlen(arg) >= sizeof(buf))
+    return error(err, errlen, "invalid --retry-throttle '%.64s': expected MAX_TOKENS,RATIO (e.g. 10,0.1)", arg);
+  memcpy(buf, arg, (size_t)(comma - arg));
+  buf[comma - arg] = '\0';
+  if (parse_double(buf, &tokens) != 0 || !in_range(o, tokens))
+    return error(err, errlen, "invalid --retry-throttle '%s': MAX_TOKENS must be %s", arg, o->range_text);
+  if (parse_double(comma + 1, &ratio) != 0 || !(ratio > 0) || ratio > 1000)
+    return error(err, errlen, "invalid --retry-throttle '%s': RATIO must be a number in (0, 1000]", arg);
+  cfg->retry.throttle = true;
+  cfg->retry.throttle_tokens = tokens;
+  cfg->retry.throttle_ratio = ratio;
+  return LBSIM_PARSE_RUN;
+}
+
+/* W1,W2,...: their count is checked against the backends in validate(). */
+static lbsim_parse_result_t parse_weights(lbsim_config_t *cfg, const opt_t *o, const char *arg, char *err,
+                                          size_t errlen) {
+  uint32_t n = 1;
+  for (const char *c = arg; *c; c++)
+    n += *c == ',';
+  if (n > LBSIM_MAX_BACKENDS)
+    return error(err, errlen, "invalid --weights: more than %d weights", LBSIM_MAX_BACKENDS);
+  double *w = malloc(n * sizeof(*w));
+  if (w == NULL)
+    return error(err, errlen, "out of memory");
+  uint32_t k = 0;
+  for (const char *p = arg;; p += strcspn(p, ",") + 1) {
+    size_t len = strcspn(p, ",");
+    char buf[64];
+    if (len == 0 || len >= sizeof(buf)) {
+      free(w);
+      return error(err, errlen, "invalid --weights '%.64s': weight %u is empty or too long", arg, k + 1);
+    }
+    memcpy(buf, p, len);
+    buf[len] = '\0';
+    if (parse_double(buf, &w[k]) != 0 || !in_range(o, w[k])) {
+      free(w);
+      return error(err, errlen, "invalid --weights: weight %u '%s' must be %s", k + 1, buf, o->range_text);
+    }
+    k++;
+    if (p[len] == '\0')
+      break;
+  }
+  free(cfg->weights);
+  cfg->weights = w;
+  cfg->nweights = k;
+  return LBSIM_PARSE_RUN;
+}
+
+/* Options that tune a tool which is off without another option: the first
+ * one given is kept, for validate() to name. */
+static void note_needs(lbsim_config_t *cfg, const opt_t *o) {
+  static const struct {
+    const char *prefix;
+    size_t offset;
+    size_t len;
+  } needs[] = {
+      {"retry-", OFF(needs_retries), sizeof(cfg->needs_retries)},
+      {"outlier-", OFF(needs_outlier), sizeof(cfg->needs_outlier)},
+      {"lb-slow-start-", OFF(needs_slow_start), sizeof(cfg->needs_slow_start)},
+  };
+  if (strcmp(o->name, "outlier-ejection") == 0)
+    return;
+  for (size_t k = 0; k < LBSIM_ARRAY_SIZE(needs); k++) {
+    char *first = (char *)cfg + needs[k].offset;
+    if (strncmp(o->name, needs[k].prefix, strlen(needs[k].prefix)) == 0 && first[0] == '\0')
+      snprintf(first, needs[k].len, "--%s", o->name);
+  }
+}
+
+static lbsim_parse_result_t apply_option(lbsim_config_t *cfg, const opt_t *o, const char *arg, char *err,
+                                         size_t errlen);
+
+static lbsim_parse_result_t apply(lbsim_config_t *cfg, const opt_t *o, const char *arg, char *err, size_t errlen) {
+  lbsim_parse_result_t r = apply_option(cfg, o, arg, err, errlen);
+  if (r == LBSIM_PARSE_RUN)
+    note_needs(cfg, o);
+  return r;
+}
+
+static lbsim_parse_result_t apply_option(lbsim_config_t *cfg, const opt_t *o, const char *arg,
+                                         char *err, size_t errlen) {
   void *field = (char *)cfg + o->offset;
   double d;
   uint64_t u;
@@ -556,12 +761,71 @@ static lbsim_parse_result_t apply(lbsim_config_t *cfg, const opt_t *o, const cha
     cfg->subset_mode_given = true;
     return LBSIM_PARSE_RUN;
   }
+  case OPT_RETRY_ON: {
+    uint32_t on;
+    char why[160];
+    if (lbsim_retry_on_parse(arg, &on, why, sizeof(why)) != 0)
+      return error(err, errlen, "%s", why);
+    *(uint32_t *)field = on;
+    return LBSIM_PARSE_RUN;
+  }
+  case OPT_RETRY_BUDGET:
+    return parse_budget(cfg, o, arg, err, errlen);
+  case OPT_RETRY_THROTTLE:
+    return parse_throttle(cfg, o, arg, err, errlen);
+  case OPT_WEIGHTS:
+    return parse_weights(cfg, o, arg, err, errlen);
   case OPT_HELP:
     return LBSIM_PARSE_HELP;
   case OPT_VERSION:
     return LBSIM_PARSE_VERSION;
   }
   return error(err, errlen, "internal error: unhandled option --%s", o->name);
+}
+
+bool lbsim_config_tools(const lbsim_config_t *cfg) {
+  return cfg->retry.retries > 0 || cfg->retry.deadline_s > 0 || cfg->outlier.on || cfg->slow_start.window_s > 0 ||
+         cfg->weights != NULL;
+}
+
+/* Whether --sweep NAME is given. */
+static bool swept(const lbsim_config_t *cfg, const char *name) {
+  for (uint32_t k = 0; k < cfg->sweep.naxes; k++)
+    if (strcmp(lbsim_sweep_param_name(cfg->sweep.axes[k].param), name) == 0)
+      return true;
+  return false;
+}
+
+/* The tools around the pick: each tuning option needs its tool on. */
+static lbsim_parse_result_t validate_tools(lbsim_config_t *cfg, char *err, size_t errlen) {
+  for (uint32_t k = 0; k < cfg->sweep.naxes; k++) {
+    const opt_t *o = find_option(lbsim_sweep_param_name(cfg->sweep.axes[k].param));
+    if (o != NULL)
+      note_needs(cfg, o); /* a swept tuning needs its tool as a given one does */
+  }
+  if (cfg->needs_retries[0] != '\0' && cfg->retry.retries == 0 && !swept(cfg, "retries"))
+    return error(err, errlen, "%s tunes retries: it needs --retries N above 0", cfg->needs_retries);
+  if (cfg->needs_outlier[0] != '\0' && !cfg->outlier.on)
+    return error(err, errlen, "%s tunes outlier ejection: it needs --outlier-ejection", cfg->needs_outlier);
+  if (cfg->needs_slow_start[0] != '\0' && cfg->slow_start.window_s == 0 && !swept(cfg, "lb-slow-start"))
+    return error(err, errlen, "%s tunes slow start: it needs --lb-slow-start S above 0", cfg->needs_slow_start);
+  if (cfg->outlier.max_s < cfg->outlier.base_s)
+    return error(err, errlen, "--outlier-max-ejection-time (%g s) is shorter than --outlier-base-ejection-time (%g s)",
+                 cfg->outlier.max_s, cfg->outlier.base_s);
+  if (cfg->weights != NULL) {
+    uint32_t backends = cfg->role == LBSIM_ROLE_CLIENT ? cfg->nservers : cfg->backends;
+    if (cfg->role == LBSIM_ROLE_BACKENDS)
+      return error(err, errlen, "--weights is for the client side: it cannot be combined with --backends-only");
+    if (swept(cfg, "backends"))
+      return error(err, errlen, "--weights gives one weight per backend: it cannot be combined with --sweep backends");
+    if (cfg->nweights != backends)
+      return error(err, errlen, "--weights gives %u weight%s for %u backend%s", cfg->nweights,
+                   cfg->nweights == 1 ? "" : "s", backends, backends == 1 ? "" : "s");
+  }
+  if (cfg->role == LBSIM_ROLE_BACKENDS && lbsim_config_tools(cfg))
+    return error(err, errlen, "retries, deadlines, outlier ejection and slow start are the client's: they cannot be "
+                              "combined with --backends-only");
+  return LBSIM_PARSE_RUN;
 }
 
 /* Checks that involve more than one option. */
@@ -620,6 +884,8 @@ static lbsim_parse_result_t validate(lbsim_config_t *cfg, char *err, size_t errl
   if (cfg->subset > backends)
     return error(err, errlen, "--subset %u is more than the %u backend%s", cfg->subset, backends,
                  backends == 1 ? "" : "s");
+  if (validate_tools(cfg, err, errlen) != LBSIM_PARSE_RUN)
+    return LBSIM_PARSE_ERROR;
   if (cfg->warmup_s > 0 && cfg->duration_s > 0 && cfg->warmup_s >= cfg->duration_s)
     return error(err, errlen, "--warmup (%g s) must be shorter than --duration (%g s)", cfg->warmup_s,
                  cfg->duration_s);

@@ -11,7 +11,7 @@
 
 int main(int argc, char **argv) {
   lbsim_config_t cfg;
-  char err[512];
+  char err[2048]; /* the longest lists every --sweep parameter */
   int code;
 
   switch (lbsim_config_parse(&cfg, argc, argv, err, sizeof(err))) {

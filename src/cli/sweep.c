@@ -33,6 +33,42 @@ static const struct {
     [LBSIM_SWEEP_RATE] = {"rate", 0, LBSIM_SHAPE_RATE, "rate (requests/s)"},
     [LBSIM_SWEEP_CONCURRENCY] = {"concurrency", 0, LBSIM_SHAPE_CONCURRENCY, "concurrency (requests in flight)"},
     [LBSIM_SWEEP_BACKENDS] = {"backends", 0, NO_SHAPE, "backends"},
+    [LBSIM_SWEEP_TIMEOUT] = {"timeout", 0, NO_SHAPE, "timeout (s, per attempt)"},
+    [LBSIM_SWEEP_DEADLINE] = {"deadline", 0, NO_SHAPE, "deadline (s, per user request)"},
+    [LBSIM_SWEEP_RETRIES] = {"retries", 0, NO_SHAPE, "retries (attempts after the first)"},
+    [LBSIM_SWEEP_RETRY_BACKOFF] = {"retry-backoff", 0, NO_SHAPE, "retry-backoff (ms, initial)"},
+    [LBSIM_SWEEP_RETRY_BACKOFF_MAX] = {"retry-backoff-max", 0, NO_SHAPE, "retry-backoff-max (ms)"},
+    [LBSIM_SWEEP_RETRY_BACKOFF_MULTIPLIER] = {"retry-backoff-multiplier", 0, NO_SHAPE,
+                                              "retry-backoff-multiplier (growth per retry)"},
+    [LBSIM_SWEEP_RETRY_BUDGET] = {"retry-budget", 0, NO_SHAPE, "retry-budget (% of requests retried)"},
+    [LBSIM_SWEEP_RETRY_THROTTLE] = {"retry-throttle", 0, NO_SHAPE, "retry-throttle (max tokens)"},
+    [LBSIM_SWEEP_OUTLIER_CONSECUTIVE_5XX] = {"outlier-consecutive-5xx", 0, NO_SHAPE,
+                                             "outlier-consecutive-5xx (failures in a row)"},
+    [LBSIM_SWEEP_OUTLIER_CONSECUTIVE_LOCAL] = {"outlier-consecutive-local-origin", 0, NO_SHAPE,
+                                               "outlier-consecutive-local-origin (failures in a row)"},
+    [LBSIM_SWEEP_OUTLIER_INTERVAL] = {"outlier-interval", 0, NO_SHAPE, "outlier-interval (s)"},
+    [LBSIM_SWEEP_OUTLIER_BASE_EJECTION] = {"outlier-base-ejection-time", 0, NO_SHAPE,
+                                           "outlier-base-ejection-time (s)"},
+    [LBSIM_SWEEP_OUTLIER_MAX_EJECTION] = {"outlier-max-ejection-time", 0, NO_SHAPE, "outlier-max-ejection-time (s)"},
+    [LBSIM_SWEEP_OUTLIER_MAX_PERCENT] = {"outlier-max-ejection-percent", 0, NO_SHAPE,
+                                         "outlier-max-ejection-percent (% of backends)"},
+    [LBSIM_SWEEP_OUTLIER_ENFORCING_5XX] = {"outlier-enforcing-consecutive-5xx", 0, NO_SHAPE,
+                                           "outlier-enforcing-consecutive-5xx (%)"},
+    [LBSIM_SWEEP_OUTLIER_ENFORCING_LOCAL] = {"outlier-enforcing-local-origin", 0, NO_SHAPE,
+                                             "outlier-enforcing-local-origin (%)"},
+    [LBSIM_SWEEP_OUTLIER_ENFORCING_SR] = {"outlier-enforcing-success-rate", 0, NO_SHAPE,
+                                          "outlier-enforcing-success-rate (%)"},
+    [LBSIM_SWEEP_OUTLIER_SR_MIN_HOSTS] = {"outlier-success-rate-minimum-hosts", 0, NO_SHAPE,
+                                          "outlier-success-rate-minimum-hosts (backends)"},
+    [LBSIM_SWEEP_OUTLIER_SR_VOLUME] = {"outlier-success-rate-request-volume", 0, NO_SHAPE,
+                                       "outlier-success-rate-request-volume (requests)"},
+    [LBSIM_SWEEP_OUTLIER_SR_STDEV] = {"outlier-success-rate-stdev-factor", 0, NO_SHAPE,
+                                      "outlier-success-rate-stdev-factor (standard deviations)"},
+    [LBSIM_SWEEP_SLOW_START] = {"lb-slow-start", LBSIM_POLICY_USES_WEIGHTS, NO_SHAPE, "lb-slow-start (s)"},
+    [LBSIM_SWEEP_SLOW_START_AGGRESSION] = {"lb-slow-start-aggression", LBSIM_POLICY_USES_WEIGHTS, NO_SHAPE,
+                                           "lb-slow-start-aggression"},
+    [LBSIM_SWEEP_SLOW_START_MIN_WEIGHT] = {"lb-slow-start-min-weight", LBSIM_POLICY_USES_WEIGHTS, NO_SHAPE,
+                                           "lb-slow-start-min-weight (%)"},
 };
 
 static const struct {
@@ -48,6 +84,7 @@ static const struct {
     [LBSIM_SWEEP_REGRET] = {"regret", "mean regret (ms)", false},
     [LBSIM_SWEEP_SWITCHES] = {"switches", "majority switches (count)", false},
     [LBSIM_SWEEP_TOP_SHARE] = {"top_share", "top share: a round's busiest backend (%)", true},
+    [LBSIM_SWEEP_AMPLIFICATION] = {"amplification", "amplification (attempts per user request)", false},
 };
 
 const char *lbsim_sweep_param_name(lbsim_sweep_param_t param) {
@@ -197,7 +234,7 @@ int lbsim_sweep_add(lbsim_sweep_t *s, const char *spec, char *err, size_t errlen
       param = i;
   if (param < 0) {
     const char *names[LBSIM_SWEEP_PARAMS];
-    char list[256];
+    char list[1024];
     for (int i = 0; i < LBSIM_SWEEP_PARAMS; i++)
       names[i] = params[i].name;
     list_names(list, sizeof(list), names, LBSIM_SWEEP_PARAMS);
@@ -210,6 +247,8 @@ int lbsim_sweep_add(lbsim_sweep_t *s, const char *spec, char *err, size_t errlen
   for (uint32_t k = 0; k < s->naxes; k++)
     if ((int)s->axes[k].param == param)
       return lbsim_refuse(err, errlen, "--sweep %s given twice", name);
+  if (s->naxes == LBSIM_SWEEP_MAX_AXES)
+    return lbsim_refuse(err, errlen, "--sweep: at most %d parameters at once", LBSIM_SWEEP_MAX_AXES);
   const char *list = eq + 1;
   if (*list == '\0')
     return lbsim_refuse(err, errlen, "invalid --sweep '%s': no values", spec);
@@ -306,6 +345,29 @@ void lbsim_sweep_apply(const lbsim_sweep_t *s, const double *values, lbsim_confi
     case LBSIM_SWEEP_RATE: cfg->rate = v; break;
     case LBSIM_SWEEP_CONCURRENCY: cfg->concurrency = (uint32_t)v; break;
     case LBSIM_SWEEP_BACKENDS: cfg->backends = (uint32_t)v; break;
+    case LBSIM_SWEEP_TIMEOUT: cfg->timeout_s = v; break;
+    case LBSIM_SWEEP_DEADLINE: cfg->retry.deadline_s = v; break;
+    case LBSIM_SWEEP_RETRIES: cfg->retry.retries = (uint32_t)v; break;
+    case LBSIM_SWEEP_RETRY_BACKOFF: cfg->retry.backoff_ms = v; break;
+    case LBSIM_SWEEP_RETRY_BACKOFF_MAX: cfg->retry.backoff_max_ms = v; break;
+    case LBSIM_SWEEP_RETRY_BACKOFF_MULTIPLIER: cfg->retry.backoff_multiplier = v; break;
+    case LBSIM_SWEEP_RETRY_BUDGET: cfg->retry.budget = true, cfg->retry.budget_pct = v; break;
+    case LBSIM_SWEEP_RETRY_THROTTLE: cfg->retry.throttle = true, cfg->retry.throttle_tokens = v; break;
+    case LBSIM_SWEEP_OUTLIER_CONSECUTIVE_5XX: cfg->outlier.consecutive_5xx = (uint32_t)v; break;
+    case LBSIM_SWEEP_OUTLIER_CONSECUTIVE_LOCAL: cfg->outlier.consecutive_local = (uint32_t)v; break;
+    case LBSIM_SWEEP_OUTLIER_INTERVAL: cfg->outlier.interval_s = v; break;
+    case LBSIM_SWEEP_OUTLIER_BASE_EJECTION: cfg->outlier.base_s = v; break;
+    case LBSIM_SWEEP_OUTLIER_MAX_EJECTION: cfg->outlier.max_s = v; break;
+    case LBSIM_SWEEP_OUTLIER_MAX_PERCENT: cfg->outlier.max_percent = v; break;
+    case LBSIM_SWEEP_OUTLIER_ENFORCING_5XX: cfg->outlier.enforcing_5xx = v; break;
+    case LBSIM_SWEEP_OUTLIER_ENFORCING_LOCAL: cfg->outlier.enforcing_local = v; break;
+    case LBSIM_SWEEP_OUTLIER_ENFORCING_SR: cfg->outlier.enforcing_sr = v; break;
+    case LBSIM_SWEEP_OUTLIER_SR_MIN_HOSTS: cfg->outlier.sr_min_hosts = (uint32_t)v; break;
+    case LBSIM_SWEEP_OUTLIER_SR_VOLUME: cfg->outlier.sr_volume = (uint32_t)v; break;
+    case LBSIM_SWEEP_OUTLIER_SR_STDEV: cfg->outlier.sr_stdev_factor = v; break;
+    case LBSIM_SWEEP_SLOW_START: cfg->slow_start.window_s = v; break;
+    case LBSIM_SWEEP_SLOW_START_AGGRESSION: cfg->slow_start.aggression = v; break;
+    case LBSIM_SWEEP_SLOW_START_MIN_WEIGHT: cfg->slow_start.min_weight_pct = v; break;
     case LBSIM_SWEEP_PARAMS: break;
     }
   }
@@ -392,6 +454,8 @@ double lbsim_sweep_metric_value(lbsim_sweep_metric_t metric, const lbsim_stats_t
   case LBSIM_SWEEP_REGRET: return lbsim_report_mean_regret_ms(c);
   case LBSIM_SWEEP_SWITCHES: return stats->rounds ? (double)stats->majority_switches : NAN;
   case LBSIM_SWEEP_TOP_SHARE: return lbsim_report_top_share(stats);
+  case LBSIM_SWEEP_AMPLIFICATION:
+    return stats->tally.users ? (double)stats->tally.attempts / (double)stats->tally.users : NAN;
   case LBSIM_SWEEP_METRICS: break;
   }
   return NAN;

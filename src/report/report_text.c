@@ -126,6 +126,14 @@ static void latency_field(lbsim_buf_t *out, const char *name, double ms) {
     lbsim_buf_append_str(out, " ms");
 }
 
+/* With a tool around the pick on: " users=... attempts=... ...", the tally's
+ * every field. */
+static void tally_fields(lbsim_buf_t *out, const lbsim_tally_t *t) {
+  for (size_t k = 0; k < lbsim_tally_nfields; k++)
+    lbsim_buf_printf(out, " %s=%llu", lbsim_tally_fields[k].name,
+                     (unsigned long long)lbsim_tally_get(t, &lbsim_tally_fields[k]));
+}
+
 static void summary(lbsim_report_t *r, double elapsed_s) {
   lbsim_buf_t *out = &r->out;
   const lbsim_fleet_t *b = &r->fleets[0];
@@ -139,6 +147,12 @@ static void summary(lbsim_report_t *r, double elapsed_s) {
     lbsim_buf_printf(out, "failures:");
     for (int k = LBSIM_RESULT_OK + 1; k < LBSIM_RESULT_COUNT; k++)
       lbsim_buf_printf(out, " %s=%llu", lbsim_result_name((lbsim_result_t)k), (unsigned long long)c->by_result[k]);
+    lbsim_buf_append_str(out, "\n");
+  }
+  if (lbsim_config_tools(r->cfg)) {
+    /* The lines above count user requests; the backends' below, attempts. */
+    lbsim_buf_append_str(out, "tally:");
+    tally_fields(out, &s->tally);
     lbsim_buf_append_str(out, "\n");
   }
   for (uint32_t i = 0; i < s->n; i++) {
@@ -218,6 +232,14 @@ static void comparison(lbsim_report_t *r, double elapsed_s) {
     lbsim_buf_printf(out,
                      "the fastest backend changed %llu times; divert s: mean time until it got most of the traffic\n",
                      (unsigned long long)r->fleets[0].stats.changes);
+  if (lbsim_config_tools(r->cfg)) {
+    lbsim_buf_append_str(out, "requests, ok and failed count user requests; each policy's tally:\n");
+    for (uint32_t w = 0; w < r->nfleets; w++) {
+      lbsim_buf_printf(out, "%-18s", r->fleets[w].policy_name);
+      tally_fields(out, &r->fleets[w].stats.tally);
+      lbsim_buf_append_str(out, "\n");
+    }
+  }
 }
 
 static void text_run(lbsim_report_t *r, double elapsed_s, uint64_t now_ns) {

@@ -28,10 +28,12 @@ struct lbsim_vbatch_s {
   uint32_t client;
   uint32_t count : 29;
   uint32_t result : 3;               /* lbsim_result_t */
-  uint32_t pick : 31;
+  uint32_t pick : 30;
   uint32_t to_fastest : 1;
-  /* Out of FIFO order, or at an outage, only: */
+  uint32_t retry : 1;                /* a retry, alone in its batch: its ticket is below */
+  /* Out of FIFO order, at an outage, or a retry, only: */
   _Alignas(64) uint32_t fresh;       /* of its requests, those that opened a connection */
+  uint32_t ticket;                   /* the retry's */
   lbsim_vnet_t *net;
   lbsim_timer_t timer;               /* due_ns: its end; seq: when it was sent */
   lbsim_queue_t link;                /* in its copy's others */
@@ -77,7 +79,8 @@ static lbsim_vbatch_t *batch_new(lbsim_vnet_t *net) {
 
 static lbsim_request_t batch_request(const lbsim_vbatch_t *b) {
   return (lbsim_request_t){.start_ns = b->start_ns, .oracle_ms = b->oracle_ms, .backend = b->backend,
-                           .pick = b->pick, .client = b->client, .to_fastest = b->to_fastest};
+                           .pick = b->pick, .client = b->client, .ticket = b->retry ? b->ticket : 0,
+                           .to_fastest = b->to_fastest};
 }
 
 static void batch_free(lbsim_vnet_t *net, lbsim_vbatch_t *b) {
@@ -323,14 +326,15 @@ static inline uint64_t back_trip(const lbsim_vnet_t *net, uint64_t served_ns, co
 
 static bool same_batch(const lbsim_vbatch_t *b, const lbsim_request_t *req, lbsim_result_t result, uint64_t end_ns) {
   return b->end_ns == end_ns && b->result == result && b->start_ns == req->start_ns && b->client == req->client &&
-         b->to_fastest == req->to_fastest && b->oracle_ms == req->oracle_ms && b->count < BATCH_MAX;
+         b->to_fastest == req->to_fastest && b->oracle_ms == req->oracle_ms && b->count < BATCH_MAX && !b->retry &&
+         req->ticket == 0;
 }
 
 static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
   lbsim_vnet_t *net = LBSIM_CONTAINER_OF(t, lbsim_vnet_t, transport);
   uint64_t now = net->engine->now_ns;
   lbsim_vcopy_t *vc = &net->copies[req->backend];
-  uint64_t deadline = now + net->timeout_ns;
+  uint64_t deadline = req->deadline_ns ? req->deadline_ns : now + net->timeout_ns;
   lbsim_result_t result;
   uint64_t end;
   bool fresh = true;
@@ -384,6 +388,9 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
     b->client = req->client;
     b->pick = req->pick;
     b->to_fastest = req->to_fastest;
+    b->retry = req->ticket != 0;
+    if (b->retry)
+      b->ticket = req->ticket;
     b->result = result;
     b->count = 1;
     b->fresh = fresh;
@@ -504,6 +511,7 @@ static void end_pending(lbsim_vnet_t *net, uint32_t i, bool crash, uint64_t now_
       continue;
     }
     uint32_t again = b->count - b->fresh;
+    net->transport.resent += again; /* sent again as the client does: not attempts */
     if (again == 0) {
       batch_end(net, b, LBSIM_RESULT_RESET, now_ns);
       continue;

@@ -6,7 +6,7 @@
 #include "lbsim/report/report.h"
 
 static lbsim_config_t cfg;
-static char err[512];
+static char err[2048];
 
 /* Parses "lbsim" followed by the given arguments. */
 #define PARSE(...) cmdline_parse(&cfg, err, sizeof(err), __VA_ARGS__, (const char *)NULL)

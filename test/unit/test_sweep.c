@@ -11,7 +11,7 @@
 #include "lbsim/balancer/policy.h"
 #include "lbsim/cli/sweep.h"
 
-static char err[512];
+static char err[2048];
 
 /* Adds each spec (NULL-terminated) to a fresh sweep; the result of the last. */
 static int sweep_of(lbsim_sweep_t *s, const char *first, ...) {
@@ -110,12 +110,44 @@ TEST(a_range_ends_within_half_a_step_of_its_end) {
 }
 
 TEST(every_parameter_is_the_option_of_its_name) {
-  const char *names[] = {"alpha",    "explore", "temperature", "decay",       "choices",
-                         "burst",    "capacity", "rate",       "concurrency", "backends"};
+  const char *names[] = {"alpha",
+                         "explore",
+                         "temperature",
+                         "decay",
+                         "choices",
+                         "burst",
+                         "capacity",
+                         "rate",
+                         "concurrency",
+                         "backends",
+                         "timeout",
+                         "deadline",
+                         "retries",
+                         "retry-backoff",
+                         "retry-backoff-max",
+                         "retry-backoff-multiplier",
+                         "retry-budget",
+                         "retry-throttle",
+                         "outlier-consecutive-5xx",
+                         "outlier-consecutive-local-origin",
+                         "outlier-interval",
+                         "outlier-base-ejection-time",
+                         "outlier-max-ejection-time",
+                         "outlier-max-ejection-percent",
+                         "outlier-enforcing-consecutive-5xx",
+                         "outlier-enforcing-local-origin",
+                         "outlier-enforcing-success-rate",
+                         "outlier-success-rate-minimum-hosts",
+                         "outlier-success-rate-request-volume",
+                         "outlier-success-rate-stdev-factor",
+                         "lb-slow-start",
+                         "lb-slow-start-aggression",
+                         "lb-slow-start-min-weight"};
   CHECK_EQ(sizeof(names) / sizeof(names[0]), LBSIM_SWEEP_PARAMS);
   for (int p = 0; p < LBSIM_SWEEP_PARAMS; p++) {
     CHECK_STR_EQ(lbsim_sweep_param_name((lbsim_sweep_param_t)p), names[p]);
-    CHECK(strchr(lbsim_sweep_param_label((lbsim_sweep_param_t)p), '(') != NULL || p == LBSIM_SWEEP_BACKENDS);
+    CHECK(strchr(lbsim_sweep_param_label((lbsim_sweep_param_t)p), '(') != NULL || p == LBSIM_SWEEP_BACKENDS ||
+          p == LBSIM_SWEEP_SLOW_START_AGGRESSION);
     /* Its range is the option's. */
     const char *expected;
     CHECK(lbsim_config_check_number(names[p], -1, &expected) == LBSIM_EINVAL);
@@ -128,8 +160,9 @@ TEST(every_parameter_is_the_option_of_its_name) {
 
 TEST(bad_specs_are_refused_with_one_line) {
   CHECK_BAD_SWEEP("unknown --sweep parameter 'speed'", "speed=1,2");
-  CHECK_BAD_SWEEP("alpha, explore, temperature, decay, choices, burst, capacity, rate, concurrency or backends",
+  CHECK_BAD_SWEEP("alpha, explore, temperature, decay, choices, burst, capacity, rate, concurrency, backends, timeout",
                   "speed=1");
+  CHECK_BAD_SWEEP("lb-slow-start-aggression or lb-slow-start-min-weight", "speed=1");
   CHECK_BAD_SWEEP("expected alpha=V1,V2,... or alpha=A:B:STEP", "alpha");
   CHECK_BAD_SWEEP("no values", "alpha=");
   CHECK_BAD_SWEEP("an empty value", "alpha=0.1,,0.2");
@@ -235,9 +268,37 @@ TEST(swept_values_and_traffic_shapes_are_applied) {
   lbsim_sweep_free(&s);
 }
 
+TEST(the_tools_around_the_pick_are_swept_into_their_settings) {
+  lbsim_sweep_t s = {0};
+  lbsim_config_t cfg;
+  lbsim_config_defaults(&cfg);
+  double v[4];
+  CHECK(SWEEP(&s, "retries=3", "retry-budget=20", "retry-throttle=8", "deadline=0.5") == 0);
+  lbsim_sweep_values(&s, 0, v);
+  lbsim_sweep_apply(&s, v, &cfg);
+  CHECK_EQ(cfg.retry.retries, 3);
+  CHECK(cfg.retry.budget && cfg.retry.budget_pct == 20 && cfg.retry.budget_min_per_s == 10);
+  CHECK(cfg.retry.throttle && cfg.retry.throttle_tokens == 8 && cfg.retry.throttle_ratio == 0.1);
+  CHECK(cfg.retry.deadline_s == 0.5);
+  lbsim_sweep_free(&s);
+  CHECK(SWEEP(&s, "outlier-interval=5", "outlier-max-ejection-percent=50", "lb-slow-start=30",
+              "lb-slow-start-min-weight=25") == 0);
+  lbsim_sweep_values(&s, 0, v);
+  lbsim_sweep_apply(&s, v, &cfg);
+  CHECK(cfg.outlier.interval_s == 5 && cfg.outlier.max_percent == 50);
+  CHECK(cfg.slow_start.window_s == 30 && cfg.slow_start.min_weight_pct == 25);
+  /* Slow start weighs backends: the policies that do not run once. */
+  CHECK_EQ(lbsim_sweep_unused(&s, LBSIM_POLICY_USES_ALPHA), 0xcu);
+  CHECK_EQ(lbsim_sweep_unused(&s, LBSIM_POLICY_USES_WEIGHTS), 0u);
+  lbsim_sweep_free(&s);
+  CHECK_BAD_SWEEP("expected a percentage in 0..100", "retry-budget=120");
+  CHECK_BAD_SWEEP("expected an integer in 0..100", "retries=1.5");
+}
+
 TEST(metrics_by_name) {
   lbsim_sweep_t s = {0};
-  const char *names[] = {"p50", "p99", "p999", "success", "fastest", "regret", "switches", "top_share"};
+  const char *names[] = {"p50",    "p99",      "p999",      "success",      "fastest",
+                         "regret", "switches", "top_share", "amplification"};
   CHECK_EQ(sizeof(names) / sizeof(names[0]), LBSIM_SWEEP_METRICS);
   for (int m = 0; m < LBSIM_SWEEP_METRICS; m++) {
     CHECK(lbsim_sweep_set_metric(&s, names[m], err, sizeof(err)) == 0);
@@ -246,7 +307,7 @@ TEST(metrics_by_name) {
     CHECK(strchr(lbsim_sweep_metric_label((lbsim_sweep_metric_t)m), '(') != NULL); /* a unit */
   }
   CHECK(lbsim_sweep_set_metric(&s, "p90", err, sizeof(err)) == LBSIM_EINVAL);
-  CHECK(strstr(err, "expected p50, p99, p999, success, fastest, regret, switches or top_share") != NULL);
+  CHECK(strstr(err, "expected p50, p99, p999, success, fastest, regret, switches, top_share or amplification") != NULL);
 }
 
 TEST(metric_values_of_a_run) {

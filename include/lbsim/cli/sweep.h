@@ -18,6 +18,7 @@
 #include "lbsim/balancer/stats.h"
 
 #define LBSIM_SWEEP_MAX_COMBINATIONS 10000
+#define LBSIM_SWEEP_MAX_AXES 32 /* a policy's unused axes are bits of a uint32_t */
 
 struct lbsim_config_s;
 
@@ -33,6 +34,29 @@ typedef enum lbsim_sweep_param_e {
   LBSIM_SWEEP_RATE,        /* sets the traffic shape: --rate */
   LBSIM_SWEEP_CONCURRENCY, /* sets the traffic shape: --concurrency */
   LBSIM_SWEEP_BACKENDS,
+  LBSIM_SWEEP_TIMEOUT,
+  LBSIM_SWEEP_DEADLINE,
+  LBSIM_SWEEP_RETRIES,
+  LBSIM_SWEEP_RETRY_BACKOFF,
+  LBSIM_SWEEP_RETRY_BACKOFF_MAX,
+  LBSIM_SWEEP_RETRY_BACKOFF_MULTIPLIER,
+  LBSIM_SWEEP_RETRY_BUDGET,      /* its PCT (and turns the budget on) */
+  LBSIM_SWEEP_RETRY_THROTTLE,    /* its MAX_TOKENS (and turns the throttle on) */
+  LBSIM_SWEEP_OUTLIER_CONSECUTIVE_5XX,
+  LBSIM_SWEEP_OUTLIER_CONSECUTIVE_LOCAL,
+  LBSIM_SWEEP_OUTLIER_INTERVAL,
+  LBSIM_SWEEP_OUTLIER_BASE_EJECTION,
+  LBSIM_SWEEP_OUTLIER_MAX_EJECTION,
+  LBSIM_SWEEP_OUTLIER_MAX_PERCENT,
+  LBSIM_SWEEP_OUTLIER_ENFORCING_5XX,
+  LBSIM_SWEEP_OUTLIER_ENFORCING_LOCAL,
+  LBSIM_SWEEP_OUTLIER_ENFORCING_SR,
+  LBSIM_SWEEP_OUTLIER_SR_MIN_HOSTS,
+  LBSIM_SWEEP_OUTLIER_SR_VOLUME,
+  LBSIM_SWEEP_OUTLIER_SR_STDEV,
+  LBSIM_SWEEP_SLOW_START,
+  LBSIM_SWEEP_SLOW_START_AGGRESSION,
+  LBSIM_SWEEP_SLOW_START_MIN_WEIGHT,
   LBSIM_SWEEP_PARAMS
 } lbsim_sweep_param_t;
 
@@ -46,6 +70,7 @@ typedef enum lbsim_sweep_metric_e {
   LBSIM_SWEEP_REGRET,      /* mean regret, ms */
   LBSIM_SWEEP_SWITCHES,    /* majority switches */
   LBSIM_SWEEP_TOP_SHARE,   /* mean share of a round's busiest backend */
+  LBSIM_SWEEP_AMPLIFICATION, /* attempts per user request */
   LBSIM_SWEEP_METRICS
 } lbsim_sweep_metric_t;
 
@@ -56,7 +81,7 @@ typedef struct lbsim_sweep_axis_s {
 } lbsim_sweep_axis_t;
 
 typedef struct lbsim_sweep_s {
-  lbsim_sweep_axis_t axes[LBSIM_SWEEP_PARAMS]; /* in the order given */
+  lbsim_sweep_axis_t axes[LBSIM_SWEEP_MAX_AXES]; /* in the order given */
   uint32_t naxes;                 /* 0: no sweep */
   uint32_t combinations;          /* the product of the axes' sizes */
   lbsim_sweep_metric_t metric;    /* --sweep-metric */

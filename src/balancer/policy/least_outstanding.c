@@ -8,7 +8,15 @@
  * each count's run starts. A count going up or down moves its backend to
  * the edge of its run and shifts the boundary by one, so the least-loaded
  * run is always order[0 .. start[min+1]). Should memory for the runs' index
- * run out, picks fall back to a scan of the counts, O(n). */
+ * run out, picks fall back to a scan of the counts, O(n).
+ *
+ * While the backends' weights differ (--weights, a slow start), picks follow
+ * Envoy's least-request with weights: a schedule in proportion to each
+ * backend's weight / (in flight + 1) (Envoy's EDF schedule with an active
+ * request bias of 1; here nginx's smooth weighted round robin over those
+ * effective weights, which spreads picks in the same proportions), over
+ * every eligible backend (--choices applies to equal weights only, as in
+ * Envoy). O(n) a pick while it lasts. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +34,8 @@ typedef struct lor_s {
   bool scan;          /* the order could not be kept (out of memory): scan */
   uint32_t *drawn;    /* backend -> the pick that last drew it (--choices) */
   uint32_t pick;      /* ... numbered from 1 */
+  double *credit;     /* weighted picks: per backend (NULL without weights) */
+  bool weighted;      /* the last pick was weighted */
 } lor_t;
 
 static void swap_to(lor_t *l, uint32_t backend, uint32_t index) {
@@ -94,7 +104,11 @@ static int lor_create(lbsim_policy_t *p, const lbsim_policy_params_t *params) {
   l->order = malloc(l->n * sizeof(*l->order));
   l->pos = malloc(l->n * sizeof(*l->pos));
   l->drawn = calloc(l->n, sizeof(*l->drawn));
-  if (l->order == NULL || l->pos == NULL || l->drawn == NULL || ensure_start(l, 2) != 0) {
+  if (params->weights != NULL)
+    l->credit = calloc(l->n, sizeof(*l->credit));
+  if (l->order == NULL || l->pos == NULL || l->drawn == NULL || ensure_start(l, 2) != 0 ||
+      (params->weights != NULL && l->credit == NULL)) {
+    free(l->credit);
     free(l->order);
     free(l->pos);
     free(l->drawn);
@@ -155,9 +169,34 @@ static uint32_t scan_best(lbsim_policy_t *p, const lor_t *l, const lbsim_eligibl
   return best;
 }
 
+/* Weighted: the smooth weighted round robin over weight / (in flight + 1). */
+static uint32_t weighted_best(lbsim_policy_t *p, lor_t *l, const lbsim_eligible_t *eligible) {
+  const double *w = p->params.weights->value;
+  if (!l->weighted) {
+    for (uint32_t i = 0; i < l->n; i++)
+      l->credit[i] = 0;
+    l->weighted = true;
+  }
+  uint32_t n = eligible ? eligible->n : l->n, best = UINT32_MAX;
+  double total = 0;
+  for (uint32_t k = 0; k < n; k++) {
+    uint32_t i = eligible ? eligible->list[k] : k;
+    double effective = w[i] / (double)(l->count[i] + 1);
+    l->credit[i] += effective;
+    total += effective;
+    if (best == UINT32_MAX || l->credit[i] > l->credit[best])
+      best = i;
+  }
+  l->credit[best] -= total;
+  return best;
+}
+
 static uint32_t lor_select(lbsim_policy_t *p, uint64_t now_ns, const lbsim_eligible_t *eligible) {
   lor_t *l = p->state;
   (void)now_ns;
+  if (p->params.weights != NULL && !p->params.weights->uniform)
+    return weighted_best(p, l, eligible);
+  l->weighted = false;
   if (l->choices >= 1 && l->choices < (eligible ? eligible->n : l->n))
     return sample_best(p, l, eligible);
   if (l->scan || eligible != NULL)
@@ -181,13 +220,14 @@ static void lor_destroy(lbsim_policy_t *p) {
   free(l->pos);
   free(l->drawn);
   free(l->start);
+  free(l->credit);
   free(l);
 }
 
 const lbsim_policy_ops_t lbsim_policy_least_outstanding = {
     .name = "least-outstanding",
     .summary = "fewest requests in flight, ties at random (Envoy least-request); --choices K: best of K at random",
-    .uses = LBSIM_POLICY_USES_CHOICES,
+    .uses = LBSIM_POLICY_USES_CHOICES | LBSIM_POLICY_USES_WEIGHTS,
     .create = lor_create,
     .select = lor_select,
     .sent = lor_sent,
