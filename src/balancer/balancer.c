@@ -150,7 +150,8 @@ static lbsim_request_t *pick(lbsim_balancer_t *b, uint64_t now_ns, uint32_t tick
     return NULL;
   }
   lbsim_fleet_t *f = b->fleet;
-  req->pick = b->tools ? lbsim_tools_pick(b->tools, now_ns, avoid) : lbsim_policy_select(&b->policy, now_ns);
+  req->pick = b->tools && (avoid != UINT32_MAX || f->tools->picking) ? lbsim_tools_pick(b->tools, now_ns, avoid)
+                                                                       : lbsim_policy_select(&b->policy, now_ns);
   req->backend = lbsim_balancer_backend(b, req->pick);
   req->client = b->client;
   req->start_ns = now_ns;
@@ -167,9 +168,10 @@ static lbsim_request_t *pick(lbsim_balancer_t *b, uint64_t now_ns, uint32_t tick
 void lbsim_balancer_launch(lbsim_balancer_t *b, uint64_t now_ns) {
   uint64_t deadline_ns = 0;
   if (b->tools != NULL) {
-    lbsim_tools_user(b->tools, now_ns);
     const lbsim_fleet_tools_t *ft = b->fleet->tools;
-    deadline_ns = lbsim_tools_attempt_deadline(ft, now_ns, lbsim_tools_user_deadline(ft, now_ns));
+    lbsim_tools_user(b->tools, now_ns);
+    if (ft->deadline)
+      deadline_ns = lbsim_tools_attempt_deadline(ft, now_ns, lbsim_tools_user_deadline(ft, now_ns));
   }
   lbsim_request_t *req = pick(b, now_ns, 0, deadline_ns, UINT32_MAX);
   if (req == NULL)

@@ -80,7 +80,10 @@ void lbsim_budget_init(lbsim_budget_t *b, double pct, uint32_t min_per_s) {
 
 /* Slices older than the window are forgotten: the window ends with now's. */
 static void advance(lbsim_budget_t *b, uint64_t now_ns) {
+  if (now_ns < b->current_end_ns)
+    return; /* the usual case, without a division */
   uint64_t slice = now_ns / SLICE_NS;
+  b->current_end_ns = (slice + 1) * SLICE_NS;
   if (slice <= b->current)
     return;
   uint64_t gone = slice - b->current;

@@ -67,6 +67,7 @@ int lbsim_fleet_tools_init(lbsim_fleet_tools_t *ft, lbsim_fleet_t *fleet, uint32
   ft->ejecting = cfg->outlier.on;
   ft->weighing = cfg->weights != NULL || cfg->slow_start.window_s > 0;
   ft->deadline = cfg->retry.deadline_s > 0;
+  ft->picking = ft->ejecting || ft->weighing;
   ft->timeout_ns = lbsim_ms_to_ns(cfg->timeout_s * 1000.0);
   ft->deadline_ns = lbsim_ms_to_ns(cfg->retry.deadline_s * 1000.0);
   lbsim_timer_init(&ft->sweep, LBSIM_ORDER_TRAFFIC);

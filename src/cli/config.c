@@ -243,7 +243,7 @@ static const opt_t options[] = {
    "a number in (0, 1000]", "run X times as fast: scenario times, --duration, --warmup, --interval and --requests",
    "1", NULL},
   {"replay", 0, "NAME", OPT_REPLAY, 0, 0, 0, false, NULL,
-   "a published experiment: linkerd or tower (later options override it)", NULL, NULL},
+   "a published experiment: linkerd, tower or metastable (later options override it)", NULL, NULL},
   {"admin", 0, "PORT", OPT_ADMIN, 0, 0, 65535, false, "an integer in 0..65535",
    "live dashboard (GET /), JSON control (POST /backends/N) and metrics on 127.0.0.1:PORT", "off",
    "Observability"},
@@ -934,9 +934,23 @@ static const char tower_scenario[] = "at 0s backend 1 latency 0.5ms\n"
                                      "at 0s backend 9 latency 50ms\n"
                                      "at 0s backend 10 latency 500ms\n";
 
+/* A retry storm that outlives its trigger (Bronson et al., "Metastable
+ * Failures in Distributed Systems", HotOS 2021): 20 clients, 10 backends of
+ * 10 servers that take 10 ms each (10,000 requests/s in all), offered 65 %
+ * of that; each attempt times out after 50 ms (five service times) and is
+ * retried up to 3 times. From 20 s to 30 s every backend is 3 times slower.
+ * docs/metastable.md has what follows, with and without a retry budget. */
+static const char *const metastable_args[] = {
+    "--backends", "10", "--clients", "20", "--capacity", "10", "--latency", "10", "--drift-period", "0",
+    "--rate", "6500", "--timeout", "0.05", "--retries", "3", "--duration", "120", "--interval", "1", "-q",
+    "--policy", "round-robin", NULL};
+static const char metastable_scenario[] = "at 20s all latency 30ms\n"
+                                          "at 30s all latency 10ms\n";
+
 static const replay_t replays[] = {
     {"linkerd", linkerd_args, linkerd_scenario},
     {"tower", tower_args, tower_scenario},
+    {"metastable", metastable_args, metastable_scenario},
 };
 
 static const replay_t *find_replay(const char *name) {
@@ -966,11 +980,12 @@ lbsim_parse_result_t lbsim_config_parse(lbsim_config_t *cfg, int argc, char **ar
   lbsim_config_defaults(cfg);
   const char *name = replay_in(argc, argv);
   const replay_t *replay = NULL;
+  bool replay_compare = false;
   if (name != NULL) {
     replay = find_replay(name);
     if (replay == NULL)
-      return error(err, errlen, "unknown --replay '%s' (linkerd or tower)", name);
-    char *args[64];
+      return error(err, errlen, "unknown --replay '%s' (linkerd, tower or metastable)", name);
+    char *args[96];
     int n = 0;
     args[n++] = argv[0];
     for (const char *const *a = replay->args; *a; a++)
@@ -980,12 +995,14 @@ lbsim_parse_result_t lbsim_config_parse(lbsim_config_t *cfg, int argc, char **ar
       return error(err, errlen, "internal error in replay %s", name);
     snprintf(cfg->replay, sizeof(cfg->replay), "%s", name);
     /* The user's --policy or --compare replaces the replay's policies. */
+    replay_compare = cfg->compare;
     cfg->compare = false;
+    cfg->policy_given = false;
   }
   lbsim_parse_result_t r = parse_args(cfg, argc, argv, err, errlen);
   if (r != LBSIM_PARSE_RUN)
     return r;
-  if (replay && !cfg->compare && !cfg->policy_given)
+  if (replay_compare && !cfg->compare && !cfg->policy_given)
     cfg->compare = true; /* the replay's own comparison */
   if (replay && cfg->scenario_path[0] == '\0') {
     char what[64];

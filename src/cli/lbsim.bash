@@ -37,6 +37,9 @@ _lbsim_policies() {
     done < <(_lbsim_run "$1" --policy help)
 }
 
+# The parameters --sweep takes, each completed with its '='.
+_lbsim_sweep_names=$(printf '%s=\n' alpha explore temperature decay choices burst capacity rate concurrency backends timeout deadline retries retry-backoff retry-backoff-max retry-backoff-multiplier retry-budget retry-throttle outlier-consecutive-5xx outlier-consecutive-local-origin outlier-interval outlier-base-ejection-time outlier-max-ejection-time outlier-max-ejection-percent outlier-enforcing-consecutive-5xx outlier-enforcing-local-origin outlier-enforcing-success-rate outlier-success-rate-minimum-hosts outlier-success-rate-request-volume outlier-success-rate-stdev-factor lb-slow-start lb-slow-start-aggression lb-slow-start-min-weight)
+
 _lbsim() {
     local cmd=${COMP_WORDS[0]} cur=${COMP_WORDS[COMP_CWORD]} prev=''
     ((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
@@ -78,8 +81,17 @@ _lbsim() {
             done
             compopt -o nospace 2>/dev/null
             ;;
+        --retry-on)
+            # A comma-separated list: complete its last element, each kind once.
+            local head='' last=$cur k
+            [[ $cur == *,* ]] && head=${cur%,*}, last=${cur##*,}
+            for k in connect reset timeout 5xx; do
+                [[ ,$head == *",$k,"* || $k != "$last"* ]] || COMPREPLY+=("$head$k")
+            done
+            compopt -o nospace 2>/dev/null
+            ;;
         --replay)
-            COMPREPLY=($(compgen -W $'linkerd\ntower' -- "$cur"))
+            COMPREPLY=($(compgen -W $'linkerd\ntower\nmetastable' -- "$cur"))
             ;;
         --format)
             COMPREPLY=($(compgen -W $'text\njson' -- "$cur"))
@@ -92,11 +104,11 @@ _lbsim() {
         --sweep)
             # NAME=VALUES: the name is completed, the values are typed.
             [[ $cur == *=* ]] ||
-                COMPREPLY=($(compgen -W $'alpha=\nexplore=\ntemperature=\ndecay=\nchoices=\nburst=\ncapacity=\nrate=\nconcurrency=\nbackends=' -- "$cur"))
+                COMPREPLY=($(compgen -W "$_lbsim_sweep_names" -- "$cur"))
             compopt -o nospace 2>/dev/null
             ;;
         --sweep-metric)
-            COMPREPLY=($(compgen -W $'p50\np99\np999\nsuccess\nfastest\nregret\nswitches\ntop_share' -- "$cur"))
+            COMPREPLY=($(compgen -W $'p50\np99\np999\nsuccess\nfastest\nregret\nswitches\ntop_share\namplification' -- "$cur"))
             ;;
         --clock)
             COMPREPLY=($(compgen -W $'real\nvirtual' -- "$cur"))

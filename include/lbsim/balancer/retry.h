@@ -74,6 +74,7 @@ uint64_t lbsim_retry_backoff_ns(const lbsim_retry_config_t *cfg, uint32_t retry,
 typedef struct lbsim_budget_s {
   int64_t slice[LBSIM_BUDGET_SLICES]; /* deposits less withdrawals, per slice of the window */
   uint64_t current;                   /* the slice now written: time / slice length */
+  uint64_t current_end_ns;            /* ... until then */
   int64_t deposit, withdrawal, reserve;
   bool empty;                         /* PCT and MIN both 0: never a retry */
 } lbsim_budget_t;

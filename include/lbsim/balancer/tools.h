@@ -79,6 +79,7 @@ typedef struct lbsim_fleet_tools_s {
   lbsim_tools_t *clients;       /* nclients */
   uint32_t nclients;            /* initialised: freed at the end */
   bool retrying, ejecting, weighing, deadline;
+  bool picking;                 /* ejecting or weighing: a first attempt's pick goes through the tools */
   uint64_t timeout_ns, deadline_ns;
   lbsim_retrying_t **chunks;    /* records, LBSIM_RETRYING_CHUNK a chunk: they never move */
   uint32_t nchunks;
