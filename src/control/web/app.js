@@ -271,6 +271,13 @@
     S.shownAt = 0; /* a changed backend is worth showing */
   }
 
+  /* Outlier ejection: a client leaves a backend out of its picks, or takes
+   * it back. A mark as a change makes one, in red. */
+  function onEjection(o) {
+    onChange({ t: o.t, type: o.type, backend: o.backend, source: 'ejection',
+               action: o.type === 'ejection' ? 'ejected' : 'back' });
+  }
+
   function onSummary(o) {
     const p = policyOf(o.policy);
     if (p) p.summary = o;
@@ -305,7 +312,7 @@
   const handlers = {
     start: function (o) { S.startSeen = true; resetState(o); },
     round: onRound, interval: onRound, tick: onTick, drift: onChange, change: onChange,
-    summary: onSummary, end: onEnd, reset: onReset
+    ejection: onEjection, return: onEjection, summary: onSummary, end: onEnd, reset: onReset
   };
 
   function setState(state, text) {
@@ -445,7 +452,7 @@
       S.changes.forEach(function (c) {
         const px = x.getPixelForValue(c.t);
         if (px < area.left - 1 || px > area.right + 1) return;
-        const colour = c.source === 'admin' ? '#e07b00' : '#8a4fb8';
+        const colour = c.source === 'admin' ? '#e07b00' : c.source === 'ejection' ? '#d62728' : '#8a4fb8';
         ctx.strokeStyle = colour;
         ctx.beginPath();
         ctx.moveTo(px, area.top);
@@ -829,6 +836,12 @@
       ['regret ms', function (s) { return s.regret_ms === null ? '–' : s.regret_ms.toFixed(2); }],
       ['switches', function (s) { return s.majority_switches; }], ['top share', function (s) { return fmtPct(s.top_share); }],
       ['elapsed', function (s) { return fmtS(s.elapsed_s); }]];
+    /* With a tool around the pick on, requests are user requests: their attempts and retries beside. */
+    if (withSummary[0].summary.tally) {
+      ['attempts', 'retries', 'ejections'].forEach(function (k) {
+        cols.push([k, function (s) { return s.tally[k]; }]);
+      });
+    }
     const head = el('tr');
     cols.forEach(function (c) { head.appendChild(el('th', null, c[0])); });
     const thead = el('thead');
