@@ -1089,7 +1089,8 @@ void lbsim_config_usage(FILE *out) {
     else
       snprintf(left, sizeof(left), "    --%s%s%s", o->name, o->metavar ? " " : "",
                o->metavar ? o->metavar : "");
-    fprintf(out, "  %-28s %s", left, o->help);
+    /* A left column too long for its field keeps two spaces before the help. */
+    fprintf(out, strlen(left) < 28 ? "  %-28s %s" : "  %s  %s", left, o->help);
     if (o->default_text)
       fprintf(out, " (default: %s)", o->default_text);
     fputc('\n', out);
