@@ -577,9 +577,10 @@ static void traffic(FILE *out, double top, const lbsim_timeline_t *tl, uint32_t 
   lbsim_axis_fit(&f.y, 0, max > 0 ? max : 1);
   fputs("<g class=\"traffic\">\n", out);
   axes(out, &f, "requests per second", "%g", 1);
-  rate_line(out, &f, tl, tl->offered, w, "offered", "stroke=\"#555\" stroke-width=\"1.5\" stroke-dasharray=\"6,3\"");
+  /* Offered last, dashed: on top of the others where they coincide (a healthy run). */
   rate_line(out, &f, tl, tl->sent, w, "attempts", "stroke=\"#ff7f0e\" stroke-width=\"1.5\"");
   rate_line(out, &f, tl, tl->good, w, "goodput", "stroke=\"#2ca02c\" stroke-width=\"2\"");
+  rate_line(out, &f, tl, tl->offered, w, "offered", "stroke=\"#555\" stroke-width=\"1.5\" stroke-dasharray=\"6,3\"");
   static const struct {
     const char *name, *color;
   } keys[] = {{"offered", "#555"}, {"attempts", "#ff7f0e"}, {"goodput", "#2ca02c"}};
