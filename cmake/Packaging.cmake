@@ -3,9 +3,10 @@
 #   cmake --install build [--prefix /usr] [--strip]
 #   cd build && cpack -G DEB          -> lbsim_<version>-<release>_<arch>.deb
 #
-# Installed: the binary, lbsim(1) gzipped, bash completion, the README, the
-# Debian changelog and the machine-readable copyright file, and a systemd
-# template unit for the backends as an example.
+# Installed: the binary, lbsim(1) gzipped, bash completion, the README and
+# docs/, the Debian changelog and the machine-readable copyright file, and as
+# examples a systemd template unit for the backends and the Slurm batch
+# script of a sharded sweep (docs/sharded-sweeps.md).
 
 include(GNUInstallDirs)
 
@@ -41,6 +42,10 @@ install(FILES "${LBSIM_COMPLETION}" DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-co
         RENAME lbsim)
 install(FILES README.md "${LBSIM_DEBIAN_DIR}/copyright" "${LBSIM_DIST_DIR}/changelog.Debian.gz"
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# The README's links lead into docs/: its pages, pictures and example files
+# go beside it, in the same tree.
+install(DIRECTORY docs DESTINATION ${CMAKE_INSTALL_DOCDIR}
+        FILES_MATCHING PATTERN "*.md" PATTERN "*.png" PATTERN "*.svg" PATTERN "*.txt")
 
 # The unit names the installed binary, so it is written at install time,
 # when the prefix is known (cpack installs into /usr, cmake --install into
@@ -54,7 +59,8 @@ install(CODE "
   set(LBSIM_BIN \"${lbsim_bin_at_install}\")
   configure_file(\"${LBSIM_UNIT_IN}\" \"${LBSIM_DIST_DIR}/lbsim-backends@.service\" @ONLY)
 ")
-install(FILES "${LBSIM_DIST_DIR}/lbsim-backends@.service" DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
+install(FILES "${LBSIM_DIST_DIR}/lbsim-backends@.service" "${PROJECT_SOURCE_DIR}/src/cli/lbsim-sweep.sbatch"
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 
 # ---- the Debian package --------------------------------------------------------
 

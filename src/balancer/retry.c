@@ -48,6 +48,15 @@ int lbsim_retry_on_parse(const char *text, uint32_t *on, char *err, size_t errle
   return 0;
 }
 
+void lbsim_retry_on_format(uint32_t on, lbsim_buf_t *out) {
+  bool first = true;
+  for (size_t k = 0; k < LBSIM_ARRAY_SIZE(kinds); k++)
+    if (on & kinds[k].flag) {
+      lbsim_buf_printf(out, "%s%s", first ? "" : ",", kinds[k].name);
+      first = false;
+    }
+}
+
 uint64_t lbsim_retry_backoff_ns(const lbsim_retry_config_t *cfg, uint32_t retry, lbsim_rng_t *rng) {
   double cap = cfg->backoff_ms;
   for (uint32_t k = 1; k < retry && cap < cfg->backoff_max_ms; k++)

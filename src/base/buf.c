@@ -97,6 +97,16 @@ int lbsim_buf_fixed(lbsim_buf_t *buf, double v, int decimals) {
   return lbsim_buf_append(buf, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
+int lbsim_buf_exact(lbsim_buf_t *buf, double v) {
+  char text[32];
+  for (int digits = 15; digits < 17; digits++) {
+    snprintf(text, sizeof(text), "%.*g", digits, v);
+    if (strtod(text, NULL) == v)
+      return lbsim_buf_append_str(buf, text);
+  }
+  return lbsim_buf_printf(buf, "%.17g", v);
+}
+
 void lbsim_buf_consume(lbsim_buf_t *buf, size_t n) {
   if (n >= buf->len) {
     buf->len = 0;

@@ -11,6 +11,7 @@
 
 #include "lbsim/base/common.h"
 #include "lbsim/base/error.h"
+#include "lbsim/base/log.h"
 #include "lbsim/balancer/policy.h"
 #include "lbsim/report/report.h"
 
@@ -20,6 +21,7 @@ typedef enum opt_kind_e {
   OPT_ROLE,      /* no argument: sets cfg->role to `max` */
   OPT_UINT32,    /* integer in [min, max] */
   OPT_UINT64,    /* integer in [min, max] */
+  OPT_BURST,     /* --burst: an OPT_UINT32 that, swept, also picks the bursts' shape */
   OPT_DOUBLE,    /* decimal in [min, max]; `open_min`: strictly above min */
   OPT_LATENCY,   /* MS or MIN:MAX */
   OPT_HOST,      /* bind address */
@@ -32,19 +34,30 @@ typedef enum opt_kind_e {
   OPT_CLOCK,
   OPT_SWEEP,     /* repeatable NAME=VALUES (sweep.h) */
   OPT_SWEEP_METRIC,
+  OPT_SHARD,     /* K/N (sweep.h) */
   OPT_JITTER,
   OPT_PATH,      /* a file name into a char[1024] */
+  OPT_SCENARIO,  /* a scenario file's name (loaded once every option is read) */
   OPT_ADMIN,
   OPT_METRICS,
   OPT_REPLAY,    /* applied before the other options, see lbsim_config_parse */
   OPT_SUBSET_MODE,
   OPT_RETRY_ON,      /* a comma list of failure kinds */
-  OPT_RETRY_BUDGET,  /* PCT[,MIN_PER_S]: min..max is PCT's range */
-  OPT_RETRY_THROTTLE, /* MAX_TOKENS,RATIO: min..max is MAX_TOKENS' range */
+  OPT_RETRY_BUDGET,  /* PCT[,MIN_PER_S]: min..max is PCT's range, and a sweep's */
+  OPT_RETRY_THROTTLE, /* MAX_TOKENS,RATIO: min..max is MAX_TOKENS' range, and a sweep's */
   OPT_WEIGHTS,       /* W1,W2,...: one per backend */
   OPT_HELP,
   OPT_VERSION
 } opt_kind_t;
+
+/* What an option's value decides. The default is a run's: an option added
+ * to the table is described and, when it takes one number, sweepable,
+ * unless its row says otherwise. */
+typedef enum opt_affects_e {
+  AFFECTS_RUN = 0,   /* what a run does, on either clock: in a sweep's description; sweepable */
+  AFFECTS_RUNS,      /* which runs a sweep has (--sweep, --seed, --seeds): described, not swept */
+  AFFECTS_NO_RUN     /* the sockets alone, the output, the command itself */
+} opt_affects_t;
 
 typedef struct opt_s {
   const char *name;
@@ -58,24 +71,31 @@ typedef struct opt_s {
   const char *help;
   const char *default_text;
   const char *section;     /* starts a new help section when set */
+  opt_affects_t affects;   /* given only where it is not AFFECTS_RUN */
 } opt_t;
 
 #define OFF(field) offsetof(lbsim_config_t, field)
 
-/* One row per option: parsing, validation and --help all come from here. */
+/* One row per option: parsing, validation, --help, sweeps and a sweep's
+ * description all come from here. The rows leave out `affects` where it is
+ * AFFECTS_RUN, hence no warning about fields left out. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static const opt_t options[] = {
   {"backends-only", 0, NULL, OPT_ROLE, 0, 0, LBSIM_ROLE_BACKENDS, false, NULL,
-   "run only the simulated backends", NULL, "Roles (default: backends and client on one loop, the demo)"},
+   "run only the simulated backends", NULL, "Roles (default: backends and client on one loop, the demo)",
+   .affects = AFFECTS_NO_RUN},
   {"client-only", 0, NULL, OPT_ROLE, 0, 0, LBSIM_ROLE_CLIENT, false, NULL,
-   "run only the balancer client against --server URLs", NULL, NULL},
+   "run only the balancer client against --server URLs", NULL, NULL, .affects = AFFECTS_NO_RUN},
 
   {"backends", 'n', "N", OPT_UINT32, OFF(backends), 1, LBSIM_MAX_BACKENDS, false,
    "an integer in 1..4096", "number of simulated backends", "5", "Backends"},
   {"host", 0, "ADDR", OPT_HOST, OFF(host), 0, 0, false, NULL,
-   "bind address of the backends (IPv4 or IPv6 literal)", "127.0.0.1", NULL},
+   "bind address of the backends (IPv4 or IPv6 literal)", "127.0.0.1", NULL, .affects = AFFECTS_NO_RUN},
   {"port-base", 'p', "P", OPT_UINT32, OFF(port_base), 0, 65535, false,
-   "an integer in 0..65535", "backend i listens on P+i-1; 0 = ports chosen by the OS", "5001", NULL},
-  {"latency", 0, "MS|MIN:MAX", OPT_LATENCY, OFF(latency), 0, 3600000, false, NULL,
+   "an integer in 0..65535", "backend i listens on P+i-1; 0 = ports chosen by the OS", "5001", NULL,
+   .affects = AFFECTS_NO_RUN},
+  {"latency", 0, "MS|MIN:MAX", OPT_LATENCY, OFF(latency), 0, 3600000, false, "a number of milliseconds in 0..3600000",
    "initial latency per backend: fixed, or uniform in [MIN,MAX]", "100:1500", NULL},
   {"drift-period", 0, "S", OPT_DOUBLE, OFF(drift_period_s), 0, 86400, false,
    "a number of seconds in 0..86400", "seconds between drift steps; 0 = no drift", "5", NULL},
@@ -86,29 +106,36 @@ static const opt_t options[] = {
   {"latency-ceil", 0, "MS", OPT_DOUBLE, OFF(latency.ceil_ms), 0, 3600000, false,
    "a number of milliseconds in 0..3600000", "highest latency after a drift step", "2000", NULL},
   {"max-conns", 0, "N", OPT_UINT32, OFF(max_conns), 1, 1000000, false,
-   "an integer in 1..1000000", "connections per backend; beyond it new ones get 503 and are closed", "10000", NULL},
+   "an integer in 1..1000000", "connections per backend; beyond it new ones get 503 and are closed", "10000", NULL,
+   .affects = AFFECTS_NO_RUN},
   {"max-header-bytes", 0, "B", OPT_UINT32, OFF(max_header_bytes), 256, 1048576, false,
-   "an integer in 256..1048576", "request line and headers larger than this -> 431", "8192", NULL},
+   "an integer in 256..1048576", "request line and headers larger than this -> 431", "8192", NULL,
+   .affects = AFFECTS_NO_RUN},
   {"max-url-bytes", 0, "B", OPT_UINT32, OFF(max_url_bytes), 16, 1048576, false,
-   "an integer in 16..1048576", "request target longer than this -> 414", "4096", NULL},
+   "an integer in 16..1048576", "request target longer than this -> 414", "4096", NULL, .affects = AFFECTS_NO_RUN},
   {"max-body-bytes", 0, "B", OPT_UINT32, OFF(max_body_bytes), 0, 1073741824, false,
-   "an integer in 0..1073741824", "request body larger than this -> 413", "65536", NULL},
+   "an integer in 0..1073741824", "request body larger than this -> 413", "65536", NULL, .affects = AFFECTS_NO_RUN},
   {"max-pipeline", 0, "N", OPT_UINT32, OFF(max_pipeline), 1, 65536, false,
-   "an integer in 1..65536", "requests queued per connection before reading pauses", "64", NULL},
+   "an integer in 1..65536", "requests queued per connection before reading pauses", "64", NULL,
+   .affects = AFFECTS_NO_RUN},
   {"max-output-bytes", 0, "B", OPT_UINT32, OFF(max_output_bytes), 1024, 1073741824, false,
-   "an integer in 1024..1073741824", "unsent output per connection before reading pauses", "65536", NULL},
+   "an integer in 1024..1073741824", "unsent output per connection before reading pauses", "65536", NULL,
+   .affects = AFFECTS_NO_RUN},
   {"header-timeout", 0, "S", OPT_DOUBLE, OFF(header_timeout_s), 0, 3600, true,
-   "a number of seconds in (0, 3600]", "a request (headers and body) must arrive within S", "10", NULL},
+   "a number of seconds in (0, 3600]", "a request (headers and body) must arrive within S", "10", NULL,
+   .affects = AFFECTS_NO_RUN},
   {"idle-timeout", 0, "S", OPT_DOUBLE, OFF(idle_timeout_s), 0, 86400, true,
-   "a number of seconds in (0, 86400]", "idle keep-alive connections are closed after S", "15", NULL},
+   "a number of seconds in (0, 86400]", "idle keep-alive connections are closed after S", "15", NULL,
+   .affects = AFFECTS_NO_RUN},
 
   {"server", 0, "URL", OPT_SERVER, 0, 0, 0, false, NULL,
-   "backend URL http://host:port/path (repeatable, in order)", "the built-in backends", "Client"},
+   "backend URL http://host:port/path (repeatable, in order)", "the built-in backends", "Client",
+   .affects = AFFECTS_NO_RUN},
   {"alpha", 'a', "A", OPT_DOUBLE, OFF(alpha), 0, 1, true,
    "a number in (0, 1]", "EMA weight of the newest latency sample", "0.3", NULL},
   {"explore", 'e', "P", OPT_DOUBLE, OFF(explore), 0, 1, false,
    "a probability in [0, 1]", "probability of picking a random other backend", "0.05", NULL},
-  {"burst", 'b', "N", OPT_UINT32, OFF(burst), 1, 1000000, false,
+  {"burst", 'b', "N", OPT_BURST, OFF(burst), 1, 1000000, false,
    "an integer in 1..1000000", "requests launched together per round", "100", NULL},
   {"sleep", 0, "S", OPT_DOUBLE, OFF(sleep_s), 0, 86400, false,
    "a number of seconds in 0..86400", "pause between rounds", "1", NULL},
@@ -123,7 +150,8 @@ static const opt_t options[] = {
   {"failure-latency", 0, "MS", OPT_DOUBLE, OFF(failure_latency_ms), 0, 86400000, false,
    "a number of milliseconds >= 0", "latency fed to the estimator for a failed request", "10000", NULL},
   {"pool-size", 0, "N", OPT_UINT32, OFF(pool_size), 0, 1000000, false,
-   "an integer in 0..1000000", "connections per backend, requests queue beyond; 0 = one per request in flight", "0", NULL},
+   "an integer in 0..1000000", "connections per backend, requests queue beyond; 0 = one per request in flight", "0", NULL,
+   .affects = AFFECTS_NO_RUN},
   {"client-idle", 0, "S", OPT_DOUBLE, OFF(client_idle_s), 0, 86400, true,
    "a number of seconds in (0, 86400]", "idle client connections are closed after S (keep below the server's)", "4", NULL},
 
@@ -219,16 +247,26 @@ static const opt_t options[] = {
   {"interval", 'i', "S", OPT_DOUBLE, OFF(interval_s), 0, 86400, true,
    "a number of seconds in (0, 86400]", "summary period with --rate or --concurrency", "1", NULL},
   {"format", 'f', "FMT", OPT_FORMAT, 0, 0, 0, false, NULL,
-   "output on stdout: text (the seed's lines) or json (JSON Lines)", "text", NULL},
+   "output on stdout: text (the seed's lines) or json (JSON Lines)", "text", NULL, .affects = AFFECTS_NO_RUN},
 
   {"clock", 0, "real|virtual", OPT_CLOCK, 0, 0, 0, false, NULL,
-   "real: sockets and the wall clock; virtual: the same models on simulated time, no sockets", "real", "Clock"},
+   "real: sockets and the wall clock; virtual: the same models on simulated time, no sockets", "real", "Clock",
+   .affects = AFFECTS_NO_RUN},
   {"net-delay", 0, "MS", OPT_DOUBLE, OFF(net_delay_ms), 0, 3600000, false,
    "a number of milliseconds >= 0", "virtual clock: network and HTTP cost of a request, on average (varies with --rate, --concurrency)", "0.1", NULL},
   {"sweep", 0, "NAME=VALUES", OPT_SWEEP, 0, 0, 0, false, NULL,
-   "virtual clock: run every combination of V1,V2,... or A:B:STEP, one row each (repeatable)", NULL, NULL},
+   "virtual clock: run every combination of V1,V2,... or A:B:STEP, one row each (repeatable)", NULL, NULL,
+   .affects = AFFECTS_RUNS},
   {"sweep-metric", 0, "METRIC", OPT_SWEEP_METRIC, 0, 0, 0, false, NULL,
-   "what --report plots against the first swept parameter", "p99", NULL},
+   "what --report plots against the first swept parameter", "p99", NULL, .affects = AFFECTS_NO_RUN},
+  {"seeds", 0, "S", OPT_UINT32, OFF(sweep.seeds), 1, 1000, false,
+   "an integer in 1..1000", "sweep: run each row with seeds N, N+1, ...: mean and 95% interval", NULL, NULL,
+   .affects = AFFECTS_RUNS},
+  {"shard", 0, "K/N", OPT_SHARD, 0, 0, 0, false, NULL,
+   "sweep: run only share K of N (0 <= K < N), as JSON Lines for 'lbsim merge'", NULL, NULL, .affects = AFFECTS_NO_RUN},
+  {"resume", 0, "FILE", OPT_PATH, OFF(resume_path), 0, 0, false, NULL,
+   "sweep: append each run to FILE as it ends; given FILE again, skip the runs it holds", NULL, NULL,
+   .affects = AFFECTS_NO_RUN},
 
   {"capacity", 0, "N", OPT_UINT32, OFF(capacity), 0, 1000000, false,
    "an integer in 0..1000000", "requests a backend serves at once, the rest queue (FIFO); 0 = unlimited", "0",
@@ -237,28 +275,33 @@ static const opt_t options[] = {
    "per-request noise: none, exp:MS, lognormal:SIGMA, uniform:WIDTH", "none", NULL},
   {"error-rate", 0, "P", OPT_DOUBLE, OFF(error_rate), 0, 1, false,
    "a probability in [0, 1]", "probability that a backend answers 503", "0", NULL},
-  {"scenario", 0, "FILE", OPT_PATH, OFF(scenario_path), 0, 0, false, NULL,
-   "scripted changes: 'at 15s backend 3 latency 2000ms', ... (see README)", NULL, NULL},
+  {"scenario", 0, "FILE", OPT_SCENARIO, OFF(scenario_path), 0, 0, false, NULL,
+   "scripted changes: 'at 15s backend 3 latency 2000ms', ... (see lbsim(1))", NULL, NULL},
   {"time-scale", 0, "X", OPT_DOUBLE, OFF(time_scale), 0, 1000, true,
    "a number in (0, 1000]", "run X times as fast: scenario times, --duration, --warmup, --interval and --requests",
    "1", NULL},
   {"replay", 0, "NAME", OPT_REPLAY, 0, 0, 0, false, NULL,
-   "a published experiment: linkerd, tower or metastable (later options override it)", NULL, NULL},
+   "a published experiment: linkerd, tower or metastable (later options override it)", NULL, NULL, .affects = AFFECTS_NO_RUN},
   {"admin", 0, "PORT", OPT_ADMIN, 0, 0, 65535, false, "an integer in 0..65535",
    "live dashboard (GET /), JSON control (POST /backends/N) and metrics on 127.0.0.1:PORT", "off",
-   "Observability"},
+   "Observability", .affects = AFFECTS_NO_RUN},
   {"metrics", 0, "ADDR:PORT", OPT_METRICS, 0, 0, 65535, false, NULL,
-   "read-only GET /metrics (Prometheus) on any address, e.g. 0.0.0.0:9100 or [::]:9100", "off", NULL},
+   "read-only GET /metrics (Prometheus) on any address, e.g. 0.0.0.0:9100 or [::]:9100", "off", NULL,
+   .affects = AFFECTS_NO_RUN},
   {"report", 0, "FILE.svg", OPT_PATH, OFF(report_path), 0, 0, false, NULL,
-   "draw latency, estimates, traffic shares and failures over time into an SVG file at the end", NULL, NULL},
+   "draw latency, estimates, traffic shares and failures over time into an SVG file at the end", NULL, NULL,
+   .affects = AFFECTS_NO_RUN},
 
   {"seed", 's', "N", OPT_SEED, OFF(seed), 0, 0, false,
-   "an integer in 0..18446744073709551615", "seed of every random choice; printed in the header", "from the clock", "Run"},
+   "an integer in 0..18446744073709551615", "seed of every random choice; printed in the header", "from the clock", "Run",
+   .affects = AFFECTS_RUNS},
   {"quiet", 'q', NULL, OPT_FLAG, OFF(quiet), 0, 0, false, NULL,
-   "no drift log", NULL, NULL},
-  {"help", 'h', NULL, OPT_HELP, 0, 0, 0, false, NULL, "show this help and exit", NULL, NULL},
-  {"version", 'V', NULL, OPT_VERSION, 0, 0, 0, false, NULL, "show the version and exit", NULL, NULL},
+   "no drift log", NULL, NULL, .affects = AFFECTS_NO_RUN},
+  {"help", 'h', NULL, OPT_HELP, 0, 0, 0, false, NULL, "show this help and exit", NULL, NULL, .affects = AFFECTS_NO_RUN},
+  {"version", 'V', NULL, OPT_VERSION, 0, 0, 0, false, NULL, "show the version and exit", NULL, NULL,
+   .affects = AFFECTS_NO_RUN},
 };
+#pragma GCC diagnostic pop
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -392,7 +435,8 @@ static const opt_t *find_option(const char *name) {
 }
 
 static bool integer_option(const opt_t *o) {
-  return o->kind == OPT_UINT32 || o->kind == OPT_UINT64 || (o->kind == OPT_SHAPE && o->offset == OFF(concurrency));
+  return o->kind == OPT_UINT32 || o->kind == OPT_BURST || o->kind == OPT_UINT64 ||
+         (o->kind == OPT_SHAPE && o->offset == OFF(concurrency));
 }
 
 int lbsim_config_check_number(const char *option, double value, const char **expected) {
@@ -422,6 +466,292 @@ int lbsim_config_number(const char *option, const char *text, double *value, con
     return LBSIM_EINVAL;
   }
   return lbsim_config_check_number(option, *value, expected);
+}
+
+/* ---- a description of what a virtual run depends on ------------------------- */
+
+static lbsim_parse_result_t apply(lbsim_config_t *cfg, const opt_t *o, const char *arg, char *err, size_t errlen);
+
+/* One option's value as a description gives it; false when it has none
+ * to give (a traffic shape not chosen, an option not given). */
+static bool describe_value(const lbsim_config_t *cfg, const opt_t *o, lbsim_buf_t *v) {
+  const void *field = (const char *)cfg + o->offset;
+  bool several = cfg->compare && cfg->npolicies > 1;
+  switch (o->kind) {
+  case OPT_UINT32:
+  case OPT_BURST:
+    /* At a value it cannot be given (--seeds 0), the option was not given. */
+    if (!in_range(o, *(const uint32_t *)field))
+      return false;
+    lbsim_buf_u64(v, *(const uint32_t *)field);
+    return true;
+  case OPT_UINT64:
+    lbsim_buf_u64(v, *(const uint64_t *)field);
+    return true;
+  case OPT_DOUBLE:
+    lbsim_buf_exact(v, *(const double *)field);
+    return true;
+  case OPT_LATENCY:
+    lbsim_buf_exact(v, cfg->latency.min_ms);
+    lbsim_buf_append_str(v, ":");
+    lbsim_buf_exact(v, cfg->latency.max_ms);
+    return true;
+  case OPT_SHAPE:
+    if (o->offset == OFF(rate) && cfg->shape == LBSIM_SHAPE_RATE)
+      lbsim_buf_exact(v, cfg->rate);
+    else if (o->offset == OFF(concurrency) && cfg->shape == LBSIM_SHAPE_CONCURRENCY)
+      lbsim_buf_u64(v, cfg->concurrency);
+    else
+      return false;
+    return true;
+  case OPT_POLICY:
+    /* A comparison of one policy runs as that policy. */
+    if (several)
+      return false;
+    lbsim_buf_append_str(v, cfg->policies[0]);
+    return true;
+  case OPT_COMPARE:
+    for (uint32_t w = 0; several && w < cfg->npolicies; w++)
+      lbsim_buf_printf(v, "%s%s", w ? "," : "", cfg->policies[w]);
+    return several;
+  case OPT_JITTER:
+    lbsim_buf_append_str(v, lbsim_jitter_name(cfg->jitter.kind));
+    if (cfg->jitter.kind != LBSIM_JITTER_NONE) {
+      lbsim_buf_append_str(v, ":");
+      lbsim_buf_exact(v, cfg->jitter.param);
+    }
+    return true;
+  case OPT_SCENARIO:
+    lbsim_scenario_format(&cfg->scenario, v);
+    return cfg->scenario.nevents > 0;
+  case OPT_SEED:
+    lbsim_buf_u64(v, cfg->seed);
+    return true;
+  case OPT_SUBSET_MODE:
+    lbsim_buf_append_str(v, lbsim_subset_mode_name(cfg->subset_mode));
+    return true;
+  case OPT_FLAG: /* given or not: an option that is off is not there */
+    if (!*(const bool *)field)
+      return false;
+    lbsim_buf_append_str(v, "on");
+    return true;
+  case OPT_RETRY_ON:
+    lbsim_retry_on_format(cfg->retry.on, v);
+    return true;
+  case OPT_RETRY_BUDGET:
+    if (!cfg->retry.budget)
+      return false;
+    lbsim_buf_exact(v, cfg->retry.budget_pct);
+    lbsim_buf_printf(v, ",%u", cfg->retry.budget_min_per_s);
+    return true;
+  case OPT_RETRY_THROTTLE:
+    if (!cfg->retry.throttle)
+      return false;
+    lbsim_buf_exact(v, cfg->retry.throttle_tokens);
+    lbsim_buf_append_str(v, ",");
+    lbsim_buf_exact(v, cfg->retry.throttle_ratio);
+    return true;
+  case OPT_WEIGHTS:
+    for (uint32_t i = 0; i < cfg->nweights; i++) {
+      if (i)
+        lbsim_buf_append_str(v, ",");
+      lbsim_buf_exact(v, cfg->weights[i]);
+    }
+    return cfg->weights != NULL;
+  default:
+    /* Kinds whose value a run never depends on (the table says so); a new
+     * kind of option that changes a run needs its case above. */
+    return false;
+  }
+}
+
+void lbsim_config_describe(const lbsim_config_t *cfg, void (*arg)(void *data, const char *text), void *data) {
+  lbsim_buf_t v = LBSIM_BUF_INIT;
+  for (size_t i = 0; i < NOPTIONS; i++) {
+    const opt_t *o = &options[i];
+    if (o->affects == AFFECTS_NO_RUN)
+      continue;
+    if (o->kind == OPT_SWEEP) {
+      for (uint32_t k = 0; k < cfg->sweep.naxes; k++) {
+        const lbsim_sweep_axis_t *axis = &cfg->sweep.axes[k];
+        lbsim_buf_clear(&v);
+        lbsim_buf_printf(&v, "--sweep=%s=", options[axis->param].name);
+        for (uint32_t j = 0; j < axis->nvalues; j++) {
+          if (j)
+            lbsim_buf_append_str(&v, ",");
+          lbsim_buf_exact(&v, axis->values[j]);
+        }
+        lbsim_buf_append(&v, "", 1);
+        if (lbsim_buf_ok(&v))
+          arg(data, v.data);
+      }
+      continue;
+    }
+    lbsim_buf_clear(&v);
+    lbsim_buf_printf(&v, "--%s=", o->name);
+    if (!describe_value(cfg, o, &v))
+      continue;
+    lbsim_buf_append(&v, "", 1);
+    if (lbsim_buf_ok(&v))
+      arg(data, v.data);
+  }
+  lbsim_buf_free(&v);
+}
+
+int lbsim_config_set(lbsim_config_t *cfg, const char *text, char *err, size_t errlen) {
+  const char *eq = strchr(text, '=');
+  const opt_t *o = NULL;
+  for (size_t i = 0; eq && strncmp(text, "--", 2) == 0 && i < NOPTIONS; i++)
+    if (strlen(options[i].name) == (size_t)(eq - text - 2) && strncmp(options[i].name, text + 2, (size_t)(eq - text - 2)) == 0)
+      o = &options[i];
+  if (o == NULL || o->affects == AFFECTS_NO_RUN)
+    return lbsim_refuse(err, errlen, "'%.64s' is not an option of a sweep's description", text);
+  if (o->kind == OPT_SCENARIO)
+    return 0;
+  return apply(cfg, o, eq + 1, err, errlen) == LBSIM_PARSE_RUN ? 0 : LBSIM_EINVAL;
+}
+
+/* ---- the options a sweep varies ------------------------------------------------ */
+
+/* The options --time-scale multiplies, as given, times it: the scenario
+ * times are scaled when they are scheduled, the summaries keep their place
+ * in the experiment. */
+static void scale_by_time(lbsim_config_t *cfg) {
+  double x = cfg->time_scale;
+  cfg->duration_s = cfg->given.duration_s;
+  cfg->warmup_s = cfg->given.warmup_s;
+  cfg->interval_s = cfg->given.interval_s;
+  cfg->requests = cfg->given.requests;
+  if (x != 1) {
+    cfg->duration_s *= x;
+    cfg->warmup_s *= x;
+    cfg->interval_s *= x;
+    if (cfg->requests)
+      cfg->requests = (uint64_t)ceil((double)cfg->requests * x);
+  }
+}
+
+static bool sweepable(const opt_t *o) {
+  switch (o->kind) {
+  case OPT_UINT32:
+  case OPT_BURST:
+  case OPT_UINT64:
+  case OPT_DOUBLE:
+  case OPT_SHAPE:
+  case OPT_LATENCY:        /* one latency for every backend */
+  case OPT_RETRY_BUDGET:   /* its PCT */
+  case OPT_RETRY_THROTTLE: /* its MAX_TOKENS */
+    return o->affects == AFFECTS_RUN;
+  default:
+    return false;
+  }
+}
+
+int lbsim_config_sweepable(const char *name, const char **why) {
+  const opt_t *o = find_option(name);
+  *why = NULL;
+  if (o == NULL)
+    *why = "no such option";
+  else if (o->kind == OPT_SEED)
+    *why = "give --seeds S to run each row with S seeds";
+  else if (o->affects == AFFECTS_RUNS)
+    *why = "it chooses which runs a sweep has";
+  else if (o->affects == AFFECTS_NO_RUN)
+    *why = "it does not change what a virtual run does";
+  else if (o->kind == OPT_POLICY || o->kind == OPT_COMPARE)
+    *why = "not a number: --compare P1,P2,... runs each policy";
+  else if (!sweepable(o))
+    *why = "its value is not a number";
+  return *why ? -1 : (int)(o - options);
+}
+
+uint32_t lbsim_config_sweepables(const char **names, uint32_t max) {
+  uint32_t n = 0;
+  for (size_t i = 0; i < NOPTIONS && n < max; i++)
+    if (sweepable(&options[i]))
+      names[n++] = options[i].name;
+  return n;
+}
+
+const char *lbsim_config_option_name(int option) {
+  return options[option].name;
+}
+
+const char *lbsim_config_option_meaning(int option) {
+  static const struct {
+    const char *metavar, *unit;
+  } units[] = {{"MS", "ms"}, {"MS|MIN:MAX", "ms"}, {"S", "s"}, {"R", "requests/s"}, {"P", "probability"}};
+  const opt_t *o = &options[option];
+  /* The help when it is a short plain phrase, else the unit its value is in. */
+  if (strlen(o->help) <= 48 && strpbrk(o->help, ":;=") == NULL)
+    return o->help;
+  for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+    if (strcmp(units[i].metavar, o->metavar) == 0)
+      return units[i].unit;
+  return NULL;
+}
+
+int lbsim_config_option_shape(int option) {
+  const opt_t *o = &options[option];
+  if (o->kind == OPT_BURST)
+    return LBSIM_SHAPE_BURST;
+  if (o->kind == OPT_SHAPE)
+    return o->offset == OFF(rate) ? LBSIM_SHAPE_RATE : LBSIM_SHAPE_CONCURRENCY;
+  return -1;
+}
+
+void lbsim_config_set_number(lbsim_config_t *cfg, int option, double v) {
+  const opt_t *o = &options[option];
+  void *field = (char *)cfg + o->offset;
+  int shape = lbsim_config_option_shape(option);
+  if (shape >= 0)
+    cfg->shape = (lbsim_shape_t)shape;
+  /* What --time-scale multiplies is set as given, then multiplied. */
+  if (o->offset == OFF(duration_s))
+    field = &cfg->given.duration_s;
+  else if (o->offset == OFF(warmup_s))
+    field = &cfg->given.warmup_s;
+  else if (o->offset == OFF(interval_s))
+    field = &cfg->given.interval_s;
+  else if (o->offset == OFF(requests))
+    field = &cfg->given.requests;
+  switch (o->kind) {
+  case OPT_UINT32:
+  case OPT_BURST:
+    *(uint32_t *)field = (uint32_t)v;
+    break;
+  case OPT_UINT64:
+    *(uint64_t *)field = (uint64_t)v;
+    break;
+  case OPT_SHAPE:
+    if (shape == LBSIM_SHAPE_RATE)
+      cfg->rate = v;
+    else
+      cfg->concurrency = (uint32_t)v;
+    break;
+  case OPT_LATENCY:
+    cfg->latency.min_ms = cfg->latency.max_ms = v;
+    break;
+  case OPT_RETRY_BUDGET: /* swept, it is on (with MIN at what was given, or 10) */
+    cfg->retry.budget = true;
+    cfg->retry.budget_pct = v;
+    break;
+  case OPT_RETRY_THROTTLE: /* ... with RATIO at what was given, or 0.1 */
+    cfg->retry.throttle = true;
+    cfg->retry.throttle_tokens = v;
+    break;
+  default:
+    *(double *)field = v;
+    break;
+  }
+  scale_by_time(cfg);
+}
+
+void lbsim_config_list_sweepables(FILE *out) {
+  fprintf(out, "Options a sweep can vary (--sweep NAME=V1,V2,... or NAME=A:B:STEP):\n");
+  for (size_t i = 0; i < NOPTIONS; i++)
+    if (sweepable(&options[i]))
+      fprintf(out, "  %-20s %s\n", options[i].name, options[i].range_text);
 }
 
 static lbsim_parse_result_t parse_latency(const opt_t *o, const char *arg, lbsim_latency_spec_t *spec,
@@ -655,10 +985,11 @@ static lbsim_parse_result_t apply_option(lbsim_config_t *cfg, const opt_t *o, co
     cfg->role = (lbsim_role_t)o->max;
     return LBSIM_PARSE_RUN;
   case OPT_UINT32:
+  case OPT_BURST:
   case OPT_UINT64:
     if (parse_u64(arg, &u) != 0 || !in_range(o, (double)u))
       return error(err, errlen, "invalid --%s '%s': expected %s", o->name, arg, o->range_text);
-    if (o->kind == OPT_UINT32)
+    if (o->kind != OPT_UINT64)
       *(uint32_t *)field = (uint32_t)u;
     else
       *(uint64_t *)field = u;
@@ -729,9 +1060,13 @@ static lbsim_parse_result_t apply_option(lbsim_config_t *cfg, const opt_t *o, co
     cfg->clock_given = true;
     return LBSIM_PARSE_RUN;
   case OPT_SWEEP:
+    if (strcmp(arg, "help") == 0)
+      return LBSIM_PARSE_SWEEPABLE;
     return lbsim_sweep_add(&cfg->sweep, arg, err, errlen) == 0 ? LBSIM_PARSE_RUN : LBSIM_PARSE_ERROR;
   case OPT_SWEEP_METRIC:
     return lbsim_sweep_set_metric(&cfg->sweep, arg, err, errlen) == 0 ? LBSIM_PARSE_RUN : LBSIM_PARSE_ERROR;
+  case OPT_SHARD:
+    return lbsim_sweep_set_shard(&cfg->sweep, arg, err, errlen) == 0 ? LBSIM_PARSE_RUN : LBSIM_PARSE_ERROR;
   case OPT_JITTER: {
     char why[160];
     if (lbsim_jitter_parse(arg, &cfg->jitter, why, sizeof(why)) != 0)
@@ -739,6 +1074,7 @@ static lbsim_parse_result_t apply_option(lbsim_config_t *cfg, const opt_t *o, co
     return LBSIM_PARSE_RUN;
   }
   case OPT_PATH:
+  case OPT_SCENARIO:
     if (*arg == '\0' || strlen(arg) >= 1024)
       return error(err, errlen, "invalid --%s: expected a file name", o->name);
     strcpy(field, arg);
@@ -837,14 +1173,8 @@ static lbsim_parse_result_t validate(lbsim_config_t *cfg, char *err, size_t errl
     if (lbsim_scenario_load(&cfg->scenario, cfg->scenario_path, cfg->backends, err, errlen) != 0)
       return LBSIM_PARSE_ERROR;
   }
-  if (cfg->time_scale != 1) {
-    /* Scenario times are scaled when they are scheduled. */
-    cfg->duration_s *= cfg->time_scale;
-    cfg->warmup_s *= cfg->time_scale;
-    cfg->interval_s *= cfg->time_scale; /* the summaries keep their place in the experiment */
-    if (cfg->requests)
-      cfg->requests = (uint64_t)ceil((double)cfg->requests * cfg->time_scale);
-  }
+  cfg->given = (lbsim_time_scaled_t){cfg->duration_s, cfg->warmup_s, cfg->interval_s, cfg->requests};
+  scale_by_time(cfg);
   if (cfg->report_path[0] != '\0' && cfg->role == LBSIM_ROLE_BACKENDS)
     return error(err, errlen, "--report draws the client's view: it cannot be combined with --backends-only");
   if (cfg->latency.floor_ms > cfg->latency.ceil_ms)
@@ -1073,6 +1403,7 @@ static lbsim_parse_result_t parse_args(lbsim_config_t *cfg, int argc, char **arg
 void lbsim_config_usage(FILE *out) {
   fprintf(out,
           "Usage: lbsim [--backends-only | --client-only] [OPTIONS]\n"
+          "       lbsim merge [--format FMT] [--report FILE.svg] [--sweep-metric METRIC] FILE...\n"
           "\n"
           "Simulates an adaptive HTTP load balancer on real sockets: N HTTP/1.1 backends\n"
           "whose latency drifts, and a client that keeps an EMA of each backend's latency\n"
@@ -1101,13 +1432,16 @@ void lbsim_config_usage(FILE *out) {
           "(--pool-size, --max-*, --header-timeout, --idle-timeout) is accepted and has no\n"
           "effect. A virtual run needs --rounds, --duration or --requests.\n"
           "\nTimes accept decimals. Exit status: 0 done (or stopped by SIGINT/SIGTERM),\n"
-          "1 runtime failure, 2 bad command line, 130 second SIGINT.\n"
+          "1 runtime failure (or a --client-only run in which no request succeeded),\n"
+          "2 bad command line, 130 second SIGINT.\n"
           "\nExamples:\n"
           "  lbsim                                   the demo: 5 drifting backends on 5001-5005\n"
           "  lbsim --rounds 3 --sleep 0 --latency 1:20 --seed 7\n"
           "  lbsim --backends-only --latency 0 --drift-period 0\n"
-          "  lbsim --client-only --server http://127.0.0.1:8080/ --burst 50\n"
-          "  lbsim --clock virtual --rounds 100000 -q   the demo's loop in simulated time\n");
+          "  lbsim --client-only --server http://127.0.0.1:8080/ --burst 50   any HTTP server on 8080\n"
+          "  lbsim --clock virtual --rounds 100000 -q   the demo's loop in simulated time\n"
+          "  lbsim --sweep alpha=0.1:0.9:0.1 --rounds 500 --seed 1 --shard 0/4 > part.0\n"
+          "  lbsim merge part.0 part.1 part.2 part.3    the four shards' table, as one sweep's\n");
 }
 
 void lbsim_config_list_policies(FILE *out) {

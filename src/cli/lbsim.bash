@@ -1,11 +1,12 @@
 # bash completion for lbsim(1)                                -*- shell-script -*-
 # shellcheck shell=bash disable=SC2207 # COMPREPLY=($(compgen ...)) with IFS set to a newline
 #
-# Options are read from `lbsim --help` and policy names from
-# `lbsim --policy help` of the very binary being completed, so that the
-# completion always matches the program. Values that lbsim does not list
-# (clocks, replays, formats, jitter kinds, sweep parameters and metrics) are named
-# here; a test compares them with lbsim's own error messages.
+# Options are read from `lbsim --help`, policy names from `lbsim --policy
+# help` and what a sweep can vary from `lbsim --sweep help`, of the very
+# binary being completed, so that the completion always matches the
+# program. Values that lbsim does not list (clocks, replays, formats, jitter
+# kinds, sweep metrics) are named here; a test compares them with lbsim's
+# own error messages. After "lbsim merge", its own few options and files.
 
 _lbsim_run() {
     # The binary as typed (lbsim, ./build/lbsim, ~/bin/lbsim).
@@ -37,8 +38,36 @@ _lbsim_policies() {
     done < <(_lbsim_run "$1" --policy help)
 }
 
-# The parameters --sweep takes, each completed with its '='.
-_lbsim_sweep_names=$(printf '%s=\n' alpha explore temperature decay choices burst capacity rate concurrency backends timeout deadline retries retry-backoff retry-backoff-max retry-backoff-multiplier retry-budget retry-throttle outlier-consecutive-5xx outlier-consecutive-local-origin outlier-interval outlier-base-ejection-time outlier-max-ejection-time outlier-max-ejection-percent outlier-enforcing-consecutive-5xx outlier-enforcing-local-origin outlier-enforcing-success-rate outlier-success-rate-minimum-hosts outlier-success-rate-request-volume outlier-success-rate-stdev-factor lb-slow-start lb-slow-start-aggression lb-slow-start-min-weight)
+_lbsim_sweepables() {
+    local line re='^  ([a-z][a-z0-9-]*) '
+    while IFS= read -r line; do
+        [[ $line =~ $re ]] && printf '%s=\n' "${BASH_REMATCH[1]}"
+    done < <(_lbsim_run "$1" --sweep help)
+}
+
+_lbsim_formats=$'text\njson'
+_lbsim_metrics=$'p50\np99\np999\nsuccess\nfastest\nregret\nswitches\ntop_share'
+
+# lbsim merge [--format FMT] [--report FILE.svg] [--sweep-metric METRIC] FILE...
+_lbsim_merge() {
+    local prev=$1 cur=$2 IFS=$'\n'
+    case $prev in
+    --format | -f)
+        COMPREPLY=($(compgen -W "$_lbsim_formats" -- "$cur"))
+        ;;
+    --sweep-metric)
+        COMPREPLY=($(compgen -W "$_lbsim_metrics" -- "$cur"))
+        ;;
+    *)
+        if [[ $cur == -?* && $prev != --report ]]; then
+            COMPREPLY=($(compgen -W $'--format\n--report\n--sweep-metric\n--help' -- "$cur"))
+        else
+            compopt -o filenames 2>/dev/null
+            COMPREPLY=($(compgen -f -- "$cur"))
+        fi
+        ;;
+    esac
+}
 
 _lbsim() {
     local cmd=${COMP_WORDS[0]} cur=${COMP_WORDS[COMP_CWORD]} prev=''
@@ -57,6 +86,12 @@ _lbsim() {
         ((COMP_CWORD > 2)) && before=${COMP_WORDS[COMP_CWORD - 3]}
     elif [[ $cur == --*=* ]]; then
         prev=${cur%%=*} keep=${cur%%=*}= cur=${cur#*=}
+    fi
+
+    if ((COMP_CWORD > 1)) && [[ ${COMP_WORDS[1]} == merge ]]; then
+        _lbsim_merge "$prev" "$cur"
+        ((${#COMPREPLY[@]})) && COMPREPLY=("${COMPREPLY[@]/#/$keep}")
+        return 0
     fi
 
     local -A takes_arg=() long_of=()
@@ -94,7 +129,7 @@ _lbsim() {
             COMPREPLY=($(compgen -W $'linkerd\ntower\nmetastable' -- "$cur"))
             ;;
         --format)
-            COMPREPLY=($(compgen -W $'text\njson' -- "$cur"))
+            COMPREPLY=($(compgen -W "$_lbsim_formats" -- "$cur"))
             ;;
         --jitter)
             # exp:MS, lognormal:SIGMA, uniform:WIDTH: the number is typed after the colon.
@@ -104,16 +139,16 @@ _lbsim() {
         --sweep)
             # NAME=VALUES: the name is completed, the values are typed.
             [[ $cur == *=* ]] ||
-                COMPREPLY=($(compgen -W "$_lbsim_sweep_names" -- "$cur"))
+                COMPREPLY=($(compgen -W "$(_lbsim_sweepables "$cmd")" -- "$cur"))
             compopt -o nospace 2>/dev/null
             ;;
         --sweep-metric)
-            COMPREPLY=($(compgen -W $'p50\np99\np999\nsuccess\nfastest\nregret\nswitches\ntop_share\namplification' -- "$cur"))
+            COMPREPLY=($(compgen -W "$_lbsim_metrics" -- "$cur"))
             ;;
         --clock)
             COMPREPLY=($(compgen -W $'real\nvirtual' -- "$cur"))
             ;;
-        --scenario)
+        --scenario | --resume)
             compopt -o filenames 2>/dev/null
             COMPREPLY=($(compgen -f -- "$cur"))
             ;;
@@ -136,13 +171,16 @@ _lbsim() {
     # The values of "--sweep NAME=" (bash splits the word at '='): typed.
     [[ -n $before && ${long_of[$before]-} == --sweep ]] && return 0
 
-    # lbsim takes no operands: offer the options.
+    # lbsim takes no operands: offer the options, and first the merge command.
     if [[ $cur == "" || $cur == --* || $cur == - ]]; then
         local opts=() o
         for o in "${!takes_arg[@]}"; do
             [[ $o == --* ]] && opts+=("$o")
         done
+        ((COMP_CWORD == 1)) && [[ $cur == "" ]] && opts+=(merge)
         COMPREPLY=($(compgen -W "${opts[*]}" -- "$cur"))
+    elif ((COMP_CWORD == 1)) && [[ merge == "$cur"* ]]; then
+        COMPREPLY=(merge)
     elif [[ $cur == -? && -n ${takes_arg[$cur]} ]]; then
         COMPREPLY=("$cur")
     fi

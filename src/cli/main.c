@@ -1,11 +1,13 @@
 /* lbsim: command line in, exit code out. Everything else is in lbsim_cli (run.h). */
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <llhttp.h>
 #include <uv.h>
 
 #include "lbsim/cli/config.h"
+#include "lbsim/cli/merge.h"
 #include "lbsim/cli/run.h"
 #include "lbsim_version.h"
 
@@ -13,6 +15,9 @@ int main(int argc, char **argv) {
   lbsim_config_t cfg;
   char err[2048]; /* the longest lists every --sweep parameter */
   int code;
+
+  if (argc > 1 && strcmp(argv[1], "merge") == 0)
+    return lbsim_merge_main(argc - 1, argv + 1);
 
   switch (lbsim_config_parse(&cfg, argc, argv, err, sizeof(err))) {
   case LBSIM_PARSE_HELP:
@@ -26,6 +31,10 @@ int main(int argc, char **argv) {
     break;
   case LBSIM_PARSE_POLICIES:
     lbsim_config_list_policies(stdout);
+    code = LBSIM_EXIT_OK;
+    break;
+  case LBSIM_PARSE_SWEEPABLE:
+    lbsim_config_list_sweepables(stdout);
     code = LBSIM_EXIT_OK;
     break;
   case LBSIM_PARSE_ERROR:

@@ -5,6 +5,7 @@
 
 #include "lbsim/base/common.h"
 #include "lbsim/base/log.h"
+#include "lbsim/cli/resume.h"
 #include "lbsim/cli/signals.h"
 #include "lbsim/net/sim.h"
 #include "lbsim/virtual/vsim.h"
@@ -41,24 +42,46 @@ static int run_virtual(const lbsim_config_t *cfg) {
   return code;
 }
 
-/* `lbsim --sweep ...`. */
+/* `lbsim --sweep ...`: the runs of the sweep (or of its shard), with
+ * --resume those its file does not hold yet. */
 static int run_sweep(const lbsim_config_t *cfg) {
   lbsim_vsweep_t sw;
-  if (lbsim_vsweep_init(&sw, cfg, seed_of(cfg)) != 0) {
-    lbsim_vsweep_free(&sw);
-    return LBSIM_EXIT_RUNTIME;
+  lbsim_resume_t resume = {.fd = -1};
+  int code = LBSIM_EXIT_OK;
+  if (lbsim_vsweep_init(&sw, cfg, seed_of(cfg), stdout) != 0) {
+    code = LBSIM_EXIT_RUNTIME;
+    goto done;
   }
+  if (cfg->resume_path[0] != '\0') {
+    char err[600];
+    int rc = lbsim_resume_open(&resume, &sw, cfg->resume_path, err, sizeof(err));
+    if (rc != 0) {
+      fprintf(stderr, "lbsim: %s\n", err);
+      code = rc == LBSIM_EINVAL ? LBSIM_EXIT_USAGE : LBSIM_EXIT_RUNTIME;
+      goto done;
+    }
+    sw.on_run = lbsim_resume_append;
+    sw.on_run_data = &resume;
+  }
+  lbsim_vsweep_start(&sw);
+  if (cfg->resume_path[0] != '\0')
+    lbsim_log("resuming %s: %llu of %llu run%s done%s", cfg->resume_path, (unsigned long long)sw.loaded,
+              (unsigned long long)sw.mine, sw.mine == 1 ? "" : "s",
+              resume.dropped ? ", a last line cut in half dropped" : "");
   double t0 = lbsim_wall_s();
   volatile int *interrupt = lbsim_signals_catch();
   lbsim_vsweep_execute(&sw, interrupt);
   lbsim_signals_release();
   double wall = lbsim_wall_s() - t0;
   if (*interrupt)
-    lbsim_log("interrupted: %llu of %llu runs done", (unsigned long long)sw.runs, (unsigned long long)sw.planned);
+    lbsim_log("interrupted: %llu of %llu runs done", (unsigned long long)(sw.runs + sw.loaded),
+              (unsigned long long)sw.mine);
   lbsim_log("swept %llu run%s in %.2f s (simulated %.2f s; %llu requests, %.2f M/s)", (unsigned long long)sw.runs,
             sw.runs == 1 ? "" : "s", wall, sw.simulated_s, (unsigned long long)sw.requests,
             wall > 0 ? (double)sw.requests / wall / 1e6 : 0.0);
-  int code = lbsim_vsweep_finish(&sw) == 0 ? LBSIM_EXIT_OK : LBSIM_EXIT_RUNTIME;
+  code = lbsim_vsweep_finish(&sw) == 0 ? LBSIM_EXIT_OK : LBSIM_EXIT_RUNTIME;
+done:
+  lbsim_resume_close(&resume);
   lbsim_vsweep_free(&sw);
   return code;
 }

@@ -1,6 +1,7 @@
 /* Sweeps: parameters, values, combinations. See lbsim/cli/sweep.h. */
 #include "lbsim/cli/sweep.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,87 +13,29 @@
 #include "lbsim/balancer/policy.h"
 #include "lbsim/report/report.h"
 
-/* Each parameter is the option of the same name: its values are read and
- * checked as the command line reads and checks that option. */
-#define NO_SHAPE (-1)
-
-static const struct {
-  const char *name;
-  uint32_t uses;     /* LBSIM_POLICY_USES_*; 0: every policy depends on it */
-  int shape;         /* the traffic shape it sets (lbsim_shape_t), or NO_SHAPE */
-  const char *label; /* an axis' label, with the unit */
-} params[LBSIM_SWEEP_PARAMS] = {
-    [LBSIM_SWEEP_ALPHA] = {"alpha", LBSIM_POLICY_USES_ALPHA, NO_SHAPE, "alpha (EMA weight of the newest sample)"},
-    [LBSIM_SWEEP_EXPLORE] = {"explore", LBSIM_POLICY_USES_EXPLORE, NO_SHAPE,
-                             "explore (probability of a random other pick)"},
-    [LBSIM_SWEEP_TEMPERATURE] = {"temperature", LBSIM_POLICY_USES_TEMPERATURE, NO_SHAPE, "temperature (ms)"},
-    [LBSIM_SWEEP_DECAY] = {"decay", LBSIM_POLICY_USES_DECAY, NO_SHAPE, "decay (s)"},
-    [LBSIM_SWEEP_CHOICES] = {"choices", LBSIM_POLICY_USES_CHOICES, NO_SHAPE, "choices (backends sampled per pick)"},
-    [LBSIM_SWEEP_BURST] = {"burst", 0, LBSIM_SHAPE_BURST, "burst (requests per round)"},
-    [LBSIM_SWEEP_CAPACITY] = {"capacity", 0, NO_SHAPE, "capacity (requests served at once per backend)"},
-    [LBSIM_SWEEP_RATE] = {"rate", 0, LBSIM_SHAPE_RATE, "rate (requests/s)"},
-    [LBSIM_SWEEP_CONCURRENCY] = {"concurrency", 0, LBSIM_SHAPE_CONCURRENCY, "concurrency (requests in flight)"},
-    [LBSIM_SWEEP_BACKENDS] = {"backends", 0, NO_SHAPE, "backends"},
-    [LBSIM_SWEEP_TIMEOUT] = {"timeout", 0, NO_SHAPE, "timeout (s, per attempt)"},
-    [LBSIM_SWEEP_DEADLINE] = {"deadline", 0, NO_SHAPE, "deadline (s, per user request)"},
-    [LBSIM_SWEEP_RETRIES] = {"retries", 0, NO_SHAPE, "retries (attempts after the first)"},
-    [LBSIM_SWEEP_RETRY_BACKOFF] = {"retry-backoff", 0, NO_SHAPE, "retry-backoff (ms, initial)"},
-    [LBSIM_SWEEP_RETRY_BACKOFF_MAX] = {"retry-backoff-max", 0, NO_SHAPE, "retry-backoff-max (ms)"},
-    [LBSIM_SWEEP_RETRY_BACKOFF_MULTIPLIER] = {"retry-backoff-multiplier", 0, NO_SHAPE,
-                                              "retry-backoff-multiplier (growth per retry)"},
-    [LBSIM_SWEEP_RETRY_BUDGET] = {"retry-budget", 0, NO_SHAPE, "retry-budget (% of requests retried)"},
-    [LBSIM_SWEEP_RETRY_THROTTLE] = {"retry-throttle", 0, NO_SHAPE, "retry-throttle (max tokens)"},
-    [LBSIM_SWEEP_OUTLIER_CONSECUTIVE_5XX] = {"outlier-consecutive-5xx", 0, NO_SHAPE,
-                                             "outlier-consecutive-5xx (failures in a row)"},
-    [LBSIM_SWEEP_OUTLIER_CONSECUTIVE_LOCAL] = {"outlier-consecutive-local-origin", 0, NO_SHAPE,
-                                               "outlier-consecutive-local-origin (failures in a row)"},
-    [LBSIM_SWEEP_OUTLIER_INTERVAL] = {"outlier-interval", 0, NO_SHAPE, "outlier-interval (s)"},
-    [LBSIM_SWEEP_OUTLIER_BASE_EJECTION] = {"outlier-base-ejection-time", 0, NO_SHAPE,
-                                           "outlier-base-ejection-time (s)"},
-    [LBSIM_SWEEP_OUTLIER_MAX_EJECTION] = {"outlier-max-ejection-time", 0, NO_SHAPE, "outlier-max-ejection-time (s)"},
-    [LBSIM_SWEEP_OUTLIER_MAX_PERCENT] = {"outlier-max-ejection-percent", 0, NO_SHAPE,
-                                         "outlier-max-ejection-percent (% of backends)"},
-    [LBSIM_SWEEP_OUTLIER_ENFORCING_5XX] = {"outlier-enforcing-consecutive-5xx", 0, NO_SHAPE,
-                                           "outlier-enforcing-consecutive-5xx (%)"},
-    [LBSIM_SWEEP_OUTLIER_ENFORCING_LOCAL] = {"outlier-enforcing-local-origin", 0, NO_SHAPE,
-                                             "outlier-enforcing-local-origin (%)"},
-    [LBSIM_SWEEP_OUTLIER_ENFORCING_SR] = {"outlier-enforcing-success-rate", 0, NO_SHAPE,
-                                          "outlier-enforcing-success-rate (%)"},
-    [LBSIM_SWEEP_OUTLIER_SR_MIN_HOSTS] = {"outlier-success-rate-minimum-hosts", 0, NO_SHAPE,
-                                          "outlier-success-rate-minimum-hosts (backends)"},
-    [LBSIM_SWEEP_OUTLIER_SR_VOLUME] = {"outlier-success-rate-request-volume", 0, NO_SHAPE,
-                                       "outlier-success-rate-request-volume (requests)"},
-    [LBSIM_SWEEP_OUTLIER_SR_STDEV] = {"outlier-success-rate-stdev-factor", 0, NO_SHAPE,
-                                      "outlier-success-rate-stdev-factor (standard deviations)"},
-    [LBSIM_SWEEP_SLOW_START] = {"lb-slow-start", LBSIM_POLICY_USES_WEIGHTS, NO_SHAPE, "lb-slow-start (s)"},
-    [LBSIM_SWEEP_SLOW_START_AGGRESSION] = {"lb-slow-start-aggression", LBSIM_POLICY_USES_WEIGHTS, NO_SHAPE,
-                                           "lb-slow-start-aggression"},
-    [LBSIM_SWEEP_SLOW_START_MIN_WEIGHT] = {"lb-slow-start-min-weight", LBSIM_POLICY_USES_WEIGHTS, NO_SHAPE,
-                                           "lb-slow-start-min-weight (%)"},
-};
-
 static const struct {
   const char *name;
   const char *label;
-  bool share; /* a fraction, shown as a percentage */
+  bool share;            /* a fraction, shown as a percentage */
+  lbsim_figure_t figure; /* the row's figure it plots */
 } metrics[LBSIM_SWEEP_METRICS] = {
-    [LBSIM_SWEEP_P50] = {"p50", "p50 latency (ms)", false},
-    [LBSIM_SWEEP_P99] = {"p99", "p99 latency (ms)", false},
-    [LBSIM_SWEEP_P999] = {"p999", "p99.9 latency (ms)", false},
-    [LBSIM_SWEEP_SUCCESS] = {"success", "requests that succeeded (%)", true},
-    [LBSIM_SWEEP_FASTEST] = {"fastest", "requests sent to the truly fastest (%)", true},
-    [LBSIM_SWEEP_REGRET] = {"regret", "mean regret (ms)", false},
-    [LBSIM_SWEEP_SWITCHES] = {"switches", "majority switches (count)", false},
-    [LBSIM_SWEEP_TOP_SHARE] = {"top_share", "top share: a round's busiest backend (%)", true},
-    [LBSIM_SWEEP_AMPLIFICATION] = {"amplification", "amplification (attempts per user request)", false},
+    [LBSIM_SWEEP_P50] = {"p50", "p50 latency (ms)", false, LBSIM_FIG_P50},
+    [LBSIM_SWEEP_P99] = {"p99", "p99 latency (ms)", false, LBSIM_FIG_P99},
+    [LBSIM_SWEEP_P999] = {"p999", "p99.9 latency (ms)", false, LBSIM_FIG_P999},
+    [LBSIM_SWEEP_SUCCESS] = {"success", "requests that succeeded (%)", true, LBSIM_FIG_SUCCESS},
+    [LBSIM_SWEEP_FASTEST] = {"fastest", "requests sent to the truly fastest (%)", true, LBSIM_FIG_TO_FASTEST},
+    [LBSIM_SWEEP_REGRET] = {"regret", "mean regret (ms)", false, LBSIM_FIG_REGRET},
+    [LBSIM_SWEEP_SWITCHES] = {"switches", "majority switches (count)", false, LBSIM_FIG_SWITCHES},
+    [LBSIM_SWEEP_TOP_SHARE] = {"top_share", "top share: a round's busiest backend (%)", true, LBSIM_FIG_TOP_SHARE},
 };
 
-const char *lbsim_sweep_param_name(lbsim_sweep_param_t param) {
-  return params[param].name;
+const char *lbsim_sweep_param_name(int param) {
+  return lbsim_config_option_name(param);
 }
 
-const char *lbsim_sweep_param_label(lbsim_sweep_param_t param) {
-  return params[param].label;
+void lbsim_sweep_param_label(int param, char *label, size_t len) {
+  const char *meaning = lbsim_config_option_meaning(param);
+  snprintf(label, len, meaning ? "%s (%s)" : "%s", lbsim_config_option_name(param), meaning);
 }
 
 const char *lbsim_sweep_metric_name(lbsim_sweep_metric_t metric) {
@@ -107,8 +50,8 @@ bool lbsim_sweep_metric_is_share(lbsim_sweep_metric_t metric) {
   return metrics[metric].share;
 }
 
-uint32_t lbsim_sweep_param_uses(lbsim_sweep_param_t param) {
-  return params[param].uses;
+uint32_t lbsim_sweep_param_uses(int param) {
+  return lbsim_policy_uses_option(lbsim_config_option_name(param));
 }
 
 /* "a, b, c or d" */
@@ -228,27 +171,20 @@ static uint32_t combinations(const lbsim_sweep_t *s) {
 int lbsim_sweep_add(lbsim_sweep_t *s, const char *spec, char *err, size_t errlen) {
   const char *eq = strchr(spec, '=');
   size_t nlen = eq ? (size_t)(eq - spec) : strlen(spec);
-  int param = -1;
-  for (int i = 0; i < LBSIM_SWEEP_PARAMS; i++)
-    if (strlen(params[i].name) == nlen && strncmp(params[i].name, spec, nlen) == 0)
-      param = i;
-  if (param < 0) {
-    const char *names[LBSIM_SWEEP_PARAMS];
-    char list[1024];
-    for (int i = 0; i < LBSIM_SWEEP_PARAMS; i++)
-      names[i] = params[i].name;
-    list_names(list, sizeof(list), names, LBSIM_SWEEP_PARAMS);
-    return lbsim_refuse(err, errlen, "unknown --sweep parameter '%.*s': expected %s", (int)(nlen < 64 ? nlen : 64), spec,
-                list);
-  }
-  const char *name = params[param].name;
+  char wanted[64];
+  snprintf(wanted, sizeof(wanted), "%.*s", (int)(nlen < sizeof(wanted) ? nlen : sizeof(wanted) - 1), spec);
+  const char *why;
+  int param = lbsim_config_sweepable(wanted, &why);
+  if (param < 0)
+    return lbsim_refuse(err, errlen, "--sweep %s: %s (lbsim --sweep help lists what can be swept)", wanted, why);
+  const char *name = lbsim_config_option_name(param);
   if (eq == NULL)
     return lbsim_refuse(err, errlen, "invalid --sweep '%s': expected %s=V1,V2,... or %s=A:B:STEP", spec, name, name);
   for (uint32_t k = 0; k < s->naxes; k++)
-    if ((int)s->axes[k].param == param)
+    if (s->axes[k].param == param)
       return lbsim_refuse(err, errlen, "--sweep %s given twice", name);
-  if (s->naxes == LBSIM_SWEEP_MAX_AXES)
-    return lbsim_refuse(err, errlen, "--sweep: at most %d parameters at once", LBSIM_SWEEP_MAX_AXES);
+  if (s->naxes == LBSIM_SWEEP_PARAMS)
+    return lbsim_refuse(err, errlen, "--sweep %s: at most %d parameters at once", name, LBSIM_SWEEP_PARAMS);
   const char *list = eq + 1;
   if (*list == '\0')
     return lbsim_refuse(err, errlen, "invalid --sweep '%s': no values", spec);
@@ -270,7 +206,7 @@ int lbsim_sweep_add(lbsim_sweep_t *s, const char *spec, char *err, size_t errlen
     if (item[len] == '\0')
       break;
   }
-  s->axes[s->naxes++] = (lbsim_sweep_axis_t){(lbsim_sweep_param_t)param, vals.v, vals.n};
+  s->axes[s->naxes++] = (lbsim_sweep_axis_t){param, vals.v, vals.n};
   s->combinations = combinations(s);
   return 0;
 }
@@ -288,6 +224,29 @@ int lbsim_sweep_set_metric(lbsim_sweep_t *s, const char *name, char *err, size_t
     names[m] = metrics[m].name;
   list_names(list, sizeof(list), names, LBSIM_SWEEP_METRICS);
   return lbsim_refuse(err, errlen, "invalid --sweep-metric '%.64s': expected %s", name, list);
+}
+
+int lbsim_sweep_set_shard(lbsim_sweep_t *s, const char *spec, char *err, size_t errlen) {
+  /* Both numbers, always: a task id alone cannot tell N once one task is resubmitted. */
+  char *slash;
+  errno = 0;
+  unsigned long long k = strtoull(spec, &slash, 10), n = 0;
+  bool digits = spec[0] >= '0' && spec[0] <= '9' && *slash == '/' && slash[1] >= '0' && slash[1] <= '9';
+  if (digits) {
+    char *end;
+    n = strtoull(slash + 1, &end, 10);
+    digits = *end == '\0' && errno == 0;
+  }
+  if (!digits)
+    return lbsim_refuse(err, errlen, "invalid --shard '%.64s': expected K/N, e.g. 0/4 ($SLURM_ARRAY_TASK_ID/4)", spec);
+  if (n == 0 || n > LBSIM_SWEEP_MAX_RUNS)
+    return lbsim_refuse(err, errlen, "invalid --shard '%.64s': N must be in 1..%d", spec, LBSIM_SWEEP_MAX_RUNS);
+  if (k >= n)
+    return lbsim_refuse(err, errlen, "invalid --shard '%.64s': K must be below N (shards are numbered 0 to %llu)",
+                        spec, n - 1);
+  s->shard = (uint32_t)k;
+  s->shards = (uint32_t)n;
+  return 0;
 }
 
 void lbsim_sweep_free(lbsim_sweep_t *s) {
@@ -314,7 +273,7 @@ void lbsim_sweep_values(const lbsim_sweep_t *s, uint32_t index, double *values) 
 uint32_t lbsim_sweep_unused(const lbsim_sweep_t *s, uint32_t uses) {
   uint32_t unused = 0;
   for (uint32_t k = 0; k < s->naxes; k++) {
-    uint32_t flag = params[s->axes[k].param].uses;
+    uint32_t flag = lbsim_sweep_param_uses(s->axes[k].param);
     if (flag != 0 && (uses & flag) == 0)
       unused |= 1u << k;
   }
@@ -329,53 +288,35 @@ bool lbsim_sweep_runs(const lbsim_sweep_t *s, uint32_t index, uint32_t unused) {
 }
 
 void lbsim_sweep_apply(const lbsim_sweep_t *s, const double *values, lbsim_config_t *cfg) {
-  for (uint32_t k = 0; k < s->naxes; k++) {
-    double v = values[k];
-    lbsim_sweep_param_t p = s->axes[k].param;
-    if (params[p].shape != NO_SHAPE)
-      cfg->shape = (lbsim_shape_t)params[p].shape;
-    switch (p) {
-    case LBSIM_SWEEP_ALPHA: cfg->alpha = v; break;
-    case LBSIM_SWEEP_EXPLORE: cfg->explore = v; break;
-    case LBSIM_SWEEP_TEMPERATURE: cfg->temperature_ms = v; break;
-    case LBSIM_SWEEP_DECAY: cfg->decay_s = v; break;
-    case LBSIM_SWEEP_CHOICES: cfg->choices = (uint32_t)v; break;
-    case LBSIM_SWEEP_BURST: cfg->burst = (uint32_t)v; break;
-    case LBSIM_SWEEP_CAPACITY: cfg->capacity = (uint32_t)v; break;
-    case LBSIM_SWEEP_RATE: cfg->rate = v; break;
-    case LBSIM_SWEEP_CONCURRENCY: cfg->concurrency = (uint32_t)v; break;
-    case LBSIM_SWEEP_BACKENDS: cfg->backends = (uint32_t)v; break;
-    case LBSIM_SWEEP_TIMEOUT: cfg->timeout_s = v; break;
-    case LBSIM_SWEEP_DEADLINE: cfg->retry.deadline_s = v; break;
-    case LBSIM_SWEEP_RETRIES: cfg->retry.retries = (uint32_t)v; break;
-    case LBSIM_SWEEP_RETRY_BACKOFF: cfg->retry.backoff_ms = v; break;
-    case LBSIM_SWEEP_RETRY_BACKOFF_MAX: cfg->retry.backoff_max_ms = v; break;
-    case LBSIM_SWEEP_RETRY_BACKOFF_MULTIPLIER: cfg->retry.backoff_multiplier = v; break;
-    case LBSIM_SWEEP_RETRY_BUDGET: cfg->retry.budget = true, cfg->retry.budget_pct = v; break;
-    case LBSIM_SWEEP_RETRY_THROTTLE: cfg->retry.throttle = true, cfg->retry.throttle_tokens = v; break;
-    case LBSIM_SWEEP_OUTLIER_CONSECUTIVE_5XX: cfg->outlier.consecutive_5xx = (uint32_t)v; break;
-    case LBSIM_SWEEP_OUTLIER_CONSECUTIVE_LOCAL: cfg->outlier.consecutive_local = (uint32_t)v; break;
-    case LBSIM_SWEEP_OUTLIER_INTERVAL: cfg->outlier.interval_s = v; break;
-    case LBSIM_SWEEP_OUTLIER_BASE_EJECTION: cfg->outlier.base_s = v; break;
-    case LBSIM_SWEEP_OUTLIER_MAX_EJECTION: cfg->outlier.max_s = v; break;
-    case LBSIM_SWEEP_OUTLIER_MAX_PERCENT: cfg->outlier.max_percent = v; break;
-    case LBSIM_SWEEP_OUTLIER_ENFORCING_5XX: cfg->outlier.enforcing_5xx = v; break;
-    case LBSIM_SWEEP_OUTLIER_ENFORCING_LOCAL: cfg->outlier.enforcing_local = v; break;
-    case LBSIM_SWEEP_OUTLIER_ENFORCING_SR: cfg->outlier.enforcing_sr = v; break;
-    case LBSIM_SWEEP_OUTLIER_SR_MIN_HOSTS: cfg->outlier.sr_min_hosts = (uint32_t)v; break;
-    case LBSIM_SWEEP_OUTLIER_SR_VOLUME: cfg->outlier.sr_volume = (uint32_t)v; break;
-    case LBSIM_SWEEP_OUTLIER_SR_STDEV: cfg->outlier.sr_stdev_factor = v; break;
-    case LBSIM_SWEEP_SLOW_START: cfg->slow_start.window_s = v; break;
-    case LBSIM_SWEEP_SLOW_START_AGGRESSION: cfg->slow_start.aggression = v; break;
-    case LBSIM_SWEEP_SLOW_START_MIN_WEIGHT: cfg->slow_start.min_weight_pct = v; break;
-    case LBSIM_SWEEP_PARAMS: break;
-    }
-  }
+  for (uint32_t k = 0; k < s->naxes; k++)
+    lbsim_config_set_number(cfg, s->axes[k].param, values[k]);
 }
 
 /* ---- the command line as a whole --------------------------------------------------- */
 
 static const char *const shape_options[] = {"bursts", "--rate", "--concurrency"};
+
+/* The smallest (largest) value of the option swept as `name` into *v;
+ * false, *v untouched, when it is not swept. */
+static bool extreme(const lbsim_sweep_t *s, const char *name, double *v, bool largest) {
+  for (uint32_t k = 0; k < s->naxes; k++) {
+    if (strcmp(lbsim_sweep_param_name(s->axes[k].param), name) != 0)
+      continue;
+    *v = s->axes[k].values[0];
+    for (uint32_t i = 1; i < s->axes[k].nvalues; i++)
+      *v = largest ? fmax(*v, s->axes[k].values[i]) : fmin(*v, s->axes[k].values[i]);
+    return true;
+  }
+  return false;
+}
+
+static bool smallest(const lbsim_sweep_t *s, const char *name, double *v) {
+  return extreme(s, name, v, false);
+}
+
+static bool largest(const lbsim_sweep_t *s, const char *name, double *v) {
+  return extreme(s, name, v, true);
+}
 
 /* What on the command line needs the real clock, if anything. */
 static const char *socket_option(const lbsim_config_t *cfg) {
@@ -392,7 +333,43 @@ static const char *socket_option(const lbsim_config_t *cfg) {
   return NULL;
 }
 
+/* --seeds, --shard and --resume. */
+static int validate_runs(const lbsim_sweep_t *s, const lbsim_config_t *cfg, char *err, size_t errlen) {
+  bool resume = cfg->resume_path[0] != '\0';
+  if (s->naxes == 0) {
+    if (s->seeds)
+      return lbsim_refuse(err, errlen, "--seeds runs each row of a sweep with several seeds: it needs --sweep");
+    if (s->shards)
+      return lbsim_refuse(err, errlen, "--shard runs a share of a sweep: it needs --sweep");
+    if (resume)
+      return lbsim_refuse(err, errlen, "--resume keeps a sweep's runs: it needs --sweep");
+    return 0;
+  }
+  if ((s->shards || resume) && !cfg->seed_given)
+    return lbsim_refuse(err, errlen, "%s needs --seed: %s", s->shards ? "--shard" : "--resume",
+                        s->shards ? "every shard must run the same sweep" : "the file is checked against the same sweep");
+  if (s->shards && cfg->report_path[0] != '\0')
+    return lbsim_refuse(err, errlen, "--shard writes JSON Lines for 'lbsim merge': give --report to lbsim merge");
+  if (s->shards && s->metric_given)
+    return lbsim_refuse(err, errlen, "--shard writes JSON Lines for 'lbsim merge': give --sweep-metric to lbsim merge");
+  if (s->shards && cfg->format != lbsim_format_find("text"))
+    return lbsim_refuse(err, errlen, "--shard writes JSON Lines for 'lbsim merge': give --format to lbsim merge");
+  if (resume && (strcmp(cfg->resume_path, cfg->report_path) == 0 || strcmp(cfg->resume_path, cfg->scenario_path) == 0))
+    return lbsim_refuse(err, errlen, "--resume %.200s is also the %s", cfg->resume_path,
+                        strcmp(cfg->resume_path, cfg->report_path) == 0 ? "--report" : "--scenario");
+  /* Every run's figures are kept until the end (the plot, a merge). */
+  uint32_t npolicies = cfg->compare ? cfg->npolicies : 1;
+  double runs = (double)s->combinations * npolicies * (s->seeds ? s->seeds : 1);
+  if (runs > LBSIM_SWEEP_MAX_RUNS)
+    return lbsim_refuse(err, errlen, "the sweep makes %.0f runs (%u combinations x %u polic%s x %u seeds): at most %d",
+                        runs, s->combinations, npolicies, npolicies == 1 ? "y" : "ies", s->seeds ? s->seeds : 1,
+                        LBSIM_SWEEP_MAX_RUNS);
+  return 0;
+}
+
 int lbsim_sweep_validate(const lbsim_sweep_t *s, const lbsim_config_t *cfg, char *err, size_t errlen) {
+  if (validate_runs(s, cfg, err, errlen) != 0)
+    return LBSIM_EINVAL;
   if (s->naxes == 0) {
     if (s->metric_given)
       return lbsim_refuse(err, errlen, "--sweep-metric chooses what a sweep's --report plots: it needs --sweep");
@@ -403,60 +380,59 @@ int lbsim_sweep_validate(const lbsim_sweep_t *s, const lbsim_config_t *cfg, char
   const char *sockets = socket_option(cfg);
   if (sockets)
     return lbsim_refuse(err, errlen, "--sweep runs on the virtual clock: it cannot be combined with %s", sockets);
-  if (cfg->rounds == 0 && cfg->duration_s == 0 && cfg->requests == 0)
-    return lbsim_refuse(err, errlen, "--sweep needs an end for every run: give --rounds, --duration or --requests");
+  /* Every combination needs an end, and its drift a floor below its ceiling. */
+  double rounds = (double)cfg->rounds, duration = cfg->duration_s, requests = (double)cfg->requests;
+  bool swept_end = smallest(s, "rounds", &rounds) | smallest(s, "duration", &duration) |
+                   smallest(s, "requests", &requests);
+  if (rounds == 0 && duration == 0 && requests == 0)
+    return lbsim_refuse(err, errlen, swept_end ? "--sweep leaves a run without an end: some combination has --rounds, "
+                                                 "--duration and --requests all 0"
+                                               : "--sweep needs an end for every run: give --rounds, --duration or "
+                                                 "--requests");
+  double floor_ms = cfg->latency.floor_ms, ceil_ms = cfg->latency.ceil_ms;
+  largest(s, "latency-floor", &floor_ms);
+  smallest(s, "latency-ceil", &ceil_ms);
+  if (floor_ms > ceil_ms)
+    return lbsim_refuse(err, errlen, "--sweep puts --latency-floor (%g) above --latency-ceil (%g) in some combination",
+                        floor_ms, ceil_ms);
 
   /* One traffic shape: the swept one, which --rate or --concurrency may not contradict. */
-  int swept_shape = NO_SHAPE;
+  int swept_shape = -1;
   const char *swept_name = NULL;
-  uint32_t fewest_backends = 0;
   for (uint32_t k = 0; k < s->naxes; k++) {
-    lbsim_sweep_param_t p = s->axes[k].param;
-    int shape = params[p].shape;
-    if (shape != NO_SHAPE && swept_shape != NO_SHAPE)
-      return lbsim_refuse(err, errlen, "--sweep %s and --sweep %s set different traffic shapes: sweep one of them", swept_name,
-                  params[p].name);
-    if (shape != NO_SHAPE) {
+    int shape = lbsim_config_option_shape(s->axes[k].param);
+    const char *name = lbsim_sweep_param_name(s->axes[k].param);
+    if (shape >= 0 && swept_shape >= 0)
+      return lbsim_refuse(err, errlen, "--sweep %s and --sweep %s set different traffic shapes: sweep one of them",
+                          swept_name, name);
+    if (shape >= 0) {
       swept_shape = shape;
-      swept_name = params[p].name;
-    }
-    if (p == LBSIM_SWEEP_BACKENDS) {
-      fewest_backends = UINT32_MAX;
-      for (uint32_t i = 0; i < s->axes[k].nvalues; i++)
-        if (s->axes[k].values[i] < fewest_backends)
-          fewest_backends = (uint32_t)s->axes[k].values[i];
+      swept_name = name;
     }
   }
-  if (swept_shape != NO_SHAPE && cfg->shape != LBSIM_SHAPE_BURST && (int)cfg->shape != swept_shape)
+  if (swept_shape >= 0 && cfg->shape != LBSIM_SHAPE_BURST && (int)cfg->shape != swept_shape)
     return lbsim_refuse(err, errlen, "--sweep %s sets the traffic shape (%s): it cannot be combined with %s", swept_name,
-                shape_options[swept_shape], shape_options[cfg->shape]);
+                        shape_options[swept_shape], shape_options[cfg->shape]);
 
   /* Every run must have the backends the scenario changes. */
-  for (uint32_t e = 0; fewest_backends && e < cfg->scenario.nevents; e++) {
-    int32_t b = cfg->scenario.events[e].backend;
-    if (b != LBSIM_ALL_BACKENDS && (uint32_t)b >= fewest_backends)
-      return lbsim_refuse(err, errlen, "--sweep backends goes down to %u, but the scenario changes backend %d", fewest_backends,
-                  b + 1);
-  }
+  double fewest = 0;
+  if (smallest(s, "backends", &fewest))
+    for (uint32_t e = 0; e < cfg->scenario.nevents; e++) {
+      int32_t b = cfg->scenario.events[e].backend;
+      if (b != LBSIM_ALL_BACKENDS && (uint32_t)b >= (uint32_t)fewest)
+        return lbsim_refuse(err, errlen, "--sweep backends goes down to %u, but the scenario changes backend %d",
+                            (uint32_t)fewest, b + 1);
+    }
   return 0;
 }
 
 /* ---- results ---------------------------------------------------------------------- */
 
-double lbsim_sweep_metric_value(lbsim_sweep_metric_t metric, const lbsim_stats_t *stats) {
-  const lbsim_counts_t *c = &stats->total;
-  switch (metric) {
-  case LBSIM_SWEEP_P50: return c->ok ? lbsim_counts_quantile_ms(c, 0.5) : NAN;
-  case LBSIM_SWEEP_P99: return c->ok ? lbsim_counts_quantile_ms(c, 0.99) : NAN;
-  case LBSIM_SWEEP_P999: return c->ok ? lbsim_counts_quantile_ms(c, 0.999) : NAN;
-  case LBSIM_SWEEP_SUCCESS: return c->requests ? (double)c->ok / (double)c->requests : NAN;
-  case LBSIM_SWEEP_FASTEST: return lbsim_report_share_to_fastest(c);
-  case LBSIM_SWEEP_REGRET: return lbsim_report_mean_regret_ms(c);
-  case LBSIM_SWEEP_SWITCHES: return stats->rounds ? (double)stats->majority_switches : NAN;
-  case LBSIM_SWEEP_TOP_SHARE: return lbsim_report_top_share(stats);
-  case LBSIM_SWEEP_AMPLIFICATION:
-    return stats->tally.users ? (double)stats->tally.attempts / (double)stats->tally.users : NAN;
-  case LBSIM_SWEEP_METRICS: break;
-  }
-  return NAN;
+double lbsim_sweep_metric_value(lbsim_sweep_metric_t metric, const lbsim_estimate_t *e, double *half) {
+  lbsim_figure_t f = metrics[metric].figure;
+  /* Switches are counted between rounds: none without rounds. */
+  bool known = metric != LBSIM_SWEEP_SWITCHES || e->mean[LBSIM_FIG_ROUNDS] > 0;
+  if (half)
+    *half = known ? e->half[f] : NAN;
+  return known ? e->mean[f] : NAN;
 }

@@ -123,6 +123,51 @@ int lbsim_action_parse(lbsim_event_t *ev, char **w, int n, char *err, size_t err
   return 0;
 }
 
+void lbsim_scenario_format(const lbsim_scenario_t *sc, lbsim_buf_t *out) {
+  for (uint32_t e = 0; e < sc->nevents; e++) {
+    const lbsim_event_t *ev = &sc->events[e];
+    lbsim_buf_append_str(out, "at ");
+    lbsim_buf_exact(out, ev->at_s);
+    if (ev->backend == LBSIM_ALL_BACKENDS)
+      lbsim_buf_append_str(out, "s all ");
+    else
+      lbsim_buf_printf(out, "s backend %d ", ev->backend + 1);
+    lbsim_buf_append_str(out, lbsim_action_name(ev->action));
+    switch (ev->action) {
+    case LBSIM_ACTION_LATENCY:
+      lbsim_buf_append_str(out, " ");
+      lbsim_buf_exact(out, ev->value);
+      lbsim_buf_append_str(out, "ms");
+      break;
+    case LBSIM_ACTION_ERROR_RATE:
+    case LBSIM_ACTION_CAPACITY:
+      lbsim_buf_append_str(out, " ");
+      lbsim_buf_exact(out, ev->value);
+      break;
+    case LBSIM_ACTION_JITTER:
+      lbsim_buf_printf(out, " %s", lbsim_jitter_name(ev->jitter.kind));
+      if (ev->jitter.kind != LBSIM_JITTER_NONE) {
+        lbsim_buf_append_str(out, ":");
+        lbsim_buf_exact(out, ev->jitter.param);
+      }
+      break;
+    case LBSIM_ACTION_UP:
+      if (ev->slow_start_s > 0) {
+        lbsim_buf_append_str(out, " slow-start ");
+        lbsim_buf_exact(out, ev->slow_start_s);
+        lbsim_buf_append_str(out, "s x");
+        lbsim_buf_exact(out, ev->slow_start_factor);
+      }
+      break;
+    case LBSIM_ACTION_DOWN:
+    case LBSIM_ACTION_STALL:
+    case LBSIM_ACTION_RESUME:
+      break;
+    }
+    lbsim_buf_append_str(out, "\n");
+  }
+}
+
 static int parse_line(lbsim_event_t *ev, char *line, uint32_t nbackends, char *err, size_t errlen) {
   char *w[MAX_WORDS] = {NULL};
   int n = 0;

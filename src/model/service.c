@@ -39,12 +39,16 @@ int lbsim_jitter_parse(const char *text, lbsim_jitter_t *j, char *err, size_t er
   return LBSIM_EINVAL;
 }
 
-void lbsim_jitter_format(const lbsim_jitter_t *j, char *buf, size_t len) {
+const char *lbsim_jitter_name(lbsim_jitter_kind_t kind) {
   static const char *const names[] = {"none", "exp", "lognormal", "uniform"};
+  return names[kind];
+}
+
+void lbsim_jitter_format(const lbsim_jitter_t *j, char *buf, size_t len) {
   if (j->kind == LBSIM_JITTER_NONE)
     snprintf(buf, len, "none");
   else
-    snprintf(buf, len, "%s:%g", names[j->kind], j->param);
+    snprintf(buf, len, "%s:%g", lbsim_jitter_name(j->kind), j->param);
 }
 
 double lbsim_jitter_apply(const lbsim_jitter_t *j, double base_ms, lbsim_rng_t *rng) {

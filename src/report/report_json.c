@@ -1,12 +1,12 @@
 /* The JSON Lines format: one object per line. See lbsim/report/report.h and the
- * README for the schema. */
+ * docs/reference.md for the schema. */
 #include <math.h>
 
 #include "lbsim/base/buf.h"
 #include "lbsim/report/report.h"
 #include "lbsim_version.h"
 
-static void json_string(lbsim_buf_t *out, const char *s) {
+void lbsim_json_string(lbsim_buf_t *out, const char *s) {
   lbsim_buf_append_str(out, "\"");
   for (; *s; s++) {
     unsigned char c = (unsigned char)*s;
@@ -61,19 +61,19 @@ static void json_start(lbsim_report_t *r, uint64_t now_ns) {
                    LBSIM_VERSION, (unsigned long long)r->seed,
                    r->cfg->clock == LBSIM_CLOCK_VIRTUAL ? "virtual" : "real");
   if (r->nfleets > 0)
-    json_string(out, lbsim_shape_names[r->cfg->shape]);
+    lbsim_json_string(out, lbsim_shape_names[r->cfg->shape]);
   else
     lbsim_buf_append_str(out, "null");
   lbsim_buf_append_str(out, ",\"policies\":[");
   for (uint32_t w = 0; w < r->nfleets; w++) {
     if (w)
       lbsim_buf_append_str(out, ",");
-    json_string(out, r->fleets[w].policy_name);
+    lbsim_json_string(out, r->fleets[w].policy_name);
   }
   lbsim_buf_append_str(out, "],\"backends\":[");
   for (uint32_t i = 0; i < r->n; i++) {
     lbsim_buf_printf(out, "%s{\"backend\":%u,\"url\":", i ? "," : "", i + 1);
-    json_string(out, r->names[i]);
+    lbsim_json_string(out, r->names[i]);
     lbsim_buf_append_str(out, ",\"true_ms\":");
     json_number(out, lbsim_report_true_ms(r, i, now_ns));
     lbsim_buf_append_str(out, "}");
@@ -106,7 +106,7 @@ static void json_round(lbsim_report_t *r, uint64_t round, double t_s, uint64_t n
     lbsim_buf_append_str(out, ",\"t\":");
     lbsim_buf_fixed(out, t_s, 3);
     lbsim_buf_append_str(out, ",\"policy\":");
-    json_string(out, b->policy_name);
+    lbsim_json_string(out, b->policy_name);
     json_u64(out, ",\"requests\":", picks);
     json_u64(out, ",\"ok\":", c->ok);
     json_u64(out, ",\"failed\":", c->failed);
@@ -122,7 +122,7 @@ static void json_round(lbsim_report_t *r, uint64_t round, double t_s, uint64_t n
     for (uint32_t i = 0; i < b->n; i++) {
       json_u64(out, i ? ",{\"backend\":" : "{\"backend\":", i + 1);
       lbsim_buf_append_str(out, ",\"url\":");
-      json_string(out, b->names[i]);
+      lbsim_json_string(out, b->names[i]);
       json_u64(out, ",\"requests\":", b->stats.round_picks[i]);
       lbsim_buf_append_str(out, ",\"ema_ms\":");
       lbsim_buf_fixed(out, lbsim_fleet_ema_ms(b, i), 3);
@@ -154,7 +154,7 @@ static void json_summary(lbsim_report_t *r, const lbsim_fleet_t *b, double elaps
   const lbsim_stats_t *s = &b->stats;
   const lbsim_counts_t *c = &s->total;
   lbsim_buf_append_str(out, "{\"type\":\"summary\",\"policy\":");
-  json_string(out, b->policy_name);
+  lbsim_json_string(out, b->policy_name);
   lbsim_buf_printf(out, ",\"shape\":\"%s\"", lbsim_shape_names[r->cfg->shape]);
   json_totals(out, b);
   lbsim_buf_append_str(out, ",\"failures\":{");
@@ -174,7 +174,7 @@ static void json_summary(lbsim_report_t *r, const lbsim_fleet_t *b, double elaps
     const lbsim_counts_t *bc = &s->backend[i];
     json_u64(out, i ? ",{\"backend\":" : "{\"backend\":", i + 1);
     lbsim_buf_append_str(out, ",\"url\":");
-    json_string(out, b->names[i]);
+    lbsim_json_string(out, b->names[i]);
     json_u64(out, ",\"requests\":", bc->requests);
     json_u64(out, ",\"ok\":", bc->ok);
     json_u64(out, ",\"failed\":", bc->failed);
@@ -220,10 +220,10 @@ static void json_change(lbsim_report_t *r, double t_s, const lbsim_model_t *mode
     char jitter[48];
     lbsim_jitter_format(&model->jitter_before, jitter, sizeof(jitter));
     lbsim_buf_append_str(out, ",\"from\":");
-    json_string(out, jitter);
+    lbsim_json_string(out, jitter);
     lbsim_jitter_format(&model->jitter, jitter, sizeof(jitter));
     lbsim_buf_append_str(out, ",\"to\":");
-    json_string(out, jitter);
+    lbsim_json_string(out, jitter);
     break;
   }
   case LBSIM_ACTION_DOWN:
@@ -253,7 +253,7 @@ static void json_ejection(lbsim_report_t *r, double t_s, const lbsim_fleet_t *fl
   lbsim_buf_append_str(out, e->ejected ? "{\"type\":\"ejection\",\"t\":" : "{\"type\":\"return\",\"t\":");
   lbsim_buf_fixed(out, t_s, 3);
   lbsim_buf_append_str(out, ",\"policy\":");
-  json_string(out, fleet->policy_name);
+  lbsim_json_string(out, fleet->policy_name);
   json_u64(out, ",\"client\":", e->client + 1);
   json_u64(out, ",\"backend\":", e->backend + 1);
   if (e->ejected) {
@@ -274,26 +274,31 @@ static void json_sweep_head(lbsim_report_t *r, uint32_t nparams, const char *con
   for (uint32_t w = 0; w < (cfg->compare ? cfg->npolicies : 1); w++) {
     if (w)
       lbsim_buf_append_str(out, ",");
-    json_string(out, cfg->policies[w]);
+    lbsim_json_string(out, cfg->policies[w]);
   }
   lbsim_buf_append_str(out, "],\"sweep\":{\"params\":[");
   for (uint32_t k = 0; k < nparams; k++) {
     if (k)
       lbsim_buf_append_str(out, ",");
-    json_string(out, names[k]);
+    lbsim_json_string(out, names[k]);
   }
-  lbsim_buf_printf(out, "],\"combinations\":%u}}\n", cfg->sweep.combinations);
+  lbsim_buf_printf(out, "],\"combinations\":%u", cfg->sweep.combinations);
+  if (cfg->sweep.seeds)
+    lbsim_buf_printf(out, ",\"seeds\":%u", cfg->sweep.seeds);
+  lbsim_buf_append_str(out, "}}\n");
 }
 
+/* A row's figures, in lbsim_figure_t order: one run's counts as integers;
+ * with --seeds the means, then each figure's 95 % interval [low, high]
+ * (null when fewer than two seeds know it). */
 static void json_sweep_row(lbsim_report_t *r, const lbsim_sweep_row_t *row) {
   lbsim_buf_t *out = &r->out;
-  const lbsim_fleet_t *b = row->fleet;
-  const lbsim_counts_t *c = &b->stats.total;
+  const lbsim_estimate_t *e = row->figures;
   lbsim_buf_printf(out, "{\"type\":\"sweep\",\"combination\":%u,\"params\":{", row->combination + 1);
   for (uint32_t k = 0; k < row->nparams; k++) {
     if (k)
       lbsim_buf_append_str(out, ",");
-    json_string(out, row->names[k]);
+    lbsim_json_string(out, row->names[k]);
     if (row->unused & (1u << k))
       lbsim_buf_append_str(out, ":null");
     else
@@ -304,15 +309,35 @@ static void json_sweep_row(lbsim_report_t *r, const lbsim_sweep_row_t *row) {
     if (row->unused & (1u << k)) {
       if (!first)
         lbsim_buf_append_str(out, ",");
-      json_string(out, row->names[k]);
+      lbsim_json_string(out, row->names[k]);
       first = 0;
     }
   lbsim_buf_append_str(out, "],\"policy\":");
-  json_string(out, b->policy_name);
-  json_totals(out, b);
-  lbsim_buf_append_str(out, ",\"success\":");
-  json_number(out, c->requests ? (double)c->ok / (double)c->requests : NAN);
-  lbsim_buf_printf(out, ",\"elapsed_s\":%.3f}\n", row->elapsed_s);
+  lbsim_json_string(out, row->policy);
+  for (int f = 0; f < LBSIM_FIGURES; f++) {
+    lbsim_buf_printf(out, ",\"%s\":", lbsim_figure_name((lbsim_figure_t)f));
+    if (lbsim_figure_is_count((lbsim_figure_t)f) && !e->seeds)
+      lbsim_buf_u64(out, (uint64_t)e->mean[f]);
+    else
+      json_number(out, e->mean[f]);
+  }
+  if (e->seeds) {
+    lbsim_buf_printf(out, ",\"seeds\":%u,\"ci95\":{", e->seeds);
+    for (int f = 0; f < LBSIM_FIGURES; f++) {
+      lbsim_buf_printf(out, "%s\"%s\":", f ? "," : "", lbsim_figure_name((lbsim_figure_t)f));
+      if (isnan(e->half[f])) {
+        lbsim_buf_append_str(out, "null");
+        continue;
+      }
+      lbsim_buf_append_str(out, "[");
+      json_number(out, e->mean[f] - e->half[f]);
+      lbsim_buf_append_str(out, ",");
+      json_number(out, e->mean[f] + e->half[f]);
+      lbsim_buf_append_str(out, "]");
+    }
+    lbsim_buf_append_str(out, "}");
+  }
+  lbsim_buf_append_str(out, "}\n");
 }
 
 /* Between rounds (the dashboard): the truth now, and each policy's
@@ -337,7 +362,7 @@ static void json_tick(lbsim_report_t *r, double t_s, uint64_t now_ns) {
   for (uint32_t w = 0; w < r->nfleets; w++) {
     const lbsim_fleet_t *b = &r->fleets[w];
     lbsim_buf_append_str(out, w ? ",{\"policy\":" : "{\"policy\":");
-    json_string(out, b->policy_name);
+    lbsim_json_string(out, b->policy_name);
     json_u64(out, ",\"launched\":", b->stats.launched);
     json_u64(out, ",\"ok\":", b->stats.total.ok);
     json_u64(out, ",\"failed\":", b->stats.total.failed);

@@ -256,48 +256,75 @@ static void text_change(lbsim_report_t *r, double t_s, const lbsim_model_t *mode
   (void)r, (void)t_s, (void)model, (void)ev, (void)from, (void)to;
 }
 
+/* A sweep table's figures, one column each (and with --seeds, each
+ * followed by the half-width of its 95 % interval). */
+static const struct {
+  lbsim_figure_t figure;
+  const char *head;
+  int width, decimals;
+  bool percent, sign;
+} sweep_columns[] = {
+    {LBSIM_FIG_P50, "p50 ms", 9, 2, false, false},       {LBSIM_FIG_P99, "p99 ms", 9, 2, false, false},
+    {LBSIM_FIG_P999, "p99.9 ms", 9, 2, false, false},    {LBSIM_FIG_SUCCESS, "success", 8, 2, true, false},
+    {LBSIM_FIG_TO_FASTEST, "fastest", 8, 1, true, false}, {LBSIM_FIG_REGRET, "regret ms", 10, 2, false, true},
+    {LBSIM_FIG_SWITCHES, "switches", 9, 0, false, false}, {LBSIM_FIG_TOP_SHARE, "top share", 9, 1, true, false},
+};
+#define NCOLUMNS (sizeof(sweep_columns) / sizeof(sweep_columns[0]))
+#define HALF_WIDTH 9
+
 static void text_sweep_head(lbsim_report_t *r, uint32_t nparams, const char *const *names) {
   lbsim_buf_t *out = &r->out;
   const lbsim_config_t *cfg = r->cfg;
   uint32_t npolicies = cfg->compare ? cfg->npolicies : 1;
-  lbsim_buf_printf(out, "\n=== Sweep: %u combination%s x %u polic%s ===\n", cfg->sweep.combinations,
+  uint32_t seeds = cfg->sweep.seeds;
+  lbsim_buf_printf(out, "\n=== Sweep: %u combination%s x %u polic%s", cfg->sweep.combinations,
                    cfg->sweep.combinations == 1 ? "" : "s", npolicies, npolicies == 1 ? "y" : "ies");
+  if (seeds)
+    lbsim_buf_printf(out, " x %u seed%s", seeds, seeds == 1 ? "" : "s");
+  lbsim_buf_append_str(out, " ===\n");
   for (uint32_t k = 0; k < nparams; k++)
     lbsim_buf_printf(out, "%12s ", names[k]);
-  lbsim_buf_printf(out, "%-18s %9s %9s %9s %8s %8s %10s %9s %9s\n", "policy", "p50 ms", "p99 ms", "p99.9 ms",
-                   "success", "fastest", "regret ms", "switches", "top share");
+  lbsim_buf_printf(out, "%-18s", "policy");
+  for (size_t c = 0; c < NCOLUMNS; c++) {
+    lbsim_buf_printf(out, " %*s", sweep_columns[c].width, sweep_columns[c].head);
+    if (seeds)
+      lbsim_buf_printf(out, " %*s", HALF_WIDTH, "+-95%");
+  }
+  lbsim_buf_append_str(out, "\n");
+}
+
+/* One figure: "-" when unknown. A count is a mean, with a decimal, over seeds. */
+static void sweep_cell(lbsim_buf_t *out, size_t c, const lbsim_estimate_t *e) {
+  lbsim_figure_t f = sweep_columns[c].figure;
+  double scale = sweep_columns[c].percent ? 100.0 : 1.0;
+  int width = sweep_columns[c].width - (sweep_columns[c].percent ? 1 : 0);
+  int decimals = sweep_columns[c].decimals == 0 && e->seeds ? 1 : sweep_columns[c].decimals;
+  double v = e->mean[f];
+  if (isnan(v))
+    lbsim_buf_printf(out, " %*s", sweep_columns[c].width, "-");
+  else
+    lbsim_buf_printf(out, sweep_columns[c].sign ? " %+*.*f%s" : " %*.*f%s", width, decimals, v * scale,
+                     sweep_columns[c].percent ? "%" : "");
+  if (!e->seeds)
+    return;
+  char half[32] = "-";
+  if (!isnan(e->half[f]))
+    snprintf(half, sizeof(half), "+-%.*f%s", decimals, e->half[f] * scale, sweep_columns[c].percent ? "%" : "");
+  lbsim_buf_printf(out, " %*s", HALF_WIDTH, half);
 }
 
 static void text_sweep_row(lbsim_report_t *r, const lbsim_sweep_row_t *row) {
   lbsim_buf_t *out = &r->out;
-  const lbsim_fleet_t *b = row->fleet;
-  const lbsim_stats_t *s = &b->stats;
-  const lbsim_counts_t *c = &s->total;
+  const lbsim_estimate_t *e = row->figures;
   for (uint32_t k = 0; k < row->nparams; k++) {
     if (row->unused & (1u << k))
       lbsim_buf_printf(out, "%12s ", "-");
     else
       lbsim_buf_printf(out, "%12.15g ", row->values[k]);
   }
-  lbsim_buf_printf(out, "%-18s", b->policy_name);
-  for (size_t k = 0; k < LBSIM_ARRAY_SIZE(table_quantiles); k++) {
-    lbsim_buf_append_str(out, " ");
-    latency(out, 9, lbsim_report_quantile_ms(c, table_quantiles[k]));
-  }
-  if (c->requests)
-    lbsim_buf_printf(out, " %7.2f%%", 100.0 * (double)c->ok / (double)c->requests);
-  else
-    lbsim_buf_printf(out, " %8s", "-");
-  if (c->judged)
-    lbsim_buf_printf(out, " %7.1f%% %+10.2f", 100.0 * lbsim_report_share_to_fastest(c),
-                     lbsim_report_mean_regret_ms(c));
-  else
-    lbsim_buf_printf(out, " %8s %10s", "-", "-");
-  lbsim_buf_printf(out, " %9llu", (unsigned long long)s->majority_switches);
-  if (s->rounds)
-    lbsim_buf_printf(out, " %8.1f%%", 100.0 * lbsim_report_top_share(s));
-  else
-    lbsim_buf_printf(out, " %9s", "-");
+  lbsim_buf_printf(out, "%-18s", row->policy);
+  for (size_t c = 0; c < NCOLUMNS; c++)
+    sweep_cell(out, c, e);
   if (row->unused) {
     lbsim_buf_append_str(out, "  (does not use");
     for (uint32_t k = 0, first = 1; k < row->nparams; k++)

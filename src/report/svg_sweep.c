@@ -39,6 +39,7 @@ typedef struct plot_s {
    * linear axis crowds the small ones together and a log one has no 0. */
   bool categorical;
   double scale;           /* 100 for shares, shown as percentages */
+  bool nonnegative;       /* no value below 0: nor are the bands */
 } plot_t;
 
 /* Where the i-th value of the first parameter is drawn. */
@@ -54,6 +55,19 @@ static double py(const plot_t *pl, double v) {
 
 static double value(const plot_t *pl, const line_t *l, uint32_t i) {
   return pl->p->values[(size_t)(l->base + i * pl->stride) * pl->p->npolicies + l->policy];
+}
+
+/* The band around point i of a line: false where it has none. */
+static bool band(const plot_t *pl, const line_t *l, uint32_t i, double *low, double *high) {
+  if (pl->p->half == NULL)
+    return false;
+  size_t at = (size_t)(l->base + i * pl->stride) * pl->p->npolicies + l->policy;
+  double v = pl->p->values[at], h = pl->p->half[at];
+  if (!isfinite(v) || !isfinite(h))
+    return false;
+  *low = pl->nonnegative && v - h < 0 ? 0 : v - h;
+  *high = v + h;
+  return true;
 }
 
 /* The lines, policy by policy; a policy's lines for each value of the other
@@ -105,10 +119,14 @@ static void fit(plot_t *pl, const line_t *lines, uint32_t nlines) {
   lo = INFINITY, hi = -INFINITY;
   for (uint32_t k = 0; k < nlines; k++)
     for (uint32_t i = 0; i < (lines[k].flat ? 1 : pl->x_axis->nvalues); i++) {
-      double v = value(pl, &lines[k], i);
+      double v = value(pl, &lines[k], i), low, high;
       if (isfinite(v)) {
         lo = fmin(lo, v);
         hi = fmax(hi, v);
+      }
+      if (band(pl, &lines[k], i, &low, &high)) {
+        lo = fmin(lo, low);
+        hi = fmax(hi, high);
       }
     }
   if (!isfinite(lo)) /* nothing known: an empty frame */
@@ -177,6 +195,38 @@ static void style(const plot_t *pl, const line_t *lines, uint32_t nlines, uint32
   }
 }
 
+/* The interval around a line: one polygon per run of points that have one. */
+static void draw_band(FILE *out, const plot_t *pl, const line_t *l, const char *color) {
+  const lbsim_sweep_axis_t *xa = pl->x_axis;
+  double low, high;
+  if (l->flat) {
+    if (band(pl, l, 0, &low, &high))
+      fprintf(out, "<rect class=\"band\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" "
+              "fill-opacity=\"0.15\"/>\n", X0, py(pl, high), PLOT_W, py(pl, low) - py(pl, high), color);
+    return;
+  }
+  for (uint32_t i = 0; i < xa->nvalues;) {
+    uint32_t end = i;
+    while (end < xa->nvalues && band(pl, l, end, &low, &high))
+      end++;
+    if (end == i) {
+      i++;
+      continue;
+    }
+    fprintf(out, "<polygon class=\"band\" fill=\"%s\" fill-opacity=\"0.15\" stroke=\"none\" points=\"", color);
+    for (uint32_t k = i; k < end; k++) {
+      band(pl, l, k, &low, &high);
+      fprintf(out, "%.1f,%.1f ", px(pl, k), py(pl, high));
+    }
+    for (uint32_t k = end; k-- > i;) {
+      band(pl, l, k, &low, &high);
+      fprintf(out, "%.1f,%.1f ", px(pl, k), py(pl, low));
+    }
+    fputs("\"/>\n", out);
+    i = end;
+  }
+}
+
 /* A point of line k: a hollow shape of its own, so that lines meeting at a
  * point all show there. */
 static void marker(FILE *out, uint32_t k, double x, double y, const char *color) {
@@ -202,6 +252,7 @@ static void draw_line(FILE *out, const plot_t *pl, uint32_t k, const line_t *l, 
   fputs("\" data-label=\"", out);
   lbsim_svg_escape(out, label);
   fprintf(out, "\" data-flat=\"%s\">\n", l->flat ? "true" : "false");
+  draw_band(out, pl, l, color);
   if (l->flat) {
     /* Run once: the same value across the whole range. */
     double v = value(pl, l, 0);
@@ -280,6 +331,9 @@ int lbsim_svg_sweep_write(FILE *out, const lbsim_sweep_plot_t *p) {
     return LBSIM_EINVAL;
   plot_t pl = {.p = p, .x_axis = &s->axes[0], .stride = s->combinations / s->axes[0].nvalues};
   pl.scale = lbsim_sweep_metric_is_share(s->metric) ? 100 : 1;
+  pl.nonnegative = true;
+  for (size_t i = 0; i < (size_t)s->combinations * p->npolicies; i++)
+    pl.nonnegative = pl.nonnegative && !(p->values[i] < 0);
   line_t *lines = malloc((size_t)pl.stride * p->npolicies * sizeof(*lines));
   if (lines == NULL)
     return LBSIM_ENOMEM;
@@ -308,7 +362,9 @@ int lbsim_svg_sweep_write(FILE *out, const lbsim_sweep_plot_t *p) {
   fprintf(out, "<g class=\"sweep\" data-metric=\"%s\" data-x=\"%s\" data-x-scale=\"%s\" data-y-scale=\"%s\">\n",
           lbsim_sweep_metric_name(s->metric), lbsim_sweep_param_name(pl.x_axis->param),
           pl.categorical ? "categorical" : pl.x.log ? "log" : "linear", pl.y.log ? "log" : "linear");
-  axes(out, &pl, lbsim_sweep_param_label(pl.x_axis->param), lbsim_sweep_metric_label(s->metric));
+  char x_label[96];
+  lbsim_sweep_param_label(pl.x_axis->param, x_label, sizeof(x_label));
+  axes(out, &pl, x_label, lbsim_sweep_metric_label(s->metric));
   const char *color, *dash;
   for (uint32_t k = 0; k < nlines; k++) {
     style(&pl, lines, nlines, k, &color, &dash);

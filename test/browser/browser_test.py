@@ -195,8 +195,14 @@ def test_compare_has_a_panel_per_policy_on_the_same_axes():
 
 
 def test_the_page_keeps_the_linkerd_replay_after_lbsim_exits():
-    lb = Lbsim(["--replay", "linkerd", "--time-scale", "0.1", "-s", "1"])
+    # The browser first: the replay lasts 6 s, and a loaded machine can take
+    # longer than that to start Chromium.
     d = browser()
+    try:
+        lb = Lbsim(["--replay", "linkerd", "--time-scale", "0.1", "-s", "1"])
+    except BaseException:
+        quit_browser(d)
+        raise
     try:
         d.get(lb.url)
         wait_js(d, "document.body.dataset.state === 'ended'", 30, "the run ends")

@@ -595,10 +595,10 @@ def test_admin_endpoint_changes_backends():
     check("backend 3 capacity 0 -> 4 (admin)" in err, err)
 
 
-def test_admin_examples_of_the_readme_work_with_curl():
-    """The README's curl commands, as written there, against a running lbsim."""
-    readme = open(os.path.join(os.path.dirname(__file__), "..", "..", "README.md")).read()
-    section = readme[readme.index("## Runtime control and metrics"):]
+def test_admin_examples_of_the_reference_work_with_curl():
+    """The curl commands of docs/reference.md, as written there, against a running lbsim."""
+    reference = open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "reference.md")).read()
+    section = reference[reference.index("## Admin API and metrics"):]
     section = section[:section.index("\n## ", 1)]
     cmds = [l.split("#")[0].strip() for l in re.findall(r"^curl [^\n]+", section, re.M)]
     check(len(cmds) >= 5, cmds)

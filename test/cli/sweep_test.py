@@ -148,6 +148,38 @@ def test_sweep_rows_are_the_single_runs():
               "%s: sweep %r, alone %r" % (args, {k: r[k] for k in keys}, {k: summary[k] for k in keys}))
 
 
+def test_every_option_that_changes_a_run_sweeps_as_it_runs_alone():
+    # The option table decides what can be swept: each option below, swept,
+    # gives the rows that the same command line with its value gives alone
+    # (--duration with --time-scale multiplied as on the command line).
+    code, out, _ = run(["--sweep", "help"])
+    check(code == 0, out)
+    listed = re.findall(r"^  ([a-z][a-z0-9-]*) ", out, re.M)
+    for name in ("alpha", "burst", "net-delay", "error-rate", "latency", "duration", "time-scale", "timeout",
+                 "drift-step", "sleep", "client-idle", "failure-latency", "clients", "subset", "warmup"):
+        check(name in listed, "%s is not sweepable: %s" % (name, listed))
+    check("port-base" not in listed and "seed" not in listed and "format" not in listed, listed)
+    cases = [("net-delay", "0.5,3"), ("error-rate", "0,0.2"), ("latency", "8,40"), ("timeout", "0.02,5"),
+             ("drift-step", "0,50"), ("time-scale", "0.5,2"), ("warmup", "0,1"), ("clients", "1,3")]
+    keys = ["requests", "ok", "failed", "p50_ms", "p99_ms", "to_fastest", "regret_ms", "rounds", "majority_switches"]
+    base = ["-n", "3", "--duration", "3", "--sleep", "0.2", "--latency", "5:60", "--drift-period", "0.5",
+            "--burst", "10", "-s", "4", "-f", "json"]
+    for name, values in cases:
+        out, err = ok_run(base + ["--sweep", "%s=%s" % (name, values)])
+        start, rows = json_rows(out)
+        check(start["sweep"]["params"] == [name] and len(rows) == 2, (name, rows))
+        for r in rows:
+            value = r["params"][name]
+            code, single, err = run(base + ["--clock", "virtual", "--%s" % name, repr(value)])
+            check(code == 0, err)
+            summary = [json.loads(l) for l in single.splitlines() if '"type":"summary"' in l][0]
+            check({k: summary[k] for k in keys} == {k: r[k] for k in keys},
+                  "--%s %s: swept %r, alone %r" % (name, value, {k: r[k] for k in keys},
+                                                  {k: summary[k] for k in keys}))
+        check([r[k] for k in keys for r in rows[:1]] != [r[k] for k in keys for r in rows[1:]],
+              "--sweep %s=%s: both rows alike: the value is not applied" % (name, values))
+
+
 def test_sweep_is_reproducible():
     args = BASE + ["--sweep", "explore=0:0.2:0.1", "--sweep", "backends=2,4", "--compare", "ema-greedy,ema-softmax"]
     first, _ = ok_run(args)
@@ -234,7 +266,7 @@ def test_sweep_report_draws_a_line_per_policy_and_other_value():
             check(len(points) == 3 and len(markers) == 3, points)  # alpha 0.2, 0.5, 0.8
         check([l.get("data-flat") for l in lines] == ["false", "false", "true", "true"], labels)
         check(all(l.find(SVG + "line") is not None for l in lines[2:]), "flat lines")
-        check("alpha (EMA weight of the newest sample)" in texts, texts)
+        check("alpha (EMA weight of the newest latency sample)" in texts, texts)
         check("requests that succeeded (%)" in texts, texts)
         check(sum(1 for t in texts if t.startswith("ema-greedy, explore=")) == 2, texts)  # the legend
         check(plot.get("data-x-scale") == "linear", plot.attrib)
@@ -258,7 +290,7 @@ def test_sweep_report_reads_as_its_reader_needs():
                        "--sweep-metric", "regret"])
         plot, lines, texts = svg_lines(path)
         check(plot.get("data-x-scale") == "categorical", plot.attrib)
-        check("explore (probability of a random other pick), the values evenly spaced" in texts, texts)
+        check("explore (probability of picking a random other backend), the values evenly spaced" in texts, texts)
         ticks = [float(t.get("x")) for t in plot.iter(SVG + "text") if t.get("class") == "tick" and
                  float(t.get("y")) > 490]
         check(len(ticks) == 4 and abs((ticks[1] - ticks[0]) - (ticks[3] - ticks[2])) < 0.2, ticks)

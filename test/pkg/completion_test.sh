@@ -44,6 +44,7 @@ expect() {
 help_long_options() { "$LBSIM" --help | grep -oE '^ +(-[A-Za-z0-9], )?--[a-z0-9-]+' | grep -oE -- '--[a-z0-9-]+'; }
 help_short_options() { "$LBSIM" --help | grep -oE '^  -[A-Za-z0-9],' | tr -d ' ,'; }
 policies() { "$LBSIM" --policy help | sed -n 's/^  \([a-z0-9-]*\) .*/\1/p'; }
+sweepables() { "$LBSIM" --sweep help | sed -n 's/^  \([a-z0-9-]*\) .*/\1/p'; }
 
 # The names lbsim lists when it refuses a value: "... (linkerd or tower)".
 names_in_error() {
@@ -120,8 +121,8 @@ test_clock_replay_format_and_jitter_names_are_lbsim_s() {
 
 test_sweep_names_and_metrics_are_lbsim_s() {
     local names got
-    names=$(names_in_error --sweep | sed 's/$/=/' | sort)
-    [ "$(echo "$names" | wc -l)" -ge 10 ] || fail "lbsim --sweep lists: $names"
+    names=$(sweepables | sed 's/$/=/' | sort)
+    [ "$(echo "$names" | wc -l)" -ge 20 ] || fail "lbsim --sweep help lists: $names"
     complete_words --sweep ""
     got=$(printf '%s\n' "${COMPREPLY[@]}" | sort)
     [ "$got" = "$names" ] || fail "--sweep completes [$(echo $got)], lbsim lists [$(echo $names)]"
@@ -130,7 +131,7 @@ test_sweep_names_and_metrics_are_lbsim_s() {
     got=$(printf '%s\n' "${COMPREPLY[@]}" | sort)
     [ "$got" = "$names" ] || fail "--sweep-metric completes [$(echo $got)], lbsim lists [$(echo $names)]"
     expect --sweep al "=>" alpha=
-    expect --sweep c "=>" choices= capacity= concurrency=
+    expect --sweep c "=>" choices= capacity= concurrency= client-idle= clients=
     expect --sweep-metric p9 "=>" p99 p999
     # The values are typed: nothing is offered after "NAME=", in any split of the words.
     expect --sweep alpha = "=>"
@@ -140,7 +141,7 @@ test_sweep_names_and_metrics_are_lbsim_s() {
     expect --sweep alpha = 0.1 --sweep-m "=>" --sweep-metric
     # What completes is accepted.
     local v
-    for v in $(names_in_error --sweep); do
+    for v in $(sweepables); do
         "$LBSIM" --sweep "$v=1" --help >/dev/null || fail "lbsim refuses --sweep $v=1"
     done
     for v in $(names_in_error --sweep-metric); do
@@ -160,6 +161,22 @@ test_files_complete_after_scenario_and_report() {
     expect --report "$dir/dr" "=>" "$dir/drafts" "$dir/dry.svg"
     expect --report "$dir/" "=>" "$dir/drafts" "$dir/dry.svg"
     expect --scenario = "$dir/o" "=>" "$dir/other"
+}
+
+test_merge_completes_its_options_and_files() {
+    local dir
+    dir=$(mktemp -d)
+    trap 'rm -rf "$dir"' RETURN
+    touch "$dir/part.0" "$dir/part.1" "$dir/plot.svg"
+    expect me "=>" merge
+    expect merge --f "=>" --format
+    expect merge --format "" "=>" text json
+    expect merge --sweep-metric p9 "=>" p99 p999
+    expect merge "$dir/part" "=>" "$dir/part.0" "$dir/part.1"
+    expect merge --report "$dir/pl" "=>" "$dir/plot.svg"
+    expect --resume "$dir/part.1" "=>" "$dir/part.1"
+    # What completes is accepted.
+    "$LBSIM" merge --help >/dev/null || fail "lbsim merge --help failed"
 }
 
 test_values_are_not_completed_as_options() {

@@ -18,7 +18,8 @@ import tempfile
 ARGS = None
 SKIP = 77
 
-# What `cmake --install` puts under the prefix, and the package under /usr.
+# What `cmake --install` puts under the prefix, and the package under /usr
+# (with the documentation's pages, pictures and example files: docs_files()).
 INSTALLED = [
     "bin/lbsim",
     "share/bash-completion/completions/lbsim",
@@ -26,8 +27,19 @@ INSTALLED = [
     "share/doc/lbsim/changelog.Debian.gz",
     "share/doc/lbsim/copyright",
     "share/doc/lbsim/examples/lbsim-backends@.service",
+    "share/doc/lbsim/examples/lbsim-sweep.sbatch",
     "share/man/man1/lbsim.1.gz",
 ]
+
+
+def installed():
+    """INSTALLED and docs/ as the source tree has it: beside the README, so that its links work."""
+    docs = []
+    for d, _, fs in os.walk(source("docs")):
+        docs += [os.path.join("share/doc/lbsim", os.path.relpath(os.path.join(d, f), ARGS.source_dir))
+                 for f in fs if f.endswith((".md", ".png", ".txt"))]
+    check(any(f.endswith("docs/reference.md") for f in docs), "no docs/reference.md in %s" % docs)
+    return sorted(INSTALLED + docs)
 
 # Lintian tags below error level that the package is known to get, and why.
 # Anything else (and any error) fails the test.
@@ -207,7 +219,7 @@ def test_install_puts_every_file_in_place():
     with tempfile.TemporaryDirectory() as tmp:
         prefix = os.path.join(tmp, "usr")
         root, files = install(prefix)
-        check(files == INSTALLED, "installed %s, expected %s" % (files, INSTALLED))
+        check(files == installed(), "installed %s, expected %s" % (files, installed()))
         r = run([os.path.join(root, "bin/lbsim"), "--version"])
         check(r.returncode == 0 and r.stdout.startswith("lbsim %s" % ARGS.version), r.stdout + r.stderr)
         with gzip.open(os.path.join(root, "share/man/man1/lbsim.1.gz"), "rb") as f:
@@ -277,7 +289,7 @@ def test_deb_package_holds_the_installed_files():
               "Section, Maintainer and a long Description")
         listing = run(["dpkg-deb", "-c", deb]).stdout.splitlines()
         files = sorted(l.split()[-1][len("./usr/"):] for l in listing if l.startswith("-"))
-        check(files == INSTALLED, "the package holds %s, cmake --install %s" % (files, INSTALLED))
+        check(files == installed(), "the package holds %s, cmake --install %s" % (files, installed()))
         check(all(" root/root " in l for l in listing), "owned by root")
         x = os.path.join(tmp, "x")
         run(["dpkg-deb", "-x", deb, x])

@@ -522,3 +522,75 @@ TEST(the_metastable_replay_is_a_row_of_options) {
   lbsim_config_free(&cfg);
   CHECK_BAD("linkerd, tower or metastable", "--replay", "storm");
 }
+
+/* ---- a sweep's description ------------------------------------------------- */
+
+typedef struct described_s {
+  char text[4096];
+} described_t;
+
+static void gather(void *data, const char *arg) {
+  described_t *d = data;
+  size_t len = strlen(d->text);
+  snprintf(d->text + len, sizeof(d->text) - len, "%s|", arg);
+}
+
+TEST(a_description_names_every_option_a_run_depends_on_and_reads_back) {
+  CHECK_EQ(PARSE("--sweep", "alpha=0.1:0.3:0.1", "--sweep", "rate=100,200", "--compare", "ema-greedy,round-robin",
+                 "--duration", "3", "--seed", "9", "--seeds", "4", "--jitter", "exp:0.1", "--latency", "5",
+                 "--time-scale", "2", "--format", "json", "--max-conns", "7", "-q"),
+           LBSIM_PARSE_RUN);
+  described_t d = {""}, again = {""};
+  lbsim_config_describe(&cfg, gather, &d);
+  /* Exact numbers, the swept values listed, --duration as it runs (scaled). */
+  CHECK_MSG(strstr(d.text, "|--sweep=alpha=0.1,0.2,0.3|--sweep=rate=100,200|") != NULL, "%s", d.text);
+  CHECK_MSG(strstr(d.text, "|--latency=5:5|") && strstr(d.text, "|--jitter=exp:0.1|"), "%s", d.text);
+  CHECK_MSG(strstr(d.text, "|--duration=6|") && strstr(d.text, "|--time-scale=2|"), "%s", d.text);
+  CHECK_MSG(strstr(d.text, "|--compare=ema-greedy,round-robin|") && !strstr(d.text, "--policy="), "%s", d.text);
+  CHECK_MSG(strstr(d.text, "|--seed=9|") && strstr(d.text, "|--seeds=4|"), "%s", d.text);
+  /* Neither the output nor the sockets' tuning. */
+  CHECK_MSG(!strstr(d.text, "--format") && !strstr(d.text, "--max-conns") && !strstr(d.text, "--quiet") &&
+                !strstr(d.text, "--concurrency"),
+            "%s", d.text);
+  lbsim_config_t copy;
+  lbsim_config_defaults(&copy);
+  for (char *arg = d.text, *bar; (bar = strchr(arg, '|')) != NULL; arg = bar + 1) {
+    *bar = '\0';
+    CHECK_MSG(lbsim_config_set(&copy, arg, err, sizeof(err)) == 0, "%s: %s", arg, err);
+  }
+  lbsim_config_describe(&copy, gather, &again);
+  d.text[0] = '\0';
+  lbsim_config_describe(&cfg, gather, &d);
+  CHECK_STR_EQ(again.text, d.text);
+  lbsim_config_free(&copy);
+  lbsim_config_free(&cfg);
+  CHECK(lbsim_config_set(&copy, "--format=json", err, sizeof(err)) == LBSIM_EINVAL);
+  CHECK(lbsim_config_set(&copy, "alpha=0.3", err, sizeof(err)) == LBSIM_EINVAL);
+}
+
+TEST(seeds_shard_and_resume_belong_to_a_sweep) {
+  const char *sweep[] = {"--sweep", "alpha=0.1,0.2", "--rounds", "3"};
+  CHECK_PARSE(LBSIM_PARSE_RUN, sweep[0], sweep[1], sweep[2], sweep[3], "--seed", "1", "--shard", "2/3", "--seeds",
+              "1", "--resume", "part.2");
+  CHECK_BAD("--seeds", "--clock", "virtual", "--rounds", "3", "--seeds", "2");
+  CHECK_BAD("--shard runs a share of a sweep: it needs --sweep", "--clock", "virtual", "--rounds", "3", "--shard",
+            "0/2");
+  CHECK_BAD("--resume", "--clock", "virtual", "--rounds", "3", "--resume", "x");
+  CHECK_BAD("--seeds '0'", sweep[0], sweep[1], sweep[2], sweep[3], "--seeds", "0");
+  CHECK_BAD("--seeds '1001'", sweep[0], sweep[1], sweep[2], sweep[3], "--seeds", "1001");
+  CHECK_BAD("K must be below N", sweep[0], sweep[1], sweep[2], sweep[3], "--seed", "1", "--shard", "3/3");
+  CHECK_BAD("N must be in 1..", sweep[0], sweep[1], sweep[2], sweep[3], "--seed", "1", "--shard", "0/0");
+  static const char *const bad_shards[] = {"1", "/2", "1/", "-1/2", " 1/2", "1/2x", "a/b", "99999999999999999999/2"};
+  for (size_t i = 0; i < sizeof(bad_shards) / sizeof(bad_shards[0]); i++)
+    CHECK_BAD("expected K/N", sweep[0], sweep[1], sweep[2], sweep[3], "--seed", "1", "--shard", bad_shards[i]);
+  CHECK_BAD("--shard needs --seed", sweep[0], sweep[1], sweep[2], sweep[3], "--shard", "0/2");
+  CHECK_BAD("--resume needs --seed", sweep[0], sweep[1], sweep[2], sweep[3], "--resume", "x");
+  CHECK_BAD("give --report to lbsim merge", sweep[0], sweep[1], sweep[2], sweep[3], "--seed", "1", "--shard", "0/2",
+            "--report", "x.svg");
+  CHECK_BAD("give --format to lbsim merge", sweep[0], sweep[1], sweep[2], sweep[3], "--seed", "1", "--shard", "0/2",
+            "--format", "json");
+  CHECK_BAD("--resume x.svg is also the --report", sweep[0], sweep[1], sweep[2], sweep[3], "--seed", "1", "--resume",
+            "x.svg", "--report", "x.svg");
+  CHECK_BAD("at most 1000000", "--sweep", "alpha=0.0001:1:0.0001", sweep[2], sweep[3], "--compare",
+            "ema-greedy,ema-softmax", "--seeds", "100");
+}

@@ -121,3 +121,34 @@ TEST(action_parse_serves_the_admin_endpoint_too) {
   CHECK_NEAR(ev.value, 2000, 0);
   CHECK_STR_EQ(lbsim_action_name(LBSIM_ACTION_ERROR_RATE), "error-rate");
 }
+
+TEST(a_formatted_script_reads_back_as_itself) {
+  const char *text = "at 1m all jitter exp:0.1\n"
+                     "at 45s backend 2 up slow-start 10s x3\n"
+                     "at 1.5s backend 3 latency 2000ms  # stuck\n"
+                     "at 2s backend 1 error-rate 0.25\n"
+                     "at 2s backend 1 capacity 7\n"
+                     "at 3s backend 2 down\n"
+                     "at 3s all jitter none\n";
+  lbsim_scenario_t sc, again;
+  char err[200];
+  CHECK_EQ(lbsim_scenario_parse(&sc, text, "t", 3, err, sizeof(err)), 0);
+  lbsim_buf_t a = LBSIM_BUF_INIT, b = LBSIM_BUF_INIT;
+  lbsim_scenario_format(&sc, &a);
+  lbsim_buf_append(&a, "", 1);
+  CHECK_STR_EQ(a.data, "at 1.5s backend 3 latency 2000ms\n"
+                       "at 2s backend 1 error-rate 0.25\n"
+                       "at 2s backend 1 capacity 7\n"
+                       "at 3s backend 2 down\n"
+                       "at 3s all jitter none\n"
+                       "at 45s backend 2 up slow-start 10s x3\n"
+                       "at 60s all jitter exp:0.1\n");
+  CHECK_EQ(lbsim_scenario_parse(&again, a.data, "t", 3, err, sizeof(err)), 0);
+  lbsim_scenario_format(&again, &b);
+  lbsim_buf_append(&b, "", 1);
+  CHECK_STR_EQ(a.data, b.data);
+  lbsim_buf_free(&a);
+  lbsim_buf_free(&b);
+  lbsim_scenario_free(&sc);
+  lbsim_scenario_free(&again);
+}

@@ -11,7 +11,7 @@
 #include "lbsim/balancer/policy.h"
 #include "lbsim/cli/sweep.h"
 
-static char err[2048];
+static char err[512];
 
 /* Adds each spec (NULL-terminated) to a fresh sweep; the result of the last. */
 static int sweep_of(lbsim_sweep_t *s, const char *first, ...) {
@@ -67,8 +67,8 @@ TEST(lists_and_ranges) {
   lbsim_sweep_t s;
   CHECK(SWEEP(&s, "alpha=0.1,0.3,0.9", "explore=0:0.1:0.05", "burst=10,20:40:10") == 0);
   CHECK_EQ(s.naxes, 3);
-  CHECK_EQ(s.axes[0].param, LBSIM_SWEEP_ALPHA);
-  CHECK_EQ(s.axes[1].param, LBSIM_SWEEP_EXPLORE);
+  CHECK_STR_EQ(lbsim_sweep_param_name(s.axes[0].param), "alpha");
+  CHECK_STR_EQ(lbsim_sweep_param_name(s.axes[1].param), "explore");
   CHECK_VALUES(&s, 0, 0.1, 0.3, 0.9);
   CHECK_VALUES(&s, 1, 0, 0.05, 0.1);
   CHECK_VALUES(&s, 2, 10, 20, 30, 40);
@@ -109,60 +109,65 @@ TEST(a_range_ends_within_half_a_step_of_its_end) {
   lbsim_sweep_free(&s);
 }
 
-TEST(every_parameter_is_the_option_of_its_name) {
-  const char *names[] = {"alpha",
-                         "explore",
-                         "temperature",
-                         "decay",
-                         "choices",
-                         "burst",
-                         "capacity",
-                         "rate",
-                         "concurrency",
-                         "backends",
-                         "timeout",
-                         "deadline",
-                         "retries",
-                         "retry-backoff",
-                         "retry-backoff-max",
-                         "retry-backoff-multiplier",
-                         "retry-budget",
-                         "retry-throttle",
-                         "outlier-consecutive-5xx",
-                         "outlier-consecutive-local-origin",
-                         "outlier-interval",
-                         "outlier-base-ejection-time",
-                         "outlier-max-ejection-time",
-                         "outlier-max-ejection-percent",
-                         "outlier-enforcing-consecutive-5xx",
-                         "outlier-enforcing-local-origin",
-                         "outlier-enforcing-success-rate",
-                         "outlier-success-rate-minimum-hosts",
-                         "outlier-success-rate-request-volume",
-                         "outlier-success-rate-stdev-factor",
-                         "lb-slow-start",
-                         "lb-slow-start-aggression",
-                         "lb-slow-start-min-weight"};
-  CHECK_EQ(sizeof(names) / sizeof(names[0]), LBSIM_SWEEP_PARAMS);
-  for (int p = 0; p < LBSIM_SWEEP_PARAMS; p++) {
-    CHECK_STR_EQ(lbsim_sweep_param_name((lbsim_sweep_param_t)p), names[p]);
-    CHECK(strchr(lbsim_sweep_param_label((lbsim_sweep_param_t)p), '(') != NULL || p == LBSIM_SWEEP_BACKENDS ||
-          p == LBSIM_SWEEP_SLOW_START_AGGRESSION);
+TEST(every_option_that_changes_a_run_and_takes_a_number_can_be_swept) {
+  /* Read from the option table: what changes a run on either clock... */
+  const char *names[64];
+  uint32_t n = lbsim_config_sweepables(names, 64);
+  const char *expected[] = {"backends", "latency", "drift-period", "drift-step", "latency-floor", "latency-ceil",
+                            "alpha", "explore", "burst", "sleep", "rounds", "duration", "requests", "timeout",
+                            "failure-latency", "client-idle", "clients", "subset", "warmup", "deadline",
+                            "retries", "retry-backoff", "retry-backoff-max", "retry-backoff-multiplier",
+                            "retry-budget", "retry-throttle", "outlier-consecutive-5xx",
+                            "outlier-consecutive-local-origin", "outlier-interval", "outlier-base-ejection-time",
+                            "outlier-max-ejection-time", "outlier-max-ejection-percent",
+                            "outlier-enforcing-consecutive-5xx", "outlier-enforcing-local-origin",
+                            "outlier-enforcing-success-rate", "outlier-success-rate-minimum-hosts",
+                            "outlier-success-rate-request-volume", "outlier-success-rate-stdev-factor",
+                            "lb-slow-start", "lb-slow-start-aggression", "lb-slow-start-min-weight", "decay",
+                            "choices", "temperature", "rate", "concurrency", "interval", "net-delay", "capacity",
+                            "error-rate", "time-scale"};
+  for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
+    const char *why;
+    int p = lbsim_config_sweepable(expected[i], &why);
+    CHECK_MSG(p >= 0, "--sweep %s: %s", expected[i], why);
+    CHECK_STR_EQ(lbsim_sweep_param_name(p), expected[i]);
+    char label[96];
+    lbsim_sweep_param_label(p, label, sizeof(label));
+    CHECK(strncmp(label, expected[i], strlen(expected[i])) == 0);
     /* Its range is the option's. */
-    const char *expected;
-    CHECK(lbsim_config_check_number(names[p], -1, &expected) == LBSIM_EINVAL);
-    CHECK(expected != NULL && strlen(expected) > 5);
+    const char *range;
+    CHECK(lbsim_config_check_number(expected[i], -1, &range) == LBSIM_EINVAL);
+    CHECK(range != NULL && strlen(range) > 5);
   }
+  CHECK_EQ(n, sizeof(expected) / sizeof(expected[0]));
+  /* ... not the sockets alone, the output, which runs a sweep has, or what is not a number. */
+  static const char *const not_swept[] = {"port-base", "max-conns", "pool-size", "header-timeout", "format",
+                                          "seed", "seeds", "sweep", "shard", "policy", "compare", "jitter",
+                                          "scenario", "subset-mode", "quiet", "speed", "retry-on", "weights",
+                                          "outlier-ejection", "outlier-split-local-origin"};
+  for (size_t i = 0; i < sizeof(not_swept) / sizeof(not_swept[0]); i++) {
+    const char *why;
+    CHECK_MSG(lbsim_config_sweepable(not_swept[i], &why) == -1 && why != NULL, "--sweep %s accepted", not_swept[i]);
+  }
+  char label[96];
+  lbsim_sweep_param_label(lbsim_config_sweepable("rate", &(const char *){NULL}), label, sizeof(label));
+  CHECK_STR_EQ(label, "rate (requests/s)");
+  lbsim_sweep_param_label(lbsim_config_sweepable("alpha", &(const char *){NULL}), label, sizeof(label));
+  CHECK_STR_EQ(label, "alpha (EMA weight of the newest latency sample)");
+  lbsim_sweep_param_label(lbsim_config_sweepable("concurrency", &(const char *){NULL}), label, sizeof(label));
+  CHECK_STR_EQ(label, "concurrency");
   lbsim_sweep_t s;
-  CHECK(SWEEP(&s, "capacity=0,5", "backends=1,4096", "choices=0,2", "concurrency=1,8") == 0);
+  CHECK(SWEEP(&s, "capacity=0,5", "backends=1,4096", "choices=0,2", "concurrency=1,8", "latency=5:50:15",
+              "net-delay=0,0.5", "error-rate=0,0.1", "duration=1,2", "time-scale=0.5,1") == 0);
   lbsim_sweep_free(&s);
 }
 
 TEST(bad_specs_are_refused_with_one_line) {
-  CHECK_BAD_SWEEP("unknown --sweep parameter 'speed'", "speed=1,2");
-  CHECK_BAD_SWEEP("alpha, explore, temperature, decay, choices, burst, capacity, rate, concurrency, backends, timeout",
-                  "speed=1");
-  CHECK_BAD_SWEEP("lb-slow-start-aggression or lb-slow-start-min-weight", "speed=1");
+  CHECK_BAD_SWEEP("--sweep speed: no such option (lbsim --sweep help lists what can be swept)", "speed=1,2");
+  CHECK_BAD_SWEEP("--sweep port-base: it does not change what a virtual run does", "port-base=1,2");
+  CHECK_BAD_SWEEP("--sweep seed: give --seeds S", "seed=1,2");
+  CHECK_BAD_SWEEP("--sweep policy: not a number: --compare", "policy=1");
+  CHECK_BAD_SWEEP("--sweep jitter: its value is not a number", "jitter=1");
   CHECK_BAD_SWEEP("expected alpha=V1,V2,... or alpha=A:B:STEP", "alpha");
   CHECK_BAD_SWEEP("no values", "alpha=");
   CHECK_BAD_SWEEP("an empty value", "alpha=0.1,,0.2");
@@ -272,7 +277,7 @@ TEST(the_tools_around_the_pick_are_swept_into_their_settings) {
   lbsim_sweep_t s = {0};
   lbsim_config_t cfg;
   lbsim_config_defaults(&cfg);
-  double v[4];
+  double v[LBSIM_SWEEP_PARAMS];
   CHECK(SWEEP(&s, "retries=3", "retry-budget=20", "retry-throttle=8", "deadline=0.5") == 0);
   lbsim_sweep_values(&s, 0, v);
   lbsim_sweep_apply(&s, v, &cfg);
@@ -297,8 +302,7 @@ TEST(the_tools_around_the_pick_are_swept_into_their_settings) {
 
 TEST(metrics_by_name) {
   lbsim_sweep_t s = {0};
-  const char *names[] = {"p50",    "p99",      "p999",      "success",      "fastest",
-                         "regret", "switches", "top_share", "amplification"};
+  const char *names[] = {"p50", "p99", "p999", "success", "fastest", "regret", "switches", "top_share"};
   CHECK_EQ(sizeof(names) / sizeof(names[0]), LBSIM_SWEEP_METRICS);
   for (int m = 0; m < LBSIM_SWEEP_METRICS; m++) {
     CHECK(lbsim_sweep_set_metric(&s, names[m], err, sizeof(err)) == 0);
@@ -307,23 +311,35 @@ TEST(metrics_by_name) {
     CHECK(strchr(lbsim_sweep_metric_label((lbsim_sweep_metric_t)m), '(') != NULL); /* a unit */
   }
   CHECK(lbsim_sweep_set_metric(&s, "p90", err, sizeof(err)) == LBSIM_EINVAL);
-  CHECK(strstr(err, "expected p50, p99, p999, success, fastest, regret, switches, top_share or amplification") != NULL);
+  CHECK(strstr(err, "expected p50, p99, p999, success, fastest, regret, switches or top_share") != NULL);
+}
+
+/* A metric of one run, through its figures as a sweep's row has them. */
+static double metric_of(const lbsim_stats_t *st, lbsim_sweep_metric_t m) {
+  lbsim_figures_t f;
+  lbsim_estimate_t e;
+  lbsim_figures_of(&f, st, 1.0);
+  lbsim_estimate(&e, &f, 1, 0);
+  double half = 0;
+  double v = lbsim_sweep_metric_value(m, &e, &half);
+  return isnan(half) ? v : -1; /* one run: no interval */
 }
 
 TEST(metric_values_of_a_run) {
   lbsim_stats_t st;
   CHECK(lbsim_stats_init(&st, 2) == 0);
-  CHECK(isnan(lbsim_sweep_metric_value(LBSIM_SWEEP_P99, &st)));
-  CHECK(isnan(lbsim_sweep_metric_value(LBSIM_SWEEP_FASTEST, &st)));
+  CHECK(isnan(metric_of(&st, LBSIM_SWEEP_P99)));
+  CHECK(isnan(metric_of(&st, LBSIM_SWEEP_FASTEST)));
+  CHECK(isnan(metric_of(&st, LBSIM_SWEEP_SWITCHES))); /* no round */
   lbsim_stats_pick(&st, 0);
   lbsim_stats_record(&st, 0, LBSIM_RESULT_OK, 10, 10, 8, true, 3);
   lbsim_stats_record(&st, 1, LBSIM_RESULT_TIMEOUT, 5000, 10000, 8, false, 1);
   lbsim_stats_end_round(&st);
-  CHECK_NEAR(lbsim_sweep_metric_value(LBSIM_SWEEP_SUCCESS, &st), 0.75, 1e-12);
-  CHECK_NEAR(lbsim_sweep_metric_value(LBSIM_SWEEP_FASTEST, &st), 0.75, 1e-12);
-  CHECK_NEAR(lbsim_sweep_metric_value(LBSIM_SWEEP_REGRET, &st), (3 * 2 + 9992) / 4.0, 1e-9);
-  CHECK_NEAR(lbsim_sweep_metric_value(LBSIM_SWEEP_P50, &st), 10, 0.5);
-  CHECK_EQ(lbsim_sweep_metric_value(LBSIM_SWEEP_SWITCHES, &st), 0);
+  CHECK_NEAR(metric_of(&st, LBSIM_SWEEP_SUCCESS), 0.75, 1e-12);
+  CHECK_NEAR(metric_of(&st, LBSIM_SWEEP_FASTEST), 0.75, 1e-12);
+  CHECK_NEAR(metric_of(&st, LBSIM_SWEEP_REGRET), (3 * 2 + 9992) / 4.0, 1e-9);
+  CHECK_NEAR(metric_of(&st, LBSIM_SWEEP_P50), 10, 0.5);
+  CHECK_EQ(metric_of(&st, LBSIM_SWEEP_SWITCHES), 0);
   lbsim_stats_free(&st);
 }
 
@@ -449,7 +465,16 @@ TEST(a_sweep_refuses_what_it_cannot_run) {
   CHECK_BAD_LINE("--sweep-metric chooses what a sweep's --report plots: it needs --sweep", "--sweep-metric", "p50");
   CHECK_BAD_LINE("give --report FILE.svg too", "--sweep", "alpha=0.1", "-r", "1", "--sweep-metric", "p50");
   CHECK_BAD_LINE("invalid --sweep-metric 'p90'", "--sweep-metric", "p90");
-  CHECK_BAD_LINE("unknown --sweep parameter", "--sweep", "sleep=1", "-r", "1");
+  CHECK_BAD_LINE("--sweep port-base: it does not change what a virtual run does", "--sweep", "port-base=1", "-r",
+                 "1");
+  /* Each combination needs an end, and a floor below the ceiling. */
+  CHECK_BAD_LINE("--sweep leaves a run without an end", "--sweep", "rounds=0,5");
+  CHECK_EQ(PARSE("--sweep", "rounds=0,5", "--duration", "3"), LBSIM_PARSE_RUN);
+  lbsim_config_free(&cfg);
+  CHECK_BAD_LINE("--sweep puts --latency-floor (3000) above --latency-ceil (2000)", "--sweep",
+                 "latency-floor=10,3000", "-r", "1");
+  CHECK_BAD_LINE("--sweep puts --latency-floor (50) above --latency-ceil (20)", "--sweep", "latency-ceil=20,3000",
+                 "-r", "1");
   /* Every run must hold the backends the scenario changes. */
   CHECK_BAD_LINE("--sweep backends goes down to 3, but the scenario changes backend 4", "--replay", "tower",
                  "--sweep", "backends=3,10");

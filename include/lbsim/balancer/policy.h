@@ -118,6 +118,10 @@ struct lbsim_policy_s {
   void *state;
 };
 
+/* The LBSIM_POLICY_USES_* flag of an option by name ("alpha"); 0 for the
+ * options every policy depends on (the backends, the traffic, the clock). */
+uint32_t lbsim_policy_uses_option(const char *option);
+
 /* The registry. */
 const lbsim_policy_ops_t *lbsim_policy_find(const char *name);
 /* Every policy, NULL-terminated, in registry order. */

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "lbsim/balancer/result.h"
+#include "lbsim/base/buf.h"
 #include "lbsim/base/rng.h"
 
 /* What --retry-on names: the failures retried. */
@@ -64,6 +65,9 @@ bool lbsim_retry_on(uint32_t on, lbsim_result_t result);
 /* "connect,reset,timeout,5xx" (any of them, in any order) into *on.
  * 0, or LBSIM_EINVAL with the reason in err. */
 int lbsim_retry_on_parse(const char *text, uint32_t *on, char *err, size_t errlen);
+
+/* `on` as --retry-on takes it, its kinds in the order above. */
+void lbsim_retry_on_format(uint32_t on, lbsim_buf_t *out);
 
 /* The wait before retry number `retry` (1: the first retry), drawn from rng. */
 uint64_t lbsim_retry_backoff_ns(const lbsim_retry_config_t *cfg, uint32_t retry, lbsim_rng_t *rng);

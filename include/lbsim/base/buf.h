@@ -41,6 +41,9 @@ int lbsim_buf_printf(lbsim_buf_t *buf, const char *fmt, ...) __attribute__((form
  * printf's "%.*f" writes it, without printf on the common path. */
 int lbsim_buf_fixed(lbsim_buf_t *buf, double v, int decimals);
 int lbsim_buf_u64(lbsim_buf_t *buf, uint64_t v);
+/* A finite number in the fewest digits (15, 16 or 17) that read back as
+ * exactly v: 0.1 stays 0.1, and no bit is lost. */
+int lbsim_buf_exact(lbsim_buf_t *buf, double v);
 /* Drops the first n bytes. */
 void lbsim_buf_consume(lbsim_buf_t *buf, size_t n);
 void lbsim_buf_free(lbsim_buf_t *buf);

@@ -49,6 +49,14 @@ typedef enum lbsim_clock_kind_e {
 
 struct lbsim_format_s;      /* an output format (report.h) */
 
+/* The options that --time-scale multiplies, as they were given. */
+typedef struct lbsim_time_scaled_s {
+  double duration_s;
+  double warmup_s;
+  double interval_s;
+  uint64_t requests;
+} lbsim_time_scaled_t;
+
 typedef struct lbsim_config_s {
   lbsim_role_t role;
 
@@ -132,7 +140,9 @@ typedef struct lbsim_config_s {
   lbsim_clock_kind_t clock;
   bool clock_given;               /* --clock was on the command line */
   double net_delay_ms;            /* virtual clock: network and HTTP cost of one request */
-  lbsim_sweep_t sweep;            /* --sweep, --sweep-metric (naxes 0: no sweep) */
+  lbsim_sweep_t sweep;            /* --sweep, --sweep-metric, --seeds, --shard (naxes 0: no sweep) */
+  lbsim_time_scaled_t given;      /* --duration, --warmup, --interval, --requests before --time-scale */
+  char resume_path[1024];         /* --resume FILE, or "" */
 
   /* run */
   uint64_t seed;
@@ -145,6 +155,7 @@ typedef enum lbsim_parse_result_e {
   LBSIM_PARSE_HELP,         /* --help: print usage, exit 0 */
   LBSIM_PARSE_VERSION,      /* --version: print version, exit 0 */
   LBSIM_PARSE_POLICIES,     /* --policy help: list the policies, exit 0 */
+  LBSIM_PARSE_SWEEPABLE,    /* --sweep help: list what a sweep can vary, exit 0 */
   LBSIM_PARSE_ERROR         /* err holds the one-line reason: exit 2 */
 } lbsim_parse_result_t;
 
@@ -157,6 +168,30 @@ void lbsim_config_free(lbsim_config_t *cfg);
 void lbsim_config_usage(FILE *out);
 /* --policy help */
 void lbsim_config_list_policies(FILE *out);
+/* --sweep help */
+void lbsim_config_list_sweepables(FILE *out);
+
+/* ---- what a sweep varies: the option table's own options ---------------------
+ * Every option that changes what a run does (not the sockets alone, not the
+ * output, not which runs a sweep has) and takes one number can be swept;
+ * --latency as one latency for every backend. Options are named by their
+ * index in the table. */
+
+/* The index of the sweepable option `name`, or -1 with *why set (why it
+ * cannot be swept, for a message). */
+int lbsim_config_sweepable(const char *name, const char **why);
+/* Their names in the table's order, at most max of them: how many. */
+uint32_t lbsim_config_sweepables(const char **names, uint32_t max);
+const char *lbsim_config_option_name(int option);
+/* What a plot's axis says of it in parentheses: its --help when that is a
+ * short plain phrase ("EMA weight of the newest latency sample"), else the
+ * unit of its value ("ms", "s", "requests/s"); NULL: neither. */
+const char *lbsim_config_option_meaning(int option);
+/* The traffic shape (lbsim_shape_t) that sweeping it chooses, or -1. */
+int lbsim_config_option_shape(int option);
+/* Sets it to v as the command line would: the traffic shape it chooses,
+ * what --time-scale multiplies multiplied by it. */
+void lbsim_config_set_number(lbsim_config_t *cfg, int option, double v);
 
 /* A value of a numeric option (by its long name), read and checked as the
  * command line reads and checks it: its range, and a whole number for an
@@ -165,6 +200,19 @@ void lbsim_config_list_policies(FILE *out);
  * than after their option (sweeps). */
 int lbsim_config_number(const char *option, const char *text, double *value, const char **expected);
 int lbsim_config_check_number(const char *option, double value, const char **expected);
+
+/* What decides a virtual run's outcome (not its output): every option that
+ * affects one, in the option table's order, each as "--name=value" with
+ * every number exact, the scenario as its script (lbsim_scenario_format),
+ * one --sweep per swept parameter with its values listed, and --seed.
+ * Options at their defaults are there too, so that two descriptions are
+ * alike exactly when the runs are. A sweep's shards and resume files start
+ * with it. arg(data, "--alpha=0.3") is called once per option given. */
+void lbsim_config_describe(const lbsim_config_t *cfg, void (*arg)(void *data, const char *text), void *data);
+/* Applies one "--name=value" of a description as the command line would,
+ * without the checks of the line as a whole. A described scenario is
+ * skipped: a merge runs nothing. 0, or LBSIM_EINVAL with err set. */
+int lbsim_config_set(lbsim_config_t *cfg, const char *text, char *err, size_t errlen);
 
 /* Whether any tool around the pick is on (a deadline, retries, outlier
  * ejection, weights or slow start): the run then counts user requests apart

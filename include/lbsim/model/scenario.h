@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lbsim/base/buf.h"
 #include "lbsim/model/service.h"
 
 typedef enum lbsim_action_e {
@@ -66,6 +67,10 @@ int lbsim_scenario_load(lbsim_scenario_t *scenario, const char *path, uint32_t n
  * endpoint and the scenario lines use it: words[0..nwords). */
 int lbsim_action_parse(lbsim_event_t *event, char **words, int nwords, char *err, size_t errlen);
 const char *lbsim_action_name(lbsim_action_t action);
+/* The script as lines of this format, in the order the events run, every
+ * number exact ("at 15s backend 3 latency 2000ms"): what a sweep's
+ * description holds, so that two scripts that act alike read alike. */
+void lbsim_scenario_format(const lbsim_scenario_t *scenario, lbsim_buf_t *out);
 void lbsim_scenario_free(lbsim_scenario_t *scenario);
 
 #endif

@@ -22,7 +22,9 @@ typedef struct lbsim_jitter_s {
 
 /* "none", "exp:20", "lognormal:0.3", "uniform:1". 0, or LBSIM_EINVAL with a reason. */
 int lbsim_jitter_parse(const char *text, lbsim_jitter_t *jitter, char *err, size_t errlen);
-/* Writes the canonical text ("lognormal:0.3") into buf. */
+/* "none", "exp", "lognormal" or "uniform". */
+const char *lbsim_jitter_name(lbsim_jitter_kind_t kind);
+/* Writes the text ("lognormal:0.3", six digits) into buf. */
 void lbsim_jitter_format(const lbsim_jitter_t *jitter, char *buf, size_t len);
 /* One request's service time for a base latency. */
 double lbsim_jitter_apply(const lbsim_jitter_t *jitter, double base_ms, lbsim_rng_t *rng);

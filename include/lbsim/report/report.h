@@ -3,7 +3,7 @@
  *   text   the seed's round block (byte for byte), the run summary, the
  *          compare tables (report_text.c)
  *   json   JSON Lines, one object per line (report_json.c; the schema is in
- *          the README)
+ *          docs/reference.md)
  *
  * A format formats into the report's buffer; the report writes the buffer
  * to its file after every block (the real clock: a person is watching) or
@@ -27,19 +27,20 @@
 #include "lbsim/cli/config.h"
 #include "lbsim/model/oracle.h"
 #include "lbsim/model/scenario.h"
+#include "lbsim/report/figures.h"
 
 typedef struct lbsim_report_s lbsim_report_t;
 
 /* One row of a sweep (sweep.h): the values of the swept parameters and a
- * policy's run with them. */
+ * policy's figures with them, from one run or the mean over seeds. */
 typedef struct lbsim_sweep_row_s {
   uint32_t combination;       /* 0-based */
   uint32_t nparams;
   const char *const *names;   /* the swept parameters */
   const double *values;       /* their values in this combination */
   uint32_t unused;            /* bit k: the policy does not use names[k] (run once for all its values) */
-  const lbsim_fleet_t *fleet;
-  double elapsed_s;           /* simulated */
+  const char *policy;
+  const lbsim_estimate_t *figures; /* seeds 0: one run, the table as without --seeds */
 } lbsim_sweep_row_t;
 
 typedef struct lbsim_format_s {
@@ -140,6 +141,8 @@ double lbsim_report_share_to_fastest(const lbsim_counts_t *c);
 double lbsim_report_mean_regret_ms(const lbsim_counts_t *c);
 double lbsim_report_top_share(const lbsim_stats_t *s);
 double lbsim_report_divert_mean_s(const lbsim_stats_t *s);
+/* s as a JSON string, quotes included. */
+void lbsim_json_string(lbsim_buf_t *out, const char *s);
 /* A backend's true latency now, NAN without an oracle. */
 double lbsim_report_true_ms(const lbsim_report_t *r, uint32_t backend, uint64_t now_ns);
 /* The tally's fields (stats.h) as the formats name them, in order. */

@@ -6,9 +6,9 @@
  * are: true latency (solid, stepped) and estimate (thin, faded, dashed) of
  * the backends that mattered, the share of each block's requests per
  * backend as stacked bands, and the share of failed answers per block (one
- * line when none failed). The legend names the backends by number. A sweep (sweep.h) gets a plot of its own (lbsim_svg_sweep_write,
- * in svg_sweep.c) on the same axes code. Pure code apart from writing the
- * file. */
+ * line when none failed). The legend names the backends by number. A sweep
+ * (sweep.h) gets a plot of its own (lbsim_svg_sweep_write, in svg_sweep.c)
+ * on the same axes code. Pure code apart from writing the file. */
 #ifndef LBSIM_SVG_H
 #define LBSIM_SVG_H
 
@@ -61,13 +61,15 @@ extern const char *const lbsim_svg_palette[LBSIM_SVG_COLORS];
 /* One metric against the first swept parameter: one line per policy and
  * value of the other swept parameters (the values a policy does not use
  * count once); a policy that does not use the first parameter is a
- * horizontal line. */
+ * horizontal line. With intervals (--seeds), a band of the line's colour
+ * around each line, cut at 0 when no value is below it. */
 typedef struct lbsim_sweep_plot_s {
   const lbsim_sweep_t *sweep;
   const char *const *policies;
   uint32_t npolicies;
   const uint32_t *unused;       /* [npolicies]: the axes each does not use (lbsim_sweep_unused) */
   const double *values;         /* [combination * npolicies + policy]: the metric; NAN where not run or unknown */
+  const double *half;           /* the same: half-width of its 95 % interval, drawn as a band; NULL: none */
   const char *title;
 } lbsim_sweep_plot_t;
 

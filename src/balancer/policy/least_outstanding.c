@@ -125,10 +125,9 @@ static int lor_create(lbsim_policy_t *p, const lbsim_policy_params_t *params) {
   return 0;
 }
 
-/* The best of `choices` (< n) distinct backends drawn at random: a draw
- * already made for this pick is drawn again. */
-/* The best of K distinct backends drawn at random: of all of them, or of
- * the eligible (its list). */
+/* The best of K distinct backends drawn at random, of all of them or of
+ * the eligible (its list): a draw already made for this pick is drawn
+ * again. */
 static uint32_t sample_best(lbsim_policy_t *p, lor_t *l, const lbsim_eligible_t *eligible) {
   if (++l->pick == 0) { /* the numbers wrapped: forget the old draws */
     memset(l->drawn, 0, l->n * sizeof(*l->drawn));

@@ -21,6 +21,25 @@ static const lbsim_policy_ops_t *const registry[] = {
     NULL,
 };
 
+uint32_t lbsim_policy_uses_option(const char *option) {
+  static const struct {
+    const char *option;
+    uint32_t flag;
+  } settings[] = {{"alpha", LBSIM_POLICY_USES_ALPHA},
+                  {"explore", LBSIM_POLICY_USES_EXPLORE},
+                  {"temperature", LBSIM_POLICY_USES_TEMPERATURE},
+                  {"decay", LBSIM_POLICY_USES_DECAY},
+                  {"choices", LBSIM_POLICY_USES_CHOICES},
+                  {"weights", LBSIM_POLICY_USES_WEIGHTS},
+                  {"lb-slow-start", LBSIM_POLICY_USES_WEIGHTS},
+                  {"lb-slow-start-aggression", LBSIM_POLICY_USES_WEIGHTS},
+                  {"lb-slow-start-min-weight", LBSIM_POLICY_USES_WEIGHTS}};
+  for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+    if (strcmp(settings[i].option, option) == 0)
+      return settings[i].flag;
+  return 0;
+}
+
 const lbsim_policy_ops_t *const *lbsim_policy_all(void) {
   return registry;
 }
