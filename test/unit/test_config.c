@@ -568,6 +568,41 @@ TEST(a_description_names_every_option_a_run_depends_on_and_reads_back) {
   CHECK(lbsim_config_set(&copy, "alpha=0.3", err, sizeof(err)) == LBSIM_EINVAL);
 }
 
+/* The tools around the pick are in a description, and read back from it. */
+TEST(a_description_carries_the_tools_around_the_pick) {
+  CHECK_EQ(PARSE("--sweep", "retries=1,3", "--duration", "3", "--retry-budget", "12.5,4", "--retry-throttle",
+                 "8,0.25", "--retry-on", "timeout,connect", "--deadline", "2", "-n", "3", "--weights", "1,2.5,1",
+                 "--outlier-ejection", "--outlier-split-local-origin", "--lb-slow-start", "7"),
+           LBSIM_PARSE_RUN);
+  described_t d = {""}, again = {""};
+  lbsim_config_describe(&cfg, gather, &d);
+  static const char *const parts[] = {"|--retry-budget=12.5,4|", "|--retry-throttle=8,0.25|",
+                                      "|--retry-on=connect,timeout|", "|--deadline=2|", "|--weights=1,2.5,1|",
+                                      "|--outlier-ejection=on|", "|--outlier-split-local-origin=on|",
+                                      "|--lb-slow-start=7|", "|--outlier-interval=10|", "|--sweep=retries=1,3|"};
+  for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+    CHECK_MSG(strstr(d.text, parts[i]) != NULL, "no %s in %s", parts[i], d.text);
+  lbsim_config_t copy;
+  lbsim_config_defaults(&copy);
+  for (char *arg = d.text, *bar; (bar = strchr(arg, '|')) != NULL; arg = bar + 1) {
+    *bar = '\0';
+    CHECK_MSG(lbsim_config_set(&copy, arg, err, sizeof(err)) == 0, "%s: %s", arg, err);
+  }
+  lbsim_config_describe(&copy, gather, &again);
+  d.text[0] = '\0';
+  lbsim_config_describe(&cfg, gather, &d);
+  CHECK_STR_EQ(again.text, d.text);
+  lbsim_config_free(&copy);
+  lbsim_config_free(&cfg);
+  /* Off, they are not there at all. */
+  CHECK_EQ(PARSE("--clock", "virtual", "--rounds", "1"), LBSIM_PARSE_RUN);
+  d.text[0] = '\0';
+  lbsim_config_describe(&cfg, gather, &d);
+  CHECK_MSG(!strstr(d.text, "--retry-budget") && !strstr(d.text, "--weights") && !strstr(d.text, "--outlier-ejection"),
+            "%s", d.text);
+  lbsim_config_free(&cfg);
+}
+
 TEST(seeds_shard_and_resume_belong_to_a_sweep) {
   const char *sweep[] = {"--sweep", "alpha=0.1,0.2", "--rounds", "3"};
   CHECK_PARSE(LBSIM_PARSE_RUN, sweep[0], sweep[1], sweep[2], sweep[3], "--seed", "1", "--shard", "2/3", "--seeds",
