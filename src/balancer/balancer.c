@@ -159,7 +159,8 @@ static lbsim_request_t *pick(lbsim_balancer_t *b, uint64_t now_ns, uint32_t tick
   req->ticket = ticket;
   judge_pick(b, req, now_ns);
   lbsim_stats_pick(b->stats, req->backend);
-  LBSIM_TALLY(b->stats, attempts, 1);
+  if (b->tools != NULL)
+    LBSIM_TALLY(b->stats, attempts, 1);
   if (f->measuring)
     lbsim_fleet_sent(f, b, req->backend, now_ns);
   return req;
@@ -176,7 +177,8 @@ void lbsim_balancer_launch(lbsim_balancer_t *b, uint64_t now_ns) {
   lbsim_request_t *req = pick(b, now_ns, 0, deadline_ns, UINT32_MAX);
   if (req == NULL)
     return;
-  LBSIM_TALLY(b->stats, users, 1);
+  if (b->tools != NULL)
+    LBSIM_TALLY(b->stats, users, 1);
   b->in_flight++;
   b->launched++;
   b->fleet->in_flight++;

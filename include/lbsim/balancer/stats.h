@@ -24,8 +24,8 @@ typedef struct lbsim_counts_s {
 } lbsim_counts_t;
 
 /* What the tools around the pick did (tools.h): user requests and their
- * attempts, retries and what refused them, ejections. With no tool on, a
- * user request is its one attempt and only `users` and `attempts` count.
+ * attempts, retries and what refused them, ejections. Counted only with a
+ * tool on (without, a user request is its one attempt: the counts say it).
  *
  *   users = ok + failed of the user requests ended (+ those still under way)
  *   attempts = users + retries (each user request's first attempt, then its retries)
