@@ -193,6 +193,11 @@ def test_slow_start_ramps_a_returning_backend_up():
         check(0.02 < slow[2] < 0.12, slow)
         check(all(slow[k] < slow[k + 1] for k in range(2, 5)), slow)
         check(abs(slow[6] - 0.25) < 0.01, slow)
+        # On sockets too: the backend comes up from the scenario, and starts slow.
+        objects, err = json_run(base[2:] + ["--port-base", "0", "--lb-slow-start", "4"])
+        real = [o["backends"][0]["requests"] / max(1, o["requests"]) for o in objects
+                if o["type"] == "interval" and o["n"] <= 8]
+        check(real[2] < 0.15 and abs(real[6] - 0.25) < 0.03, real)
         # --weights: round-robin by weight, and the others by it too.
         objects, err = json_run(base[:-3] + ["--weights", "1,2,3,4", "-q", "-s", "7"])
         s = summary_of(objects)

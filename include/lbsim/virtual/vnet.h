@@ -15,7 +15,10 @@
  * another is sent again on a new one, as the client does after a
  * keep-alive race, and refused a round trip later. Requests that would end
  * at the same instant with the same outcome (a burst to one backend,
- * without jitter) travel as one event. */
+ * without jitter) travel as one event; a retry (a request with a ticket,
+ * balancer/tools.h) travels alone, its ticket beside it. A request's own
+ * deadline (req.deadline_ns, a user request's deadline) replaces pick +
+ * --timeout when it is set. */
 #ifndef LBSIM_VNET_H
 #define LBSIM_VNET_H
 
