@@ -17,6 +17,22 @@ double lbsim_slow_start_factor(const lbsim_slow_start_config_t *cfg, uint64_t el
   return factor > min ? factor : min;
 }
 
+uint32_t lbsim_weights_smooth_pick(double *credit, const double *weight, const uint64_t *in_flight, uint32_t n,
+                                   const lbsim_eligible_t *eligible) {
+  uint32_t among = eligible ? eligible->n : n, best = UINT32_MAX;
+  double total = 0;
+  for (uint32_t k = 0; k < among; k++) {
+    uint32_t i = eligible ? eligible->list[k] : k;
+    double effective = in_flight ? weight[i] / (double)(in_flight[i] + 1) : weight[i];
+    credit[i] += effective;
+    total += effective;
+    if (best == UINT32_MAX || credit[i] > credit[best])
+      best = i;
+  }
+  credit[best] -= total;
+  return best;
+}
+
 static double base_of(const lbsim_weights_t *w, uint32_t i) {
   return w->base ? w->base[i] : 1.0;
 }

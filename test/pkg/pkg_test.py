@@ -37,7 +37,7 @@ def installed():
     docs = []
     for d, _, fs in os.walk(source("docs")):
         docs += [os.path.join("share/doc/lbsim", os.path.relpath(os.path.join(d, f), ARGS.source_dir))
-                 for f in fs if f.endswith((".md", ".png", ".txt"))]
+                 for f in fs if f.endswith((".md", ".png", ".svg", ".txt"))]
     check(any(f.endswith("docs/reference.md") for f in docs), "no docs/reference.md in %s" % docs)
     return sorted(INSTALLED + docs)
 

@@ -22,6 +22,14 @@ typedef struct lbsim_slow_start_config_s {
   double min_weight_pct;       /* 10 */
 } lbsim_slow_start_config_t;
 
+/* nginx's smooth weighted round robin, one pick: every backend among
+ * `eligible` (NULL: all n) adds its effective weight, weight[i] / (in
+ * flight + 1) (in_flight NULL: weight[i]), to its credit[i]; the one with the
+ * most credit (the first of equals) is picked and the sum of the effective
+ * weights taken from its credit. Weights 5, 1, 1 give a a b a c a a. */
+uint32_t lbsim_weights_smooth_pick(double *credit, const double *weight, const uint64_t *in_flight, uint32_t n,
+                                   const lbsim_eligible_t *eligible);
+
 /* The factor of a backend `elapsed_ns` into its slow start (1 past the window). */
 double lbsim_slow_start_factor(const lbsim_slow_start_config_t *cfg, uint64_t elapsed_ns);
 

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "lbsim/balancer/policy.h"
+#include "lbsim/balancer/weights.h"
 
 typedef struct lor_s {
   uint32_t n;
@@ -170,24 +171,12 @@ static uint32_t scan_best(lbsim_policy_t *p, const lor_t *l, const lbsim_eligibl
 
 /* Weighted: the smooth weighted round robin over weight / (in flight + 1). */
 static uint32_t weighted_best(lbsim_policy_t *p, lor_t *l, const lbsim_eligible_t *eligible) {
-  const double *w = p->params.weights->value;
   if (!l->weighted) {
     for (uint32_t i = 0; i < l->n; i++)
       l->credit[i] = 0;
     l->weighted = true;
   }
-  uint32_t n = eligible ? eligible->n : l->n, best = UINT32_MAX;
-  double total = 0;
-  for (uint32_t k = 0; k < n; k++) {
-    uint32_t i = eligible ? eligible->list[k] : k;
-    double effective = w[i] / (double)(l->count[i] + 1);
-    l->credit[i] += effective;
-    total += effective;
-    if (best == UINT32_MAX || l->credit[i] > l->credit[best])
-      best = i;
-  }
-  l->credit[best] -= total;
-  return best;
+  return lbsim_weights_smooth_pick(l->credit, p->params.weights->value, l->count, l->n, eligible);
 }
 
 static uint32_t lor_select(lbsim_policy_t *p, uint64_t now_ns, const lbsim_eligible_t *eligible) {

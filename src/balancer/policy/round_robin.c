@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "lbsim/balancer/policy.h"
+#include "lbsim/balancer/weights.h"
 
 typedef struct rr_s {
   uint32_t next;        /* unweighted: whose turn it is */
@@ -27,21 +28,6 @@ static int rr_create(lbsim_policy_t *p, const lbsim_policy_params_t *params) {
   return 0;
 }
 
-static uint32_t smooth_weighted(lbsim_policy_t *p, rr_t *rr, const lbsim_eligible_t *eligible) {
-  const double *w = p->params.weights->value;
-  uint32_t n = eligible ? eligible->n : p->params.n, best = UINT32_MAX;
-  double total = 0;
-  for (uint32_t k = 0; k < n; k++) {
-    uint32_t i = eligible ? eligible->list[k] : k;
-    rr->credit[i] += w[i];
-    total += w[i];
-    if (best == UINT32_MAX || rr->credit[i] > rr->credit[best])
-      best = i;
-  }
-  rr->credit[best] -= total;
-  return best;
-}
-
 static uint32_t rr_select(lbsim_policy_t *p, uint64_t now_ns, const lbsim_eligible_t *eligible) {
   rr_t *rr = p->state;
   (void)now_ns;
@@ -53,7 +39,7 @@ static uint32_t rr_select(lbsim_policy_t *p, uint64_t now_ns, const lbsim_eligib
         rr->credit[i] = 0;
       rr->weighted = true;
     }
-    uint32_t pick = smooth_weighted(p, rr, eligible);
+    uint32_t pick = lbsim_weights_smooth_pick(rr->credit, p->params.weights->value, NULL, n, eligible);
     rr->next = pick + 1 == n ? 0 : pick + 1;
     return pick;
   }
