@@ -238,6 +238,32 @@ TEST(a_failing_backend_is_ejected_and_returns) {
   run_free(&r);
 }
 
+/* A backend that goes down resets what it holds; a request on a connection
+ * that had carried another goes again by itself (the keep-alive race): the
+ * tally's resent, not an attempt. */
+TEST(the_transparent_retry_of_a_keep_alive_race_is_counted_apart) {
+  run_t r;
+  char path[] = "/tmp/lbsim-test-tools-XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  const char scenario[] = "at 1s backend 2 down\nat 1.5s backend 2 up\n";
+  CHECK(write(fd, scenario, sizeof(scenario) - 1) == (ssize_t)(sizeof(scenario) - 1));
+  close(fd);
+  char args[512];
+  snprintf(args, sizeof(args),
+           "-n 2 --latency 50 --drift-period 0 --rate 400 --duration 3 --retries 1 --policy round-robin "
+           "--scenario %s --seed 12",
+           path);
+  CHECK(run(&r, args, 0) == 0);
+  unlink(path);
+  const lbsim_stats_t *s = stats_of(&r);
+  CHECK_IDENTITIES(&r);
+  CHECK(s->tally.resent > 0);
+  CHECK(s->tally.retries > 0);
+  CHECK_EQ(s->total.failed, 0); /* what the outage ended was retried on the other */
+  run_free(&r);
+}
+
 /* A signal with retries waiting in their backoff: they end as cancelled,
  * and nothing is lost. */
 TEST(a_run_stopped_mid_backoff_loses_nothing) {
