@@ -30,6 +30,17 @@ REPORTS = {
                         "--latency", "100", "--drift-period", "0", "--capacity", "20", "--seed", "1", "-q"],
     "sweep-study": ["--sweep", "explore=0,0.002,0.005,0.01,0.02,0.05", "--sweep", "alpha=0.1,0.3,0.6,0.9",
                     "--rounds", "20000", "--seed", "1", "--sweep-metric", "regret"],
+    # docs/fleet.md
+    "fleet-report": ["--clock", "virtual", "-q", "--seed", "3", "-n", "5", "--clients", "50", "--rate", "2000",
+                     "--duration", "20"],
+    "fleet-supermarket": ["--clock", "virtual", "-q", "--seed", "1", "-n", "1000", "--capacity", "1", "--latency", "0",
+                          "--jitter", "exp:1", "--drift-period", "0", "--net-delay", "0", "--rate", "900000",
+                          "--duration", "3", "--warmup", "1", "--compare", "least-outstanding,random", "--choices",
+                          "2", "--sweep", "clients=1,2,5,10,20,50,100,200,500,1000", "--sweep-metric", "mean"],
+    "fleet-herd": ["--clock", "virtual", "-q", "--seed", "1", "-n", "10", "--latency", "50:150", "--drift-period", "5",
+                   "--drift-step", "10", "--latency-floor", "20", "--latency-ceil", "300", "--capacity", "10",
+                   "--rate", "600", "--duration", "60", "--warmup", "10", "--interval", "5", "--sweep",
+                   "clients=1,2,5,10,20,50,100", "--sweep", "explore=0,0.05,0.2", "--sweep-metric", "p99"],
 }
 
 # The tutorial's guided example, bounded: backend 2 slowed to 2 s after round 6.

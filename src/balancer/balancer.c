@@ -26,12 +26,48 @@ static void end_round(lbsim_balancer_t *b, uint64_t now_ns) {
     b->on_round_done(b, now_ns);
 }
 
+/* The policy asked for a probe: it goes out once the policy has returned. */
+static void on_probe_asked(void *data, uint32_t pick) {
+  lbsim_balancer_t *b = data;
+  if (b->nprobes_pending < LBSIM_PROBES_PENDING)
+    b->probes_pending[b->nprobes_pending++] = pick;
+  else
+    b->probes_dropped++;
+}
+
+static void send_probes(lbsim_balancer_t *b, uint64_t now_ns) {
+  while (b->nprobes_pending > 0 && !b->detached) {
+    uint32_t pick = b->probes_pending[--b->nprobes_pending];
+    lbsim_request_t *req = b->transport->ops->request(b->transport);
+    if (req == NULL) {
+      b->probes_dropped++;
+      continue;
+    }
+    *req = (lbsim_request_t){.start_ns = now_ns, .oracle_ms = -1, .backend = lbsim_balancer_backend(b, pick),
+                             .pick = pick, .client = b->client, .probe = true};
+    b->probes_sent++;
+    b->transport->ops->submit(b->transport, req);
+  }
+  b->nprobes_pending = 0;
+}
+
+/* A probe's answer: the policy's, and nobody else's. */
+static void probe_done(lbsim_balancer_t *b, const lbsim_request_t *req, lbsim_result_t result, uint64_t end_ns,
+                       uint32_t count) {
+  b->probes_answered += count;
+  if (b->policy.ops->probed != NULL)
+    for (uint32_t k = 0; k < count; k++)
+      b->policy.ops->probed(&b->policy, req->pick, (double)(end_ns - req->start_ns) / LBSIM_NS_PER_MS,
+                            result == LBSIM_RESULT_OK, end_ns);
+  send_probes(b, end_ns);
+}
+
 /* `count` user requests of this client ended at end_ns: the runner hears
  * of them, and the round ends with its last. */
 static void users_ended(lbsim_balancer_t *b, uint32_t count, uint64_t end_ns) {
-  lbsim_fleet_t *f = b->fleet;
+  if (b->measuring)
+    b->fleet->in_flight -= count;
   b->in_flight -= count;
-  f->in_flight -= count;
   b->round_outstanding = b->round_outstanding > count ? b->round_outstanding - count : 0;
   if (b->on_requests_done && !b->detached)
     b->on_requests_done(b, count, end_ns);
@@ -88,7 +124,14 @@ void lbsim_balancer_user_done(lbsim_balancer_t *b, const lbsim_request_t *req, l
 /* A transport's completions go to the fleet: to the client that sent them. */
 static void on_done(void *data, const lbsim_request_t *req, lbsim_result_t result, uint64_t end_ns, uint32_t count) {
   lbsim_fleet_t *f = data;
-  client_done(&f->clients[req->client], req, result, end_ns, count);
+  lbsim_balancer_t *b = &f->clients[req->client];
+  if (__builtin_expect(req->probe, 0)) {
+    probe_done(b, req, result, end_ns, count);
+    return;
+  }
+  client_done(b, req, result, end_ns, count);
+  if (b->nprobes_pending > 0)
+    send_probes(b, end_ns);
 }
 
 /* The expected cost of a pick's backend. The oracle's answer changes only
@@ -149,11 +192,11 @@ static lbsim_request_t *pick(lbsim_balancer_t *b, uint64_t now_ns, uint32_t tick
     lbsim_log_error("out of memory: a request was not launched");
     return NULL;
   }
-  lbsim_fleet_t *f = b->fleet;
-  req->pick = b->tools && (avoid != UINT32_MAX || f->tools->picking) ? lbsim_tools_pick(b->tools, now_ns, avoid)
-                                                                       : lbsim_policy_select(&b->policy, now_ns);
+  req->pick = b->tools && (avoid != UINT32_MAX || b->fleet->tools->picking) ? lbsim_tools_pick(b->tools, now_ns, avoid)
+                                                                            : lbsim_policy_select(&b->policy, now_ns);
   req->backend = lbsim_balancer_backend(b, req->pick);
   req->client = b->client;
+  req->probe = false;
   req->start_ns = now_ns;
   req->deadline_ns = deadline_ns;
   req->ticket = ticket;
@@ -161,8 +204,8 @@ static lbsim_request_t *pick(lbsim_balancer_t *b, uint64_t now_ns, uint32_t tick
   lbsim_stats_pick(b->stats, req->backend);
   if (b->tools != NULL)
     LBSIM_TALLY(b->stats, attempts, 1);
-  if (f->measuring)
-    lbsim_fleet_sent(f, b, req->backend, now_ns);
+  if (b->measuring)
+    lbsim_fleet_sent(b->fleet, b, req->backend, now_ns);
   return req;
 }
 
@@ -181,10 +224,13 @@ void lbsim_balancer_launch(lbsim_balancer_t *b, uint64_t now_ns) {
     LBSIM_TALLY(b->stats, users, 1);
   b->in_flight++;
   b->launched++;
-  b->fleet->in_flight++;
+  if (b->measuring)
+    b->fleet->in_flight++;
   if (b->round_open)
     b->round_outstanding++;
   b->transport->ops->submit(b->transport, req);
+  if (b->nprobes_pending > 0)
+    send_probes(b, now_ns);
 }
 
 void lbsim_balancer_attempt(lbsim_balancer_t *b, uint64_t now_ns, uint32_t ticket, uint64_t deadline_ns,
@@ -200,6 +246,8 @@ void lbsim_balancer_attempt(lbsim_balancer_t *b, uint64_t now_ns, uint32_t ticke
   }
   LBSIM_TALLY(b->stats, retries, 1);
   b->transport->ops->submit(b->transport, req);
+  if (b->nprobes_pending > 0)
+    send_probes(b, now_ns);
 }
 
 void lbsim_balancer_round(lbsim_balancer_t *b, uint32_t burst, uint64_t now_ns) {
@@ -234,6 +282,7 @@ int lbsim_balancer_init(lbsim_balancer_t *b, lbsim_fleet_t *fleet, uint32_t clie
   b->subset = subset;
   b->oracle = fleet->oracle;
   b->stats = &fleet->stats;
+  b->measuring = fleet->measuring;
   b->last_pick = UINT32_MAX;
   lbsim_timer_init(&b->pause, LBSIM_ORDER_TRAFFIC);
   b->in_flight_to = calloc(n, sizeof(*b->in_flight_to));
@@ -259,7 +308,10 @@ int lbsim_balancer_init(lbsim_balancer_t *b, lbsim_fleet_t *fleet, uint32_t clie
       .temperature_ms = cfg->temperature_ms,
       .weights = b->tools ? lbsim_tools_weights(b->tools) : NULL,
   };
-  return ops ? lbsim_policy_init(&b->policy, ops, &params) : LBSIM_EINVAL;
+  int err = ops ? lbsim_policy_init(&b->policy, ops, &params) : LBSIM_EINVAL;
+  b->policy.probe = on_probe_asked;
+  b->policy.probe_data = b;
+  return err;
 }
 
 void lbsim_balancer_attach(lbsim_balancer_t *b, lbsim_transport_t *transport) {

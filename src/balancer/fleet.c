@@ -61,13 +61,14 @@ int lbsim_fleet_init(lbsim_fleet_t *f, const lbsim_config_t *cfg, uint64_t seed,
   }
   f->in_flight_to = calloc(n, sizeof(*f->in_flight_to));
   f->load_area = calloc(n, sizeof(*f->load_area));
+  f->run_area = calloc(n, sizeof(*f->run_area));
   f->load_since_ns = calloc(n, sizeof(*f->load_since_ns));
   f->last_picks = calloc(n, sizeof(*f->last_picks));
   f->clients_of = calloc(n, sizeof(*f->clients_of));
   f->period = calloc(nclients, sizeof(*f->period));
   f->scratch = malloc((nclients > n ? nclients : n) * sizeof(*f->scratch));
   f->conns_out = calloc(n, sizeof(*f->conns_out));
-  if (f->in_flight_to == NULL || f->load_area == NULL || f->load_since_ns == NULL || f->last_picks == NULL ||
+  if (f->in_flight_to == NULL || f->load_area == NULL || f->run_area == NULL || f->load_since_ns == NULL || f->last_picks == NULL ||
       f->clients_of == NULL || f->period == NULL || f->scratch == NULL || f->conns_out == NULL)
     goto nomem;
   for (uint32_t c = 0; c < nclients; c++) {
@@ -106,6 +107,8 @@ void lbsim_fleet_free(lbsim_fleet_t *f) {
   free(f->subsets);
   free(f->judge_cost_ms);
   free(f->load_area);
+  free(f->run_area);
+  f->run_area = NULL;
   free(f->load_since_ns);
   free(f->last_picks);
   free(f->clients_of);
@@ -149,8 +152,28 @@ double lbsim_fleet_ema_ms(const lbsim_fleet_t *f, uint32_t i) {
 
 /* Backend i's requests in flight, integrated up to now. */
 static void load_until(lbsim_fleet_t *f, uint32_t i, uint64_t now_ns) {
-  f->load_area[i] += (double)f->in_flight_to[i] * (double)(now_ns - f->load_since_ns[i]);
+  double area = (double)f->in_flight_to[i] * (double)(now_ns - f->load_since_ns[i]);
+  f->load_area[i] += area;
+  f->run_area[i] += area;
   f->load_since_ns[i] = now_ns;
+}
+
+/* The busiest backend's area over the mean of them all (0: none). */
+static double imbalance_of(const double *area, uint32_t n) {
+  double top = 0, sum = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    sum += area[i];
+    top = area[i] > top ? area[i] : top;
+  }
+  return sum > 0 ? top / (sum / n) : 0;
+}
+
+double lbsim_fleet_run_imbalance(lbsim_fleet_t *f, uint64_t now_ns) {
+  if (!f->measuring)
+    return 0;
+  for (uint32_t i = 0; i < f->n; i++)
+    load_until(f, i, now_ns);
+  return imbalance_of(f->run_area, f->n);
 }
 
 void lbsim_fleet_sent(lbsim_fleet_t *f, lbsim_balancer_t *client, uint32_t backend, uint64_t now_ns) {
@@ -190,18 +213,13 @@ void lbsim_fleet_measure(lbsim_fleet_t *f, uint64_t now_ns, lbsim_fleet_measures
   memset(out, 0, sizeof(*out));
   if (!f->measuring)
     return;
-  double span = (double)(now_ns - f->period_start_ns);
-  double top = 0, sum = 0;
   uint32_t herd = 0;
   for (uint32_t i = 0; i < f->n; i++) {
     load_until(f, i, now_ns);
-    double mean = span > 0 ? f->load_area[i] / span : 0;
-    sum += mean;
-    top = mean > top ? mean : top;
-    f->load_area[i] = 0;
     herd = f->last_picks[i] > herd ? f->last_picks[i] : herd;
   }
-  out->imbalance = sum > 0 ? top / (sum / f->n) : 0;
+  out->imbalance = imbalance_of(f->load_area, f->n);
+  memset(f->load_area, 0, f->n * sizeof(*f->load_area));
   out->herd = (double)herd / f->nclients;
   uint32_t heard = 0, with_ok = 0;
   for (uint32_t c = 0; c < f->nclients; c++)
@@ -237,6 +255,8 @@ void lbsim_fleet_reset(lbsim_fleet_t *f, uint64_t now_ns, bool forget) {
     return;
   for (uint32_t i = 0; i < f->n; i++) {
     f->load_area[i] = 0;
+    if (forget)
+      f->run_area[i] = 0;
     f->load_since_ns[i] = now_ns;
   }
   for (uint32_t c = 0; c < f->nclients; c++)

@@ -39,7 +39,7 @@ static bool time_up(const lbsim_runner_t *r, uint64_t now_ns) {
 uint64_t lbsim_runner_in_flight(const lbsim_runner_t *r) {
   uint64_t n = 0;
   for (uint32_t w = 0; w < r->nfleets; w++)
-    n += r->fleets[w].in_flight;
+    n += lbsim_fleet_in_flight(&r->fleets[w]);
   return n;
 }
 

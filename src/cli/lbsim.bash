@@ -46,7 +46,7 @@ _lbsim_sweepables() {
 }
 
 _lbsim_formats=$'text\njson'
-_lbsim_metrics=$'p50\np99\np999\nsuccess\nfastest\nregret\nswitches\ntop_share'
+_lbsim_metrics=$'p50\np99\np999\nsuccess\nfastest\nregret\nswitches\ntop_share\nmean'
 
 # lbsim merge [--format FMT] [--report FILE.svg] [--sweep-metric METRIC] FILE...
 _lbsim_merge() {

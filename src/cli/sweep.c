@@ -27,6 +27,7 @@ static const struct {
     [LBSIM_SWEEP_REGRET] = {"regret", "mean regret (ms)", false, LBSIM_FIG_REGRET},
     [LBSIM_SWEEP_SWITCHES] = {"switches", "majority switches (count)", false, LBSIM_FIG_SWITCHES},
     [LBSIM_SWEEP_TOP_SHARE] = {"top_share", "top share: a round's busiest backend (%)", true, LBSIM_FIG_TOP_SHARE},
+    [LBSIM_SWEEP_MEAN] = {"mean", "mean latency (ms)", false, LBSIM_FIG_MEAN},
 };
 
 const char *lbsim_sweep_param_name(int param) {

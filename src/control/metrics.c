@@ -99,15 +99,57 @@ void lbsim_metrics_client(const lbsim_fleet_t *fleets, uint32_t nfleets, lbsim_b
                             "# TYPE lbsim_client_in_flight gauge\n");
   for (uint32_t w = 0; w < nfleets; w++)
     lbsim_buf_printf(out, "lbsim_client_in_flight{policy=\"%s\"} %llu\n", fleets[w].policy_name,
-                     (unsigned long long)fleets[w].in_flight);
+                     (unsigned long long)lbsim_fleet_in_flight(&fleets[w]));
   if (nfleets > 0 && fleets[0].tools != NULL)
     tools_metrics(fleets, nfleets, out);
+}
+
+/* One gauge of a fleet's spread: min, median or mean, max. */
+static void spread_gauge(lbsim_buf_t *out, const char *name, const char *policy, const lbsim_spread_t *sp, bool mean,
+                         double scale) {
+  const char *stats[3] = {"min", mean ? "mean" : "median", "max"};
+  double v[3] = {sp->min, mean ? sp->mean : sp->median, sp->max};
+  for (int k = 0; k < 3; k++)
+    lbsim_buf_printf(out, "%s{policy=\"%s\",stat=\"%s\"} %.6g\n", name, policy, stats[k], v[k] * scale);
+}
+
+void lbsim_metrics_fleet(const lbsim_fleet_t *fleets, uint32_t nfleets, lbsim_buf_t *out) {
+  static const struct {
+    const char *name, *help;
+  } gauges[] = {
+      {"lbsim_fleet_clients", "Balancers in the policy's fleet (--clients)."},
+      {"lbsim_fleet_imbalance", "Last interval: time-averaged requests in flight, busiest backend over the mean."},
+      {"lbsim_fleet_herd", "Last interval: the largest share of clients whose last pick went to one backend."},
+      {"lbsim_fleet_client_success_ratio", "Last interval: the clients' own success ratios (min, median, max)."},
+      {"lbsim_fleet_client_p99_seconds", "Last interval: the clients' own p99 latencies (min, median, max)."},
+      {"lbsim_fleet_backend_connections", "Last interval's end: connections open per backend (min, mean, max)."},
+      {"lbsim_fleet_backend_clients", "Clients whose subset holds each backend (min, mean, max)."},
+  };
+  for (size_t g = 0; g < LBSIM_ARRAY_SIZE(gauges); g++) {
+    lbsim_buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n", gauges[g].name, gauges[g].help, gauges[g].name);
+    for (uint32_t w = 0; w < nfleets; w++) {
+      const lbsim_fleet_t *f = &fleets[w];
+      const lbsim_fleet_measures_t *m = &f->measures;
+      const char *p = f->policy_name;
+      switch (g) {
+      case 0: lbsim_buf_printf(out, "%s{policy=\"%s\"} %u\n", gauges[g].name, p, f->nclients); break;
+      case 1: lbsim_buf_printf(out, "%s{policy=\"%s\"} %.6g\n", gauges[g].name, p, m->imbalance); break;
+      case 2: lbsim_buf_printf(out, "%s{policy=\"%s\"} %.6g\n", gauges[g].name, p, m->herd); break;
+      case 3: spread_gauge(out, gauges[g].name, p, &m->success, false, 0.01); break;
+      case 4: spread_gauge(out, gauges[g].name, p, &m->p99_ms, false, 0.001); break;
+      case 5: spread_gauge(out, gauges[g].name, p, &m->conns, true, 1); break;
+      default: spread_gauge(out, gauges[g].name, p, &m->clients, true, 1); break;
+      }
+    }
+  }
 }
 
 void lbsim_metrics_text(const lbsim_fleet_t *fleets, uint32_t nfleets, const lbsim_backend_t *backends,
                         uint32_t nbackends, lbsim_buf_t *out) {
   if (nfleets > 0)
     lbsim_metrics_client(fleets, nfleets, out);
+  if (nfleets > 0 && fleets[0].measuring)
+    lbsim_metrics_fleet(fleets, nfleets, out);
   if (nbackends > 0)
     lbsim_backend_metrics(backends, nbackends, out);
 }

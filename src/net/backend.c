@@ -11,7 +11,9 @@
 #include "lbsim/base/log.h"
 #include "lbsim/net/http/hreply.h"
 
-enum { KIND_PING = 1, KIND_FAILED, KIND_METRICS, KIND_NOT_FOUND, KIND_METHOD_NOT_ALLOWED };
+enum { KIND_PING = 1, KIND_FAILED, KIND_METRICS, KIND_PROBE, KIND_NOT_FOUND, KIND_METHOD_NOT_ALLOWED };
+
+static uint64_t queue_length(const lbsim_backend_t *b);
 
 /* Every status a backend sends, with its counter, in the order /metrics
  * lists them. */
@@ -77,6 +79,15 @@ static void backend_route(void *app, const lbsim_hrequest_t *req, uint64_t now_n
       e->status = 200;
       return;
     }
+  } else if (path_is(req, "/probe")) {
+    if (get) {
+      /* A balancer's probe: answered at once with what the backend holds,
+       * unless it is stalled (then never, as a request). */
+      e->kind = KIND_PROBE;
+      e->status = 200;
+      e->due_ns = b->model->stalled ? LBSIM_NEVER : now_ns;
+      return;
+    }
   } else {
     e->kind = KIND_NOT_FOUND;
     e->status = 404;
@@ -114,6 +125,14 @@ static void backend_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out)
     lbsim_buf_take_error(out, &text);
     lbsim_hreply_simple(out, e, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, text.data, text.len);
     lbsim_buf_free(&text);
+    break;
+  }
+  case KIND_PROBE: {
+    char body[128];
+    b->answered_200++;
+    int n = snprintf(body, sizeof(body), "{\"status\":\"ok\",\"backend\":%u,\"in_flight\":%llu,\"queue\":%llu}\n",
+                     b->model->index + 1, (unsigned long long)b->in_flight, (unsigned long long)queue_length(b));
+    lbsim_hreply_simple(out, e, 200, "application/json", NULL, body, (size_t)n);
     break;
   }
   case KIND_METHOD_NOT_ALLOWED: {

@@ -45,6 +45,8 @@ struct lbsim_pool_s {
   uint32_t current;           /* the address that last connected: new connections start there */
   char *request;              /* the GET, formatted once */
   size_t request_len;
+  char *probe;                /* the same host's GET /probe */
+  size_t probe_len;
   lbsim_queue_t conns;
   lbsim_queue_t idle;         /* most recently used first */
   uint32_t nconns, nidle, nconnecting;
@@ -378,11 +380,14 @@ static void on_write(uv_write_t *w, int status) {
     conn_fail(c, LBSIM_RESULT_RESET);
 }
 
-/* Sends the request: one try_write; the kernel takes it whole unless its
- * buffer is full, and then the rest goes through uv_write. */
-static void conn_send(lbsim_cconn_t *c) {
+/* Sends `req` (a request to the URL's path, or a probe): one try_write;
+ * the kernel takes it whole unless its buffer is full, and then the rest
+ * goes through uv_write. */
+static void conn_send(lbsim_cconn_t *c, const lbsim_creq_t *req) {
   lbsim_pool_t *pool = c->pool;
-  uv_buf_t buf = uv_buf_init(pool->request, (unsigned int)pool->request_len);
+  char *text = req->base.probe ? pool->probe : pool->request;
+  size_t len = req->base.probe ? pool->probe_len : pool->request_len;
+  uv_buf_t buf = uv_buf_init(text, (unsigned int)len);
   int n = uv_try_write((uv_stream_t *)&c->tcp, &buf, 1);
   if (n == UV_EAGAIN)
     n = 0;
@@ -393,9 +398,9 @@ static void conn_send(lbsim_cconn_t *c) {
       conn_fail(c, LBSIM_RESULT_RESET);
     return;
   }
-  if ((size_t)n < pool->request_len) {
+  if ((size_t)n < len) {
     cwrite_t *cw = malloc(sizeof(*cw));
-    buf = uv_buf_init(pool->request + n, (unsigned int)(pool->request_len - (size_t)n));
+    buf = uv_buf_init(text + n, (unsigned int)(len - (size_t)n));
     if (cw == NULL) {
       conn_fail(c, LBSIM_RESULT_RESET);
       return;
@@ -449,7 +454,7 @@ static void on_connect(uv_connect_t *creq, int status) {
     return;
   }
   if (c->req)
-    conn_send(c);
+    conn_send(c, c->req);
   pool_pump(c->pool); /* a connect slot is free */
 }
 
@@ -460,7 +465,7 @@ static void conn_start(lbsim_cconn_t *c, lbsim_creq_t *req) {
   lbsim_hresp_next(&c->resp);
   conn_arm(c);
   if (c->connected)
-    conn_send(c);
+    conn_send(c, req);
 }
 
 /* Sends `req` on a busy connection, behind the requests already on it;
@@ -470,7 +475,7 @@ static void conn_pipeline(lbsim_cconn_t *c, lbsim_creq_t *req) {
   lbsim_queue_insert_tail(&c->behind, &req->node);
   c->depth++;
   c->pool->client->pipelined++;
-  conn_send(c);
+  conn_send(c, req);
 }
 
 /* A connection of the pool that can take one more pipelined request, or
@@ -714,6 +719,13 @@ int lbsim_client_init(lbsim_client_t *client, uv_loop_t *loop, lbsim_sched_t *sc
       return UV_ENOMEM;
     pool->request = req.data;
     pool->request_len = req.len;
+    lbsim_buf_t probe = {0};
+    if (lbsim_buf_printf(&probe,
+                         "GET /probe HTTP/1.1\r\nHost: %s\r\nUser-Agent: lbsim/%s\r\nAccept: */*\r\n\r\n",
+                         url->authority, LBSIM_VERSION) != 0)
+      return UV_ENOMEM;
+    pool->probe = probe.data;
+    pool->probe_len = probe.len;
   }
   return 0;
 }
@@ -828,6 +840,7 @@ void lbsim_client_free(lbsim_client_t *client) {
   lbsim_queue_init(&client->free_reqs);
   for (uint32_t i = 0; i < client->npools; i++) {
     free(client->pools[i].request);
+    free(client->pools[i].probe);
     pool_free_addresses(&client->pools[i]);
   }
   free(client->pools);

@@ -70,7 +70,15 @@ static void json_start(lbsim_report_t *r, uint64_t now_ns) {
       lbsim_buf_append_str(out, ",");
     lbsim_json_string(out, r->fleets[w].policy_name);
   }
-  lbsim_buf_append_str(out, "],\"backends\":[");
+  lbsim_buf_append_str(out, "]");
+  if (r->nfleets > 0 && r->fleets[0].measuring) {
+    json_u64(out, ",\"clients\":", r->fleets[0].nclients);
+    if (r->fleets[0].subsets != NULL) {
+      json_u64(out, ",\"subset\":", r->fleets[0].subset_size);
+      lbsim_buf_printf(out, ",\"subset_mode\":\"%s\"", lbsim_subset_mode_name(r->cfg->subset_mode));
+    }
+  }
+  lbsim_buf_append_str(out, ",\"backends\":[");
   for (uint32_t i = 0; i < r->n; i++) {
     lbsim_buf_printf(out, "%s{\"backend\":%u,\"url\":", i ? "," : "", i + 1);
     lbsim_json_string(out, r->names[i]);
@@ -90,6 +98,33 @@ static void json_tally(lbsim_buf_t *out, const lbsim_config_t *cfg, const lbsim_
     lbsim_buf_printf(out, "%s\"%s\":", k ? "," : "", lbsim_tally_fields[k].name);
     lbsim_buf_u64(out, lbsim_tally_get(t, &lbsim_tally_fields[k]));
   }
+  lbsim_buf_append_str(out, "}");
+}
+
+static void json_spread(lbsim_buf_t *out, const char *key, const lbsim_spread_t *sp, bool mean) {
+  lbsim_buf_append_str(out, key);
+  lbsim_buf_append_str(out, "{\"min\":");
+  json_number(out, sp->min);
+  lbsim_buf_append_str(out, mean ? ",\"mean\":" : ",\"median\":");
+  json_number(out, mean ? sp->mean : sp->median);
+  lbsim_buf_append_str(out, ",\"max\":");
+  json_number(out, sp->max);
+  lbsim_buf_append_str(out, "}");
+}
+
+/* A fleet's measures of the interval (fleet.h). */
+static void json_fleet_measures(lbsim_buf_t *out, const lbsim_fleet_t *f) {
+  const lbsim_fleet_measures_t *m = &f->measures;
+  json_u64(out, ",\"fleet\":{\"clients\":", f->nclients);
+  json_u64(out, ",\"clients_heard\":", m->clients_heard);
+  json_spread(out, ",\"success_pct\":", &m->success, false);
+  json_spread(out, ",\"p99_ms\":", &m->p99_ms, false);
+  lbsim_buf_append_str(out, ",\"imbalance\":");
+  json_number(out, m->imbalance);
+  lbsim_buf_append_str(out, ",\"herd\":");
+  json_number(out, m->herd);
+  json_spread(out, ",\"conns_per_backend\":", &m->conns, true);
+  json_spread(out, ",\"clients_per_backend\":", &m->clients, true);
   lbsim_buf_append_str(out, "}");
 }
 
@@ -124,13 +159,18 @@ static void json_round(lbsim_report_t *r, uint64_t round, double t_s, uint64_t n
       lbsim_buf_append_str(out, ",\"url\":");
       lbsim_json_string(out, b->names[i]);
       json_u64(out, ",\"requests\":", b->stats.round_picks[i]);
-      lbsim_buf_append_str(out, ",\"ema_ms\":");
-      lbsim_buf_fixed(out, lbsim_fleet_ema_ms(b, i), 3);
+      if (b->nclients == 1) { /* a fleet's clients each have their own */
+        lbsim_buf_append_str(out, ",\"ema_ms\":");
+        lbsim_buf_fixed(out, lbsim_fleet_ema_ms(b, i), 3);
+      }
       lbsim_buf_append_str(out, ",\"true_ms\":");
       json_number(out, lbsim_report_true_ms(r, i, now_ns));
       lbsim_buf_append_str(out, "}");
     }
-    lbsim_buf_append_str(out, "]}\n");
+    lbsim_buf_append_str(out, "]");
+    if (b->measuring)
+      json_fleet_measures(out, b);
+    lbsim_buf_append_str(out, "}\n");
   }
 }
 
@@ -149,7 +189,7 @@ static void json_totals(lbsim_buf_t *out, const lbsim_fleet_t *b) {
   json_number(out, lbsim_report_top_share(s));
 }
 
-static void json_summary(lbsim_report_t *r, const lbsim_fleet_t *b, double elapsed_s) {
+static void json_summary(lbsim_report_t *r, lbsim_fleet_t *b, double elapsed_s, uint64_t now_ns) {
   lbsim_buf_t *out = &r->out;
   const lbsim_stats_t *s = &b->stats;
   const lbsim_counts_t *c = &s->total;
@@ -180,16 +220,31 @@ static void json_summary(lbsim_report_t *r, const lbsim_fleet_t *b, double elaps
     json_u64(out, ",\"failed\":", bc->failed);
     json_quantiles(out, bc);
     lbsim_buf_append_str(out, ",\"ema_ms\":");
-    lbsim_buf_fixed(out, lbsim_fleet_ema_ms(b, i), 3);
+    if (b->nclients == 1)
+      lbsim_buf_fixed(out, lbsim_fleet_ema_ms(b, i), 3);
+    else
+      json_number(out, lbsim_fleet_ema_ms(b, i)); /* the clients' mean, or null */
     lbsim_buf_append_str(out, "}");
   }
-  lbsim_buf_append_str(out, "]}\n");
+  lbsim_buf_append_str(out, "]");
+  if (b->measuring) {
+    json_u64(out, ",\"fleet\":{\"clients\":", b->nclients);
+    json_u64(out, ",\"subset\":", b->subset_size);
+    lbsim_buf_append_str(out, ",\"subset_mode\":");
+    if (b->subsets != NULL)
+      lbsim_json_string(out, lbsim_subset_mode_name(r->cfg->subset_mode));
+    else
+      lbsim_buf_append_str(out, "null");
+    lbsim_buf_append_str(out, ",\"imbalance\":");
+    json_number(out, lbsim_fleet_run_imbalance(b, now_ns));
+    lbsim_buf_append_str(out, "}");
+  }
+  lbsim_buf_append_str(out, "}\n");
 }
 
 static void json_run(lbsim_report_t *r, double elapsed_s, uint64_t now_ns) {
-  (void)now_ns;
   for (uint32_t w = 0; w < r->nfleets; w++)
-    json_summary(r, &r->fleets[w], elapsed_s);
+    json_summary(r, &r->fleets[w], elapsed_s, now_ns);
 }
 
 /* A backend's state as a change object gives it: down wins over stalled. */
@@ -366,7 +421,7 @@ static void json_tick(lbsim_report_t *r, double t_s, uint64_t now_ns) {
     json_u64(out, ",\"launched\":", b->stats.launched);
     json_u64(out, ",\"ok\":", b->stats.total.ok);
     json_u64(out, ",\"failed\":", b->stats.total.failed);
-    json_u64(out, ",\"in_flight\":", b->in_flight);
+    json_u64(out, ",\"in_flight\":", lbsim_fleet_in_flight(b));
     lbsim_buf_append_str(out, ",\"ema_ms\":[");
     for (uint32_t i = 0; i < b->n; i++) {
       if (i)

@@ -107,15 +107,7 @@ static void seed_block(lbsim_report_t *r, uint64_t round) {
 
 /* The seed's block has the EMA and the picks; the compare table, quantiles. */
 static bool text_round_latency(const lbsim_report_t *r) {
-  return r->nfleets > 1;
-}
-
-static void text_round(lbsim_report_t *r, uint64_t round, double t_s, uint64_t now_ns) {
-  (void)t_s;
-  if (r->nfleets > 1)
-    compare_round(r, round, now_ns);
-  else
-    seed_block(r, round);
+  return r->nfleets > 1 || (r->nfleets > 0 && r->fleets[0].measuring);
 }
 
 /* " p50=12.34 ms", or " p50=-" when no request was answered. */
@@ -134,7 +126,86 @@ static void tally_fields(lbsim_buf_t *out, const lbsim_tally_t *t) {
                      (unsigned long long)lbsim_tally_get(t, &lbsim_tally_fields[k]));
 }
 
-static void summary(lbsim_report_t *r, double elapsed_s) {
+/* " NAME min/median/max=1.00/2.00/3.00UNIT", or "-" for a figure with none. */
+static void spread_field(lbsim_buf_t *out, const char *name, const lbsim_spread_t *sp, bool mean, int decimals,
+                         const char *unit) {
+  lbsim_buf_printf(out, " %s min/%s/max=", name, mean ? "mean" : "median");
+  double v[3] = {sp->min, mean ? sp->mean : sp->median, sp->max};
+  for (int k = 0; k < 3; k++) {
+    if (k)
+      lbsim_buf_append_str(out, "/");
+    if (isnan(v[k]))
+      lbsim_buf_append_str(out, "-");
+    else
+      lbsim_buf_printf(out, "%.*f", decimals, v[k]);
+  }
+  if (!isnan(sp->min))
+    lbsim_buf_append_str(out, unit);
+}
+
+/* A fleet of more than one client, per interval: its requests and latency,
+ * the spread of its clients' own figures, how its load is spread over the
+ * backends, and each backend's requests. */
+static void fleet_block(lbsim_report_t *r, const lbsim_fleet_t *f, uint64_t round, double t_s) {
+  lbsim_buf_t *out = &r->out;
+  const lbsim_counts_t *c = &f->stats.round;
+  const lbsim_fleet_measures_t *m = &f->measures;
+  uint64_t picks = 0;
+  for (uint32_t i = 0; i < f->n; i++)
+    picks += f->stats.round_picks[i];
+  lbsim_buf_printf(out, "\n=== Fleet Interval %llu Summary (%s, %u clients, t=%.2f s) ===\n", (unsigned long long)round,
+                   f->policy_name, f->nclients, t_s);
+  lbsim_buf_printf(out, "requests=%llu ok=%llu failed=%llu", (unsigned long long)picks, (unsigned long long)c->ok,
+                   (unsigned long long)c->failed);
+  latency_field(out, " mean=", lbsim_report_mean_ms(c));
+  latency_field(out, " p50=", lbsim_report_quantile_ms(c, 0.5));
+  latency_field(out, " p99=", lbsim_report_quantile_ms(c, 0.99));
+  lbsim_buf_printf(out, "\nclients: heard=%u", m->clients_heard);
+  spread_field(out, "success", &m->success, false, 1, "%");
+  spread_field(out, "p99", &m->p99_ms, false, 2, " ms");
+  lbsim_buf_printf(out, "\nbackends: imbalance=%.2f herd=%.1f%%", m->imbalance, 100.0 * m->herd);
+  spread_field(out, "connections", &m->conns, true, 1, "");
+  spread_field(out, "clients", &m->clients, true, 1, "");
+  lbsim_buf_append_str(out, "\n");
+  if (lbsim_config_tools(r->cfg)) {
+    /* ok and failed above are user requests; requests, the attempts sent. */
+    lbsim_buf_append_str(out, "tally:");
+    tally_fields(out, &f->stats.round_tally);
+    lbsim_buf_append_str(out, "\n");
+  }
+  for (uint32_t i = 0; i < f->n; i++) {
+    lbsim_buf_append_str(out, f->names[i]);
+    lbsim_buf_append_str(out, ": requests=");
+    lbsim_buf_u64(out, f->stats.round_picks[i]);
+    lbsim_buf_append_str(out, "\n");
+  }
+}
+
+static void text_round(lbsim_report_t *r, uint64_t round, double t_s, uint64_t now_ns) {
+  if (r->nfleets > 0 && r->fleets[0].measuring) {
+    for (uint32_t w = 0; w < r->nfleets; w++)
+      fleet_block(r, &r->fleets[w], round, t_s);
+    return;
+  }
+  if (r->nfleets > 1)
+    compare_round(r, round, now_ns);
+  else
+    seed_block(r, round);
+}
+
+/* A fleet's line of the run summary: its clients, their subsets and how
+ * evenly their load was spread over the run. */
+static void fleet_line(lbsim_report_t *r, lbsim_fleet_t *f, uint64_t now_ns) {
+  lbsim_buf_printf(&r->out, "fleet: policy=%s clients=%u subset=", f->policy_name, f->nclients);
+  if (f->subsets != NULL)
+    lbsim_buf_printf(&r->out, "%u (%s)", f->subset_size, lbsim_subset_mode_name(r->cfg->subset_mode));
+  else
+    lbsim_buf_append_str(&r->out, "all");
+  lbsim_buf_printf(&r->out, " imbalance=%.2f\n", lbsim_fleet_run_imbalance(f, now_ns));
+}
+
+
+static void summary(lbsim_report_t *r, double elapsed_s, uint64_t now_ns) {
   lbsim_buf_t *out = &r->out;
   const lbsim_fleet_t *b = &r->fleets[0];
   const lbsim_stats_t *s = &b->stats;
@@ -161,7 +232,8 @@ static void summary(lbsim_report_t *r, double elapsed_s) {
                      (unsigned long long)bc->ok, (unsigned long long)bc->failed);
     latency_field(out, " p50=", lbsim_report_quantile_ms(bc, 0.50));
     latency_field(out, " p99=", lbsim_report_quantile_ms(bc, 0.99));
-    lbsim_buf_printf(out, " ema=%.2f ms\n", lbsim_fleet_ema_ms(b, i));
+    latency_field(out, " ema=", lbsim_fleet_ema_ms(b, i)); /* a fleet's: its clients' mean */
+    lbsim_buf_append_str(out, "\n");
   }
   lbsim_buf_append_str(out, "latency:");
   latency_field(out, " mean=", lbsim_report_mean_ms(c));
@@ -186,6 +258,8 @@ static void summary(lbsim_report_t *r, double elapsed_s) {
       lbsim_buf_printf(out, " divert_mean=%.2f s divert_max=%.2f s", lbsim_report_divert_mean_s(s), s->divert_max_s);
     lbsim_buf_append_str(out, "\n");
   }
+  if (b->measuring)
+    fleet_line(r, &r->fleets[0], now_ns);
 }
 
 /* The latency columns of the comparison and the sweep: p50, p99, p99.9. */
@@ -206,7 +280,7 @@ static void policy_figures(lbsim_buf_t *out, const lbsim_fleet_t *b, bool oracle
     lbsim_buf_printf(out, " %8s %10s", "-", "-");
 }
 
-static void comparison(lbsim_report_t *r, double elapsed_s) {
+static void comparison(lbsim_report_t *r, double elapsed_s, uint64_t now_ns) {
   lbsim_buf_t *out = &r->out;
   lbsim_buf_printf(out, "\n=== Comparison Summary (%.2f s) ===\n", elapsed_s);
   lbsim_buf_printf(out, "%-18s %9s %9s %7s %9s %9s %9s %8s %10s %9s %9s %9s\n", "policy", "requests", "ok", "failed",
@@ -232,6 +306,9 @@ static void comparison(lbsim_report_t *r, double elapsed_s) {
     lbsim_buf_printf(out,
                      "the fastest backend changed %llu times; divert s: mean time until it got most of the traffic\n",
                      (unsigned long long)r->fleets[0].stats.changes);
+  for (uint32_t w = 0; w < r->nfleets; w++)
+    if (r->fleets[w].measuring)
+      fleet_line(r, &r->fleets[w], now_ns);
   if (lbsim_config_tools(r->cfg)) {
     lbsim_buf_append_str(out, "requests, ok and failed count user requests; each policy's tally:\n");
     for (uint32_t w = 0; w < r->nfleets; w++) {
@@ -243,11 +320,10 @@ static void comparison(lbsim_report_t *r, double elapsed_s) {
 }
 
 static void text_run(lbsim_report_t *r, double elapsed_s, uint64_t now_ns) {
-  (void)now_ns;
   if (r->nfleets > 1)
-    comparison(r, elapsed_s);
+    comparison(r, elapsed_s, now_ns);
   else
-    summary(r, elapsed_s);
+    summary(r, elapsed_s, now_ns);
 }
 
 static void text_change(lbsim_report_t *r, double t_s, const lbsim_model_t *model, const lbsim_event_t *ev,

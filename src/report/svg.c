@@ -21,6 +21,7 @@
 #define PANEL_H (40 + LAT_H + GAP_H + SHARE_H + GAP_H + FAIL_H + 60)
 #define NO_FAIL_H 30 /* a panel without failures: one line says so */
 #define TRAFFIC_H 120 /* with a tool around the pick on: offered load, attempts, goodput */
+#define FLEET_H 70   /* a fleet's herd, and its imbalance, each */
 #define CHANGED_RATIO 10.0 /* a backend whose expected cost moved this much "changed" */
 
 const char *const lbsim_svg_palette[LBSIM_SVG_COLORS] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b",
@@ -540,10 +541,19 @@ static double last_requests(const lbsim_timeline_t *tl, uint32_t w) {
   return 0;
 }
 
+/* Whether a fleet's measures were recorded for balancer w. */
+static bool has_fleet(const lbsim_timeline_t *tl, uint32_t w) {
+  for (uint32_t b = 0; b < tl->nblocks; b++)
+    if (isfinite(tl->herd[(size_t)b * tl->nbalancers + w]))
+      return true;
+  return false;
+}
+
 static double panel_height(const lbsim_timeline_t *tl, uint32_t w) {
   uint64_t failed;
   answers(tl, w, &failed);
-  return (failed > 0 ? PANEL_H : PANEL_H - FAIL_H - GAP_H + NO_FAIL_H) + (tl->tools ? TRAFFIC_H + GAP_H : 0);
+  double h = failed > 0 ? PANEL_H : PANEL_H - FAIL_H - GAP_H + NO_FAIL_H;
+  return h + (has_fleet(tl, w) ? 2 * (FLEET_H + GAP_H) : 0) + (tl->tools ? TRAFFIC_H + GAP_H : 0);
 }
 
 /* ---- offered load, attempts and goodput (the tools around the pick) ------- */
@@ -606,6 +616,46 @@ static void traffic(FILE *out, double top, const lbsim_timeline_t *tl, uint32_t 
   fputs("</g>\n", out);
 }
 
+/* One of a fleet's measures, block by block, as a step line. */
+static void measure_line(FILE *out, const frame_t *f, const lbsim_timeline_t *tl, uint32_t w, const float *values,
+                         const char *title) {
+  fprintf(out, "<path fill=\"none\" stroke=\"#333\" stroke-width=\"1.5\" d=\"");
+  bool pen = false;
+  for (uint32_t b = 0; b < tl->nblocks; b++) {
+    float v = values[(size_t)b * tl->nbalancers + w];
+    if (!isfinite(v)) {
+      pen = false;
+      continue;
+    }
+    double y = fy(f, v);
+    fprintf(out, "%s%.2f,%.2f L%.2f,%.2f ", pen ? "L" : "M", fx(f, block_start(tl, b)), y, fx(f, tl->block_end[b]), y);
+    pen = true;
+  }
+  fprintf(out, "\"><title>%s</title></path>\n", title);
+}
+
+/* A fleet's herd (the largest share of its clients whose last pick went to
+ * one backend) and load imbalance (time-averaged requests in flight,
+ * busiest backend over the mean), interval by interval. */
+static void fleet_measures(FILE *out, const lbsim_timeline_t *tl, uint32_t w, double top, double t_max) {
+  double most = 1;
+  for (uint32_t b = 0; b < tl->nblocks; b++) {
+    float v = tl->imbalance[(size_t)b * tl->nbalancers + w];
+    most = isfinite(v) && v > most ? v : most;
+  }
+  frame_t herd = {MARGIN_LEFT, top, PLOT_W, FLEET_H, t_max, {false, 0, 1, 0.5}};
+  fputs("<g class=\"herd\">\n", out);
+  axes(out, &herd, "herd", "%g%%", 100);
+  measure_line(out, &herd, tl, w, tl->herd, "the largest share of clients whose last pick went to one backend");
+  fputs("</g>\n", out);
+  frame_t imb = {MARGIN_LEFT, top + FLEET_H + GAP_H, PLOT_W, FLEET_H, t_max, {false, 0, 1, 1}};
+  lbsim_axis_fit(&imb.y, 0, most);
+  fputs("<g class=\"imbalance\">\n", out);
+  axes(out, &imb, "imbalance", "%g", 1);
+  measure_line(out, &imb, tl, w, tl->imbalance, "requests in flight: busiest backend over the mean (1: even)");
+  fputs("</g>\n", out);
+}
+
 static void panel(FILE *out, const lbsim_timeline_t *tl, uint32_t w, const char *policy, const char *const *names,
                   double top, const layout_t *l) {
   fprintf(out, "<g class=\"panel\" data-policy=\"");
@@ -645,17 +695,24 @@ static void panel(FILE *out, const lbsim_timeline_t *tl, uint32_t w, const char 
 
   uint64_t failed, answered = answers(tl, w, &failed);
   fputs("<g class=\"failures\" shape-rendering=\"crispEdges\">\n", out);
+  double next = share.y0 + SHARE_H + GAP_H;
   if (failed > 0) {
-    frame_t fail = {MARGIN_LEFT, share.y0 + SHARE_H + GAP_H, PLOT_W, FAIL_H, l->t_max, l->failed};
+    frame_t fail = {MARGIN_LEFT, next, PLOT_W, FAIL_H, l->t_max, l->failed};
     axes(out, &fail, "failed", "%g%%", 100);
     failures(out, &fail, tl, w);
+    next += FAIL_H + GAP_H;
   } else {
     fprintf(out, "<text x=\"%d\" y=\"%.1f\" font-size=\"12\" fill=\"#555\">no failures: 0 of the %llu answers failed</text>\n",
             MARGIN_LEFT, share.y0 + SHARE_H + 52, (unsigned long long)answered);
+    next += NO_FAIL_H + 10;
   }
   fputs("</g>\n", out);
+  if (has_fleet(tl, w)) {
+    fleet_measures(out, tl, w, next, l->t_max);
+    next += 2 * (FLEET_H + GAP_H);
+  }
   if (tl->tools)
-    traffic(out, share.y0 + SHARE_H + GAP_H + (failed > 0 ? FAIL_H : NO_FAIL_H - GAP_H + 20) + GAP_H, tl, w, l->t_max);
+    traffic(out, next, tl, w, l->t_max);
   fputs("</g>\n", out);
 }
 
@@ -682,7 +739,7 @@ static void numbers(FILE *out, const char *list) {
 }
 
 /* The backends by number (each policy's copies: see its panel's title). */
-static void legend(FILE *out, const layout_t *l, uint32_t n) {
+static void legend(FILE *out, const layout_t *l, uint32_t n, bool fleet) {
   double x = WIDTH - MARGIN_RIGHT + 20, y = 70;
   fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" font-weight=\"bold\">backends</text>\n", x, y - 18);
   for (uint32_t k = 0; k < l->ncolored; k++, y += 18) {
@@ -717,8 +774,8 @@ static void legend(FILE *out, const layout_t *l, uint32_t n) {
   y += 18;
   fprintf(out,
           "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\" " ESTIMATE_STYLE
-          "/><text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">the policy's estimate</text>\n",
-          x, y - 4, x + 24, y - 4, x + 30, y);
+          "/><text x=\"%.1f\" y=\"%.1f\" font-size=\"11\">%s</text>\n",
+          x, y - 4, x + 24, y - 4, x + 30, y, fleet ? "client 1's estimate (of the fleet)" : "the policy's estimate");
   y += 18;
   fprintf(out,
           "<rect x=\"%.1f\" y=\"%.1f\" width=\"24\" height=\"5\" fill=\"#333\"/>"
@@ -805,7 +862,10 @@ int lbsim_svg_write(FILE *out, const lbsim_timeline_t *tl, const char *const *co
     panel(out, tl, w, policies[w], names[w], top, &l);
     top += panel_height(tl, w);
   }
-  legend(out, &l, tl->n);
+  bool fleet = false;
+  for (uint32_t w = 0; w < tl->nbalancers; w++)
+    fleet = fleet || has_fleet(tl, w);
+  legend(out, &l, tl->n, fleet);
   fputs("</svg>\n", out);
   free(order);
   return ferror(out) ? LBSIM_EIO : 0;

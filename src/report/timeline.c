@@ -36,16 +36,18 @@ int lbsim_timeline_init(lbsim_timeline_t *tl, uint32_t nbalancers, uint32_t n) {
   tl->cost_ms = malloc(tl->sample_cap * (size_t)n * sizeof(*tl->cost_ms));
   tl->ema_ms = malloc(tl->sample_cap * per * sizeof(*tl->ema_ms));
   tl->block_stride = 1;
-  tl->block_cap = series_cap(sizeof(double) + (per + 5 * (size_t)nbalancers) * sizeof(uint32_t));
+  tl->block_cap = series_cap(sizeof(double) + (per + 7 * (size_t)nbalancers) * sizeof(uint32_t));
   tl->block_end = malloc(tl->block_cap * sizeof(*tl->block_end));
   tl->picks = malloc(tl->block_cap * per * sizeof(*tl->picks));
   tl->answered = malloc((size_t)tl->block_cap * nbalancers * sizeof(*tl->answered));
   tl->failed = malloc((size_t)tl->block_cap * nbalancers * sizeof(*tl->failed));
+  tl->herd = malloc((size_t)tl->block_cap * nbalancers * sizeof(*tl->herd));
+  tl->imbalance = malloc((size_t)tl->block_cap * nbalancers * sizeof(*tl->imbalance));
   tl->offered = malloc((size_t)tl->block_cap * nbalancers * sizeof(*tl->offered));
   tl->sent = malloc((size_t)tl->block_cap * nbalancers * sizeof(*tl->sent));
   tl->good = malloc((size_t)tl->block_cap * nbalancers * sizeof(*tl->good));
   if (!tl->sample_t || !tl->true_ms || !tl->cost_ms || !tl->ema_ms || !tl->block_end || !tl->picks ||
-      !tl->answered || !tl->failed || !tl->offered || !tl->sent || !tl->good) {
+      !tl->answered || !tl->failed || !tl->herd || !tl->imbalance || !tl->offered || !tl->sent || !tl->good) {
     lbsim_timeline_free(tl);
     return LBSIM_ENOMEM;
   }
@@ -61,6 +63,8 @@ void lbsim_timeline_free(lbsim_timeline_t *tl) {
   free(tl->picks);
   free(tl->answered);
   free(tl->failed);
+  free(tl->herd);
+  free(tl->imbalance);
   free(tl->offered);
   free(tl->sent);
   free(tl->good);
@@ -109,6 +113,10 @@ static void merge_blocks(lbsim_timeline_t *tl) {
     for (size_t k = 0; k < LBSIM_ARRAY_SIZE(series); k++)
       for (size_t w = 0; w < nw; w++)
         series[k][kept * nw + w] = series[k][i * nw + w] + (j != i ? series[k][j * nw + w] : 0);
+    for (size_t w = 0; w < nw; w++) {
+      tl->herd[kept * nw + w] = tl->herd[j * nw + w]; /* as at the merged block's end */
+      tl->imbalance[kept * nw + w] = tl->imbalance[j * nw + w];
+    }
   }
   tl->nblocks = kept;
   tl->block_stride *= 2;
@@ -132,6 +140,8 @@ int lbsim_timeline_block(lbsim_timeline_t *tl, double t_s) {
   uint32_t *series[] = {tl->answered, tl->failed, tl->offered, tl->sent, tl->good};
   for (size_t k = 0; k < LBSIM_ARRAY_SIZE(series); k++)
     memset(&series[k][(size_t)at * tl->nbalancers], 0, tl->nbalancers * sizeof(*series[k]));
+  for (uint32_t w = 0; w < tl->nbalancers; w++)
+    tl->herd[(size_t)at * tl->nbalancers + w] = tl->imbalance[(size_t)at * tl->nbalancers + w] = NAN;
   tl->block_members = 1;
   return (int)at;
 }
@@ -214,6 +224,10 @@ void lbsim_timeline_round(lbsim_timeline_t *tl, uint64_t now_ns) {
     tl->offered[k] += (uint32_t)s->round_tally.users;
     tl->sent[k] += (uint32_t)s->round_tally.attempts;
     tl->good[k] += (uint32_t)s->round.ok;
+    if (tl->fleets[w].measuring) {
+      tl->herd[k] = (float)tl->fleets[w].measures.herd;
+      tl->imbalance[k] = (float)tl->fleets[w].measures.imbalance;
+    }
   }
 }
 

@@ -26,22 +26,31 @@ struct lbsim_vbatch_s {
   double oracle_ms;
   uint32_t backend;
   uint32_t client;
-  uint32_t count : 29;
-  uint32_t result : 3;               /* lbsim_result_t */
-  uint32_t pick : 30;
-  uint32_t to_fastest : 1;
-  uint32_t retry : 1;                /* a retry, alone in its batch: its ticket is below */
+  uint32_t count;
+  uint32_t tag;                      /* the pick, the result, to_fastest, probe and retry: TAG() */
   /* Out of FIFO order, at an outage, or a retry, only: */
   _Alignas(64) uint32_t fresh;       /* of its requests, those that opened a connection */
-  uint32_t ticket;                   /* the retry's */
+  uint32_t ticket;                   /* a retry's (alone in its batch): its user request's record */
   lbsim_vnet_t *net;
   lbsim_timer_t timer;               /* due_ns: its end; seq: when it was sent */
   lbsim_queue_t link;                /* in its copy's others */
 };
 
-/* A batch's count: requests alike of one client sent to one backend at one
- * instant (a burst of a million to one backend fits). */
-#define BATCH_MAX ((UINT32_C(1) << 29) - 1)
+/* What a batch's requests share besides their client, instant and end, in
+ * one word that a request joining it compares at once: the pick (a
+ * backend's index among the client's, below LBSIM_MAX_BACKENDS), whether it
+ * is a retry (balancer/tools.h: then alone, its ticket on the second line),
+ * the result, whether the pick was the truly fastest, whether they are
+ * probes. */
+#define TAG(pick, retry, result, to_fastest, probe)                                                             \
+  ((uint32_t)(pick) | (uint32_t)(retry) << 26 | (uint32_t)(result) << 27 | (uint32_t)(to_fastest) << 30 |       \
+   (uint32_t)(probe) << 31)
+#define TAG_PICK(tag) ((tag) & ((UINT32_C(1) << 26) - 1))
+#define TAG_RETRY(tag) (((tag) >> 26) & 1)
+#define TAG_RESULT(tag) ((lbsim_result_t)(((tag) >> 27) & 7))
+#define TAG_TO_FASTEST(tag) (((tag) >> 30) & 1)
+#define TAG_PROBE(tag) ((tag) >> 31)
+_Static_assert(LBSIM_MAX_BACKENDS < (1 << 26) && LBSIM_RESULT_COUNT <= 8, "a batch's tag holds its pick and result");
 
 _Static_assert(sizeof(lbsim_vbatch_t) == 128, "a batch is two cache lines");
 _Static_assert(offsetof(lbsim_vbatch_t, fresh) == 64, "what a batch in a FIFO uses is in its first cache line");
@@ -79,8 +88,9 @@ static lbsim_vbatch_t *batch_new(lbsim_vnet_t *net) {
 
 static lbsim_request_t batch_request(const lbsim_vbatch_t *b) {
   return (lbsim_request_t){.start_ns = b->start_ns, .oracle_ms = b->oracle_ms, .backend = b->backend,
-                           .pick = b->pick, .client = b->client, .ticket = b->retry ? b->ticket : 0,
-                           .to_fastest = b->to_fastest};
+                           .pick = TAG_PICK(b->tag), .client = b->client,
+                           .ticket = TAG_RETRY(b->tag) ? b->ticket : 0, .to_fastest = TAG_TO_FASTEST(b->tag),
+                           .probe = TAG_PROBE(b->tag)};
 }
 
 static void batch_free(lbsim_vnet_t *net, lbsim_vbatch_t *b) {
@@ -108,7 +118,7 @@ static bool idle_closed(const lbsim_vnet_t *net, const lbsim_vcopy_t *vc, const 
 /* A connection for a request sent now: an idle one if there is one (the
  * most recently used, as the client takes them), after closing those idle
  * for the client's idle time. Returns whether it is one already open. */
-static bool conn_take(const lbsim_vnet_t *net, const lbsim_vcopy_t *vc, lbsim_vidles_t *r, uint64_t now_ns) {
+static inline __attribute__((always_inline)) bool conn_take(const lbsim_vnet_t *net, const lbsim_vcopy_t *vc, lbsim_vidles_t *r, uint64_t now_ns) {
   while (r->nruns > 0 && idle_closed(net, vc, &r->runs[r->first], now_ns)) {
     r->first = (r->first + 1) & (r->cap - 1);
     r->nruns--;
@@ -132,16 +142,22 @@ static void conn_give_back(const lbsim_vcopy_t *vc, lbsim_vidles_t *r, uint32_t 
     }
   }
   if (r->nruns == r->cap) {
-    uint32_t cap = r->cap ? r->cap * 2 : 8;
-    lbsim_vidle_t *ring = malloc(cap * sizeof(*ring));
-    if (ring == NULL)
-      return;
-    for (uint32_t k = 0; k < r->nruns; k++)
-      ring[k] = *idle_at(r, k);
-    free(r->runs);
-    r->runs = ring;
-    r->cap = cap;
-    r->first = 0;
+    if (r->cap == 0) {
+      r->runs = &r->one;
+      r->cap = 1;
+    } else {
+      uint32_t cap = r->cap * 2;
+      lbsim_vidle_t *ring = malloc(cap * sizeof(*ring));
+      if (ring == NULL)
+        return;
+      for (uint32_t k = 0; k < r->nruns; k++)
+        ring[k] = *idle_at(r, k);
+      if (r->runs != &r->one)
+        free(r->runs);
+      r->runs = ring;
+      r->cap = cap;
+      r->first = 0;
+    }
   }
   r->nruns++;
   *idle_at(r, r->nruns - 1) = (lbsim_vidle_t){now_ns, count, vc->outages};
@@ -266,7 +282,7 @@ static void batch_end(lbsim_vnet_t *net, lbsim_vbatch_t *b, lbsim_result_t resul
   if (vc->last == b)
     vc->last = NULL;
   if (result == LBSIM_RESULT_OK || result == LBSIM_RESULT_STATUS)
-    conn_give_back(vc, idles_of(net, b->client, b->pick), b->count, now_ns);
+    conn_give_back(vc, idles_of(net, b->client, TAG_PICK(b->tag)), b->count, now_ns);
   lbsim_request_t req = batch_request(b);
   uint32_t count = b->count;
   batch_free(net, b);
@@ -280,7 +296,7 @@ static void on_batch_due(lbsim_timer_t *timer, uint64_t now_ns) {
    * leaves a running timer at the top; see lbsim_engine_run). */
   lbsim_timers_cancel(&b->net->engine->timers, timer);
   lbsim_queue_remove(&b->link);
-  batch_end(b->net, b, b->result, now_ns);
+  batch_end(b->net, b, TAG_RESULT(b->tag), now_ns);
 }
 
 static void on_merge_due(lbsim_timer_t *timer, uint64_t now_ns) {
@@ -288,11 +304,11 @@ static void on_merge_due(lbsim_timer_t *timer, uint64_t now_ns) {
   uint32_t i = net->winner[1];
   lbsim_vbatch_t *b = net->heads[i];
   /* Where the connection goes back, fetched while the tree is replayed. */
-  const lbsim_vidles_t *r = idles_of(net, b->client, b->pick);
+  const lbsim_vidles_t *r = idles_of(net, b->client, TAG_PICK(b->tag));
   if (r->cap > 0)
     __builtin_prefetch(idle_at(r, r->nruns > 0 ? r->nruns - 1 : 0), 1);
   fifo_pop(net, i);
-  batch_end(net, b, b->result, now_ns);
+  batch_end(net, b, TAG_RESULT(b->tag), now_ns);
 }
 
 /* After a request served by the copy: while its common case holds
@@ -324,26 +340,77 @@ static inline uint64_t back_trip(const lbsim_vnet_t *net, uint64_t served_ns, co
   return net->back_ns - net->spread_ns + (uint64_t)(((__uint128_t)h * range) >> 64);
 }
 
-static bool same_batch(const lbsim_vbatch_t *b, const lbsim_request_t *req, lbsim_result_t result, uint64_t end_ns) {
-  return b->end_ns == end_ns && b->result == result && b->start_ns == req->start_ns && b->client == req->client &&
-         b->to_fastest == req->to_fastest && b->oracle_ms == req->oracle_ms && b->count < BATCH_MAX && !b->retry &&
-         req->ticket == 0;
+static bool same_batch(const lbsim_vbatch_t *b, const lbsim_request_t *req, uint32_t tag, uint64_t end_ns) {
+  return b->end_ns == end_ns && b->tag == tag && b->start_ns == req->start_ns && b->client == req->client &&
+         b->oracle_ms == req->oracle_ms;
+}
+
+/* When the client gives up on a request: its own deadline (a user
+ * request's, balancer/tools.h), or --timeout after it was sent. */
+static inline uint64_t deadline_of(const lbsim_vnet_t *net, const lbsim_request_t *req, uint64_t now) {
+  return req->deadline_ns ? req->deadline_ns : now + net->timeout_ns;
+}
+
+/* How a request that is not the copy's common case ends (a probe; a
+ * backend down, queueing, failing, stalled or ramping): its result and end,
+ * and whether it opened a connection. Out of line: the common case is the
+ * hot path. */
+static __attribute__((noinline)) bool outcome_slow(lbsim_vnet_t *net, lbsim_vcopy_t *vc, lbsim_vidles_t *idles,
+                                                   const lbsim_request_t *req, uint64_t now, lbsim_result_t *result,
+                                                   uint64_t *end) {
+  uint64_t deadline = deadline_of(net, req, now);
+  if (vc->copy.down) {
+    /* Refused: the connect's round trip, no more (and never no time at
+     * all: a closed loop would otherwise spin at one instant). */
+    *result = LBSIM_RESULT_CONNECT;
+    *end = now + net->there_ns + net->back_ns;
+    return true;
+  }
+  bool fresh = !conn_take(net, vc, idles, now);
+  if (req->probe) {
+    /* Answered at once, not served (GET /probe), unless the backend is
+     * stalled. */
+    *result = vc->model->stalled ? LBSIM_RESULT_TIMEOUT : LBSIM_RESULT_OK;
+    *end = vc->model->stalled ? deadline : now + net->there_ns + net->back_ns;
+    return fresh;
+  }
+  uint64_t due;
+  int status = lbsim_copy_serve(&vc->copy, now + net->there_ns, &due);
+  copy_fast_path(vc);
+  uint64_t back = due == LBSIM_NEVER ? 0 : back_trip(net, due, req);
+  if (due == LBSIM_NEVER || due + back > deadline) {
+    *result = LBSIM_RESULT_TIMEOUT;
+    *end = deadline;
+  } else {
+    *result = status == 200 ? LBSIM_RESULT_OK : LBSIM_RESULT_STATUS;
+    *end = due + back;
+  }
+  return fresh;
+}
+
+/* A request that could not be simulated (out of memory): it fails at once. */
+static __attribute__((noinline)) void submit_failed(lbsim_vnet_t *net, lbsim_vbatch_t *b, const lbsim_request_t *req,
+                                                    uint64_t now) {
+  if (b != NULL)
+    batch_free(net, b);
+  lbsim_log_error("out of memory: a request was cancelled");
+  report_done(net, req, LBSIM_RESULT_CANCELLED, now, 1);
 }
 
 static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
   lbsim_vnet_t *net = LBSIM_CONTAINER_OF(t, lbsim_vnet_t, transport);
   uint64_t now = net->engine->now_ns;
   lbsim_vcopy_t *vc = &net->copies[req->backend];
-  uint64_t deadline = req->deadline_ns ? req->deadline_ns : now + net->timeout_ns;
   lbsim_result_t result;
   uint64_t end;
-  bool fresh = true;
+  bool fresh;
   lbsim_vidles_t *idles = idles_of(net, req->client, req->pick);
   __builtin_prefetch(vc->last); /* while the copy serves: its line is needed next */
-  if (__builtin_expect(vc->model->generation == vc->fast_generation, 1)) {
+  if (__builtin_expect(vc->model->generation == vc->fast_generation && !req->probe, 1)) {
     fresh = !conn_take(net, vc, idles, now);
     uint64_t due = now + net->there_ns + vc->service_ns;
     uint64_t back = back_trip(net, due, req);
+    uint64_t deadline = deadline_of(net, req, now);
     if (due + back > deadline) {
       result = LBSIM_RESULT_TIMEOUT;
       end = deadline;
@@ -351,57 +418,35 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
       result = LBSIM_RESULT_OK;
       end = due + back;
     }
-  } else if (vc->copy.down) {
-    /* Refused: the connect's round trip, no more (and never no time at
-     * all: a closed loop would otherwise spin at one instant). */
-    result = LBSIM_RESULT_CONNECT;
-    end = now + net->there_ns + net->back_ns;
   } else {
-    fresh = !conn_take(net, vc, idles, now);
-    uint64_t due;
-    int status = lbsim_copy_serve(&vc->copy, now + net->there_ns, &due);
-    copy_fast_path(vc);
-    uint64_t back = due == LBSIM_NEVER ? 0 : back_trip(net, due, req);
-    if (due == LBSIM_NEVER || due + back > deadline) {
-      result = LBSIM_RESULT_TIMEOUT;
-      end = deadline;
-    } else {
-      result = status == 200 ? LBSIM_RESULT_OK : LBSIM_RESULT_STATUS;
-      end = due + back;
-    }
+    fresh = outcome_slow(net, vc, idles, req, now, &result, &end);
   }
   net->in_flight++;
+  uint32_t tag = TAG(req->pick, req->ticket != 0, result, req->to_fastest, req->probe);
   lbsim_vbatch_t *b = vc->last;
-  if (b != NULL && same_batch(b, req, result, end)) {
+  if (b != NULL && same_batch(b, req, tag, end) && !TAG_RETRY(tag)) {
     b->count++;
     if (fresh)
       b->fresh++; /* on the second line: seldom, once connections are kept */
     return;
   }
   b = batch_new(net);
-  int err = b ? 0 : LBSIM_ENOMEM;
-  if (b != NULL) {
-    b->end_ns = end;
-    b->start_ns = req->start_ns;
-    b->oracle_ms = req->oracle_ms;
-    b->backend = req->backend;
-    b->client = req->client;
-    b->pick = req->pick;
-    b->to_fastest = req->to_fastest;
-    b->retry = req->ticket != 0;
-    if (b->retry)
-      b->ticket = req->ticket;
-    b->result = result;
-    b->count = 1;
-    b->fresh = fresh;
-    err = batch_schedule(net, vc, b);
+  if (b == NULL) {
+    submit_failed(net, b, req, now);
+    return;
   }
-  if (err != 0) {
-    /* Out of memory: the request cannot be simulated; it fails at once. */
-    if (b != NULL)
-      batch_free(net, b);
-    lbsim_log_error("out of memory: a request was cancelled");
-    report_done(net, req, LBSIM_RESULT_CANCELLED, now, 1);
+  b->end_ns = end;
+  b->start_ns = req->start_ns;
+  b->oracle_ms = req->oracle_ms;
+  b->backend = req->backend;
+  b->client = req->client;
+  b->tag = tag;
+  b->count = 1;
+  b->fresh = fresh;
+  if (TAG_RETRY(tag))
+    b->ticket = req->ticket;
+  if (batch_schedule(net, vc, b) != 0) {
+    submit_failed(net, b, req, now);
     return;
   }
   vc->last = b;
@@ -506,7 +551,7 @@ static void end_pending(lbsim_vnet_t *net, uint32_t i, bool crash, uint64_t now_
       batch_end(net, b, LBSIM_RESULT_CANCELLED, now_ns);
       continue;
     }
-    if (b->result == LBSIM_RESULT_CONNECT) {
+    if (TAG_RESULT(b->tag) == LBSIM_RESULT_CONNECT) {
       batch_end(net, b, LBSIM_RESULT_CONNECT, now_ns); /* refused before; refused still */
       continue;
     }
@@ -519,7 +564,7 @@ static void end_pending(lbsim_vnet_t *net, uint32_t i, bool crash, uint64_t now_
     lbsim_request_t req = batch_request(b);
     uint32_t reset = b->fresh;
     b->count = b->fresh = again;
-    b->result = LBSIM_RESULT_CONNECT;
+    b->tag = TAG(TAG_PICK(b->tag), TAG_RETRY(b->tag), LBSIM_RESULT_CONNECT, TAG_TO_FASTEST(b->tag), TAG_PROBE(b->tag));
     b->end_ns = now_ns + net->there_ns + net->back_ns;
     if (batch_schedule(net, vc, b) != 0) {
       b->count += reset;
@@ -555,7 +600,8 @@ void lbsim_vnet_free(lbsim_vnet_t *net) {
   }
   if (net->idles != NULL)
     for (size_t k = 0; k < (size_t)net->nclients * net->per_client; k++)
-      free(net->idles[k].runs);
+      if (net->idles[k].runs != &net->idles[k].one)
+        free(net->idles[k].runs);
   free(net->idles);
   net->idles = NULL;
   free(net->copies_block);

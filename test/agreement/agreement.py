@@ -6,13 +6,16 @@ Usage: agreement.py LBSIM [--scale S] [--attempts N] [--seed N] [--only NAME ...
        agreement.py LBSIM --net-delay   what sockets add to a lone request (the
                                         measure behind --net-delay's default)
 
-Three comparisons, each a run with the same options and seed on both clocks,
+Four comparisons, each a run with the same options and seed on both clocks,
 read from --format json:
 
   linkerd, tower   the published replays, time-scaled (--time-scale S):
                    per policy, the success rate within 0.5 point, each
                    backend's share of the requests within 3 points, p50 and
                    p99 within 10 % or 2 ms, whichever is larger;
+  fleet            the linkerd replay with ten clients per policy
+                   (--clients 10), each balancing on what it saw:
+                   compared as the replays are;
   pinned           the seed's demo on backends whose latencies are set far
                    apart and do not drift: in every round, each backend's
                    request count within 3 of the real run's;
@@ -187,6 +190,8 @@ def comparisons(scale):
     return {
         "linkerd": (["--replay", "linkerd", "--time-scale", str(scale)], compare_replay, True, 90 + 120 * scale),
         "tower": (["--replay", "tower", "--time-scale", str(scale)], compare_replay, True, 90 + 180 * scale),
+        "fleet": (["--replay", "linkerd", "--time-scale", str(scale), "--clients", "10"], compare_replay, True,
+                  90 + 120 * scale),
         "pinned": (PINNED, compare_rounds, False, 60),
         "retries": (RETRIES, compare_tools, False, 60),
         "ejection": (EJECTION, compare_tools, False, 60),

@@ -540,6 +540,53 @@ def bench_virtual(args, res):
         res.add("virtual", "--replay %s, full scale, wall" % replay, "s", walls, target=1.0, better="lower")
 
 
+# ---- fleets (--clients) ---------------------------------------------------------
+
+# The queueing setting: backends of capacity 1 serving exponential times of
+# mean 1 ms, no network delay, no drift.
+QUEUEING = ["--capacity", "1", "--latency", "0", "--jitter", "exp:1", "--drift-period", "0", "--net-delay", "0"]
+
+
+def bench_fleet(args, res):
+    """Fleets on the virtual clock (speed and memory of many clients), and a
+    fleet on sockets that must account for every request."""
+    duration = "0.5" if args.quick else "2"
+    speed, speed_cpu, rss = [], [], []
+    for k in range(args.runs):
+        cmd = [args.lbsim, "--clock", "virtual", "-q", "--seed", str(k + 1), "-n", "1000", "--clients", "1000",
+               "--policy", "p2c-peak-ewma", "--rate", "900000", "--duration", duration] + QUEUEING
+        err, wall, cpu = measure_wall(cmd)
+        speed.append(virtual_requests(err) / wall / 1e6)
+        speed_cpu.append(virtual_requests(err) / cpu / 1e6)
+        _, _, kb, _ = measure_rss(cmd, stdout=subprocess.DEVNULL)
+        rss.append(kb / 1024)
+    res.add("fleet", "1000 clients x 1000 backends, p2c, 90 % load", "M/s", speed, target=3.0)
+    res.add("fleet", "... req per CPU s", "M/s", speed_cpu)
+    res.add("fleet", "... peak RSS", "MB", rss, target=512.0, better="lower")
+    rss = []
+    for k in range(max(1, args.runs // 2)):
+        _, _, kb, _ = measure_rss([args.lbsim, "--clock", "virtual", "-q", "--seed", str(k + 1), "-n", "100",
+                                   "--clients", "10000", "--subset", "10", "--policy", "p2c-peak-ewma", "--rate",
+                                   "90000", "--duration", duration] + QUEUEING, stdout=subprocess.DEVNULL)
+        rss.append(kb / 1024)
+    res.add("fleet", "10000 clients x 100 backends, --subset 10, peak RSS", "MB", rss, target=256.0, better="lower")
+    # Sockets: 100 clients over 10 backends at 10,000 requests/s; every
+    # request must end, as ok or failed (and how many failed is said).
+    rates, unaccounted, failed = [], [], []
+    for k in range(max(1, args.runs // 2)):
+        p = subprocess.run([args.lbsim, "-q", "-f", "json", "--port-base", "0", "--seed", str(k + 1), "-n", "10",
+                            "--latency", "5", "--drift-period", "0", "--clients", "100", "--policy", "p2c-peak-ewma",
+                            "--rate", "10000", "--duration", "3" if args.quick else "10"],
+                           capture_output=True, text=True, timeout=120)
+        summary = [json.loads(line) for line in p.stdout.splitlines() if '"summary"' in line][0]
+        rates.append(summary["rate"])
+        unaccounted.append(summary["requests"] - summary["ok"] - summary["failed"])
+        failed.append(summary["failed"])
+    res.add("fleet", "sockets: 100 clients x 10 backends at 10,000/s", "req/s", rates, target=9000.0)
+    res.add("fleet", "... requests not accounted for", "count", unaccounted, target=0.0, better="lower")
+    res.add("fleet", "... requests failed", "count", failed)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("lbsim")
@@ -549,13 +596,13 @@ def main():
                                                       "latest.jsonl"))
     ap.add_argument("--seed-dir", default=os.environ.get("LBSIM_SEED_DIR", os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "anchors", "seed_py")))
-    ap.add_argument("--only", default="backend,ceiling,fidelity,client,scale,virtual")
+    ap.add_argument("--only", default="backend,ceiling,fidelity,client,scale,virtual,fleet")
     args = ap.parse_args()
     args.runs = args.runs or (2 if args.quick else 5)
     args.seed_dir = os.path.abspath(args.seed_dir)
     only = set(args.only.split(","))
     for tool in ("wrk", "nginx"):
-        if only - {"virtual"} and shutil.which(tool) is None:
+        if only - {"virtual", "fleet"} and shutil.which(tool) is None:
             sys.exit("bench: %s is not installed (apt-get install wrk nginx-light)" % tool)
     with_seed = seed_available(args)
     if not with_seed:
@@ -569,7 +616,8 @@ def main():
     try:
         steps = [("backend", lambda: bench_backend(args, res)), ("ceiling", lambda: bench_ceiling(args, res, with_seed)),
                  ("fidelity", lambda: bench_fidelity(args, res, with_seed)), ("client", lambda: bench_client(args, res)),
-                 ("scale", lambda: bench_scale(args, res)), ("virtual", lambda: bench_virtual(args, res))]
+                 ("scale", lambda: bench_scale(args, res)), ("virtual", lambda: bench_virtual(args, res)),
+                 ("fleet", lambda: bench_fleet(args, res))]
         for name, step in steps:
             if name in only:
                 t0 = time.monotonic()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # lbsim's benchmarks against wrk, nginx, the seed's Python stack and a Python model of its loop.
-#   test/bench/run.sh [--quick] [--runs N] [--only backend,ceiling,fidelity,client,scale,virtual]
+#   test/bench/run.sh [--quick] [--runs N] [--only backend,ceiling,fidelity,client,scale,virtual,fleet]
 # Builds a Release lbsim in build-bench/ if needed; prints a table and writes
 # one JSON object per figure to test/bench/results/latest.jsonl.
 set -euo pipefail

@@ -194,6 +194,30 @@ def test_compare_has_a_panel_per_policy_on_the_same_axes():
         lb.stop()
 
 
+def test_a_fleet_shows_its_clients_spread_and_herd():
+    lb = Lbsim(["--clients", "20", "--compare", "ema-greedy,random", "-n", "4", "--latency", "20:80",
+                "--drift-period", "0", "--explore", "0", "--rate", "400", "--interval", "0.5", "-s", "2"])
+    d = browser()
+    try:
+        d.get(lb.url)
+        rows = wait_js(d, "(() => { const r = [...document.querySelectorAll('#fleet-table tbody tr')]"
+                          ".map(tr => [...tr.children].map(td => td.textContent)); "
+                          "return r.length === 2 && r.every(x => x[1] === '20' && x[2] !== '0') && r; })()",
+                       EVENTUALLY_S, "the fleet table")
+        check(rows[0][0] == "ema-greedy" and rows[1][0] == "random", rows)
+        # The table says what the stream said (how much the clients herd on
+        # sockets depends on how busy the machine is; the virtual clock's
+        # tests check that).
+        fleet = d.execute_script("return lbsim.state.pol[0].fleet")
+        check(0 < fleet["herd"] <= 1 and fleet["imbalance"] >= 1, repr(fleet))
+        check(rows[0][8] == "20.0 / 20.0 / 20.0", rows[0])  # clients per backend: every client uses all four
+        no_page_errors(d, lb.port)
+        screenshot(d, "fleet")
+    finally:
+        quit_browser(d)
+        lb.stop()
+
+
 def test_the_page_keeps_the_linkerd_replay_after_lbsim_exits():
     # The browser first: the replay lasts 6 s, and a loaded machine can take
     # longer than that to start Chromium.

@@ -41,6 +41,25 @@ TEST(get_head_404_405) {
   CHECK(bfx_stop(&f) == 0);
 }
 
+/* A balancer's probe is answered at once, whatever the latency, with what
+ * the backend holds. */
+TEST(a_probe_is_answered_at_once_with_the_backends_load) {
+  backend_fixture_t f;
+  bfx_defaults(&f);
+  CHECK(bfx_start(&f, 2000) == 0);
+  uint64_t t0 = uv_hrtime();
+  raw_result_t r;
+  bfx_exchange(&f, "GET /probe HTTP/1.1\r\nHost: t\r\n\r\n", 1, &r);
+  CHECK(bfx_starts(&r, "HTTP/1.1 200 OK\r\n"));
+  CHECK(strstr(raw_text(&r), "{\"status\":\"ok\",\"backend\":1,\"in_flight\":0,\"queue\":0}") != NULL);
+  CHECK_MSG(uv_hrtime() - t0 < 1000000000u, "a probe of a 2 s backend took %.3f s", (uv_hrtime() - t0) / 1e9);
+  raw_result_free(&r);
+  bfx_exchange(&f, "POST /probe HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n", 1, &r);
+  CHECK(bfx_starts(&r, "HTTP/1.1 405 Method Not Allowed\r\n"));
+  raw_result_free(&r);
+  CHECK(bfx_stop(&f) == 0);
+}
+
 TEST(keep_alive_reuses_the_connection) {
   backend_fixture_t f;
   bfx_defaults(&f);

@@ -315,14 +315,19 @@ typedef struct rig_s {
 static void on_rig_done(void *data, const lbsim_request_t *req, lbsim_result_t result, uint64_t end_ns,
                         uint32_t count);
 
-static void rig_send(rig_t *r, uint32_t backend) {
+static void rig_send_kind(rig_t *r, uint32_t backend, bool probe) {
   lbsim_request_t *req = r->net.transport.ops->request(&r->net.transport);
   req->backend = req->pick = backend;
   req->client = 0;
   req->start_ns = r->engine.now_ns;
   req->oracle_ms = -1;
   req->to_fastest = false;
+  req->probe = probe;
   r->net.transport.ops->submit(&r->net.transport, req);
+}
+
+static void rig_send(rig_t *r, uint32_t backend) {
+  rig_send_kind(r, backend, false);
 }
 
 static void on_rig_done(void *data, const lbsim_request_t *req, lbsim_result_t result, uint64_t end_ns,
@@ -863,5 +868,28 @@ TEST(cancel_all_ends_everything_in_flight_as_cancelled) {
     CHECK_EQ(r.done[k].end_ns, MS(1));
   }
   CHECK_EQ(r.engine.timers.len, 0);
+  rig_free(&r);
+}
+
+/* A probe is answered at once by a backend that is up (the network's round
+ * trip, no service time), refused by one that is down, and never answered
+ * by one that is stalled. */
+TEST(a_probe_costs_the_round_trip_not_the_service) {
+  rig_t r;
+  CHECK(rig_init(&r, 50, 0, 2, 1) == 0);
+  r.models[1].down = true;
+  r.models[1].generation++;
+  lbsim_vnet_sync(&r.net, 1, 0);
+  r.models[2].stalled = true;
+  r.models[2].generation++;
+  for (uint32_t i = 0; i < 3; i++)
+    rig_send_kind(&r, i, true);
+  rig_send(&r, 0); /* a request alike but not a probe: not one batch with it */
+  lbsim_engine_run(&r.engine);
+  CHECK_EQ(r.ndone, 4);
+  CHECK(r.done[0].backend == 0 && r.done[0].result == LBSIM_RESULT_OK && r.done[0].end_ns == MS(2));
+  CHECK(r.done[1].backend == 1 && r.done[1].result == LBSIM_RESULT_CONNECT && r.done[1].end_ns == MS(2));
+  CHECK(r.done[2].backend == 0 && r.done[2].result == LBSIM_RESULT_OK && r.done[2].end_ns == MS(52));
+  CHECK(r.done[3].backend == 2 && r.done[3].result == LBSIM_RESULT_TIMEOUT && r.done[3].end_ns == MS(1000));
   rig_free(&r);
 }

@@ -88,3 +88,37 @@ TEST(what_a_balancer_wants_follows_the_traffic_shape) {
   cfg.pool_size = 10;
   CHECK_EQ(lbsim_fd_wanted(&cfg, 5), 50);  /* --pool-size caps it per backend */
 }
+
+/* A fleet: every client has pools of its own, for its share of the
+ * traffic over the backends it uses; the budget is shared between them. */
+TEST(a_fleet_shares_the_budget_between_its_clients) {
+  lbsim_config_t cfg = demo();
+  cfg.clients = 10;
+  cfg.burst = 1000;
+  lbsim_fd_plan_t plan;
+  lbsim_fd_plan(&cfg, 4096, &plan);
+  CHECK_EQ(plan.balancers, 10);
+  CHECK_EQ(plan.fixed, LBSIM_FD_RESERVE + 5); /* the backends are listened on once */
+  CHECK_EQ(plan.wanted, 100);                 /* a tenth of the burst each */
+  /* (4096 - 69) * 9 / 10 / 2 / 10 clients */
+  CHECK_EQ(plan.budget, 181);
+  CHECK_EQ(plan.verdict, LBSIM_FD_OK);
+  /* With 100 clients each may have 18 connections, and wants 10. */
+  cfg.clients = 100;
+  lbsim_fd_plan(&cfg, 4096, &plan);
+  CHECK_EQ(plan.wanted, 10);
+  CHECK_EQ(plan.budget, 18);
+  CHECK_EQ(plan.verdict, LBSIM_FD_OK);
+  /* At a lower limit, capped per client, and refused when not one connection each fits. */
+  lbsim_fd_plan(&cfg, 1024, &plan);
+  CHECK_EQ(plan.verdict, LBSIM_FD_CAPPED);
+  CHECK_EQ(plan.max_connections, 4);
+  lbsim_fd_plan(&cfg, 200, &plan);
+  CHECK_EQ(plan.verdict, LBSIM_FD_NO_CONNECTION);
+  /* A subset bounds what a client wants by its pools: 2 backends x --pool-size 3. */
+  cfg.clients = 10;
+  cfg.subset = 2;
+  cfg.pool_size = 3;
+  lbsim_fd_plan(&cfg, 4096, &plan);
+  CHECK_EQ(plan.wanted, 6);
+}

@@ -103,7 +103,7 @@ TEST(a_tick_carries_the_estimates_and_what_is_in_flight) {
   CHECK(lbsim_fleet_init(&b, &cfg, 1, 0, names, 3, NULL) == 0);
   b.clients[0].ema.value_ms[1] = 812.4;
   b.in_flight_to[2] = 7;
-  b.in_flight = 7;
+  b.clients[0].in_flight = 7;
   sink_t sink = {LBSIM_BUF_INIT, 0};
   lbsim_report_t json;
   lbsim_report_init_emit(&json, &cfg, 1, lbsim_format_find("json"), on_emit, &sink);

@@ -270,3 +270,94 @@ TEST(a_signal_stops_arrivals_and_the_run_ends_once_they_drained) {
   CHECK_EQ(r.fleets[0].stats.total.ok, t->nsent);
   run_free(&r);
 }
+
+/* ---- fleets: the traffic shared by many clients -------------------------------------- */
+
+/* Requests of client c among those sent. */
+static uint32_t sent_by(const fixed_t *t, uint32_t c) {
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < t->nsent; i++)
+    n += t->sent[i].base.client == c;
+  return n;
+}
+
+TEST(a_fleets_burst_is_shared_out_and_its_clients_first_rounds_spread_over_the_pause) {
+  run_t r;
+  CHECK_EQ(run(&r, "--clients 3 --burst 10 --rounds 2 --sleep 0.3", 10, 0), 0);
+  const fixed_t *t = &r.transports[0];
+  CHECK_EQ(t->nsent, 20);
+  /* 10 over 3 clients: 4, 3, 3, each round. */
+  CHECK_EQ(sent_by(t, 0), 8);
+  CHECK_EQ(sent_by(t, 1), 6);
+  CHECK_EQ(sent_by(t, 2), 6);
+  /* Client c's rounds start at c x 0.1 s, then after each answer and its pause. */
+  for (uint32_t i = 0; i < t->nsent; i++) {
+    const lbsim_request_t *q = &t->sent[i].base;
+    uint64_t first = q->client * 100 * MS;
+    CHECK_MSG(q->start_ns == first || q->start_ns == first + 310 * MS, "client %u sent at %.3f ms", q->client,
+              (double)q->start_ns / (double)MS);
+  }
+  CHECK_EQ(r.fleets[0].clients[2].rounds, 2);
+  CHECK_EQ(r.fleets[0].stats.total.ok, 20);
+  /* No rounds in step: the run is summed up by interval. */
+  CHECK(r.runner.round >= 1);
+  run_free(&r);
+}
+
+TEST(a_fleets_concurrency_and_requests_are_shared_out_remainder_first) {
+  run_t r;
+  CHECK_EQ(run(&r, "--clients 4 --concurrency 10 --requests 22", 10, 0), 0);
+  const fixed_t *t = &r.transports[0];
+  CHECK_EQ(t->nsent, 22);
+  /* 22 requests: 6, 6, 5, 5; 10 in flight: 3, 3, 2, 2. */
+  CHECK_EQ(sent_by(t, 0), 6);
+  CHECK_EQ(sent_by(t, 1), 6);
+  CHECK_EQ(sent_by(t, 2), 5);
+  CHECK_EQ(sent_by(t, 3), 5);
+  uint32_t at_zero[4] = {0};
+  for (uint32_t i = 0; i < t->nsent; i++)
+    if (t->sent[i].base.start_ns == 0)
+      at_zero[t->sent[i].base.client]++;
+  CHECK_EQ(at_zero[0], 3);
+  CHECK_EQ(at_zero[1], 3);
+  CHECK_EQ(at_zero[2], 2);
+  CHECK_EQ(at_zero[3], 2);
+  CHECK_EQ(t->most_in_flight, 10);
+  run_free(&r);
+}
+
+/* The fleet's arrivals are one Poisson process whose requests go to a
+ * client drawn uniformly: each client's share is about a third here (a
+ * binomial of 3000 draws, p = 1/3: sd 26). */
+TEST(a_fleets_arrivals_go_to_clients_drawn_uniformly) {
+  run_t r;
+  CHECK_EQ(run(&r, "--clients 3 --rate 1000 --requests 3000", 1, 0), 0);
+  const fixed_t *t = &r.transports[0];
+  CHECK_EQ(t->nsent, 3000);
+  for (uint32_t c = 0; c < 3; c++)
+    CHECK_MSG(sent_by(t, c) > 870 && sent_by(t, c) < 1130, "client %u sent %u of 3000", c, sent_by(t, c));
+  run_free(&r);
+}
+
+TEST(a_comparisons_fleets_get_the_same_instants_client_by_client) {
+  run_t r;
+  CHECK_EQ(run(&r, "--compare round-robin,random --clients 5 --rate 500 --duration 1", 3, 0), 0);
+  CHECK_EQ(r.transports[0].nsent, r.transports[1].nsent);
+  for (uint32_t i = 0; i < r.transports[0].nsent; i++) {
+    CHECK_EQ(r.transports[0].sent[i].base.start_ns, r.transports[1].sent[i].base.start_ns);
+    CHECK_EQ(r.transports[0].sent[i].base.client, r.transports[1].sent[i].base.client);
+  }
+  run_free(&r);
+}
+
+/* --warmup: run, not counted; the intervals start when it ends. */
+TEST(a_warmup_is_run_but_not_counted) {
+  run_t r;
+  CHECK_EQ(run(&r, "--concurrency 2 --duration 1 --warmup 0.3 --interval 0.1", 10, 0), 0);
+  const fixed_t *t = &r.transports[0];
+  CHECK_EQ(t->nsent, 2 * 100);                      /* sent all along: 0 to 990 ms */
+  CHECK_EQ(r.fleets[0].stats.total.ok, 2 * 70);     /* counted: the answers from 300 ms on ... */
+  CHECK_EQ(r.runner.count_from_ns, 300 * MS);
+  CHECK_EQ(r.runner.round, 7);                      /* ... in intervals from 300 ms to 1 s */
+  run_free(&r);
+}

@@ -302,7 +302,7 @@ TEST(the_tools_around_the_pick_are_swept_into_their_settings) {
 
 TEST(metrics_by_name) {
   lbsim_sweep_t s = {0};
-  const char *names[] = {"p50", "p99", "p999", "success", "fastest", "regret", "switches", "top_share"};
+  const char *names[] = {"p50", "p99", "p999", "success", "fastest", "regret", "switches", "top_share", "mean"};
   CHECK_EQ(sizeof(names) / sizeof(names[0]), LBSIM_SWEEP_METRICS);
   for (int m = 0; m < LBSIM_SWEEP_METRICS; m++) {
     CHECK(lbsim_sweep_set_metric(&s, names[m], err, sizeof(err)) == 0);
@@ -311,7 +311,7 @@ TEST(metrics_by_name) {
     CHECK(strchr(lbsim_sweep_metric_label((lbsim_sweep_metric_t)m), '(') != NULL); /* a unit */
   }
   CHECK(lbsim_sweep_set_metric(&s, "p90", err, sizeof(err)) == LBSIM_EINVAL);
-  CHECK(strstr(err, "expected p50, p99, p999, success, fastest, regret, switches or top_share") != NULL);
+  CHECK(strstr(err, "expected p50, p99, p999, success, fastest, regret, switches, top_share or mean") != NULL);
 }
 
 /* A metric of one run, through its figures as a sweep's row has them. */

@@ -356,3 +356,75 @@ TEST(the_same_options_print_the_same_bytes) {
     run_free(&b);
   }
 }
+
+/* ---- fleets ------------------------------------------------------------------------------- */
+
+/* Ten clients of the seed's policy without exploration on three backends
+ * of fixed, different latencies: once every client has measured the three,
+ * each sends everything to the fastest. The last interval's herd is the
+ * whole fleet, and the load sits on one backend of three (imbalance 3). */
+TEST(a_greedy_fleet_herds_onto_the_fastest_backend) {
+  run_t r;
+  CHECK(run(&r, "--seed 3 -n 3 --latency 10:100 --drift-period 0 --clients 10 --explore 0 --rate 500 "
+                "--duration 3 --interval 1") == 0);
+  const lbsim_fleet_measures_t *m = &r.v.run.fleets[0].measures;
+  CHECK_NEAR(m->herd, 1.0, 1e-12);
+  CHECK_NEAR(m->imbalance, 3.0, 1e-9);
+  CHECK_EQ(m->clients_heard, 10);
+  CHECK_NEAR(m->success.min, 100.0, 1e-12);
+  CHECK_NEAR(m->clients.mean, 10.0, 1e-12); /* no subsets: every client uses every backend */
+  CHECK(strstr(r.text, "=== Fleet Interval 3 Summary (ema-greedy, 10 clients, t=3.") != NULL);
+  CHECK(strstr(r.text, "backends: imbalance=3.00 herd=100.0%") != NULL);
+  CHECK(strstr(r.text, "fleet: policy=ema-greedy clients=10 subset=all imbalance=") != NULL);
+  run_free(&r);
+}
+
+/* Random picks on backends alike spread the load evenly, and no client's
+ * last picks agree with more than a few others'. */
+TEST(a_random_fleet_spreads_its_load) {
+  run_t r;
+  CHECK(run(&r, "--seed 4 -n 4 --latency 20 --drift-period 0 --clients 100 --policy random --rate 4000 "
+                "--duration 4 --interval 2") == 0);
+  const lbsim_fleet_measures_t *m = &r.v.run.fleets[0].measures;
+  CHECK_MSG(m->imbalance > 1.0 && m->imbalance < 1.3, "imbalance %.3f", m->imbalance);
+  /* 100 last picks over 4 backends: at most some 40 on the busiest. */
+  CHECK_MSG(m->herd > 0.25 && m->herd < 0.40, "herd %.3f", m->herd);
+  /* Every request in flight holds a connection; idle ones stay a while. */
+  CHECK(m->conns.min >= 1 && m->conns.max >= m->conns.min);
+  run_free(&r);
+}
+
+/* Subsets: each client talks to its K backends only, and the clients per
+ * backend are what the subsets say. */
+TEST(a_fleet_with_subsets_sends_each_client_to_its_own_backends) {
+  run_t r;
+  CHECK(run(&r, "--seed 5 -n 12 --latency 5 --drift-period 0 --clients 8 --subset 3 --subset-mode deterministic "
+                "--policy random --concurrency 16 --duration 1") == 0);
+  const lbsim_fleet_t *f = &r.v.run.fleets[0];
+  CHECK_EQ(f->subset_size, 3);
+  /* Rounds of 4 clients: 2 whole rounds, each backend in 2 subsets. */
+  CHECK_NEAR(f->measures.clients.min, 2.0, 1e-12);
+  CHECK_NEAR(f->measures.clients.max, 2.0, 1e-12);
+  for (uint32_t c = 0; c < f->nclients; c++) {
+    const lbsim_balancer_t *b = &f->clients[c];
+    CHECK_EQ(b->n, 3);
+    CHECK(b->launched > 0);
+  }
+  /* Every backend got traffic, from exactly the clients that hold it. */
+  for (uint32_t i = 0; i < 12; i++)
+    CHECK(f->stats.backend[i].requests > 0);
+  CHECK(strstr(r.text, "subset=3 (deterministic)") != NULL);
+  run_free(&r);
+}
+
+/* A fleet of one client prints exactly what the seed's balancer did. */
+TEST(a_fleet_of_one_client_prints_the_seeds_blocks) {
+  run_t one, plain;
+  CHECK(run(&one, "--seed 6 --rounds 5 --sleep 0.2 --clients 1") == 0);
+  CHECK(run(&plain, "--seed 6 --rounds 5 --sleep 0.2") == 0);
+  CHECK(strcmp(one.text, plain.text) == 0);
+  CHECK(strstr(one.text, "=== Traffic Round 5 Summary ===") != NULL);
+  CHECK(strstr(one.text, "fleet:") == NULL);
+  run_free(&one);
+  run_free(&plain);
+}

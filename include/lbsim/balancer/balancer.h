@@ -44,6 +44,7 @@ typedef struct lbsim_request_s {
   uint32_t client;            /* which client of the fleet sent it */
   uint32_t ticket;            /* a retry: its user request's record (tools.h); 0: a first attempt */
   bool to_fastest;            /* the pick was as good as the truly fastest */
+  bool probe;                 /* a probe the policy asked for (GET /probe): not a user's request */
 } lbsim_request_t;
 
 typedef struct lbsim_transport_s lbsim_transport_t;
@@ -74,6 +75,10 @@ struct lbsim_transport_s {
   uint64_t resent;            /* requests it sent again by itself (a keep-alive race): not attempts */
 };
 
+/* Probes a policy may ask for between two sends; beyond, they are dropped
+ * (and counted). */
+#define LBSIM_PROBES_PENDING 16
+
 typedef struct lbsim_balancer_s lbsim_balancer_t;
 typedef void (*lbsim_balancer_cb)(lbsim_balancer_t *balancer, uint64_t now_ns);
 /* `count` requests ended at now_ns. */
@@ -92,6 +97,7 @@ struct lbsim_balancer_s {
   lbsim_stats_t *stats;         /* the fleet's */
 
   uint64_t in_flight;           /* user requests launched, not done (in flight or waiting to be retried) */
+  bool measuring;               /* its fleet's (fleet.h): kept here, beside what a pick touches */
   uint64_t *in_flight_to;       /* attempts per backend it may use: counted by lbsim_policy_select and _observe_n */
   uint64_t launched;            /* user requests it started in the run */
   uint64_t rounds;              /* its own rounds counted (fleets of more than one client) */
@@ -101,6 +107,11 @@ struct lbsim_balancer_s {
   bool launching;               /* a burst is being launched: round ends wait */
   bool round_open;
   bool detached;                /* shutting down: no more callbacks */
+
+  /* Probes its policy asked for, sent once the policy has returned. */
+  uint32_t probes_pending[LBSIM_PROBES_PENDING];
+  uint32_t nprobes_pending;
+  uint64_t probes_sent, probes_answered, probes_dropped;
 
   lbsim_tools_t *tools;         /* retries, deadlines, ejection, weights (tools.h); NULL: none on */
 

@@ -56,7 +56,7 @@ struct lbsim_fleet_s {
   struct lbsim_fleet_tools_s *tools; /* retries, deadlines, ejection, weights (tools.h); NULL: none on */
   uint64_t resent_before;       /* lbsim_fleet_resent when the statistics were last forgotten */
 
-  uint64_t in_flight;           /* every client's */
+  uint64_t in_flight;           /* every client's, when measuring (else its one client's: lbsim_fleet_in_flight) */
   uint64_t *in_flight_to;       /* ... per backend (a fleet of one: its client's) */
   double *judge_cost_ms;        /* each backend's expected cost, for picks ... */
   uint64_t judge_version;       /* ... while the oracle's version is this one */
@@ -67,6 +67,8 @@ struct lbsim_fleet_s {
    * Per client, its requests in the interval. */
   bool measuring;
   double *load_area;
+  double *run_area;             /* ... since the run began counting */
+  uint64_t run_start_ns;
   uint64_t *load_since_ns;
   uint64_t period_start_ns;
   uint32_t *last_picks;
@@ -101,11 +103,18 @@ double lbsim_fleet_ema_ms(const lbsim_fleet_t *fleet, uint32_t i);
 void lbsim_fleet_sent(lbsim_fleet_t *fleet, lbsim_balancer_t *client, uint32_t backend, uint64_t now_ns);
 void lbsim_fleet_ended(lbsim_fleet_t *fleet, uint32_t backend, uint32_t count, uint64_t now_ns);
 
+/* The load imbalance since the run began counting (0: no load). */
+double lbsim_fleet_run_imbalance(lbsim_fleet_t *fleet, uint64_t now_ns);
 /* The measures of the interval ending at now_ns; then a new interval. */
 void lbsim_fleet_measure(lbsim_fleet_t *fleet, uint64_t now_ns, lbsim_fleet_measures_t *out);
 /* Starts an interval (the start of the run, the end of --warmup); with
  * `forget`, what was counted so far is forgotten. */
 void lbsim_fleet_reset(lbsim_fleet_t *fleet, uint64_t now_ns, bool forget);
+
+/* Requests the fleet's clients have in flight. */
+static inline uint64_t lbsim_fleet_in_flight(const lbsim_fleet_t *f) {
+  return f->measuring ? f->in_flight : f->nclients > 0 ? f->clients[0].in_flight : 0;
+}
 
 /* Requests the clients' transports sent again by themselves so far (the
  * keep-alive race): not attempts of the balancer. */

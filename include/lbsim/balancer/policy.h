@@ -106,6 +106,9 @@ typedef struct lbsim_policy_ops_s {
    * would leave the policy (for the picks it makes afterwards). */
   void (*observe_n)(lbsim_policy_t *p, uint32_t backend, double latency_ms, bool ok, uint64_t now_ns,
                     uint32_t count);
+  /* Optional: the answer to a probe the policy asked for (lbsim_policy_probe):
+   * its round trip in ms, and whether the backend answered it (200 in time). */
+  void (*probed)(lbsim_policy_t *p, uint32_t backend, double rtt_ms, bool ok, uint64_t now_ns);
   void (*destroy)(lbsim_policy_t *p);
 } lbsim_policy_ops_t;
 
@@ -113,6 +116,9 @@ struct lbsim_policy_s {
   const lbsim_policy_ops_t *ops;
   uint64_t *in_flight;         /* params.in_flight, beside ops for the picks' sake */
   void (*sent)(lbsim_policy_t *p, uint32_t backend); /* ops->sent, the same */
+  /* How the policy's balancer sends a probe (set by the balancer; NULL: it cannot). */
+  void (*probe)(void *data, uint32_t backend);
+  void *probe_data;
   lbsim_policy_params_t params;
   lbsim_rng_t rng;
   void *state;
@@ -160,6 +166,15 @@ static inline void lbsim_policy_observe(lbsim_policy_t *p, uint32_t backend, dou
                                         uint64_t now_ns) {
   lbsim_policy_end(p, backend, 1);
   p->ops->observe(p, backend, latency_ms, ok, now_ns);
+}
+
+/* Asks the balancer for a probe of `backend`: a GET /probe on sockets, a
+ * round trip of the network in virtual time, answered through
+ * ops->probed. The policy stays pure: the balancer sends it once the
+ * policy has returned (from select or observe). */
+static inline void lbsim_policy_probe(lbsim_policy_t *p, uint32_t backend) {
+  if (p->probe != NULL)
+    p->probe(p->probe_data, backend);
 }
 
 /* `count` outcomes alike, observed together (see the protocol above). */

@@ -36,6 +36,7 @@ typedef enum lbsim_sweep_metric_e {
   LBSIM_SWEEP_REGRET,      /* mean regret, ms */
   LBSIM_SWEEP_SWITCHES,    /* majority switches */
   LBSIM_SWEEP_TOP_SHARE,   /* mean share of a round's busiest backend */
+  LBSIM_SWEEP_MEAN,        /* mean latency, ms */
   LBSIM_SWEEP_METRICS
 } lbsim_sweep_metric_t;
 

@@ -26,6 +26,9 @@ typedef struct lbsim_metrics_s {
 /* The client's families (lbsim_client_*), appended to out. */
 void lbsim_metrics_client(const lbsim_fleet_t *fleets, uint32_t nfleets, lbsim_buf_t *out);
 /* The whole exposition: the client's families, then every copy's. */
+/* A fleet's measures (fleets of more than one client, or with subsets):
+ * gauges of the last interval. */
+void lbsim_metrics_fleet(const lbsim_fleet_t *fleets, uint32_t nfleets, lbsim_buf_t *out);
 void lbsim_metrics_text(const lbsim_fleet_t *fleets, uint32_t nfleets, const lbsim_backend_t *backends,
                         uint32_t nbackends, lbsim_buf_t *out);
 /* Listens on host:port (port 0: chosen by the OS). 0 or a libuv error. */

@@ -4,12 +4,13 @@
  *   samples  taken every LBSIM_SAMPLE_MS: each backend's true latency and
  *            expected cost (oracle.h), and every balancer's estimates;
  *   blocks   one per round or interval, as summarised: the requests sent to
- *            each backend, and how many answers came back and failed (with
- *            a tool around the pick on, tools.h: user requests, and the user
+ *            each backend, how many answers came back and failed (with a
+ *            tool around the pick on, tools.h: user requests, and the user
  *            requests started, attempts sent and user requests answered
- *            well: offered load, attempts and goodput). A block runs from
- *            the end of the previous one (0 for the first) to its own, so
- *            that the blocks cover the whole run.
+ *            well: offered load, attempts and goodput), and a fleet's herd
+ *            and load imbalance (fleet.h). A block runs from the end of the
+ *            previous one (0 for the first) to its own, so that the blocks
+ *            cover the whole run.
  *
  * and the ejections and returns of outlier ejection, as marks (at most
  * LBSIM_TIMELINE_MARKS; the rest are counted).
@@ -65,6 +66,8 @@ typedef struct lbsim_timeline_s {
   uint32_t *picks;             /* [nblocks][nbalancers][n] requests sent */
   uint32_t *answered;          /* [nblocks][nbalancers] requests that ended (ok or failed) */
   uint32_t *failed;            /* [nblocks][nbalancers] */
+  float *herd;                 /* [nblocks][nbalancers]: a fleet's herd and imbalance at the */
+  float *imbalance;            /* block's end (fleet.h); NAN: not measured */
   bool tools;                  /* a tool around the pick is on: the three below are drawn */
   uint32_t *offered;           /* [nblocks][nbalancers] user requests started */
   uint32_t *sent;              /* [nblocks][nbalancers] attempts sent */

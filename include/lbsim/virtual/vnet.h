@@ -42,9 +42,11 @@ typedef struct lbsim_vidle_s {
 
 /* A client's idle keep-alive connections to one backend, by when they
  * became idle, oldest first (a ring of runs, its capacity a power of two);
- * closed after --client-idle. */
+ * closed after --client-idle. Most hold one run at most: it lives inline
+ * (`one`), and only a longer ring is allocated. */
 typedef struct lbsim_vidles_s {
-  lbsim_vidle_t *runs;
+  lbsim_vidle_t one;
+  lbsim_vidle_t *runs;          /* &one while cap is 1; NULL while 0 */
   uint32_t first, nruns, cap;
 } lbsim_vidles_t;
 

@@ -177,6 +177,7 @@
     });
     p.est.push(o.t, est);
     if (S.hasTruth && p === S.pol[0]) S.truth.push(o.t, truth);
+    if (o.fleet) { p.fleet = o.fleet; S.fleetDirty = true; }
     S.t = Math.max(S.t, o.t);
   }
 
@@ -754,6 +755,7 @@
   function render() {
     const t0 = performance.now();
     S.dirty = false;
+    if (S.fleetDirty) showFleet();
     S.lastRender = t0;
     chooseShown(false);
     $('#clock').textContent = S.startSeen ? 't = ' + fmtS(S.t) : '';
@@ -822,13 +824,50 @@
     table.appendChild(body);
   }
 
+  /* A fleet's measures of its last interval, one row per policy. */
+  function showFleet() {
+    S.fleetDirty = false;
+    const withFleet = S.pol.filter(function (p) { return p.fleet; });
+    if (!withFleet.length) return;
+    $('#fleet').hidden = false;
+    const spread = function (s, mid, fmt) {
+      return fmt(s.min) + ' / ' + fmt(s[mid]) + ' / ' + fmt(s.max);
+    };
+    const pct = function (v) { return v === null ? '–' : v.toFixed(1) + '%'; };
+    const one = function (v) { return v === null ? '–' : v.toFixed(1); };
+    const cols = [['policy', function (p) { return p.name; }], ['clients', function (p) { return p.fleet.clients; }],
+      ['heard', function (p) { return p.fleet.clients_heard; }],
+      ['success min/med/max', function (p) { return spread(p.fleet.success_pct, 'median', pct); }],
+      ['p99 ms min/med/max', function (p) { return spread(p.fleet.p99_ms, 'median', fmtMs); }],
+      ['imbalance', function (p) { return p.fleet.imbalance === null ? '–' : p.fleet.imbalance.toFixed(2); }],
+      ['herd', function (p) { return fmtPct(p.fleet.herd); }],
+      ['conns/backend min/mean/max', function (p) { return spread(p.fleet.conns_per_backend, 'mean', one); }],
+      ['clients/backend min/mean/max', function (p) { return spread(p.fleet.clients_per_backend, 'mean', one); }]];
+    fillTable($('#fleet-table'), cols, withFleet);
+  }
+
+  /* A table of one row per item: cols are [heading, item -> cell]. */
+  function fillTable(table, cols, items) {
+    table.textContent = '';
+    const head = el('tr');
+    cols.forEach(function (c) { head.appendChild(el('th', null, c[0])); });
+    const thead = el('thead');
+    thead.appendChild(head);
+    table.appendChild(thead);
+    const body = el('tbody');
+    items.forEach(function (item) {
+      const tr = el('tr');
+      cols.forEach(function (c) { tr.appendChild(el('td', null, String(c[1](item)))); });
+      body.appendChild(tr);
+    });
+    table.appendChild(body);
+  }
+
   function showSummary() {
     const withSummary = S.pol.filter(function (p) { return p.summary; });
     if (!withSummary.length) return;
     const sec = $('#summary');
     sec.hidden = false;
-    const table = $('#summary-table');
-    table.textContent = '';
     const cols = [['policy', function (s) { return s.policy; }], ['requests', function (s) { return s.requests; }],
       ['ok', function (s) { return s.ok; }], ['failed', function (s) { return s.failed; }],
       ['p50 ms', function (s) { return fmtMs(s.p50_ms); }], ['p99 ms', function (s) { return fmtMs(s.p99_ms); }],
@@ -842,18 +881,7 @@
         cols.push([k, function (s) { return s.tally[k]; }]);
       });
     }
-    const head = el('tr');
-    cols.forEach(function (c) { head.appendChild(el('th', null, c[0])); });
-    const thead = el('thead');
-    thead.appendChild(head);
-    table.appendChild(thead);
-    const body = el('tbody');
-    withSummary.forEach(function (p) {
-      const tr = el('tr');
-      cols.forEach(function (c) { tr.appendChild(el('td', null, String(c[1](p.summary)))); });
-      body.appendChild(tr);
-    });
-    table.appendChild(body);
+    fillTable($('#summary-table'), cols, withSummary.map(function (p) { return p.summary; }));
   }
 
   function describeRun() {
