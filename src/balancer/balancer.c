@@ -155,7 +155,8 @@ static double pick_cost_ms(lbsim_fleet_t *f, uint32_t backend, uint64_t now_ns) 
  * request: its regret is what the estimator gets minus that. (A client
  * with a subset is judged against every backend: the best it could have
  * had, had it been given another subset.) */
-static void judge_pick(lbsim_balancer_t *b, lbsim_request_t *req, uint64_t now_ns) {
+static inline __attribute__((always_inline)) void judge_pick(lbsim_balancer_t *b, lbsim_request_t *req,
+                                                            uint64_t now_ns) {
   req->oracle_ms = -1;
   req->to_fastest = false;
   if (b->oracle == NULL)
@@ -184,16 +185,19 @@ static void judge_pick(lbsim_balancer_t *b, lbsim_request_t *req, uint64_t now_n
 }
 
 /* An attempt picked now, to be submitted: NULL when out of memory. With
- * the tools, the pick leaves out ejected backends and `avoid`. */
-static lbsim_request_t *pick(lbsim_balancer_t *b, uint64_t now_ns, uint32_t ticket, uint64_t deadline_ns,
-                             uint32_t avoid) {
+ * the tools (`tools`, a constant where it is inlined: a run without them
+ * pays for none of their checks), the pick leaves out ejected backends and
+ * `avoid`. */
+static inline __attribute__((always_inline)) lbsim_request_t *pick(lbsim_balancer_t *b, uint64_t now_ns,
+                                                                   uint32_t ticket, uint64_t deadline_ns,
+                                                                   uint32_t avoid, bool tools) {
   lbsim_request_t *req = b->transport->ops->request(b->transport);
   if (req == NULL) {
     lbsim_log_error("out of memory: a request was not launched");
     return NULL;
   }
-  req->pick = b->tools && (avoid != UINT32_MAX || b->fleet->tools->picking) ? lbsim_tools_pick(b->tools, now_ns, avoid)
-                                                                            : lbsim_policy_select(&b->policy, now_ns);
+  req->pick = tools && (avoid != UINT32_MAX || b->fleet->tools->picking) ? lbsim_tools_pick(b->tools, now_ns, avoid)
+                                                                         : lbsim_policy_select(&b->policy, now_ns);
   req->backend = lbsim_balancer_backend(b, req->pick);
   req->client = b->client;
   req->probe = false;
@@ -202,25 +206,26 @@ static lbsim_request_t *pick(lbsim_balancer_t *b, uint64_t now_ns, uint32_t tick
   req->ticket = ticket;
   judge_pick(b, req, now_ns);
   lbsim_stats_pick(b->stats, req->backend);
-  if (b->tools != NULL)
+  if (tools)
     LBSIM_TALLY(b->stats, attempts, 1);
   if (b->measuring)
     lbsim_fleet_sent(b->fleet, b, req->backend, now_ns);
   return req;
 }
 
-void lbsim_balancer_launch(lbsim_balancer_t *b, uint64_t now_ns) {
+/* A user request, with the tools or without. */
+static inline __attribute__((always_inline)) void launch(lbsim_balancer_t *b, uint64_t now_ns, bool tools) {
   uint64_t deadline_ns = 0;
-  if (b->tools != NULL) {
+  if (tools) {
     const lbsim_fleet_tools_t *ft = b->fleet->tools;
     lbsim_tools_user(b->tools, now_ns);
     if (ft->deadline)
       deadline_ns = lbsim_tools_attempt_deadline(ft, now_ns, lbsim_tools_user_deadline(ft, now_ns));
   }
-  lbsim_request_t *req = pick(b, now_ns, 0, deadline_ns, UINT32_MAX);
+  lbsim_request_t *req = pick(b, now_ns, 0, deadline_ns, UINT32_MAX, tools);
   if (req == NULL)
     return;
-  if (b->tools != NULL)
+  if (tools)
     LBSIM_TALLY(b->stats, users, 1);
   b->in_flight++;
   b->launched++;
@@ -233,9 +238,20 @@ void lbsim_balancer_launch(lbsim_balancer_t *b, uint64_t now_ns) {
     send_probes(b, now_ns);
 }
 
+static __attribute__((noinline)) void launch_with_tools(lbsim_balancer_t *b, uint64_t now_ns) {
+  launch(b, now_ns, true);
+}
+
+void lbsim_balancer_launch(lbsim_balancer_t *b, uint64_t now_ns) {
+  if (__builtin_expect(b->tools != NULL, 0))
+    launch_with_tools(b, now_ns);
+  else
+    launch(b, now_ns, false);
+}
+
 void lbsim_balancer_attempt(lbsim_balancer_t *b, uint64_t now_ns, uint32_t ticket, uint64_t deadline_ns,
                             uint32_t avoid) {
-  lbsim_request_t *req = pick(b, now_ns, ticket, deadline_ns, avoid);
+  lbsim_request_t *req = pick(b, now_ns, ticket, deadline_ns, avoid, true);
   if (req == NULL) {
     /* Out of memory: the retry is not sent, and its user request ends. */
     LBSIM_TALLY(b->stats, backoff_cancelled, 1);

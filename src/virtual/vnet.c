@@ -406,11 +406,13 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
   bool fresh;
   lbsim_vidles_t *idles = idles_of(net, req->client, req->pick);
   __builtin_prefetch(vc->last); /* while the copy serves: its line is needed next */
-  if (__builtin_expect(vc->model->generation == vc->fast_generation && !req->probe, 1)) {
+  /* A request with a deadline of its own (a user request's, tools.h) takes
+   * the general way: the common case stays as short as it was. */
+  if (__builtin_expect(vc->model->generation == vc->fast_generation && !req->probe && req->deadline_ns == 0, 1)) {
     fresh = !conn_take(net, vc, idles, now);
     uint64_t due = now + net->there_ns + vc->service_ns;
     uint64_t back = back_trip(net, due, req);
-    uint64_t deadline = deadline_of(net, req, now);
+    uint64_t deadline = now + net->timeout_ns;
     if (due + back > deadline) {
       result = LBSIM_RESULT_TIMEOUT;
       end = deadline;
@@ -422,13 +424,19 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
     fresh = outcome_slow(net, vc, idles, req, now, &result, &end);
   }
   net->in_flight++;
-  uint32_t tag = TAG(req->pick, req->ticket != 0, result, req->to_fastest, req->probe);
+  uint32_t tag = TAG(req->pick, 0, result, req->to_fastest, req->probe);
   lbsim_vbatch_t *b = vc->last;
-  if (b != NULL && same_batch(b, req, tag, end) && !TAG_RETRY(tag)) {
-    b->count++;
-    if (fresh)
-      b->fresh++; /* on the second line: seldom, once connections are kept */
-    return;
+  bool retry = req->ticket != 0;
+  if (__builtin_expect(!retry, 1)) {
+    /* A batch of retries has their bit in its tag: first attempts never join it. */
+    if (b != NULL && same_batch(b, req, tag, end)) {
+      b->count++;
+      if (fresh)
+        b->fresh++; /* on the second line: seldom, once connections are kept */
+      return;
+    }
+  } else {
+    tag |= TAG(0, 1, 0, 0, 0); /* a retry travels alone, with its ticket */
   }
   b = batch_new(net);
   if (b == NULL) {
@@ -443,7 +451,7 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
   b->tag = tag;
   b->count = 1;
   b->fresh = fresh;
-  if (TAG_RETRY(tag))
+  if (retry)
     b->ticket = req->ticket;
   if (batch_schedule(net, vc, b) != 0) {
     submit_failed(net, b, req, now);

@@ -53,8 +53,6 @@ typedef struct lbsim_stats_s {
   lbsim_counts_t round;                     /* the current round (or interval) */
   uint64_t *round_picks;                    /* requests sent to each backend this round */
   uint64_t launched;                        /* requests started in the run (attempts) */
-  lbsim_tally_t tally;                      /* the run's user requests, attempts, retries, ejections */
-  lbsim_tally_t round_tally;                /* ... this round (or interval) */
   bool round_latency;                       /* round.latency is kept (the report shows it); default true */
 
   /* Herding and flapping, per round: the backend that got the majority of
@@ -74,6 +72,10 @@ typedef struct lbsim_stats_s {
   uint64_t changes;                         /* the fastest became another backend */
   uint64_t diverts;                         /* ... and traffic followed */
   double divert_sum_s, divert_max_s;
+
+  /* Last: what a request's record reads stays together above. */
+  lbsim_tally_t tally;                      /* the run's user requests, attempts, retries, ejections */
+  lbsim_tally_t round_tally;                /* ... this round (or interval) */
 } lbsim_stats_t;
 
 int lbsim_stats_init(lbsim_stats_t *stats, uint32_t n);
