@@ -80,7 +80,7 @@ int lbsim_assembly_runner(lbsim_assembly_t *a) {
                               a->farm.n > 0 ? &a->oracle : NULL, &a->report);
   a->runner_ready = true;
   if (err != 0)
-    lbsim_log_error("out of memory for the report %s", a->cfg->report_path);
+    lbsim_log_error("cannot write the report %s: %s", a->cfg->report_path, lbsim_strerror(err));
   return err;
 }
 

@@ -105,7 +105,7 @@ static void client_done(lbsim_balancer_t *b, const lbsim_request_t *req, lbsim_r
   lbsim_stats_record(b->stats, backend, result, measured_ms, sample_ms, req->oracle_ms, req->to_fastest, count);
   if (f->measuring) {
     lbsim_fleet_ended(f, backend, count, end_ns);
-    lbsim_counts_add(&f->period[b->client], result, measured_ms, count);
+    lbsim_fleet_heard(f, b->client, result, measured_ms, count);
   }
   users_ended(b, count, end_ns);
 }
@@ -117,7 +117,7 @@ void lbsim_balancer_user_done(lbsim_balancer_t *b, const lbsim_request_t *req, l
   double sample_ms = result == LBSIM_RESULT_OK ? user_ms : b->cfg->failure_latency_ms;
   lbsim_stats_record_user(b->stats, result, user_ms, sample_ms, req->oracle_ms, req->to_fastest, count);
   if (f->measuring)
-    lbsim_counts_add(&f->period[b->client], result, user_ms, count);
+    lbsim_fleet_heard(f, b->client, result, user_ms, count);
   users_ended(b, count, end_ns);
 }
 

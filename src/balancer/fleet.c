@@ -66,10 +66,11 @@ int lbsim_fleet_init(lbsim_fleet_t *f, const lbsim_config_t *cfg, uint64_t seed,
   f->last_picks = calloc(n, sizeof(*f->last_picks));
   f->clients_of = calloc(n, sizeof(*f->clients_of));
   f->period = calloc(nclients, sizeof(*f->period));
+  f->heard = malloc(nclients * sizeof(*f->heard));
   f->scratch = malloc((nclients > n ? nclients : n) * sizeof(*f->scratch));
   f->conns_out = calloc(n, sizeof(*f->conns_out));
   if (f->in_flight_to == NULL || f->load_area == NULL || f->run_area == NULL || f->load_since_ns == NULL || f->last_picks == NULL ||
-      f->clients_of == NULL || f->period == NULL || f->scratch == NULL || f->conns_out == NULL)
+      f->clients_of == NULL || f->period == NULL || f->heard == NULL || f->scratch == NULL || f->conns_out == NULL)
     goto nomem;
   for (uint32_t c = 0; c < nclients; c++) {
     lbsim_counts_init(&f->period[c]);
@@ -113,6 +114,9 @@ void lbsim_fleet_free(lbsim_fleet_t *f) {
   free(f->last_picks);
   free(f->clients_of);
   free(f->period);
+  free(f->heard);
+  f->heard = NULL;
+  f->nheard = 0;
   free(f->scratch);
   free(f->conns_out);
   f->conns_out = NULL;
@@ -192,6 +196,20 @@ void lbsim_fleet_ended(lbsim_fleet_t *f, uint32_t backend, uint32_t count, uint6
   f->in_flight_to[backend] -= count;
 }
 
+void lbsim_fleet_heard(lbsim_fleet_t *f, uint32_t client, lbsim_result_t result, double measured_ms, uint32_t count) {
+  lbsim_counts_t *period = &f->period[client];
+  if (period->requests == 0)
+    f->heard[f->nheard++] = client;
+  lbsim_counts_add(period, result, measured_ms, count);
+}
+
+/* The interval's counts of the clients heard in it, cleared. */
+static void forget_period(lbsim_fleet_t *f) {
+  for (uint32_t k = 0; k < f->nheard; k++)
+    lbsim_counts_reset(&f->period[f->heard[k]]);
+  f->nheard = 0;
+}
+
 static int by_value(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
@@ -221,18 +239,20 @@ void lbsim_fleet_measure(lbsim_fleet_t *f, uint64_t now_ns, lbsim_fleet_measures
   out->imbalance = imbalance_of(f->load_area, f->n);
   memset(f->load_area, 0, f->n * sizeof(*f->load_area));
   out->herd = (double)herd / f->nclients;
-  uint32_t heard = 0, with_ok = 0;
-  for (uint32_t c = 0; c < f->nclients; c++)
-    if (f->period[c].requests > 0)
-      f->scratch[heard++] = 100.0 * (double)f->period[c].ok / (double)f->period[c].requests;
-  out->clients_heard = heard;
-  out->success = spread_of(f->scratch, heard);
-  for (uint32_t c = 0; c < f->nclients; c++)
-    if (f->period[c].ok > 0)
-      f->scratch[with_ok++] = lbsim_counts_quantile_ms(&f->period[c], 0.99);
+  uint32_t with_ok = 0;
+  for (uint32_t k = 0; k < f->nheard; k++) {
+    const lbsim_counts_t *period = &f->period[f->heard[k]];
+    f->scratch[k] = 100.0 * (double)period->ok / (double)period->requests;
+  }
+  out->clients_heard = f->nheard;
+  out->success = spread_of(f->scratch, f->nheard);
+  for (uint32_t k = 0; k < f->nheard; k++) {
+    const lbsim_counts_t *period = &f->period[f->heard[k]];
+    if (period->ok > 0)
+      f->scratch[with_ok++] = lbsim_counts_quantile_ms(period, 0.99);
+  }
   out->p99_ms = spread_of(f->scratch, with_ok);
-  for (uint32_t c = 0; c < f->nclients; c++)
-    lbsim_counts_reset(&f->period[c]);
+  forget_period(f);
   out->conns = (lbsim_spread_t){NAN, NAN, NAN, NAN};
   if (f->conns != NULL) {
     f->conns(f, f->conns_data, f->conns_out);
@@ -259,7 +279,6 @@ void lbsim_fleet_reset(lbsim_fleet_t *f, uint64_t now_ns, bool forget) {
       f->run_area[i] = 0;
     f->load_since_ns[i] = now_ns;
   }
-  for (uint32_t c = 0; c < f->nclients; c++)
-    lbsim_counts_reset(&f->period[c]);
+  forget_period(f);
   f->period_start_ns = now_ns;
 }

@@ -7,6 +7,8 @@
 #include "lbsim/balancer/tools.h"
 #include "lbsim/base/common.h"
 #include "lbsim/base/error.h"
+#include "lbsim/base/log.h"
+#include "lbsim/base/number.h"
 
 static void round_start(lbsim_runner_t *r, uint64_t now_ns);
 static void client_round(lbsim_runner_t *r, lbsim_balancer_t *b, uint64_t now_ns);
@@ -32,8 +34,9 @@ static uint64_t seconds_ns(double seconds) {
   return lo;
 }
 
+/* --duration, or the longest run when there is none. */
 static bool time_up(const lbsim_runner_t *r, uint64_t now_ns) {
-  return r->cfg->duration_s > 0 && now_ns - r->start_ns >= r->duration_ns;
+  return now_ns - r->start_ns >= r->duration_ns;
 }
 
 uint64_t lbsim_runner_in_flight(const lbsim_runner_t *r) {
@@ -69,6 +72,8 @@ static void tally_resent(lbsim_fleet_t *f) {
     LBSIM_TALLY(&f->stats, resent, now - seen);
 }
 
+static bool counts_reached(const lbsim_runner_t *r);
+
 static void finish(lbsim_runner_t *r, uint64_t now_ns) {
   if (r->finished)
     return;
@@ -79,6 +84,12 @@ static void finish(lbsim_runner_t *r, uint64_t now_ns) {
   for (uint32_t w = 0; w < r->nfleets; w++)
     if (r->fleets[w].tools != NULL)
       tally_resent(&r->fleets[w]);
+  if (r->cfg->duration_s == 0 && !r->stopping && time_up(r, r->end_ns) && !counts_reached(r)) {
+    char max[40];
+    r->out_of_time = true;
+    lbsim_log_error("the run reached %s s, the longest a run may last: it ends there",
+                    lbsim_number_text(LBSIM_RUN_MAX_S, max, sizeof(max)));
+  }
   uint64_t from = r->end_ns > r->count_from_ns ? r->count_from_ns : r->end_ns;
   lbsim_report_run(r->report, since_s(from, r->end_ns), r->end_ns);
   if (r->cfg->report_path[0] != '\0' && lbsim_timeline_finish(&r->timeline, now_ns, r->cfg, r->seed) != 0)
@@ -104,11 +115,19 @@ static bool all_spent(const lbsim_runner_t *r) {
   return true;
 }
 
+/* Rounds in step, intervals (--rounds counts them with --rate and
+ * --concurrency, however many clients) or requests used up? A fleet's
+ * clients out of step count their own rounds (client_done). */
+static bool counts_reached(const lbsim_runner_t *r) {
+  bool intervals = r->cfg->shape != LBSIM_SHAPE_BURST;
+  if ((r->lockstep || intervals) && r->cfg->rounds > 0 && r->round >= r->cfg->rounds)
+    return true;
+  return all_spent(r);
+}
+
 /* Rounds (in step), requests or time used up? */
 static bool limits_reached(const lbsim_runner_t *r, uint64_t now_ns) {
-  if (r->lockstep && r->cfg->rounds > 0 && r->round >= r->cfg->rounds)
-    return true;
-  return all_spent(r) || time_up(r, now_ns);
+  return counts_reached(r) || time_up(r, now_ns);
 }
 
 /* A round or interval ended: reported once --warmup is over. The fleets'
@@ -128,6 +147,16 @@ static void report_block(lbsim_runner_t *r, uint64_t now_ns) {
 
 /* ---- bursts, the fleets' rounds in step ---------------------------------- */
 
+/* When the pause after a round ends: after --sleep, or when the run's time
+ * is up if that comes first: no round starts after it, and the run would
+ * otherwise go on for nothing but drift steps (a day of them, with
+ * --sleep 86400). */
+static uint64_t pause_end(const lbsim_runner_t *r, uint64_t now_ns) {
+  uint64_t next = now_ns + lbsim_ms_to_ns(r->cfg->sleep_s * 1000.0);
+  uint64_t up = r->duration_ns > UINT64_MAX - r->start_ns ? UINT64_MAX : r->start_ns + r->duration_ns;
+  return next < up ? next : up > now_ns ? up : now_ns;
+}
+
 static void on_pause_done(lbsim_timer_t *timer, uint64_t now_ns) {
   round_start(LBSIM_CONTAINER_OF(timer, lbsim_runner_t, pause), now_ns);
 }
@@ -142,7 +171,7 @@ static void on_lockstep_round_done(lbsim_runner_t *r, uint64_t now_ns) {
     finish(r, now_ns);
     return;
   }
-  lbsim_clock_set(r->clock, &r->pause, now_ns + lbsim_ms_to_ns(r->cfg->sleep_s * 1000.0), on_pause_done);
+  lbsim_clock_set(r->clock, &r->pause, pause_end(r, now_ns), on_pause_done);
 }
 
 static void round_start(lbsim_runner_t *r, uint64_t now_ns) {
@@ -203,7 +232,7 @@ static void on_client_round_done(lbsim_runner_t *r, lbsim_balancer_t *b, uint64_
     client_stops(r, now_ns);
     return;
   }
-  lbsim_clock_set(r->clock, &b->pause, now_ns + lbsim_ms_to_ns(r->cfg->sleep_s * 1000.0), on_client_pause_done);
+  lbsim_clock_set(r->clock, &b->pause, pause_end(r, now_ns), on_client_pause_done);
 }
 
 static void on_balancer_round_done(lbsim_balancer_t *b, uint64_t now_ns) {
@@ -363,9 +392,12 @@ int lbsim_runner_init(lbsim_runner_t *r, lbsim_clock_t *clock, const lbsim_confi
     b->on_round_done = on_balancer_round_done;
     b->on_requests_done = on_balancer_requests_done;
   }
-  if (cfg->report_path[0] != '\0' && nfleets > 0 &&
-      lbsim_timeline_record(&r->timeline, clock, fleets, nfleets, oracle) != 0)
-    return LBSIM_ENOMEM;
+  if (cfg->report_path[0] != '\0' && nfleets > 0) {
+    if (lbsim_timeline_record(&r->timeline, clock, fleets, nfleets, oracle) != 0)
+      return LBSIM_ENOMEM;
+    /* Before the run: a report that cannot be written is known now. */
+    return lbsim_timeline_open(&r->timeline, cfg->report_path);
+  }
   return 0;
 }
 
@@ -380,7 +412,7 @@ void lbsim_runner_start(lbsim_runner_t *r, uint64_t now_ns, lbsim_runner_cb on_f
   r->on_finished = on_finished;
   r->started = true;
   r->start_ns = now_ns;
-  r->duration_ns = seconds_ns(r->cfg->duration_s);
+  r->duration_ns = seconds_ns(r->cfg->duration_s > 0 ? r->cfg->duration_s : LBSIM_RUN_MAX_S);
   lbsim_timeline_start(&r->timeline, now_ns);
   for (uint32_t w = 0; w < r->nfleets; w++)
     if (r->fleets[w].tools != NULL)

@@ -11,19 +11,21 @@
 
 #include "lbsim/base/common.h"
 #include "lbsim/base/error.h"
+#include "lbsim/base/file.h"
 #include "lbsim/base/log.h"
+#include "lbsim/base/number.h"
 #include "lbsim/balancer/policy.h"
 #include "lbsim/report/report.h"
 
 /* How an option's argument is read and where it is stored. */
 typedef enum opt_kind_e {
   OPT_FLAG,      /* no argument: sets a bool */
-  OPT_ROLE,      /* no argument: sets cfg->role to `max` */
-  OPT_UINT32,    /* integer in [min, max] */
-  OPT_UINT64,    /* integer in [min, max] */
+  OPT_ROLE,      /* no argument: sets cfg->role to `role` */
+  OPT_UINT32,    /* a number of the range, into a uint32_t */
+  OPT_UINT64,    /* a number of the range, into a uint64_t */
   OPT_BURST,     /* --burst: an OPT_UINT32 that, swept, also picks the bursts' shape */
-  OPT_DOUBLE,    /* decimal in [min, max]; `open_min`: strictly above min */
-  OPT_LATENCY,   /* MS or MIN:MAX */
+  OPT_DOUBLE,    /* a number of the range, into a double */
+  OPT_LATENCY,   /* MS or MIN:MAX, each of the range */
   OPT_HOST,      /* bind address */
   OPT_SERVER,    /* repeatable URL */
   OPT_SEED,
@@ -40,12 +42,12 @@ typedef enum opt_kind_e {
   OPT_SCENARIO,  /* a scenario file's name (loaded once every option is read) */
   OPT_ADMIN,
   OPT_METRICS,
-  OPT_REPLAY,    /* applied before the other options, see lbsim_config_parse */
+  OPT_REPLAY,    /* the replay's options take its place, see lbsim_config_parse */
   OPT_SUBSET_MODE,
-  OPT_RETRY_ON,      /* a comma list of failure kinds */
-  OPT_RETRY_BUDGET,  /* PCT[,MIN_PER_S]: min..max is PCT's range, and a sweep's */
-  OPT_RETRY_THROTTLE, /* MAX_TOKENS,RATIO: min..max is MAX_TOKENS' range, and a sweep's */
-  OPT_WEIGHTS,       /* W1,W2,...: one per backend */
+  OPT_RETRY_ON,       /* a comma list of failure kinds */
+  OPT_RETRY_BUDGET,   /* PCT[,MIN_PER_S]: the range is PCT's, and a sweep's */
+  OPT_RETRY_THROTTLE, /* MAX_TOKENS,RATIO: the range is MAX_TOKENS', and a sweep's */
+  OPT_WEIGHTS,        /* W1,W2,...: one per backend, each of the range */
   OPT_HELP,
   OPT_VERSION
 } opt_kind_t;
@@ -65,16 +67,20 @@ typedef struct opt_s {
   const char *metavar;     /* NULL: no argument */
   opt_kind_t kind;
   size_t offset;           /* into lbsim_config_t */
-  double min, max;
-  bool open_min;
-  const char *range_text;  /* for messages: "an integer in 1..4096" */
+  lbsim_range_t range;     /* of a number (lbsim/base/number.h) */
   const char *help;
   const char *default_text;
   const char *section;     /* starts a new help section when set */
+  int role;                /* OPT_ROLE: the role it sets */
   opt_affects_t affects;   /* given only where it is not AFFECTS_RUN */
 } opt_t;
 
 #define OFF(field) offsetof(lbsim_config_t, field)
+#define NO_RANGE {0, 0, false, false, false, NULL}
+#define INT(lo, hi) {lo, hi, false, false, true, NULL}
+#define INT_UNIT(lo, hi, unit) {lo, hi, false, false, true, unit}
+#define NS_S 0.000000001 /* 1 ns in seconds */
+#define NS_MS 0.000001   /* 1 ns in milliseconds */
 
 /* One row per option: parsing, validation, --help, sweeps and a sweep's
  * description all come from here. The rows leave out `affects` where it is
@@ -82,228 +88,198 @@ typedef struct opt_s {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static const opt_t options[] = {
-  {"backends-only", 0, NULL, OPT_ROLE, 0, 0, LBSIM_ROLE_BACKENDS, false, NULL,
-   "run only the simulated backends", NULL, "Roles (default: backends and client on one loop, the demo)",
-   .affects = AFFECTS_NO_RUN},
-  {"client-only", 0, NULL, OPT_ROLE, 0, 0, LBSIM_ROLE_CLIENT, false, NULL,
-   "run only the balancer client against --server URLs", NULL, NULL, .affects = AFFECTS_NO_RUN},
-
-  {"backends", 'n', "N", OPT_UINT32, OFF(backends), 1, LBSIM_MAX_BACKENDS, false,
-   "an integer in 1..4096", "number of simulated backends", "5", "Backends"},
-  {"host", 0, "ADDR", OPT_HOST, OFF(host), 0, 0, false, NULL,
-   "bind address of the backends (IPv4 or IPv6 literal)", "127.0.0.1", NULL, .affects = AFFECTS_NO_RUN},
-  {"port-base", 'p', "P", OPT_UINT32, OFF(port_base), 0, 65535, false,
-   "an integer in 0..65535", "backend i listens on P+i-1; 0 = ports chosen by the OS", "5001", NULL,
-   .affects = AFFECTS_NO_RUN},
-  {"latency", 0, "MS|MIN:MAX", OPT_LATENCY, OFF(latency), 0, 3600000, false, "a number of milliseconds in 0..3600000",
-   "initial latency per backend: fixed, or uniform in [MIN,MAX]", "100:1500", NULL},
-  {"drift-period", 0, "S", OPT_DOUBLE, OFF(drift_period_s), 0, 86400, false,
-   "a number of seconds in 0..86400", "seconds between drift steps; 0 = no drift", "5", NULL},
-  {"drift-step", 0, "MS", OPT_DOUBLE, OFF(latency.step_ms), 0, 3600000, false,
-   "a number of milliseconds in 0..3600000", "each drift step is uniform in [-MS,+MS]", "100", NULL},
-  {"latency-floor", 0, "MS", OPT_DOUBLE, OFF(latency.floor_ms), 0, 3600000, false,
-   "a number of milliseconds in 0..3600000", "lowest latency after a drift step", "50", NULL},
-  {"latency-ceil", 0, "MS", OPT_DOUBLE, OFF(latency.ceil_ms), 0, 3600000, false,
-   "a number of milliseconds in 0..3600000", "highest latency after a drift step", "2000", NULL},
-  {"max-conns", 0, "N", OPT_UINT32, OFF(max_conns), 1, 1000000, false,
-   "an integer in 1..1000000", "connections per backend; beyond it new ones get 503 and are closed", "10000", NULL,
-   .affects = AFFECTS_NO_RUN},
-  {"max-header-bytes", 0, "B", OPT_UINT32, OFF(max_header_bytes), 256, 1048576, false,
-   "an integer in 256..1048576", "request line and headers larger than this -> 431", "8192", NULL,
-   .affects = AFFECTS_NO_RUN},
-  {"max-url-bytes", 0, "B", OPT_UINT32, OFF(max_url_bytes), 16, 1048576, false,
-   "an integer in 16..1048576", "request target longer than this -> 414", "4096", NULL, .affects = AFFECTS_NO_RUN},
-  {"max-body-bytes", 0, "B", OPT_UINT32, OFF(max_body_bytes), 0, 1073741824, false,
-   "an integer in 0..1073741824", "request body larger than this -> 413", "65536", NULL, .affects = AFFECTS_NO_RUN},
-  {"max-pipeline", 0, "N", OPT_UINT32, OFF(max_pipeline), 1, 65536, false,
-   "an integer in 1..65536", "requests queued per connection before reading pauses", "64", NULL,
-   .affects = AFFECTS_NO_RUN},
-  {"max-output-bytes", 0, "B", OPT_UINT32, OFF(max_output_bytes), 1024, 1073741824, false,
-   "an integer in 1024..1073741824", "unsent output per connection before reading pauses", "65536", NULL,
-   .affects = AFFECTS_NO_RUN},
-  {"header-timeout", 0, "S", OPT_DOUBLE, OFF(header_timeout_s), 0, 3600, true,
-   "a number of seconds in (0, 3600]", "a request (headers and body) must arrive within S", "10", NULL,
-   .affects = AFFECTS_NO_RUN},
-  {"idle-timeout", 0, "S", OPT_DOUBLE, OFF(idle_timeout_s), 0, 86400, true,
-   "a number of seconds in (0, 86400]", "idle keep-alive connections are closed after S", "15", NULL,
-   .affects = AFFECTS_NO_RUN},
-
-  {"server", 0, "URL", OPT_SERVER, 0, 0, 0, false, NULL,
-   "backend URL http://host:port/path (repeatable, in order)", "the built-in backends", "Client",
-   .affects = AFFECTS_NO_RUN},
-  {"alpha", 'a', "A", OPT_DOUBLE, OFF(alpha), 0, 1, true,
-   "a number in (0, 1]", "EMA weight of the newest latency sample", "0.3", NULL},
-  {"explore", 'e', "P", OPT_DOUBLE, OFF(explore), 0, 1, false,
-   "a probability in [0, 1]", "probability of picking a random other backend", "0.05", NULL},
-  {"burst", 'b', "N", OPT_BURST, OFF(burst), 1, 1000000, false,
-   "an integer in 1..1000000", "requests launched together per round", "100", NULL},
-  {"sleep", 0, "S", OPT_DOUBLE, OFF(sleep_s), 0, 86400, false,
-   "a number of seconds in 0..86400", "pause between rounds", "1", NULL},
-  {"rounds", 'r', "N", OPT_UINT64, OFF(rounds), 0, 1e15, false,
-   "an integer >= 0", "stop after N rounds; 0 = until SIGINT/SIGTERM", "0", NULL},
-  {"duration", 'd', "S", OPT_DOUBLE, OFF(duration_s), 0, 31536000, false,
-   "a number of seconds >= 0", "start no new round after S seconds; 0 = no limit", "0", NULL},
-  {"requests", 0, "N", OPT_UINT64, OFF(requests), 0, 1e15, false,
-   "an integer >= 0", "launch no more than N requests (per compared policy, shared by its clients); 0 = no limit", "0", NULL},
-  {"timeout", 't', "S", OPT_DOUBLE, OFF(timeout_s), 0, 86400, true,
-   "a number of seconds in (0, 86400]", "per-request deadline: connect, send and the whole response", "5", NULL},
-  {"failure-latency", 0, "MS", OPT_DOUBLE, OFF(failure_latency_ms), 0, 86400000, false,
-   "a number of milliseconds >= 0", "latency fed to the estimator for a failed request", "10000", NULL},
-  {"pool-size", 0, "N", OPT_UINT32, OFF(pool_size), 0, 1000000, false,
-   "an integer in 0..1000000", "connections per backend, requests queue beyond; 0 = one per request in flight", "0", NULL,
-   .affects = AFFECTS_NO_RUN},
-  {"client-idle", 0, "S", OPT_DOUBLE, OFF(client_idle_s), 0, 86400, true,
-   "a number of seconds in (0, 86400]", "idle client connections are closed after S (keep below the server's)", "4", NULL},
-
-  {"clients", 0, "N", OPT_UINT32, OFF(clients), 1, LBSIM_MAX_CLIENTS, false,
-   "an integer in 1..100000", "independent balancers, each with its own state and share of the traffic", "1",
-   "Fleet"},
-  {"subset", 0, "K", OPT_UINT32, OFF(subset), 1, LBSIM_MAX_BACKENDS, false,
-   "an integer in 1..4096", "each client uses K of the backends (its subset)", "all", NULL},
-  {"subset-mode", 0, "MODE", OPT_SUBSET_MODE, 0, 0, 0, false, NULL,
-   "how subsets are drawn: random, or deterministic (the SRE book's rounds)", "random", NULL},
-  {"warmup", 0, "S", OPT_DOUBLE, OFF(warmup_s), 0, 31536000, false,
-   "a number of seconds >= 0", "the first S seconds are run but not counted", "0", NULL},
-
-  {"deadline", 0, "S", OPT_DOUBLE, OFF(retry.deadline_s), 0, 86400, false,
-   "a number of seconds in 0..86400", "a user request's deadline over all its attempts (--timeout is each attempt's); 0 = none",
-   "0", "Around the pick: attempts, retries, outlier ejection, slow start"},
-  {"retries", 0, "N", OPT_UINT32, OFF(retry.retries), 0, 100, false,
-   "an integer in 0..100", "retry a failed attempt up to N times, on another backend when one is eligible", "0", NULL},
-  {"retry-on", 0, "KINDS", OPT_RETRY_ON, OFF(retry.on), 0, 0, false, NULL,
-   "the failures retried: a comma list of connect, reset, timeout, 5xx", "connect,reset,timeout,5xx", NULL},
-  {"retry-backoff", 0, "MS", OPT_DOUBLE, OFF(retry.backoff_ms), 0, 3600000, false,
-   "a number of milliseconds in 0..3600000",
-   "gRPC's initial backoff: the n-th retry waits random(0, min(MS x MULTIPLIER^(n-1), MAX))", "25", NULL},
-  {"retry-backoff-max", 0, "MS", OPT_DOUBLE, OFF(retry.backoff_max_ms), 0, 3600000, false,
-   "a number of milliseconds in 0..3600000", "the longest backoff (MAX)", "250", NULL},
-  {"retry-backoff-multiplier", 0, "X", OPT_DOUBLE, OFF(retry.backoff_multiplier), 0, 100, true,
-   "a number in (0, 100]", "the backoff's growth per retry (MULTIPLIER)", "2", NULL},
-  {"retry-budget", 0, "PCT[,MIN]", OPT_RETRY_BUDGET, OFF(retry.budget_pct), 0, 100, false,
-   "a percentage in 0..100",
+  {"backends-only", 0, NULL, OPT_ROLE, 0, NO_RANGE,
+   "run only the simulated backends", NULL, "Roles (default: backends and client on one loop, the demo)", LBSIM_ROLE_BACKENDS, .affects = AFFECTS_NO_RUN},
+  {"client-only", 0, NULL, OPT_ROLE, 0, NO_RANGE,
+   "run only the balancer client against --server URLs", NULL, NULL, LBSIM_ROLE_CLIENT, .affects = AFFECTS_NO_RUN},
+  {"backends", 'n', "N", OPT_UINT32, OFF(backends), INT(1, LBSIM_MAX_BACKENDS),
+   "number of simulated backends", "5", "Backends", 0},
+  {"host", 0, "ADDR", OPT_HOST, OFF(host), NO_RANGE,
+   "bind address of the backends (IPv4 or IPv6 literal)", "127.0.0.1", NULL, 0, .affects = AFFECTS_NO_RUN},
+  {"port-base", 'p', "P", OPT_UINT32, OFF(port_base), INT(0, 65535),
+   "backend i listens on P+i-1; 0 = ports chosen by the OS", "5001", NULL, 0, .affects = AFFECTS_NO_RUN},
+  {"latency", 0, "MS|MIN:MAX", OPT_LATENCY, OFF(latency), {NS_MS, 3600000, false, true, false, "ms"},
+   "initial latency per backend: fixed, or uniform in [MIN,MAX]", "100:1500", NULL, 0},
+  {"drift-period", 0, "S", OPT_DOUBLE, OFF(drift_period_s), {0.001, 86400, false, true, false, "s"},
+   "seconds between drift steps; 0 = no drift", "5", NULL, 0},
+  {"drift-step", 0, "MS", OPT_DOUBLE, OFF(latency.step_ms), {NS_MS, 3600000, false, true, false, "ms"},
+   "each drift step is uniform in [-MS,+MS]", "100", NULL, 0},
+  {"latency-floor", 0, "MS", OPT_DOUBLE, OFF(latency.floor_ms), {NS_MS, 3600000, false, true, false, "ms"},
+   "lowest latency after a drift step", "50", NULL, 0},
+  {"latency-ceil", 0, "MS", OPT_DOUBLE, OFF(latency.ceil_ms), {NS_MS, 3600000, false, true, false, "ms"},
+   "highest latency after a drift step", "2000", NULL, 0},
+  {"max-conns", 0, "N", OPT_UINT32, OFF(max_conns), INT(1, 1000000),
+   "connections per backend; beyond it new ones get 503 and are closed", "10000", NULL, 0, .affects = AFFECTS_NO_RUN},
+  {"max-header-bytes", 0, "B", OPT_UINT32, OFF(max_header_bytes), INT_UNIT(256, 1048576, "bytes"),
+   "request line and headers larger than this -> 431", "8192", NULL, 0, .affects = AFFECTS_NO_RUN},
+  {"max-url-bytes", 0, "B", OPT_UINT32, OFF(max_url_bytes), INT_UNIT(16, 1048576, "bytes"),
+   "request target longer than this -> 414", "4096", NULL, 0, .affects = AFFECTS_NO_RUN},
+  {"max-body-bytes", 0, "B", OPT_UINT32, OFF(max_body_bytes), INT_UNIT(0, 1073741824, "bytes"),
+   "request body larger than this -> 413", "65536", NULL, 0, .affects = AFFECTS_NO_RUN},
+  {"max-pipeline", 0, "N", OPT_UINT32, OFF(max_pipeline), INT(1, 65536),
+   "requests queued per connection before reading pauses", "64", NULL, 0, .affects = AFFECTS_NO_RUN},
+  {"max-output-bytes", 0, "B", OPT_UINT32, OFF(max_output_bytes), INT_UNIT(1024, 1073741824, "bytes"),
+   "unsent output per connection before reading pauses", "65536", NULL, 0, .affects = AFFECTS_NO_RUN},
+  {"header-timeout", 0, "S", OPT_DOUBLE, OFF(header_timeout_s), {NS_S, 3600, false, false, false, "s"},
+   "a request (headers and body) must arrive within S", "10", NULL, 0, .affects = AFFECTS_NO_RUN},
+  {"idle-timeout", 0, "S", OPT_DOUBLE, OFF(idle_timeout_s), {NS_S, 86400, false, false, false, "s"},
+   "idle keep-alive connections are closed after S", "15", NULL, 0, .affects = AFFECTS_NO_RUN},
+  {"server", 0, "URL", OPT_SERVER, 0, NO_RANGE,
+   "backend URL http://host:port/path (repeatable, in order)", "the built-in backends", "Client", 0, .affects = AFFECTS_NO_RUN},
+  {"alpha", 'a', "A", OPT_DOUBLE, OFF(alpha), {0, 1, true, false, false, NULL},
+   "EMA weight of the newest latency sample", "0.3", NULL, 0},
+  {"explore", 'e', "P", OPT_DOUBLE, OFF(explore), {0, 1, false, false, false, NULL},
+   "probability of picking a random other backend", "0.05", NULL, 0},
+  {"burst", 'b', "N", OPT_BURST, OFF(burst), INT(1, 1000000),
+   "requests launched together per round", "100", NULL, 0},
+  {"sleep", 0, "S", OPT_DOUBLE, OFF(sleep_s), {NS_S, 86400, false, true, false, "s"},
+   "pause between rounds", "1", NULL, 0},
+  {"rounds", 'r', "N", OPT_UINT64, OFF(rounds), INT(0, 1e15),
+   "stop after N rounds; 0 = until SIGINT/SIGTERM", "0", NULL, 0},
+  {"duration", 'd', "S", OPT_DOUBLE, OFF(duration_s), {NS_S, LBSIM_RUN_MAX_S, false, true, false, "s"},
+   "start no new round after S seconds; 0 = no limit", "0", NULL, 0},
+  {"requests", 0, "N", OPT_UINT64, OFF(requests), INT(0, 1e15),
+   "launch no more than N requests (per compared policy, shared by its clients); 0 = no limit", "0", NULL, 0},
+  {"timeout", 't', "S", OPT_DOUBLE, OFF(timeout_s), {NS_S, 86400, false, false, false, "s"},
+   "per-request deadline: connect, send and the whole response", "5", NULL, 0},
+  {"failure-latency", 0, "MS", OPT_DOUBLE, OFF(failure_latency_ms), {NS_MS, 86400000, false, true, false, "ms"},
+   "latency fed to the estimator for a failed request", "10000", NULL, 0},
+  {"pool-size", 0, "N", OPT_UINT32, OFF(pool_size), INT(0, 1000000),
+   "connections per backend, requests queue beyond; 0 = one per request in flight", "0", NULL, 0, .affects = AFFECTS_NO_RUN},
+  {"client-idle", 0, "S", OPT_DOUBLE, OFF(client_idle_s), {NS_S, 86400, false, false, false, "s"},
+   "idle client connections are closed after S (keep below the server's)", "4", NULL, 0},
+  {"clients", 0, "N", OPT_UINT32, OFF(clients), INT(1, LBSIM_MAX_CLIENTS),
+   "independent balancers, each with its own state and share of the traffic", "1", "Fleet", 0},
+  {"subset", 0, "K", OPT_UINT32, OFF(subset), INT(1, LBSIM_MAX_BACKENDS),
+   "each client uses K of the backends (its subset)", "all", NULL, 0},
+  {"subset-mode", 0, "MODE", OPT_SUBSET_MODE, 0, NO_RANGE,
+   "how subsets are drawn: random, or deterministic (the SRE book's rounds)", "random", NULL, 0},
+  {"warmup", 0, "S", OPT_DOUBLE, OFF(warmup_s), {NS_S, LBSIM_RUN_MAX_S, false, true, false, "s"},
+   "the first S seconds are run but not counted", "0", NULL, 0},
+  {"deadline", 0, "S", OPT_DOUBLE, OFF(retry.deadline_s), {NS_S, 86400, false, true, false, "s"},
+   "a user request's deadline over all its attempts (--timeout is each attempt's); 0 = none", "0",
+   "Around the pick: attempts, retries, outlier ejection, slow start", 0},
+  {"retries", 0, "N", OPT_UINT32, OFF(retry.retries), INT(0, 100),
+   "retry a failed attempt up to N times, on another backend when one is eligible", "0", NULL, 0},
+  {"retry-on", 0, "KINDS", OPT_RETRY_ON, OFF(retry.on), NO_RANGE,
+   "the failures retried: a comma list of connect, reset, timeout, 5xx", "connect,reset,timeout,5xx", NULL, 0},
+  {"retry-backoff", 0, "MS", OPT_DOUBLE, OFF(retry.backoff_ms), {NS_MS, 3600000, false, true, false, "ms"},
+   "gRPC's initial backoff: the n-th retry waits random(0, min(MS x MULTIPLIER^(n-1), MAX))", "25", NULL, 0},
+  {"retry-backoff-max", 0, "MS", OPT_DOUBLE, OFF(retry.backoff_max_ms), {NS_MS, 3600000, false, true, false, "ms"},
+   "the longest backoff (MAX)", "250", NULL, 0},
+  {"retry-backoff-multiplier", 0, "X", OPT_DOUBLE, OFF(retry.backoff_multiplier), {0, 100, true, false, false, NULL},
+   "the backoff's growth per retry (MULTIPLIER)", "2", NULL, 0},
+  {"retry-budget", 0, "PCT[,MIN]", OPT_RETRY_BUDGET, OFF(retry.budget_pct), {0, 100, false, false, false, "%"},
    "Finagle's retry budget: retries at most PCT % of the requests over 10 s, plus MIN per second (10)", "off",
-   NULL},
-  {"retry-throttle", 0, "TOKENS,RATIO", OPT_RETRY_THROTTLE, OFF(retry.throttle_tokens), 0, 1000, true,
-   "a number of tokens in (0, 1000]",
-   "gRPC's retry throttling: -1 token a failure, +RATIO a success, no retry at or below TOKENS/2", "off", NULL},
-  {"outlier-ejection", 0, NULL, OPT_FLAG, OFF(outlier.on), 0, 0, false, NULL,
-   "eject failing backends from a client's picks for a while, as Envoy's outlier detection", NULL, NULL},
-  {"outlier-consecutive-5xx", 0, "N", OPT_UINT32, OFF(outlier.consecutive_5xx), 1, 1000000, false,
-   "an integer in 1..1000000", "eject after N failures in a row (5xx answers; every failure without the split)",
-   "5", NULL},
-  {"outlier-consecutive-local-origin", 0, "N", OPT_UINT32, OFF(outlier.consecutive_local), 1, 1000000, false,
-   "an integer in 1..1000000", "with the split: eject after N connect failures, resets or timeouts in a row", "5",
-   NULL},
-  {"outlier-split-local-origin", 0, NULL, OPT_FLAG, OFF(outlier.split), 0, 0, false, NULL,
+   NULL, 0},
+  {"retry-throttle", 0, "TOKENS,RATIO", OPT_RETRY_THROTTLE, OFF(retry.throttle_tokens),
+   {0, 1000, true, false, false, NULL},
+   "gRPC's retry throttling: -1 token a failure, +RATIO a success, no retry at or below TOKENS/2", "off", NULL, 0},
+  {"outlier-ejection", 0, NULL, OPT_FLAG, OFF(outlier.on), NO_RANGE,
+   "eject failing backends from a client's picks for a while, as Envoy's outlier detection", NULL, NULL, 0},
+  {"outlier-consecutive-5xx", 0, "N", OPT_UINT32, OFF(outlier.consecutive_5xx), INT(1, 1000000),
+   "eject after N failures in a row (5xx answers; every failure without the split)", "5", NULL, 0},
+  {"outlier-consecutive-local-origin", 0, "N", OPT_UINT32, OFF(outlier.consecutive_local), INT(1, 1000000),
+   "with the split: eject after N connect failures, resets or timeouts in a row", "5", NULL, 0},
+  {"outlier-split-local-origin", 0, NULL, OPT_FLAG, OFF(outlier.split), NO_RANGE,
    "count connect failures, resets and timeouts apart from 5xx answers (split_external_local_origin_errors)", NULL,
-   NULL},
-  {"outlier-interval", 0, "S", OPT_DOUBLE, OFF(outlier.interval_s), 0, 86400, true,
-   "a number of seconds in (0, 86400]", "the sweep that returns ejected backends and ejects by success rate", "10",
-   NULL},
-  {"outlier-base-ejection-time", 0, "S", OPT_DOUBLE, OFF(outlier.base_s), 0, 86400, true,
-   "a number of seconds in (0, 86400]", "an ejection lasts S x the times the backend was ejected in a row", "30",
-   NULL},
-  {"outlier-max-ejection-time", 0, "S", OPT_DOUBLE, OFF(outlier.max_s), 0, 86400, true,
-   "a number of seconds in (0, 86400]", "the longest ejection", "300", NULL},
-  {"outlier-max-ejection-percent", 0, "PCT", OPT_DOUBLE, OFF(outlier.max_percent), 0, 100, false,
-   "a percentage in 0..100", "at most PCT % of the backends out at once (one always may be)", "10", NULL},
-  {"outlier-enforcing-consecutive-5xx", 0, "PCT", OPT_DOUBLE, OFF(outlier.enforcing_5xx), 0, 100, false,
-   "a percentage in 0..100", "the share of consecutive-5xx detections that eject", "100", NULL},
-  {"outlier-enforcing-local-origin", 0, "PCT", OPT_DOUBLE, OFF(outlier.enforcing_local), 0, 100, false,
-   "a percentage in 0..100", "the share of consecutive local-origin detections that eject", "100", NULL},
-  {"outlier-enforcing-success-rate", 0, "PCT", OPT_DOUBLE, OFF(outlier.enforcing_sr), 0, 100, false,
-   "a percentage in 0..100", "the share of success-rate detections that eject; 0 = none", "100", NULL},
-  {"outlier-success-rate-minimum-hosts", 0, "N", OPT_UINT32, OFF(outlier.sr_min_hosts), 1, 1000000, false,
-   "an integer in 1..1000000", "success-rate ejection needs N backends with enough requests", "5", NULL},
-  {"outlier-success-rate-request-volume", 0, "N", OPT_UINT32, OFF(outlier.sr_volume), 1, 1000000000, false,
-   "an integer in 1..1000000000", "... N requests in the interval", "100", NULL},
-  {"outlier-success-rate-stdev-factor", 0, "X", OPT_DOUBLE, OFF(outlier.sr_stdev_factor), 0, 1000, false,
-   "a number in 0..1000", "eject below the mean success rate - X standard deviations", "1.9", NULL},
-  {"lb-slow-start", 0, "S", OPT_DOUBLE, OFF(slow_start.window_s), 0, 86400, false,
-   "a number of seconds in 0..86400",
-   "Envoy's slow start: a backend that comes up or back ramps up its weight over S; 0 = off", "0", NULL},
-  {"lb-slow-start-aggression", 0, "X", OPT_DOUBLE, OFF(slow_start.aggression), 0, 1000, true,
-   "a number in (0, 1000]", "weight x max(MIN %, (t / S)^(1 / X))", "1", NULL},
-  {"lb-slow-start-min-weight", 0, "PCT", OPT_DOUBLE, OFF(slow_start.min_weight_pct), 0, 100, false,
-   "a percentage in 0..100", "the least weight in slow start, MIN % of the backend's", "10", NULL},
-  {"weights", 0, "W1,W2,...", OPT_WEIGHTS, 0, 0, 1000000, true, "a number in (0, 1000000]",
-   "one weight per backend, for round-robin, least-outstanding and p2c-peak-ewma", "all 1", NULL},
+   NULL, 0},
+  {"outlier-interval", 0, "S", OPT_DOUBLE, OFF(outlier.interval_s), {0.001, 86400, false, false, false, "s"},
+   "the sweep that returns ejected backends and ejects by success rate", "10", NULL, 0},
+  {"outlier-base-ejection-time", 0, "S", OPT_DOUBLE, OFF(outlier.base_s), {NS_S, 86400, false, false, false, "s"},
+   "an ejection lasts S x the times the backend was ejected in a row", "30", NULL, 0},
+  {"outlier-max-ejection-time", 0, "S", OPT_DOUBLE, OFF(outlier.max_s), {NS_S, 86400, false, false, false, "s"},
+   "the longest ejection", "300", NULL, 0},
+  {"outlier-max-ejection-percent", 0, "PCT", OPT_DOUBLE, OFF(outlier.max_percent), {0, 100, false, false, false, "%"},
+   "at most PCT % of the backends out at once (one always may be)", "10", NULL, 0},
+  {"outlier-enforcing-consecutive-5xx", 0, "PCT", OPT_DOUBLE, OFF(outlier.enforcing_5xx),
+   {0, 100, false, false, false, "%"}, "the share of consecutive-5xx detections that eject", "100", NULL, 0},
+  {"outlier-enforcing-local-origin", 0, "PCT", OPT_DOUBLE, OFF(outlier.enforcing_local),
+   {0, 100, false, false, false, "%"}, "the share of consecutive local-origin detections that eject", "100", NULL, 0},
+  {"outlier-enforcing-success-rate", 0, "PCT", OPT_DOUBLE, OFF(outlier.enforcing_sr),
+   {0, 100, false, false, false, "%"}, "the share of success-rate detections that eject; 0 = none", "100", NULL, 0},
+  {"outlier-success-rate-minimum-hosts", 0, "N", OPT_UINT32, OFF(outlier.sr_min_hosts), INT(1, 1000000),
+   "success-rate ejection needs N backends with enough requests", "5", NULL, 0},
+  {"outlier-success-rate-request-volume", 0, "N", OPT_UINT32, OFF(outlier.sr_volume), INT(1, 1000000000),
+   "... N requests in the interval", "100", NULL, 0},
+  {"outlier-success-rate-stdev-factor", 0, "X", OPT_DOUBLE, OFF(outlier.sr_stdev_factor),
+   {0, 1000, false, false, false, NULL}, "eject below the mean success rate - X standard deviations", "1.9", NULL, 0},
+  {"lb-slow-start", 0, "S", OPT_DOUBLE, OFF(slow_start.window_s), {NS_S, 86400, false, true, false, "s"},
+   "Envoy's slow start: a backend that comes up or back ramps up its weight over S; 0 = off", "0", NULL, 0},
+  {"lb-slow-start-aggression", 0, "X", OPT_DOUBLE, OFF(slow_start.aggression), {0, 1000, true, false, false, NULL},
+   "weight x max(MIN %, (t / S)^(1 / X))", "1", NULL, 0},
+  {"lb-slow-start-min-weight", 0, "PCT", OPT_DOUBLE, OFF(slow_start.min_weight_pct),
+   {0, 100, false, false, false, "%"}, "the least weight in slow start, MIN % of the backend's", "10", NULL, 0},
+  {"weights", 0, "W1,W2,...", OPT_WEIGHTS, 0, {0, 1000000, true, false, false, NULL},
+   "one weight per backend, for round-robin, least-outstanding and p2c-peak-ewma", "all 1", NULL, 0},
+  {"policy", 0, "NAME", OPT_POLICY, 0, NO_RANGE,
+   "balancing policy; 'help' lists them", "ema-greedy", "Policies and traffic", 0},
+  {"compare", 0, "P1,P2,...", OPT_COMPARE, 0, NO_RANGE,
+   "run one client per policy, each against its own copy of the backends", NULL, NULL, 0},
+  {"decay", 0, "S", OPT_DOUBLE, OFF(decay_s), {NS_S, 86400, false, false, false, "s"},
+   "p2c-peak-ewma: time constant of the moving average", "10", NULL, 0},
+  {"choices", 0, "K", OPT_UINT32, OFF(choices), INT(0, 4096),
+   "least-outstanding: best of K random backends (1: one at random); 0 or K >= backends = all", "0", NULL, 0},
+  {"temperature", 0, "MS", OPT_DOUBLE, OFF(temperature_ms), {NS_MS, 3600000, false, false, false, "ms"},
+   "ema-softmax: EMA gap in ms that splits traffic e:1", "20", NULL, 0},
+  {"rate", 0, "R", OPT_SHAPE, OFF(rate), {0.000001, 10000000, false, false, false, "req/s"},
+   "open loop: Poisson arrivals at R req/s instead of bursts", NULL, NULL, 0},
+  {"concurrency", 'c', "C", OPT_SHAPE, OFF(concurrency), INT(1, 1000000),
+   "closed loop: C requests always in flight instead of bursts", NULL, NULL, 0},
+  {"interval", 'i', "S", OPT_DOUBLE, OFF(interval_s), {0.001, 86400, false, false, false, "s"},
+   "summary period with --rate or --concurrency", "1", NULL, 0},
+  {"format", 'f', "FMT", OPT_FORMAT, 0, NO_RANGE,
+   "output on stdout: text (the seed's lines) or json (JSON Lines)", "text", NULL, 0, .affects = AFFECTS_NO_RUN},
+  {"clock", 0, "real|virtual", OPT_CLOCK, 0, NO_RANGE,
+   "real: sockets and the wall clock; virtual: the same models on simulated time, no sockets", "real", "Clock", 0, .affects = AFFECTS_NO_RUN},
+  {"net-delay", 0, "MS", OPT_DOUBLE, OFF(net_delay_ms), {NS_MS, 3600000, false, true, false, "ms"},
+   "virtual clock: network and HTTP cost of a request, on average (varies with --rate, --concurrency)", "0.1", NULL, 0},
+  {"memory", 0, "MIB", OPT_UINT32, OFF(memory_mib), INT_UNIT(1, 1048576, "MiB"),
+   "virtual clock: what the requests in flight may take, at 128 bytes a batch; beyond it the run stops", "2048", NULL, 0,
+   .affects = AFFECTS_NO_RUN},
+  {"sweep", 0, "NAME=VALUES", OPT_SWEEP, 0, NO_RANGE,
+   "virtual clock: run every combination of V1,V2,... or A:B:STEP, one row each (repeatable)", NULL, NULL, 0, .affects = AFFECTS_RUNS},
+  {"sweep-metric", 0, "METRIC", OPT_SWEEP_METRIC, 0, NO_RANGE,
+   "what --report plots against the first swept parameter", "p99", NULL, 0, .affects = AFFECTS_NO_RUN},
+  {"seeds", 0, "S", OPT_UINT32, OFF(sweep.seeds), INT(1, 1000),
+   "sweep: run each row with seeds N, N+1, ...: mean and 95% interval", NULL, NULL, 0, .affects = AFFECTS_RUNS},
+  {"shard", 0, "K/N", OPT_SHARD, 0, NO_RANGE,
+   "sweep: run only share K of N (0 <= K < N), as JSON Lines for 'lbsim merge'", NULL, NULL, 0, .affects = AFFECTS_NO_RUN},
+  {"resume", 0, "FILE", OPT_PATH, OFF(resume_path), NO_RANGE,
+   "sweep: append each run to FILE as it ends; given FILE again, skip the runs it holds", NULL, NULL, 0, .affects = AFFECTS_NO_RUN},
+  {"capacity", 0, "N", OPT_UINT32, OFF(capacity), INT(0, 1000000),
+   "requests a backend serves at once, the rest queue (FIFO); 0 = unlimited", "0", "Load, faults and scenarios", 0},
+  {"jitter", 0, "DIST", OPT_JITTER, 0, NO_RANGE,
+   "per-request noise: none, exp:MS, lognormal:SIGMA, uniform:WIDTH", "none", NULL, 0},
+  {"error-rate", 0, "P", OPT_DOUBLE, OFF(error_rate), {0, 1, false, false, false, NULL},
+   "probability that a backend answers 503", "0", NULL, 0},
+  {"scenario", 0, "FILE", OPT_SCENARIO, OFF(scenario_path), NO_RANGE,
+   "scripted changes: 'at 15s backend 3 latency 2000ms', ... (see lbsim(1))", NULL, NULL, 0},
+  {"time-scale", 0, "X", OPT_DOUBLE, OFF(time_scale), {0.000001, 1000, false, false, false, NULL},
+   "run X times as fast: scenario times, --duration, --warmup, --interval and --requests", "1", NULL, 0},
+  {"replay", 0, "NAME", OPT_REPLAY, 0, NO_RANGE,
+   "a published experiment: linkerd, tower or metastable (in its place: later options override it)", NULL, NULL, 0, .affects = AFFECTS_NO_RUN},
+  {"admin", 0, "PORT", OPT_ADMIN, 0, INT(0, 65535),
+   "live dashboard (GET /), JSON control (POST /backends/N) and metrics on 127.0.0.1:PORT", "off", "Observability", 0, .affects = AFFECTS_NO_RUN},
+  {"metrics", 0, "ADDR:PORT", OPT_METRICS, 0, NO_RANGE,
+   "read-only GET /metrics (Prometheus) on any address, e.g. 0.0.0.0:9100 or [::]:9100", "off", NULL, 0, .affects = AFFECTS_NO_RUN},
+  {"report", 0, "FILE.svg", OPT_PATH, OFF(report_path), NO_RANGE,
+   "draw latency, estimates, traffic shares and failures over time into an SVG file at the end", NULL, NULL, 0, .affects = AFFECTS_NO_RUN},
+  {"seed", 's', "N", OPT_SEED, OFF(seed), NO_RANGE,
+   "seed of every random choice; printed in the header", "from the clock", "Run", 0, .affects = AFFECTS_RUNS},
+  {"quiet", 'q', NULL, OPT_FLAG, OFF(quiet), NO_RANGE,
+   "no drift log", NULL, NULL, 0, .affects = AFFECTS_NO_RUN},
+  {"help", 'h', NULL, OPT_HELP, 0, NO_RANGE,
+   "show this help and exit", NULL, NULL, 0, .affects = AFFECTS_NO_RUN},
+  {"version", 'V', NULL, OPT_VERSION, 0, NO_RANGE,
+   "show the version and exit", NULL, NULL, 0, .affects = AFFECTS_NO_RUN},
 
-  {"policy", 0, "NAME", OPT_POLICY, 0, 0, 0, false, NULL,
-   "balancing policy; 'help' lists them", "ema-greedy", "Policies and traffic"},
-  {"compare", 0, "P1,P2,...", OPT_COMPARE, 0, 0, 0, false, NULL,
-   "run one client per policy, each against its own copy of the backends", NULL, NULL},
-  {"decay", 0, "S", OPT_DOUBLE, OFF(decay_s), 0, 86400, true,
-   "a number of seconds in (0, 86400]", "p2c-peak-ewma: time constant of the moving average", "10", NULL},
-  {"choices", 0, "K", OPT_UINT32, OFF(choices), 0, 4096, false,
-   "an integer in 0..4096",
-   "least-outstanding: best of K random backends (1: one at random); 0 or K >= backends = all", "0", NULL},
-  {"temperature", 0, "MS", OPT_DOUBLE, OFF(temperature_ms), 0, 3600000, true,
-   "a number of milliseconds > 0", "ema-softmax: EMA gap in ms that splits traffic e:1", "20", NULL},
-  {"rate", 0, "R", OPT_SHAPE, OFF(rate), 0, 10000000, true,
-   "a number of requests per second > 0", "open loop: Poisson arrivals at R req/s instead of bursts", NULL, NULL},
-  {"concurrency", 'c', "C", OPT_SHAPE, OFF(concurrency), 1, 1000000, false,
-   "an integer in 1..1000000", "closed loop: C requests always in flight instead of bursts", NULL, NULL},
-  {"interval", 'i', "S", OPT_DOUBLE, OFF(interval_s), 0, 86400, true,
-   "a number of seconds in (0, 86400]", "summary period with --rate or --concurrency", "1", NULL},
-  {"format", 'f', "FMT", OPT_FORMAT, 0, 0, 0, false, NULL,
-   "output on stdout: text (the seed's lines) or json (JSON Lines)", "text", NULL, .affects = AFFECTS_NO_RUN},
-
-  {"clock", 0, "real|virtual", OPT_CLOCK, 0, 0, 0, false, NULL,
-   "real: sockets and the wall clock; virtual: the same models on simulated time, no sockets", "real", "Clock",
-   .affects = AFFECTS_NO_RUN},
-  {"net-delay", 0, "MS", OPT_DOUBLE, OFF(net_delay_ms), 0, 3600000, false,
-   "a number of milliseconds >= 0", "virtual clock: network and HTTP cost of a request, on average (varies with --rate, --concurrency)", "0.1", NULL},
-  {"sweep", 0, "NAME=VALUES", OPT_SWEEP, 0, 0, 0, false, NULL,
-   "virtual clock: run every combination of V1,V2,... or A:B:STEP, one row each (repeatable)", NULL, NULL,
-   .affects = AFFECTS_RUNS},
-  {"sweep-metric", 0, "METRIC", OPT_SWEEP_METRIC, 0, 0, 0, false, NULL,
-   "what --report plots against the first swept parameter", "p99", NULL, .affects = AFFECTS_NO_RUN},
-  {"seeds", 0, "S", OPT_UINT32, OFF(sweep.seeds), 1, 1000, false,
-   "an integer in 1..1000", "sweep: run each row with seeds N, N+1, ...: mean and 95% interval", NULL, NULL,
-   .affects = AFFECTS_RUNS},
-  {"shard", 0, "K/N", OPT_SHARD, 0, 0, 0, false, NULL,
-   "sweep: run only share K of N (0 <= K < N), as JSON Lines for 'lbsim merge'", NULL, NULL, .affects = AFFECTS_NO_RUN},
-  {"resume", 0, "FILE", OPT_PATH, OFF(resume_path), 0, 0, false, NULL,
-   "sweep: append each run to FILE as it ends; given FILE again, skip the runs it holds", NULL, NULL,
-   .affects = AFFECTS_NO_RUN},
-
-  {"capacity", 0, "N", OPT_UINT32, OFF(capacity), 0, 1000000, false,
-   "an integer in 0..1000000", "requests a backend serves at once, the rest queue (FIFO); 0 = unlimited", "0",
-   "Load, faults and scenarios"},
-  {"jitter", 0, "DIST", OPT_JITTER, 0, 0, 0, false, NULL,
-   "per-request noise: none, exp:MS, lognormal:SIGMA, uniform:WIDTH", "none", NULL},
-  {"error-rate", 0, "P", OPT_DOUBLE, OFF(error_rate), 0, 1, false,
-   "a probability in [0, 1]", "probability that a backend answers 503", "0", NULL},
-  {"scenario", 0, "FILE", OPT_SCENARIO, OFF(scenario_path), 0, 0, false, NULL,
-   "scripted changes: 'at 15s backend 3 latency 2000ms', ... (see lbsim(1))", NULL, NULL},
-  {"time-scale", 0, "X", OPT_DOUBLE, OFF(time_scale), 0, 1000, true,
-   "a number in (0, 1000]", "run X times as fast: scenario times, --duration, --warmup, --interval and --requests",
-   "1", NULL},
-  {"replay", 0, "NAME", OPT_REPLAY, 0, 0, 0, false, NULL,
-   "a published experiment: linkerd, tower or metastable (later options override it)", NULL, NULL, .affects = AFFECTS_NO_RUN},
-  {"admin", 0, "PORT", OPT_ADMIN, 0, 0, 65535, false, "an integer in 0..65535",
-   "live dashboard (GET /), JSON control (POST /backends/N) and metrics on 127.0.0.1:PORT", "off",
-   "Observability", .affects = AFFECTS_NO_RUN},
-  {"metrics", 0, "ADDR:PORT", OPT_METRICS, 0, 0, 65535, false, NULL,
-   "read-only GET /metrics (Prometheus) on any address, e.g. 0.0.0.0:9100 or [::]:9100", "off", NULL,
-   .affects = AFFECTS_NO_RUN},
-  {"report", 0, "FILE.svg", OPT_PATH, OFF(report_path), 0, 0, false, NULL,
-   "draw latency, estimates, traffic shares and failures over time into an SVG file at the end", NULL, NULL,
-   .affects = AFFECTS_NO_RUN},
-
-  {"seed", 's', "N", OPT_SEED, OFF(seed), 0, 0, false,
-   "an integer in 0..18446744073709551615", "seed of every random choice; printed in the header", "from the clock", "Run",
-   .affects = AFFECTS_RUNS},
-  {"quiet", 'q', NULL, OPT_FLAG, OFF(quiet), 0, 0, false, NULL,
-   "no drift log", NULL, NULL, .affects = AFFECTS_NO_RUN},
-  {"help", 'h', NULL, OPT_HELP, 0, 0, 0, false, NULL, "show this help and exit", NULL, NULL, .affects = AFFECTS_NO_RUN},
-  {"version", 'V', NULL, OPT_VERSION, 0, 0, 0, false, NULL, "show the version and exit", NULL, NULL,
-   .affects = AFFECTS_NO_RUN},
 };
 #pragma GCC diagnostic pop
 
 #define NOPTIONS (sizeof(options) / sizeof(options[0]))
+/* The seed is an identifier, not a quantity: all 64 bits, digits only. */
+#define SEED_RANGE "0..18446744073709551615"
 
 void lbsim_config_defaults(lbsim_config_t *cfg) {
   memset(cfg, 0, sizeof(*cfg));
@@ -369,6 +345,7 @@ void lbsim_config_defaults(lbsim_config_t *cfg) {
   cfg->time_scale = 1;
   cfg->clock = LBSIM_CLOCK_REAL;
   cfg->net_delay_ms = 0.1;
+  cfg->memory_mib = LBSIM_MEMORY_MIB;
   cfg->sweep.metric = LBSIM_SWEEP_P99;
 }
 
@@ -391,22 +368,7 @@ static lbsim_parse_result_t error(char *err, size_t errlen, const char *fmt, ...
   return LBSIM_PARSE_ERROR;
 }
 
-/* Strict decimal: the whole string, finite, no hex, no leading blanks. */
-static int parse_double(const char *s, double *out) {
-  if (*s == '\0' || !(*s == '-' || *s == '+' || *s == '.' || (*s >= '0' && *s <= '9')))
-    return LBSIM_EINVAL;
-  for (const char *c = s; *c; c++)
-    if (*c == 'x' || *c == 'X' || *c == 'n' || *c == 'N' || *c == 'i' || *c == 'I')
-      return LBSIM_EINVAL;
-  char *end;
-  errno = 0;
-  double v = strtod(s, &end);
-  if (*end != '\0' || errno == ERANGE || !isfinite(v))
-    return LBSIM_EINVAL;
-  *out = v;
-  return 0;
-}
-
+/* Digits only, all 64 bits: the seed. */
 static int parse_u64(const char *s, uint64_t *out) {
   if (*s == '\0')
     return LBSIM_EINVAL;
@@ -423,8 +385,52 @@ static int parse_u64(const char *s, uint64_t *out) {
   return 0;
 }
 
-static bool in_range(const opt_t *o, double v) {
-  return (o->open_min ? v > o->min : v >= o->min) && v <= o->max;
+/* ---- numbers: the grammar and the ranges of lbsim/base/number.h ------------- */
+
+static bool numeric(const opt_t *o) {
+  switch (o->kind) {
+  case OPT_UINT32:
+  case OPT_BURST:
+  case OPT_UINT64:
+  case OPT_DOUBLE:
+  case OPT_LATENCY:
+  case OPT_SHAPE:
+  case OPT_ADMIN:
+  case OPT_RETRY_BUDGET:
+  case OPT_RETRY_THROTTLE:
+  case OPT_WEIGHTS:
+    return true;
+  default:
+    return false;
+  }
+}
+
+/* An option's range as --help, the manual and the errors write it; NULL
+ * for an option that takes no number. */
+static const char *range_text(const opt_t *o) {
+  static char texts[NOPTIONS][64];
+  char *text = texts[o - options];
+  if (o->kind == OPT_SEED)
+    return SEED_RANGE;
+  if (!numeric(o))
+    return NULL;
+  if (text[0] == '\0')
+    lbsim_range_text(&o->range, text, sizeof(texts[0]));
+  return text;
+}
+
+/* What a value must be, as the errors say it: "an integer: 1..4096". */
+static const char *expected_text(const opt_t *o) {
+  static char texts[NOPTIONS][96];
+  char *text = texts[o - options];
+  if (text[0] == '\0')
+    snprintf(text, sizeof(texts[0]), "%s: %s", o->kind == OPT_SEED ? "an integer" : lbsim_range_kind(&o->range),
+             range_text(o));
+  return text;
+}
+
+static lbsim_parse_result_t bad_value(const opt_t *o, const char *arg, char *err, size_t errlen) {
+  return error(err, errlen, "invalid --%s '%s': expected %s", o->name, lbsim_token(arg), expected_text(o));
 }
 
 static const opt_t *find_option(const char *name) {
@@ -434,43 +440,48 @@ static const opt_t *find_option(const char *name) {
   return NULL;
 }
 
-static bool integer_option(const opt_t *o) {
-  return o->kind == OPT_UINT32 || o->kind == OPT_BURST || o->kind == OPT_UINT64 ||
-         (o->kind == OPT_SHAPE && o->offset == OFF(concurrency));
-}
-
 int lbsim_config_check_number(const char *option, double value, const char **expected) {
   const opt_t *o = find_option(option);
-  if (o == NULL || o->range_text == NULL) {
+  if (o == NULL || !numeric(o)) {
     *expected = "a number";
     return LBSIM_EINVAL;
   }
-  *expected = o->range_text;
-  if (!isfinite(value) || !in_range(o, value) || (integer_option(o) && value != floor(value)))
-    return LBSIM_EINVAL;
-  return 0;
+  *expected = expected_text(o);
+  return lbsim_range_has(&o->range, value) ? 0 : LBSIM_EINVAL;
 }
 
 int lbsim_config_number(const char *option, const char *text, double *value, const char **expected) {
-  const opt_t *o = find_option(option);
-  uint64_t u = 0;
-  int bad;
-  if (o != NULL && integer_option(o)) {
-    bad = parse_u64(text, &u);
-    *value = (double)u;
-  } else {
-    bad = parse_double(text, value);
-  }
-  if (bad != 0) {
+  double v = NAN;
+  if (lbsim_number_parse(text, &v) != 0) {
     lbsim_config_check_number(option, NAN, expected);
     return LBSIM_EINVAL;
   }
-  return lbsim_config_check_number(option, *value, expected);
+  *value = v;
+  return lbsim_config_check_number(option, v, expected);
 }
+
+/* ---- where an option comes from ----------------------------------------------- */
+
+/* The options of a --replay take its place on the command line: those
+ * before it are overridden by it, those after it override it, as a later
+ * option overrides an earlier one. Settings that cannot be combined
+ * (--rate and --concurrency, --policy and --compare) are refused only when
+ * the user gave both; against the replay's, the later one wins. */
+typedef enum source_e { FROM_NOBODY = 0, FROM_USER, FROM_REPLAY } source_t;
+
+typedef struct parse_state_s {
+  source_t now;            /* whose options are being read */
+  const char *replay;      /* the replay's name, or NULL */
+  source_t shape_from;     /* who chose --rate or --concurrency */
+  source_t policy_from;    /* who chose --policy or --compare */
+  bool burst_given;        /* --burst, --sleep: by the user (a replay sets neither) */
+  bool sleep_given;
+} parse_state_t;
 
 /* ---- a description of what a virtual run depends on ------------------------- */
 
-static lbsim_parse_result_t apply(lbsim_config_t *cfg, const opt_t *o, const char *arg, char *err, size_t errlen);
+static lbsim_parse_result_t apply(lbsim_config_t *cfg, parse_state_t *ps, const opt_t *o, const char *arg,
+                                  char *err, size_t errlen);
 
 /* One option's value as a description gives it; false when it has none
  * to give (a traffic shape not chosen, an option not given). */
@@ -481,7 +492,7 @@ static bool describe_value(const lbsim_config_t *cfg, const opt_t *o, lbsim_buf_
   case OPT_UINT32:
   case OPT_BURST:
     /* At a value it cannot be given (--seeds 0), the option was not given. */
-    if (!in_range(o, *(const uint32_t *)field))
+    if (!lbsim_range_has(&o->range, *(const uint32_t *)field))
       return false;
     lbsim_buf_u64(v, *(const uint32_t *)field);
     return true;
@@ -608,7 +619,8 @@ int lbsim_config_set(lbsim_config_t *cfg, const char *text, char *err, size_t er
     return lbsim_refuse(err, errlen, "'%.64s' is not an option of a sweep's description", text);
   if (o->kind == OPT_SCENARIO)
     return 0;
-  return apply(cfg, o, eq + 1, err, errlen) == LBSIM_PARSE_RUN ? 0 : LBSIM_EINVAL;
+  parse_state_t ps = {.now = FROM_USER};
+  return apply(cfg, &ps, o, eq + 1, err, errlen) == LBSIM_PARSE_RUN ? 0 : LBSIM_EINVAL;
 }
 
 /* ---- the options a sweep varies ------------------------------------------------ */
@@ -751,30 +763,29 @@ void lbsim_config_list_sweepables(FILE *out) {
   fprintf(out, "Options a sweep can vary (--sweep NAME=V1,V2,... or NAME=A:B:STEP):\n");
   for (size_t i = 0; i < NOPTIONS; i++)
     if (sweepable(&options[i]))
-      fprintf(out, "  %-20s %s\n", options[i].name, options[i].range_text);
+      fprintf(out, "  %-20s %s\n", options[i].name, range_text(&options[i]));
 }
 
 static lbsim_parse_result_t parse_latency(const opt_t *o, const char *arg, lbsim_latency_spec_t *spec,
                                           char *err, size_t errlen) {
   char buf[128];
-  if (strlen(arg) >= sizeof(buf))
-    return error(err, errlen, "invalid --%s '%s': expected MS or MIN:MAX", o->name, arg);
-  strcpy(buf, arg);
-  char *colon = strchr(buf, ':');
-  double lo, hi;
-  if (colon != NULL) {
-    *colon = '\0';
-    if (parse_double(buf, &lo) != 0 || parse_double(colon + 1, &hi) != 0)
-      return error(err, errlen, "invalid --%s '%s': expected MS or MIN:MAX in milliseconds", o->name, arg);
-  } else {
-    if (parse_double(buf, &lo) != 0)
-      return error(err, errlen, "invalid --%s '%s': expected MS or MIN:MAX in milliseconds", o->name, arg);
+  const char *colon = strchr(arg, ':');
+  size_t len = colon ? (size_t)(colon - arg) : strlen(arg);
+  double lo = 0, hi = 0;
+  bool ok = len < sizeof(buf);
+  if (ok) {
+    memcpy(buf, arg, len);
+    buf[len] = '\0';
+    ok = lbsim_number_read(&o->range, buf, &lo) == 0;
     hi = lo;
+    if (ok && colon != NULL)
+      ok = lbsim_number_read(&o->range, colon + 1, &hi) == 0;
   }
-  if (!in_range(o, lo) || !in_range(o, hi))
-    return error(err, errlen, "invalid --%s '%s': latencies must be in 0..3600000 ms", o->name, arg);
+  if (!ok)
+    return error(err, errlen, "invalid --%s '%s': expected MS or MIN:MAX, each %s", o->name, lbsim_token(arg),
+                 expected_text(o));
   if (lo > hi)
-    return error(err, errlen, "invalid --%s '%s': MIN is greater than MAX", o->name, arg);
+    return error(err, errlen, "invalid --%s '%s': MIN is greater than MAX", o->name, lbsim_token(arg));
   spec->min_ms = lo;
   spec->max_ms = hi;
   return LBSIM_PARSE_RUN;
@@ -783,7 +794,7 @@ static lbsim_parse_result_t parse_latency(const opt_t *o, const char *arg, lbsim
 static lbsim_parse_result_t parse_host(const char *arg, char *host, char *err, size_t errlen) {
   unsigned char addr[16];
   if (inet_pton(AF_INET, arg, addr) != 1 && inet_pton(AF_INET6, arg, addr) != 1)
-    return error(err, errlen, "invalid --host '%s': expected an IPv4 or IPv6 address", arg);
+    return error(err, errlen, "invalid --host '%s': expected an IPv4 or IPv6 address", lbsim_token(arg));
   if (strlen(arg) >= 256)
     return error(err, errlen, "invalid --host: address too long");
   strcpy(host, arg);
@@ -792,6 +803,7 @@ static lbsim_parse_result_t parse_host(const char *arg, char *host, char *err, s
 
 /* ADDR:PORT with an IPv4 address, or [ADDR]:PORT with an IPv6 one. */
 static lbsim_parse_result_t parse_metrics(lbsim_config_t *cfg, const char *arg, char *err, size_t errlen) {
+  static const lbsim_range_t port_range = INT(0, 65535);
   char host[64];
   const char *colon = strrchr(arg, ':');
   size_t len = colon ? (size_t)(colon - arg) : 0;
@@ -799,15 +811,16 @@ static lbsim_parse_result_t parse_metrics(lbsim_config_t *cfg, const char *arg, 
   const char *start = v6 ? arg + 1 : arg;
   if (v6)
     len -= 2;
-  uint64_t port;
+  double port;
   unsigned char addr[16];
-  if (colon == NULL || len == 0 || len >= sizeof(host) || parse_u64(colon + 1, &port) != 0 || port > 65535)
-    return error(err, errlen, "invalid --metrics '%s': expected ADDR:PORT, e.g. 127.0.0.1:9100 or [::]:9100", arg);
+  if (colon == NULL || len == 0 || len >= sizeof(host) || lbsim_number_read(&port_range, colon + 1, &port) != 0)
+    return error(err, errlen, "invalid --metrics '%s': expected ADDR:PORT (port 0..65535), e.g. 127.0.0.1:9100 or [::]:9100",
+                 lbsim_token(arg));
   memcpy(host, start, len);
   host[len] = '\0';
   if (inet_pton(v6 ? AF_INET6 : AF_INET, host, addr) != 1)
-    return error(err, errlen, "invalid --metrics '%s': '%s' is not an %s address%s", arg, host, v6 ? "IPv6" : "IPv4",
-                 v6 ? "" : " (IPv6 goes in brackets: [::1]:9100)");
+    return error(err, errlen, "invalid --metrics '%s': '%s' is not an %s address%s", lbsim_token(arg),
+                 lbsim_token(host), v6 ? "IPv6" : "IPv4", v6 ? "" : " (IPv6 goes in brackets: [::1]:9100)");
   strcpy(cfg->metrics_host, host);
   cfg->metrics_port = (uint32_t)port;
   cfg->metrics = true;
@@ -823,7 +836,7 @@ static lbsim_parse_result_t add_server(lbsim_config_t *cfg, const char *arg, cha
     return error(err, errlen, "out of memory");
   cfg->servers = grown;
   if (lbsim_url_parse(&cfg->servers[cfg->nservers], arg, why, sizeof(why)) != 0)
-    return error(err, errlen, "invalid --server '%s': %s", arg, why);
+    return error(err, errlen, "invalid --server '%s': %s", lbsim_token(arg), why);
   cfg->nservers++;
   return LBSIM_PARSE_RUN;
 }
@@ -832,11 +845,11 @@ static lbsim_parse_result_t set_policy(lbsim_config_t *cfg, uint32_t slot, const
                                        char *err, size_t errlen) {
   char buf[32];
   if (len == 0 || len >= sizeof(buf))
-    return error(err, errlen, "invalid policy name '%.*s' (see --policy help)", (int)len, name);
+    return error(err, errlen, "invalid policy name '%s' (see --policy help)", lbsim_token_n(name, len));
   memcpy(buf, name, len);
   buf[len] = '\0';
   if (lbsim_policy_find(buf) == NULL)
-    return error(err, errlen, "unknown policy '%s' (see --policy help)", buf);
+    return error(err, errlen, "unknown policy '%s' (see --policy help)", lbsim_token(buf));
   for (uint32_t i = 0; i < slot; i++)
     if (strcmp(cfg->policies[i], buf) == 0)
       return error(err, errlen, "policy '%s' listed twice in --compare", buf);
@@ -862,22 +875,28 @@ static lbsim_parse_result_t parse_compare(lbsim_config_t *cfg, const char *arg, 
   return LBSIM_PARSE_RUN;
 }
 
+/* A setting the user chose twice in ways that cannot be combined. */
+static bool user_twice(const parse_state_t *ps, source_t before) {
+  return ps->now == FROM_USER && before == FROM_USER;
+}
+
 /* PCT[,MIN_PER_S] */
 static lbsim_parse_result_t parse_budget(lbsim_config_t *cfg, const opt_t *o, const char *arg, char *err,
                                          size_t errlen) {
+  static const lbsim_range_t min_range = INT(0, 1000000);
   char buf[64];
-  double pct;
-  uint64_t min = LBSIM_RETRY_BUDGET_MIN_PER_S;
+  double pct, min = LBSIM_RETRY_BUDGET_MIN_PER_S;
   if (strlen(arg) >= sizeof(buf))
-    return error(err, errlen, "invalid --retry-budget: expected PCT or PCT,MIN_PER_S");
+    return error(err, errlen, "invalid --retry-budget '%s': expected PCT or PCT,MIN_PER_S", lbsim_token(arg));
   strcpy(buf, arg);
   char *comma = strchr(buf, ',');
   if (comma != NULL)
     *comma = '\0';
-  if (parse_double(buf, &pct) != 0 || !in_range(o, pct))
-    return error(err, errlen, "invalid --retry-budget '%s': PCT must be %s", arg, o->range_text);
-  if (comma != NULL && (parse_u64(comma + 1, &min) != 0 || min > 1000000))
-    return error(err, errlen, "invalid --retry-budget '%s': MIN_PER_S must be an integer in 0..1000000", arg);
+  if (lbsim_number_read(&o->range, buf, &pct) != 0)
+    return error(err, errlen, "invalid --retry-budget '%s': PCT must be %s", lbsim_token(arg), expected_text(o));
+  if (comma != NULL && lbsim_number_read(&min_range, comma + 1, &min) != 0)
+    return error(err, errlen, "invalid --retry-budget '%s': MIN_PER_S must be an integer: 0..1000000",
+                 lbsim_token(arg));
   cfg->retry.budget = true;
   cfg->retry.budget_pct = pct;
   cfg->retry.budget_min_per_s = (uint32_t)min;
@@ -887,17 +906,24 @@ static lbsim_parse_result_t parse_budget(lbsim_config_t *cfg, const opt_t *o, co
 /* MAX_TOKENS,RATIO (gRPC's retryThrottling) */
 static lbsim_parse_result_t parse_throttle(lbsim_config_t *cfg, const opt_t *o, const char *arg, char *err,
                                            size_t errlen) {
+  static const lbsim_range_t ratio_range = {0, 1000, true, false, false, NULL};
   char buf[64];
   double tokens, ratio;
   const char *comma = strchr(arg, ',');
-  if (comma == NULL || strlen(arg) >= sizeof(buf))
-    return error(err, errlen, "invalid --retry-throttle '%.64s': expected MAX_TOKENS,RATIO (e.g. 10,0.1)", arg);
-  memcpy(buf, arg, (size_t)(comma - arg));
-  buf[comma - arg] = '\0';
-  if (parse_double(buf, &tokens) != 0 || !in_range(o, tokens))
-    return error(err, errlen, "invalid --retry-throttle '%s': MAX_TOKENS must be %s", arg, o->range_text);
-  if (parse_double(comma + 1, &ratio) != 0 || !(ratio > 0) || ratio > 1000)
-    return error(err, errlen, "invalid --retry-throttle '%s': RATIO must be a number in (0, 1000]", arg);
+  size_t len = comma ? (size_t)(comma - arg) : strlen(arg);
+  if (len >= sizeof(buf))
+    return error(err, errlen, "invalid --retry-throttle '%s': expected MAX_TOKENS,RATIO (e.g. 10,0.1)",
+                 lbsim_token(arg));
+  memcpy(buf, arg, len);
+  buf[len] = '\0';
+  if (lbsim_number_read(&o->range, buf, &tokens) != 0)
+    return error(err, errlen, "invalid --retry-throttle '%s': MAX_TOKENS must be %s", lbsim_token(arg),
+                 expected_text(o));
+  if (comma == NULL)
+    return error(err, errlen, "invalid --retry-throttle '%s': expected MAX_TOKENS,RATIO (e.g. 10,0.1)",
+                 lbsim_token(arg));
+  if (lbsim_number_read(&ratio_range, comma + 1, &ratio) != 0)
+    return error(err, errlen, "invalid --retry-throttle '%s': RATIO must be a number: (0, 1000]", lbsim_token(arg));
   cfg->retry.throttle = true;
   cfg->retry.throttle_tokens = tokens;
   cfg->retry.throttle_ratio = ratio;
@@ -921,13 +947,14 @@ static lbsim_parse_result_t parse_weights(lbsim_config_t *cfg, const opt_t *o, c
     char buf[64];
     if (len == 0 || len >= sizeof(buf)) {
       free(w);
-      return error(err, errlen, "invalid --weights '%.64s': weight %u is empty or too long", arg, k + 1);
+      return error(err, errlen, "invalid --weights '%s': weight %u is empty or too long", lbsim_token(arg), k + 1);
     }
     memcpy(buf, p, len);
     buf[len] = '\0';
-    if (parse_double(buf, &w[k]) != 0 || !in_range(o, w[k])) {
+    if (lbsim_number_read(&o->range, buf, &w[k]) != 0) {
       free(w);
-      return error(err, errlen, "invalid --weights: weight %u '%s' must be %s", k + 1, buf, o->range_text);
+      return error(err, errlen, "invalid --weights: weight %u '%s' must be %s", k + 1, lbsim_token(buf),
+                   expected_text(o));
     }
     k++;
     if (p[len] == '\0')
@@ -960,17 +987,18 @@ static void note_needs(lbsim_config_t *cfg, const opt_t *o) {
   }
 }
 
-static lbsim_parse_result_t apply_option(lbsim_config_t *cfg, const opt_t *o, const char *arg, char *err,
-                                         size_t errlen);
+static lbsim_parse_result_t apply_option(lbsim_config_t *cfg, parse_state_t *ps, const opt_t *o, const char *arg,
+                                         char *err, size_t errlen);
 
-static lbsim_parse_result_t apply(lbsim_config_t *cfg, const opt_t *o, const char *arg, char *err, size_t errlen) {
-  lbsim_parse_result_t r = apply_option(cfg, o, arg, err, errlen);
+static lbsim_parse_result_t apply(lbsim_config_t *cfg, parse_state_t *ps, const opt_t *o, const char *arg,
+                                  char *err, size_t errlen) {
+  lbsim_parse_result_t r = apply_option(cfg, ps, o, arg, err, errlen);
   if (r == LBSIM_PARSE_RUN)
     note_needs(cfg, o);
   return r;
 }
 
-static lbsim_parse_result_t apply_option(lbsim_config_t *cfg, const opt_t *o, const char *arg,
+static lbsim_parse_result_t apply_option(lbsim_config_t *cfg, parse_state_t *ps, const opt_t *o, const char *arg,
                                          char *err, size_t errlen) {
   void *field = (char *)cfg + o->offset;
   double d;
@@ -980,24 +1008,24 @@ static lbsim_parse_result_t apply_option(lbsim_config_t *cfg, const opt_t *o, co
     *(bool *)field = true;
     return LBSIM_PARSE_RUN;
   case OPT_ROLE:
-    if (cfg->role != LBSIM_ROLE_DEMO && cfg->role != (lbsim_role_t)o->max)
+    if (cfg->role != LBSIM_ROLE_DEMO && cfg->role != (lbsim_role_t)o->role)
       return error(err, errlen, "--backends-only and --client-only cannot be combined");
-    cfg->role = (lbsim_role_t)o->max;
+    cfg->role = (lbsim_role_t)o->role;
     return LBSIM_PARSE_RUN;
   case OPT_UINT32:
   case OPT_BURST:
   case OPT_UINT64:
-    if (parse_u64(arg, &u) != 0 || !in_range(o, (double)u))
-      return error(err, errlen, "invalid --%s '%s': expected %s", o->name, arg, o->range_text);
-    if (o->kind != OPT_UINT64)
-      *(uint32_t *)field = (uint32_t)u;
-    else
-      *(uint64_t *)field = u;
-    return LBSIM_PARSE_RUN;
   case OPT_DOUBLE:
-    if (parse_double(arg, &d) != 0 || !in_range(o, d))
-      return error(err, errlen, "invalid --%s '%s': expected %s", o->name, arg, o->range_text);
-    *(double *)field = d;
+    if (lbsim_number_read(&o->range, arg, &d) != 0)
+      return bad_value(o, arg, err, errlen);
+    if (o->kind == OPT_UINT32 || o->kind == OPT_BURST)
+      *(uint32_t *)field = (uint32_t)d;
+    else if (o->kind == OPT_UINT64)
+      *(uint64_t *)field = (uint64_t)d;
+    else
+      *(double *)field = d;
+    ps->burst_given = ps->burst_given || (o->offset == OFF(burst) && ps->now == FROM_USER);
+    ps->sleep_given = ps->sleep_given || (o->offset == OFF(sleep_s) && ps->now == FROM_USER);
     return LBSIM_PARSE_RUN;
   case OPT_LATENCY:
     return parse_latency(o, arg, field, err, errlen);
@@ -1007,35 +1035,36 @@ static lbsim_parse_result_t apply_option(lbsim_config_t *cfg, const opt_t *o, co
     return add_server(cfg, arg, err, errlen);
   case OPT_SEED:
     if (parse_u64(arg, &u) != 0)
-      return error(err, errlen, "invalid --%s '%s': expected %s", o->name, arg, o->range_text);
+      return bad_value(o, arg, err, errlen);
     cfg->seed = u;
     cfg->seed_given = true;
     return LBSIM_PARSE_RUN;
   case OPT_POLICY:
     if (strcmp(arg, "help") == 0)
       return LBSIM_PARSE_POLICIES;
-    if (cfg->compare)
+    if (cfg->compare && user_twice(ps, ps->policy_from))
       return error(err, errlen, "--policy and --compare cannot be combined");
-    cfg->policy_given = true;
+    cfg->compare = false;
+    cfg->npolicies = 1;
+    ps->policy_from = ps->now;
     return set_policy(cfg, 0, arg, strlen(arg), err, errlen);
   case OPT_COMPARE:
-    if (cfg->compare || cfg->policy_given)
+    if (user_twice(ps, ps->policy_from))
       return error(err, errlen, cfg->compare ? "--compare given twice" : "--policy and --compare cannot be combined");
+    ps->policy_from = ps->now;
     return parse_compare(cfg, arg, err, errlen);
   case OPT_SHAPE: {
-    lbsim_shape_t shape = strcmp(o->name, "rate") == 0 ? LBSIM_SHAPE_RATE : LBSIM_SHAPE_CONCURRENCY;
-    if (cfg->shape != LBSIM_SHAPE_BURST && cfg->shape != shape)
+    lbsim_shape_t shape = o->offset == OFF(rate) ? LBSIM_SHAPE_RATE : LBSIM_SHAPE_CONCURRENCY;
+    if (cfg->shape != LBSIM_SHAPE_BURST && cfg->shape != shape && user_twice(ps, ps->shape_from))
       return error(err, errlen, "--rate and --concurrency cannot be combined");
-    bool bad = shape == LBSIM_SHAPE_RATE ? parse_double(arg, &d) != 0 : parse_u64(arg, &u) != 0;
-    if (shape == LBSIM_SHAPE_CONCURRENCY && !bad)
-      d = (double)u;
-    if (bad || !in_range(o, d))
-      return error(err, errlen, "invalid --%s '%s': expected %s", o->name, arg, o->range_text);
+    if (lbsim_number_read(&o->range, arg, &d) != 0)
+      return bad_value(o, arg, err, errlen);
     cfg->shape = shape;
+    ps->shape_from = ps->now;
     if (shape == LBSIM_SHAPE_RATE)
       cfg->rate = d;
     else
-      cfg->concurrency = (uint32_t)u;
+      cfg->concurrency = (uint32_t)d;
     return LBSIM_PARSE_RUN;
   }
   case OPT_FORMAT: {
@@ -1045,7 +1074,7 @@ static lbsim_parse_result_t apply_option(lbsim_config_t *cfg, const opt_t *o, co
       for (const lbsim_format_t *const *f = lbsim_format_all(); *f; f++)
         snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
                  f == lbsim_format_all() ? "" : f[1] ? ", " : " or ", (*f)->name);
-      return error(err, errlen, "invalid --format '%s': expected %s", arg, names);
+      return error(err, errlen, "invalid --format '%s': expected %s", lbsim_token(arg), names);
     }
     cfg->format = format;
     return LBSIM_PARSE_RUN;
@@ -1056,7 +1085,7 @@ static lbsim_parse_result_t apply_option(lbsim_config_t *cfg, const opt_t *o, co
     else if (strcmp(arg, "virtual") == 0)
       cfg->clock = LBSIM_CLOCK_VIRTUAL;
     else
-      return error(err, errlen, "invalid --clock '%s': expected real or virtual", arg);
+      return error(err, errlen, "invalid --clock '%s': expected real or virtual", lbsim_token(arg));
     cfg->clock_given = true;
     return LBSIM_PARSE_RUN;
   case OPT_SWEEP:
@@ -1068,7 +1097,7 @@ static lbsim_parse_result_t apply_option(lbsim_config_t *cfg, const opt_t *o, co
   case OPT_SHARD:
     return lbsim_sweep_set_shard(&cfg->sweep, arg, err, errlen) == 0 ? LBSIM_PARSE_RUN : LBSIM_PARSE_ERROR;
   case OPT_JITTER: {
-    char why[160];
+    char why[256];
     if (lbsim_jitter_parse(arg, &cfg->jitter, why, sizeof(why)) != 0)
       return error(err, errlen, "invalid --jitter: %s", why);
     return LBSIM_PARSE_RUN;
@@ -1076,23 +1105,25 @@ static lbsim_parse_result_t apply_option(lbsim_config_t *cfg, const opt_t *o, co
   case OPT_PATH:
   case OPT_SCENARIO:
     if (*arg == '\0' || strlen(arg) >= 1024)
-      return error(err, errlen, "invalid --%s: expected a file name", o->name);
+      return error(err, errlen, "invalid --%s: expected a file name (at most 1023 bytes)", o->name);
     strcpy(field, arg);
     return LBSIM_PARSE_RUN;
   case OPT_ADMIN:
-    if (parse_u64(arg, &u) != 0 || !in_range(o, (double)u))
-      return error(err, errlen, "invalid --%s '%s': expected %s", o->name, arg, o->range_text);
+    if (lbsim_number_read(&o->range, arg, &d) != 0)
+      return bad_value(o, arg, err, errlen);
     cfg->admin = true;
-    cfg->admin_port = (uint32_t)u;
+    cfg->admin_port = (uint32_t)d;
     return LBSIM_PARSE_RUN;
   case OPT_METRICS:
     return parse_metrics(cfg, arg, err, errlen);
   case OPT_REPLAY:
-    return LBSIM_PARSE_RUN; /* applied first, by lbsim_config_parse */
+    /* The one located (locate_replay) is not read here: this one comes after
+     * an operand, which is refused once the options are read. */
+    return LBSIM_PARSE_RUN;
   case OPT_SUBSET_MODE: {
     int mode = lbsim_subset_mode_find(arg);
     if (mode < 0)
-      return error(err, errlen, "invalid --subset-mode '%s': expected random or deterministic", arg);
+      return error(err, errlen, "invalid --subset-mode '%s': expected random or deterministic", lbsim_token(arg));
     cfg->subset_mode = (lbsim_subset_mode_t)mode;
     cfg->subset_mode_given = true;
     return LBSIM_PARSE_RUN;
@@ -1119,6 +1150,130 @@ static lbsim_parse_result_t apply_option(lbsim_config_t *cfg, const opt_t *o, co
   return error(err, errlen, "internal error: unhandled option --%s", o->name);
 }
 
+/* ---- checks that involve more than one option ------------------------------------ */
+
+/* The traffic shape of the runs: a sweep of burst, rate or concurrency
+ * sets it for every run. */
+static lbsim_shape_t run_shape(const lbsim_config_t *cfg) {
+  for (uint32_t k = 0; k < cfg->sweep.naxes; k++) {
+    int shape = lbsim_config_option_shape(cfg->sweep.axes[k].param);
+    if (shape >= 0)
+      return (lbsim_shape_t)shape;
+  }
+  return cfg->shape;
+}
+
+/* The least value a run gets for an option: the swept one's, or the option's. */
+static double least(const lbsim_config_t *cfg, const char *name, double value) {
+  for (uint32_t k = 0; k < cfg->sweep.naxes; k++)
+    if (strcmp(options[cfg->sweep.axes[k].param].name, name) == 0)
+      for (uint32_t i = 0; i < cfg->sweep.axes[k].nvalues; i++)
+        if (i == 0 || cfg->sweep.axes[k].values[i] < value)
+          value = cfg->sweep.axes[k].values[i];
+  return value;
+}
+
+/* Options that only bursts use, given with another traffic shape. */
+static lbsim_parse_result_t check_shape_options(const lbsim_config_t *cfg, const parse_state_t *ps, char *err,
+                                                size_t errlen) {
+  lbsim_shape_t shape = run_shape(cfg);
+  if (shape == LBSIM_SHAPE_BURST || !(ps->burst_given || ps->sleep_given))
+    return LBSIM_PARSE_RUN;
+  const char *option = shape == LBSIM_SHAPE_RATE ? "rate" : "concurrency";
+  char by[96];
+  if (shape != cfg->shape)
+    snprintf(by, sizeof(by), "--sweep %s", option);
+  else if (ps->shape_from == FROM_REPLAY)
+    snprintf(by, sizeof(by), "--%s (from --replay %s)", option, ps->replay);
+  else
+    snprintf(by, sizeof(by), "--%s", option);
+  return error(err, errlen, "%s: %s sends no rounds",
+               ps->burst_given ? "--burst is the size of a round" : "--sleep is the pause between rounds", by);
+}
+
+/* A run lasts at most LBSIM_RUN_MAX_S. What certainly takes longer, known
+ * from the options, is refused here; the rest ends there (runner.h). */
+static lbsim_parse_result_t check_run_length(const lbsim_config_t *cfg, char *err, size_t errlen) {
+  char max[40];
+  lbsim_number_text(LBSIM_RUN_MAX_S, max, sizeof(max));
+  if (cfg->duration_s > 0)
+    return LBSIM_PARSE_RUN; /* it ends by then */
+  lbsim_shape_t shape = run_shape(cfg);
+  if (shape == LBSIM_SHAPE_BURST && (cfg->rounds > 0 || cfg->requests > 0)) {
+    double burst = least(cfg, "burst", cfg->burst);
+    double rounds = cfg->requests > 0 ? ceil((double)cfg->requests / burst) : (double)cfg->rounds;
+    if (cfg->rounds > 0 && (double)cfg->rounds < rounds)
+      rounds = (double)cfg->rounds;
+    /* Rounds count once --warmup is over. */
+    double at_least = cfg->warmup_s + (rounds - 1) * cfg->sleep_s;
+    if (at_least > LBSIM_RUN_MAX_S)
+      return error(err, errlen, "%.0f rounds with --sleep %g%s last at least %.0f s: longer than a run may last (%s s); "
+                   "give fewer rounds or a --duration", rounds, cfg->sleep_s, cfg->warmup_s > 0 ? " after --warmup" : "",
+                   at_least, max);
+  }
+  if (shape == LBSIM_SHAPE_RATE && cfg->requests > 0) {
+    double rate = least(cfg, "rate", cfg->rate);
+    double expected = (double)cfg->requests / rate;
+    if (expected > LBSIM_RUN_MAX_S)
+      return error(err, errlen, "--requests %llu at --rate %g take some %.3g s: longer than a run may last (%s s); "
+                   "give a --duration", (unsigned long long)cfg->requests, rate, expected, max);
+  }
+  return LBSIM_PARSE_RUN;
+}
+
+/* What --time-scale made of the times it multiplies (scale_by_time), and
+ * every scenario time, checked as the options are. */
+static lbsim_parse_result_t check_scaled_times(const lbsim_config_t *cfg, char *err, size_t errlen) {
+  char max[40];
+  lbsim_number_text(LBSIM_RUN_MAX_S, max, sizeof(max));
+  const struct {
+    const char *name;
+    double given, scaled;
+  } times[] = {{"--duration", cfg->given.duration_s, cfg->duration_s},
+               {"--warmup", cfg->given.warmup_s, cfg->warmup_s}};
+  for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++)
+    if (times[i].given > 0 && (times[i].scaled < 1e-9 || times[i].scaled > LBSIM_RUN_MAX_S))
+      return error(err, errlen, "%s %g x --time-scale %g is %g s: %s", times[i].name, times[i].given, cfg->time_scale,
+                   times[i].scaled, times[i].scaled < 1e-9 ? "below 1 ns" : "longer than a run may last");
+  if (cfg->interval_s < 1e-9)
+    return error(err, errlen, "--interval %g x --time-scale %g is %g s: below 1 ns", cfg->given.interval_s,
+                 cfg->time_scale, cfg->interval_s);
+  for (uint32_t e = 0; e < cfg->scenario.nevents; e++) {
+    const lbsim_event_t *ev = &cfg->scenario.events[e];
+    if (ev->at_s * cfg->time_scale > LBSIM_RUN_MAX_S)
+      return error(err, errlen, "%s:%u: at %g s x --time-scale %g is later than a run may last (%s s)",
+                   cfg->scenario_path[0] ? lbsim_token(cfg->scenario_path) : cfg->replay, ev->line, ev->at_s,
+                   cfg->time_scale, max);
+  }
+  return LBSIM_PARSE_RUN;
+}
+
+static lbsim_parse_result_t check_environment(lbsim_config_t *cfg, char *err, size_t errlen) {
+  static const lbsim_range_t history = INT_UNIT(1024, 1073741824, "bytes");
+  const char *env = getenv("LBSIM_EVENTS_HISTORY");
+  if (!cfg->admin || env == NULL || *env == '\0')
+    return LBSIM_PARSE_RUN;
+  double v;
+  if (lbsim_number_read(&history, env, &v) != 0) {
+    char range[64];
+    return error(err, errlen, "invalid LBSIM_EVENTS_HISTORY '%s': expected %s: %s", lbsim_token(env),
+                 lbsim_range_kind(&history), lbsim_range_text(&history, range, sizeof(range)));
+  }
+  cfg->events_history = (size_t)v;
+  return LBSIM_PARSE_RUN;
+}
+
+/* A file written (--report) that is one of the inputs (the scenario file,
+ * by device and inode). A --resume file is appended to by design (and
+ * may not be the report either: lbsim_sweep_validate). */
+static lbsim_parse_result_t check_outputs(const lbsim_config_t *cfg, char *err, size_t errlen) {
+  if (cfg->report_path[0] != '\0' && cfg->scenario_path[0] != '\0' &&
+      lbsim_file_same(cfg->report_path, cfg->scenario_path))
+    return error(err, errlen, "--report %s is the scenario %s: lbsim does not write over its input",
+                 lbsim_token(cfg->report_path), lbsim_token(cfg->scenario_path));
+  return LBSIM_PARSE_RUN;
+}
+
 bool lbsim_config_tools(const lbsim_config_t *cfg) {
   return cfg->retry.retries > 0 || cfg->retry.deadline_s > 0 || cfg->outlier.on || cfg->slow_start.window_s > 0 ||
          cfg->weights != NULL;
@@ -1127,18 +1282,15 @@ bool lbsim_config_tools(const lbsim_config_t *cfg) {
 /* Whether --sweep NAME is given. */
 static bool swept(const lbsim_config_t *cfg, const char *name) {
   for (uint32_t k = 0; k < cfg->sweep.naxes; k++)
-    if (strcmp(lbsim_sweep_param_name(cfg->sweep.axes[k].param), name) == 0)
+    if (strcmp(options[cfg->sweep.axes[k].param].name, name) == 0)
       return true;
   return false;
 }
 
 /* The tools around the pick: each tuning option needs its tool on. */
-static lbsim_parse_result_t validate_tools(lbsim_config_t *cfg, char *err, size_t errlen) {
-  for (uint32_t k = 0; k < cfg->sweep.naxes; k++) {
-    const opt_t *o = find_option(lbsim_sweep_param_name(cfg->sweep.axes[k].param));
-    if (o != NULL)
-      note_needs(cfg, o); /* a swept tuning needs its tool as a given one does */
-  }
+static lbsim_parse_result_t check_tools(lbsim_config_t *cfg, char *err, size_t errlen) {
+  for (uint32_t k = 0; k < cfg->sweep.naxes; k++)
+    note_needs(cfg, &options[cfg->sweep.axes[k].param]); /* a swept tuning needs its tool as a given one does */
   if (cfg->needs_retries[0] != '\0' && cfg->retry.retries == 0 && !swept(cfg, "retries"))
     return error(err, errlen, "%s tunes retries: it needs --retries N above 0", cfg->needs_retries);
   if (cfg->needs_outlier[0] != '\0' && !cfg->outlier.on)
@@ -1164,8 +1316,8 @@ static lbsim_parse_result_t validate_tools(lbsim_config_t *cfg, char *err, size_
   return LBSIM_PARSE_RUN;
 }
 
-/* Checks that involve more than one option. */
-static lbsim_parse_result_t validate(lbsim_config_t *cfg, char *err, size_t errlen) {
+static lbsim_parse_result_t validate(lbsim_config_t *cfg, const parse_state_t *ps, char *err, size_t errlen) {
+  lbsim_parse_result_t r;
   if (cfg->scenario_path[0] != '\0') {
     if (cfg->role == LBSIM_ROLE_CLIENT)
       return error(err, errlen, "--scenario changes the built-in backends: it cannot be combined with --client-only");
@@ -1175,13 +1327,22 @@ static lbsim_parse_result_t validate(lbsim_config_t *cfg, char *err, size_t errl
   }
   cfg->given = (lbsim_time_scaled_t){cfg->duration_s, cfg->warmup_s, cfg->interval_s, cfg->requests};
   scale_by_time(cfg);
+  if ((r = check_scaled_times(cfg, err, errlen)) != LBSIM_PARSE_RUN)
+    return r;
   if (cfg->report_path[0] != '\0' && cfg->role == LBSIM_ROLE_BACKENDS)
     return error(err, errlen, "--report draws the client's view: it cannot be combined with --backends-only");
+  if ((r = check_outputs(cfg, err, errlen)) != LBSIM_PARSE_RUN)
+    return r;
   if (cfg->latency.floor_ms > cfg->latency.ceil_ms)
     return error(err, errlen, "--latency-floor (%g) is greater than --latency-ceil (%g)",
                  cfg->latency.floor_ms, cfg->latency.ceil_ms);
   if (lbsim_sweep_validate(&cfg->sweep, cfg, err, errlen) != 0)
     return LBSIM_PARSE_ERROR;
+  if (cfg->role == LBSIM_ROLE_BACKENDS && (cfg->rounds > 0 || cfg->requests > 0 || cfg->duration_s > 0))
+    return error(err, errlen, "%s ends the client's traffic: --backends-only runs no client, until SIGINT or SIGTERM",
+                 cfg->rounds > 0 ? "--rounds" : cfg->requests > 0 ? "--requests" : "--duration");
+  if ((r = check_shape_options(cfg, ps, err, errlen)) != LBSIM_PARSE_RUN)
+    return r;
   if (cfg->sweep.naxes > 0)
     cfg->clock = LBSIM_CLOCK_VIRTUAL; /* a sweep is a series of virtual runs */
   if (cfg->clock == LBSIM_CLOCK_VIRTUAL) {
@@ -1198,6 +1359,10 @@ static lbsim_parse_result_t validate(lbsim_config_t *cfg, char *err, size_t errl
     if (cfg->rounds == 0 && cfg->duration_s == 0 && cfg->requests == 0)
       return error(err, errlen, "--clock virtual needs an end: give --rounds, --duration or --requests");
   }
+  if ((r = check_run_length(cfg, err, errlen)) != LBSIM_PARSE_RUN)
+    return r;
+  if ((r = check_environment(cfg, err, errlen)) != LBSIM_PARSE_RUN)
+    return r;
   if (cfg->role == LBSIM_ROLE_CLIENT && cfg->nservers == 0)
     return error(err, errlen, "--client-only needs at least one --server URL");
   if (cfg->role != LBSIM_ROLE_CLIENT && cfg->nservers > 0)
@@ -1214,8 +1379,8 @@ static lbsim_parse_result_t validate(lbsim_config_t *cfg, char *err, size_t errl
   if (cfg->subset > backends)
     return error(err, errlen, "--subset %u is more than the %u backend%s", cfg->subset, backends,
                  backends == 1 ? "" : "s");
-  if (validate_tools(cfg, err, errlen) != LBSIM_PARSE_RUN)
-    return LBSIM_PARSE_ERROR;
+  if ((r = check_tools(cfg, err, errlen)) != LBSIM_PARSE_RUN)
+    return r;
   if (cfg->warmup_s > 0 && cfg->duration_s > 0 && cfg->warmup_s >= cfg->duration_s)
     return error(err, errlen, "--warmup (%g s) must be shorter than --duration (%g s)", cfg->warmup_s,
                  cfg->duration_s);
@@ -1227,8 +1392,11 @@ static lbsim_parse_result_t validate(lbsim_config_t *cfg, char *err, size_t errl
   return LBSIM_PARSE_RUN;
 }
 
+/* ---- replays ------------------------------------------------------------------------ */
+
 /* A replay is a published experiment, written as the options and the
- * scenario that reproduce it. Options given after it override it. */
+ * scenario that reproduce it; its options take its place on the command
+ * line (parse_state_t). */
 typedef struct replay_s {
   const char *name;
   const char *const *args;
@@ -1290,64 +1458,13 @@ static const replay_t *find_replay(const char *name) {
   return NULL;
 }
 
-/* The value of --replay in argv, if any. */
-static const char *replay_in(int argc, char **argv) {
-  const char *name = NULL;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--") == 0)
-      break;
-    if (strcmp(argv[i], "--replay") == 0 && i + 1 < argc)
-      name = argv[++i];
-    else if (strncmp(argv[i], "--replay=", 9) == 0)
-      name = argv[i] + 9;
-  }
-  return name;
-}
+/* ---- the command line ---------------------------------------------------------------- */
 
-static lbsim_parse_result_t parse_args(lbsim_config_t *cfg, int argc, char **argv, char *err, size_t errlen);
-
-lbsim_parse_result_t lbsim_config_parse(lbsim_config_t *cfg, int argc, char **argv, char *err, size_t errlen) {
-  lbsim_config_defaults(cfg);
-  const char *name = replay_in(argc, argv);
-  const replay_t *replay = NULL;
-  bool replay_compare = false;
-  if (name != NULL) {
-    replay = find_replay(name);
-    if (replay == NULL)
-      return error(err, errlen, "unknown --replay '%s' (linkerd, tower or metastable)", name);
-    char *args[96];
-    int n = 0;
-    args[n++] = argv[0];
-    for (const char *const *a = replay->args; *a; a++)
-      args[n++] = (char *)*a;
-    args[n] = NULL;
-    if (parse_args(cfg, n, args, err, errlen) != LBSIM_PARSE_RUN)
-      return error(err, errlen, "internal error in replay %s", name);
-    snprintf(cfg->replay, sizeof(cfg->replay), "%s", name);
-    /* The user's --policy or --compare replaces the replay's policies. */
-    replay_compare = cfg->compare;
-    cfg->compare = false;
-    cfg->policy_given = false;
-  }
-  lbsim_parse_result_t r = parse_args(cfg, argc, argv, err, errlen);
-  if (r != LBSIM_PARSE_RUN)
-    return r;
-  if (replay_compare && !cfg->compare && !cfg->policy_given)
-    cfg->compare = true; /* the replay's own comparison */
-  if (replay && cfg->scenario_path[0] == '\0') {
-    char what[64];
-    snprintf(what, sizeof(what), "replay %s", name);
-    if (lbsim_scenario_parse(&cfg->scenario, replay->scenario, what, cfg->backends, err, errlen) != 0)
-      return LBSIM_PARSE_ERROR;
-  }
-  return validate(cfg, err, errlen);
-}
-
-static lbsim_parse_result_t parse_args(lbsim_config_t *cfg, int argc, char **argv, char *err, size_t errlen) {
-  struct option longopts[NOPTIONS + 1];
-  char shortopts[2 * NOPTIONS + 2];
+/* getopt_long's tables; `plus`: stop at the first operand (no reordering). */
+static void getopt_tables(struct option *longopts, char *shortopts, bool plus) {
   size_t ns = 0;
-
+  if (plus)
+    shortopts[ns++] = '+';
   shortopts[ns++] = ':'; /* report a missing argument as ':' */
   for (size_t i = 0; i < NOPTIONS; i++) {
     longopts[i] = (struct option){options[i].name, options[i].metavar ? required_argument : no_argument,
@@ -1360,25 +1477,94 @@ static lbsim_parse_result_t parse_args(lbsim_config_t *cfg, int argc, char **arg
   }
   shortopts[ns] = '\0';
   longopts[NOPTIONS] = (struct option){0, 0, 0, 0};
+}
 
+#define REPLAY_INDEX ((int)(256 + (find_option("replay") - options)))
+
+/* Where --replay is on the command line (argv[*from .. *to)), as getopt
+ * reads it (abbreviated, with = or not, and never the value of another
+ * option); *from = *to = argc when there is none. Errors are left to the
+ * parse itself, but for a second --replay. */
+static lbsim_parse_result_t locate_replay(int argc, char **argv, int *from, int *to, const char **name, char *err,
+                                          size_t errlen) {
+  struct option longopts[NOPTIONS + 1];
+  char shortopts[2 * NOPTIONS + 3];
+  getopt_tables(longopts, shortopts, true);
+  char **copy = malloc(((size_t)argc + 1) * sizeof(*copy));
+  if (copy == NULL)
+    return error(err, errlen, "out of memory");
+  memcpy(copy, argv, (size_t)argc * sizeof(*copy));
+  copy[argc] = NULL;
+  *from = *to = argc;
+  *name = NULL;
+  opterr = 0;
+  optind = 0;
+  lbsim_parse_result_t r = LBSIM_PARSE_RUN;
+  for (;;) {
+    int at = optind > 0 ? optind : 1;
+    int c = getopt_long(argc, copy, shortopts, longopts, NULL);
+    if (c == -1)
+      break;
+    if (c != REPLAY_INDEX)
+      continue;
+    if (*name != NULL) {
+      r = error(err, errlen, "--replay given twice");
+      break;
+    }
+    *name = optarg;
+    *from = at;
+    *to = optind;
+  }
+  free(copy);
+  return r;
+}
+
+/* An unknown long option, or an abbreviation of several. */
+static lbsim_parse_result_t unknown_long(const char *what, char *err, size_t errlen) {
+  const char *name = what + 2;
+  size_t len = strcspn(name, "=");
+  char list[512] = "";
+  unsigned matches = 0;
+  for (size_t i = 0; i < NOPTIONS && len > 0; i++) {
+    if (strncmp(options[i].name, name, len) != 0)
+      continue;
+    size_t used = strlen(list);
+    snprintf(list + used, sizeof(list) - used, "%s--%s", matches ? ", " : "", options[i].name);
+    matches++;
+  }
+  if (matches > 1)
+    return error(err, errlen, "ambiguous option '--%s': it abbreviates %s", lbsim_token_n(name, len), list);
+  return error(err, errlen, "unknown option '%s' (see --help)", lbsim_token(what));
+}
+
+/* Reads argv[0..argc) as options (from whoever ps->now says). */
+static lbsim_parse_result_t parse_args(lbsim_config_t *cfg, parse_state_t *ps, int argc, char **argv, char *err,
+                                       size_t errlen) {
+  struct option longopts[NOPTIONS + 1];
+  char shortopts[2 * NOPTIONS + 3];
+  getopt_tables(longopts, shortopts, false);
   opterr = 0;
   optind = 0; /* glibc: full reinitialisation, so tests can parse repeatedly */
   lbsim_parse_result_t result = LBSIM_PARSE_RUN;
   for (;;) {
-    int longindex = -1;
-    int c = getopt_long(argc, argv, shortopts, longopts, &longindex);
+    int c = getopt_long(argc, argv, shortopts, longopts, NULL);
     if (c == -1)
       break;
     if (c == '?' || c == ':') {
       const char *what = argv[optind - 1];
-      if (optopt != 0 && optopt < 256)
-        return error(err, errlen, c == ':' ? "option '-%c' needs a value" : "unknown option '-%c' (see --help)",
-                     optopt);
+      if (optopt != 0 && optopt < 256) {
+        char letter = (char)optopt;
+        return error(err, errlen, c == ':' ? "option '-%s' needs a value" : "unknown option '-%s' (see --help)",
+                     lbsim_token_n(&letter, 1));
+      }
       if (optopt >= 256 && (size_t)(optopt - 256) < NOPTIONS) /* a known long option */
         return error(err, errlen, c == ':' ? "option '--%s' needs a value" : "option '--%s' takes no value",
                      options[optopt - 256].name);
-      return error(err, errlen, c == ':' ? "option '%s' needs a value" : "unknown option '%s' (see --help)",
-                   what);
+      if (c == ':')
+        return error(err, errlen, "option '%s' needs a value", lbsim_token(what));
+      if (strncmp(what, "--", 2) == 0)
+        return unknown_long(what, err, errlen);
+      return error(err, errlen, "unknown option '%s' (see --help)", lbsim_token(what));
     }
     const opt_t *o = NULL;
     if (c >= 256)
@@ -1389,18 +1575,74 @@ static lbsim_parse_result_t parse_args(lbsim_config_t *cfg, int argc, char **arg
           o = &options[i];
     if (o == NULL)
       return error(err, errlen, "unknown option (see --help)");
-    lbsim_parse_result_t r = apply(cfg, o, optarg, err, errlen);
+    lbsim_parse_result_t r = apply(cfg, ps, o, optarg, err, errlen);
     if (r == LBSIM_PARSE_ERROR)
       return r;
     if (r != LBSIM_PARSE_RUN && result == LBSIM_PARSE_RUN)
       result = r; /* --help / --version / --policy help win, but later options are still checked */
   }
   if (optind < argc)
-    return error(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+    return error(err, errlen, "unexpected argument '%s' (see --help)", lbsim_token(argv[optind]));
   return result;
 }
 
+/* argv[from .. to), after the program's name, as options of `who`. */
+static lbsim_parse_result_t parse_part(lbsim_config_t *cfg, parse_state_t *ps, source_t who, char *program,
+                                       char *const *args, int nargs, char *err, size_t errlen) {
+  char **argv = malloc(((size_t)nargs + 2) * sizeof(*argv));
+  if (argv == NULL)
+    return error(err, errlen, "out of memory");
+  argv[0] = program;
+  memcpy(argv + 1, args, (size_t)nargs * sizeof(*argv));
+  argv[nargs + 1] = NULL;
+  ps->now = who;
+  lbsim_parse_result_t r = parse_args(cfg, ps, nargs + 1, argv, err, errlen);
+  free(argv);
+  return r;
+}
+
+lbsim_parse_result_t lbsim_config_parse(lbsim_config_t *cfg, int argc, char **argv, char *err, size_t errlen) {
+  lbsim_config_defaults(cfg);
+  parse_state_t ps = {0};
+  int from, to;
+  const char *name;
+  lbsim_parse_result_t r = locate_replay(argc, argv, &from, &to, &name, err, errlen);
+  if (r != LBSIM_PARSE_RUN)
+    return r;
+  const replay_t *replay = name ? find_replay(name) : NULL;
+  if (name != NULL && replay == NULL)
+    return error(err, errlen, "unknown --replay '%s' (linkerd, tower or metastable)", lbsim_token(name));
+  lbsim_parse_result_t result = parse_part(cfg, &ps, FROM_USER, argv[0], argv + 1, from - 1, err, errlen);
+  if (result == LBSIM_PARSE_ERROR)
+    return result;
+  if (replay != NULL) {
+    int n = 0;
+    while (replay->args[n])
+      n++;
+    cfg->scenario_path[0] = '\0'; /* the replay's script replaces a file given before it */
+    ps.replay = replay->name;
+    if (parse_part(cfg, &ps, FROM_REPLAY, argv[0], (char *const *)replay->args, n, err, errlen) != LBSIM_PARSE_RUN)
+      return error(err, errlen, "internal error in replay %s: %s", replay->name, err);
+    snprintf(cfg->replay, sizeof(cfg->replay), "%s", replay->name);
+    r = parse_part(cfg, &ps, FROM_USER, argv[0], argv + to, argc - to, err, errlen);
+    if (r == LBSIM_PARSE_ERROR)
+      return r;
+    if (result == LBSIM_PARSE_RUN)
+      result = r;
+  }
+  if (result != LBSIM_PARSE_RUN)
+    return result;
+  if (replay && cfg->scenario_path[0] == '\0') {
+    char what[64];
+    snprintf(what, sizeof(what), "replay %s", replay->name);
+    if (lbsim_scenario_parse(&cfg->scenario, replay->scenario, what, cfg->backends, err, errlen) != 0)
+      return LBSIM_PARSE_ERROR;
+  }
+  return validate(cfg, &ps, err, errlen);
+}
+
 void lbsim_config_usage(FILE *out) {
+  char max[40];
   fprintf(out,
           "Usage: lbsim [--backends-only | --client-only] [OPTIONS]\n"
           "       lbsim merge [--format FMT] [--report FILE.svg] [--sweep-metric METRIC] FILE...\n"
@@ -1422,7 +1664,12 @@ void lbsim_config_usage(FILE *out) {
                o->metavar ? o->metavar : "");
     /* A left column too long for its field keeps two spaces before the help. */
     fprintf(out, strlen(left) < 28 ? "  %-28s %s" : "  %s  %s", left, o->help);
-    if (o->default_text)
+    const char *range = range_text(o);
+    if (range && o->default_text)
+      fprintf(out, " (%s; default: %s)", range, o->default_text);
+    else if (range)
+      fprintf(out, " (%s)", range);
+    else if (o->default_text)
       fprintf(out, " (default: %s)", o->default_text);
     fputc('\n', out);
   }
@@ -1431,9 +1678,11 @@ void lbsim_config_usage(FILE *out) {
           "--server, --admin and --metrics are refused, and the tuning of the HTTP layer\n"
           "(--pool-size, --max-*, --header-timeout, --idle-timeout) is accepted and has no\n"
           "effect. A virtual run needs --rounds, --duration or --requests.\n"
-          "\nTimes accept decimals. Exit status: 0 done (or stopped by SIGINT/SIGTERM),\n"
-          "1 runtime failure (or a --client-only run in which no request succeeded),\n"
-          "2 bad command line, 130 second SIGINT.\n"
+          "\nNumbers are decimal, with an optional exponent (0.25, 1e3); an integer is a\n"
+          "whole number. Ranges are in parentheses, units: s seconds, ms milliseconds.\n"
+          "A run lasts at most %s s (365 days). Exit status: 0 done (or stopped by\n"
+          "SIGINT/SIGTERM), 1 runtime failure (or a --client-only run in which no request\n"
+          "succeeded), 2 bad command line, 130 second SIGINT.\n"
           "\nExamples:\n"
           "  lbsim                                   the demo: 5 drifting backends on 5001-5005\n"
           "  lbsim --rounds 3 --sleep 0 --latency 1:20 --seed 7\n"
@@ -1441,7 +1690,8 @@ void lbsim_config_usage(FILE *out) {
           "  lbsim --client-only --server http://127.0.0.1:8080/ --burst 50   any HTTP server on 8080\n"
           "  lbsim --clock virtual --rounds 100000 -q   the demo's loop in simulated time\n"
           "  lbsim --sweep alpha=0.1:0.9:0.1 --rounds 500 --seed 1 --shard 0/4 > part.0\n"
-          "  lbsim merge part.0 part.1 part.2 part.3    the four shards' table, as one sweep's\n");
+          "  lbsim merge part.0 part.1 part.2 part.3    the four shards' table, as one sweep's\n",
+          lbsim_number_text(LBSIM_RUN_MAX_S, max, sizeof(max)));
 }
 
 void lbsim_config_list_policies(FILE *out) {

@@ -6,6 +6,8 @@
 #include <llhttp.h>
 #include <uv.h>
 
+#include "lbsim/base/file.h"
+#include "lbsim/base/log.h"
 #include "lbsim/cli/config.h"
 #include "lbsim/cli/merge.h"
 #include "lbsim/cli/run.h"
@@ -13,7 +15,7 @@
 
 int main(int argc, char **argv) {
   lbsim_config_t cfg;
-  char err[2048]; /* the longest lists every --sweep parameter */
+  char err[1024];
   int code;
 
   if (argc > 1 && strcmp(argv[1], "merge") == 0)
@@ -38,7 +40,7 @@ int main(int argc, char **argv) {
     code = LBSIM_EXIT_OK;
     break;
   case LBSIM_PARSE_ERROR:
-    fprintf(stderr, "lbsim: %s\n", err);
+    lbsim_log_error("%s", err); /* one line of visible text, whatever it quotes */
     code = LBSIM_EXIT_USAGE;
     break;
   case LBSIM_PARSE_RUN:
@@ -48,7 +50,9 @@ int main(int argc, char **argv) {
   }
   lbsim_config_free(&cfg);
   if (code == LBSIM_EXIT_INTERRUPTED) {
-    /* A second Ctrl-C: the user asked to leave now, not to tidy up. */
+    /* A second Ctrl-C: the user asked to leave now, not to tidy up, but
+     * not to find half a report either. */
+    lbsim_file_remove_temps();
     fflush(stdout);
     _exit(code);
   }

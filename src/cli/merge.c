@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lbsim/base/error.h"
+#include "lbsim/base/file.h"
 #include "lbsim/base/log.h"
 #include "lbsim/cli/sweepfile.h"
 #include "lbsim/report/report.h"
@@ -60,7 +61,7 @@ static int parse_options(merge_t *m, int argc, char **argv, char *err, size_t er
     switch (c) {
     case 'f':
       if (lbsim_format_find(optarg) == NULL)
-        return lbsim_refuse(err, errlen, "invalid --format '%.64s': expected text or json", optarg);
+        return lbsim_refuse(err, errlen, "invalid --format '%s': expected text or json", lbsim_token(optarg));
       m->format = optarg;
       break;
     case 'R':
@@ -76,9 +77,9 @@ static int parse_options(merge_t *m, int argc, char **argv, char *err, size_t er
     case 'h':
       return 1;
     case ':':
-      return lbsim_refuse(err, errlen, "merge: option '%s' needs a value", argv[optind - 1]);
+      return lbsim_refuse(err, errlen, "merge: option '%s' needs a value", lbsim_token(argv[optind - 1]));
     default:
-      return lbsim_refuse(err, errlen, "merge: unknown option '%s' (see lbsim merge --help)", argv[optind - 1]);
+      return lbsim_refuse(err, errlen, "merge: unknown option '%s' (see lbsim merge --help)", lbsim_token(argv[optind - 1]));
     }
   }
   if (m->metric && m->report == NULL)
@@ -87,6 +88,10 @@ static int parse_options(merge_t *m, int argc, char **argv, char *err, size_t er
   m->ninputs = argc - optind;
   if (m->ninputs == 0)
     return lbsim_refuse(err, errlen, "merge: no files (the outputs of --shard, or - for stdin)");
+  for (int i = 0; m->report && i < m->ninputs; i++)
+    if (lbsim_file_same(m->report, m->inputs[i]))
+      return lbsim_refuse(err, errlen, "merge: --report %s is the input %s: lbsim does not write over its input",
+                          lbsim_token(m->report), lbsim_token(m->inputs[i]));
   return 0;
 }
 

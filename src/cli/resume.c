@@ -11,25 +11,13 @@
 #include <unistd.h>
 
 #include "lbsim/base/error.h"
+#include "lbsim/base/file.h"
 #include "lbsim/base/log.h"
 #include "lbsim/cli/sweepfile.h"
 
-static int write_all(int fd, const char *data, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, data, len);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0)
-      return -errno;
-    data += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
 int lbsim_resume_append(void *data, const char *line, size_t len) {
   lbsim_resume_t *rf = data;
-  int err = write_all(rf->fd, line, len);
+  int err = lbsim_write_all(rf->fd, line, len);
   /* Written is enough if lbsim is killed; synced, if the machine goes away. */
   if (err == 0 && fdatasync(rf->fd) != 0)
     err = -errno;
@@ -152,7 +140,7 @@ int lbsim_resume_open(lbsim_resume_t *rf, lbsim_vsweep_t *sw, const char *path, 
   if (status == 0 && lseek(rf->fd, 0, SEEK_END) < 0)
     status = -errno;
   if (status == 0 && good == 0)
-    status = write_all(rf->fd, line.data, line.len);
+    status = lbsim_write_all(rf->fd, line.data, line.len);
   if (status == 0 && fdatasync(rf->fd) != 0)
     status = -errno;
   json_decref(expected);

@@ -31,7 +31,9 @@ static int run_virtual(const lbsim_config_t *cfg) {
   lbsim_vsim_execute(&v, lbsim_signals_catch());
   lbsim_signals_release();
   double wall = lbsim_wall_s() - t0;
-  double simulated = (double)(v.run.runner.end_ns - v.run.runner.start_ns) / LBSIM_NS_PER_S;
+  /* A run stopped early (time stood still, no memory) ends where the engine is. */
+  uint64_t end_ns = v.run.runner.finished ? v.run.runner.end_ns : v.engine.now_ns;
+  double simulated = (double)(end_ns - v.run.runner.start_ns) / LBSIM_NS_PER_S;
   uint64_t requests = lbsim_assembly_requests(&v.run);
   lbsim_log("simulated %.2f s in %.2f s (%.0fx real time; %llu requests, %.2f M/s)", simulated, wall,
             wall > 0 ? simulated / wall : 0.0, (unsigned long long)requests,
@@ -87,6 +89,7 @@ done:
 }
 
 int lbsim_run(const lbsim_config_t *cfg) {
+  lbsim_report_on_output_closed(lbsim_signals_pipe_closed);
   if (cfg->sweep.naxes > 0)
     return run_sweep(cfg);
   return cfg->clock == LBSIM_CLOCK_VIRTUAL ? run_virtual(cfg) : lbsim_sim_run(cfg);

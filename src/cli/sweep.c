@@ -9,6 +9,7 @@
 
 #include "lbsim/cli/config.h"
 #include "lbsim/base/log.h"
+#include "lbsim/base/number.h"
 #include "lbsim/base/error.h"
 #include "lbsim/balancer/policy.h"
 #include "lbsim/report/report.h"
@@ -98,47 +99,48 @@ static int add_range(values_t *vals, const char *name, const char *item, size_t 
                      size_t errlen) {
   char text[128];
   if (len >= sizeof(text))
-    return lbsim_refuse(err, errlen, "invalid --sweep %s range '%.64s...': too long", name, item);
+    return lbsim_refuse(err, errlen, "invalid --sweep %s range '%s': too long", name, lbsim_token_n(item, len));
   memcpy(text, item, len);
   text[len] = '\0';
   char *parts[3] = {text, strchr(text, ':'), NULL};
   if (parts[1] != NULL)
     parts[2] = strchr(parts[1] + 1, ':');
   if (parts[2] == NULL || strchr(parts[2] + 1, ':') != NULL)
-    return lbsim_refuse(err, errlen, "invalid --sweep %s range '%s': expected A:B:STEP", name, text);
+    return lbsim_refuse(err, errlen, "invalid --sweep %s range '%s': expected A:B:STEP", name, lbsim_token(text));
   *parts[1]++ = '\0';
   *parts[2]++ = '\0';
   double a, b, step;
   const char *expected;
   /* A and B are read as the option reads its values; STEP as a number. */
   if (lbsim_config_number(name, parts[0], &a, &expected) != 0)
-    return lbsim_refuse(err, errlen, "invalid --sweep %s value '%s': expected %s", name, parts[0], expected);
+    return lbsim_refuse(err, errlen, "invalid --sweep %s value '%s': expected %s", name, lbsim_token(parts[0]),
+                        expected);
   if (lbsim_config_number(name, parts[1], &b, &expected) != 0)
-    return lbsim_refuse(err, errlen, "invalid --sweep %s value '%s': expected %s", name, parts[1], expected);
-  char *end;
-  step = strtod(parts[2], &end);
-  if (strchr("+-.0123456789", parts[2][0]) == NULL || parts[2][0] == '\0' || *end != '\0' || !isfinite(step) ||
-      strpbrk(parts[2], "xXnNiI") != NULL)
-    return lbsim_refuse(err, errlen, "invalid --sweep %s step '%s': expected a number above 0", name, parts[2]);
+    return lbsim_refuse(err, errlen, "invalid --sweep %s value '%s': expected %s", name, lbsim_token(parts[1]),
+                        expected);
+  if (lbsim_number_parse(parts[2], &step) != 0)
+    return lbsim_refuse(err, errlen, "invalid --sweep %s step '%s': expected a number above 0", name,
+                        lbsim_token(parts[2]));
   if (step <= 0)
-    return lbsim_refuse(err, errlen, "invalid --sweep %s range '%.*s': the step must be above 0", name, (int)len, item);
+    return lbsim_refuse(err, errlen, "invalid --sweep %s range '%s': the step must be above 0", name,
+                        lbsim_token_n(item, len));
   if (a > b)
-    return lbsim_refuse(err, errlen, "invalid --sweep %s range '%.*s': the start is above the end", name, (int)len,
-                item);
+    return lbsim_refuse(err, errlen, "invalid --sweep %s range '%s': the start is above the end", name,
+                        lbsim_token_n(item, len));
   /* The last value is the one within half a step of B; a hair of tolerance
    * so that 0:1:0.1 ends at 1 whatever the rounding of 1/0.1. */
   double steps = ceil((b - a) / step - 0.5 - 1e-9);
   if (steps < 0)
     steps = 0;
   double total = (vals->n + steps + 1) * others;
-  if (total > LBSIM_SWEEP_MAX_COMBINATIONS)
-    return lbsim_refuse(err, errlen, "--sweep %s=%.*s makes %.0f combinations: at most %d", name, (int)len, item, total,
-                LBSIM_SWEEP_MAX_COMBINATIONS);
+  if (!(total <= LBSIM_SWEEP_MAX_COMBINATIONS))
+    return lbsim_refuse(err, errlen, "--sweep %s=%s makes more than %d combinations", name, lbsim_token_n(item, len),
+                        LBSIM_SWEEP_MAX_COMBINATIONS);
   for (uint32_t i = 0; i <= (uint32_t)steps; i++) {
     double v = tidy(a + i * step);
     if (lbsim_config_check_number(name, v, &expected) != 0)
-      return lbsim_refuse(err, errlen, "invalid --sweep %s value %.15g (from %.*s): expected %s", name, v, (int)len,
-                  item, expected);
+      return lbsim_refuse(err, errlen, "invalid --sweep %s value %.15g (from %s): expected %s", name, v,
+                          lbsim_token_n(item, len), expected);
     if (push(vals, v) != 0)
       return lbsim_refuse(err, errlen, "out of memory");
   }
@@ -152,14 +154,36 @@ static int add_value(values_t *vals, const char *name, const char *item, size_t 
   double v;
   const char *expected;
   if (len >= sizeof(text))
-    return lbsim_refuse(err, errlen, "invalid --sweep %s value '%.32s...': too long", name, item);
+    return lbsim_refuse(err, errlen, "invalid --sweep %s value '%s': too long", name, lbsim_token_n(item, len));
   memcpy(text, item, len);
   text[len] = '\0';
   if (lbsim_config_number(name, text, &v, &expected) != 0)
-    return lbsim_refuse(err, errlen, "invalid --sweep %s value '%s': expected %s", name, text, expected);
+    return lbsim_refuse(err, errlen, "invalid --sweep %s value '%s': expected %s", name, lbsim_token(text), expected);
   if ((double)(vals->n + 1) * others > LBSIM_SWEEP_MAX_COMBINATIONS)
     return lbsim_refuse(err, errlen, "--sweep %s makes more than %d combinations", name, LBSIM_SWEEP_MAX_COMBINATIONS);
   return push(vals, v) == 0 ? 0 : lbsim_refuse(err, errlen, "out of memory");
+}
+
+static int by_value(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Whether a value comes twice (in a list, or from ranges that meet). */
+static bool listed_twice(const values_t *vals, double *twice) {
+  double *sorted = malloc(vals->n * sizeof(*sorted));
+  bool found = false;
+  if (sorted == NULL)
+    return false; /* a repeated run is no error worth failing for */
+  memcpy(sorted, vals->v, vals->n * sizeof(*sorted));
+  qsort(sorted, vals->n, sizeof(*sorted), by_value);
+  for (uint32_t i = 1; i < vals->n && !found; i++)
+    if (sorted[i] == sorted[i - 1]) {
+      *twice = sorted[i];
+      found = true;
+    }
+  free(sorted);
+  return found;
 }
 
 static uint32_t combinations(const lbsim_sweep_t *s) {
@@ -177,10 +201,12 @@ int lbsim_sweep_add(lbsim_sweep_t *s, const char *spec, char *err, size_t errlen
   const char *why;
   int param = lbsim_config_sweepable(wanted, &why);
   if (param < 0)
-    return lbsim_refuse(err, errlen, "--sweep %s: %s (lbsim --sweep help lists what can be swept)", wanted, why);
+    return lbsim_refuse(err, errlen, "--sweep %s: %s (lbsim --sweep help lists what can be swept)", lbsim_token(wanted),
+                        why);
   const char *name = lbsim_config_option_name(param);
   if (eq == NULL)
-    return lbsim_refuse(err, errlen, "invalid --sweep '%s': expected %s=V1,V2,... or %s=A:B:STEP", spec, name, name);
+    return lbsim_refuse(err, errlen, "invalid --sweep '%s': expected %s=V1,V2,... or %s=A:B:STEP", lbsim_token(spec),
+                        name, name);
   for (uint32_t k = 0; k < s->naxes; k++)
     if (s->axes[k].param == param)
       return lbsim_refuse(err, errlen, "--sweep %s given twice", name);
@@ -188,7 +214,7 @@ int lbsim_sweep_add(lbsim_sweep_t *s, const char *spec, char *err, size_t errlen
     return lbsim_refuse(err, errlen, "--sweep %s: at most %d parameters at once", name, LBSIM_SWEEP_PARAMS);
   const char *list = eq + 1;
   if (*list == '\0')
-    return lbsim_refuse(err, errlen, "invalid --sweep '%s': no values", spec);
+    return lbsim_refuse(err, errlen, "invalid --sweep '%s': no values", lbsim_token(spec));
 
   uint32_t others = combinations(s);
   values_t vals = {0};
@@ -196,7 +222,7 @@ int lbsim_sweep_add(lbsim_sweep_t *s, const char *spec, char *err, size_t errlen
     size_t len = strcspn(item, ",");
     if (len == 0) {
       free(vals.v);
-      return lbsim_refuse(err, errlen, "invalid --sweep '%s': an empty value", spec);
+      return lbsim_refuse(err, errlen, "invalid --sweep '%s': an empty value", lbsim_token(spec));
     }
     int bad = memchr(item, ':', len) != NULL ? add_range(&vals, name, item, len, others, err, errlen)
                                               : add_value(&vals, name, item, len, others, err, errlen);
@@ -206,6 +232,12 @@ int lbsim_sweep_add(lbsim_sweep_t *s, const char *spec, char *err, size_t errlen
     }
     if (item[len] == '\0')
       break;
+  }
+  double twice;
+  if (listed_twice(&vals, &twice)) {
+    free(vals.v);
+    return lbsim_refuse(err, errlen, "invalid --sweep %s: %.15g is listed twice (a run would be repeated)", name,
+                        twice);
   }
   s->axes[s->naxes++] = (lbsim_sweep_axis_t){param, vals.v, vals.n};
   s->combinations = combinations(s);
@@ -224,27 +256,34 @@ int lbsim_sweep_set_metric(lbsim_sweep_t *s, const char *name, char *err, size_t
   for (int m = 0; m < LBSIM_SWEEP_METRICS; m++)
     names[m] = metrics[m].name;
   list_names(list, sizeof(list), names, LBSIM_SWEEP_METRICS);
-  return lbsim_refuse(err, errlen, "invalid --sweep-metric '%.64s': expected %s", name, list);
+  return lbsim_refuse(err, errlen, "invalid --sweep-metric '%s': expected %s", lbsim_token(name), list);
 }
 
 int lbsim_sweep_set_shard(lbsim_sweep_t *s, const char *spec, char *err, size_t errlen) {
-  /* Both numbers, always: a task id alone cannot tell N once one task is resubmitted. */
-  char *slash;
-  errno = 0;
-  unsigned long long k = strtoull(spec, &slash, 10), n = 0;
-  bool digits = spec[0] >= '0' && spec[0] <= '9' && *slash == '/' && slash[1] >= '0' && slash[1] <= '9';
-  if (digits) {
-    char *end;
-    n = strtoull(slash + 1, &end, 10);
-    digits = *end == '\0' && errno == 0;
+  /* Both numbers, always: a task id alone cannot tell N once one task is
+   * resubmitted. Each is read as every number is (lbsim/base/number.h). */
+  const lbsim_range_t shards = {1, LBSIM_SWEEP_MAX_RUNS, false, false, true, NULL};
+  const lbsim_range_t any = {0, LBSIM_SWEEP_MAX_RUNS, false, false, true, NULL};
+  const char *slash = strchr(spec, '/');
+  char k_text[64];
+  size_t klen = slash ? (size_t)(slash - spec) : 0;
+  double k = -1, n = 0;
+  bool numbers = slash != NULL && klen > 0 && klen < sizeof(k_text);
+  if (numbers) {
+    memcpy(k_text, spec, klen);
+    k_text[klen] = '\0';
+    numbers = lbsim_number_read(&any, k_text, &k) == 0 && lbsim_number_parse(slash + 1, &n) == 0;
   }
-  if (!digits)
-    return lbsim_refuse(err, errlen, "invalid --shard '%.64s': expected K/N, e.g. 0/4 ($SLURM_ARRAY_TASK_ID/4)", spec);
-  if (n == 0 || n > LBSIM_SWEEP_MAX_RUNS)
-    return lbsim_refuse(err, errlen, "invalid --shard '%.64s': N must be in 1..%d", spec, LBSIM_SWEEP_MAX_RUNS);
+  if (!numbers)
+    return lbsim_refuse(err, errlen, "invalid --shard '%s': expected K/N, e.g. 0/4 ($SLURM_ARRAY_TASK_ID/4)",
+                        lbsim_token(spec));
+  char range[64];
+  if (!lbsim_range_has(&shards, n))
+    return lbsim_refuse(err, errlen, "invalid --shard '%s': N must be in %s, an integer", lbsim_token(spec),
+                        lbsim_range_text(&shards, range, sizeof(range)));
   if (k >= n)
-    return lbsim_refuse(err, errlen, "invalid --shard '%.64s': K must be below N (shards are numbered 0 to %llu)",
-                        spec, n - 1);
+    return lbsim_refuse(err, errlen, "invalid --shard '%s': K must be below N, an integer (shards are numbered 0 to %.0f)",
+                        lbsim_token(spec), n - 1);
   s->shard = (uint32_t)k;
   s->shards = (uint32_t)n;
   return 0;

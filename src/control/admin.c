@@ -336,9 +336,16 @@ static int answer(lbsim_admin_t *a, const lbsim_hrequest_t *req, lbsim_hentry_t 
     ans->headers = asset_headers;
   } else if (is(req, "/events")) {
     const lbsim_hfield_t *last = field(req, H_LAST_EVENT_ID);
+    if (req->method == HTTP_GET && a->streams >= LBSIM_ADMIN_MAX_VIEWERS) {
+      e->flags |= LBSIM_HENTRY_CLOSE; /* its connection goes too: it would only wait there for another try */
+      return refuse(ans, 503, NULL, "%u viewers of /events already: at most %u, so that control requests keep room",
+                    a->streams, LBSIM_ADMIN_MAX_VIEWERS);
+    }
     e->kind = ENTRY_EVENTS;
-    if (req->method == HTTP_GET)
+    if (req->method == HTTP_GET) {
       e->flags |= LBSIM_HENTRY_STREAM;
+      a->streams++; /* a viewer from now: until its stream closes, or it is dropped unanswered */
+    }
     if (last && last->count > 0) {
       ans->has_last_event_id = true;
       snprintf(ans->last_event_id, sizeof(ans->last_event_id), "%s", last->value);
@@ -403,8 +410,11 @@ static void admin_render(void *app, const lbsim_hentry_t *e, lbsim_buf_t *out) {
 }
 
 static void admin_dropped(void *app, const lbsim_hentry_t *e) {
+  lbsim_admin_t *a = app;
+  if (e->kind == ENTRY_EVENTS && (e->flags & LBSIM_HENTRY_STREAM))
+    a->streams--;
   if (e->kind != ENTRY_NO_MEMORY)
-    slot_release(app, e->arg);
+    slot_release(a, e->arg);
 }
 
 static const lbsim_happ_t admin_app = {.route = admin_route, .render = admin_render, .dropped = admin_dropped};
@@ -492,6 +502,7 @@ static void on_stream_writable(lbsim_httpd_t *server, lbsim_hconn_t *conn) {
 static void on_stream_closed(lbsim_httpd_t *server, lbsim_hconn_t *conn) {
   lbsim_admin_t *a = admin_of(server);
   viewer_t *v = lbsim_httpd_stream_data(conn);
+  a->streams--;
   if (v == NULL) {
     slot_release(a, lbsim_httpd_stream_arg(conn)); /* closed before it was announced */
     return;
@@ -579,14 +590,9 @@ static uint32_t run_token(void) {
 static size_t history_bytes(const lbsim_admin_t *a) {
   if (a->history_bytes)
     return a->history_bytes;
-  const char *env = getenv("LBSIM_EVENTS_HISTORY");
-  if (env && *env) {
-    char *end;
-    unsigned long long v = strtoull(env, &end, 10);
-    if (*end == '\0' && v >= 1024)
-      return (size_t)v;
-    lbsim_log_error("ignoring LBSIM_EVENTS_HISTORY=%s (bytes, at least 1024)", env);
-  }
+  /* $LBSIM_EVENTS_HISTORY, read and checked with the command line. */
+  if (a->cfg != NULL && a->cfg->events_history > 0)
+    return a->cfg->events_history;
   return LBSIM_ADMIN_HISTORY_BYTES;
 }
 
@@ -596,7 +602,7 @@ int lbsim_admin_start(lbsim_admin_t *a, uv_loop_t *loop, lbsim_sched_t *sched, u
   a->free_answer = NO_SLOT;
   a->sched = sched;
   lbsim_queue_init(&a->viewers);
-  a->nviewers = 0;
+  a->nviewers = a->streams = 0;
   a->started = a->ended = false;
   lbsim_sse_init(&a->events, run_token(), history_bytes(a), LBSIM_ADMIN_HISTORY_EVENTS);
   a->reporting = a->cfg != NULL;
@@ -610,7 +616,7 @@ int lbsim_admin_start(lbsim_admin_t *a, uv_loop_t *loop, lbsim_sched_t *sched, u
   a->httpd.limits.capture_body = true;
   a->httpd.limits.capture = captured;
   a->httpd.limits.max_body_bytes = 2000;
-  a->httpd.max_conns = 64;
+  a->httpd.max_conns = LBSIM_ADMIN_MAX_CONNS;
   a->httpd.on_stream = on_stream;
   a->httpd.on_stream_writable = on_stream_writable;
   a->httpd.on_stream_closed = on_stream_closed;

@@ -76,23 +76,33 @@ void lbsim_report_bind(lbsim_report_t *r, lbsim_fleet_t *fleets, uint32_t nfleet
     fleets[w].stats.round_latency = round_latency;
 }
 
-/* The first failure is told once; the run goes on, and exits 1. */
-static void output_failed(lbsim_report_t *r, const char *why) {
+static void (*output_closed)(void);
+
+void lbsim_report_on_output_closed(void (*hook)(void)) {
+  output_closed = hook;
+}
+
+/* The first failure is told once; the run goes on, and exits 1. A reader
+ * that went away (lbsim | head) is no failure: the hook ends the process
+ * quietly, as it ends yes(1). */
+static void output_failed(lbsim_report_t *r, int err) {
+  if (err == EPIPE && output_closed != NULL)
+    output_closed();
   if (!r->failed)
-    lbsim_log_error("cannot write the output: %s", why);
+    lbsim_log_error("cannot write the output: %s", strerror(err));
   r->failed = true;
 }
 
 int lbsim_report_flush(lbsim_report_t *r) {
   if (!lbsim_buf_ok(&r->out))
-    output_failed(r, lbsim_strerror(r->out.err)); /* a block cut short is not written */
+    output_failed(r, -r->out.err); /* a block cut short is not written */
   else if (r->out.len > 0 && r->emit)
     r->emit(r->emit_data, r->out.data, r->out.len);
   else if (r->out.len > 0 && r->file && fwrite(r->out.data, 1, r->out.len, r->file) != r->out.len)
-    output_failed(r, strerror(errno));
+    output_failed(r, errno);
   lbsim_buf_clear(&r->out);
   if (r->file && fflush(r->file) != 0)
-    output_failed(r, strerror(errno));
+    output_failed(r, errno);
   return r->failed ? LBSIM_EIO : 0;
 }
 

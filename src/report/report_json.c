@@ -161,7 +161,7 @@ static void json_round(lbsim_report_t *r, uint64_t round, double t_s, uint64_t n
       json_u64(out, ",\"requests\":", b->stats.round_picks[i]);
       if (b->nclients == 1) { /* a fleet's clients each have their own */
         lbsim_buf_append_str(out, ",\"ema_ms\":");
-        lbsim_buf_fixed(out, lbsim_fleet_ema_ms(b, i), 3);
+        json_number(out, lbsim_fleet_ema_ms(b, i)); /* null: outside the client's subset */
       }
       lbsim_buf_append_str(out, ",\"true_ms\":");
       json_number(out, lbsim_report_true_ms(r, i, now_ns));
@@ -220,10 +220,7 @@ static void json_summary(lbsim_report_t *r, lbsim_fleet_t *b, double elapsed_s, 
     json_u64(out, ",\"failed\":", bc->failed);
     json_quantiles(out, bc);
     lbsim_buf_append_str(out, ",\"ema_ms\":");
-    if (b->nclients == 1)
-      lbsim_buf_fixed(out, lbsim_fleet_ema_ms(b, i), 3);
-    else
-      json_number(out, lbsim_fleet_ema_ms(b, i)); /* the clients' mean, or null */
+    json_number(out, lbsim_fleet_ema_ms(b, i)); /* a fleet's: its clients' mean, or null */
     lbsim_buf_append_str(out, "}");
   }
   lbsim_buf_append_str(out, "]");
@@ -426,7 +423,7 @@ static void json_tick(lbsim_report_t *r, double t_s, uint64_t now_ns) {
     for (uint32_t i = 0; i < b->n; i++) {
       if (i)
         lbsim_buf_append_str(out, ",");
-      lbsim_buf_fixed(out, lbsim_fleet_ema_ms(b, i), 3);
+      json_number(out, lbsim_fleet_ema_ms(b, i));
     }
     lbsim_buf_append_str(out, "],\"backend_in_flight\":[");
     for (uint32_t i = 0; i < b->n; i++) {

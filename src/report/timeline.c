@@ -54,7 +54,12 @@ int lbsim_timeline_init(lbsim_timeline_t *tl, uint32_t nbalancers, uint32_t n) {
   return 0;
 }
 
+int lbsim_timeline_open(lbsim_timeline_t *tl, const char *path) {
+  return lbsim_file_open(&tl->file, path);
+}
+
 void lbsim_timeline_free(lbsim_timeline_t *tl) {
+  lbsim_file_abandon(&tl->file); /* not written: the run did not end */
   free(tl->sample_t);
   free(tl->true_ms);
   free(tl->cost_ms);
@@ -293,7 +298,10 @@ int lbsim_timeline_finish(lbsim_timeline_t *tl, uint64_t now_ns, const lbsim_con
   make_title(tl, cfg, seed, title, sizeof(title));
   draw_args_t args = {tl, names, policies, title};
   const char *path = cfg->report_path;
-  int err = lbsim_write_file(path, draw, &args);
+  /* Opened before the run (lbsim_timeline_open), or now. */
+  int err = tl->file.open ? 0 : lbsim_file_open(&tl->file, path);
+  if (err == 0)
+    err = lbsim_file_commit(&tl->file, draw, &args);
   if (err != 0)
     lbsim_log_error("cannot write the report %s: %s", path, lbsim_strerror(err));
   else

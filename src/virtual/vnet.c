@@ -53,6 +53,7 @@ struct lbsim_vbatch_s {
 _Static_assert(LBSIM_MAX_BACKENDS < (1 << 26) && LBSIM_RESULT_COUNT <= 8, "a batch's tag holds its pick and result");
 
 _Static_assert(sizeof(lbsim_vbatch_t) == 128, "a batch is two cache lines");
+_Static_assert(sizeof(lbsim_vbatch_t) == LBSIM_VNET_BATCH_BYTES, "what the memory budget counts");
 _Static_assert(offsetof(lbsim_vbatch_t, fresh) == 64, "what a batch in a FIFO uses is in its first cache line");
 _Static_assert(offsetof(lbsim_vcopy_t, copy) == 64, "what sending and ending read of a copy is in one cache line");
 
@@ -66,6 +67,9 @@ typedef struct batch_slab_s {
 
 static lbsim_vbatch_t *batch_new(lbsim_vnet_t *net) {
   if (net->free_batches == NULL) {
+    /* The batches are the simulated state the memory budget counts. */
+    if (!lbsim_engine_reserve(net->engine, sizeof(lbsim_vbatch_t) * BATCH_SLAB))
+      return NULL;
     /* malloc, aligned by hand: every allocation goes through the one allocator. */
     void *block = malloc(sizeof(batch_slab_t) + _Alignof(batch_slab_t) - 1);
     if (block == NULL)
@@ -118,11 +122,17 @@ static bool idle_closed(const lbsim_vnet_t *net, const lbsim_vcopy_t *vc, const 
 /* A connection for a request sent now: an idle one if there is one (the
  * most recently used, as the client takes them), after closing those idle
  * for the client's idle time. Returns whether it is one already open. */
-static inline __attribute__((always_inline)) bool conn_take(const lbsim_vnet_t *net, const lbsim_vcopy_t *vc, lbsim_vidles_t *r, uint64_t now_ns) {
+static inline __attribute__((always_inline)) void conn_close_idle(const lbsim_vnet_t *net, const lbsim_vcopy_t *vc,
+                                                                   lbsim_vidles_t *r, uint64_t now_ns) {
   while (r->nruns > 0 && idle_closed(net, vc, &r->runs[r->first], now_ns)) {
     r->first = (r->first + 1) & (r->cap - 1);
     r->nruns--;
   }
+}
+
+static inline __attribute__((always_inline)) bool conn_take(const lbsim_vnet_t *net, const lbsim_vcopy_t *vc,
+                                                            lbsim_vidles_t *r, uint64_t now_ns) {
+  conn_close_idle(net, vc, r, now_ns);
   if (r->nruns == 0)
     return false;
   lbsim_vidle_t *newest = idle_at(r, r->nruns - 1);
@@ -133,7 +143,12 @@ static inline __attribute__((always_inline)) bool conn_take(const lbsim_vnet_t *
 
 /* `count` connections whose answer just came are idle from now. Out of
  * memory they are closed instead, which only costs a reset its retry. */
-static void conn_give_back(const lbsim_vcopy_t *vc, lbsim_vidles_t *r, uint32_t count, uint64_t now_ns) {
+static void conn_give_back(lbsim_vnet_t *net, const lbsim_vcopy_t *vc, lbsim_vidles_t *r, uint32_t count,
+                           uint64_t now_ns) {
+  if (!r->listed) {
+    r->listed = 1;
+    net->open[net->nopen++] = (uint32_t)(r - net->idles);
+  }
   if (r->nruns > 0) {
     lbsim_vidle_t *newest = idle_at(r, r->nruns - 1);
     if (newest->since_ns == now_ns && newest->outages == vc->outages) {
@@ -282,7 +297,7 @@ static void batch_end(lbsim_vnet_t *net, lbsim_vbatch_t *b, lbsim_result_t resul
   if (vc->last == b)
     vc->last = NULL;
   if (result == LBSIM_RESULT_OK || result == LBSIM_RESULT_STATUS)
-    conn_give_back(vc, idles_of(net, b->client, TAG_PICK(b->tag)), b->count, now_ns);
+    conn_give_back(net, vc, idles_of(net, b->client, TAG_PICK(b->tag)), b->count, now_ns);
   lbsim_request_t req = batch_request(b);
   uint32_t count = b->count;
   batch_free(net, b);
@@ -388,12 +403,13 @@ static __attribute__((noinline)) bool outcome_slow(lbsim_vnet_t *net, lbsim_vcop
   return fresh;
 }
 
-/* A request that could not be simulated (out of memory): it fails at once. */
+/* A request that found no room (the memory budget, or the system): it
+ * cannot be simulated, it is cancelled, and the run stops. */
 static __attribute__((noinline)) void submit_failed(lbsim_vnet_t *net, lbsim_vbatch_t *b, const lbsim_request_t *req,
                                                     uint64_t now) {
   if (b != NULL)
     batch_free(net, b);
-  lbsim_log_error("out of memory: a request was cancelled");
+  lbsim_engine_out_of_memory(net->engine, net->in_flight);
   report_done(net, req, LBSIM_RESULT_CANCELLED, now, 1);
 }
 
@@ -424,6 +440,7 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
     fresh = outcome_slow(net, vc, idles, req, now, &result, &end);
   }
   net->in_flight++;
+  lbsim_engine_request_sent(net->engine);
   uint32_t tag = TAG(req->pick, 0, result, req->to_fastest, req->probe);
   lbsim_vbatch_t *b = vc->last;
   bool retry = req->ticket != 0;
@@ -500,8 +517,9 @@ int lbsim_vnet_init(lbsim_vnet_t *net, lbsim_engine_t *engine, const lbsim_model
   net->heads = calloc(net->leaves, sizeof(*net->heads));
   net->winner = malloc(2 * net->leaves * sizeof(*net->winner));
   net->idles = calloc((size_t)nclients * per_client, sizeof(*net->idles));
+  net->open = malloc((size_t)nclients * per_client * sizeof(*net->open));
   if (net->copies == NULL || net->head_end == NULL || net->head_seq == NULL || net->heads == NULL ||
-      net->winner == NULL || net->idles == NULL)
+      net->winner == NULL || net->idles == NULL || net->open == NULL)
     return LBSIM_ENOMEM;
   for (uint32_t i = 0; i < net->leaves; i++) {
     net->head_end[i] = LBSIM_NEVER;
@@ -612,6 +630,9 @@ void lbsim_vnet_free(lbsim_vnet_t *net) {
         free(net->idles[k].runs);
   free(net->idles);
   net->idles = NULL;
+  free(net->open);
+  net->open = NULL;
+  net->nopen = 0;
   free(net->copies_block);
   net->copies_block = NULL;
   free(net->head_end);
@@ -630,18 +651,22 @@ void lbsim_vnet_free(lbsim_vnet_t *net) {
   net->free_batches = NULL;
 }
 
-void lbsim_vnet_conns(const lbsim_vnet_t *net, uint32_t *out) {
+void lbsim_vnet_conns(lbsim_vnet_t *net, uint32_t *out) {
   uint64_t now = net->engine->now_ns;
   memset(out, 0, net->n * sizeof(*out));
-  for (uint32_t c = 0; c < net->nclients; c++) {
-    for (uint32_t k = 0; k < net->per_client; k++) {
-      uint32_t i = net->subsets ? net->subsets[(size_t)c * net->per_client + k] : k;
-      const lbsim_vidles_t *r = idles_of(net, c, k);
-      for (uint32_t j = 0; j < r->nruns; j++) {
-        const lbsim_vidle_t *run = idle_at(r, j);
-        if (!idle_closed(net, &net->copies[i], run, now))
-          out[i] += run->count;
-      }
+  uint32_t kept = 0;
+  for (uint32_t k = 0; k < net->nopen; k++) {
+    uint32_t ring = net->open[k];
+    uint32_t i = net->subsets ? net->subsets[ring] : ring % net->per_client;
+    lbsim_vidles_t *r = &net->idles[ring];
+    conn_close_idle(net, &net->copies[i], r, now); /* as the next request would: those left are open */
+    if (r->nruns == 0) {
+      r->listed = 0;
+      continue;
     }
+    for (uint32_t j = 0; j < r->nruns; j++)
+      out[i] += idle_at(r, j)->count;
+    net->open[kept++] = ring;
   }
+  net->nopen = kept;
 }

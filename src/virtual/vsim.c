@@ -22,9 +22,13 @@ static void on_finished(lbsim_runner_t *runner, uint64_t now_ns) {
   lbsim_engine_stop(&v->engine);
 }
 
+/* SIGINT or SIGTERM ends the run at once: nothing more is sent, and what
+ * is in flight is cancelled now (its deadline can be a simulated day). */
 static void on_interrupt(lbsim_engine_t *engine) {
   lbsim_vsim_t *v = LBSIM_CONTAINER_OF(engine, lbsim_vsim_t, engine);
   lbsim_runner_stop(&v->run.runner, engine->now_ns);
+  for (uint32_t w = 0; w < v->nnets; w++)
+    lbsim_vnet_cancel_all(&v->nets[w]);
 }
 
 /* The backends' URLs, as the real clock would print them: each policy's
@@ -84,6 +88,11 @@ static int start_networks(lbsim_vsim_t *v) {
     f->conns = count_conns;
     f->conns_data = &v->nets[w];
   }
+  /* A unit of traffic at one instant: a round's burst, a closed loop's
+   * requests, an arrival; for every policy. */
+  uint64_t unit = cfg->shape == LBSIM_SHAPE_BURST ? cfg->burst
+                  : cfg->shape == LBSIM_SHAPE_CONCURRENCY ? cfg->concurrency : 1;
+  lbsim_engine_limit(&v->engine, unit * a->nfleets, (uint64_t)cfg->memory_mib << 20);
   return 0;
 }
 

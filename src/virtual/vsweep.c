@@ -78,6 +78,12 @@ int lbsim_vsweep_init(lbsim_vsweep_t *sw, const lbsim_config_t *cfg, uint64_t se
     }
     for (size_t i = 0; i < n; i++)
       sw->metric[i] = sw->metric_half[i] = NAN;
+    /* Before the runs: a plot that cannot be written is known now. */
+    int err = lbsim_file_open(&sw->plot_file, cfg->report_path);
+    if (err != 0) {
+      lbsim_log_error("cannot write the report %s: %s", cfg->report_path, lbsim_strerror(err));
+      return err;
+    }
   }
   if (sweep->shards == 0) {
     /* Rows go out as they come: a person may be watching. */
@@ -304,7 +310,7 @@ static void write_plot(lbsim_vsweep_t *sw) {
       .half = sw->sweep->seeds ? sw->metric_half : NULL,
       .title = title,
   };
-  int err = lbsim_write_file(path, draw_plot, &plot);
+  int err = lbsim_file_commit(&sw->plot_file, draw_plot, &plot);
   if (err != 0) {
     lbsim_log_error("cannot write the report %s: %s", path, lbsim_strerror(err));
     sw->failed = true;
@@ -322,6 +328,7 @@ int lbsim_vsweep_finish(lbsim_vsweep_t *sw) {
 }
 
 void lbsim_vsweep_free(lbsim_vsweep_t *sw) {
+  lbsim_file_abandon(&sw->plot_file); /* no run, or never finished: nothing drawn */
   if (sw->report_ready)
     lbsim_report_free(&sw->report);
   lbsim_buf_free(&sw->line);

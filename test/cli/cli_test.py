@@ -132,7 +132,8 @@ def test_help_lists_every_option():
                 "--seed", "--quiet", "--help", "--version", "--max-conns", "--header-timeout", "--idle-timeout",
                 "--policy", "--compare", "--rate", "--concurrency", "--format"]:
         check(opt in out, "--help does not mention " + opt)
-    check("(default: 100:1500)" in out, "defaults are shown")
+    check("; default: 100:1500)" in out, "defaults are shown")
+    check("(0 or 0.000001..3600000 ms; default: 100:1500)" in out, "ranges are shown")
     check("Examples:" in out, "an example is shown")
 
 

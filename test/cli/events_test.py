@@ -204,6 +204,51 @@ def test_a_viewer_that_does_not_read_is_dropped_and_nobody_waits_for_it():
     check(any("dashboard viewer disconnected" in l for l in lb.stderr), lb.stderr[-5:])
 
 
+def test_viewers_leave_room_for_control_requests():
+    # 64 viewers used to take every connection of the admin: /backends,
+    # /metrics and POST got 503. Viewers beyond 48 get 503 themselves.
+    lb = Lbsim(["-n", "2", "--latency", "5", "--drift-period", "0", "--sleep", "0.2", "-s", "1"])
+    viewers = []
+    try:
+        for _ in range(64):
+            viewers.append(Viewer(lb.port))
+        heads = [v.read_head() for v in viewers]
+        served = [h for h in heads if h.startswith("HTTP/1.1 200")]
+        busy = [h for h in heads if h.startswith("HTTP/1.1 503")]
+        check(len(served) == 48 and len(busy) == 16, "%d served, %d refused" % (len(served), len(busy)))
+        check(all("Connection: close" in h for h in busy), busy[:1])
+        for v, h in zip(viewers, heads):
+            if h in busy:
+                v.close()  # as told: the refused ones go
+
+        def get(path):
+            s = socket.create_connection(("127.0.0.1", lb.port), timeout=10)
+            s.sendall(("GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n"
+                       % (path, lb.port)).encode())
+            answer = b""
+            while True:
+                data = s.recv(65536)
+                if not data:
+                    break
+                answer += data
+            s.close()
+            return answer
+        for path in ("/backends", "/metrics", "/backends", "/api"):
+            # Beside 48 viewers there is room, once the refused have gone
+            # (a closed connection lingers on the server side for a moment).
+            deadline = time.monotonic() + 10
+            answer = get(path)
+            while not answer.startswith(b"HTTP/1.1 200") and time.monotonic() < deadline:
+                time.sleep(0.1)
+                answer = get(path)
+            check(answer.startswith(b"HTTP/1.1 200"), "%s beside 48 viewers: %r" % (path, answer[:120]))
+    finally:
+        for v in viewers:
+            v.close()
+        code = lb.stop()
+    check(code == 0, "exit %d" % code)
+
+
 def test_last_event_id_resumes_where_the_viewer_left():
     lb = Lbsim(["-n", "3", "--latency", "5", "--drift-period", "0", "--sleep", "0.05", "-s", "1"])
     try:

@@ -108,6 +108,20 @@ def test_a_fleet_in_text_prints_its_interval_blocks_and_summary_line():
     check("requests=60 ok=60 failed=0" in out, out[-800:])  # 5 clients x 3 rounds x 4
 
 
+def test_a_client_has_no_estimate_of_backends_outside_its_subset():
+    code, out, err = run(["--clock", "virtual", "--seed", "3", "-q", "-f", "json", "--clients", "1", "--subset", "2",
+                          "--rounds", "3", "-n", "5"])
+    check(code == 0, "exit %d: %s" % (code, err))
+    objs = objects(out)  # every line is JSON: no nan where there is no estimate
+    summary = [o for o in objs if o["type"] == "summary"][0]
+    emas = [b["ema_ms"] for b in summary["backends"]]
+    check(sum(e is None for e in emas) == 3 and all(e is None or e > 0 for e in emas),
+          "one client of a subset of 2 of 5: %r" % emas)
+    for o in objs:
+        if o["type"] == "interval":
+            check(sum(b.get("ema_ms", 0) is None for b in o["backends"]) in (0, 3), repr(o["backends"]))
+
+
 def test_a_warmup_is_not_counted():
     base = ["--clock", "virtual", "--seed", "9", "-q", "-f", "json", "--concurrency", "10", "--duration", "4",
             "--latency", "10", "--drift-period", "0"]

@@ -140,18 +140,33 @@ def manpage_options():
     return entries
 
 
-def help_options():
-    """{left column of --help: default text or None}."""
+def help_table():
+    """{left column of --help: (range or None, default or None)}: the line
+    ends with "(RANGE; default: D)", "(RANGE)" or "(default: D)"; a range
+    may hold "(0, 1]"."""
     out = run([ARGS.lbsim, "--help"]).stdout
     opts = {}
     for line in out.splitlines():
         m = re.match(r"^  (-\w, --\S+(?: \S+)?|    --\S+(?: \S+)?)(?:\s{2,}(.*))?$", line)
         if not m:
             continue
-        d = re.search(r"\(default: (.*)\)$", m.group(2) or "")
-        opts[m.group(1).strip()] = d.group(1) if d else None
+        rng = default = None
+        t = re.search(r" \(((?:\([^()]*\]|[^()])*)\)$", m.group(2) or "")
+        if t:
+            parts = t.group(1).split("; default: ")
+            if parts[0].startswith("default: "):
+                default = parts[0][len("default: "):]
+            elif ".." in parts[0] or parts[0].startswith("("):
+                rng = parts[0]
+                default = parts[1] if len(parts) > 1 else None
+        opts[m.group(1).strip()] = (rng, default)
     check(len(opts) > 40, "could not read the options of --help:\n" + out)
     return opts
+
+
+def help_options():
+    """{left column of --help: default text or None}."""
+    return {opt: default for opt, (rng, default) in help_table().items()}
 
 
 def test_manpage_documents_every_option_of_help():
@@ -171,6 +186,35 @@ def test_manpage_gives_every_default_of_help():
         if ("default: %s." % default).lower() not in documented.get(opt, "").lower():
             wrong.append("%s (--help: default %s)" % (opt, default))
     check(not wrong, "lbsim.1 does not say 'Default: X.' as --help does for: " + ", ".join(wrong))
+
+
+def out_of_range(rng):
+    """A value outside a range as --help writes it ("0 or 0.001..86400 s")."""
+    m = re.match(r"^(?:0 or )?\(?([0-9.]+)(?:\.\.|, )([0-9.]+)\]?", rng)
+    return "%.17g" % (float(m.group(2)) * 10 + 1)
+
+
+def test_ranges_are_the_same_in_help_the_manual_and_the_errors():
+    """Every option that takes a number: its range in --help is the one
+    lbsim.1 gives ("Range: R.") and the one its error for a value out of
+    it names."""
+    documented = manpage_options()
+    wrong = []
+    checked = 0
+    for opt, (rng, default) in help_table().items():
+        if rng is None:
+            continue
+        checked += 1
+        if ("Range: %s." % rng) not in documented.get(opt, ""):
+            wrong.append("%s: lbsim.1 does not say 'Range: %s.'" % (opt, rng))
+        name = re.search(r"--([a-z0-9-]+)", opt).group(1)
+        value = out_of_range(rng)
+        r = run([ARGS.lbsim, "--" + name, value])
+        if r.returncode != 2 or (": " + rng) not in r.stderr or len(r.stderr.splitlines()) != 1:
+            wrong.append("%s %s: exit %d, %r does not end with ': %s'" % (opt, value, r.returncode, r.stderr, rng))
+    check(checked >= 35, "only %d options with a range in --help" % checked)
+    check(not wrong, "\n".join(wrong))
+    print("%d ranges, the same in --help, lbsim.1 and the errors" % checked)
 
 
 def test_manpage_version_is_the_program_version():

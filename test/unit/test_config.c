@@ -1,4 +1,6 @@
 /* Unit tests of command-line parsing and validation (lbsim/cli/config.h). */
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "cmdline.h"
 #include "harness.h"
@@ -471,14 +473,14 @@ TEST(bad_retries_ejection_and_weights_are_refused_with_one_line) {
   CHECK_BAD("--retry-backoff-multiplier", "--retries", "1", "--retry-backoff-multiplier", "0");
   CHECK_BAD("'refused' is not connect", "--retries", "1", "--retry-on", "refused");
   CHECK_BAD("--retry-on", "--retries", "1", "--retry-on", "");
-  CHECK_BAD("PCT must be a percentage in 0..100", "--retries", "1", "--retry-budget", "120");
+  CHECK_BAD("PCT must be a number: 0..100 %", "--retries", "1", "--retry-budget", "120");
   CHECK_BAD("--retry-budget", "--retries", "1", "--retry-budget", "-1");
   CHECK_BAD("MIN_PER_S", "--retries", "1", "--retry-budget", "20,x");
   CHECK_BAD("MIN_PER_S", "--retries", "1", "--retry-budget", "20,-1");
   CHECK_BAD("--retry-budget tunes retries: it needs --retries N above 0", "--retry-budget", "20");
   CHECK_BAD("--retry-throttle tunes retries", "--retries", "0", "--retry-throttle", "10,0.1");
   CHECK_BAD("--retry-on tunes retries", "--retry-on", "5xx");
-  CHECK_BAD("RATIO must be a number in (0, 1000]", "--retries", "1", "--retry-throttle", "10,0");
+  CHECK_BAD("RATIO must be a number: (0, 1000]", "--retries", "1", "--retry-throttle", "10,0");
   CHECK_BAD("RATIO", "--retries", "1", "--retry-throttle", "10,-0.5");
   CHECK_BAD("expected MAX_TOKENS,RATIO", "--retries", "1", "--retry-throttle", "10");
   CHECK_BAD("MAX_TOKENS", "--retries", "1", "--retry-throttle", "0,0.1");
@@ -494,7 +496,7 @@ TEST(bad_retries_ejection_and_weights_are_refused_with_one_line) {
   CHECK_BAD("--lb-slow-start-aggression", "--lb-slow-start", "3", "--lb-slow-start-aggression", "0");
   CHECK_BAD("it needs --lb-slow-start S above 0", "--lb-slow-start-aggression", "2");
   CHECK_BAD("--weights gives 2 weights for 5 backends", "--weights", "1,2");
-  CHECK_BAD("weight 2 '0' must be a number in (0, 1000000]", "-n", "3", "--weights", "1,0,1");
+  CHECK_BAD("weight 2 '0' must be a number: (0, 1000000]", "-n", "3", "--weights", "1,0,1");
   CHECK_BAD("weight 3", "-n", "3", "--weights", "1,1,-2");
   CHECK_BAD("weight 2 is empty", "-n", "3", "--weights", "1,,1");
   CHECK_BAD("--weights gives one weight per backend", "--clock", "virtual", "--rounds", "1", "-n", "2",
@@ -521,6 +523,137 @@ TEST(the_metastable_replay_is_a_row_of_options) {
   CHECK(cfg.retry.budget && cfg.compare && cfg.npolicies == 2);
   lbsim_config_free(&cfg);
   CHECK_BAD("linkerd, tower or metastable", "--replay", "storm");
+}
+
+/* ---- the edges of the input space (issue 21) ---- */
+
+TEST(numbers_have_one_grammar_and_integers_are_numbers) {
+  CHECK_EQ(PARSE("--burst", "1e3", "--rounds", "2e0", "--backends", "+7"), LBSIM_PARSE_RUN);
+  CHECK_EQ(cfg.burst, 1000);
+  CHECK_EQ(cfg.rounds, 2);
+  CHECK_EQ(cfg.backends, 7);
+  lbsim_config_free(&cfg);
+  CHECK_EQ(PARSE("--alpha", "1e-320"), LBSIM_PARSE_RUN);
+  CHECK(cfg.alpha > 0);
+  lbsim_config_free(&cfg);
+  CHECK_BAD("expected an integer: 1..1000000", "--burst", "2.5");
+  CHECK_BAD("invalid --latency '0x14'", "--latency", "0x14");
+  CHECK_BAD("invalid --metrics", "--metrics", "127.0.0.1:0x10");
+  CHECK_BAD("bad exp parameter '0x14'", "--jitter", "exp:0x14");
+  CHECK_BAD("expected a number: (0, 1]", "--alpha", "1e-400");
+  CHECK_BAD("expected an integer: 0..18446744073709551615", "--seed", "1e3");
+}
+
+TEST(every_time_is_a_nanosecond_at_least_and_at_most_the_longest_run) {
+  CHECK_BAD("expected a number: 0 or 0.001..86400 s", "--drift-period", "1e-300");
+  CHECK_BAD("expected a number: 0.001..86400 s", "--interval", "1e-300");
+  CHECK_BAD("expected a number: 0 or 0.000000001..86400 s", "--sleep", "1e-10");
+  CHECK_BAD("expected a number: 0.000000001..86400 s", "--timeout", "1e-10");
+  CHECK_BAD("expected a number: 0 or 0.000000001..31536000 s", "--duration", "1e8");
+  CHECK_BAD("expected a number: 0.000001..10000000 req/s", "--rate", "1e-9");
+  CHECK_PARSE(LBSIM_PARSE_RUN, "--sleep", "1e-9", "--drift-period", "0.001", "--duration", "31536000");
+  /* What --time-scale makes of --duration is checked as --duration is. */
+  CHECK_BAD("below 1 ns", "--duration", "1e-6", "--time-scale", "1e-6");
+  CHECK_BAD("longer than a run may last", "--duration", "1e6", "--time-scale", "1000");
+  CHECK_EQ(PARSE("--duration", "2", "--time-scale", "0.5", "--requests", "3"), LBSIM_PARSE_RUN);
+  CHECK(cfg.duration_s == 1 && cfg.requests == 2);
+  lbsim_config_free(&cfg);
+}
+
+TEST(an_end_beyond_the_longest_run_is_refused) {
+  CHECK_BAD("250000 rounds with --sleep 86400 last at least", "--clock", "virtual", "--sleep", "86400", "--rounds",
+            "250000");
+  CHECK_BAD("--requests 100 at --rate 1e-06 take some", "--clock", "virtual", "--rate", "1e-6", "--requests", "100");
+  /* A --duration ends them sooner. */
+  CHECK_PARSE(LBSIM_PARSE_RUN, "--clock", "virtual", "--sleep", "86400", "--rounds", "250000", "--duration", "10");
+  /* Rounds that --requests ends sooner are no more than it needs. */
+  CHECK_PARSE(LBSIM_PARSE_RUN, "--clock", "virtual", "--sleep", "86400", "--rounds", "250000", "--requests", "100");
+  /* A swept rate counts by its least value. */
+  CHECK_BAD("at --rate 1e-06", "--sweep", "rate=1e-6,5", "--requests", "100");
+}
+
+TEST(options_that_would_have_no_effect_are_refused) {
+  CHECK_BAD("--burst is the size of a round: --rate sends no rounds", "--rate", "5", "--burst", "3");
+  CHECK_BAD("--sleep is the pause between rounds: --concurrency sends no rounds", "--sleep", "0", "-c", "3");
+  CHECK_BAD("--burst is the size of a round: --concurrency (from --replay tower) sends no rounds", "--burst", "3",
+            "--replay", "tower");
+  CHECK_BAD("--sweep rate sends no rounds", "--burst", "3", "--sweep", "rate=1,2", "-r", "1");
+  CHECK_BAD("--backends-only runs no client", "--backends-only", "--rounds", "3");
+  CHECK_BAD("--duration ends the client's traffic", "--backends-only", "--duration", "3");
+  CHECK_BAD("--requests ends the client's traffic", "--backends-only", "--requests", "3");
+}
+
+TEST(a_replay_takes_its_place_and_the_later_option_wins) {
+  /* After the replay: the user's shape and policy replace its own. */
+  CHECK_EQ(PARSE("--replay", "tower", "--rate", "5"), LBSIM_PARSE_RUN);
+  CHECK_EQ(cfg.shape, LBSIM_SHAPE_RATE);
+  CHECK(cfg.rate == 5);
+  lbsim_config_free(&cfg);
+  CHECK_EQ(PARSE("--replay", "linkerd", "--policy", "random"), LBSIM_PARSE_RUN);
+  CHECK(!cfg.compare && cfg.npolicies == 1);
+  CHECK_STR_EQ(cfg.policies[0], "random");
+  lbsim_config_free(&cfg);
+  /* Before it: the replay's replace the user's. */
+  CHECK_EQ(PARSE("--policy", "random", "--replay", "linkerd"), LBSIM_PARSE_RUN);
+  CHECK(cfg.compare && cfg.npolicies == 3);
+  lbsim_config_free(&cfg);
+  CHECK_EQ(PARSE("--rate", "5", "--replay", "tower"), LBSIM_PARSE_RUN);
+  CHECK_EQ(cfg.shape, LBSIM_SHAPE_CONCURRENCY);
+  lbsim_config_free(&cfg);
+  CHECK_EQ(PARSE("--backends", "3", "--replay", "tower"), LBSIM_PARSE_RUN);
+  CHECK_EQ(cfg.backends, 10);
+  lbsim_config_free(&cfg);
+  /* Abbreviated, with =, it is found where it stands; never as a value. */
+  CHECK_EQ(PARSE("--repl=tower", "--rate", "5"), LBSIM_PARSE_RUN);
+  CHECK_EQ(cfg.shape, LBSIM_SHAPE_RATE);
+  CHECK_STR_EQ(cfg.replay, "tower");
+  lbsim_config_free(&cfg);
+  CHECK_BAD("--replay given twice", "--replay", "tower", "--replay", "linkerd");
+  CHECK_BAD("unknown --replay", "--replay", "nope");
+  /* The user's own two still cannot be combined. */
+  CHECK_BAD("--rate and --concurrency cannot be combined", "--replay", "tower", "--rate", "5", "-c", "3");
+  CHECK_BAD("--policy and --compare cannot be combined", "--compare", "random", "--policy", "random", "--replay",
+            "tower");
+}
+
+TEST(an_ambiguous_abbreviation_is_named) {
+  CHECK_BAD("ambiguous option '--max': it abbreviates --max-conns, --max-header-bytes", "--max", "5");
+  CHECK_BAD("ambiguous option '--re'", "--re=5");
+  CHECK_BAD("unknown option '--bogus'", "--bogus");
+  CHECK_PARSE(LBSIM_PARSE_RUN, "--max-c", "5");
+}
+
+TEST(the_events_history_in_the_environment_is_checked_with_the_options) {
+  setenv("LBSIM_EVENTS_HISTORY", "-1", 1);
+  CHECK_BAD("invalid LBSIM_EVENTS_HISTORY '-1': expected an integer: 1024..1073741824 bytes", "--admin", "0");
+  setenv("LBSIM_EVENTS_HISTORY", "0x1000", 1);
+  CHECK_BAD("invalid LBSIM_EVENTS_HISTORY '0x1000'", "--admin", "0");
+  CHECK_PARSE(LBSIM_PARSE_RUN, "--backends", "3"); /* read by the admin only */
+  setenv("LBSIM_EVENTS_HISTORY", "1e6", 1);
+  CHECK_EQ(PARSE("--admin", "0"), LBSIM_PARSE_RUN);
+  CHECK_EQ(cfg.events_history, 1000000);
+  lbsim_config_free(&cfg);
+  unsetenv("LBSIM_EVENTS_HISTORY");
+}
+
+TEST(a_report_over_its_input_is_refused) {
+  char path[] = "/tmp/lbsim-test-config-XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  CHECK(write(fd, "at 1s all down\n", 15) == 15);
+  close(fd);
+  CHECK_BAD("lbsim does not write over its input", "--scenario", path, "--report", path);
+  CHECK_BAD("cannot read scenario /tmp: Is a directory", "--scenario", "/tmp");
+  unlink(path);
+}
+
+TEST(a_message_quotes_input_escaped_and_keeps_its_reason) {
+  CHECK_BAD("invalid --burst '\\v5'", "--burst", "\v5");
+  char host[3000] = "http://";
+  memset(host + 7, 'a', 2500);
+  strcpy(host + 2507, ":80/");
+  CHECK_BAD("...': URL longer than 2048 bytes", "--client-only", "--server", host);
+  CHECK(strlen(err) < 300);
 }
 
 /* ---- a sweep's description ------------------------------------------------- */

@@ -728,6 +728,71 @@ TEST(time_that_stands_still_stops_the_engine) {
   rig_free(&r);
 }
 
+/* Rounds that take no time repeat at one instant, a few events each (a
+ * burst to one backend is one batch): counted in requests, time that stands
+ * still is seen after a thousand rounds' worth, not after 2^24 events. */
+TEST(requests_at_one_instant_beyond_the_limit_stop_the_engine) {
+  rig_t r;
+  CHECK(rig_init(&r, 0, 0, 0, 5) == 0);
+  lbsim_engine_limit(&r.engine, 100, UINT64_MAX);
+  CHECK_EQ(r.engine.max_requests_at_instant, 100 * LBSIM_ENGINE_UNITS_AT_ONE_INSTANT);
+  burst_t b;
+  schedule_burst(&b, &r, MS(3), 0, 100);
+  r.resend_to = 0;
+  r.resends_left = UINT32_MAX;
+  lbsim_engine_run(&r.engine);
+  CHECK(r.engine.stuck);
+  CHECK_EQ(r.engine.now_ns, MS(3));
+  CHECK(r.ended >= 100000 - 100 && r.ended <= 100000);
+  CHECK(r.engine.events < 3000); /* the events' guard alone would have waited for 2^24 */
+  rig_free(&r);
+  /* However large a round, two fit; however small, at most 2^22 requests. */
+  lbsim_engine_t e;
+  lbsim_engine_init(&e, 0);
+  lbsim_engine_limit(&e, 16000000, UINT64_MAX);
+  CHECK_EQ(e.max_requests_at_instant, 32000000);
+  lbsim_engine_limit(&e, 1000000, UINT64_MAX);
+  CHECK_EQ(e.max_requests_at_instant, LBSIM_ENGINE_REQUESTS_AT_ONE_INSTANT);
+  lbsim_engine_free(&e);
+}
+
+/* One request a millisecond, each answered an hour later: a batch each. */
+typedef struct drip_s {
+  lbsim_timer_t timer;
+  rig_t *rig;
+  uint32_t left;
+} drip_t;
+
+static void on_drip(lbsim_timer_t *timer, uint64_t now_ns) {
+  drip_t *d = LBSIM_CONTAINER_OF(timer, drip_t, timer);
+  rig_send(d->rig, 0);
+  if (--d->left > 0)
+    lbsim_clock_set(&d->rig->engine.clock, timer, now_ns + MS(1), on_drip);
+}
+
+/* The batches in flight are the simulated state the budget counts: beyond
+ * it the request is cancelled and the engine stops, once, at the same
+ * instant on every machine. */
+TEST(requests_in_flight_beyond_the_memory_budget_stop_the_engine) {
+  rig_t r;
+  CHECK(rig_init(&r, 3600000, 0, 0, 86400) == 0);
+  lbsim_engine_limit(&r.engine, 1, 1024 * LBSIM_VNET_BATCH_BYTES); /* one slab of batches */
+  drip_t d = {.rig = &r, .left = 5000};
+  lbsim_timer_init(&d.timer, LBSIM_ORDER_TRAFFIC);
+  lbsim_clock_set(&r.engine.clock, &d.timer, MS(1), on_drip);
+  lbsim_engine_run(&r.engine);
+  CHECK(r.engine.out_of_memory && r.engine.over_budget);
+  CHECK_EQ(r.engine.now_ns, MS(1025)); /* the 1025th request found no room */
+  CHECK_EQ(r.ndone, 1);
+  CHECK_EQ(r.done[0].result, LBSIM_RESULT_CANCELLED);
+  CHECK_EQ(r.net.in_flight, 1024);
+  CHECK_EQ(r.engine.state_bytes, 1024 * LBSIM_VNET_BATCH_BYTES);
+  lbsim_vnet_cancel_all(&r.net);
+  CHECK_EQ(r.ended, 1025);
+  lbsim_clock_cancel(&r.engine.clock, &d.timer);
+  rig_free(&r);
+}
+
 /* Stalled: accepted, never answered; the client gives up at the deadline.
  * What was served before the stall is answered; after resume, all is well. */
 TEST(a_stall_times_out_at_the_deadline_and_resume_answers_again) {

@@ -41,6 +41,8 @@ static void fake_route(void *data, const lbsim_hrequest_t *req, uint64_t now_ns,
   e->status = 200;
   e->arg = i;
   e->due_ns = now_ns + MS(delay_ms);
+  if (n == 6 && memcmp(req->path, "/close", 6) == 0)
+    e->flags |= LBSIM_HENTRY_CLOSE; /* the application turns this one away */
 }
 
 static void fake_render(void *data, const lbsim_hentry_t *e, lbsim_buf_t *out) {
@@ -260,6 +262,19 @@ TEST(connection_close_on_http11) {
   CHECK_EQ(session.state, LBSIM_HSTATE_DRAINING);
   CHECK(!lbsim_hsession_wants_input(&session));
   tick(T0 + MS(5));
+  CHECK_EQ(responses(), 1);
+  CHECK(strstr(output(), "\r\nConnection: close\r\n") != NULL);
+  CHECK_EQ(session.state, LBSIM_HSTATE_LINGER);
+  teardown();
+}
+
+/* The application may close a connection after its answer (a client it
+ * turns away): what follows is not read. */
+TEST(a_route_can_close_the_connection_after_its_answer) {
+  setup();
+  start();
+  feed(GET("/close") GET("/b"));
+  CHECK_EQ(app.routed, 1);
   CHECK_EQ(responses(), 1);
   CHECK(strstr(output(), "\r\nConnection: close\r\n") != NULL);
   CHECK_EQ(session.state, LBSIM_HSTATE_LINGER);

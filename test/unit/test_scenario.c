@@ -1,6 +1,8 @@
 /* Scenario files and the actions they script (lbsim/model/scenario.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "lbsim/base/error.h"
@@ -78,6 +80,56 @@ TEST(refuses_bad_lines_with_file_and_line) {
   CHECK(refuses("at 1s all up slowly", "unexpected 'slowly'") == 0);
   CHECK(refuses("at 1s all up slow-start 2s y3", "bad slow-start factor") == 0);
   CHECK(refuses("at 1s all latency 10ms extra", "unexpected 'extra'") == 0);
+}
+
+/* The options' grammar and ranges: no hex, nothing a run cannot hold. */
+TEST(values_have_the_options_grammar_and_ranges) {
+  CHECK(refuses("at 1e12s backend 1 down", "bad time '1e12s': expected a duration such as 15s, 1500ms or 2m: "
+                                           "0..31536000 s") == 0);
+  CHECK(refuses("at 0x1s backend 1 down", "bad time '0x1s'") == 0);
+  CHECK(refuses("at 1s backend 1 latency 0x20ms", "bad latency '0x20ms'") == 0);
+  CHECK(refuses("at 1s backend 1 latency 3601s", "0 or 0.000001..3600000 ms") == 0);
+  CHECK(refuses("at 1s backend 1 latency 1e-12ms", "bad latency") == 0);
+  CHECK(refuses("at 1s backend 1 up slow-start 1e300s", "bad slow-start duration '1e300s'") == 0);
+  CHECK(refuses("at 1s backend 1 up slow-start 10s x0.5", "bad slow-start factor 'x0.5'") == 0);
+  CHECK(refuses("at 1s backend 1 up slow-start 10s x0.5", ": 1..1000") == 0);
+  CHECK(refuses("at 1s backend 1 error-rate 0x1", "bad error rate") == 0);
+  CHECK(refuses("at 1s backend 1 capacity 1e7", "0..1000000") == 0);
+  CHECK(refuses("at 1s backend 1 jitter exp:0x14", "bad exp parameter '0x14'") == 0);
+  CHECK(refuses("at 1s backend 0x1 down", "bad backend number '0x1'") == 0);
+  CHECK(refuses("at 1s backend \v1 down", "bad backend number '\\v1'") == 0);
+  lbsim_scenario_t sc;
+  char err[256];
+  CHECK_EQ(lbsim_scenario_parse(&sc, "at 1e3ms backend 1e0 up slow-start 2.5e1s x1\n", "e", 3, err, sizeof(err)), 0);
+  CHECK(sc.events[0].at_s == 1 && sc.events[0].backend == 0 && sc.events[0].slow_start_s == 25 &&
+        sc.events[0].slow_start_factor == 1);
+  lbsim_scenario_free(&sc);
+}
+
+TEST(a_byte_order_mark_at_the_start_is_skipped) {
+  lbsim_scenario_t sc;
+  char err[256];
+  CHECK_EQ(lbsim_scenario_parse(&sc, "\xef\xbb\xbf" "at 1s backend 1 down\n", "bom", 3, err, sizeof(err)), 0);
+  CHECK_EQ(sc.nevents, 1);
+  lbsim_scenario_free(&sc);
+  /* Elsewhere it is no blank: refused, and shown escaped. */
+  CHECK(refuses("at 1s backend 1 down\n\xef\xbb\xbf" "at 2s all up", "s.txt:2: expected 'at TIME ...', got "
+                                                                    "'\\xef\\xbb\\xbfat'") == 0);
+}
+
+TEST(a_directory_or_a_file_too_large_is_refused) {
+  lbsim_scenario_t sc;
+  char err[256];
+  CHECK_EQ(lbsim_scenario_load(&sc, "/tmp", 3, err, sizeof(err)), -EISDIR);
+  CHECK(strstr(err, "cannot read scenario /tmp: Is a directory") != NULL);
+  char path[] = "/tmp/lbsim-test-scenario-XXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  CHECK(ftruncate(fd, LBSIM_SCENARIO_MAX_BYTES + 1) == 0); /* NUL bytes, but the size is seen first */
+  close(fd);
+  CHECK_EQ(lbsim_scenario_load(&sc, path, 3, err, sizeof(err)), LBSIM_EINVAL);
+  unlink(path);
+  CHECK(strstr(err, "larger than 8388608 bytes (8 MiB), the most a scenario file may hold") != NULL);
 }
 
 TEST(empty_and_comment_only_files_are_fine) {

@@ -48,6 +48,39 @@ TEST(jitter_keeps_the_mean_and_spreads) {
   }
 }
 
+/* Servers never used cost nothing: the heap follows the requests served at
+ * once, so a million servers a backend take no memory until they work. */
+TEST(capacity_takes_memory_for_busy_servers_only) {
+  lbsim_servers_t s;
+  CHECK_EQ(lbsim_servers_init(&s, 1000000), 0);
+  CHECK(s.free_at == NULL && s.slots == 0);
+  for (int i = 0; i < 3; i++)
+    CHECK_EQ(lbsim_servers_schedule(&s, 0, 20 * MS), 20 * MS);
+  CHECK_EQ(s.used, 3);
+  CHECK(s.slots < 16);
+  /* Sequential requests reuse an idle server rather than a new one. */
+  for (int i = 1; i <= 1000; i++)
+    CHECK_EQ(lbsim_servers_schedule(&s, (uint64_t)i * 100 * MS, 20 * MS), (uint64_t)i * 100 * MS + 20 * MS);
+  CHECK_EQ(s.used, 3);
+  /* Shrinking drops the busy servers first: the idle ones stay. */
+  const uint64_t t = 200 * MS * 1000;
+  for (int i = 0; i < 5; i++)
+    lbsim_servers_schedule(&s, t, 50 * MS);
+  CHECK_EQ(s.used, 5);
+  CHECK_EQ(lbsim_servers_resize(&s, 2, t), 0);
+  CHECK_EQ(s.used, 0);
+  CHECK_EQ(lbsim_servers_schedule(&s, t, MS), t + MS);
+  CHECK_EQ(lbsim_servers_schedule(&s, t, MS), t + MS);
+  CHECK_EQ(lbsim_servers_schedule(&s, t, MS), t + 2 * MS); /* two servers now */
+  /* With fewer idle servers than the new capacity, the soonest free busy ones stay. */
+  CHECK_EQ(lbsim_servers_resize(&s, 3, t), 0);
+  CHECK_EQ(lbsim_servers_schedule(&s, t, 10 * MS), t + 10 * MS); /* the new idle one */
+  CHECK_EQ(lbsim_servers_resize(&s, 1, t), 0);                  /* keeps the one free at t + 1 ms */
+  CHECK_EQ(s.used, 1);
+  CHECK_EQ(lbsim_servers_schedule(&s, t, MS), t + 2 * MS);
+  lbsim_servers_free(&s);
+}
+
 TEST(capacity_serves_first_come_first_served_in_waves) {
   lbsim_servers_t s;
   CHECK_EQ(lbsim_servers_init(&s, 10), 0);

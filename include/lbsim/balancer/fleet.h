@@ -74,6 +74,8 @@ struct lbsim_fleet_s {
   uint32_t *last_picks;
   uint32_t *clients_of;
   lbsim_counts_t *period;
+  uint32_t *heard;              /* the clients with requests in `period`: an interval costs */
+  uint32_t nheard;              /* ... what its clients did, not how many there are */
   double *scratch;              /* nclients values to sort */
   /* Connections open to each backend (n values), as the transport counts
    * them (NULL: unknown). */
@@ -102,6 +104,7 @@ double lbsim_fleet_ema_ms(const lbsim_fleet_t *fleet, uint32_t i);
 /* Bookkeeping of the measures, called by the clients. */
 void lbsim_fleet_sent(lbsim_fleet_t *fleet, lbsim_balancer_t *client, uint32_t backend, uint64_t now_ns);
 void lbsim_fleet_ended(lbsim_fleet_t *fleet, uint32_t backend, uint32_t count, uint64_t now_ns);
+void lbsim_fleet_heard(lbsim_fleet_t *fleet, uint32_t client, lbsim_result_t result, double measured_ms, uint32_t count);
 
 /* The load imbalance since the run began counting (0: no load). */
 double lbsim_fleet_run_imbalance(lbsim_fleet_t *fleet, uint64_t now_ns);

@@ -58,11 +58,16 @@ struct lbsim_runner_s {
 
   lbsim_timeline_t timeline;    /* for --report */
   bool report_failed;           /* the SVG could not be written */
+  bool out_of_time;             /* the run reached LBSIM_RUN_MAX_S before its end */
 };
 
-/* The fleets' clients must be attached to their transports.
- * Returns 0, or LBSIM_ENOMEM when the report's timeline cannot be
- * allocated; lbsim_runner_close and lbsim_runner_free apply either way.
+/* The fleets' clients must be attached to their transports. With
+ * --report, the report's file is opened now, before the run
+ * (lbsim_timeline_open). Returns 0, or
+ * a negative error code (the report's timeline cannot be allocated, its
+ * file cannot be created); lbsim_runner_close and lbsim_runner_free apply
+ * either way. A run without --duration ends at LBSIM_RUN_MAX_S
+ * (out_of_time, with a message).
  *
  * How traffic is shared by a fleet's clients: --burst, --concurrency and
  * --requests are fleet totals shared evenly (lbsim_fleet_share); each

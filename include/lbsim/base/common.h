@@ -14,12 +14,24 @@
 #define LBSIM_NS_PER_MS 1000000.0
 #define LBSIM_NS_PER_S 1000000000.0
 
-static inline uint64_t lbsim_ms_to_ns(double ms) {
-  return ms <= 0 ? 0 : (uint64_t)(ms * LBSIM_NS_PER_MS + 0.5);
-}
+/* The longest time a conversion gives, about 146 years. Every time a run
+ * sets is checked far below it (lbsim/base/number.h: a run lasts at most a
+ * year, a deadline a day, a latency an hour), so only a computed one can
+ * get here (a latency slowed by a large lognormal draw), and it answers
+ * after every deadline anyway. Far enough from 2^64 ns that adding it to
+ * any instant of a run does not wrap. */
+#define LBSIM_NS_MAX (UINT64_C(1) << 62)
 
-static inline uint64_t lbsim_s_to_ms(double s) {
-  return s <= 0 ? 0 : (uint64_t)(s * 1000.0 + 0.5);
+/* Milliseconds to nanoseconds, rounded; below half a nanosecond (or NaN)
+ * is 0, beyond LBSIM_NS_MAX is LBSIM_NS_MAX: the conversion to an integer
+ * never sees a value it cannot represent. */
+static inline uint64_t lbsim_ms_to_ns(double ms) {
+  double ns = ms * LBSIM_NS_PER_MS + 0.5;
+  if (!(ns >= 1.0))
+    return 0;
+  if (ns >= (double)LBSIM_NS_MAX)
+    return LBSIM_NS_MAX;
+  return (uint64_t)ns;
 }
 
 #endif

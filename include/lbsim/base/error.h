@@ -6,7 +6,6 @@
 #define LBSIM_ERROR_H
 
 #include <errno.h>
-#include <stdio.h>
 
 #define LBSIM_ENOMEM (-ENOMEM)
 #define LBSIM_EINVAL (-EINVAL)
@@ -15,10 +14,5 @@
 
 /* The text of a negative error code. */
 const char *lbsim_strerror(int err);
-
-/* Creates (or replaces) the file at `path` with what `write` puts into it.
- * 0, or a negative error code: from opening or closing the file, or from
- * `write` (which returns the same kind). */
-int lbsim_write_file(const char *path, int (*write)(FILE *out, const void *arg), const void *arg);
 
 #endif

@@ -21,6 +21,9 @@
 #define LBSIM_MAX_BACKENDS 4096
 #define LBSIM_MAX_POLICIES 16
 #define LBSIM_MAX_CLIENTS 100000
+/* --memory's default: 16 million batches of requests in flight at 128
+ * bytes (docs/limits.md). */
+#define LBSIM_MEMORY_MIB 2048
 
 /* Process exit codes (DESIGN.md). */
 enum {
@@ -111,7 +114,6 @@ typedef struct lbsim_config_s {
   char policies[LBSIM_MAX_POLICIES][32]; /* --policy, or each of --compare */
   uint32_t npolicies;
   bool compare;
-  bool policy_given;
   double decay_s;                 /* p2c-peak-ewma time constant */
   uint32_t choices;               /* least-outstanding: 0 = full scan, k = best of k */
   double temperature_ms;          /* ema-softmax */
@@ -134,12 +136,14 @@ typedef struct lbsim_config_s {
   bool metrics;
   char metrics_host[64];          /* --metrics ADDR:PORT: any address, read-only */
   uint32_t metrics_port;
+  size_t events_history;          /* $LBSIM_EVENTS_HISTORY, checked (0: the admin's default) */
   char report_path[1024];         /* --report FILE.svg, or "" */
 
   /* clock */
   lbsim_clock_kind_t clock;
   bool clock_given;               /* --clock was on the command line */
   double net_delay_ms;            /* virtual clock: network and HTTP cost of one request */
+  uint32_t memory_mib;            /* virtual clock: the budget of the requests in flight (engine.h) */
   lbsim_sweep_t sweep;            /* --sweep, --sweep-metric, --seeds, --shard (naxes 0: no sweep) */
   lbsim_time_scaled_t given;      /* --duration, --warmup, --interval, --requests before --time-scale */
   char resume_path[1024];         /* --resume FILE, or "" */
@@ -194,10 +198,11 @@ int lbsim_config_option_shape(int option);
 void lbsim_config_set_number(lbsim_config_t *cfg, int option, double v);
 
 /* A value of a numeric option (by its long name), read and checked as the
- * command line reads and checks it: its range, and a whole number for an
- * integer option. 0, or LBSIM_EINVAL; either way *expected is the range as the error
- * messages word it ("a number in (0, 1]"). For values given elsewhere
- * than after their option (sweeps). */
+ * command line reads and checks it (lbsim/base/number.h): its range, and a
+ * whole number for an integer option. 0, or LBSIM_EINVAL; either way
+ * *expected is what the error messages say a value must be ("an integer
+ * 1..1000000"). For values given elsewhere than after their option
+ * (sweeps). */
 int lbsim_config_number(const char *option, const char *text, double *value, const char **expected);
 int lbsim_config_check_number(const char *option, double value, const char **expected);
 

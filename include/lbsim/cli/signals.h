@@ -9,6 +9,11 @@
 volatile int *lbsim_signals_catch(void);
 void lbsim_signals_release(void);
 
+/* Standard output's reader has gone (lbsim | head): ends the process at
+ * once and quietly, killed by SIGPIPE, on either clock. For
+ * lbsim_report_on_output_closed. */
+void lbsim_signals_pipe_closed(void);
+
 /* Seconds on the monotonic clock, for the "simulated ... in ... s" lines. */
 double lbsim_wall_s(void);
 

@@ -38,6 +38,11 @@
  * by default: about twenty rounds of 16 policies x 1,000 backends. */
 #define LBSIM_ADMIN_HISTORY_BYTES (32u << 20)
 #define LBSIM_ADMIN_HISTORY_EVENTS 100000u
+/* Connections the admin takes at once (beyond: 503 and closed), and of
+ * them viewers of /events (beyond: 503): the rest stay free for control
+ * requests however many dashboards are open. */
+#define LBSIM_ADMIN_MAX_CONNS 64u
+#define LBSIM_ADMIN_MAX_VIEWERS 48u
 
 typedef struct lbsim_admin_s {
   lbsim_httpd_t httpd;
@@ -51,7 +56,7 @@ typedef struct lbsim_admin_s {
   uint32_t nbackends;
   const lbsim_fleet_t *fleets;
   uint32_t nfleets;
-  size_t history_bytes;         /* 0: LBSIM_ADMIN_HISTORY_BYTES (or $LBSIM_EVENTS_HISTORY) */
+  size_t history_bytes;         /* 0: cfg->events_history ($LBSIM_EVENTS_HISTORY), else LBSIM_ADMIN_HISTORY_BYTES */
 
   /* Answers rendered when their request was routed, until they are sent
    * (src/admin.c says why): slots, and the first free one. */
@@ -65,6 +70,7 @@ typedef struct lbsim_admin_s {
   lbsim_sse_t events;           /* framed, with ids, and the history */
   lbsim_queue_t viewers;
   uint32_t nviewers;
+  uint32_t streams;             /* viewers, and /events answers on their way to become one */
   uint64_t viewers_dropped;     /* fell behind the history */
   lbsim_timer_t tick;
   uint64_t tick_ns;             /* its period */

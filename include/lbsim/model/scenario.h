@@ -7,7 +7,8 @@
  *   at 45s backend 4 up slow-start 10s
  *   at 0s all capacity 50
  *
- * Times take ms, s or m; "backend N" is 1-based, "all" is every backend.
+ * Times take ms, s or m, on a number of lbsim/base/number.h's grammar;
+ * "backend N" is 1-based, "all" is every backend.
  * Actions: latency DURATION, error-rate P, down, up [slow-start DURATION
  * [xFACTOR]], stall, resume, capacity N (0: unlimited), jitter DIST.
  * Pure code: parsing and validation only; the simulation applies events. */
@@ -61,7 +62,11 @@ typedef struct lbsim_scenario_s {
  * (LBSIM_EINVAL, LBSIM_ENOMEM; from reading a file, -errno) with err set. */
 int lbsim_scenario_parse(lbsim_scenario_t *scenario, const char *text, const char *name, uint32_t nbackends,
                          char *err, size_t errlen);
-/* Reads and parses a file. */
+/* The largest scenario file. */
+#define LBSIM_SCENARIO_MAX_BYTES (8u << 20)
+/* Reads and parses a file (a byte-order mark at its start is skipped; a
+ * directory, a file larger than LBSIM_SCENARIO_MAX_BYTES or with a NUL
+ * byte is refused). */
 int lbsim_scenario_load(lbsim_scenario_t *scenario, const char *path, uint32_t nbackends, char *err, size_t errlen);
 /* Parses one action with its arguments ("latency 2000ms"), as the admin
  * endpoint and the scenario lines use it: words[0..nwords). */

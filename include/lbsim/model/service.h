@@ -31,15 +31,21 @@ double lbsim_jitter_apply(const lbsim_jitter_t *jitter, double base_ms, lbsim_rn
 
 /* capacity servers, each free from some instant: a request arriving at t
  * starts on the server free soonest, at max(t, free), and holds it for its
- * service time. Requests are thus served first come, first served. */
+ * service time. Requests are thus served first come, first served. Only
+ * the servers used so far are kept (a server never used is free whenever
+ * asked), so the memory follows the requests served at once, not
+ * --capacity. */
 typedef struct lbsim_servers_s {
-  uint64_t *free_at;       /* min-heap */
+  uint64_t *free_at;       /* min-heap of the servers used so far */
+  uint32_t used, slots;    /* in the heap, and its room */
   uint32_t capacity;       /* 0: unlimited, no queue */
 } lbsim_servers_t;
 
+/* 0 (it allocates nothing until a server is used). */
 int lbsim_servers_init(lbsim_servers_t *servers, uint32_t capacity);
 /* Changes the number of servers: new ones are free now; when shrinking,
- * the servers busy the longest are dropped (their requests still finish). */
+ * the servers busy the longest are dropped (their requests still finish).
+ * 0. */
 int lbsim_servers_resize(lbsim_servers_t *servers, uint32_t capacity, uint64_t now_ns);
 /* When a request arriving at now_ns with this service time finishes. */
 uint64_t lbsim_servers_schedule(lbsim_servers_t *servers, uint64_t now_ns, uint64_t service_ns);

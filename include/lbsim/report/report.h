@@ -129,6 +129,10 @@ void lbsim_report_sweep_row(lbsim_report_t *r, const lbsim_sweep_row_t *row);
 void lbsim_report_tick(lbsim_report_t *r, uint64_t now_ns);
 /* Writes out what is pending. 0, or LBSIM_EIO once writing has failed. */
 int lbsim_report_flush(lbsim_report_t *r);
+/* What to do when the output's reader has gone (EPIPE): the process's
+ * business (cli/signals.h), so a hook; without one it is a failure like
+ * any other. */
+void lbsim_report_on_output_closed(void (*hook)(void));
 void lbsim_report_free(lbsim_report_t *r);
 
 /* ---- shared by the formats -------------------------------------------------- */

@@ -33,6 +33,7 @@
 #include "lbsim/balancer/fleet.h"
 #include "lbsim/balancer/tools.h"
 #include "lbsim/base/clock.h"
+#include "lbsim/base/file.h"
 #include "lbsim/model/oracle.h"
 
 #define LBSIM_SAMPLE_MS 50          /* how often the truth and the estimates are sampled */
@@ -84,6 +85,7 @@ typedef struct lbsim_timeline_s {
   lbsim_timer_t sample;        /* the next sample */
   uint64_t start_ns;
   bool started;
+  lbsim_file_t file;           /* the SVG's, opened before the run (lbsim_timeline_open) */
 } lbsim_timeline_t;
 
 /* ---- the store ------------------------------------------------------------ */
@@ -129,9 +131,13 @@ void lbsim_timeline_round(lbsim_timeline_t *tl, uint64_t now_ns);
 void lbsim_timeline_ejection(lbsim_timeline_t *tl, uint32_t w, const lbsim_ejection_t *e, uint64_t now_ns);
 /* Stops sampling (a timeline that records nothing ignores it). */
 void lbsim_timeline_stop(lbsim_timeline_t *tl);
-/* The run is over: the last sample (once started), then the SVG written to
- * cfg->report_path (its title names the run: cfg's replay, the seed) and
- * logged. 0, or the error, logged too. */
+/* Opens the way to the SVG's file before the run, so that a report that
+ * cannot be written is known before any work is done (lbsim/base/file.h).
+ * 0, or a negative error code. */
+int lbsim_timeline_open(lbsim_timeline_t *tl, const char *path);
+/* The run is over: the last sample (once started), then the SVG written
+ * whole to cfg->report_path (its title names the run: cfg's replay, the
+ * seed) and logged. 0, or the error, logged too. */
 int lbsim_timeline_finish(lbsim_timeline_t *tl, uint64_t now_ns, const lbsim_config_t *cfg, uint64_t seed);
 
 #endif

@@ -31,6 +31,10 @@
 #include "lbsim/model/model.h"
 #include "lbsim/virtual/engine.h"
 
+/* What a batch of requests in flight takes (lbsim_vbatch_t): the unit of
+ * the memory budget (engine.h, --memory). */
+#define LBSIM_VNET_BATCH_BYTES 128
+
 typedef struct lbsim_vbatch_s lbsim_vbatch_t;
 
 /* Connections of a client that became idle at one instant. */
@@ -48,6 +52,7 @@ typedef struct lbsim_vidles_s {
   lbsim_vidle_t one;
   lbsim_vidle_t *runs;          /* &one while cap is 1; NULL while 0 */
   uint32_t first, nruns, cap;
+  uint32_t listed;              /* in the vnet's `open` list */
 } lbsim_vidles_t;
 
 /* A copy of a backend under the virtual clock, and what is in flight to it.
@@ -96,6 +101,8 @@ typedef struct lbsim_vnet_s {
   uint64_t timeout_ns;
   uint64_t idle_ns;             /* the client's keep-alive idle time */
   lbsim_vidles_t *idles;        /* per client and backend of the client: nclients x per_client */
+  uint32_t *open;               /* the rings that may hold idle connections, by index: counting */
+  uint32_t nopen;               /* ... them costs what is open, not how many clients there are */
   uint32_t nclients, per_client;
   const uint32_t *subsets;      /* nclients x per_client backends, or NULL: all, in order */
   lbsim_request_t scratch;      /* the request being filled */
@@ -129,7 +136,7 @@ int lbsim_vnet_init(lbsim_vnet_t *net, lbsim_engine_t *engine, const lbsim_model
                     double spread, double timeout_s, double client_idle_s);
 /* Connections open to each backend (n values): requests in flight on one,
  * and idle ones not yet closed. */
-void lbsim_vnet_conns(const lbsim_vnet_t *net, uint32_t *out);
+void lbsim_vnet_conns(lbsim_vnet_t *net, uint32_t *out);
 /* Takes in a change of backend `i`'s model: a new capacity, an outage
  * (what is in flight to it ends as reset now), a recovery. */
 void lbsim_vnet_sync(lbsim_vnet_t *net, uint32_t i, uint64_t now_ns);

@@ -32,6 +32,7 @@
 #include <stdio.h>
 
 #include "lbsim/base/buf.h"
+#include "lbsim/base/file.h"
 #include "lbsim/cli/config.h"
 #include "lbsim/cli/sweep.h"
 #include "lbsim/report/figures.h"
@@ -65,6 +66,7 @@ typedef struct lbsim_vsweep_s {
   double *metric, *metric_half;         /* [combination][policy] for --report; NULL without */
   FILE *out;                            /* stdout */
   lbsim_report_t report;                /* the table (not with --shard) */
+  lbsim_file_t plot_file;               /* --report, opened before the runs */
   bool report_ready;
   lbsim_buf_t line;
   lbsim_vsweep_run_cb on_run;
@@ -76,7 +78,8 @@ typedef struct lbsim_vsweep_s {
   bool failed;
 } lbsim_vsweep_t;
 
-/* Plans the sweep; prints nothing. 0, or LBSIM_ENOMEM (said on stderr);
+/* Plans the sweep and opens the plot's file (--report, before the runs);
+ * prints nothing. 0, or a negative error code (said on stderr);
  * lbsim_vsweep_free afterwards in either case. */
 int lbsim_vsweep_init(lbsim_vsweep_t *sw, const lbsim_config_t *cfg, uint64_t seed, FILE *out);
 /* Whether run r is in this shard. */

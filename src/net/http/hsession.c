@@ -419,7 +419,7 @@ static int on_message_complete(llhttp_t *p) {
   bool faulty_framing = p->http_minor == 0 && (p->flags & F_TRANSFER_ENCODING);
   /* A stream ends with the connection: nothing after it is parsed. */
   bool stream = (e.flags & LBSIM_HENTRY_STREAM) && p->method != HTTP_HEAD;
-  if (llhttp_should_keep_alive(p) && !s->upgrade && !faulty_framing && !stream)
+  if (llhttp_should_keep_alive(p) && !s->upgrade && !faulty_framing && !stream && !(e.flags & LBSIM_HENTRY_CLOSE))
     e.flags |= LBSIM_HENTRY_KEEP_ALIVE;
   if (p->http_minor == 0)
     e.flags |= LBSIM_HENTRY_HTTP10;

@@ -28,7 +28,10 @@ enum {
   /* Set by route(): after this answer's head the connection carries a
    * stream the application writes (Server-Sent Events) until it ends it;
    * nothing after the request is parsed, and the connection then closes. */
-  LBSIM_HENTRY_STREAM = 1 << 3
+  LBSIM_HENTRY_STREAM = 1 << 3,
+  /* Set by route(): the connection closes after this answer (a client
+   * turned away, who would otherwise hold a connection for nothing). */
+  LBSIM_HENTRY_CLOSE = 1 << 4
 };
 
 /* A request header the application asked to see (lbsim_hlimits_t.capture). */
