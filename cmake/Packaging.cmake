@@ -45,7 +45,7 @@ install(FILES README.md "${LBSIM_DEBIAN_DIR}/copyright" "${LBSIM_DIST_DIR}/chang
 # The README's links lead into docs/: its pages, pictures and example files
 # go beside it, in the same tree.
 install(DIRECTORY docs DESTINATION ${CMAKE_INSTALL_DOCDIR}
-        FILES_MATCHING PATTERN "*.md" PATTERN "*.png" PATTERN "*.txt")
+        FILES_MATCHING PATTERN "*.md" PATTERN "*.png" PATTERN "*.svg" PATTERN "*.txt")
 
 # The unit names the installed binary, so it is written at install time,
 # when the prefix is known (cpack installs into /usr, cmake --install into

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lbsim/balancer/tools.h"
 #include "lbsim/base/error.h"
 #include "lbsim/base/log.h"
 
@@ -14,6 +15,12 @@ static void on_model_changed(lbsim_farm_t *farm, lbsim_model_t *model, const lbs
   lbsim_report_change(&a->report, model, ev, old, now_ns);
   a->sync(a, model->index, now_ns);
   lbsim_oracle_touch(&a->oracle, now_ns);
+  /* A backend that comes up starts slow in the clients that weigh backends
+   * (--lb-slow-start), as one that joins does in Envoy. */
+  if (ev->action == LBSIM_ACTION_UP && old != 0)
+    for (uint32_t w = 0; w < a->nfleets; w++)
+      if (a->fleets[w].tools != NULL)
+        lbsim_fleet_tools_backend_up(a->fleets[w].tools, model->index, now_ns);
 }
 
 void lbsim_assembly_init(lbsim_assembly_t *a, const lbsim_config_t *cfg, uint64_t seed, lbsim_clock_t *clock,

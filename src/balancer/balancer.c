@@ -9,6 +9,7 @@
 #include "lbsim/base/log.h"
 #include "lbsim/base/error.h"
 #include "lbsim/balancer/fleet.h"
+#include "lbsim/balancer/tools.h"
 
 /* With --rate and --concurrency there are no rounds: whether traffic has
  * followed a change of the fastest backend is judged over windows of this
@@ -73,7 +74,21 @@ static void probe_done(lbsim_balancer_t *b, const lbsim_request_t *req, lbsim_re
   send_probes(b, end_ns);
 }
 
-/* `count` requests of this client, alike, ended at end_ns. */
+/* `count` user requests of this client ended at end_ns: the runner hears
+ * of them, and the round ends with its last. */
+static void users_ended(lbsim_balancer_t *b, uint32_t count, uint64_t end_ns) {
+  if (b->measuring)
+    b->fleet->in_flight -= count;
+  b->in_flight -= count;
+  b->round_outstanding = b->round_outstanding > count ? b->round_outstanding - count : 0;
+  if (b->on_requests_done && !b->detached)
+    b->on_requests_done(b, count, end_ns);
+  if (b->round_open && !b->launching && b->round_outstanding == 0)
+    end_round(b, end_ns);
+}
+
+/* `count` attempts of this client, alike, ended at end_ns. Without tools an
+ * attempt is its user request, and both are counted at once. */
 static void client_done(lbsim_balancer_t *b, const lbsim_request_t *req, lbsim_result_t result, uint64_t end_ns,
                         uint32_t count) {
   lbsim_fleet_t *f = b->fleet;
@@ -93,18 +108,31 @@ static void client_done(lbsim_balancer_t *b, const lbsim_request_t *req, lbsim_r
     lbsim_ema_update_n(&b->ema, pick, sample_ms, count);
     lbsim_policy_observe_n(&b->policy, pick, sample_ms, ok, end_ns, count);
   }
+  if (b->tools != NULL) {
+    lbsim_stats_record_attempt(b->stats, backend, result, measured_ms, sample_ms, req->oracle_ms, req->to_fastest,
+                               count);
+    if (f->measuring)
+      lbsim_fleet_ended(f, backend, count, end_ns);
+    lbsim_tools_done(b->tools, req, result, end_ns, count);
+    return;
+  }
   lbsim_stats_record(b->stats, backend, result, measured_ms, sample_ms, req->oracle_ms, req->to_fastest, count);
   if (f->measuring) {
     lbsim_fleet_ended(f, backend, count, end_ns);
     lbsim_fleet_heard(f, b->client, result, measured_ms, count);
-    f->in_flight -= count;
   }
-  b->in_flight -= count;
-  b->round_outstanding = b->round_outstanding > count ? b->round_outstanding - count : 0;
-  if (b->on_requests_done && !b->detached)
-    b->on_requests_done(b, count, end_ns);
-  if (b->round_open && !b->launching && b->round_outstanding == 0)
-    end_round(b, end_ns);
+  users_ended(b, count, end_ns);
+}
+
+void lbsim_balancer_user_done(lbsim_balancer_t *b, const lbsim_request_t *req, lbsim_result_t result,
+                              uint64_t first_ns, uint64_t end_ns, uint32_t count) {
+  lbsim_fleet_t *f = b->fleet;
+  double user_ms = (double)(end_ns - first_ns) / LBSIM_NS_PER_MS;
+  double sample_ms = result == LBSIM_RESULT_OK ? user_ms : b->cfg->failure_latency_ms;
+  lbsim_stats_record_user(b->stats, result, user_ms, sample_ms, req->oracle_ms, req->to_fastest, count);
+  if (f->measuring)
+    lbsim_fleet_heard(f, b->client, result, user_ms, count);
+  users_ended(b, count, end_ns);
 }
 
 /* A transport's completions go to the fleet: to the client that sent them. */
@@ -141,7 +169,8 @@ static double pick_cost_ms(lbsim_fleet_t *f, uint32_t backend, uint64_t now_ns) 
  * request: its regret is what the estimator gets minus that. (A client
  * with a subset is judged against every backend: the best it could have
  * had, had it been given another subset.) */
-static void judge_pick(lbsim_balancer_t *b, lbsim_request_t *req, uint64_t now_ns) {
+static inline __attribute__((always_inline)) void judge_pick(lbsim_balancer_t *b, lbsim_request_t *req,
+                                                            uint64_t now_ns) {
   req->oracle_ms = -1;
   req->to_fastest = false;
   if (b->oracle == NULL)
@@ -169,29 +198,85 @@ static void judge_pick(lbsim_balancer_t *b, lbsim_request_t *req, uint64_t now_n
   }
 }
 
-void lbsim_balancer_launch(lbsim_balancer_t *b, uint64_t now_ns) {
+/* An attempt picked now, to be submitted: NULL when out of memory. With
+ * the tools (`tools`, a constant where it is inlined: a run without them
+ * pays for none of their checks), the pick leaves out ejected backends and
+ * `avoid`. */
+static inline __attribute__((always_inline)) lbsim_request_t *pick(lbsim_balancer_t *b, uint64_t now_ns,
+                                                                   uint32_t ticket, uint64_t deadline_ns,
+                                                                   uint32_t avoid, bool tools) {
   lbsim_request_t *req = b->transport->ops->request(b->transport);
   if (req == NULL) {
     lbsim_log_error("out of memory: a request was not launched");
-    return;
+    return NULL;
   }
-  req->pick = lbsim_policy_select(&b->policy, now_ns);
+  req->pick = tools && (avoid != UINT32_MAX || b->fleet->tools->picking) ? lbsim_tools_pick(b->tools, now_ns, avoid)
+                                                                         : lbsim_policy_select(&b->policy, now_ns);
   req->backend = lbsim_balancer_backend(b, req->pick);
   req->client = b->client;
   req->probe = false;
   req->start_ns = now_ns;
+  req->deadline_ns = deadline_ns;
+  req->ticket = ticket;
   if (__builtin_expect(b->loads.on, 0))
     lbsim_loads_picked(&b->loads, req->pick, now_ns, b->stats);
   judge_pick(b, req, now_ns);
   lbsim_stats_pick(b->stats, req->backend);
+  if (tools)
+    LBSIM_TALLY(b->stats, attempts, 1);
+  if (b->measuring)
+    lbsim_fleet_sent(b->fleet, b, req->backend, now_ns);
+  return req;
+}
+
+/* A user request, with the tools or without. */
+static inline __attribute__((always_inline)) void launch(lbsim_balancer_t *b, uint64_t now_ns, bool tools) {
+  uint64_t deadline_ns = 0;
+  if (tools) {
+    const lbsim_fleet_tools_t *ft = b->fleet->tools;
+    lbsim_tools_user(b->tools, now_ns);
+    if (ft->deadline)
+      deadline_ns = lbsim_tools_attempt_deadline(ft, now_ns, lbsim_tools_user_deadline(ft, now_ns));
+  }
+  lbsim_request_t *req = pick(b, now_ns, 0, deadline_ns, UINT32_MAX, tools);
+  if (req == NULL)
+    return;
+  if (tools)
+    LBSIM_TALLY(b->stats, users, 1);
   b->in_flight++;
   b->launched++;
-  if (b->measuring) {
+  if (b->measuring)
     b->fleet->in_flight++;
-    lbsim_fleet_sent(b->fleet, b, req->backend, now_ns);
-  }
   if (b->round_open)
     b->round_outstanding++;
+  b->transport->ops->submit(b->transport, req);
+  if (b->nprobes_pending > 0)
+    send_probes(b, now_ns);
+}
+
+static __attribute__((noinline)) void launch_with_tools(lbsim_balancer_t *b, uint64_t now_ns) {
+  launch(b, now_ns, true);
+}
+
+void lbsim_balancer_launch(lbsim_balancer_t *b, uint64_t now_ns) {
+  if (__builtin_expect(b->tools != NULL, 0))
+    launch_with_tools(b, now_ns);
+  else
+    launch(b, now_ns, false);
+}
+
+void lbsim_balancer_attempt(lbsim_balancer_t *b, uint64_t now_ns, uint32_t ticket, uint64_t deadline_ns,
+                            uint32_t avoid) {
+  lbsim_request_t *req = pick(b, now_ns, ticket, deadline_ns, avoid, true);
+  if (req == NULL) {
+    /* Out of memory: the retry is not sent, and its user request ends. */
+    LBSIM_TALLY(b->stats, backoff_cancelled, 1);
+    lbsim_request_t none = {.start_ns = now_ns, .oracle_ms = -1, .backend = lbsim_balancer_backend(b, avoid),
+                            .pick = avoid, .client = b->client, .ticket = ticket};
+    lbsim_tools_done(b->tools, &none, LBSIM_RESULT_CANCELLED, now_ns, 1);
+    return;
+  }
+  LBSIM_TALLY(b->stats, retries, 1);
   b->transport->ops->submit(b->transport, req);
   if (b->nprobes_pending > 0)
     send_probes(b, now_ns);
@@ -235,6 +320,8 @@ int lbsim_balancer_init(lbsim_balancer_t *b, lbsim_fleet_t *fleet, uint32_t clie
   b->in_flight_to = calloc(n, sizeof(*b->in_flight_to));
   if (b->in_flight_to == NULL)
     return LBSIM_ENOMEM;
+  if (fleet->tools != NULL && lbsim_tools_client_init(fleet->tools, b) != 0)
+    return LBSIM_ENOMEM;
   if (lbsim_ema_init(&b->ema, n, cfg->alpha) != 0)
     return LBSIM_ENOMEM;
   if (lbsim_loads_init(&b->loads, n, subset, cfg->load_reports, cfg->load_board_s > 0 ? &fleet->board : NULL) != 0)
@@ -254,6 +341,7 @@ int lbsim_balancer_init(lbsim_balancer_t *b, lbsim_fleet_t *fleet, uint32_t clie
       .choices = cfg->choices,
       .temperature_ms = cfg->temperature_ms,
       .loads = &b->loads,
+      .weights = b->tools ? lbsim_tools_weights(b->tools) : NULL,
   };
   int err = ops ? lbsim_policy_init(&b->policy, ops, &params) : LBSIM_EINVAL;
   b->policy.probe = on_probe_asked;
@@ -270,6 +358,11 @@ void lbsim_balancer_attach(lbsim_balancer_t *b, lbsim_transport_t *transport) {
 void lbsim_balancer_cancel_queued(lbsim_balancer_t *b) {
   if (b->transport)
     b->transport->ops->cancel_queued(b->transport);
+}
+
+void lbsim_balancer_cancel_retries(lbsim_balancer_t *b, uint64_t now_ns) {
+  if (b->tools != NULL)
+    lbsim_tools_cancel_retries(b->tools, now_ns);
 }
 
 void lbsim_balancer_detach(lbsim_balancer_t *b) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lbsim/balancer/subset.h"
+#include "lbsim/balancer/tools.h"
 #include "lbsim/base/error.h"
 #include "lbsim/base/log.h"
 
@@ -34,6 +35,11 @@ int lbsim_fleet_init(lbsim_fleet_t *f, const lbsim_config_t *cfg, uint64_t seed,
   f->clients = calloc(nclients, sizeof(*f->clients));
   if (f->clients == NULL)
     goto nomem;
+  if (lbsim_config_tools(cfg)) {
+    f->tools = calloc(1, sizeof(*f->tools));
+    if (f->tools == NULL || lbsim_fleet_tools_init(f->tools, f, nclients) != 0)
+      goto nomem;
+  }
   for (uint32_t c = 0; c < nclients; c++) {
     /* Counted as soon as it is tried: freeing handles a client that
      * stopped half-way. */
@@ -93,6 +99,10 @@ void lbsim_fleet_free(lbsim_fleet_t *f) {
   f->in_flight_to = NULL;
   for (uint32_t c = 0; c < f->nclients; c++)
     lbsim_balancer_free(&f->clients[c]);
+  if (f->tools != NULL)
+    lbsim_fleet_tools_free(f->tools);
+  free(f->tools);
+  f->tools = NULL;
   free(f->clients);
   f->clients = NULL;
   f->nclients = 0;
@@ -116,6 +126,17 @@ void lbsim_fleet_free(lbsim_fleet_t *f) {
   f->load_since_ns = NULL;
   f->period = NULL;
   lbsim_stats_free(&f->stats);
+}
+
+uint64_t lbsim_fleet_resent(const lbsim_fleet_t *f) {
+  uint64_t n = 0;
+  for (uint32_t c = 0; c < f->nclients; c++) {
+    const lbsim_transport_t *t = f->clients[c].transport;
+    /* Clients that share a transport (the virtual network) count it once. */
+    if (t != NULL && (c == 0 || t != f->clients[c - 1].transport))
+      n += t->resent;
+  }
+  return n;
 }
 
 double lbsim_fleet_ema_ms(const lbsim_fleet_t *f, uint32_t i) {
@@ -247,8 +268,10 @@ void lbsim_fleet_measure(lbsim_fleet_t *f, uint64_t now_ns, lbsim_fleet_measures
 }
 
 void lbsim_fleet_reset(lbsim_fleet_t *f, uint64_t now_ns, bool forget) {
-  if (forget)
+  if (forget) {
     lbsim_stats_reset(&f->stats);
+    f->resent_before = lbsim_fleet_resent(f);
+  }
   if (!f->measuring)
     return;
   for (uint32_t i = 0; i < f->n; i++) {

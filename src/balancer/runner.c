@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "lbsim/balancer/tools.h"
 #include "lbsim/base/common.h"
 #include "lbsim/base/error.h"
 #include "lbsim/base/log.h"
@@ -58,7 +59,17 @@ static void cancel_timers(lbsim_runner_t *r) {
   if (!r->lockstep)
     FOR_EACH_CLIENT(r, b)
       lbsim_clock_cancel(r->clock, &b->pause);
+  for (uint32_t w = 0; w < r->nfleets; w++)
+    if (r->fleets[w].tools != NULL)
+      lbsim_fleet_tools_stop(r->fleets[w].tools);
   lbsim_timeline_stop(&r->timeline);
+}
+
+/* What the transports sent again by themselves since the last block. */
+static void tally_resent(lbsim_fleet_t *f) {
+  uint64_t now = lbsim_fleet_resent(f), seen = f->stats.tally.resent + f->resent_before;
+  if (now > seen)
+    LBSIM_TALLY(&f->stats, resent, now - seen);
 }
 
 static bool counts_reached(const lbsim_runner_t *r);
@@ -70,6 +81,9 @@ static void finish(lbsim_runner_t *r, uint64_t now_ns) {
   if (r->end_ns == 0)
     r->end_ns = now_ns;
   cancel_timers(r);
+  for (uint32_t w = 0; w < r->nfleets; w++)
+    if (r->fleets[w].tools != NULL)
+      tally_resent(&r->fleets[w]);
   if (r->cfg->duration_s == 0 && !r->stopping && time_up(r, r->end_ns) && !counts_reached(r)) {
     char max[40];
     r->out_of_time = true;
@@ -122,6 +136,9 @@ static void report_block(lbsim_runner_t *r, uint64_t now_ns) {
   if (!r->counting)
     return;
   r->round++;
+  for (uint32_t w = 0; w < r->nfleets; w++)
+    if (r->fleets[w].tools != NULL)
+      tally_resent(&r->fleets[w]);
   for (uint32_t w = 0; w < r->nfleets; w++)
     lbsim_fleet_measure(&r->fleets[w], now_ns, &r->fleets[w].measures);
   lbsim_report_round(r->report, r->round, now_ns);
@@ -384,12 +401,22 @@ int lbsim_runner_init(lbsim_runner_t *r, lbsim_clock_t *clock, const lbsim_confi
   return 0;
 }
 
+/* An ejection or a return of some client's: the report's, and the SVG's. */
+static void on_ejection(void *data, lbsim_fleet_t *f, const lbsim_ejection_t *e, uint64_t now_ns) {
+  lbsim_runner_t *r = data;
+  lbsim_report_ejection(r->report, f, e, now_ns);
+  lbsim_timeline_ejection(&r->timeline, f->index, e, now_ns);
+}
+
 void lbsim_runner_start(lbsim_runner_t *r, uint64_t now_ns, lbsim_runner_cb on_finished) {
   r->on_finished = on_finished;
   r->started = true;
   r->start_ns = now_ns;
   r->duration_ns = seconds_ns(r->cfg->duration_s > 0 ? r->cfg->duration_s : LBSIM_RUN_MAX_S);
   lbsim_timeline_start(&r->timeline, now_ns);
+  for (uint32_t w = 0; w < r->nfleets; w++)
+    if (r->fleets[w].tools != NULL)
+      lbsim_fleet_tools_start(r->fleets[w].tools, r->clock, now_ns, on_ejection, r);
   if (r->cfg->warmup_s > 0)
     lbsim_clock_set(r->clock, &r->warmup, now_ns + seconds_ns(r->cfg->warmup_s), on_warmup_done);
   else
@@ -419,6 +446,12 @@ void lbsim_runner_start(lbsim_runner_t *r, uint64_t now_ns, lbsim_runner_cb on_f
   }
 }
 
+/* A signal: the retries waiting in their backoff end now, none follows. */
+static void cancel_retries(lbsim_runner_t *r, uint64_t now_ns) {
+  FOR_EACH_CLIENT(r, b)
+    lbsim_balancer_cancel_retries(b, now_ns);
+}
+
 void lbsim_runner_stop(lbsim_runner_t *r, uint64_t now_ns) {
   if (r->stopping || r->finished)
     return;
@@ -430,6 +463,7 @@ void lbsim_runner_stop(lbsim_runner_t *r, uint64_t now_ns) {
   if (by_interval(r)) {
     lbsim_clock_cancel(r->clock, &r->interval);
     stop_launching(r, now_ns);
+    cancel_retries(r, now_ns);
     return;
   }
   if (r->busy == 0) {
@@ -440,6 +474,7 @@ void lbsim_runner_stop(lbsim_runner_t *r, uint64_t now_ns) {
    * deadline, and the round's last completion ends the run. */
   for (uint32_t w = 0; w < r->nfleets; w++)
     lbsim_balancer_cancel_queued(&r->fleets[w].clients[0]);
+  cancel_retries(r, now_ns);
 }
 
 void lbsim_runner_close(lbsim_runner_t *r) {

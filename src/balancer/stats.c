@@ -81,6 +81,8 @@ void lbsim_stats_reset(lbsim_stats_t *stats) {
     lbsim_counts_reset(&stats->backend[i]);
   memset(stats->round_picks, 0, stats->n * sizeof(*stats->round_picks));
   stats->launched = 0;
+  memset(&stats->tally, 0, sizeof(stats->tally));
+  memset(&stats->round_tally, 0, sizeof(stats->round_tally));
   stats->majority = -1;
   stats->majority_switches = stats->rounds = 0;
   stats->top_share_sum = 0;
@@ -92,12 +94,28 @@ void lbsim_stats_reset(lbsim_stats_t *stats) {
   stats->view_age_picks = 0;
 }
 
+static uint64_t to_us(double latency_ms) {
+  return latency_ms <= 0 ? 0 : (uint64_t)(latency_ms * 1000.0 + 0.5);
+}
+
 void lbsim_stats_record(lbsim_stats_t *stats, uint32_t backend, lbsim_result_t result, double latency_ms,
                         double sample_ms, double oracle_ms, bool to_fastest, uint32_t count) {
-  uint64_t us = latency_ms <= 0 ? 0 : (uint64_t)(latency_ms * 1000.0 + 0.5);
+  uint64_t us = to_us(latency_ms);
   counts_add(&stats->total, result, us, sample_ms, oracle_ms, to_fastest, count, true);
   counts_add(&stats->round, result, us, sample_ms, oracle_ms, to_fastest, count, stats->round_latency);
   counts_add(&stats->backend[backend], result, us, sample_ms, oracle_ms, to_fastest, count, true);
+}
+
+void lbsim_stats_record_attempt(lbsim_stats_t *stats, uint32_t backend, lbsim_result_t result, double latency_ms,
+                                double sample_ms, double oracle_ms, bool to_fastest, uint32_t count) {
+  counts_add(&stats->backend[backend], result, to_us(latency_ms), sample_ms, oracle_ms, to_fastest, count, true);
+}
+
+void lbsim_stats_record_user(lbsim_stats_t *stats, lbsim_result_t result, double latency_ms, double sample_ms,
+                             double oracle_ms, bool to_fastest, uint32_t count) {
+  uint64_t us = to_us(latency_ms);
+  counts_add(&stats->total, result, us, sample_ms, oracle_ms, to_fastest, count, true);
+  counts_add(&stats->round, result, us, sample_ms, oracle_ms, to_fastest, count, stats->round_latency);
 }
 
 const char *lbsim_result_name(lbsim_result_t result) {
@@ -150,6 +168,7 @@ void lbsim_stats_divert_window(lbsim_stats_t *stats, uint64_t picks, uint64_t to
 
 void lbsim_stats_new_round(lbsim_stats_t *stats) {
   lbsim_counts_reset(&stats->round);
+  memset(&stats->round_tally, 0, sizeof(stats->round_tally));
   memset(stats->round_picks, 0, stats->n * sizeof(*stats->round_picks));
 }
 

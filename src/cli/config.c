@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 
+#include "lbsim/base/common.h"
 #include "lbsim/base/error.h"
 #include "lbsim/base/file.h"
 #include "lbsim/base/log.h"
@@ -43,6 +44,10 @@ typedef enum opt_kind_e {
   OPT_METRICS,
   OPT_REPLAY,    /* the replay's options take its place, see lbsim_config_parse */
   OPT_SUBSET_MODE,
+  OPT_RETRY_ON,       /* a comma list of failure kinds */
+  OPT_RETRY_BUDGET,   /* PCT[,MIN_PER_S]: the range is PCT's, and a sweep's */
+  OPT_RETRY_THROTTLE, /* MAX_TOKENS,RATIO: the range is MAX_TOKENS', and a sweep's */
+  OPT_WEIGHTS,        /* W1,W2,...: one per backend, each of the range */
   OPT_HELP,
   OPT_VERSION
 } opt_kind_t;
@@ -155,6 +160,62 @@ static const opt_t options[] = {
    "every answer carries the backend's load (ORCA endpoint-load-metrics, TEXT); clients read it", NULL, NULL, 0},
   {"load-board", 0, "S", OPT_DOUBLE, OFF(load_board_s), {NS_S, 86400, false, false, false, "s"},
    "Mitzenmacher's board: every S, every client's view of every backend is its true state then", "off", NULL, 0},
+  {"deadline", 0, "S", OPT_DOUBLE, OFF(retry.deadline_s), {NS_S, 86400, false, true, false, "s"},
+   "a user request's deadline over all its attempts (--timeout is each attempt's); 0 = none", "0",
+   "Around the pick: attempts, retries, outlier ejection, slow start", 0},
+  {"retries", 0, "N", OPT_UINT32, OFF(retry.retries), INT(0, 100),
+   "retry a failed attempt up to N times, on another backend when one is eligible", "0", NULL, 0},
+  {"retry-on", 0, "KINDS", OPT_RETRY_ON, OFF(retry.on), NO_RANGE,
+   "the failures retried: a comma list of connect, reset, timeout, 5xx", "connect,reset,timeout,5xx", NULL, 0},
+  {"retry-backoff", 0, "MS", OPT_DOUBLE, OFF(retry.backoff_ms), {NS_MS, 3600000, false, true, false, "ms"},
+   "gRPC's initial backoff: the n-th retry waits random(0, min(MS x MULTIPLIER^(n-1), MAX))", "25", NULL, 0},
+  {"retry-backoff-max", 0, "MS", OPT_DOUBLE, OFF(retry.backoff_max_ms), {NS_MS, 3600000, false, true, false, "ms"},
+   "the longest backoff (MAX)", "250", NULL, 0},
+  {"retry-backoff-multiplier", 0, "X", OPT_DOUBLE, OFF(retry.backoff_multiplier), {0, 100, true, false, false, NULL},
+   "the backoff's growth per retry (MULTIPLIER)", "2", NULL, 0},
+  {"retry-budget", 0, "PCT[,MIN]", OPT_RETRY_BUDGET, OFF(retry.budget_pct), {0, 100, false, false, false, "%"},
+   "Finagle's retry budget: retries at most PCT % of the requests over 10 s, plus MIN per second (10)", "off",
+   NULL, 0},
+  {"retry-throttle", 0, "TOKENS,RATIO", OPT_RETRY_THROTTLE, OFF(retry.throttle_tokens),
+   {0, 1000, true, false, false, NULL},
+   "gRPC's retry throttling: -1 token a failure, +RATIO a success, no retry at or below TOKENS/2", "off", NULL, 0},
+  {"outlier-ejection", 0, NULL, OPT_FLAG, OFF(outlier.on), NO_RANGE,
+   "eject failing backends from a client's picks for a while, as Envoy's outlier detection", NULL, NULL, 0},
+  {"outlier-consecutive-5xx", 0, "N", OPT_UINT32, OFF(outlier.consecutive_5xx), INT(1, 1000000),
+   "eject after N failures in a row (5xx answers; every failure without the split)", "5", NULL, 0},
+  {"outlier-consecutive-local-origin", 0, "N", OPT_UINT32, OFF(outlier.consecutive_local), INT(1, 1000000),
+   "with the split: eject after N connect failures, resets or timeouts in a row", "5", NULL, 0},
+  {"outlier-split-local-origin", 0, NULL, OPT_FLAG, OFF(outlier.split), NO_RANGE,
+   "count connect failures, resets and timeouts apart from 5xx answers (split_external_local_origin_errors)", NULL,
+   NULL, 0},
+  {"outlier-interval", 0, "S", OPT_DOUBLE, OFF(outlier.interval_s), {0.001, 86400, false, false, false, "s"},
+   "the sweep that returns ejected backends and ejects by success rate", "10", NULL, 0},
+  {"outlier-base-ejection-time", 0, "S", OPT_DOUBLE, OFF(outlier.base_s), {NS_S, 86400, false, false, false, "s"},
+   "an ejection lasts S x the times the backend was ejected in a row", "30", NULL, 0},
+  {"outlier-max-ejection-time", 0, "S", OPT_DOUBLE, OFF(outlier.max_s), {NS_S, 86400, false, false, false, "s"},
+   "the longest ejection", "300", NULL, 0},
+  {"outlier-max-ejection-percent", 0, "PCT", OPT_DOUBLE, OFF(outlier.max_percent), {0, 100, false, false, false, "%"},
+   "at most PCT % of the backends out at once (one always may be)", "10", NULL, 0},
+  {"outlier-enforcing-consecutive-5xx", 0, "PCT", OPT_DOUBLE, OFF(outlier.enforcing_5xx),
+   {0, 100, false, false, false, "%"}, "the share of consecutive-5xx detections that eject", "100", NULL, 0},
+  {"outlier-enforcing-local-origin", 0, "PCT", OPT_DOUBLE, OFF(outlier.enforcing_local),
+   {0, 100, false, false, false, "%"}, "the share of consecutive local-origin detections that eject", "100", NULL, 0},
+  {"outlier-enforcing-success-rate", 0, "PCT", OPT_DOUBLE, OFF(outlier.enforcing_sr),
+   {0, 100, false, false, false, "%"}, "the share of success-rate detections that eject; 0 = none", "100", NULL, 0},
+  {"outlier-success-rate-minimum-hosts", 0, "N", OPT_UINT32, OFF(outlier.sr_min_hosts), INT(1, 1000000),
+   "success-rate ejection needs N backends with enough requests", "5", NULL, 0},
+  {"outlier-success-rate-request-volume", 0, "N", OPT_UINT32, OFF(outlier.sr_volume), INT(1, 1000000000),
+   "... N requests in the interval", "100", NULL, 0},
+  {"outlier-success-rate-stdev-factor", 0, "X", OPT_DOUBLE, OFF(outlier.sr_stdev_factor),
+   {0, 1000, false, false, false, NULL}, "eject below the mean success rate - X standard deviations", "1.9", NULL, 0},
+  {"lb-slow-start", 0, "S", OPT_DOUBLE, OFF(slow_start.window_s), {NS_S, 86400, false, true, false, "s"},
+   "Envoy's slow start: a backend that comes up or back ramps up its weight over S; 0 = off", "0", NULL, 0},
+  {"lb-slow-start-aggression", 0, "X", OPT_DOUBLE, OFF(slow_start.aggression), {0, 1000, true, false, false, NULL},
+   "weight x max(MIN %, (t / S)^(1 / X))", "1", NULL, 0},
+  {"lb-slow-start-min-weight", 0, "PCT", OPT_DOUBLE, OFF(slow_start.min_weight_pct),
+   {0, 100, false, false, false, "%"}, "the least weight in slow start, MIN % of the backend's", "10", NULL, 0},
+  {"weights", 0, "W1,W2,...", OPT_WEIGHTS, 0, {0, 1000000, true, false, false, NULL},
+   "one weight per backend, for round-robin, least-outstanding and p2c-peak-ewma", "all 1", NULL, 0},
   {"policy", 0, "NAME", OPT_POLICY, 0, NO_RANGE,
    "balancing policy; 'help' lists them", "ema-greedy", "Policies and traffic", 0},
   {"compare", 0, "P1,P2,...", OPT_COMPARE, 0, NO_RANGE,
@@ -202,7 +263,7 @@ static const opt_t options[] = {
   {"time-scale", 0, "X", OPT_DOUBLE, OFF(time_scale), {0.000001, 1000, false, false, false, NULL},
    "run X times as fast: scenario times, --duration, --warmup, --interval and --requests", "1", NULL, 0},
   {"replay", 0, "NAME", OPT_REPLAY, 0, NO_RANGE,
-   "a published experiment: linkerd or tower (in its place: later options override it)", NULL, NULL, 0, .affects = AFFECTS_NO_RUN},
+   "a published experiment: linkerd, tower or metastable (in its place: later options override it)", NULL, NULL, 0, .affects = AFFECTS_NO_RUN},
   {"admin", 0, "PORT", OPT_ADMIN, 0, INT(0, 65535),
    "live dashboard (GET /), JSON control (POST /backends/N) and metrics on 127.0.0.1:PORT", "off", "Observability", 0, .affects = AFFECTS_NO_RUN},
   {"metrics", 0, "ADDR:PORT", OPT_METRICS, 0, NO_RANGE,
@@ -253,6 +314,31 @@ void lbsim_config_defaults(lbsim_config_t *cfg) {
   cfg->pool_size = 0;
   cfg->client_idle_s = 4;
   cfg->clients = 1;
+  cfg->retry = (lbsim_retry_config_t){
+      .on = LBSIM_RETRY_ON_ALL,
+      .backoff_ms = LBSIM_RETRY_BACKOFF_MS,
+      .backoff_max_ms = LBSIM_RETRY_BACKOFF_MAX_MS,
+      .backoff_multiplier = LBSIM_RETRY_BACKOFF_MULTIPLIER,
+      .budget_pct = 20,
+      .budget_min_per_s = LBSIM_RETRY_BUDGET_MIN_PER_S,
+      .throttle_tokens = 10,
+      .throttle_ratio = LBSIM_RETRY_THROTTLE_RATIO,
+  };
+  cfg->outlier = (lbsim_outlier_config_t){
+      .consecutive_5xx = 5,
+      .consecutive_local = 5,
+      .interval_s = 10,
+      .base_s = 30,
+      .max_s = 300,
+      .max_percent = 10,
+      .enforcing_5xx = 100,
+      .enforcing_local = 100,
+      .enforcing_sr = 100,
+      .sr_min_hosts = 5,
+      .sr_volume = 100,
+      .sr_stdev_factor = 1.9,
+  };
+  cfg->slow_start = (lbsim_slow_start_config_t){.window_s = 0, .aggression = 1, .min_weight_pct = 10};
   strcpy(cfg->policies[0], "ema-greedy");
   cfg->npolicies = 1;
   cfg->decay_s = 10;
@@ -269,6 +355,9 @@ void lbsim_config_defaults(lbsim_config_t *cfg) {
 }
 
 void lbsim_config_free(lbsim_config_t *cfg) {
+  free(cfg->weights);
+  cfg->weights = NULL;
+  cfg->nweights = 0;
   lbsim_scenario_free(&cfg->scenario);
   lbsim_sweep_free(&cfg->sweep);
   free(cfg->servers);
@@ -312,6 +401,9 @@ static bool numeric(const opt_t *o) {
   case OPT_LATENCY:
   case OPT_SHAPE:
   case OPT_ADMIN:
+  case OPT_RETRY_BUDGET:
+  case OPT_RETRY_THROTTLE:
+  case OPT_WEIGHTS:
     return true;
   default:
     return false;
@@ -419,7 +511,7 @@ static bool describe_value(const lbsim_config_t *cfg, const opt_t *o, lbsim_buf_
     lbsim_buf_exact(v, *(const double *)field);
     return true;
   case OPT_FLAG:
-    /* A flag that changes a run (--load-reports) is there when it is set. */
+    /* A flag that changes a run (--load-reports, --outlier-ejection) is there when it is set. */
     if (!*(const bool *)field)
       return false;
     lbsim_buf_append_str(v, "on");
@@ -463,6 +555,29 @@ static bool describe_value(const lbsim_config_t *cfg, const opt_t *o, lbsim_buf_
   case OPT_SUBSET_MODE:
     lbsim_buf_append_str(v, lbsim_subset_mode_name(cfg->subset_mode));
     return true;
+  case OPT_RETRY_ON:
+    lbsim_retry_on_format(cfg->retry.on, v);
+    return true;
+  case OPT_RETRY_BUDGET:
+    if (!cfg->retry.budget)
+      return false;
+    lbsim_buf_exact(v, cfg->retry.budget_pct);
+    lbsim_buf_printf(v, ",%u", cfg->retry.budget_min_per_s);
+    return true;
+  case OPT_RETRY_THROTTLE:
+    if (!cfg->retry.throttle)
+      return false;
+    lbsim_buf_exact(v, cfg->retry.throttle_tokens);
+    lbsim_buf_append_str(v, ",");
+    lbsim_buf_exact(v, cfg->retry.throttle_ratio);
+    return true;
+  case OPT_WEIGHTS:
+    for (uint32_t i = 0; i < cfg->nweights; i++) {
+      if (i)
+        lbsim_buf_append_str(v, ",");
+      lbsim_buf_exact(v, cfg->weights[i]);
+    }
+    return cfg->weights != NULL;
   default:
     /* Kinds whose value a run never depends on (the table says so); a new
      * kind of option that changes a run needs its case above. */
@@ -544,7 +659,9 @@ static bool sweepable(const opt_t *o) {
   case OPT_UINT64:
   case OPT_DOUBLE:
   case OPT_SHAPE:
-  case OPT_LATENCY: /* one latency for every backend */
+  case OPT_LATENCY:        /* one latency for every backend */
+  case OPT_RETRY_BUDGET:   /* its PCT */
+  case OPT_RETRY_THROTTLE: /* its MAX_TOKENS */
     return o->affects == AFFECTS_RUN;
   default:
     return false;
@@ -635,6 +752,14 @@ void lbsim_config_set_number(lbsim_config_t *cfg, int option, double v) {
     break;
   case OPT_LATENCY:
     cfg->latency.min_ms = cfg->latency.max_ms = v;
+    break;
+  case OPT_RETRY_BUDGET: /* swept, it is on (with MIN at what was given, or 10) */
+    cfg->retry.budget = true;
+    cfg->retry.budget_pct = v;
+    break;
+  case OPT_RETRY_THROTTLE: /* ... with RATIO at what was given, or 0.1 */
+    cfg->retry.throttle = true;
+    cfg->retry.throttle_tokens = v;
     break;
   default:
     *(double *)field = v;
@@ -764,8 +889,126 @@ static bool user_twice(const parse_state_t *ps, source_t before) {
   return ps->now == FROM_USER && before == FROM_USER;
 }
 
+/* PCT[,MIN_PER_S] */
+static lbsim_parse_result_t parse_budget(lbsim_config_t *cfg, const opt_t *o, const char *arg, char *err,
+                                         size_t errlen) {
+  static const lbsim_range_t min_range = INT(0, 1000000);
+  char buf[64];
+  double pct, min = LBSIM_RETRY_BUDGET_MIN_PER_S;
+  if (strlen(arg) >= sizeof(buf))
+    return error(err, errlen, "invalid --retry-budget '%s': expected PCT or PCT,MIN_PER_S", lbsim_token(arg));
+  strcpy(buf, arg);
+  char *comma = strchr(buf, ',');
+  if (comma != NULL)
+    *comma = '\0';
+  if (lbsim_number_read(&o->range, buf, &pct) != 0)
+    return error(err, errlen, "invalid --retry-budget '%s': PCT must be %s", lbsim_token(arg), expected_text(o));
+  if (comma != NULL && lbsim_number_read(&min_range, comma + 1, &min) != 0)
+    return error(err, errlen, "invalid --retry-budget '%s': MIN_PER_S must be an integer: 0..1000000",
+                 lbsim_token(arg));
+  cfg->retry.budget = true;
+  cfg->retry.budget_pct = pct;
+  cfg->retry.budget_min_per_s = (uint32_t)min;
+  return LBSIM_PARSE_RUN;
+}
+
+/* MAX_TOKENS,RATIO (gRPC's retryThrottling) */
+static lbsim_parse_result_t parse_throttle(lbsim_config_t *cfg, const opt_t *o, const char *arg, char *err,
+                                           size_t errlen) {
+  static const lbsim_range_t ratio_range = {0, 1000, true, false, false, NULL};
+  char buf[64];
+  double tokens, ratio;
+  const char *comma = strchr(arg, ',');
+  size_t len = comma ? (size_t)(comma - arg) : strlen(arg);
+  if (len >= sizeof(buf))
+    return error(err, errlen, "invalid --retry-throttle '%s': expected MAX_TOKENS,RATIO (e.g. 10,0.1)",
+                 lbsim_token(arg));
+  memcpy(buf, arg, len);
+  buf[len] = '\0';
+  if (lbsim_number_read(&o->range, buf, &tokens) != 0)
+    return error(err, errlen, "invalid --retry-throttle '%s': MAX_TOKENS must be %s", lbsim_token(arg),
+                 expected_text(o));
+  if (comma == NULL)
+    return error(err, errlen, "invalid --retry-throttle '%s': expected MAX_TOKENS,RATIO (e.g. 10,0.1)",
+                 lbsim_token(arg));
+  if (lbsim_number_read(&ratio_range, comma + 1, &ratio) != 0)
+    return error(err, errlen, "invalid --retry-throttle '%s': RATIO must be a number: (0, 1000]", lbsim_token(arg));
+  cfg->retry.throttle = true;
+  cfg->retry.throttle_tokens = tokens;
+  cfg->retry.throttle_ratio = ratio;
+  return LBSIM_PARSE_RUN;
+}
+
+/* W1,W2,...: their count is checked against the backends in validate(). */
+static lbsim_parse_result_t parse_weights(lbsim_config_t *cfg, const opt_t *o, const char *arg, char *err,
+                                          size_t errlen) {
+  uint32_t n = 1;
+  for (const char *c = arg; *c; c++)
+    n += *c == ',';
+  if (n > LBSIM_MAX_BACKENDS)
+    return error(err, errlen, "invalid --weights: more than %d weights", LBSIM_MAX_BACKENDS);
+  double *w = malloc(n * sizeof(*w));
+  if (w == NULL)
+    return error(err, errlen, "out of memory");
+  uint32_t k = 0;
+  for (const char *p = arg;; p += strcspn(p, ",") + 1) {
+    size_t len = strcspn(p, ",");
+    char buf[64];
+    if (len == 0 || len >= sizeof(buf)) {
+      free(w);
+      return error(err, errlen, "invalid --weights '%s': weight %u is empty or too long", lbsim_token(arg), k + 1);
+    }
+    memcpy(buf, p, len);
+    buf[len] = '\0';
+    if (lbsim_number_read(&o->range, buf, &w[k]) != 0) {
+      free(w);
+      return error(err, errlen, "invalid --weights: weight %u '%s' must be %s", k + 1, lbsim_token(buf),
+                   expected_text(o));
+    }
+    k++;
+    if (p[len] == '\0')
+      break;
+  }
+  free(cfg->weights);
+  cfg->weights = w;
+  cfg->nweights = k;
+  return LBSIM_PARSE_RUN;
+}
+
+/* Options that tune a tool which is off without another option: the first
+ * one given is kept, for validate() to name. */
+static void note_needs(lbsim_config_t *cfg, const opt_t *o) {
+  static const struct {
+    const char *prefix;
+    size_t offset;
+    size_t len;
+  } needs[] = {
+      {"retry-", OFF(needs_retries), sizeof(cfg->needs_retries)},
+      {"outlier-", OFF(needs_outlier), sizeof(cfg->needs_outlier)},
+      {"lb-slow-start-", OFF(needs_slow_start), sizeof(cfg->needs_slow_start)},
+  };
+  if (strcmp(o->name, "outlier-ejection") == 0)
+    return;
+  for (size_t k = 0; k < LBSIM_ARRAY_SIZE(needs); k++) {
+    char *first = (char *)cfg + needs[k].offset;
+    if (strncmp(o->name, needs[k].prefix, strlen(needs[k].prefix)) == 0 && first[0] == '\0')
+      snprintf(first, needs[k].len, "--%s", o->name);
+  }
+}
+
+static lbsim_parse_result_t apply_option(lbsim_config_t *cfg, parse_state_t *ps, const opt_t *o, const char *arg,
+                                         char *err, size_t errlen);
+
 static lbsim_parse_result_t apply(lbsim_config_t *cfg, parse_state_t *ps, const opt_t *o, const char *arg,
                                   char *err, size_t errlen) {
+  lbsim_parse_result_t r = apply_option(cfg, ps, o, arg, err, errlen);
+  if (r == LBSIM_PARSE_RUN)
+    note_needs(cfg, o);
+  return r;
+}
+
+static lbsim_parse_result_t apply_option(lbsim_config_t *cfg, parse_state_t *ps, const opt_t *o, const char *arg,
+                                         char *err, size_t errlen) {
   void *field = (char *)cfg + o->offset;
   double d;
   uint64_t u;
@@ -894,6 +1137,20 @@ static lbsim_parse_result_t apply(lbsim_config_t *cfg, parse_state_t *ps, const 
     cfg->subset_mode_given = true;
     return LBSIM_PARSE_RUN;
   }
+  case OPT_RETRY_ON: {
+    uint32_t on;
+    char why[160];
+    if (lbsim_retry_on_parse(arg, &on, why, sizeof(why)) != 0)
+      return error(err, errlen, "%s", why);
+    *(uint32_t *)field = on;
+    return LBSIM_PARSE_RUN;
+  }
+  case OPT_RETRY_BUDGET:
+    return parse_budget(cfg, o, arg, err, errlen);
+  case OPT_RETRY_THROTTLE:
+    return parse_throttle(cfg, o, arg, err, errlen);
+  case OPT_WEIGHTS:
+    return parse_weights(cfg, o, arg, err, errlen);
   case OPT_HELP:
     return LBSIM_PARSE_HELP;
   case OPT_VERSION:
@@ -1026,6 +1283,48 @@ static lbsim_parse_result_t check_outputs(const lbsim_config_t *cfg, char *err, 
   return LBSIM_PARSE_RUN;
 }
 
+bool lbsim_config_tools(const lbsim_config_t *cfg) {
+  return cfg->retry.retries > 0 || cfg->retry.deadline_s > 0 || cfg->outlier.on || cfg->slow_start.window_s > 0 ||
+         cfg->weights != NULL;
+}
+
+/* Whether --sweep NAME is given. */
+static bool swept(const lbsim_config_t *cfg, const char *name) {
+  for (uint32_t k = 0; k < cfg->sweep.naxes; k++)
+    if (strcmp(options[cfg->sweep.axes[k].param].name, name) == 0)
+      return true;
+  return false;
+}
+
+/* The tools around the pick: each tuning option needs its tool on. */
+static lbsim_parse_result_t check_tools(lbsim_config_t *cfg, char *err, size_t errlen) {
+  for (uint32_t k = 0; k < cfg->sweep.naxes; k++)
+    note_needs(cfg, &options[cfg->sweep.axes[k].param]); /* a swept tuning needs its tool as a given one does */
+  if (cfg->needs_retries[0] != '\0' && cfg->retry.retries == 0 && !swept(cfg, "retries"))
+    return error(err, errlen, "%s tunes retries: it needs --retries N above 0", cfg->needs_retries);
+  if (cfg->needs_outlier[0] != '\0' && !cfg->outlier.on)
+    return error(err, errlen, "%s tunes outlier ejection: it needs --outlier-ejection", cfg->needs_outlier);
+  if (cfg->needs_slow_start[0] != '\0' && cfg->slow_start.window_s == 0 && !swept(cfg, "lb-slow-start"))
+    return error(err, errlen, "%s tunes slow start: it needs --lb-slow-start S above 0", cfg->needs_slow_start);
+  if (cfg->outlier.max_s < cfg->outlier.base_s)
+    return error(err, errlen, "--outlier-max-ejection-time (%g s) is shorter than --outlier-base-ejection-time (%g s)",
+                 cfg->outlier.max_s, cfg->outlier.base_s);
+  if (cfg->weights != NULL) {
+    uint32_t backends = cfg->role == LBSIM_ROLE_CLIENT ? cfg->nservers : cfg->backends;
+    if (cfg->role == LBSIM_ROLE_BACKENDS)
+      return error(err, errlen, "--weights is for the client side: it cannot be combined with --backends-only");
+    if (swept(cfg, "backends"))
+      return error(err, errlen, "--weights gives one weight per backend: it cannot be combined with --sweep backends");
+    if (cfg->nweights != backends)
+      return error(err, errlen, "--weights gives %u weight%s for %u backend%s", cfg->nweights,
+                   cfg->nweights == 1 ? "" : "s", backends, backends == 1 ? "" : "s");
+  }
+  if (cfg->role == LBSIM_ROLE_BACKENDS && lbsim_config_tools(cfg))
+    return error(err, errlen, "retries, deadlines, outlier ejection and slow start are the client's: they cannot be "
+                              "combined with --backends-only");
+  return LBSIM_PARSE_RUN;
+}
+
 /* The backends' load as the clients learn it: piggybacked reports or a
  * board, not both; a board needs the backends in this process; a policy
  * that reads the load needs one of them (a sweep of load-board gives it a
@@ -1036,9 +1335,7 @@ static lbsim_parse_result_t validate_loads(const lbsim_config_t *cfg, char *err,
   if (cfg->load_board_s > 0 && cfg->role != LBSIM_ROLE_DEMO)
     return error(err, errlen, "--load-board reads the built-in backends' state: it cannot be combined with %s",
                  cfg->role == LBSIM_ROLE_CLIENT ? "--client-only" : "--backends-only");
-  bool board_swept = false;
-  for (uint32_t k = 0; k < cfg->sweep.naxes; k++)
-    board_swept = board_swept || strcmp(options[cfg->sweep.axes[k].param].name, "load-board") == 0;
+  bool board_swept = swept(cfg, "load-board");
   if (board_swept && cfg->load_reports)
     return error(err, errlen, "--sweep load-board replaces --load-reports: give one of them");
   if (cfg->load_reports || cfg->load_board_s > 0 || board_swept || cfg->role == LBSIM_ROLE_BACKENDS)
@@ -1117,6 +1414,8 @@ static lbsim_parse_result_t validate(lbsim_config_t *cfg, const parse_state_t *p
                  backends == 1 ? "" : "s");
   if ((r = validate_loads(cfg, err, errlen)) != LBSIM_PARSE_RUN)
     return r;
+  if ((r = check_tools(cfg, err, errlen)) != LBSIM_PARSE_RUN)
+    return r;
   if (cfg->warmup_s > 0 && cfg->duration_s > 0 && cfg->warmup_s >= cfg->duration_s)
     return error(err, errlen, "--warmup (%g s) must be shorter than --duration (%g s)", cfg->warmup_s,
                  cfg->duration_s);
@@ -1168,9 +1467,23 @@ static const char tower_scenario[] = "at 0s backend 1 latency 0.5ms\n"
                                      "at 0s backend 9 latency 50ms\n"
                                      "at 0s backend 10 latency 500ms\n";
 
+/* A retry storm that outlives its trigger (Bronson et al., "Metastable
+ * Failures in Distributed Systems", HotOS 2021): 20 clients, 10 backends of
+ * 10 servers that take 10 ms each (10,000 requests/s in all), offered 65 %
+ * of that; each attempt times out after 50 ms (five service times) and is
+ * retried up to 3 times. From 20 s to 30 s every backend is 3 times slower.
+ * docs/metastable.md has what follows, with and without a retry budget. */
+static const char *const metastable_args[] = {
+    "--backends", "10", "--clients", "20", "--capacity", "10", "--latency", "10", "--drift-period", "0",
+    "--rate", "6500", "--timeout", "0.05", "--retries", "3", "--duration", "120", "--interval", "1", "-q",
+    "--policy", "round-robin", NULL};
+static const char metastable_scenario[] = "at 20s all latency 30ms\n"
+                                          "at 30s all latency 10ms\n";
+
 static const replay_t replays[] = {
     {"linkerd", linkerd_args, linkerd_scenario},
     {"tower", tower_args, tower_scenario},
+    {"metastable", metastable_args, metastable_scenario},
 };
 
 static const replay_t *find_replay(const char *name) {
@@ -1333,7 +1646,7 @@ lbsim_parse_result_t lbsim_config_parse(lbsim_config_t *cfg, int argc, char **ar
     return r;
   const replay_t *replay = name ? find_replay(name) : NULL;
   if (name != NULL && replay == NULL)
-    return error(err, errlen, "unknown --replay '%s' (linkerd or tower)", lbsim_token(name));
+    return error(err, errlen, "unknown --replay '%s' (linkerd, tower or metastable)", lbsim_token(name));
   lbsim_parse_result_t result = parse_part(cfg, &ps, FROM_USER, argv[0], argv + 1, from - 1, err, errlen);
   if (result == LBSIM_PARSE_ERROR)
     return result;
@@ -1384,7 +1697,8 @@ void lbsim_config_usage(FILE *out) {
     else
       snprintf(left, sizeof(left), "    --%s%s%s", o->name, o->metavar ? " " : "",
                o->metavar ? o->metavar : "");
-    fprintf(out, "  %-28s %s", left, o->help);
+    /* A left column too long for its field keeps two spaces before the help. */
+    fprintf(out, strlen(left) < 28 ? "  %-28s %s" : "  %s  %s", left, o->help);
     const char *range = range_text(o);
     if (range && o->default_text)
       fprintf(out, " (%s; default: %s)", range, o->default_text);

@@ -116,8 +116,17 @@ _lbsim() {
             done
             compopt -o nospace 2>/dev/null
             ;;
+        --retry-on)
+            # A comma-separated list: complete its last element, each kind once.
+            local head='' last=$cur k
+            [[ $cur == *,* ]] && head=${cur%,*}, last=${cur##*,}
+            for k in connect reset timeout 5xx; do
+                [[ ,$head == *",$k,"* || $k != "$last"* ]] || COMPREPLY+=("$head$k")
+            done
+            compopt -o nospace 2>/dev/null
+            ;;
         --replay)
-            COMPREPLY=($(compgen -W $'linkerd\ntower' -- "$cur"))
+            COMPREPLY=($(compgen -W $'linkerd\ntower\nmetastable' -- "$cur"))
             ;;
         --format)
             COMPREPLY=($(compgen -W "$_lbsim_formats" -- "$cur"))

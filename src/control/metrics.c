@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "lbsim/balancer/tools.h"
 #include "lbsim/base/buf.h"
 #include "lbsim/base/common.h"
 #include "lbsim/net/http/hreply.h"
@@ -40,6 +41,42 @@ static void loads_metrics(const lbsim_fleet_t *fleets, uint32_t nfleets, lbsim_b
     lbsim_buf_printf(out, "# HELP lbsim_load_board_period_seconds How often the board shows the backends' state.\n"
                           "# TYPE lbsim_load_board_period_seconds gauge\nlbsim_load_board_period_seconds %.9g\n",
                      fleets[0].cfg->load_board_s);
+}
+
+/* With a tool around the pick on: user requests apart from attempts, the
+ * tally, and how many clients have each backend ejected now. */
+static void tools_metrics(const lbsim_fleet_t *fleets, uint32_t nfleets, lbsim_buf_t *out) {
+  lbsim_buf_append_str(out, "# HELP lbsim_client_user_requests_total User requests ended, by result (requests_total "
+                            "counts their attempts).\n# TYPE lbsim_client_user_requests_total counter\n");
+  for (uint32_t w = 0; w < nfleets; w++)
+    for (int r = 0; r < LBSIM_RESULT_COUNT; r++)
+      lbsim_buf_printf(out, "lbsim_client_user_requests_total{policy=\"%s\",result=\"%s\"} %llu\n",
+                       fleets[w].policy_name, lbsim_result_name((lbsim_result_t)r),
+                       (unsigned long long)fleets[w].stats.total.by_result[r]);
+  lbsim_buf_append_str(out, "# HELP lbsim_client_tally_total What the tools around the pick counted: user requests, "
+                            "attempts, retries, retries not made and why, resent requests, ejections, returns.\n"
+                            "# TYPE lbsim_client_tally_total counter\n");
+  for (uint32_t w = 0; w < nfleets; w++)
+    for (size_t k = 0; k < lbsim_tally_nfields; k++)
+      lbsim_buf_printf(out, "lbsim_client_tally_total{policy=\"%s\",counter=\"%s\"} %llu\n", fleets[w].policy_name,
+                       lbsim_tally_fields[k].name,
+                       (unsigned long long)lbsim_tally_get(&fleets[w].stats.tally, &lbsim_tally_fields[k]));
+  lbsim_buf_append_str(out, "# HELP lbsim_client_ejected Clients that have the backend ejected now (outlier "
+                            "ejection).\n# TYPE lbsim_client_ejected gauge\n");
+  for (uint32_t w = 0; w < nfleets; w++) {
+    const lbsim_fleet_t *f = &fleets[w];
+    for (uint32_t i = 0; i < f->n; i++) {
+      uint32_t ejected = 0;
+      for (uint32_t c = 0; f->tools->ejecting && c < f->nclients; c++) {
+        const lbsim_balancer_t *b = &f->clients[c];
+        uint32_t k = lbsim_balancer_local(b, i);
+        ejected += k != UINT32_MAX && b->tools->outlier.hosts[k].ejected;
+      }
+      lbsim_buf_printf(out, "lbsim_client_ejected{policy=\"%s\",backend=\"", f->policy_name);
+      escape_label(out, f->names[i]);
+      lbsim_buf_printf(out, "\"} %u\n", ejected);
+    }
+  }
 }
 
 void lbsim_metrics_client(const lbsim_fleet_t *fleets, uint32_t nfleets, lbsim_buf_t *out) {
@@ -86,6 +123,8 @@ void lbsim_metrics_client(const lbsim_fleet_t *fleets, uint32_t nfleets, lbsim_b
                      (unsigned long long)lbsim_fleet_in_flight(&fleets[w]));
   if (nfleets > 0 && lbsim_report_loads_on(fleets[0].cfg))
     loads_metrics(fleets, nfleets, out);
+  if (nfleets > 0 && fleets[0].tools != NULL)
+    tools_metrics(fleets, nfleets, out);
 }
 
 /* One gauge of a fleet's spread: min, median or mean, max. */

@@ -176,6 +176,7 @@ static void conn_drop_behind(lbsim_cconn_t *c) {
       req->retried = true;
       req->fresh_only = true;
       client->retries++;
+      client->transport.resent++;
       lbsim_queue_insert_tail(&again, &req->node);
     }
   }
@@ -284,6 +285,7 @@ static void conn_retry(lbsim_cconn_t *c) {
   req->fresh_only = true;
   req->conn = NULL;
   pool->client->retries++;
+  pool->client->transport.resent++;
   lbsim_queue_insert_head(&pool->queue, &req->node);
   pool_pump(pool);
 }
@@ -787,7 +789,7 @@ int lbsim_client_set_address(lbsim_client_t *client, uint32_t backend, const str
 
 void lbsim_client_submit(lbsim_client_t *client, lbsim_creq_t *req) {
   lbsim_pool_t *pool = &client->pools[req->base.pick];
-  req->deadline_ns = req->base.start_ns + client->config.timeout_ns;
+  req->deadline_ns = req->base.deadline_ns ? req->base.deadline_ns : req->base.start_ns + client->config.timeout_ns;
   client->in_flight++;
   if (client->closing) {
     finish(client, req, LBSIM_RESULT_CANCELLED);

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 #include <stdio.h>
 
@@ -18,6 +19,14 @@ extern const lbsim_format_t lbsim_format_json;
 static const lbsim_format_t *const formats[] = {&lbsim_format_text, &lbsim_format_json, NULL};
 
 const char *const lbsim_shape_names[] = {"burst", "rate", "concurrency"};
+
+#define TALLY(field) {#field, offsetof(lbsim_tally_t, field)}
+const lbsim_tally_field_t lbsim_tally_fields[] = {
+    TALLY(users),          TALLY(attempts),         TALLY(retries),          TALLY(backoff_cancelled),
+    TALLY(not_retryable),  TALLY(exhausted),        TALLY(refused_budget),   TALLY(refused_throttle),
+    TALLY(refused_deadline), TALLY(resent),         TALLY(ejections),        TALLY(returns),
+};
+const size_t lbsim_tally_nfields = LBSIM_ARRAY_SIZE(lbsim_tally_fields);
 const char *const lbsim_origin_names[] = {"scenario", "drift", "admin"};
 
 const lbsim_format_t *lbsim_format_find(const char *name) {
@@ -159,6 +168,32 @@ void lbsim_report_tick(lbsim_report_t *r, uint64_t now_ns) {
     return;
   r->format->tick(r, since_start_s(r, now_ns), now_ns);
   block_done(r);
+}
+
+void lbsim_report_ejection(lbsim_report_t *r, const lbsim_fleet_t *fleet, const lbsim_ejection_t *e,
+                           uint64_t now_ns) {
+  if (discarded(r))
+    return;
+  if (!r->quiet) {
+    /* Whose: the policy's, in a comparison; the client's, in a fleet. */
+    char who[96] = "";
+    int at = 0;
+    if (r->nfleets > 1)
+      at = snprintf(who, sizeof(who), "%s: ", fleet->policy_name);
+    if (fleet->nclients > 1)
+      snprintf(who + at, sizeof(who) - (size_t)at, "client %u: ", e->client + 1);
+    if (e->ejected)
+      lbsim_log("%sbackend %u ejected for %.2f s (%s, %u time%s)", who, e->backend + 1, e->duration_s,
+                lbsim_eject_reason_name(e->reason), e->times, e->times == 1 ? "" : "s");
+    else
+      lbsim_log("%sbackend %u back in service", who, e->backend + 1);
+  }
+  for (; r; r = r->next) {
+    if (discarded(r) || r->format->ejection == NULL)
+      continue;
+    r->format->ejection(r, since_start_s(r, now_ns), fleet, e);
+    block_done(r);
+  }
 }
 
 void lbsim_report_change(lbsim_report_t *r, const lbsim_model_t *model, const lbsim_event_t *ev, double old,

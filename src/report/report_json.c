@@ -89,6 +89,18 @@ static void json_start(lbsim_report_t *r, uint64_t now_ns) {
   lbsim_buf_append_str(out, "]}\n");
 }
 
+/* With a tool around the pick on: what the tally counted, as an object. */
+static void json_tally(lbsim_buf_t *out, const lbsim_config_t *cfg, const lbsim_tally_t *t) {
+  if (!lbsim_config_tools(cfg))
+    return;
+  lbsim_buf_append_str(out, ",\"tally\":{");
+  for (size_t k = 0; k < lbsim_tally_nfields; k++) {
+    lbsim_buf_printf(out, "%s\"%s\":", k ? "," : "", lbsim_tally_fields[k].name);
+    lbsim_buf_u64(out, lbsim_tally_get(t, &lbsim_tally_fields[k]));
+  }
+  lbsim_buf_append_str(out, "}");
+}
+
 static void json_spread(lbsim_buf_t *out, const char *key, const lbsim_spread_t *sp, bool mean) {
   lbsim_buf_append_str(out, key);
   lbsim_buf_append_str(out, "{\"min\":");
@@ -135,6 +147,7 @@ static void json_round(lbsim_report_t *r, uint64_t round, double t_s, uint64_t n
     json_u64(out, ",\"failed\":", c->failed);
     json_quantiles(out, c);
     json_oracle_figures(out, c);
+    json_tally(out, r->cfg, &b->stats.round_tally);
     lbsim_buf_append_str(out, ",\"fastest\":");
     if (r->oracle && isfinite(lbsim_oracle_fastest_ms(r->oracle, now_ns)))
       lbsim_buf_u64(out, lbsim_oracle_fastest(r->oracle, now_ns) + 1);
@@ -181,6 +194,7 @@ static void json_totals(lbsim_buf_t *out, const lbsim_fleet_t *b) {
   json_u64(out, ",\"failed\":", c->failed);
   json_quantiles(out, c);
   json_oracle_figures(out, c);
+  json_tally(out, b->cfg, &s->tally);
   json_u64(out, ",\"rounds\":", s->rounds);
   json_u64(out, ",\"majority_switches\":", s->majority_switches);
   lbsim_buf_append_str(out, ",\"top_share\":");
@@ -295,6 +309,22 @@ static void json_change(lbsim_report_t *r, double t_s, const lbsim_model_t *mode
   case LBSIM_ACTION_CAPACITY:
     lbsim_buf_printf(out, ",\"from\":%.3f,\"to\":%.3f", from, to);
     break;
+  }
+  lbsim_buf_append_str(out, "}\n");
+}
+
+static void json_ejection(lbsim_report_t *r, double t_s, const lbsim_fleet_t *fleet, const lbsim_ejection_t *e) {
+  lbsim_buf_t *out = &r->out;
+  lbsim_buf_append_str(out, e->ejected ? "{\"type\":\"ejection\",\"t\":" : "{\"type\":\"return\",\"t\":");
+  lbsim_buf_fixed(out, t_s, 3);
+  lbsim_buf_append_str(out, ",\"policy\":");
+  lbsim_json_string(out, fleet->policy_name);
+  json_u64(out, ",\"client\":", e->client + 1);
+  json_u64(out, ",\"backend\":", e->backend + 1);
+  if (e->ejected) {
+    lbsim_buf_printf(out, ",\"reason\":\"%s\",\"duration_s\":", lbsim_eject_reason_name(e->reason));
+    lbsim_buf_fixed(out, e->duration_s, 3);
+    json_u64(out, ",\"times\":", e->times);
   }
   lbsim_buf_append_str(out, "}\n");
 }
@@ -431,6 +461,7 @@ const lbsim_format_t lbsim_format_json = {
     .round = json_round,
     .run = json_run,
     .change = json_change,
+    .ejection = json_ejection,
     .sweep_head = json_sweep_head,
     .sweep_row = json_sweep_row,
     .tick = json_tick,

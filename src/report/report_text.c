@@ -118,6 +118,14 @@ static void latency_field(lbsim_buf_t *out, const char *name, double ms) {
     lbsim_buf_append_str(out, " ms");
 }
 
+/* With a tool around the pick on: " users=... attempts=... ...", the tally's
+ * every field. */
+static void tally_fields(lbsim_buf_t *out, const lbsim_tally_t *t) {
+  for (size_t k = 0; k < lbsim_tally_nfields; k++)
+    lbsim_buf_printf(out, " %s=%llu", lbsim_tally_fields[k].name,
+                     (unsigned long long)lbsim_tally_get(t, &lbsim_tally_fields[k]));
+}
+
 /* " NAME min/median/max=1.00/2.00/3.00UNIT", or "-" for a figure with none. */
 static void spread_field(lbsim_buf_t *out, const char *name, const lbsim_spread_t *sp, bool mean, int decimals,
                          const char *unit) {
@@ -159,6 +167,12 @@ static void fleet_block(lbsim_report_t *r, const lbsim_fleet_t *f, uint64_t roun
   spread_field(out, "connections", &m->conns, true, 1, "");
   spread_field(out, "clients", &m->clients, true, 1, "");
   lbsim_buf_append_str(out, "\n");
+  if (lbsim_config_tools(r->cfg)) {
+    /* ok and failed above are user requests; requests, the attempts sent. */
+    lbsim_buf_append_str(out, "tally:");
+    tally_fields(out, &f->stats.round_tally);
+    lbsim_buf_append_str(out, "\n");
+  }
   for (uint32_t i = 0; i < f->n; i++) {
     lbsim_buf_append_str(out, f->names[i]);
     lbsim_buf_append_str(out, ": requests=");
@@ -225,6 +239,12 @@ static void summary(lbsim_report_t *r, double elapsed_s, uint64_t now_ns) {
     lbsim_buf_printf(out, "failures:");
     for (int k = LBSIM_RESULT_OK + 1; k < LBSIM_RESULT_COUNT; k++)
       lbsim_buf_printf(out, " %s=%llu", lbsim_result_name((lbsim_result_t)k), (unsigned long long)c->by_result[k]);
+    lbsim_buf_append_str(out, "\n");
+  }
+  if (lbsim_config_tools(r->cfg)) {
+    /* The lines above count user requests; the backends' below, attempts. */
+    lbsim_buf_append_str(out, "tally:");
+    tally_fields(out, &s->tally);
     lbsim_buf_append_str(out, "\n");
   }
   for (uint32_t i = 0; i < s->n; i++) {
@@ -313,6 +333,14 @@ static void comparison(lbsim_report_t *r, double elapsed_s, uint64_t now_ns) {
       fleet_line(r, &r->fleets[w], now_ns);
   for (uint32_t w = 0; w < r->nfleets; w++)
     loads_line(out, &r->fleets[w], true);
+  if (lbsim_config_tools(r->cfg)) {
+    lbsim_buf_append_str(out, "requests, ok and failed count user requests; each policy's tally:\n");
+    for (uint32_t w = 0; w < r->nfleets; w++) {
+      lbsim_buf_printf(out, "%-18s", r->fleets[w].policy_name);
+      tally_fields(out, &r->fleets[w].stats.tally);
+      lbsim_buf_append_str(out, "\n");
+    }
+  }
 }
 
 static void text_run(lbsim_report_t *r, double elapsed_s, uint64_t now_ns) {

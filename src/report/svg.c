@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lbsim/base/common.h"
 #include "lbsim/base/error.h"
 #include "lbsim/base/url.h"
 
@@ -19,6 +20,7 @@
 #define GAP_H 50 /* between the plots of a panel: the time axis' labels */
 #define PANEL_H (40 + LAT_H + GAP_H + SHARE_H + GAP_H + FAIL_H + 60)
 #define NO_FAIL_H 30 /* a panel without failures: one line says so */
+#define TRAFFIC_H 120 /* with a tool around the pick on: offered load, attempts, goodput */
 #define FLEET_H 70   /* a fleet's herd, and its imbalance, each */
 #define CHANGED_RATIO 10.0 /* a backend whose expected cost moved this much "changed" */
 
@@ -551,7 +553,67 @@ static double panel_height(const lbsim_timeline_t *tl, uint32_t w) {
   uint64_t failed;
   answers(tl, w, &failed);
   double h = failed > 0 ? PANEL_H : PANEL_H - FAIL_H - GAP_H + NO_FAIL_H;
-  return has_fleet(tl, w) ? h + 2 * (FLEET_H + GAP_H) : h;
+  return h + (has_fleet(tl, w) ? 2 * (FLEET_H + GAP_H) : 0) + (tl->tools ? TRAFFIC_H + GAP_H : 0);
+}
+
+/* ---- offered load, attempts and goodput (the tools around the pick) ------- */
+
+/* A series of balancer w per block, as a rate (per second of its block). */
+static double per_second(const lbsim_timeline_t *tl, const uint32_t *series, uint32_t b, uint32_t w) {
+  double span = tl->block_end[b] - block_start(tl, b);
+  return span > 0 ? series[(size_t)b * tl->nbalancers + w] / span : 0;
+}
+
+static void rate_line(FILE *out, const frame_t *f, const lbsim_timeline_t *tl, const uint32_t *series, uint32_t w,
+                      const char *name, const char *style) {
+  fprintf(out, "<polyline class=\"%s\" fill=\"none\" %s points=\"", name, style);
+  for (uint32_t b = 0; b < tl->nblocks; b++)
+    fprintf(out, "%.2f,%.2f %.2f,%.2f ", fx(f, block_start(tl, b)), fy(f, per_second(tl, series, b, w)),
+            fx(f, tl->block_end[b]), fy(f, per_second(tl, series, b, w)));
+  fputs("\"/>\n", out);
+}
+
+/* Offered load (user requests started), attempts sent and goodput (user
+ * requests answered well) per second, with the ejections (red, above) and
+ * returns (green, below) of balancer w's clients as ticks. */
+static void traffic(FILE *out, double top, const lbsim_timeline_t *tl, uint32_t w, double t_max) {
+  double max = 0;
+  for (uint32_t b = 0; b < tl->nblocks; b++) {
+    double v[] = {per_second(tl, tl->offered, b, w), per_second(tl, tl->sent, b, w), per_second(tl, tl->good, b, w)};
+    for (size_t k = 0; k < LBSIM_ARRAY_SIZE(v); k++)
+      max = v[k] > max ? v[k] : max;
+  }
+  frame_t f = {MARGIN_LEFT, top, PLOT_W, TRAFFIC_H, t_max, {0}};
+  lbsim_axis_fit(&f.y, 0, max > 0 ? max : 1);
+  fputs("<g class=\"traffic\">\n", out);
+  axes(out, &f, "requests per second", "%g", 1);
+  /* Offered last, dashed: on top of the others where they coincide (a healthy run). */
+  rate_line(out, &f, tl, tl->sent, w, "attempts", "stroke=\"#ff7f0e\" stroke-width=\"1.5\"");
+  rate_line(out, &f, tl, tl->good, w, "goodput", "stroke=\"#2ca02c\" stroke-width=\"2\"");
+  rate_line(out, &f, tl, tl->offered, w, "offered", "stroke=\"#555\" stroke-width=\"1.5\" stroke-dasharray=\"6,3\"");
+  static const struct {
+    const char *name, *color;
+  } keys[] = {{"offered", "#555"}, {"attempts", "#ff7f0e"}, {"goodput", "#2ca02c"}};
+  for (size_t k = 0; k < LBSIM_ARRAY_SIZE(keys); k++)
+    fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"%s\">%s</text>\n", f.x0 + f.w + 8,
+            f.y0 + 12 + 14.0 * (double)k, keys[k].color, keys[k].name);
+  uint32_t ejections = 0, returns = 0;
+  for (uint32_t m = 0; m < tl->nmarks; m++) {
+    const lbsim_timeline_mark_t *mk = &tl->marks[m];
+    if (mk->balancer != w)
+      continue;
+    double x = fx(&f, mk->t), y = mk->ejected ? f.y0 : f.y0 + f.h - 8;
+    fprintf(out,
+            "<line class=\"%s\" x1=\"%.2f\" y1=\"%.1f\" x2=\"%.2f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"1.5\">"
+            "<title>client %u: backend %u %s at %.3f s</title></line>\n",
+            mk->ejected ? "ejection" : "return", x, y, x, y + 8, mk->ejected ? FAIL_COLOR : "#2ca02c",
+            mk->client + 1, mk->backend + 1, mk->ejected ? "ejected" : "back", mk->t);
+    *(mk->ejected ? &ejections : &returns) += 1;
+  }
+  if (ejections + returns + tl->marks_dropped > 0)
+    fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#555\">%u ejections, %u returns%s</text>\n",
+            f.x0 + f.w + 8, f.y0 + 12 + 14.0 * 3.5, ejections, returns, tl->marks_dropped ? " (and more)" : "");
+  fputs("</g>\n", out);
 }
 
 /* One of a fleet's measures, block by block, as a step line. */
@@ -645,8 +707,12 @@ static void panel(FILE *out, const lbsim_timeline_t *tl, uint32_t w, const char 
     next += NO_FAIL_H + 10;
   }
   fputs("</g>\n", out);
-  if (has_fleet(tl, w))
+  if (has_fleet(tl, w)) {
     fleet_measures(out, tl, w, next, l->t_max);
+    next += 2 * (FLEET_H + GAP_H);
+  }
+  if (tl->tools)
+    traffic(out, next, tl, w, l->t_max);
   fputs("</g>\n", out);
 }
 

@@ -36,15 +36,18 @@ int lbsim_timeline_init(lbsim_timeline_t *tl, uint32_t nbalancers, uint32_t n) {
   tl->cost_ms = malloc(tl->sample_cap * (size_t)n * sizeof(*tl->cost_ms));
   tl->ema_ms = malloc(tl->sample_cap * per * sizeof(*tl->ema_ms));
   tl->block_stride = 1;
-  tl->block_cap = series_cap(sizeof(double) + (per + 4 * (size_t)nbalancers) * sizeof(uint32_t));
+  tl->block_cap = series_cap(sizeof(double) + (per + 7 * (size_t)nbalancers) * sizeof(uint32_t));
   tl->block_end = malloc(tl->block_cap * sizeof(*tl->block_end));
   tl->picks = malloc(tl->block_cap * per * sizeof(*tl->picks));
   tl->answered = malloc((size_t)tl->block_cap * nbalancers * sizeof(*tl->answered));
   tl->failed = malloc((size_t)tl->block_cap * nbalancers * sizeof(*tl->failed));
   tl->herd = malloc((size_t)tl->block_cap * nbalancers * sizeof(*tl->herd));
   tl->imbalance = malloc((size_t)tl->block_cap * nbalancers * sizeof(*tl->imbalance));
+  tl->offered = malloc((size_t)tl->block_cap * nbalancers * sizeof(*tl->offered));
+  tl->sent = malloc((size_t)tl->block_cap * nbalancers * sizeof(*tl->sent));
+  tl->good = malloc((size_t)tl->block_cap * nbalancers * sizeof(*tl->good));
   if (!tl->sample_t || !tl->true_ms || !tl->cost_ms || !tl->ema_ms || !tl->block_end || !tl->picks ||
-      !tl->answered || !tl->failed || !tl->herd || !tl->imbalance) {
+      !tl->answered || !tl->failed || !tl->herd || !tl->imbalance || !tl->offered || !tl->sent || !tl->good) {
     lbsim_timeline_free(tl);
     return LBSIM_ENOMEM;
   }
@@ -67,6 +70,10 @@ void lbsim_timeline_free(lbsim_timeline_t *tl) {
   free(tl->failed);
   free(tl->herd);
   free(tl->imbalance);
+  free(tl->offered);
+  free(tl->sent);
+  free(tl->good);
+  free(tl->marks);
   memset(tl, 0, sizeof(*tl));
 }
 
@@ -107,9 +114,11 @@ static void merge_blocks(lbsim_timeline_t *tl) {
     tl->block_end[kept] = tl->block_end[j];
     for (size_t k = 0; k < per; k++)
       tl->picks[kept * per + k] = tl->picks[i * per + k] + (j != i ? tl->picks[j * per + k] : 0);
+    uint32_t *series[] = {tl->answered, tl->failed, tl->offered, tl->sent, tl->good};
+    for (size_t k = 0; k < LBSIM_ARRAY_SIZE(series); k++)
+      for (size_t w = 0; w < nw; w++)
+        series[k][kept * nw + w] = series[k][i * nw + w] + (j != i ? series[k][j * nw + w] : 0);
     for (size_t w = 0; w < nw; w++) {
-      tl->answered[kept * nw + w] = tl->answered[i * nw + w] + (j != i ? tl->answered[j * nw + w] : 0);
-      tl->failed[kept * nw + w] = tl->failed[i * nw + w] + (j != i ? tl->failed[j * nw + w] : 0);
       tl->herd[kept * nw + w] = tl->herd[j * nw + w]; /* as at the merged block's end */
       tl->imbalance[kept * nw + w] = tl->imbalance[j * nw + w];
     }
@@ -133,8 +142,9 @@ int lbsim_timeline_block(lbsim_timeline_t *tl, double t_s) {
   size_t per = (size_t)tl->nbalancers * tl->n;
   tl->block_end[at] = t_s;
   memset(&tl->picks[at * per], 0, per * sizeof(*tl->picks));
-  memset(&tl->answered[(size_t)at * tl->nbalancers], 0, tl->nbalancers * sizeof(*tl->answered));
-  memset(&tl->failed[(size_t)at * tl->nbalancers], 0, tl->nbalancers * sizeof(*tl->failed));
+  uint32_t *series[] = {tl->answered, tl->failed, tl->offered, tl->sent, tl->good};
+  for (size_t k = 0; k < LBSIM_ARRAY_SIZE(series); k++)
+    memset(&series[k][(size_t)at * tl->nbalancers], 0, tl->nbalancers * sizeof(*series[k]));
   for (uint32_t w = 0; w < tl->nbalancers; w++)
     tl->herd[(size_t)at * tl->nbalancers + w] = tl->imbalance[(size_t)at * tl->nbalancers + w] = NAN;
   tl->block_members = 1;
@@ -151,6 +161,7 @@ int lbsim_timeline_record(lbsim_timeline_t *tl, lbsim_clock_t *clock, const lbsi
   tl->clock = clock;
   tl->fleets = fleets;
   tl->oracle = oracle;
+  tl->tools = fleets[0].tools != NULL;
   lbsim_timer_init(&tl->sample, LBSIM_ORDER_REPORT);
   return 0;
 }
@@ -212,13 +223,31 @@ void lbsim_timeline_round(lbsim_timeline_t *tl, uint64_t now_ns) {
     uint32_t *picks = lbsim_timeline_picks(tl, (uint32_t)at, w);
     for (uint32_t i = 0; i < tl->n; i++)
       picks[i] += (uint32_t)s->round_picks[i];
-    tl->answered[(size_t)at * tl->nbalancers + w] += (uint32_t)s->round.requests;
-    tl->failed[(size_t)at * tl->nbalancers + w] += (uint32_t)s->round.failed;
+    size_t k = (size_t)at * tl->nbalancers + w;
+    tl->answered[k] += (uint32_t)s->round.requests;
+    tl->failed[k] += (uint32_t)s->round.failed;
+    tl->offered[k] += (uint32_t)s->round_tally.users;
+    tl->sent[k] += (uint32_t)s->round_tally.attempts;
+    tl->good[k] += (uint32_t)s->round.ok;
     if (tl->fleets[w].measuring) {
-      tl->herd[(size_t)at * tl->nbalancers + w] = (float)tl->fleets[w].measures.herd;
-      tl->imbalance[(size_t)at * tl->nbalancers + w] = (float)tl->fleets[w].measures.imbalance;
+      tl->herd[k] = (float)tl->fleets[w].measures.herd;
+      tl->imbalance[k] = (float)tl->fleets[w].measures.imbalance;
     }
   }
+}
+
+void lbsim_timeline_ejection(lbsim_timeline_t *tl, uint32_t w, const lbsim_ejection_t *e, uint64_t now_ns) {
+  if (tl->clock == NULL)
+    return;
+  if (tl->marks == NULL && (tl->marks = malloc(LBSIM_TIMELINE_MARKS * sizeof(*tl->marks))) == NULL) {
+    tl->marks_dropped++;
+    return;
+  }
+  if (tl->nmarks == LBSIM_TIMELINE_MARKS) {
+    tl->marks_dropped++;
+    return;
+  }
+  tl->marks[tl->nmarks++] = (lbsim_timeline_mark_t){since_start_s(tl, now_ns), w, e->backend, e->client, e->ejected};
 }
 
 void lbsim_timeline_stop(lbsim_timeline_t *tl) {

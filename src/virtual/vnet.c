@@ -27,10 +27,10 @@ struct lbsim_vbatch_s {
   uint32_t backend;
   uint32_t client;
   uint32_t count;
-  uint32_t tag;                      /* the pick, the result, to_fastest and probe: TAG() */
-  /* Out of FIFO order, or at an outage, or with load reports only: */
+  uint32_t tag;                      /* the pick, the result, to_fastest, probe and retry: TAG() */
+  /* Out of FIFO order, at an outage, a retry, or with load reports, only: */
   _Alignas(64) uint32_t fresh;       /* of its requests, those that opened a connection */
-  uint32_t id;                       /* its place among all batches: its load report's (net->reports) */
+  uint32_t id;                       /* its place among all batches: its load report's, a retry's ticket */
   lbsim_vnet_t *net;
   lbsim_timer_t timer;               /* due_ns: its end; seq: when it was sent */
   lbsim_queue_t link;                /* in its copy's others */
@@ -38,15 +38,19 @@ struct lbsim_vbatch_s {
 
 /* What a batch's requests share besides their client, instant and end, in
  * one word that a request joining it compares at once: the pick (a
- * backend's index among the client's, below LBSIM_MAX_BACKENDS), the
- * result, whether the pick was the truly fastest, whether they are probes. */
-#define TAG(pick, result, to_fastest, probe)                                                                    \
-  ((uint32_t)(pick) | (uint32_t)(result) << 27 | (uint32_t)(to_fastest) << 30 | (uint32_t)(probe) << 31)
-#define TAG_PICK(tag) ((tag) & ((UINT32_C(1) << 27) - 1))
+ * backend's index among the client's, below LBSIM_MAX_BACKENDS), whether it
+ * is a retry (balancer/tools.h: then alone, its ticket in net->tickets),
+ * the result, whether the pick was the truly fastest, whether they are
+ * probes. */
+#define TAG(pick, retry, result, to_fastest, probe)                                                             \
+  ((uint32_t)(pick) | (uint32_t)(retry) << 26 | (uint32_t)(result) << 27 | (uint32_t)(to_fastest) << 30 |       \
+   (uint32_t)(probe) << 31)
+#define TAG_PICK(tag) ((tag) & ((UINT32_C(1) << 26) - 1))
+#define TAG_RETRY(tag) (((tag) >> 26) & 1)
 #define TAG_RESULT(tag) ((lbsim_result_t)(((tag) >> 27) & 7))
 #define TAG_TO_FASTEST(tag) (((tag) >> 30) & 1)
 #define TAG_PROBE(tag) ((tag) >> 31)
-_Static_assert(LBSIM_MAX_BACKENDS < (1 << 27) && LBSIM_RESULT_COUNT <= 8, "a batch's tag holds its pick and result");
+_Static_assert(LBSIM_MAX_BACKENDS < (1 << 26) && LBSIM_RESULT_COUNT <= 8, "a batch's tag holds its pick and result");
 
 _Static_assert(sizeof(lbsim_vbatch_t) == 128, "a batch is two cache lines");
 _Static_assert(sizeof(lbsim_vbatch_t) == LBSIM_VNET_BATCH_BYTES, "what the memory budget counts");
@@ -103,9 +107,28 @@ static lbsim_vbatch_t *batch_new(lbsim_vnet_t *net) {
   return b;
 }
 
-static lbsim_request_t batch_request(const lbsim_vbatch_t *b) {
+/* A retry's ticket, beside its batch (by its id): a batch's two lines are
+ * full, and retries are few. The array grows with the batches, on the
+ * first retry. 0, or LBSIM_ENOMEM. */
+static int ticket_set(lbsim_vnet_t *net, const lbsim_vbatch_t *b, uint32_t ticket) {
+  size_t need = (size_t)net->nslabs * BATCH_SLAB;
+  if (net->ntickets < need) {
+    if (!lbsim_engine_reserve(net->engine, (need - net->ntickets) * sizeof(*net->tickets)))
+      return LBSIM_ENOMEM;
+    uint32_t *grown = realloc(net->tickets, need * sizeof(*grown));
+    if (grown == NULL)
+      return LBSIM_ENOMEM;
+    net->tickets = grown;
+    net->ntickets = need;
+  }
+  net->tickets[b->id] = ticket;
+  return 0;
+}
+
+static lbsim_request_t batch_request(const lbsim_vnet_t *net, const lbsim_vbatch_t *b) {
   return (lbsim_request_t){.start_ns = b->start_ns, .oracle_ms = b->oracle_ms, .backend = b->backend,
-                           .pick = TAG_PICK(b->tag), .client = b->client, .to_fastest = TAG_TO_FASTEST(b->tag),
+                           .pick = TAG_PICK(b->tag), .client = b->client,
+                           .ticket = TAG_RETRY(b->tag) ? net->tickets[b->id] : 0, .to_fastest = TAG_TO_FASTEST(b->tag),
                            .probe = TAG_PROBE(b->tag)};
 }
 
@@ -356,7 +379,7 @@ static void batch_end(lbsim_vnet_t *net, lbsim_vbatch_t *b, lbsim_result_t resul
   bool answered = result == LBSIM_RESULT_OK || result == LBSIM_RESULT_STATUS;
   if (answered)
     conn_give_back(net, vc, idles_of(net, b->client, TAG_PICK(b->tag)), b->count, now_ns);
-  lbsim_request_t req = batch_request(b);
+  lbsim_request_t req = batch_request(net, b);
   lbsim_load_report_t report;
   if (__builtin_expect(net->report_loads, 0) && answered && !TAG_PROBE(b->tag))
     load_report_of(net, vc, b, now_ns, &req, &report);
@@ -421,6 +444,12 @@ static bool same_batch(const lbsim_vbatch_t *b, const lbsim_request_t *req, uint
          b->oracle_ms == req->oracle_ms;
 }
 
+/* When the client gives up on a request: its own deadline (a user
+ * request's, balancer/tools.h), or --timeout after it was sent. */
+static inline uint64_t deadline_of(const lbsim_vnet_t *net, const lbsim_request_t *req, uint64_t now) {
+  return req->deadline_ns ? req->deadline_ns : now + net->timeout_ns;
+}
+
 /* How a request that is not the copy's common case ends (a probe; a
  * backend down, queueing, failing, stalled or ramping): its result and end,
  * and whether it opened a connection. Out of line: the common case is the
@@ -428,7 +457,7 @@ static bool same_batch(const lbsim_vbatch_t *b, const lbsim_request_t *req, uint
 static __attribute__((noinline)) bool outcome_slow(lbsim_vnet_t *net, lbsim_vcopy_t *vc, lbsim_vidles_t *idles,
                                                    const lbsim_request_t *req, uint64_t now, lbsim_result_t *result,
                                                    uint64_t *end, uint64_t *due_out) {
-  uint64_t deadline = now + net->timeout_ns;
+  uint64_t deadline = deadline_of(net, req, now);
   if (vc->copy.down) {
     /* Refused: the connect's round trip, no more (and never no time at
      * all: a closed loop would otherwise spin at one instant). */
@@ -479,7 +508,9 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
   uint64_t due = LBSIM_NEVER; /* when the answer is ready (the slow path: when it is, and asked) */
   lbsim_vidles_t *idles = idles_of(net, req->client, req->pick);
   __builtin_prefetch(vc->last); /* while the copy serves: its line is needed next */
-  if (__builtin_expect(vc->model->generation == vc->fast_generation && !req->probe, 1)) {
+  /* A request with a deadline of its own (a user request's, tools.h) takes
+   * the general way: the common case stays as short as it was. */
+  if (__builtin_expect(vc->model->generation == vc->fast_generation && !req->probe && req->deadline_ns == 0, 1)) {
     fresh = !conn_take(net, vc, idles, now);
     due = now + net->there_ns + vc->service_ns;
     uint64_t back = back_trip(net, due, req);
@@ -496,15 +527,21 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
   }
   net->in_flight++;
   lbsim_engine_request_sent(net->engine);
-  uint32_t tag = TAG(req->pick, result, req->to_fastest, req->probe);
+  uint32_t tag = TAG(req->pick, 0, result, req->to_fastest, req->probe);
   lbsim_vbatch_t *b = vc->last;
-  if (b != NULL && same_batch(b, req, tag, end)) {
-    b->count++;
-    if (fresh)
-      b->fresh++; /* on the second line: seldom, once connections are kept */
-    if (__builtin_expect(net->track_loads, 0))
-      load_admit(net, vc, b, req, now, due, result, false);
-    return;
+  bool retry = req->ticket != 0;
+  if (__builtin_expect(!retry, 1)) {
+    /* A batch of retries has their bit in its tag: first attempts never join it. */
+    if (b != NULL && same_batch(b, req, tag, end)) {
+      b->count++;
+      if (fresh)
+        b->fresh++; /* on the second line: seldom, once connections are kept */
+      if (__builtin_expect(net->track_loads, 0))
+        load_admit(net, vc, b, req, now, due, result, false);
+      return;
+    }
+  } else {
+    tag |= TAG(0, 1, 0, 0, 0); /* a retry travels alone, with its ticket */
   }
   b = batch_new(net);
   if (b == NULL) {
@@ -519,7 +556,7 @@ static void vnet_submit(lbsim_transport_t *t, lbsim_request_t *req) {
   b->tag = tag;
   b->count = 1;
   b->fresh = fresh;
-  if (batch_schedule(net, vc, b) != 0) {
+  if ((retry && ticket_set(net, b, req->ticket) != 0) || batch_schedule(net, vc, b) != 0) {
     submit_failed(net, b, req, now);
     return;
   }
@@ -633,14 +670,15 @@ static void end_pending(lbsim_vnet_t *net, uint32_t i, bool crash, uint64_t now_
       continue;
     }
     uint32_t again = b->count - b->fresh;
+    net->transport.resent += again; /* sent again as the client does: not attempts */
     if (again == 0) {
       batch_end(net, b, LBSIM_RESULT_RESET, now_ns);
       continue;
     }
-    lbsim_request_t req = batch_request(b);
+    lbsim_request_t req = batch_request(net, b);
     uint32_t reset = b->fresh;
     b->count = b->fresh = again;
-    b->tag = TAG(TAG_PICK(b->tag), LBSIM_RESULT_CONNECT, TAG_TO_FASTEST(b->tag), TAG_PROBE(b->tag));
+    b->tag = TAG(TAG_PICK(b->tag), TAG_RETRY(b->tag), LBSIM_RESULT_CONNECT, TAG_TO_FASTEST(b->tag), TAG_PROBE(b->tag));
     b->end_ns = now_ns + net->there_ns + net->back_ns;
     if (batch_schedule(net, vc, b) != 0) {
       b->count += reset;
@@ -716,6 +754,9 @@ void lbsim_vnet_free(lbsim_vnet_t *net) {
   net->nslabs = 0;
   free(net->reports);
   net->reports = NULL;
+  free(net->tickets);
+  net->tickets = NULL;
+  net->ntickets = 0;
 }
 
 void lbsim_vnet_conns(lbsim_vnet_t *net, uint32_t *out) {

@@ -18,7 +18,16 @@ read from --format json:
                    compared as the replays are;
   pinned           the seed's demo on backends whose latencies are set far
                    apart and do not drift: in every round, each backend's
-                   request count within 3 of the real run's.
+                   request count within 3 of the real run's;
+  retries          failing answers retried under a budget, round-robin:
+                   the user requests' success within 0.5 point, each
+                   backend's share of the attempts within 3 points, p50 as
+                   above (not p99: its tail is the retries' backoffs, timers
+                   that a busy loop wakes late), attempts and retries per
+                   user request within 0.03;
+  ejection         a backend that fails every answer, ejected by Envoy's
+                   consecutive-5xx detection and brought back at the sweeps:
+                   the same, and the number of ejections within one;
   loads            least-loaded on the requests in flight the backends
                    report with every answer (--load-reports), three
                    one-server backends of 4, 8 and 16 ms at 70 % of their
@@ -171,6 +180,37 @@ def compare_rounds(virtual, real):
     return lines, failures
 
 
+# The tools around the pick: two clients over three backends that answer 503
+# a fifth of the time, their failures retried twice under a budget of 50 %.
+RETRIES = ["-n", "3", "--latency", "5", "--drift-period", "0", "--rate", "300", "--duration", "4", "--clients", "2",
+           "--error-rate", "0.2", "--retries", "2", "--retry-budget", "50", "--policy", "round-robin"]
+# Backend 3 of five fails every answer until 4.5 s: ejected for 1 s, 2 s,
+# 3 s, each time after five failures in a row, back at the 1 s sweeps.
+EJECTION = ["-n", "5", "--latency", "5", "--drift-period", "0", "--rate", "300", "--duration", "6",
+            "--scenario", os.path.join(HERE, "failing.txt"), "--outlier-ejection", "--outlier-interval", "1",
+            "--outlier-base-ejection-time", "1", "--policy", "round-robin"]
+TALLY_PER_USER = 0.03
+EJECTIONS = 1
+
+
+def compare_tools(virtual, real):
+    """(lines, failures): a replay's figures but p99, with the tally's per user request."""
+    lines, failures = compare_replay(virtual, real)
+    failures = [f for f in failures if ": p99_ms " not in f]
+    v, r = summaries(virtual), summaries(real)
+    for policy in v:
+        a, b = v[policy]["tally"], r[policy]["tally"]
+        per = [(k, a[k] / a["users"], b[k] / b["users"]) for k in ("attempts", "retries")]
+        lines.append("  %-18s %s, ejections %d / %d" % (
+            policy, ", ".join("%s per request %.3f / %.3f" % x for x in per), a["ejections"], b["ejections"]))
+        for k, x, y in per:
+            if abs(x - y) > TALLY_PER_USER:
+                failures.append("%s: %s per user request %.3f vs %.3f" % (policy, k, x, y))
+        if abs(a["ejections"] - b["ejections"]) > EJECTIONS:
+            failures.append("%s: %d ejections vs %d" % (policy, a["ejections"], b["ejections"]))
+    return lines, failures
+
+
 def comparisons(scale):
     """name: (arguments, comparison, whether it compares policies, timeout)"""
     return {
@@ -180,6 +220,8 @@ def comparisons(scale):
                   90 + 120 * scale),
         "pinned": (PINNED, compare_rounds, False, 60),
         "loads": (LOADS, compare_loads, False, 60),
+        "retries": (RETRIES, compare_tools, False, 60),
+        "ejection": (EJECTION, compare_tools, False, 60),
     }
 
 

@@ -148,7 +148,13 @@ def test_bad_input_exits_2_with_one_line():
     for args in [["-n", "0"], ["-n", "4097"], ["-n", "x"], ["--alpha", "0"], ["--latency", "9:1"],
                  ["--burst", "-1"], ["--bogus"], ["--client-only"], ["--client-only", "--server", "https://h/"],
                  ["--client-only", "--server", "http://h:99999/"], ["--timeout", "nan"], ["--policy", "nope"],
-                 ["stray"], ["-n"]]:
+                 ["stray"], ["-n"],
+                 # around the pick: delays, percentages, a budget without retries, a throttle's ratio, weights
+                 ["--deadline", "-1"], ["--retries", "1", "--retry-backoff", "1e12"], ["--retry-budget", "20"],
+                 ["--retries", "2", "--retry-budget", "101"], ["--retries", "2", "--retry-throttle", "10,0"],
+                 ["--retries", "2", "--retry-on", "all"], ["--outlier-ejection", "--outlier-max-ejection-percent", "200"],
+                 ["--outlier-interval", "5"], ["-n", "3", "--weights", "1,1"], ["-n", "2", "--weights", "1,0"],
+                 ["--lb-slow-start-min-weight", "5"]]:
         code, out, err = run(args)
         check(code == 2, "%s: exit %d" % (args, code))
         one_error_line(err)

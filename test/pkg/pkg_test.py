@@ -37,7 +37,7 @@ def installed():
     docs = []
     for d, _, fs in os.walk(source("docs")):
         docs += [os.path.join("share/doc/lbsim", os.path.relpath(os.path.join(d, f), ARGS.source_dir))
-                 for f in fs if f.endswith((".md", ".png", ".txt"))]
+                 for f in fs if f.endswith((".md", ".png", ".svg", ".txt"))]
     check(any(f.endswith("docs/reference.md") for f in docs), "no docs/reference.md in %s" % docs)
     return sorted(INSTALLED + docs)
 
@@ -207,7 +207,7 @@ def test_ranges_are_the_same_in_help_the_manual_and_the_errors():
         checked += 1
         if ("Range: %s." % rng) not in documented.get(opt, ""):
             wrong.append("%s: lbsim.1 does not say 'Range: %s.'" % (opt, rng))
-        name = re.search(r"--([a-z-]+)", opt).group(1)
+        name = re.search(r"--([a-z0-9-]+)", opt).group(1)
         value = out_of_range(rng)
         r = run([ARGS.lbsim, "--" + name, value])
         if r.returncode != 2 or (": " + rng) not in r.stderr or len(r.stderr.splitlines()) != 1:

@@ -8,7 +8,7 @@
 #include "lbsim/report/report.h"
 
 static lbsim_config_t cfg;
-static char err[512];
+static char err[2048];
 
 /* Parses "lbsim" followed by the given arguments. */
 #define PARSE(...) cmdline_parse(&cfg, err, sizeof(err), __VA_ARGS__, (const char *)NULL)
@@ -419,6 +419,112 @@ TEST(error_message_fits_small_buffers) {
   CHECK_EQ(strlen(small), sizeof(small) - 1);
 }
 
+/* ---- around the pick: retries, ejection, slow start --------------------------- */
+
+TEST(the_tools_around_the_pick_are_off_by_default_with_documented_defaults) {
+  CHECK_EQ(PARSE(NULL), LBSIM_PARSE_RUN);
+  CHECK(!lbsim_config_tools(&cfg));
+  CHECK(cfg.retry.retries == 0 && cfg.retry.deadline_s == 0 && !cfg.retry.budget && !cfg.retry.throttle);
+  CHECK_EQ(cfg.retry.on, LBSIM_RETRY_ON_ALL);
+  CHECK(cfg.retry.backoff_ms == 25 && cfg.retry.backoff_max_ms == 250 && cfg.retry.backoff_multiplier == 2);
+  /* Envoy's defaults */
+  CHECK(!cfg.outlier.on && cfg.outlier.consecutive_5xx == 5 && cfg.outlier.interval_s == 10);
+  CHECK(cfg.outlier.base_s == 30 && cfg.outlier.max_s == 300 && cfg.outlier.max_percent == 10);
+  CHECK(cfg.outlier.enforcing_5xx == 100 && cfg.outlier.sr_min_hosts == 5 && cfg.outlier.sr_volume == 100);
+  CHECK(cfg.outlier.sr_stdev_factor == 1.9 && !cfg.outlier.split);
+  CHECK(cfg.slow_start.window_s == 0 && cfg.slow_start.aggression == 1 && cfg.slow_start.min_weight_pct == 10);
+  CHECK(cfg.weights == NULL);
+  lbsim_config_free(&cfg);
+}
+
+TEST(retries_budgets_and_throttles_are_read) {
+  CHECK_EQ(PARSE("--retries", "3", "--retry-on", "5xx,timeout", "--retry-budget", "20", "--deadline", "1.5"),
+           LBSIM_PARSE_RUN);
+  CHECK(lbsim_config_tools(&cfg));
+  CHECK(cfg.retry.retries == 3 && cfg.retry.on == (LBSIM_RETRY_ON_5XX | LBSIM_RETRY_ON_TIMEOUT));
+  CHECK(cfg.retry.budget && cfg.retry.budget_pct == 20 && cfg.retry.budget_min_per_s == 10);
+  CHECK(cfg.retry.deadline_s == 1.5);
+  lbsim_config_free(&cfg);
+  CHECK_EQ(PARSE("--retries", "1", "--retry-budget", "12.5,0", "--retry-throttle", "100,0.25"), LBSIM_PARSE_RUN);
+  CHECK(cfg.retry.budget_pct == 12.5 && cfg.retry.budget_min_per_s == 0);
+  CHECK(cfg.retry.throttle && cfg.retry.throttle_tokens == 100 && cfg.retry.throttle_ratio == 0.25);
+  lbsim_config_free(&cfg);
+  CHECK_EQ(PARSE("--outlier-ejection", "--outlier-split-local-origin", "--outlier-interval", "2",
+                 "--outlier-max-ejection-percent", "50", "--lb-slow-start", "30", "--lb-slow-start-aggression", "2",
+                 "-n", "3", "--weights", "1,2,0.5"),
+           LBSIM_PARSE_RUN);
+  CHECK(cfg.outlier.on && cfg.outlier.split && cfg.outlier.interval_s == 2 && cfg.outlier.max_percent == 50);
+  CHECK(cfg.slow_start.window_s == 30 && cfg.slow_start.aggression == 2);
+  CHECK(cfg.nweights == 3 && cfg.weights[1] == 2 && cfg.weights[2] == 0.5);
+  lbsim_config_free(&cfg);
+  /* A deadline, or weights, alone turn the tools on. */
+  CHECK_EQ(PARSE("--deadline", "2"), LBSIM_PARSE_RUN);
+  CHECK(lbsim_config_tools(&cfg));
+  lbsim_config_free(&cfg);
+}
+
+TEST(bad_retries_ejection_and_weights_are_refused_with_one_line) {
+  CHECK_BAD("--deadline", "--deadline", "-1");
+  CHECK_BAD("--deadline", "--deadline", "86401");
+  CHECK_BAD("--retries", "--retries", "101");
+  CHECK_BAD("--retries", "--retries", "-2");
+  CHECK_BAD("--retry-backoff", "--retries", "1", "--retry-backoff", "-5");
+  CHECK_BAD("--retry-backoff-max", "--retries", "1", "--retry-backoff-max", "1e9");
+  CHECK_BAD("--retry-backoff-multiplier", "--retries", "1", "--retry-backoff-multiplier", "0");
+  CHECK_BAD("'refused' is not connect", "--retries", "1", "--retry-on", "refused");
+  CHECK_BAD("--retry-on", "--retries", "1", "--retry-on", "");
+  CHECK_BAD("PCT must be a number: 0..100 %", "--retries", "1", "--retry-budget", "120");
+  CHECK_BAD("--retry-budget", "--retries", "1", "--retry-budget", "-1");
+  CHECK_BAD("MIN_PER_S", "--retries", "1", "--retry-budget", "20,x");
+  CHECK_BAD("MIN_PER_S", "--retries", "1", "--retry-budget", "20,-1");
+  CHECK_BAD("--retry-budget tunes retries: it needs --retries N above 0", "--retry-budget", "20");
+  CHECK_BAD("--retry-throttle tunes retries", "--retries", "0", "--retry-throttle", "10,0.1");
+  CHECK_BAD("--retry-on tunes retries", "--retry-on", "5xx");
+  CHECK_BAD("RATIO must be a number: (0, 1000]", "--retries", "1", "--retry-throttle", "10,0");
+  CHECK_BAD("RATIO", "--retries", "1", "--retry-throttle", "10,-0.5");
+  CHECK_BAD("expected MAX_TOKENS,RATIO", "--retries", "1", "--retry-throttle", "10");
+  CHECK_BAD("MAX_TOKENS", "--retries", "1", "--retry-throttle", "0,0.1");
+  CHECK_BAD("MAX_TOKENS", "--retries", "1", "--retry-throttle", "1001,0.1");
+  CHECK_BAD("--outlier-interval tunes outlier ejection: it needs --outlier-ejection", "--outlier-interval", "5");
+  CHECK_BAD("--outlier-split-local-origin", "--outlier-split-local-origin");
+  CHECK_BAD("--outlier-max-ejection-percent", "--outlier-ejection", "--outlier-max-ejection-percent", "101");
+  CHECK_BAD("--outlier-consecutive-5xx", "--outlier-ejection", "--outlier-consecutive-5xx", "0");
+  CHECK_BAD("shorter than --outlier-base-ejection-time", "--outlier-ejection", "--outlier-max-ejection-time", "10");
+  CHECK_BAD("--outlier-interval", "--outlier-ejection", "--outlier-interval", "0");
+  CHECK_BAD("--lb-slow-start", "--lb-slow-start", "-3");
+  CHECK_BAD("--lb-slow-start-min-weight", "--lb-slow-start", "3", "--lb-slow-start-min-weight", "120");
+  CHECK_BAD("--lb-slow-start-aggression", "--lb-slow-start", "3", "--lb-slow-start-aggression", "0");
+  CHECK_BAD("it needs --lb-slow-start S above 0", "--lb-slow-start-aggression", "2");
+  CHECK_BAD("--weights gives 2 weights for 5 backends", "--weights", "1,2");
+  CHECK_BAD("weight 2 '0' must be a number: (0, 1000000]", "-n", "3", "--weights", "1,0,1");
+  CHECK_BAD("weight 3", "-n", "3", "--weights", "1,1,-2");
+  CHECK_BAD("weight 2 is empty", "-n", "3", "--weights", "1,,1");
+  CHECK_BAD("--weights gives one weight per backend", "--clock", "virtual", "--rounds", "1", "-n", "2",
+            "--weights", "1,1", "--sweep", "backends=2,3");
+  CHECK_BAD("--backends-only", "--backends-only", "--retries", "2");
+  /* A swept tuning needs its tool as a given one does; a swept tool satisfies it. */
+  CHECK_BAD("--outlier-interval tunes outlier ejection", "--clock", "virtual", "--rounds", "1", "--sweep",
+            "outlier-interval=1,2");
+  CHECK_PARSE(LBSIM_PARSE_RUN, "--clock", "virtual", "--rounds", "1", "--retry-budget", "20", "--sweep",
+              "retries=0,3");
+}
+
+TEST(the_metastable_replay_is_a_row_of_options) {
+  CHECK_EQ(PARSE("--replay", "metastable"), LBSIM_PARSE_RUN);
+  CHECK(cfg.clients == 20 && cfg.backends == 10 && cfg.capacity == 10 && cfg.retry.retries == 3);
+  CHECK(cfg.rate == 6500 && cfg.timeout_s == 0.05 && !cfg.compare);
+  CHECK_STR_EQ(cfg.policies[0], "round-robin");
+  CHECK_EQ(cfg.scenario.nevents, 2); /* every backend 3x slower from 20 s to 30 s */
+  CHECK(cfg.scenario.events[0].backend == LBSIM_ALL_BACKENDS && cfg.scenario.events[0].value == 30);
+  lbsim_config_free(&cfg);
+  /* Later options override it, a comparison included. */
+  CHECK_EQ(PARSE("--replay", "metastable", "--retry-budget", "20", "--compare", "round-robin,p2c-peak-ewma"),
+           LBSIM_PARSE_RUN);
+  CHECK(cfg.retry.budget && cfg.compare && cfg.npolicies == 2);
+  lbsim_config_free(&cfg);
+  CHECK_BAD("linkerd, tower or metastable", "--replay", "storm");
+}
+
 /* ---- the edges of the input space (issue 21) ---- */
 
 TEST(numbers_have_one_grammar_and_integers_are_numbers) {
@@ -593,6 +699,41 @@ TEST(a_description_names_every_option_a_run_depends_on_and_reads_back) {
   lbsim_config_free(&cfg);
   CHECK(lbsim_config_set(&copy, "--format=json", err, sizeof(err)) == LBSIM_EINVAL);
   CHECK(lbsim_config_set(&copy, "alpha=0.3", err, sizeof(err)) == LBSIM_EINVAL);
+}
+
+/* The tools around the pick are in a description, and read back from it. */
+TEST(a_description_carries_the_tools_around_the_pick) {
+  CHECK_EQ(PARSE("--sweep", "retries=1,3", "--duration", "3", "--retry-budget", "12.5,4", "--retry-throttle",
+                 "8,0.25", "--retry-on", "timeout,connect", "--deadline", "2", "-n", "3", "--weights", "1,2.5,1",
+                 "--outlier-ejection", "--outlier-split-local-origin", "--lb-slow-start", "7"),
+           LBSIM_PARSE_RUN);
+  described_t d = {""}, again = {""};
+  lbsim_config_describe(&cfg, gather, &d);
+  static const char *const parts[] = {"|--retry-budget=12.5,4|", "|--retry-throttle=8,0.25|",
+                                      "|--retry-on=connect,timeout|", "|--deadline=2|", "|--weights=1,2.5,1|",
+                                      "|--outlier-ejection=on|", "|--outlier-split-local-origin=on|",
+                                      "|--lb-slow-start=7|", "|--outlier-interval=10|", "|--sweep=retries=1,3|"};
+  for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+    CHECK_MSG(strstr(d.text, parts[i]) != NULL, "no %s in %s", parts[i], d.text);
+  lbsim_config_t copy;
+  lbsim_config_defaults(&copy);
+  for (char *arg = d.text, *bar; (bar = strchr(arg, '|')) != NULL; arg = bar + 1) {
+    *bar = '\0';
+    CHECK_MSG(lbsim_config_set(&copy, arg, err, sizeof(err)) == 0, "%s: %s", arg, err);
+  }
+  lbsim_config_describe(&copy, gather, &again);
+  d.text[0] = '\0';
+  lbsim_config_describe(&cfg, gather, &d);
+  CHECK_STR_EQ(again.text, d.text);
+  lbsim_config_free(&copy);
+  lbsim_config_free(&cfg);
+  /* Off, they are not there at all. */
+  CHECK_EQ(PARSE("--clock", "virtual", "--rounds", "1"), LBSIM_PARSE_RUN);
+  d.text[0] = '\0';
+  lbsim_config_describe(&cfg, gather, &d);
+  CHECK_MSG(!strstr(d.text, "--retry-budget") && !strstr(d.text, "--weights") && !strstr(d.text, "--outlier-ejection"),
+            "%s", d.text);
+  lbsim_config_free(&cfg);
 }
 
 TEST(seeds_shard_and_resume_belong_to_a_sweep) {

@@ -1160,3 +1160,106 @@ TEST(least_loaded_on_a_board_reads_the_last_refresh_only) {
   for (uint32_t i = 0; i < 3; i++)
     lbsim_load_free(&board_copies[i]);
 }
+
+/* ---- weights (--weights, slow start) ------------------------------------------ */
+
+/* nginx's smooth weighted round robin: weights 5, 1, 1 give a a b a c a a,
+ * over and over; weights all alike give the unweighted turn. */
+TEST(round_robin_by_weight_is_nginx_smooth_weighted_round_robin) {
+  fixture_t f;
+  lbsim_policy_params_t params = default_params(3, 1);
+  double w[3] = {5, 1, 1};
+  lbsim_policy_weights_t weights = {w, false};
+  params.weights = &weights;
+  setup(&f, "round-robin", &params, NULL);
+  const uint32_t expected[] = {0, 0, 1, 0, 2, 0, 0};
+  for (int cycle = 0; cycle < 3; cycle++)
+    for (size_t k = 0; k < sizeof(expected) / sizeof(expected[0]); k++) {
+      uint32_t b = lbsim_policy_select(&f.p, 0);
+      CHECK_EQ(b, expected[k]);
+      lbsim_policy_end(&f.p, b, 1);
+    }
+  /* Weights alike again (a slow start is over): the plain turn, from the
+   * backend after the last pick. */
+  weights.uniform = true;
+  CHECK_EQ(lbsim_policy_select(&f.p, 0), 1);
+  CHECK_EQ(lbsim_policy_select(&f.p, 0), 2);
+  CHECK_EQ(lbsim_policy_select(&f.p, 0), 0);
+  teardown(&f);
+}
+
+/* With weights given and alike, the order is the unweighted one exactly. */
+TEST(round_robin_with_equal_weights_keeps_its_order) {
+  fixture_t a, b;
+  lbsim_policy_params_t params = default_params(7, 1);
+  setup(&a, "round-robin", &params, NULL);
+  double w[7] = {2, 2, 2, 2, 2, 2, 2};
+  lbsim_policy_weights_t weights = {w, true};
+  params.weights = &weights;
+  setup(&b, "round-robin", &params, NULL);
+  uint8_t member[7] = {1, 0, 1, 1, 0, 1, 1};
+  uint32_t list[5] = {0, 2, 3, 5, 6};
+  lbsim_eligible_t eligible = {list, 5, member};
+  for (int k = 0; k < 50; k++) {
+    const lbsim_eligible_t *e = k % 3 == 0 ? &eligible : NULL;
+    CHECK_EQ(lbsim_policy_select_among(&a.p, 0, e), lbsim_policy_select_among(&b.p, 0, e));
+  }
+  teardown(&a);
+  teardown(&b);
+}
+
+/* Weighted least-request: picks in proportion to weight / (in flight + 1),
+ * among the eligible. */
+TEST(least_outstanding_by_weight_spreads_in_proportion) {
+  fixture_t f;
+  lbsim_policy_params_t params = default_params(4, 3);
+  double w[4] = {1, 0.25, 1, 0.5};
+  lbsim_policy_weights_t weights = {w, false};
+  params.weights = &weights;
+  setup(&f, "least-outstanding", &params, NULL);
+  uint32_t count[4] = {0};
+  for (int k = 0; k < 2750; k++) {
+    uint32_t b = lbsim_policy_select(&f.p, 0);
+    count[b]++;
+    lbsim_policy_end(&f.p, b, 1); /* nothing stays in flight: shares follow the weights */
+  }
+  CHECK_EQ(count[0], 1000);
+  CHECK_EQ(count[1], 250);
+  CHECK_EQ(count[2], 1000);
+  CHECK_EQ(count[3], 500);
+  /* Requests in flight weigh a backend down: 3 in flight to backend 0
+   * (weight 1/4 each) make it as light as backend 1. */
+  for (int k = 0; k < 3; k++)
+    f.in_flight[0]++, f.p.ops->sent(&f.p, 0);
+  uint8_t member[4] = {1, 1, 0, 0};
+  uint32_t list[2] = {0, 1};
+  lbsim_eligible_t eligible = {list, 2, member};
+  uint32_t two[4] = {0};
+  for (int k = 0; k < 1000; k++) {
+    uint32_t b = lbsim_policy_select_among(&f.p, 0, &eligible);
+    two[b]++;
+    lbsim_policy_end(&f.p, b, 1);
+  }
+  CHECK_EQ(two[0] + two[1], 1000);
+  CHECK(two[0] >= 495 && two[0] <= 505);
+  teardown(&f);
+}
+
+/* p2c-peak-ewma: a cost divided by the weight (tower's Weighted). */
+TEST(p2c_peak_ewma_divides_its_cost_by_the_weight) {
+  fixture_t f;
+  lbsim_policy_params_t params = default_params(2, 5);
+  double w[2] = {1, 0.3};
+  lbsim_policy_weights_t weights = {w, false};
+  params.weights = &weights;
+  setup(&f, "p2c-peak-ewma", &params, NULL);
+  feed(&f, 0, 20, 0);
+  feed(&f, 1, 10, 0); /* half the latency, a third of the weight: costs more */
+  for (int k = 0; k < 20; k++) {
+    CHECK_EQ(lbsim_policy_select(&f.p, 0), 0);
+    lbsim_policy_end(&f.p, 0, 1);
+  }
+  weights.uniform = true; /* unweighted: the faster one */
+  CHECK_EQ(lbsim_policy_select(&f.p, 0), 1);
+  teardown(&f);
+}

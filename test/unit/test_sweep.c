@@ -115,7 +115,15 @@ TEST(every_option_that_changes_a_run_and_takes_a_number_can_be_swept) {
   uint32_t n = lbsim_config_sweepables(names, 64);
   const char *expected[] = {"backends", "latency", "drift-period", "drift-step", "latency-floor", "latency-ceil",
                             "alpha", "explore", "burst", "sleep", "rounds", "duration", "requests", "timeout",
-                            "failure-latency", "client-idle", "clients", "subset", "warmup", "load-board", "decay",
+                            "failure-latency", "client-idle", "clients", "subset", "warmup", "load-board", "deadline",
+                            "retries", "retry-backoff", "retry-backoff-max", "retry-backoff-multiplier",
+                            "retry-budget", "retry-throttle", "outlier-consecutive-5xx",
+                            "outlier-consecutive-local-origin", "outlier-interval", "outlier-base-ejection-time",
+                            "outlier-max-ejection-time", "outlier-max-ejection-percent",
+                            "outlier-enforcing-consecutive-5xx", "outlier-enforcing-local-origin",
+                            "outlier-enforcing-success-rate", "outlier-success-rate-minimum-hosts",
+                            "outlier-success-rate-request-volume", "outlier-success-rate-stdev-factor",
+                            "lb-slow-start", "lb-slow-start-aggression", "lb-slow-start-min-weight", "decay",
                             "choices", "temperature", "rate", "concurrency", "interval", "net-delay", "capacity",
                             "error-rate", "time-scale"};
   for (size_t i = 0; i < sizeof(expected) / sizeof(expected[0]); i++) {
@@ -135,7 +143,8 @@ TEST(every_option_that_changes_a_run_and_takes_a_number_can_be_swept) {
   /* ... not the sockets alone, the output, which runs a sweep has, or what is not a number. */
   static const char *const not_swept[] = {"port-base", "max-conns", "pool-size", "header-timeout", "format",
                                           "seed", "seeds", "sweep", "shard", "policy", "compare", "jitter",
-                                          "scenario", "subset-mode", "quiet", "load-reports", "speed"};
+                                          "scenario", "subset-mode", "quiet", "load-reports", "speed", "retry-on", "weights",
+                                          "outlier-ejection", "outlier-split-local-origin"};
   for (size_t i = 0; i < sizeof(not_swept) / sizeof(not_swept[0]); i++) {
     const char *why;
     CHECK_MSG(lbsim_config_sweepable(not_swept[i], &why) == -1 && why != NULL, "--sweep %s accepted", not_swept[i]);
@@ -264,6 +273,33 @@ TEST(swept_values_and_traffic_shapes_are_applied) {
   CHECK_EQ(cfg.shape, LBSIM_SHAPE_BURST);
   CHECK_EQ(cfg.burst, 3);
   lbsim_sweep_free(&s);
+}
+
+TEST(the_tools_around_the_pick_are_swept_into_their_settings) {
+  lbsim_sweep_t s = {0};
+  lbsim_config_t cfg;
+  lbsim_config_defaults(&cfg);
+  double v[LBSIM_SWEEP_PARAMS];
+  CHECK(SWEEP(&s, "retries=3", "retry-budget=20", "retry-throttle=8", "deadline=0.5") == 0);
+  lbsim_sweep_values(&s, 0, v);
+  lbsim_sweep_apply(&s, v, &cfg);
+  CHECK_EQ(cfg.retry.retries, 3);
+  CHECK(cfg.retry.budget && cfg.retry.budget_pct == 20 && cfg.retry.budget_min_per_s == 10);
+  CHECK(cfg.retry.throttle && cfg.retry.throttle_tokens == 8 && cfg.retry.throttle_ratio == 0.1);
+  CHECK(cfg.retry.deadline_s == 0.5);
+  lbsim_sweep_free(&s);
+  CHECK(SWEEP(&s, "outlier-interval=5", "outlier-max-ejection-percent=50", "lb-slow-start=30",
+              "lb-slow-start-min-weight=25") == 0);
+  lbsim_sweep_values(&s, 0, v);
+  lbsim_sweep_apply(&s, v, &cfg);
+  CHECK(cfg.outlier.interval_s == 5 && cfg.outlier.max_percent == 50);
+  CHECK(cfg.slow_start.window_s == 30 && cfg.slow_start.min_weight_pct == 25);
+  /* Slow start weighs backends: the policies that do not run once. */
+  CHECK_EQ(lbsim_sweep_unused(&s, LBSIM_POLICY_USES_ALPHA), 0xcu);
+  CHECK_EQ(lbsim_sweep_unused(&s, LBSIM_POLICY_USES_WEIGHTS), 0u);
+  lbsim_sweep_free(&s);
+  CHECK_BAD_SWEEP("expected a number: 0..100 %", "retry-budget=120");
+  CHECK_BAD_SWEEP("expected an integer: 0..100", "retries=1.5");
 }
 
 TEST(metrics_by_name) {

@@ -32,15 +32,18 @@
 #include "lbsim/base/clock.h"
 
 typedef struct lbsim_fleet_s lbsim_fleet_t;
+typedef struct lbsim_tools_s lbsim_tools_t;
 
 /* What the balancer tells the transport about a request, and gets back
  * with its outcome. Transports embed it in their own request objects. */
 typedef struct lbsim_request_s {
   uint64_t start_ns;          /* the pick: latency is measured from here */
+  uint64_t deadline_ns;       /* when the client gives up on it; 0: start_ns + --timeout */
   double oracle_ms;           /* the best expected cost at the pick (< 0: unknown) */
   uint32_t backend;           /* which backend: its index among all of them */
   uint32_t pick;              /* ... among those of the client (its subset); = backend without one */
   uint32_t client;            /* which client of the fleet sent it */
+  uint32_t ticket;            /* a retry: its user request's record (tools.h); 0: a first attempt */
   bool to_fastest;            /* the pick was as good as the truly fastest */
   bool probe;                 /* a probe the policy asked for (GET /probe): not a user's request */
   /* With its answer (--load-reports): the load its backend reported, or
@@ -75,6 +78,7 @@ struct lbsim_transport_s {
   const lbsim_transport_ops_t *ops;
   lbsim_transport_done_cb on_done;
   void *done_data;
+  uint64_t resent;            /* requests it sent again by itself (a keep-alive race): not attempts */
 };
 
 /* Probes a policy may ask for between two sends; beyond, they are dropped
@@ -98,10 +102,10 @@ struct lbsim_balancer_s {
   lbsim_policy_t policy;
   lbsim_stats_t *stats;         /* the fleet's */
 
-  uint64_t in_flight;           /* launched, not done */
+  uint64_t in_flight;           /* user requests launched, not done (in flight or waiting to be retried) */
   bool measuring;               /* its fleet's (fleet.h): kept here, beside what a pick touches */
-  uint64_t *in_flight_to;       /* ... per backend it may use: counted by lbsim_policy_select and _observe_n */
-  uint64_t launched;            /* requests it started in the run */
+  uint64_t *in_flight_to;       /* attempts per backend it may use: counted by lbsim_policy_select and _observe_n */
+  uint64_t launched;            /* user requests it started in the run */
   uint64_t rounds;              /* its own rounds counted (fleets of more than one client) */
   uint32_t last_pick;           /* the backend (among all) of its last pick; UINT32_MAX: none yet */
   uint64_t round_outstanding;   /* launched in this round, not done */
@@ -115,7 +119,9 @@ struct lbsim_balancer_s {
   uint32_t nprobes_pending;
   uint64_t probes_sent, probes_answered, probes_dropped;
 
-  lbsim_balancer_done_cb on_requests_done; /* after completions (the runner) */
+  lbsim_tools_t *tools;         /* retries, deadlines, ejection, weights (tools.h); NULL: none on */
+
+  lbsim_balancer_done_cb on_requests_done; /* after completions of user requests (the runner) */
   lbsim_balancer_cb on_round_done;   /* the round's last request is done */
   void *data;                   /* the runner */
   lbsim_timer_t pause;          /* its own rounds' pause (fleets of more than one client) */
@@ -130,12 +136,25 @@ int lbsim_balancer_init(lbsim_balancer_t *b, lbsim_fleet_t *fleet, uint32_t clie
 /* Connects the transport: its completions come to the fleet, which hands
  * each to the client that sent it. */
 void lbsim_balancer_attach(lbsim_balancer_t *b, lbsim_transport_t *transport);
-/* Picks a backend with the policy and sends one request to it. */
+/* Starts one user request: picks a backend with the policy and sends its
+ * first attempt there. */
 void lbsim_balancer_launch(lbsim_balancer_t *b, uint64_t now_ns);
+/* Sends one attempt of a user request under way (tools.h): a retry, with
+ * its ticket and deadline, to a backend other than `avoid` (the client's
+ * index; UINT32_MAX: none) when one is eligible. */
+void lbsim_balancer_attempt(lbsim_balancer_t *b, uint64_t now_ns, uint32_t ticket, uint64_t deadline_ns,
+                            uint32_t avoid);
+/* `count` user requests ended with `result` (their last attempt's, `req`),
+ * the first picked at first_ns: the user's statistics, and the runner told. */
+void lbsim_balancer_user_done(lbsim_balancer_t *b, const lbsim_request_t *req, lbsim_result_t result,
+                              uint64_t first_ns, uint64_t end_ns, uint32_t count);
 /* Starts a round: `burst` requests, all picked now, one after another. */
 void lbsim_balancer_round(lbsim_balancer_t *b, uint32_t burst, uint64_t now_ns);
 /* Requests not sent yet end as cancelled. */
 void lbsim_balancer_cancel_queued(lbsim_balancer_t *b);
+/* A signal stops the run: retries waiting in their backoff end as
+ * cancelled, and no failure is retried any more. */
+void lbsim_balancer_cancel_retries(lbsim_balancer_t *b, uint64_t now_ns);
 /* Stops calling back the runner (shutdown); completions are still counted. */
 void lbsim_balancer_detach(lbsim_balancer_t *b);
 void lbsim_balancer_free(lbsim_balancer_t *b);

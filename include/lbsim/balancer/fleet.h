@@ -28,6 +28,8 @@ typedef struct lbsim_spread_s {
 } lbsim_spread_t;
 
 /* The fleet's measures over one interval (fleets of more than one client). */
+struct lbsim_fleet_tools_s;
+
 typedef struct lbsim_fleet_measures_s {
   double imbalance;             /* time-averaged requests in flight: busiest backend / mean (0: none) */
   double herd;                  /* the largest share of clients whose last pick went to one backend */
@@ -51,6 +53,8 @@ struct lbsim_fleet_s {
   uint32_t subset_size;         /* backends per client */
   uint32_t *subsets;            /* nclients x subset_size, or NULL: every client uses every backend */
   lbsim_stats_t stats;          /* every client's requests */
+  struct lbsim_fleet_tools_s *tools; /* retries, deadlines, ejection, weights (tools.h); NULL: none on */
+  uint64_t resent_before;       /* lbsim_fleet_resent when the statistics were last forgotten */
 
   uint64_t in_flight;           /* every client's, when measuring (else its one client's: lbsim_fleet_in_flight) */
   uint64_t *in_flight_to;       /* ... per backend (a fleet of one: its client's) */
@@ -117,6 +121,10 @@ void lbsim_fleet_reset(lbsim_fleet_t *fleet, uint64_t now_ns, bool forget);
 static inline uint64_t lbsim_fleet_in_flight(const lbsim_fleet_t *f) {
   return f->measuring ? f->in_flight : f->nclients > 0 ? f->clients[0].in_flight : 0;
 }
+
+/* Requests the clients' transports sent again by themselves so far (the
+ * keep-alive race): not attempts of the balancer. */
+uint64_t lbsim_fleet_resent(const lbsim_fleet_t *fleet);
 
 /* The traffic of client k: an evenly shared integer total (the remainder to
  * the first clients). */

@@ -44,6 +44,14 @@ typedef struct lbsim_eligible_s {
   const uint8_t *member;       /* member[i] != 0: backend i is one of them (params.n entries) */
 } lbsim_eligible_t;
 
+/* The backends' weights, for the policies that weigh them (round-robin,
+ * least-outstanding, p2c-peak-ewma): --weights, scaled down while a backend
+ * is in slow start (weights.h). The balancer changes them between picks. */
+typedef struct lbsim_policy_weights_s {
+  const double *value;         /* per backend (params.n), > 0 */
+  bool uniform;                /* all alike: the policy picks as it does unweighted */
+} lbsim_policy_weights_t;
+
 /* What a policy may be configured with. */
 typedef struct lbsim_policy_params_s {
   uint32_t n;                  /* backends, >= 1 */
@@ -57,6 +65,7 @@ typedef struct lbsim_policy_params_s {
   uint32_t choices;            /* --choices: least-outstanding sample size; 0 = full scan */
   double temperature_ms;       /* --temperature: ema-softmax */
   const struct lbsim_loads_s *loads; /* the backends' load as the client knows it (loads.h) */
+  const lbsim_policy_weights_t *weights; /* NULL: every backend weighs the same, always */
 } lbsim_policy_params_t;
 
 /* What a backend that has never answered costs while it has requests in
@@ -76,7 +85,8 @@ enum {
   LBSIM_POLICY_USES_TEMPERATURE = 1u << 2, /* --temperature */
   LBSIM_POLICY_USES_DECAY = 1u << 3,       /* --decay */
   LBSIM_POLICY_USES_CHOICES = 1u << 4,     /* --choices */
-  LBSIM_POLICY_USES_LOADS = 1u << 5        /* the backends' reported load: --load-reports or --load-board */
+  LBSIM_POLICY_USES_LOADS = 1u << 5,       /* the backends' reported load: --load-reports or --load-board */
+  LBSIM_POLICY_USES_WEIGHTS = 1u << 6      /* --weights and --lb-slow-start */
 };
 
 typedef struct lbsim_policy_ops_s {

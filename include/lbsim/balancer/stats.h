@@ -23,13 +23,36 @@ typedef struct lbsim_counts_s {
   uint64_t failed;
 } lbsim_counts_t;
 
+/* What the tools around the pick did (tools.h): user requests and their
+ * attempts, retries and what refused them, ejections. Counted only with a
+ * tool on (without, a user request is its one attempt: the counts say it).
+ *
+ *   users = ok + failed of the user requests ended (+ those still under way)
+ *   attempts = users + retries (each user request's first attempt, then its retries)
+ *   a failed attempt leads to exactly one of: a retry (sent, or cancelled
+ *   in its backoff), or the end of its user request: not retryable,
+ *   exhausted, refused by the budget, the throttle or the deadline. */
+typedef struct lbsim_tally_s {
+  uint64_t users;                           /* user requests started */
+  uint64_t attempts;                        /* attempts sent: first tries and retries */
+  uint64_t retries;                         /* retries sent */
+  uint64_t backoff_cancelled;               /* retries cancelled in their backoff (the run stopped) */
+  uint64_t not_retryable;                   /* failures --retry-on leaves alone (with retries on) */
+  uint64_t exhausted;                       /* failures with no retry left */
+  uint64_t refused_budget;                  /* retries the budget refused */
+  uint64_t refused_throttle;                /* ... the throttle */
+  uint64_t refused_deadline;                /* ... the deadline would pass first */
+  uint64_t resent;                          /* sent again by the transport itself: the keep-alive race */
+  uint64_t ejections, returns;              /* outlier ejection, every client's */
+} lbsim_tally_t;
+
 typedef struct lbsim_stats_s {
   uint32_t n;
   lbsim_counts_t total;                     /* the run */
   lbsim_counts_t *backend;                  /* the run, per backend */
   lbsim_counts_t round;                     /* the current round (or interval) */
   uint64_t *round_picks;                    /* requests sent to each backend this round */
-  uint64_t launched;                        /* requests started in the run */
+  uint64_t launched;                        /* requests started in the run (attempts) */
   bool round_latency;                       /* round.latency is kept (the report shows it); default true */
 
   /* Herding and flapping, per round: the backend that got the majority of
@@ -55,6 +78,9 @@ typedef struct lbsim_stats_s {
    * whose backend had been heard from. */
   double view_age_sum_ms;
   uint64_t view_age_picks;
+  /* Last: what a request's record reads stays together above. */
+  lbsim_tally_t tally;                      /* the run's user requests, attempts, retries, ejections */
+  lbsim_tally_t round_tally;                /* ... this round (or interval) */
 } lbsim_stats_t;
 
 int lbsim_stats_init(lbsim_stats_t *stats, uint32_t n);
@@ -70,6 +96,20 @@ static inline void lbsim_stats_pick(lbsim_stats_t *stats, uint32_t backend) {
  * zero, plus what the network and queueing add. */
 void lbsim_stats_record(lbsim_stats_t *stats, uint32_t backend, lbsim_result_t result, double latency_ms,
                         double sample_ms, double oracle_ms, bool to_fastest, uint32_t count);
+/* The same, split: an attempt's outcome counts for its backend; a user
+ * request's (its last attempt's, timed from its first pick) in the run's
+ * and the round's totals. */
+void lbsim_stats_record_attempt(lbsim_stats_t *stats, uint32_t backend, lbsim_result_t result, double latency_ms,
+                                double sample_ms, double oracle_ms, bool to_fastest, uint32_t count);
+void lbsim_stats_record_user(lbsim_stats_t *stats, lbsim_result_t result, double latency_ms, double sample_ms,
+                             double oracle_ms, bool to_fastest, uint32_t count);
+/* Adds to a tally field of the run and of the round:
+ * LBSIM_TALLY(stats, retries, 1). */
+#define LBSIM_TALLY(stats, field, n)                                                                               \
+  do {                                                                                                             \
+    (stats)->tally.field += (n);                                                                                   \
+    (stats)->round_tally.field += (n);                                                                             \
+  } while (0)
 /* Ends a round: majority holder, switches, top share. */
 void lbsim_stats_end_round(lbsim_stats_t *stats);
 /* The truly fastest backend changed at since_ns to `target`. */

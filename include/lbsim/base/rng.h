@@ -23,6 +23,8 @@ typedef struct lbsim_rng_s {
 #define LBSIM_STREAM_NETWORK    (UINT64_C(6) << 32)
 #define LBSIM_STREAM_SUBSET     (UINT64_C(7) << 32)
 #define LBSIM_STREAM_SUBSET_ROUND (UINT64_C(8) << 32)
+#define LBSIM_STREAM_RETRY      (UINT64_C(16) << 32) /* backoff draws, per client */
+#define LBSIM_STREAM_OUTLIER    (UINT64_C(17) << 32) /* ejection enforcement draws, per client */
 
 /* Client k's stream of a kind (a fleet's clients, balancer/fleet.h): the
  * kind's id mixed with k, so that client 0's is the kind's own and no two

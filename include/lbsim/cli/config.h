@@ -8,7 +8,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "lbsim/balancer/outlier.h"
+#include "lbsim/balancer/retry.h"
 #include "lbsim/balancer/subset.h"
+#include "lbsim/balancer/weights.h"
 #include "lbsim/model/latency.h"
 #include "lbsim/model/scenario.h"
 #include "lbsim/model/service.h"
@@ -98,6 +101,16 @@ typedef struct lbsim_config_s {
   double warmup_s;                /* run but not counted */
   bool load_reports;              /* backends write ORCA load reports; clients read them */
   double load_board_s;            /* Mitzenmacher's board: refreshed every S seconds; 0: none */
+
+  /* around the pick: attempts, retries, ejection, slow start */
+  lbsim_retry_config_t retry;     /* --deadline, --retries, --retry-* */
+  lbsim_outlier_config_t outlier; /* --outlier-ejection, --outlier-* */
+  lbsim_slow_start_config_t slow_start; /* --lb-slow-start* */
+  double *weights;                /* --weights, one per backend, or NULL: all 1 */
+  uint32_t nweights;
+  char needs_retries[32];         /* the first option given that needs --retries (for the message) */
+  char needs_outlier[40];         /* ... --outlier-ejection */
+  char needs_slow_start[40];      /* ... --lb-slow-start */
 
   /* policies and traffic shapes */
   char policies[LBSIM_MAX_POLICIES][32]; /* --policy, or each of --compare */
@@ -207,5 +220,10 @@ void lbsim_config_describe(const lbsim_config_t *cfg, void (*arg)(void *data, co
  * without the checks of the line as a whole. A described scenario is
  * skipped: a merge runs nothing. 0, or LBSIM_EINVAL with err set. */
 int lbsim_config_set(lbsim_config_t *cfg, const char *text, char *err, size_t errlen);
+
+/* Whether any tool around the pick is on (a deadline, retries, outlier
+ * ejection, weights or slow start): the run then counts user requests apart
+ * from their attempts, and says so in its output. */
+bool lbsim_config_tools(const lbsim_config_t *cfg);
 
 #endif

@@ -22,6 +22,7 @@
 #include <stdio.h>
 
 #include "lbsim/balancer/fleet.h"
+#include "lbsim/balancer/tools.h"
 #include "lbsim/base/buf.h"
 #include "lbsim/cli/config.h"
 #include "lbsim/model/oracle.h"
@@ -59,6 +60,9 @@ typedef struct lbsim_format_s {
    * `to` the new value of a latency, error rate or capacity. */
   void (*change)(lbsim_report_t *r, double t_s, const lbsim_model_t *model, const lbsim_event_t *event, double from,
                  double to);
+  /* Optional: a client of `fleet` ejected a backend, or took it back
+   * (outlier ejection, tools.h). */
+  void (*ejection)(lbsim_report_t *r, double t_s, const lbsim_fleet_t *fleet, const lbsim_ejection_t *e);
   /* Sweeps: the table's head (r->cfg holds the sweep), then one row per
    * combination and policy. */
   void (*sweep_head)(lbsim_report_t *r, uint32_t nparams, const char *const *names);
@@ -116,6 +120,9 @@ void lbsim_report_run(lbsim_report_t *r, double elapsed_s, uint64_t now_ns);
 /* Logs a change on stderr (drift steps unless quiet) and reports it. */
 void lbsim_report_change(lbsim_report_t *r, const lbsim_model_t *model, const lbsim_event_t *event, double old,
                          uint64_t now_ns);
+/* Logs an ejection or a return on stderr (unless quiet) and reports it. */
+void lbsim_report_ejection(lbsim_report_t *r, const lbsim_fleet_t *fleet, const lbsim_ejection_t *e,
+                           uint64_t now_ns);
 void lbsim_report_sweep_head(lbsim_report_t *r, uint32_t nparams, const char *const *names);
 void lbsim_report_sweep_row(lbsim_report_t *r, const lbsim_sweep_row_t *row);
 /* This report only: the format's tick, if it has one. */
@@ -148,6 +155,16 @@ double lbsim_report_divert_mean_s(const lbsim_stats_t *s);
 void lbsim_json_string(lbsim_buf_t *out, const char *s);
 /* A backend's true latency now, NAN without an oracle. */
 double lbsim_report_true_ms(const lbsim_report_t *r, uint32_t backend, uint64_t now_ns);
+/* The tally's fields (stats.h) as the formats name them, in order. */
+typedef struct lbsim_tally_field_s {
+  const char *name;
+  size_t offset;                /* of a uint64_t in lbsim_tally_t */
+} lbsim_tally_field_t;
+extern const lbsim_tally_field_t lbsim_tally_fields[];
+extern const size_t lbsim_tally_nfields;
+static inline uint64_t lbsim_tally_get(const lbsim_tally_t *t, const lbsim_tally_field_t *f) {
+  return *(const uint64_t *)((const char *)t + f->offset);
+}
 extern const char *const lbsim_shape_names[];
 extern const char *const lbsim_origin_names[];
 

@@ -4,10 +4,16 @@
  *   samples  taken every LBSIM_SAMPLE_MS: each backend's true latency and
  *            expected cost (oracle.h), and every balancer's estimates;
  *   blocks   one per round or interval, as summarised: the requests sent to
- *            each backend, how many answers came back and failed, and a
- *            fleet's herd and load imbalance (fleet.h). A
- *            block runs from the end of the previous one (0 for the first)
- *            to its own, so that the blocks cover the whole run.
+ *            each backend, how many answers came back and failed (with a
+ *            tool around the pick on, tools.h: user requests, and the user
+ *            requests started, attempts sent and user requests answered
+ *            well: offered load, attempts and goodput), and a fleet's herd
+ *            and load imbalance (fleet.h). A block runs from the end of the
+ *            previous one (0 for the first) to its own, so that the blocks
+ *            cover the whole run.
+ *
+ * and the ejections and returns of outlier ejection, as marks (at most
+ * LBSIM_TIMELINE_MARKS; the rest are counted).
  *
  * The memory is bounded: past LBSIM_TIMELINE_MAX entries (or
  * LBSIM_TIMELINE_BYTES) every other sample is dropped and pairs of blocks
@@ -25,6 +31,7 @@
 #include <stdint.h>
 
 #include "lbsim/balancer/fleet.h"
+#include "lbsim/balancer/tools.h"
 #include "lbsim/base/clock.h"
 #include "lbsim/base/file.h"
 #include "lbsim/model/oracle.h"
@@ -32,6 +39,14 @@
 #define LBSIM_SAMPLE_MS 50          /* how often the truth and the estimates are sampled */
 #define LBSIM_TIMELINE_MAX 2000     /* samples, and blocks, kept; beyond, older ones are thinned */
 #define LBSIM_TIMELINE_BYTES (8u << 20) /* ... and the most memory each series takes */
+#define LBSIM_TIMELINE_MARKS 4096   /* ejections and returns kept */
+
+/* An ejection or a return. */
+typedef struct lbsim_timeline_mark_s {
+  double t;                    /* seconds since the start */
+  uint32_t balancer, backend, client;
+  bool ejected;
+} lbsim_timeline_mark_t;
 
 typedef struct lbsim_timeline_s {
   uint32_t nbalancers;
@@ -54,6 +69,14 @@ typedef struct lbsim_timeline_s {
   uint32_t *failed;            /* [nblocks][nbalancers] */
   float *herd;                 /* [nblocks][nbalancers]: a fleet's herd and imbalance at the */
   float *imbalance;            /* block's end (fleet.h); NAN: not measured */
+  bool tools;                  /* a tool around the pick is on: the three below are drawn */
+  uint32_t *offered;           /* [nblocks][nbalancers] user requests started */
+  uint32_t *sent;              /* [nblocks][nbalancers] attempts sent */
+  uint32_t *good;              /* [nblocks][nbalancers] user requests that succeeded */
+
+  lbsim_timeline_mark_t *marks;
+  uint32_t nmarks;
+  uint64_t marks_dropped;      /* beyond LBSIM_TIMELINE_MARKS */
 
   /* Recording a run (lbsim_timeline_record); clock is NULL otherwise. */
   lbsim_clock_t *clock;
@@ -104,6 +127,8 @@ void lbsim_timeline_start(lbsim_timeline_t *tl, uint64_t now_ns);
 /* Every balancer's round or interval was just summarised in its stats
  * (round_picks, round): adds it as a block ending at now_ns. */
 void lbsim_timeline_round(lbsim_timeline_t *tl, uint64_t now_ns);
+/* A client of balancer (fleet) w ejected a backend or took it back. */
+void lbsim_timeline_ejection(lbsim_timeline_t *tl, uint32_t w, const lbsim_ejection_t *e, uint64_t now_ns);
 /* Stops sampling (a timeline that records nothing ignores it). */
 void lbsim_timeline_stop(lbsim_timeline_t *tl);
 /* Opens the way to the SVG's file before the run, so that a report that

@@ -15,7 +15,10 @@
  * another is sent again on a new one, as the client does after a
  * keep-alive race, and refused a round trip later. Requests that would end
  * at the same instant with the same outcome (a burst to one backend,
- * without jitter) travel as one event.
+ * without jitter) travel as one event; a retry (a request with a ticket,
+ * balancer/tools.h) travels alone, its ticket beside it. A request's own
+ * deadline (req.deadline_ns, a user request's deadline) replaces pick +
+ * --timeout when it is set.
  *
  * When asked (lbsim_vnet_track_loads), the network also keeps each copy's
  * load (model/load.h): a request arrives at its copy net_delay/2 after the
@@ -119,6 +122,8 @@ typedef struct lbsim_vnet_s {
   bool track_loads;
   bool report_loads;
   lbsim_load_report_t *reports; /* per batch (its id): what its backend wrote with its answers */
+  uint32_t *tickets;            /* per batch (its id), once a retry is sent: a retry's ticket */
+  size_t ntickets;
 } lbsim_vnet_t;
 
 /* How much an answer's trip back varies, as a share of its mean

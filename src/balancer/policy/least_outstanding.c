@@ -8,13 +8,22 @@
  * each count's run starts. A count going up or down moves its backend to
  * the edge of its run and shifts the boundary by one, so the least-loaded
  * run is always order[0 .. start[min+1]). Should memory for the runs' index
- * run out, picks fall back to a scan of the counts, O(n). */
+ * run out, picks fall back to a scan of the counts, O(n).
+ *
+ * While the backends' weights differ (--weights, a slow start), picks follow
+ * Envoy's least-request with weights: a schedule in proportion to each
+ * backend's weight / (in flight + 1) (Envoy's EDF schedule with an active
+ * request bias of 1; here nginx's smooth weighted round robin over those
+ * effective weights, which spreads picks in the same proportions), over
+ * every eligible backend (--choices applies to equal weights only, as in
+ * Envoy). O(n) a pick while it lasts. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lbsim/balancer/choose.h"
 #include "lbsim/balancer/policy.h"
+#include "lbsim/balancer/weights.h"
 
 typedef struct lor_s {
   uint32_t n;
@@ -27,6 +36,8 @@ typedef struct lor_s {
   bool scan;          /* the order could not be kept (out of memory): scan */
   uint32_t *drawn;    /* backend -> the pick that last drew it (--choices) */
   uint32_t pick;      /* ... numbered from 1 */
+  double *credit;     /* weighted picks: per backend (NULL without weights) */
+  bool weighted;      /* the last pick was weighted */
 } lor_t;
 
 static void swap_to(lor_t *l, uint32_t backend, uint32_t index) {
@@ -95,7 +106,11 @@ static int lor_create(lbsim_policy_t *p, const lbsim_policy_params_t *params) {
   l->order = malloc(l->n * sizeof(*l->order));
   l->pos = malloc(l->n * sizeof(*l->pos));
   l->drawn = calloc(l->n, sizeof(*l->drawn));
-  if (l->order == NULL || l->pos == NULL || l->drawn == NULL || ensure_start(l, 2) != 0) {
+  if (params->weights != NULL)
+    l->credit = calloc(l->n, sizeof(*l->credit));
+  if (l->order == NULL || l->pos == NULL || l->drawn == NULL || ensure_start(l, 2) != 0 ||
+      (params->weights != NULL && l->credit == NULL)) {
+    free(l->credit);
     free(l->order);
     free(l->pos);
     free(l->drawn);
@@ -116,9 +131,22 @@ static uint64_t in_flight_of(void *ctx, uint32_t backend) {
   return ((const lor_t *)ctx)->count[backend];
 }
 
+/* Weighted: the smooth weighted round robin over weight / (in flight + 1). */
+static uint32_t weighted_best(lbsim_policy_t *p, lor_t *l, const lbsim_eligible_t *eligible) {
+  if (!l->weighted) {
+    for (uint32_t i = 0; i < l->n; i++)
+      l->credit[i] = 0;
+    l->weighted = true;
+  }
+  return lbsim_weights_smooth_pick(l->credit, p->params.weights->value, l->count, l->n, eligible);
+}
+
 static uint32_t lor_select(lbsim_policy_t *p, uint64_t now_ns, const lbsim_eligible_t *eligible) {
   lor_t *l = p->state;
   (void)now_ns;
+  if (p->params.weights != NULL && !p->params.weights->uniform)
+    return weighted_best(p, l, eligible);
+  l->weighted = false;
   if (l->choices >= 1 && l->choices < (eligible ? eligible->n : l->n))
     return lbsim_choose_sample(&p->rng, l->drawn, &l->pick, l->n, l->choices, eligible, in_flight_of, l);
   if (l->scan || eligible != NULL)
@@ -142,13 +170,14 @@ static void lor_destroy(lbsim_policy_t *p) {
   free(l->pos);
   free(l->drawn);
   free(l->start);
+  free(l->credit);
   free(l);
 }
 
 const lbsim_policy_ops_t lbsim_policy_least_outstanding = {
     .name = "least-outstanding",
     .summary = "fewest requests in flight, ties at random (Envoy least-request); --choices K: best of K at random",
-    .uses = LBSIM_POLICY_USES_CHOICES,
+    .uses = LBSIM_POLICY_USES_CHOICES | LBSIM_POLICY_USES_WEIGHTS,
     .create = lor_create,
     .select = lor_select,
     .sent = lor_sent,

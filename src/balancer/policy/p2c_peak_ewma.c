@@ -8,7 +8,9 @@
  * random and takes the one with the lower estimate x (in-flight + 1). A
  * backend never measured costs 0, and while it has requests in flight it
  * costs a large penalty plus its in-flight count, so unmeasured backends are
- * probed one request at a time instead of drawing a whole burst. O(1) a pick. */
+ * probed one request at a time instead of drawing a whole burst. O(1) a pick.
+ * While the backends' weights differ (--weights, a slow start) a cost is
+ * divided by its backend's weight, as tower's Weighted load is. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -80,6 +82,11 @@ static uint32_t p2c_select(lbsim_policy_t *pol, uint64_t now_ns, const lbsim_eli
       b = eligible->list[b];
     }
     double ca = cost(p, a, now_ns), cb = cost(p, b, now_ns);
+    const lbsim_policy_weights_t *w = pol->params.weights;
+    if (w != NULL && !w->uniform) {
+      ca /= w->value[a];
+      cb /= w->value[b];
+    }
     pick = cb < ca ? b : a;
   }
   return pick;
@@ -112,7 +119,7 @@ static void p2c_destroy(lbsim_policy_t *pol) {
 const lbsim_policy_ops_t lbsim_policy_p2c_peak_ewma = {
     .name = "p2c-peak-ewma",
     .summary = "best of two random backends by peak-EWMA latency x (in flight + 1) (Finagle, Linkerd, tower)",
-    .uses = LBSIM_POLICY_USES_DECAY,
+    .uses = LBSIM_POLICY_USES_DECAY | LBSIM_POLICY_USES_WEIGHTS,
     .create = p2c_create,
     .select = p2c_select,
     .observe = p2c_observe,

@@ -32,7 +32,11 @@ uint32_t lbsim_policy_uses_option(const char *option) {
                   {"temperature", LBSIM_POLICY_USES_TEMPERATURE},
                   {"decay", LBSIM_POLICY_USES_DECAY},
                   {"choices", LBSIM_POLICY_USES_CHOICES},
-                  {"load-board", LBSIM_POLICY_USES_LOADS}};
+                  {"load-board", LBSIM_POLICY_USES_LOADS},
+                  {"weights", LBSIM_POLICY_USES_WEIGHTS},
+                  {"lb-slow-start", LBSIM_POLICY_USES_WEIGHTS},
+                  {"lb-slow-start-aggression", LBSIM_POLICY_USES_WEIGHTS},
+                  {"lb-slow-start-min-weight", LBSIM_POLICY_USES_WEIGHTS}};
   for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
     if (strcmp(settings[i].option, option) == 0)
       return settings[i].flag;

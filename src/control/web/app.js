@@ -272,6 +272,13 @@
     S.shownAt = 0; /* a changed backend is worth showing */
   }
 
+  /* Outlier ejection: a client leaves a backend out of its picks, or takes
+   * it back. A mark as a change makes one, in red. */
+  function onEjection(o) {
+    onChange({ t: o.t, type: o.type, backend: o.backend, source: 'ejection',
+               action: o.type === 'ejection' ? 'ejected' : 'back' });
+  }
+
   function onSummary(o) {
     const p = policyOf(o.policy);
     if (p) p.summary = o;
@@ -306,7 +313,7 @@
   const handlers = {
     start: function (o) { S.startSeen = true; resetState(o); },
     round: onRound, interval: onRound, tick: onTick, drift: onChange, change: onChange,
-    summary: onSummary, end: onEnd, reset: onReset
+    ejection: onEjection, return: onEjection, summary: onSummary, end: onEnd, reset: onReset
   };
 
   function setState(state, text) {
@@ -446,7 +453,7 @@
       S.changes.forEach(function (c) {
         const px = x.getPixelForValue(c.t);
         if (px < area.left - 1 || px > area.right + 1) return;
-        const colour = c.source === 'admin' ? '#e07b00' : '#8a4fb8';
+        const colour = c.source === 'admin' ? '#e07b00' : c.source === 'ejection' ? '#d62728' : '#8a4fb8';
         ctx.strokeStyle = colour;
         ctx.beginPath();
         ctx.moveTo(px, area.top);
@@ -873,6 +880,12 @@
       cols.splice(cols.length - 1, 0, ['view age ms', function (s) {
         return fmtMs(s.view_age_ms) + (s.load_board_s ? ' (board ' + fmtMs(1000 * s.load_board_s) + ' ms)' : '');
       }]);
+    }
+    /* With a tool around the pick on, requests are user requests: their attempts and retries beside. */
+    if (withSummary[0].summary.tally) {
+      ['attempts', 'retries', 'ejections'].forEach(function (k) {
+        cols.push([k, function (s) { return s.tally[k]; }]);
+      });
     }
     fillTable($('#summary-table'), cols, withSummary.map(function (p) { return p.summary; }));
   }
