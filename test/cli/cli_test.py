@@ -20,7 +20,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from lbsimtest import check, main as run_test  # noqa: E402
+from lbsimtest import check, wait_for_stderr_line, main as run_test  # noqa: E402
 
 LBSIM = None
 
@@ -42,21 +42,6 @@ def run(args, timeout=20):
 
 def start(args):
     return subprocess.Popen([LBSIM] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def wait_for_stderr_line(proc, pattern, timeout=10):
-    """Reads stderr lines until one matches; returns the match."""
-    deadline = time.monotonic() + timeout
-    seen = []
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        seen.append(line)
-        m = re.search(pattern, line)
-        if m:
-            return m
-    raise AssertionError("no stderr line matching %r in %r" % (pattern, seen))
 
 
 def wait_for_stdout(proc, done, timeout=10):

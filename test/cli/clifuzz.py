@@ -34,7 +34,6 @@ import os
 import random
 import re
 import resource
-import shlex
 import shutil
 import subprocess
 import sys
@@ -315,7 +314,6 @@ def implied(case):
     sleep = num(a, "sleep", 1)
     drift = num(a, "drift-period", 5)
     interval = max(num(a, "interval", 1) * scale, 1e-9)  # --time-scale scales it too
-    latency = 3600 if has(a, "latency") or has(a, "scenario") or has(a, "jitter") else 1.5
     ends = []
     if num(a, "duration", 0) > 0:
         ends.append(num(a, "duration", 0) * scale)

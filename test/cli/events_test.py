@@ -9,7 +9,6 @@ waits and stops only the processes it started."""
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys

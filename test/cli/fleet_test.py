@@ -6,7 +6,6 @@ Every function named test_* is one ctest entry; runs are seeded and short."""
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from lbsimtest import check, main as run_test  # noqa: E402
+from lbsimtest import check, wait_for_stderr_line, main as run_test  # noqa: E402
 
 LBSIM = None
 
@@ -171,12 +170,8 @@ def test_a_fleets_measures_are_scraped_as_prometheus_gauges():
                           "--clients", "5", "--rate", "300", "--interval", "0.2", "--metrics", "127.0.0.1:0",
                           "--seed", "3"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        port = None
+        port = int(wait_for_stderr_line(p, r"metrics on http://127\.0\.0\.1:(\d+)/metrics").group(1))
         deadline = time.monotonic() + 10
-        while port is None and time.monotonic() < deadline:
-            m = re.search(r"metrics on http://127\.0\.0\.1:(\d+)/metrics", p.stderr.readline())
-            port = int(m.group(1)) if m else None
-        check(port is not None, "no metrics port on stderr")
         fams = {}
         while time.monotonic() < deadline:
             with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:

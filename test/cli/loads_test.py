@@ -24,7 +24,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from lbsimtest import check, main as run_test  # noqa: E402
+from lbsimtest import check, wait_for_stderr_line, main as run_test  # noqa: E402
 
 LBSIM = None
 
@@ -61,20 +61,6 @@ def supermarket(lam, d):
 def one_error_line(err):
     lines = err.splitlines()
     check(len(lines) == 1 and lines[0].startswith("lbsim: "), "expected one 'lbsim: ' line, got %r" % err)
-
-
-def wait_for_stderr_line(proc, pattern, timeout=10):
-    deadline = time.monotonic() + timeout
-    seen = []
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        seen.append(line)
-        m = re.search(pattern, line)
-        if m:
-            return m
-    raise AssertionError("no stderr line matching %r in %r" % (pattern, seen))
 
 
 def raw_get(port, path="/ping"):

@@ -17,7 +17,7 @@ import time
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from lbsimtest import check, main as run_test  # noqa: E402
+from lbsimtest import check, wait_for_stderr_line, main as run_test  # noqa: E402
 
 LBSIM = None
 SVG = "{http://www.w3.org/2000/svg}"
@@ -149,12 +149,8 @@ def test_prometheus_counts_user_requests_the_tally_and_ejected_backends():
                           "--metrics", "127.0.0.1:0", "-q", "-s", "6"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        port = None
+        port = int(wait_for_stderr_line(p, r"metrics on http://127\.0\.0\.1:(\d+)/metrics").group(1))
         deadline = time.monotonic() + 10
-        while port is None and time.monotonic() < deadline:
-            m = re.search(r"metrics on http://127\.0\.0\.1:(\d+)/metrics", p.stderr.readline())
-            port = int(m.group(1)) if m else None
-        check(port is not None, "no metrics line")
         fams = {}
         while time.monotonic() < deadline:
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)

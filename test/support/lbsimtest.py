@@ -1,5 +1,5 @@
-"""What the Python tests of the built binary share: checks, the runner of
-one test by name, and an lbsim with its admin port (the dashboard) started
+"""What the Python tests of the built binary share: checks, waiting for a
+line on a process's stderr, the runner of one test by name, and an lbsim with its admin port (the dashboard) started
 on ports of the system's choosing.
 
 A test script sets its LBSIM from the command line through main() and
@@ -17,6 +17,21 @@ import time
 def check(cond, what):
     if not cond:
         raise AssertionError(what)
+
+
+def wait_for_stderr_line(proc, pattern, timeout=10):
+    """Reads stderr lines until one matches; returns the match."""
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if not line:
+            break
+        seen.append(line)
+        m = re.search(pattern, line)
+        if m:
+            return m
+    raise AssertionError("no stderr line matching %r in %r" % (pattern, seen))
 
 
 def main(module, argv=None, first_test_arg=2):
