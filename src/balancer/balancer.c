@@ -258,11 +258,17 @@ static __attribute__((noinline)) void launch_with_tools(lbsim_balancer_t *b, uin
   launch(b, now_ns, true);
 }
 
-void lbsim_balancer_launch(lbsim_balancer_t *b, uint64_t now_ns) {
+/* Inline in a burst's loop too: a pick is a few dozen instructions, and a
+ * call's entry and exit would be a good part of them. */
+static inline __attribute__((always_inline)) void launch_any(lbsim_balancer_t *b, uint64_t now_ns) {
   if (__builtin_expect(b->tools != NULL, 0))
     launch_with_tools(b, now_ns);
   else
     launch(b, now_ns, false);
+}
+
+void lbsim_balancer_launch(lbsim_balancer_t *b, uint64_t now_ns) {
+  launch_any(b, now_ns);
 }
 
 void lbsim_balancer_attempt(lbsim_balancer_t *b, uint64_t now_ns, uint32_t ticket, uint64_t deadline_ns,
@@ -292,7 +298,7 @@ void lbsim_balancer_round(lbsim_balancer_t *b, uint32_t burst, uint64_t now_ns) 
   b->launching = true;
   uint64_t (*clock)(lbsim_transport_t *) = b->transport->ops->now;
   for (uint32_t i = 0; i < burst; i++)
-    lbsim_balancer_launch(b, clock && i > 0 ? clock(b->transport) : now_ns);
+    launch_any(b, clock && i > 0 ? clock(b->transport) : now_ns);
   b->launching = false;
   lbsim_stats_t *s = b->stats;
   if (s->divert_pending) {

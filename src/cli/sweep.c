@@ -422,8 +422,11 @@ int lbsim_sweep_validate(const lbsim_sweep_t *s, const lbsim_config_t *cfg, char
     return lbsim_refuse(err, errlen, "--sweep runs on the virtual clock: it cannot be combined with %s", sockets);
   /* Every combination needs an end, and its drift a floor below its ceiling. */
   double rounds = (double)cfg->rounds, duration = cfg->duration_s, requests = (double)cfg->requests;
-  bool swept_end = smallest(s, "rounds", &rounds) | smallest(s, "duration", &duration) |
-                   smallest(s, "requests", &requests);
+  /* Each of the three is looked at (no short cut): each lowers its own. */
+  bool swept_rounds = smallest(s, "rounds", &rounds);
+  bool swept_duration = smallest(s, "duration", &duration);
+  bool swept_requests = smallest(s, "requests", &requests);
+  bool swept_end = swept_rounds || swept_duration || swept_requests;
   if (rounds == 0 && duration == 0 && requests == 0)
     return lbsim_refuse(err, errlen, swept_end ? "--sweep leaves a run without an end: some combination has --rounds, "
                                                  "--duration and --requests all 0"

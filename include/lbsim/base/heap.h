@@ -28,9 +28,12 @@
 #include <stdint.h>
 
 #define LBSIM_HEAP_NOT_INDEXED(ctx, e, i) ((void)(ctx), (void)(e), (void)(i))
+/* A heap need not use every function it defines (clang warns of unused
+ * static inline functions outside headers). */
+#define LBSIM_HEAP_UNUSED __attribute__((unused))
 
 #define LBSIM_HEAP_DEFINE(scope, NAME, type, ARITY, LESS, MOVED)                                  \
-  scope void NAME##_up(void *ctx, type *h, uint32_t i) {                                          \
+  scope LBSIM_HEAP_UNUSED void NAME##_up(void *ctx, type *h, uint32_t i) {                         \
     type e = h[i];                                                                                \
     while (i > 0) {                                                                               \
       uint32_t parent = (i - 1) / (ARITY);                                                        \
@@ -44,7 +47,7 @@
     MOVED(ctx, e, i);                                                                             \
   }                                                                                               \
                                                                                                   \
-  scope void NAME##_down(void *ctx, type *h, uint32_t n, uint32_t i) {                            \
+  scope LBSIM_HEAP_UNUSED void NAME##_down(void *ctx, type *h, uint32_t n, uint32_t i) {           \
     type e = h[i];                                                                                \
     for (;;) {                                                                                    \
       uint32_t first = (ARITY) * i + 1;                                                           \
@@ -65,19 +68,19 @@
     MOVED(ctx, e, i);                                                                             \
   }                                                                                               \
                                                                                                   \
-  scope void NAME##_fix(void *ctx, type *h, uint32_t n, uint32_t i) {                             \
+  scope LBSIM_HEAP_UNUSED void NAME##_fix(void *ctx, type *h, uint32_t n, uint32_t i) {            \
     if (i > 0 && LESS(ctx, h[i], h[(i - 1) / (ARITY)]))                                           \
       NAME##_up(ctx, h, i);                                                                       \
     else                                                                                          \
       NAME##_down(ctx, h, n, i);                                                                  \
   }                                                                                               \
                                                                                                   \
-  scope void NAME##_push(void *ctx, type *h, uint32_t *n, type e) {                               \
+  scope LBSIM_HEAP_UNUSED void NAME##_push(void *ctx, type *h, uint32_t *n, type e) {              \
     h[*n] = e;                                                                                    \
     NAME##_up(ctx, h, (*n)++);                                                                    \
   }                                                                                               \
                                                                                                   \
-  scope void NAME##_remove(void *ctx, type *h, uint32_t *n, uint32_t i) {                         \
+  scope LBSIM_HEAP_UNUSED void NAME##_remove(void *ctx, type *h, uint32_t *n, uint32_t i) {        \
     uint32_t last = --*n;                                                                         \
     if (i == last)                                                                                \
       return;                                                                                     \
@@ -85,7 +88,7 @@
     NAME##_fix(ctx, h, last, i);                                                                  \
   }                                                                                               \
                                                                                                   \
-  scope type NAME##_pop(void *ctx, type *h, uint32_t *n) {                                        \
+  scope LBSIM_HEAP_UNUSED type NAME##_pop(void *ctx, type *h, uint32_t *n) {                       \
     type top = h[0];                                                                              \
     NAME##_remove(ctx, h, n, 0);                                                                  \
     return top;                                                                                   \
@@ -93,7 +96,7 @@
                                                                                                   \
   /* Bottom-up: only downward moves, so that no key moves up into a slot */                      \
   /* whose subtree is already ordered. */                                                         \
-  scope void NAME##_build(void *ctx, type *h, uint32_t n) {                                       \
+  scope LBSIM_HEAP_UNUSED void NAME##_build(void *ctx, type *h, uint32_t n) {                      \
     for (uint32_t i = 0; i < n; i++)                                                              \
       MOVED(ctx, h[i], i);                                                                        \
     if (n < 2)                                                                                    \

@@ -67,18 +67,24 @@ static uint32_t best_eligible(const greedy_t *g, const lbsim_eligible_t *eligibl
   return best;
 }
 
+/* Out of line: the pick among all backends is the hot path, and this one's
+ * registers would make it save and restore its own at every pick. */
+static __attribute__((noinline)) uint32_t select_eligible(lbsim_policy_t *p, const lbsim_eligible_t *eligible) {
+  greedy_t *g = p->state;
+  uint32_t best = best_eligible(g, eligible);
+  if (eligible->n > 1 && lbsim_rng_double(&p->rng) < p->params.explore) {
+    /* A random other of the eligible: the list without the best. */
+    uint32_t k = (uint32_t)lbsim_rng_below(&p->rng, eligible->n - 1);
+    return eligible->list[k] >= best ? eligible->list[k + 1] : eligible->list[k];
+  }
+  return best;
+}
+
 static uint32_t greedy_select(lbsim_policy_t *p, uint64_t now_ns, const lbsim_eligible_t *eligible) {
   greedy_t *g = p->state;
   (void)now_ns;
-  if (eligible != NULL) {
-    uint32_t best = best_eligible(g, eligible);
-    if (eligible->n > 1 && lbsim_rng_double(&p->rng) < p->params.explore) {
-      /* A random other of the eligible: the list without the best. */
-      uint32_t k = (uint32_t)lbsim_rng_below(&p->rng, eligible->n - 1);
-      return eligible->list[k] >= best ? eligible->list[k + 1] : eligible->list[k];
-    }
-    return best;
-  }
+  if (eligible != NULL)
+    return select_eligible(p, eligible);
   uint32_t best = g->heap[0];
   if (g->n > 1 && lbsim_rng_double(&p->rng) < p->params.explore) {
     uint32_t other = (uint32_t)lbsim_rng_below(&p->rng, g->n - 1);

@@ -42,7 +42,7 @@ static void observe_sample(const p2c_t *p, peak_t *b, double sample_ms, uint64_t
   b->stamp_ns = now_ns;
 }
 
-static double cost(const p2c_t *p, uint32_t i, uint64_t now_ns) {
+static inline __attribute__((always_inline)) double cost(const p2c_t *p, uint32_t i, uint64_t now_ns) {
   peak_t *b = &p->b[i];
   uint64_t pending = p->in_flight[i];
   observe_sample(p, b, 0.0, now_ns);
