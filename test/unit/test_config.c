@@ -668,12 +668,29 @@ static void gather(void *data, const char *arg) {
   snprintf(d->text + len, sizeof(d->text) - len, "%s|", arg);
 }
 
+/* Each argument of description d (cfg's, which it may overwrite), set on
+ * the defaults, gives a configuration described the same way. */
+static void check_reads_back(described_t *d) {
+  described_t again = {""};
+  lbsim_config_t copy;
+  lbsim_config_defaults(&copy);
+  for (char *arg = d->text, *bar; (bar = strchr(arg, '|')) != NULL; arg = bar + 1) {
+    *bar = '\0';
+    CHECK_MSG(lbsim_config_set(&copy, arg, err, sizeof(err)) == 0, "%s: %s", arg, err);
+  }
+  lbsim_config_describe(&copy, gather, &again);
+  d->text[0] = '\0';
+  lbsim_config_describe(&cfg, gather, d);
+  lbsim_config_free(&copy);
+  CHECK_STR_EQ(again.text, d->text);
+}
+
 TEST(a_description_names_every_option_a_run_depends_on_and_reads_back) {
   CHECK_EQ(PARSE("--sweep", "alpha=0.1:0.3:0.1", "--sweep", "rate=100,200", "--compare", "ema-greedy,round-robin",
                  "--duration", "3", "--seed", "9", "--seeds", "4", "--jitter", "exp:0.1", "--latency", "5",
                  "--time-scale", "2", "--format", "json", "--max-conns", "7", "-q"),
            LBSIM_PARSE_RUN);
-  described_t d = {""}, again = {""};
+  described_t d = {""};
   lbsim_config_describe(&cfg, gather, &d);
   /* Exact numbers, the swept values listed, --duration as it runs (scaled). */
   CHECK_MSG(strstr(d.text, "|--sweep=alpha=0.1,0.2,0.3|--sweep=rate=100,200|") != NULL, "%s", d.text);
@@ -685,20 +702,13 @@ TEST(a_description_names_every_option_a_run_depends_on_and_reads_back) {
   CHECK_MSG(!strstr(d.text, "--format") && !strstr(d.text, "--max-conns") && !strstr(d.text, "--quiet") &&
                 !strstr(d.text, "--concurrency"),
             "%s", d.text);
+  check_reads_back(&d);
+  lbsim_config_free(&cfg);
   lbsim_config_t copy;
   lbsim_config_defaults(&copy);
-  for (char *arg = d.text, *bar; (bar = strchr(arg, '|')) != NULL; arg = bar + 1) {
-    *bar = '\0';
-    CHECK_MSG(lbsim_config_set(&copy, arg, err, sizeof(err)) == 0, "%s: %s", arg, err);
-  }
-  lbsim_config_describe(&copy, gather, &again);
-  d.text[0] = '\0';
-  lbsim_config_describe(&cfg, gather, &d);
-  CHECK_STR_EQ(again.text, d.text);
-  lbsim_config_free(&copy);
-  lbsim_config_free(&cfg);
   CHECK(lbsim_config_set(&copy, "--format=json", err, sizeof(err)) == LBSIM_EINVAL);
   CHECK(lbsim_config_set(&copy, "alpha=0.3", err, sizeof(err)) == LBSIM_EINVAL);
+  lbsim_config_free(&copy);
 }
 
 /* The tools around the pick are in a description, and read back from it. */
@@ -707,7 +717,7 @@ TEST(a_description_carries_the_tools_around_the_pick) {
                  "8,0.25", "--retry-on", "timeout,connect", "--deadline", "2", "-n", "3", "--weights", "1,2.5,1",
                  "--outlier-ejection", "--outlier-split-local-origin", "--lb-slow-start", "7"),
            LBSIM_PARSE_RUN);
-  described_t d = {""}, again = {""};
+  described_t d = {""};
   lbsim_config_describe(&cfg, gather, &d);
   static const char *const parts[] = {"|--retry-budget=12.5,4|", "|--retry-throttle=8,0.25|",
                                       "|--retry-on=connect,timeout|", "|--deadline=2|", "|--weights=1,2.5,1|",
@@ -715,17 +725,7 @@ TEST(a_description_carries_the_tools_around_the_pick) {
                                       "|--lb-slow-start=7|", "|--outlier-interval=10|", "|--sweep=retries=1,3|"};
   for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
     CHECK_MSG(strstr(d.text, parts[i]) != NULL, "no %s in %s", parts[i], d.text);
-  lbsim_config_t copy;
-  lbsim_config_defaults(&copy);
-  for (char *arg = d.text, *bar; (bar = strchr(arg, '|')) != NULL; arg = bar + 1) {
-    *bar = '\0';
-    CHECK_MSG(lbsim_config_set(&copy, arg, err, sizeof(err)) == 0, "%s: %s", arg, err);
-  }
-  lbsim_config_describe(&copy, gather, &again);
-  d.text[0] = '\0';
-  lbsim_config_describe(&cfg, gather, &d);
-  CHECK_STR_EQ(again.text, d.text);
-  lbsim_config_free(&copy);
+  check_reads_back(&d);
   lbsim_config_free(&cfg);
   /* Off, they are not there at all. */
   CHECK_EQ(PARSE("--clock", "virtual", "--rounds", "1"), LBSIM_PARSE_RUN);

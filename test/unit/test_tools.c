@@ -46,6 +46,21 @@ static int run(run_t *r, const char *args, double stop_ms) {
   return 0;
 }
 
+/* run() with `scenario` in a file of its own given as --scenario. */
+static int run_scenario(run_t *r, const char *scenario, const char *args) {
+  char path[] = "/tmp/lbsim-test-tools-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  size_t len = strlen(scenario);
+  REQUIRE(write(fd, scenario, len) == (ssize_t)len);
+  close(fd);
+  char line[768];
+  snprintf(line, sizeof(line), "%s --scenario %s", args, path);
+  int rc = run(r, line, 0);
+  unlink(path);
+  return rc;
+}
+
 static void run_free(run_t *r) {
   lbsim_vsim_free(&r->v);
   lbsim_config_free(&r->cfg);
@@ -132,19 +147,9 @@ TEST(every_user_request_and_attempt_is_counted_and_adds_up) {
  * every user request gets through on its second attempt at worst. */
 TEST(a_retry_goes_to_another_backend) {
   run_t r;
-  char path[] = "/tmp/lbsim-test-tools-XXXXXX";
-  int fd = mkstemp(path);
-  CHECK(fd >= 0);
-  const char scenario[] = "at 0s backend 1 down\n";
-  CHECK(write(fd, scenario, sizeof(scenario) - 1) == (ssize_t)(sizeof(scenario) - 1));
-  close(fd);
-  char args[512];
-  snprintf(args, sizeof(args),
-           "-n 2 --latency 5 --drift-period 0 --rate 500 --duration 4 --retries 1 --policy round-robin "
-           "--scenario %s --seed 5",
-           path);
-  CHECK(run(&r, args, 0) == 0);
-  unlink(path);
+  CHECK(run_scenario(&r, "at 0s backend 1 down\n",
+                     "-n 2 --latency 5 --drift-period 0 --rate 500 --duration 4 --retries 1 --policy round-robin "
+                     "--seed 5") == 0);
   const lbsim_stats_t *s = stats_of(&r);
   CHECK_IDENTITIES(&r);
   CHECK_EQ(s->total.failed, 0);
@@ -212,20 +217,10 @@ TEST(a_throttle_stops_retrying_a_failing_fleet) {
  * returns, as events, with the tally counting them. */
 TEST(a_failing_backend_is_ejected_and_returns) {
   run_t r;
-  char path[] = "/tmp/lbsim-test-tools-XXXXXX";
-  int fd = mkstemp(path);
-  CHECK(fd >= 0);
-  const char scenario[] = "at 0s backend 3 error-rate 1\n"
-                          "at 5s backend 3 error-rate 0\n";
-  CHECK(write(fd, scenario, sizeof(scenario) - 1) == (ssize_t)(sizeof(scenario) - 1));
-  close(fd);
-  char args[512];
-  snprintf(args, sizeof(args),
-           "-n 5 --latency 5 --drift-period 0 --rate 500 --duration 12 --policy round-robin --outlier-ejection "
-           "--outlier-interval 1 --outlier-base-ejection-time 2 --scenario %s --seed 9",
-           path);
-  CHECK(run(&r, args, 0) == 0);
-  unlink(path);
+  CHECK(run_scenario(&r, "at 0s backend 3 error-rate 1\n"
+                          "at 5s backend 3 error-rate 0\n",
+                     "-n 5 --latency 5 --drift-period 0 --rate 500 --duration 12 --policy round-robin "
+                     "--outlier-ejection --outlier-interval 1 --outlier-base-ejection-time 2 --seed 9") == 0);
   const lbsim_stats_t *s = stats_of(&r);
   CHECK_IDENTITIES(&r);
   /* Ejected after 5 failures for 2 s, back at the sweep of 3 s, 5 more
@@ -243,19 +238,9 @@ TEST(a_failing_backend_is_ejected_and_returns) {
  * tally's resent, not an attempt. */
 TEST(the_transparent_retry_of_a_keep_alive_race_is_counted_apart) {
   run_t r;
-  char path[] = "/tmp/lbsim-test-tools-XXXXXX";
-  int fd = mkstemp(path);
-  CHECK(fd >= 0);
-  const char scenario[] = "at 1s backend 2 down\nat 1.5s backend 2 up\n";
-  CHECK(write(fd, scenario, sizeof(scenario) - 1) == (ssize_t)(sizeof(scenario) - 1));
-  close(fd);
-  char args[512];
-  snprintf(args, sizeof(args),
-           "-n 2 --latency 50 --drift-period 0 --rate 400 --duration 3 --retries 1 --policy round-robin "
-           "--scenario %s --seed 12",
-           path);
-  CHECK(run(&r, args, 0) == 0);
-  unlink(path);
+  CHECK(run_scenario(&r, "at 1s backend 2 down\nat 1.5s backend 2 up\n",
+                     "-n 2 --latency 50 --drift-period 0 --rate 400 --duration 3 --retries 1 --policy round-robin "
+                     "--seed 12") == 0);
   const lbsim_stats_t *s = stats_of(&r);
   CHECK_IDENTITIES(&r);
   CHECK(s->tally.resent > 0);
