@@ -291,6 +291,22 @@ def swept(args, name, value):
     return value
 
 
+def swept_least(args, name, value):
+    """The smallest of value and every value --sweep gives name above 0 (a
+    range's start included): the shortest period a sweep's runs get (0, none,
+    gives way to any)."""
+    for i, a in enumerate(args[:-1]):
+        if a == "--sweep" and args[i + 1].startswith(name + "="):
+            for part in re.split(r"[,:]", args[i + 1][len(name) + 1:]):
+                try:
+                    x = float(part)
+                    if math.isfinite(x) and x > 0:
+                        value = x if value <= 0 else min(value, x)
+                except ValueError:
+                    pass
+    return value
+
+
 def has(args, name):
     return "--" + name in args
 
@@ -310,15 +326,18 @@ def implied(case):
             combos *= max(1, a[i + 1].count(",") + 1) * (200 if ":" in a[i + 1] else 1)
     combos = min(combos, 10000)
     scale = num(a, "time-scale", 1) if has(a, "time-scale") else 1
-    timeout = num(a, "timeout", 5)
-    sleep = num(a, "sleep", 1)
-    drift = num(a, "drift-period", 5)
-    interval = max(num(a, "interval", 1) * scale, 1e-9)  # --time-scale scales it too
+    # The heaviest run of a sweep: its longest ends and waits, its shortest
+    # periods (a run's own option is one of the values a sweep may replace).
+    timeout = swept(a, "timeout", num(a, "timeout", 5))
+    sleep = swept(a, "sleep", num(a, "sleep", 1))
+    drift = swept_least(a, "drift-period", num(a, "drift-period", 5))
+    interval = max(swept_least(a, "interval", num(a, "interval", 1)) * scale, 1e-9)  # --time-scale scales it too
     ends = []
-    if num(a, "duration", 0) > 0:
-        ends.append(num(a, "duration", 0) * scale)
-    rounds = num(a, "rounds", 0)
-    requests = num(a, "requests", 0) * max(scale, 1)
+    duration = swept(a, "duration", num(a, "duration", 0))
+    if duration > 0:
+        ends.append(duration * scale)
+    rounds = swept(a, "rounds", num(a, "rounds", 0))
+    requests = swept(a, "requests", num(a, "requests", 0)) * max(scale, 1)
     shape = "rate" if has(a, "rate") or "rate=" in " ".join(a) else \
         "concurrency" if has(a, "concurrency") or "concurrency=" in " ".join(a) else "burst"
     if has(a, "replay") and not (has(a, "rate") or has(a, "concurrency")):
@@ -357,7 +376,7 @@ def implied(case):
         fastest = min(max(num(a, "net-delay", 0.1), 1e-6) / 1000, max(timeout, 1e-9))
         reqs = min(requests or 1e18, conc * sim / fastest + conc)
         blocks = sim / interval + 2
-    if not has(a, "drift-period") and not has(a, "replay"):
+    if not has(a, "drift-period") and not has(a, "replay") and "drift-period=" not in " ".join(a):
         drift = 5
     drifts = 0 if drift == 0 else sim / max(drift, 1e-3) * backends
     samples = sim * 20 * backends if has(a, "report") else 0
