@@ -457,6 +457,14 @@ int lbsim_sweep_validate(const lbsim_sweep_t *s, const lbsim_config_t *cfg, char
     return lbsim_refuse(err, errlen, "--sweep %s sets the traffic shape (%s): it cannot be combined with %s", swept_name,
                         shape_options[swept_shape], shape_options[cfg->shape]);
 
+  /* Every client's subset must fit in every run's backends. */
+  double most_subset = cfg->subset, fewest_backends = cfg->backends;
+  largest(s, "subset", &most_subset);
+  smallest(s, "backends", &fewest_backends);
+  if (most_subset > fewest_backends)
+    return lbsim_refuse(err, errlen, "--sweep puts --subset (%g) above the backends (%g) in some combination",
+                        most_subset, fewest_backends);
+
   /* Every run must have the backends the scenario changes. */
   double fewest = 0;
   if (smallest(s, "backends", &fewest))

@@ -225,6 +225,9 @@ def test_sweep_bad_specs_exit_2_with_one_line():
         ["--sweep", "alpha=0.1", "--client-only", "--server", "http://127.0.0.1:1/"],
         ["--sweep", "alpha=0.1", "--admin", "0"], ["--sweep", "alpha=0.1", "--clock", "real"],
         ["--sweep-metric", "p99"], ["--sweep", "alpha=0.1", "--sweep-metric", "p90", "--report", "x.svg"],
+        # A subset larger than some combination's backends (-n 5 by default).
+        ["--sweep", "subset=2,9"], ["--sweep", "backends=2,5", "--subset", "4"],
+        ["--sweep", "subset=1,4", "--sweep", "backends=3,6"],
     ]
     for args in bad:
         code, out, err = run(args + ["--rounds", "1"])
