@@ -1389,7 +1389,8 @@ static lbsim_parse_result_t validate(lbsim_config_t *cfg, const parse_state_t *p
       return error(err, errlen, "--admin needs sockets: it cannot be combined with --clock virtual");
     if (cfg->metrics)
       return error(err, errlen, "--metrics needs sockets: it cannot be combined with --clock virtual");
-    if (cfg->rounds == 0 && cfg->duration_s == 0 && cfg->requests == 0)
+    /* A sweep's ends may be swept: lbsim_sweep_validate checked every run's. */
+    if (cfg->sweep.naxes == 0 && cfg->rounds == 0 && cfg->duration_s == 0 && cfg->requests == 0)
       return error(err, errlen, "--clock virtual needs an end: give --rounds, --duration or --requests");
   }
   if ((r = check_run_length(cfg, err, errlen)) != LBSIM_PARSE_RUN)

@@ -457,6 +457,21 @@ int lbsim_sweep_validate(const lbsim_sweep_t *s, const lbsim_config_t *cfg, char
     return lbsim_refuse(err, errlen, "--sweep %s sets the traffic shape (%s): it cannot be combined with %s", swept_name,
                         shape_options[swept_shape], shape_options[cfg->shape]);
 
+  /* Every run's --warmup must end before its --duration (as a run's alone,
+   * in the units given: --time-scale scales both). */
+  double most_warmup = cfg->given.warmup_s, least_duration = cfg->given.duration_s;
+  largest(s, "warmup", &most_warmup);
+  for (uint32_t k = 0; k < s->naxes; k++)
+    if (strcmp(lbsim_sweep_param_name(s->axes[k].param), "duration") == 0)
+      for (uint32_t i = 0; i < s->axes[k].nvalues; i++) {
+        double d = s->axes[k].values[i];
+        if (d > 0 && (least_duration <= 0 || d < least_duration))
+          least_duration = d;
+      }
+  if (most_warmup > 0 && least_duration > 0 && most_warmup >= least_duration)
+    return lbsim_refuse(err, errlen, "--sweep puts --warmup (%g s) at or past --duration (%g s) in some combination",
+                        most_warmup, least_duration);
+
   /* Every client's subset must fit in every run's backends. */
   double most_subset = cfg->subset, fewest_backends = cfg->backends;
   largest(s, "subset", &most_subset);

@@ -228,6 +228,8 @@ def test_sweep_bad_specs_exit_2_with_one_line():
         # A subset larger than some combination's backends (-n 5 by default).
         ["--sweep", "subset=2,9"], ["--sweep", "backends=2,5", "--subset", "4"],
         ["--sweep", "subset=1,4", "--sweep", "backends=3,6"],
+        # A warm-up that some combination's duration does not outlast.
+        ["--sweep", "warmup=1,5", "--duration", "3"], ["--sweep", "duration=0,2,8", "--warmup", "2"],
     ]
     for args in bad:
         code, out, err = run(args + ["--rounds", "1"])
@@ -238,6 +240,23 @@ def test_sweep_bad_specs_exit_2_with_one_line():
     # Unbounded: refused as any virtual run.
     code, out, err = run(["--sweep", "alpha=0.1,0.2"])
     check(code == 2 and err.startswith("lbsim: --sweep needs an end"), err)
+
+
+def test_a_sweep_may_give_each_run_its_end():
+    """The end a run needs may be the swept option itself: each row is the
+    run with that end alone."""
+    for name, values, option in (("duration", ("2", "5"), "--duration"), ("requests", ("100", "300"), "--requests"),
+                                 ("rounds", ("1", "3"), "--rounds")):
+        out, _ = ok_run(["-n", "3", "--sleep", "0.5", "-s", "7", "--format", "json", "--sweep",
+                         "%s=%s" % (name, ",".join(values))])
+        rows = [json.loads(l) for l in out.splitlines() if '"type":"sweep"' in l]
+        check(len(rows) == len(values), "%s: %r" % (name, out))
+        for row, value in zip(rows, values):
+            alone, _ = ok_run(["-n", "3", "--sleep", "0.5", "-s", "7", "--clock", "virtual", "--format", "json",
+                               option, value])
+            summary = [json.loads(l) for l in alone.splitlines() if '"type":"summary"' in l]
+            check(summary and summary[0]["requests"] == row["requests"],
+                  "%s=%s: %r against %r" % (name, value, row["requests"], summary))
 
 
 def svg_lines(path):
